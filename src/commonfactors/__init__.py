@@ -1,0 +1,40 @@
+"""commonfactors: meta-analysis of what drives psychotherapy outcomes.
+
+The public API is re-exported lazily (PEP 562), so ``import commonfactors`` stays light: it imports
+neither scipy.optimize, formulaic, matplotlib nor jinja2.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import (
+    BoundaryWarning,
+    CommonFactorsWarning,
+    ConvergenceWarning,
+    DroppedRowsWarning,
+    InputError,
+    SmallKWarning,
+)
+
+__version__ = "0.1.0"
+
+#: public name -> module (relative to the package) that defines it
+_EXPORTS: dict[str, str] = {
+    "read_table": "io",
+}
+
+__all__ = [
+    "InputError", "CommonFactorsWarning", "ConvergenceWarning", "BoundaryWarning", "SmallKWarning",
+    "DroppedRowsWarning", *_EXPORTS,
+]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))

@@ -1,0 +1,200 @@
+"""Validation of in-memory data at the package's boundary: the one place that raises InputError
+about data values.
+
+Public functions call these once at their entry; everything inside trusts the clean float64 arrays
+they return. Each array travels with ``rows``: the label of each study in the user's terms (the file
+line number when the data came from a file, the index label of a DataFrame, ``element i`` (1-based)
+for bare arrays), so an error found after filtering still names the row the user sees.
+"""
+
+from __future__ import annotations
+
+import difflib
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DroppedRowsWarning, InputError
+
+_MISSING = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", ".", "-", "#N/A"})
+
+
+def source_of(data) -> str | None:
+    """The file a table was read from, if any."""
+    attrs = getattr(data, "attrs", None)
+    return attrs.get("source") if isinstance(attrs, dict) else None
+
+
+def row_labels(data, n: int) -> np.ndarray:
+    """Labels naming each row to the user: file lines, DataFrame index labels, or 1-based positions."""
+    if data is not None and hasattr(data, "index"):
+        return np.asarray(data.index)
+    return np.asarray([f"element {i + 1}" for i in range(n)], dtype=object)
+
+
+def format_rows(rows, limit: int = 10) -> str:
+    """'rows 7, 12' (or 'elements 2, 5'), shortened after ``limit`` entries."""
+    rows = list(rows)
+    if rows and isinstance(rows[0], str) and rows[0].startswith("element "):
+        noun, items = "element", [r.split(" ", 1)[1] for r in rows]
+    else:
+        noun, items = "row", [str(r) for r in rows]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{noun}{'s' if len(items) > 1 else ''} {', '.join(items[:limit])}{more}"
+
+
+def column_names(data) -> list[str]:
+    return [str(c) for c in data.columns]
+
+
+def require_column(data, name: str, *, role: str | None = None) -> None:
+    """Raise InputError when ``name`` is not a column of ``data``, suggesting the closest names."""
+    names = column_names(data)
+    if name in names:
+        return
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    what = f"the {role} column" if role else "a column"
+    raise InputError(f"no column {name!r}{hint}", file=source_of(data),
+                     expected=f"{what}; the columns are {', '.join(map(repr, names))}")
+
+
+def to_float(values, *, column: str | None, rows, source) -> np.ndarray:
+    """Convert one column to float64; missing spellings become NaN, any other text raises InputError."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "biuf":
+        return arr.astype(np.float64)
+    out = np.empty(arr.shape[0], dtype=np.float64)
+    for i, v in enumerate(arr):
+        if v is None:
+            out[i] = np.nan
+            continue
+        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+            out[i] = float(v)
+            continue
+        s = str(v).strip()
+        if s in _MISSING:
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(s)
+        except ValueError:
+            raise InputError(f"got {s!r}", file=source, row=rows[i], column=column,
+                             expected="a number (or empty / NA for a missing value)") from None
+    return out
+
+
+def numeric(data, arg, *, name: str, n: int | None = None) -> tuple[np.ndarray, str | None]:
+    """Resolve ``arg`` (a column name of ``data``, or an array) to float64; returns (values, column)."""
+    if isinstance(arg, str):
+        if data is None:
+            raise InputError(f"{name}={arg!r} names a column, but no data was given",
+                             expected="data= a DataFrame, or an array for " + name)
+        require_column(data, arg, role=name)
+        return to_float(data[arg], column=arg, rows=row_labels(data, len(data)), source=source_of(data)), arg
+    values = np.asarray(arg, dtype=object if np.asarray(arg).dtype.kind in "OUS" else None)
+    if values.ndim != 1:
+        raise InputError(f"{name} has shape {values.shape}", expected="a one-dimensional array")
+    if n is not None and values.shape[0] != n:
+        raise InputError(f"{name} has {values.shape[0]} values but the data have {n} rows",
+                         expected="one value per study")
+    return to_float(values, column=name, rows=row_labels(data, values.shape[0]), source=source_of(data)), None
+
+
+def check_range(x, *, column, rows, source, low=None, high=None, low_open=False, high_open=False,
+                expected: str) -> None:
+    """Raise InputError at the first finite value outside [low, high] (open ends as flagged)."""
+    bad = np.zeros(x.shape, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        if low is not None:
+            bad |= (x <= low) if low_open else (x < low)
+        if high is not None:
+            bad |= (x >= high) if high_open else (x > high)
+        bad |= np.isinf(x)
+    hit = np.flatnonzero(bad)
+    if hit.size:
+        i = hit[0]
+        raise InputError(f"got {x[i]:g}", file=source, row=rows[i], column=column, expected=expected)
+
+
+def warn_dropped(rows, what: str, stacklevel: int = 4) -> None:
+    rows = list(rows)
+    if rows:
+        n = len(rows)
+        warnings.warn(f"{n} {'study' if n == 1 else 'studies'} with {what} omitted ({format_rows(rows)})",
+                      DroppedRowsWarning, stacklevel=stacklevel)
+
+
+@dataclass(frozen=True)
+class EffectData:
+    """Clean inputs of a meta-analytic model: the boundary's output, trusted by ``models``.
+
+    yi, vi : float64 arrays of shape (k,), finite, vi > 0.
+    X : float64 array of shape (k, p), intercept first (a column of ones when there are no moderators).
+    names : coefficient names, length p ("intrcpt" first, as metafor).
+    rows : labels of the k studies in the user's terms (file lines, index labels or positions).
+    slab : study labels for printing, length k.
+    dropped : labels of rows left out for missing values.
+    """
+
+    yi: np.ndarray
+    vi: np.ndarray
+    X: np.ndarray
+    names: tuple[str, ...]
+    rows: np.ndarray
+    slab: np.ndarray
+    source: str | None
+    dropped: tuple = ()
+    frame: object = None  # the kept rows of the input table (for subgroups); None for bare arrays
+
+
+def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) -> EffectData:
+    """Validate effect sizes, variances and moderators once; drop incomplete rows with a warning.
+
+    ``vi`` may be replaced by ``sei`` (standard errors, > 0). ``mods`` is a formula string
+    (``"~ ablat + C(alloc)"``), evaluated with formulaic in R's treatment coding, or an array of
+    shape (k,) or (k, q) of moderator values (an intercept is added).
+    """
+    source = source_of(data)
+    y, ycol = numeric(data, yi, name="yi")
+    k0 = y.shape[0]
+    if k0 == 0:
+        raise InputError("no studies", file=source, expected="at least one row with yi and vi")
+    rows = row_labels(data, k0)
+    if sei is not None:
+        s, scol = numeric(data, sei, name="sei", n=k0)
+        check_range(s, column=scol or "sei", rows=rows, source=source, low=0, low_open=True,
+                    expected="a standard error > 0")
+        v, vcol = s**2, scol or "sei"
+    else:
+        v, vcol = numeric(data, vi, name="vi", n=k0)
+        check_range(v, column=vcol or "vi", rows=rows, source=source, low=0, low_open=True,
+                    expected="a sampling variance > 0")
+    check_range(y, column=ycol or "yi", rows=rows, source=source, expected="a finite effect size")
+    keep = ~(np.isnan(y) | np.isnan(v))
+    what = "missing yi or " + ("sei" if sei is not None else "vi")
+    if slab is None:
+        labels = np.asarray([str(r) for r in rows], dtype=object)
+    elif isinstance(slab, str):
+        require_column(data, slab, role="slab")
+        labels = np.asarray([str(x) for x in data[slab]], dtype=object)
+    else:
+        labels = np.asarray([str(x) for x in slab], dtype=object)
+    dropped = list(rows[~keep])
+    if mods is None:
+        names = ("intrcpt",)
+        warn_dropped(dropped, what)
+    else:
+        from ._design import design_matrix
+
+        X, names, mods_ok = design_matrix(data, mods, rows=rows, source=source, keep=keep)
+        warn_dropped(dropped, what)
+        warn_dropped(list(rows[keep & ~mods_ok]), "a missing moderator")
+        keep = keep & mods_ok
+    if not keep.any():
+        raise InputError("no study has both yi and vi", file=source, expected="at least one complete row")
+    X = np.ones((int(keep.sum()), 1)) if mods is None else X[keep]
+    frame = data.iloc[np.flatnonzero(keep)] if data is not None and hasattr(data, "iloc") else None
+    return EffectData(yi=y[keep], vi=v[keep], X=X, names=tuple(names), rows=rows[keep], slab=labels[keep],
+                      source=source, dropped=tuple(dropped), frame=frame)

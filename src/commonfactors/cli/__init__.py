@@ -1,0 +1,49 @@
+"""The ``commonfactors`` command: a thin layer over the public API.
+
+Subcommands live one per module in this package and are imported only when invoked
+(``COMMANDS`` maps a name to "module:function"), so ``commonfactors pool`` does not pay for the
+imports of ``report``. This group is the one place that turns InputError into one line on stderr
+and exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from ..errors import InputError
+
+#: subcommand -> "module:attribute" inside commonfactors.cli
+COMMANDS: dict[str, str] = {
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(f".{module}", __name__), attr)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except InputError as e:
+            err = click.ClickException(str(e))
+            err.exit_code = 2
+            raise err from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="commonfactors")
+def main():
+    """Meta-analysis of what drives psychotherapy outcomes (metafor-compatible numbers)."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Result objects shared by all models: frozen, unrounded, computed completely at fit time.
+
+The contract every result class keeps (checked in tests/test_results_contract.py):
+``summary()`` returns a :class:`commonfactors._format.Summary` (never prints), ``to_frame()`` a tidy
+DataFrame, ``to_dict()`` exactly the JSON of the command line contract (NaN -> None), and
+``__repr__`` the summary text. One module per owner inside this package; names re-exported here.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS: dict[str, str] = {
+    # name -> submodule of commonfactors.results
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
