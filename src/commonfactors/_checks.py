@@ -147,6 +147,7 @@ class EffectData:
     source: str | None
     dropped: tuple = ()
     frame: object = None  # the kept rows of the input table (for subgroups); None for bare arrays
+    index: np.ndarray | None = None  # 0-based positions of the kept rows in the input
 
 
 def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) -> EffectData:
@@ -197,4 +198,35 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
     X = np.ones((int(keep.sum()), 1)) if mods is None else X[keep]
     frame = data.iloc[np.flatnonzero(keep)] if data is not None and hasattr(data, "iloc") else None
     return EffectData(yi=y[keep], vi=v[keep], X=X, names=tuple(names), rows=rows[keep], slab=labels[keep],
-                      source=source, dropped=tuple(dropped), frame=frame)
+                      source=source, dropped=tuple(dropped), frame=frame, index=np.flatnonzero(keep))
+
+
+def group_codes(data, arg, *, name: str, n: int) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Resolve a grouping column (cluster / effect IDs) to integer codes; returns (codes, levels, column).
+
+    ``arg`` is a column name of ``data`` or an array of length ``n``. Labels are compared as given
+    (numbers as numbers, text stripped of surrounding blanks); missing values get code -1, for the
+    caller to drop with a warning. ``levels[code]`` is the label of each code.
+    """
+    if isinstance(arg, str):
+        if data is None:
+            raise InputError(f"{name}={arg!r} names a column, but no data was given",
+                             expected="data= a DataFrame, or an array for " + name)
+        require_column(data, arg, role=name)
+        values, column = np.asarray(data[arg]), arg
+    else:
+        values, column = np.asarray(arg), None
+        if values.ndim != 1 or values.shape[0] != n:
+            raise InputError(f"{name} has shape {values.shape} but the data have {n} rows",
+                             expected="one label per study")
+    if values.dtype.kind in "biuf":
+        labels = values.astype(np.float64)
+        missing = np.isnan(labels)
+    else:
+        text = [None if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in values]
+        missing = np.fromiter((t is None or t in _MISSING for t in text), dtype=bool, count=len(text))
+        labels = np.asarray(["" if m else t for t, m in zip(text, missing)], dtype=str)
+    codes = np.full(labels.shape[0], -1, dtype=np.int64)
+    levels, inverse = np.unique(labels[~missing], return_inverse=True)
+    codes[~missing] = inverse
+    return codes, levels, column
