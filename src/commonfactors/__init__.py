@@ -21,6 +21,13 @@ __version__ = "0.1.0"
 
 #: public name -> module (relative to the package) that defines it
 _EXPORTS: dict[str, str] = {
+    "additive_pie": "factors.pie",
+    "dominance_pie": "factors.pie",
+    "dominance_sensitivity": "factors.pie",
+    "pool_correlations": "factors.pie",
+    "published_pies": "factors.pie",
+    "element_estimates": "factors.taxonomy",
+    "list_elements": "factors.taxonomy",
     "read_table": "io",
 }
 

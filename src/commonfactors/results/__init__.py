@@ -12,6 +12,11 @@ import importlib
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule of commonfactors.results
+    "ElementEstimate": "factors",
+    "ElementResult": "factors",
+    "PieResult": "factors",
+    "PieSlice": "factors",
+    "Share": "factors",
 }
 
 

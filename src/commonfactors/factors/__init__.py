@@ -1,0 +1,20 @@
+"""Factor contributions to psychotherapy outcome: the taxonomy of factors and elements with their
+estimates, conversions between metrics, and variance pies (additive and overlap-aware) with intervals.
+
+Modules: :mod:`.taxonomy` (factors, elements, their estimates), :mod:`.convert` (r, d, Fisher's z,
+shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, pooled correlation
+matrices, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix).
+"""
+
+from .pie import (
+    additive_pie,
+    component,
+    dominance_pie,
+    dominance_sensitivity,
+    pool_correlations,
+    published_pies,
+)
+from .taxonomy import FACTORS, element_estimates, list_elements
+
+__all__ = ["FACTORS", "additive_pie", "component", "dominance_pie", "dominance_sensitivity", "element_estimates",
+           "list_elements", "pool_correlations", "published_pies"]

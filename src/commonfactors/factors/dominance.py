@@ -1,0 +1,227 @@
+"""Overlap-aware decomposition of explained outcome variance: general dominance weights.
+
+When factors are correlated, their squared correlations with the outcome overlap and adding them
+counts shared variance several times. Dominance analysis instead splits the outcome's R2 from all
+factors together: each factor's *general dominance weight* is its increment to R2 averaged first
+over all subsets of the other factors of one size, then over the sizes (Budescu 1993; Azen &
+Budescu 2003). This equals the Shapley value of R2, and the weights sum to R2 exactly.
+
+All R2 values come from the correlation matrix alone: for a subset S of factors,
+R2(S) = r_S' R_SS^{-1} r_S, with R_SS the correlations among the factors in S and r_S their
+correlations with the outcome.
+
+References
+----------
+Budescu, D. V. (1993). Dominance analysis: A new approach to the problem of relative importance of
+predictors in multiple regression. *Psychological Bulletin*, 114(3), 542-551.
+doi:10.1037/0033-2909.114.3.542
+Azen, R., & Budescu, D. V. (2003). The dominance analysis approach for comparing predictors in
+multiple regression. *Psychological Methods*, 8(2), 129-148. doi:10.1037/1082-989X.8.2.129
+(conditional dominance as the average increment at each subset size; general dominance as the
+average of those averages).
+Lindeman, R. H., Merenda, P. F., & Gold, R. Z. (1980). *Introduction to Bivariate and Multivariate
+Analysis*. Scott, Foresman, p. 119 ff. (the same quantity as an average over all orderings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numpy as np
+
+from ..errors import InputError
+
+#: Numerical tolerance for symmetry of a user-supplied matrix (entries are usually printed to 2-3 decimals).
+SYMMETRY_TOL = 1e-8
+#: Smallest eigenvalue accepted as positive definite.
+PD_TOL = 1e-10
+
+
+@dataclass(frozen=True)
+class CorrelationMatrix:
+    """A validated correlation matrix: factors first, the outcome last.
+
+    R : float64 array of shape (p + 1, p + 1).
+    names : the p factor names, in the order of R's first p rows.
+    source : the file it came from, if any.
+    """
+
+    R: np.ndarray
+    names: tuple[str, ...]
+    source: str | None = None
+
+    @property
+    def Rxx(self) -> np.ndarray:
+        return self.R[:-1, :-1]
+
+    @property
+    def rxy(self) -> np.ndarray:
+        return self.R[:-1, -1]
+
+
+def check_correlation_matrix(data, *, outcome: str = "outcome", source: str | None = None) -> CorrelationMatrix:
+    """Validate a labelled correlation matrix once, at the boundary.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Square, with the same names as index (first column of the CSV) and columns (header row), one of
+        them ``outcome``. Values are correlations.
+    outcome : str
+        Name of the outcome's row and column.
+    source : str, optional
+        File name for error messages (defaults to ``data.attrs["source"]``).
+
+    Returns
+    -------
+    CorrelationMatrix
+        Reordered so that the outcome is last.
+
+    Raises
+    ------
+    InputError
+        Names of rows and columns differ; no ``outcome`` row or column; a value that is missing, not a
+        number, or outside [-1, 1]; a diagonal other than 1; an asymmetric or non-positive-definite matrix.
+    """
+    source = source or (data.attrs.get("source") if hasattr(data, "attrs") else None)
+    rows = [str(x).strip() for x in data.index]
+    cols = [str(x).strip() for x in data.columns]
+    if len(set(rows)) != len(rows) or len(set(cols)) != len(cols):
+        dup = next(n for n in rows + cols if (rows.count(n) > 1 or cols.count(n) > 1))
+        raise InputError(f"the name {dup!r} appears twice", file=source,
+                         expected="each factor named once in the header row and once in the first column")
+    if outcome not in rows or outcome not in cols:
+        where = "row" if outcome not in rows else "column"
+        raise InputError(f"no {where} named {outcome!r}", file=source,
+                         expected=f"the outcome's row and column named {outcome!r} (rows: {', '.join(rows)})")
+    if set(rows) != set(cols) or len(rows) != len(cols):
+        only_r = [n for n in rows if n not in cols]
+        only_c = [n for n in cols if n not in rows]
+        raise InputError(
+            f"row names and column names do not match (rows only: {only_r or 'none'}; columns only: "
+            f"{only_c or 'none'})", file=source,
+            expected="a square matrix with the same names in the header row and the first column")
+    if len(rows) < 2:
+        raise InputError("the matrix has only the outcome", file=source,
+                         expected="at least one factor besides the outcome")
+    order = [n for n in rows if n != outcome] + [outcome]
+    R = np.empty((len(order), len(order)))
+    for i, rn in enumerate(order):
+        ri = rows.index(rn)
+        for j, cn in enumerate(order):
+            v = data.iloc[ri, cols.index(cn)]
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"got {v!r}", file=source, row=f"row {rn!r}", column=cn,
+                                 expected="a correlation (a number in [-1, 1])") from None
+            if not np.isfinite(x):
+                raise InputError(f"got {v!r}", file=source, row=f"row {rn!r}", column=cn,
+                                 expected="a correlation (a number in [-1, 1]); missing values are not allowed")
+            if abs(x) > 1:
+                raise InputError(f"got {x:g}", file=source, row=f"row {rn!r}", column=cn,
+                                 expected="a correlation in [-1, 1]")
+            R[i, j] = x
+    for i, n in enumerate(order):
+        if abs(R[i, i] - 1) > SYMMETRY_TOL:
+            raise InputError(f"got {R[i, i]:g} on the diagonal", file=source, row=f"row {n!r}", column=n,
+                             expected="1 (a variable's correlation with itself)")
+    asym = np.abs(R - R.T)
+    if asym.max() > SYMMETRY_TOL:
+        i, j = np.unravel_index(np.argmax(asym), asym.shape)
+        raise InputError(f"the matrix is not symmetric: {R[i, j]:g} but {R[j, i]:g} in row {order[j]!r}, "
+                         f"column {order[i]!r}", file=source, row=f"row {order[i]!r}", column=order[j],
+                         expected="a symmetric correlation matrix")
+    R = (R + R.T) / 2
+    lam = np.linalg.eigvalsh(R)[0]
+    if lam <= PD_TOL:
+        raise InputError(f"the matrix is not positive definite (smallest eigenvalue {lam:.3g})", file=source,
+                         expected="correlations that can occur together (a positive definite matrix)")
+    return CorrelationMatrix(R=R, names=tuple(order[:-1]), source=source)
+
+
+def subset_r2(R) -> np.ndarray:
+    """R2 of the outcome on every subset of the factors.
+
+    Parameters
+    ----------
+    R : array of shape (..., p + 1, p + 1)
+        Correlation matrices (a batch over the leading axes), factors first, outcome last.
+
+    Returns
+    -------
+    array of shape (..., 2**p)
+        Entry ``mask`` is R2(S) for the subset S whose bit i is set when factor i is in S;
+        R2(S) = r_S' R_SS^{-1} r_S, and R2 of the empty set is 0.
+    """
+    R = np.asarray(R, dtype=float)
+    p = R.shape[-1] - 1
+    out = np.zeros(R.shape[:-2] + (2**p,))
+    for mask in range(1, 2**p):
+        idx = [i for i in range(p) if mask >> i & 1]
+        Rss = R[..., idx, :][..., :, idx]
+        rs = R[..., idx, p]
+        beta = np.linalg.solve(Rss, rs[..., None])[..., 0]  # standardised regression weights
+        out[..., mask] = np.sum(rs * beta, axis=-1)
+    return out
+
+
+def conditional_dominance(r2_subsets) -> np.ndarray:
+    """Average increment of each factor to R2 at each subset size (Azen & Budescu 2003).
+
+    Parameters
+    ----------
+    r2_subsets : array of shape (..., 2**p), from :func:`subset_r2`.
+
+    Returns
+    -------
+    array of shape (..., p, p)
+        Entry [i, s] is the mean of R2(S + {i}) - R2(S) over the C(p - 1, s) subsets S of size s
+        without factor i.
+    """
+    r2 = np.asarray(r2_subsets, dtype=float)
+    p = int(np.log2(r2.shape[-1]))
+    out = np.zeros(r2.shape[:-1] + (p, p))
+    sizes = np.array([bin(m).count("1") for m in range(2**p)])
+    for i in range(p):
+        without = np.array([m for m in range(2**p) if not m >> i & 1])
+        inc = r2[..., without | (1 << i)] - r2[..., without]
+        for s in range(p):
+            sel = sizes[without] == s
+            out[..., i, s] = inc[..., sel].sum(axis=-1) / comb(p - 1, s)
+    return out
+
+
+def general_dominance(R) -> np.ndarray:
+    """General dominance weights: each factor's conditional dominance averaged over subset sizes.
+
+    Parameters
+    ----------
+    R : array of shape (..., p + 1, p + 1)
+        Correlation matrices, factors first and the outcome last.
+
+    Returns
+    -------
+    array of shape (..., p)
+        The weights; they sum to the R2 of all p factors (Budescu 1993; Azen & Budescu 2003).
+    """
+    return conditional_dominance(subset_r2(R)).mean(axis=-1)
+
+
+def equicorrelated(rxy, rho: float) -> np.ndarray:
+    """The matrix with factor-outcome correlations ``rxy`` and every inter-factor correlation ``rho``.
+
+    Returns an array of shape (p + 1, p + 1), factors first and the outcome last.
+    """
+    rxy = np.asarray(rxy, dtype=float)
+    p = rxy.shape[0]
+    R = np.full((p + 1, p + 1), float(rho))
+    R[:p, p] = R[p, :p] = rxy
+    np.fill_diagonal(R, 1.0)
+    return R
+
+
+def is_positive_definite(R) -> np.ndarray:
+    """Whether each matrix in a batch of symmetric matrices has its smallest eigenvalue above PD_TOL."""
+    return np.linalg.eigvalsh(np.asarray(R, dtype=float))[..., 0] > PD_TOL
