@@ -1,0 +1,486 @@
+"""fit_many: thousands of intercept-only meta-analyses at once (simulation studies, bootstraps).
+
+Every estimator is written on arrays of shape (m, k): m meta-analyses by k studies, one row each,
+with missing studies (padding) carrying weight zero. Nothing loops over the m rows in Python:
+closed-form estimators are a few row sums, the iterative ones (ML/REML Fisher scoring, the
+Paule-Mandel roots) update all rows at once and drop the rows that have converged from the
+working set. The definitions are metafor's (Viechtbauer, 2010) for a model with an intercept only,
+so each row equals a single fit with ``meta_analysis`` / metafor's ``rma``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Literal
+
+import numpy as np
+
+from .. import _distributions as dist
+from .._checks import format_rows
+from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKWarning
+from ..results.batch import BatchResult
+
+Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"]
+Test = Literal["z", "t", "knha"]
+METHODS: tuple[str, ...] = ("REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE")
+TESTS: tuple[str, ...] = ("z", "t", "knha")
+
+#: iterations stop when the change in tau2 is at most TOL * (tau2 + mean vi of the row): a
+#: scale-free version of metafor's absolute ``threshold`` (the conformance cases used 1e-12)
+TOL = 1e-12
+#: iteration limits of Fisher scoring (ML/REML) and of the safeguarded Newton root (PM/PMM/EB)
+MAXITER_SCORING = 1000
+MAXITER_ROOT = 200
+
+
+def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 95) -> BatchResult:
+    r"""Fit m random-effects (or common-effect) meta-analyses at once, one per row.
+
+    Parameters
+    ----------
+    yi, vi : array_like of shape (m, k)
+        m meta-analyses by k studies: effect sizes and their sampling variances (``vi > 0``).
+        A row with fewer studies is padded with NaN; a study is used when both its ``yi`` and ``vi``
+        are present. A one-dimensional array is one meta-analysis (m = 1).
+    method : {"REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"}
+        Estimator of tau2, as metafor's ``rma(method=)``. Default "REML".
+    test : {"z", "t", "knha"}
+        Inference on the pooled effect: normal, t with k - 1 df, or Knapp-Hartung (t with k - 1 df
+        and the weighted residual variance as multiplier of the variance). Default "z".
+    level : float
+        Confidence level in percent (default 95) of the confidence and prediction intervals.
+
+    Returns
+    -------
+    BatchResult
+        Arrays of length m: ``k`` (studies used), ``estimate``, ``se``, ``stat``, ``pval``,
+        ``ci_low``/``ci_high``, ``pi_low``/``pi_high`` (prediction interval; NaN for "FE"),
+        ``tau2``, ``se_tau2`` (NaN for "FE" and k = 1), ``i2`` (percent), ``h2``, ``q``, ``q_df``,
+        ``q_pval`` (Cochran's Q with weights 1/vi) and ``converged``; plus ``method``, ``test``,
+        ``level`` and ``warnings``. Rows are the rows of the input, in order.
+
+    Raises
+    ------
+    InputError
+        ``yi`` and ``vi`` differ in shape, are not numeric or not 1-D/2-D, a ``vi`` is <= 0 or
+        infinite, or a ``yi`` is infinite (the message names the row and the study, 0-based).
+    ValueError
+        ``method``, ``test`` or ``level`` is not one of the allowed values.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Rows whose iterations hit the limit (their ``converged`` is False; the last iterate is kept).
+    SmallKWarning
+        Rows with one study (tau2 = 0 and, as metafor does, the z test) or with none (all NaN).
+    DroppedRowsWarning
+        Studies with only one of ``yi``/``vi`` present, left out.
+
+    Notes
+    -----
+    Each row is the model :math:`y_i = \mu + u_i + e_i`, :math:`u_i \sim N(0, \tau^2)`,
+    :math:`e_i \sim N(0, v_i)`; :math:`\hat\mu = \sum w_i y_i / \sum w_i` with
+    :math:`w_i = 1/(v_i + \hat\tau^2)`. Row indices in warnings are 0-based, as in the result arrays.
+    The estimators and their standard errors are documented where they are computed (``_tau2_*``).
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. Journal of
+    Statistical Software, 36(3), 1-48. doi:10.18637/jss.v036.i03
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import commonfactors as cf
+    >>> yi = np.array([[0.1, 0.3, 0.5, np.nan], [0.2, 0.4, 0.9, 1.3]])
+    >>> vi = np.array([[0.01, 0.02, 0.015, np.nan], [0.02, 0.01, 0.03, 0.02]])
+    >>> res = cf.fit_many(yi, vi, method="DL")
+    >>> res.k.tolist(), np.round(res.tau2, 4).tolist()
+    ([3, 4], [0.0322, 0.2215])
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not available; expected one of {', '.join(METHODS)}")
+    if test not in TESTS:
+        raise ValueError(f"test={test!r} is not available; expected one of {', '.join(TESTS)}")
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) \
+            or not 0 < level < 100:
+        raise ValueError(f"level={level!r} is not a percentage; expected a number between 0 and 100 "
+                         "(e.g. 95)")
+    y, v, notes = _clean(yi, vi)
+    fit = fit_arrays(y, v, method=method, test=test, level=float(level))
+    notes += _row_warnings(fit, test)
+    for category, text in notes:
+        warnings.warn(text, category, stacklevel=2)
+    return BatchResult(**fit, method=method, test=test, level=float(level),
+                       warnings=tuple(text for _, text in notes))
+
+
+def _clean(yi, vi):
+    """The boundary: float64 arrays of shape (m, k); missing studies as yi = 0, vi = inf (weight 0)."""
+    arrays = []
+    for name, x in (("yi", yi), ("vi", vi)):
+        try:
+            a = np.array(x, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} is not numeric", column=name,
+                             expected="an array of numbers (NaN for a missing study)") from None
+        if a.ndim == 1:
+            a = a[None, :]
+        if a.ndim != 2:
+            raise InputError(f"{name} has shape {a.shape}", column=name,
+                             expected="an array of shape (m, k): m meta-analyses by k studies")
+        arrays.append(a)
+    y, v = arrays
+    if y.shape != v.shape:
+        raise InputError(f"yi has shape {y.shape} but vi has shape {v.shape}",
+                         expected="yi and vi of the same shape (m, k)")
+    for name, a, bad, what in (("vi", v, ~(v > 0) & ~np.isnan(v), "a sampling variance > 0"),
+                               ("vi", v, np.isinf(v), "a finite sampling variance"),
+                               ("yi", y, np.isinf(y), "a finite effect size")):
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise InputError(f"got {a[i, j]:g} for study {j}", row=int(i), column=name, expected=what)
+    ny, nv = np.isnan(y), np.isnan(v)
+    notes = []
+    half = ny ^ nv
+    if half.any():
+        rows = np.flatnonzero(half.any(axis=1))
+        n = int(half.sum())
+        notes.append((DroppedRowsWarning, f"{n} {'study' if n == 1 else 'studies'} with only one of yi and "
+                                          f"vi omitted ({format_rows(rows.tolist())})"))
+    missing = ny | nv
+    y[missing] = 0.0
+    v[missing] = np.inf
+    return y, v, notes
+
+
+def _row_warnings(fit, test):
+    k, conv = fit["k"], fit["converged"]
+    out = []
+    none, single, failed = np.flatnonzero(k == 0), np.flatnonzero(k == 1), np.flatnonzero((k > 1) & ~conv)
+    if failed.size:
+        out.append((ConvergenceWarning,
+                    f"{_count(failed)} did not converge ({format_rows(failed.tolist())})"))
+    if single.size:
+        z = "" if test == "z" else f"; test 'z' instead of {test!r}"
+        out.append((SmallKWarning, f"{_count(single)} with a single study: tau2 fixed at 0{z} "
+                                   f"({format_rows(single.tolist())})"))
+    if none.size:
+        out.append((SmallKWarning, f"{_count(none)} without any study: results are NaN "
+                                   f"({format_rows(none.tolist())})"))
+    return out
+
+
+def _count(rows) -> str:
+    return f"{rows.size} meta-analys{'is' if rows.size == 1 else 'es'}"
+
+
+def fit_arrays(y, v, *, method: str, test: str, level: float) -> dict:
+    """The whole fit on clean arrays (missing studies: y = 0, v = inf). Returns the result's arrays.
+
+    Rows with k >= 2 go through the tau2 estimator; rows with k = 1 get tau2 = 0 and the z test
+    (metafor's behaviour); rows with k = 0 are NaN.
+    """
+    m = y.shape[0]
+    present = np.isfinite(v)
+    k = present.sum(axis=1)
+    tau2 = np.where(k > 0, 0.0, np.nan)
+    se_tau2 = np.full(m, np.nan)
+    converged = k > 0
+    multi = np.flatnonzero(k > 1)
+    if method != "FE" and multi.size:
+        sub = (slice(None),) if multi.size == m else (multi,)
+        ys, vs, ps = y[sub], v[sub], present[sub]
+        t2, se, ok = ESTIMATORS[method](ys, vs, ps, k[sub].astype(np.float64))
+        tau2[sub], se_tau2[sub], converged[sub] = t2, se, ok
+    return _inference(y, v, k, tau2, se_tau2, converged, method=method, test=test, level=level)
+
+
+# --------------------------------------------------------------------------------------------------
+# Row-wise sums over (m, k) arrays. Missing studies have v = inf, hence weight 0, and y = 0.
+
+
+def _fe_parts(y, v):
+    """Common-effect weights w = 1/v, their sum, the weighted mean and Cochran's Q per row."""
+    w = 1.0 / v
+    sw = w.sum(axis=1)
+    mu = (w * y).sum(axis=1) / sw
+    q = (w * (y - mu[:, None]) ** 2).sum(axis=1)
+    return w, sw, mu, q
+
+
+def _trace_psps(w, sigma):
+    r"""tr(P S P S) per row, with P = W - w w'/sum(w) (W = diag(w)) and S = diag(sigma).
+
+    Var(y'Py) = 2 tr(PSPS) when y ~ N(X beta, S) and P X = 0 (the variance of a quadratic form in
+    normal variables; Searle, Casella & McCulloch, 1992, Variance Components, Wiley). With a = w * sigma:
+    :math:`\sum a_i^2 - 2 \sum w_i a_i^2 / \sum w + (\sum w_i a_i)^2 / (\sum w)^2`.
+    """
+    a = w * sigma
+    s = w.sum(axis=1)
+    return (a * a).sum(axis=1) - 2.0 * (w * a * a).sum(axis=1) / s + ((w * a).sum(axis=1) / s) ** 2
+
+
+def _mean_v(v, present, k):
+    return np.where(present, v, 0.0).sum(axis=1) / k
+
+
+# --------------------------------------------------------------------------------------------------
+# tau2 estimators: each takes (y, v, present, k) of rows with k >= 2 and returns (tau2, se_tau2, converged).
+
+
+def _tau2_dl(y, v, present, k):
+    r"""DerSimonian & Laird (1986), Controlled Clinical Trials 7(3), 177-188, method of moments on Q.
+
+    :math:`\hat\tau^2 = \max\{0, (Q - (k-1)) / (\sum w - \sum w^2/\sum w)\}`, w = 1/v. SE: Var(Q) under
+    the model (``_trace_psps`` with S = diag(v + tau2)) divided by the same denominator.
+    """
+    w, sw, _, q = _fe_parts(y, v)
+    trp = sw - (w * w).sum(axis=1) / sw  # tr(P) for the common-effect weights
+    tau2 = np.maximum(0.0, (q - (k - 1)) / trp)
+    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[:, None], 0.0))) / trp
+    return tau2, se, np.ones(tau2.shape, dtype=bool)
+
+
+def _tau2_he(y, v, present, k):
+    r"""Hedges (1983), Psychological Bulletin 93(2), 388-395: moments on the unweighted residuals.
+
+    :math:`\hat\tau^2 = \max\{0, \sum (y_i - \bar y)^2/(k-1) - \sum v_i / k\}`. SE: the variance of
+    the unweighted residual sum of squares (``_trace_psps`` with unit weights) over (k - 1).
+    """
+    ones = present.astype(np.float64)
+    ybar = y.sum(axis=1) / k
+    rss = (ones * (y - ybar[:, None]) ** 2).sum(axis=1)
+    tau2 = np.maximum(0.0, rss / (k - 1) - _mean_v(v, present, k))
+    se = np.sqrt(2.0 * _trace_psps(ones, np.where(present, v + tau2[:, None], 0.0))) / (k - 1)
+    return tau2, se, np.ones(tau2.shape, dtype=bool)
+
+
+def _tau2_hs(y, v, present, k):
+    r"""Hunter & Schmidt (2004), Methods of Meta-Analysis, 2nd ed., Sage; as in Viechtbauer (2005),
+    J. Educ. Behav. Stat. 30(3), 261-293: :math:`\hat\tau^2 = \max\{0, (Q - k)/\sum w\}`, w = 1/v.
+
+    SE: Var(Q) under the model divided by :math:`\sum w`.
+    """
+    w, sw, _, q = _fe_parts(y, v)
+    tau2 = np.maximum(0.0, (q - k) / sw)
+    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[:, None], 0.0))) / sw
+    return tau2, se, np.ones(tau2.shape, dtype=bool)
+
+
+def _tau2_sj(y, v, present, k):
+    r"""Sidik & Jonkman (2005), J. R. Stat. Soc. C (Applied Statistics) 54(2), 367-384.
+
+    Starting from :math:`\hat\tau_0^2 = \sum (y_i - \bar y)^2 / k`, weights :math:`1/(v_i + \hat\tau_0^2)`
+    and the weighted mean :math:`\hat\mu_0`: :math:`\hat\tau^2 = \hat\tau_0^2 \sum (y_i - \hat\mu_0)^2
+    / (v_i + \hat\tau_0^2) / (k - 1)` (never negative). SE: the variance of that quadratic form under the
+    model, times :math:`\hat\tau_0^2/(k-1)`.
+    """
+    ybar = y.sum(axis=1) / k
+    tau0 = (present * (y - ybar[:, None]) ** 2).sum(axis=1) / k
+    w = 1.0 / (v + tau0[:, None])
+    mu0 = (w * y).sum(axis=1) / w.sum(axis=1)
+    tau2 = tau0 * (w * (y - mu0[:, None]) ** 2).sum(axis=1) / (k - 1)
+    se = tau0 * np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[:, None], 0.0))) / (k - 1)
+    return tau2, se, np.ones(tau2.shape, dtype=bool)
+
+
+def _fisher_scoring(y, v, present, k, *, reml: bool):
+    r"""ML or REML tau2 by Fisher scoring, all rows at once, truncating at 0 after each step.
+
+    Intercept-only model with w = 1/(v + tau2) and P = W - w w'/sum(w): the step is
+    ML:   :math:`(\sum w_i^2 (y_i - \hat\mu)^2 - \sum w_i) / \sum w_i^2`,
+    REML: :math:`(y'PPy - \mathrm{tr} P) / \mathrm{tr}(PP)`
+    (Harville, 1977, JASA 72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293).
+    Starts from the HE
+    estimate. SE from the inverse Fisher information: :math:`\sqrt{2/\sum w^2}` (ML) and
+    :math:`\sqrt{2/\mathrm{tr}(PP)}` (REML). Converged rows leave the working set.
+    """
+    tau2 = _tau2_he(y, v, present, k)[0]
+    scale = _mean_v(v, present, k)
+    converged = np.zeros(tau2.shape, dtype=bool)
+    idx = np.arange(tau2.size)  # rows of the working arrays, still iterating
+    wy, wv, wscale = y, v, scale
+    for _ in range(MAXITER_SCORING):
+        t = tau2[idx]
+        w = 1.0 / (wv + t[:, None])
+        sw = w.sum(axis=1)
+        mu = (w * wy).sum(axis=1) / sw
+        w2 = w * w
+        sw2 = w2.sum(axis=1)
+        score = (w2 * (wy - mu[:, None]) ** 2).sum(axis=1)  # y'PPy, as P y = w (y - mu)
+        if reml:
+            trp = sw - sw2 / sw
+            trpp = sw2 - 2.0 * (w2 * w).sum(axis=1) / sw + (sw2 / sw) ** 2
+            new = np.maximum(0.0, t + (score - trp) / trpp)
+        else:
+            new = np.maximum(0.0, t + (score - sw) / sw2)
+        tau2[idx] = new
+        done = np.abs(new - t) <= TOL * (new + wscale)
+        converged[idx[done]] = True
+        if done.all():
+            break
+        if done.any():
+            keep = ~done
+            idx, wy, wv, wscale = idx[keep], wy[keep], wv[keep], wscale[keep]
+    w = 1.0 / (v + tau2[:, None])
+    sw = w.sum(axis=1)
+    w2 = w * w
+    sw2 = w2.sum(axis=1)
+    info = sw2 - 2.0 * (w2 * w).sum(axis=1) / sw + (sw2 / sw) ** 2 if reml else sw2
+    return tau2, np.sqrt(2.0 / info), converged
+
+
+def _tau2_ml(y, v, present, k):
+    return _fisher_scoring(y, v, present, k, reml=False)
+
+
+def _tau2_reml(y, v, present, k):
+    return _fisher_scoring(y, v, present, k, reml=True)
+
+
+def _generalised_q_root(y, v, present, k, target):
+    r"""The tau2 at which the generalised Q, :math:`Q(\tau^2) = \sum w_i (y_i - \hat\mu)^2` with
+    :math:`w_i = 1/(v_i + \tau^2)`, equals ``target`` (0 when Q(0) <= target), for all rows at once.
+
+    Q decreases in tau2 with derivative :math:`-\sum w_i^2 (y_i - \hat\mu)^2`. Newton steps from 0,
+    safeguarded by a bracket [lo, hi] that every evaluation narrows (bisection when a step leaves it).
+    The upper end: :math:`Q(\tau^2) \le \sum (y_i - \bar y)^2 / (\tau^2 + \min v_i)`, so
+    :math:`hi = \sum (y_i - \bar y)^2/\mathrm{target} - \min v_i` has Q(hi) <= target.
+    """
+    ybar = y.sum(axis=1) / k
+    ss = (present * (y - ybar[:, None]) ** 2).sum(axis=1)
+    lo = np.zeros(k.shape)
+    hi = np.maximum(0.0, ss / target - v.min(axis=1))
+    tau2 = np.zeros(k.shape)
+    scale = _mean_v(v, present, k)
+    converged = np.zeros(k.shape, dtype=bool)
+    idx = np.arange(k.size)
+    wy, wv, wtarget, wscale = y, v, target, scale
+    for it in range(MAXITER_ROOT):
+        t = tau2[idx]
+        w = 1.0 / (wv + t[:, None])
+        mu = (w * wy).sum(axis=1) / w.sum(axis=1)
+        wr2 = w * (wy - mu[:, None]) ** 2
+        f = wr2.sum(axis=1) - wtarget
+        slope = -(w * wr2).sum(axis=1)
+        if it == 0:  # rows with Q(0) <= target stay at 0
+            done = f <= 0
+        else:
+            done = np.zeros(t.shape, dtype=bool)
+        l, h = lo[idx], hi[idx]
+        l = np.where(f > 0, t, l)
+        h = np.where(f < 0, t, h)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = t - f / slope
+        outside = ~((new > l) & (new < h)) | ~np.isfinite(new)
+        new = np.where(outside, 0.5 * (l + h), new)
+        step_small = (np.abs(new - t) <= TOL * (t + wscale)) | (h - l <= TOL * (t + wscale)) | (f == 0)
+        done |= step_small
+        new = np.where(done, t, new)
+        lo[idx], hi[idx], tau2[idx] = l, h, new
+        converged[idx[done]] = True
+        if done.all():
+            break
+        if done.any():
+            keep = ~done
+            idx, wy, wv, wtarget, wscale = idx[keep], wy[keep], wv[keep], wtarget[keep], wscale[keep]
+    return tau2, converged
+
+
+def _morris_se(v, k, tau2):
+    r"""SE of an empirical Bayes / Paule-Mandel tau2: :math:`\sqrt{2k^2/(k-1)} / \sum w_i`,
+    w = 1/(v + tau2) (Morris, 1983, JASA 78(381), 47-55, the variance of the EB estimate of A)."""
+    sw = (1.0 / (v + tau2[:, None])).sum(axis=1)
+    return np.sqrt(2.0 * k * k / (k - 1)) / sw
+
+
+def _tau2_pm(y, v, present, k):
+    r"""Paule & Mandel (1982), J. Res. Natl. Bur. Stand. 87(5), 377-385: the root of Q(tau2) = k - 1.
+
+    SE as Morris (1983) (see ``_morris_se``).
+    """
+    tau2, ok = _generalised_q_root(y, v, present, k, k - 1.0)
+    return tau2, _morris_se(v, k, tau2), ok
+
+
+def _tau2_eb(y, v, present, k):
+    r"""Empirical Bayes (Morris, 1983; Berkey et al., 1995, Stat. Med. 14(4), 395-411).
+
+    The EB fixed point :math:`\tau^2 = \sum w_i (k/(k-1) (y_i - \hat\mu)^2 - v_i) / \sum w_i` is,
+    after multiplying out (:math:`\sum w_i (v_i + \tau^2) = k`), :math:`\sum w_i (y_i - \hat\mu)^2 = k - 1`:
+    the Paule-Mandel equation (an identity metafor's rma.uni documentation also states), so it is
+    solved by the same root finder. SE as Morris (1983) (see ``_morris_se``).
+    """
+    tau2, ok = _generalised_q_root(y, v, present, k, k - 1.0)
+    return tau2, _morris_se(v, k, tau2), ok
+
+
+def _tau2_pmm(y, v, present, k):
+    r"""Median-unbiased Paule-Mandel (Viechtbauer, W., 2021, Median-unbiased estimators for the amount
+    of heterogeneity in meta-analysis, European Congress of Methodology; metafor's method "PMM"): the
+    root of Q(tau2) = the median of the chi-square distribution with k - 1 df. SE as Morris (1983).
+    """
+    tau2, ok = _generalised_q_root(y, v, present, k, dist.chi2_ppf(0.5, k - 1.0))
+    return tau2, _morris_se(v, k, tau2), ok
+
+
+ESTIMATORS = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj, "ML": _tau2_ml,
+              "REML": _tau2_reml, "EB": _tau2_eb, "PM": _tau2_pm, "PMM": _tau2_pmm}
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dict:
+    r"""Pooled effect, tests, intervals and heterogeneity statistics given tau2, per row.
+
+    - ``se`` = :math:`1/\sqrt{\sum w}`; with "knha" it is multiplied by
+      :math:`\sqrt{\sum w_i (y_i - \hat\mu)^2/(k-1)}` (Knapp & Hartung, 2003, Stat. Med. 22(17),
+      2693-2710); "t" and "knha" use the t distribution with k - 1 df.
+    - prediction interval :math:`\hat\mu \pm c \sqrt{se^2 + \hat\tau^2}` with the same critical value c
+      (Riley, Higgins & Deeks, 2011, BMJ 342:d549, as metafor's predict(); absent for "FE").
+    - Q with weights 1/v on k - 1 df (Cochran, 1954, Biometrics 10(1), 101-129).
+    - random effects: :math:`I^2 = 100\,\hat\tau^2/(\hat\tau^2 + s^2)`, :math:`H^2 = (\hat\tau^2 + s^2)/s^2`
+      with the typical within-study variance :math:`s^2 = (k-1)\sum w/((\sum w)^2 - \sum w^2)`
+      (Higgins & Thompson, 2002, Stat. Med. 21(11), 1539-1558); "FE":
+      :math:`I^2 = 100 \max\{0, (Q - (k-1))/Q\}`, :math:`H^2 = Q/(k-1)`.
+    - k = 1: the z test, Q = 0 (p = 1), I2 = 0, H2 = 1, as metafor.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w0, sw0, _, q = _fe_parts(y, v)
+        df = (k - 1).astype(np.float64)
+        w = 1.0 / (v + tau2[:, None])
+        sw = w.sum(axis=1)
+        mu = (w * y).sum(axis=1) / sw
+        se = 1.0 / np.sqrt(sw)
+        use_t = (k > 1) if test in ("t", "knha") else np.zeros(k.shape, dtype=bool)
+        if test == "knha":
+            s2w = (w * (y - mu[:, None]) ** 2).sum(axis=1) / df
+            se = np.where(use_t, se * np.sqrt(s2w), se)
+        alpha = 1.0 - level / 100.0
+        crit = np.where(use_t, dist.t_ppf(1.0 - alpha / 2.0, np.where(use_t, df, 1.0)),
+                        dist.norm_ppf(1.0 - alpha / 2.0))
+        stat = mu / se
+        pval = np.where(use_t, 2.0 * dist.t_sf(np.abs(stat), np.where(use_t, df, 1.0)),
+                        2.0 * dist.norm_sf(np.abs(stat)))
+        if method == "FE":
+            pi_low = pi_high = np.full(k.shape, np.nan)
+            i2 = 100.0 * np.maximum(0.0, (q - df) / q)
+            h2 = q / df
+        else:
+            half = crit * np.sqrt(se * se + tau2)
+            pi_low, pi_high = mu - half, mu + half
+            s2 = df * sw0 / (sw0 * sw0 - (w0 * w0).sum(axis=1))
+            i2 = 100.0 * tau2 / (tau2 + s2)
+            h2 = (tau2 + s2) / s2
+        single = k == 1
+        q = np.where(single, 0.0, q)
+        q_pval = np.where(single, 1.0, dist.chi2_sf(q, np.where(single, 1.0, df)))
+        i2 = np.where(single, 0.0, i2)
+        h2 = np.where(single, 1.0, h2)
+    none = k == 0
+    return dict(k=k, estimate=mu, se=se, stat=stat, pval=pval, ci_low=mu - crit * se, ci_high=mu + crit * se,
+                pi_low=pi_low, pi_high=pi_high, tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2,
+                q=np.where(none, np.nan, q), q_df=np.maximum(k - 1, 0), q_pval=np.where(none, np.nan, q_pval),
+                converged=converged)
