@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "element_estimates": "factors.taxonomy",
     "list_elements": "factors.taxonomy",
     "read_table": "io",
+    "fit_many": "models.batch",
 }
 
 __all__ = [

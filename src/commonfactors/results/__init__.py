@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "PieResult": "factors",
     "PieSlice": "factors",
     "Share": "factors",
+    "BatchResult": "batch",
 }
 
 
