@@ -16,6 +16,8 @@ from ..errors import InputError
 
 #: subcommand -> "module:attribute" inside commonfactors.cli
 COMMANDS: dict[str, str] = {
+    "factors": "factors:factors",
+    "pie": "pie:pie",
 }
 
 

@@ -562,21 +562,30 @@ def correlation_frames(pooled, outcome: str = "outcome"):
     return R, S
 
 
-def published_pies():
+def published_pies(*, include_unverified: bool = False):
     """The published variance pies (``data/published/pies.csv``) as a tidy table, one row per slice.
+
+    Parameters
+    ----------
+    include_unverified : bool
+        Also return slices marked UNVERIFIED (numbers from recollection, not seen in any source;
+        ``data/published/README.md`` asks not to report them as checked). Default False.
 
     Returns
     -------
     pandas.DataFrame
         ``source``, ``year``, ``category``, ``share`` (proportion, 0-1; NaN when published only as
-        "<1%" or similar, see ``share_text``), ``share_text`` (as published), ``scale`` (what the
-        share is a share of), ``verified`` (yes / secondary / UNVERIFIED), ``where_seen``, ``notes``.
+        "<1%" or similar, see ``share_text``), ``share_text`` (percent, as published), ``scale`` (what
+        the share is a share of: outcome variance, or improvement), ``verified`` (yes / secondary /
+        UNVERIFIED), ``where_seen``, ``notes``.
     """
     import pandas as pd
 
     from .taxonomy import published_path
 
     df = pd.read_csv(published_path("pies.csv"), dtype=str, keep_default_na=False)
+    if not include_unverified:
+        df = df[df["verified"] != "UNVERIFIED"].reset_index(drop=True)
     df["share"] = pd.to_numeric(df["share_pct"], errors="coerce") / 100
     df["year"] = pd.to_numeric(df["year"]).astype(int)
     return df.rename(columns={"share_pct": "share_text"})[
