@@ -134,7 +134,7 @@ class EffectData:
     X : float64 array of shape (k, p), intercept first (a column of ones when there are no moderators).
     names : coefficient names, length p ("intrcpt" first, as metafor).
     rows : labels of the k studies in the user's terms (file lines, index labels or positions).
-    slab : study labels for printing, length k.
+    slab : study labels for printing, length k (the ``rows`` labels when no slab was given).
     dropped : labels of rows left out for missing values.
     """
 
@@ -176,7 +176,7 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
     keep = ~(np.isnan(y) | np.isnan(v))
     what = "missing yi or " + ("sei" if sei is not None else "vi")
     if slab is None:
-        labels = np.asarray([str(r) for r in rows], dtype=object)
+        labels = rows  # the row labels themselves: no per-row string conversion on a million rows
     elif isinstance(slab, str):
         require_column(data, slab, role="slab")
         labels = np.asarray([str(x) for x in data[slab]], dtype=object)
@@ -196,8 +196,11 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
     if not keep.any():
         raise InputError("no study has both yi and vi", file=source, expected="at least one complete row")
     X = np.ones((int(keep.sum()), 1)) if mods is None else X[keep]
-    frame = data.iloc[np.flatnonzero(keep)] if data is not None and hasattr(data, "iloc") else None
-    return EffectData(yi=y[keep], vi=v[keep], X=X, names=tuple(names), rows=rows[keep], slab=labels[keep],
+    frame = None
+    if data is not None and hasattr(data, "iloc"):
+        frame = data if keep.all() else data.iloc[np.flatnonzero(keep)]
+    sel = slice(None) if keep.all() else keep  # no copies of a million complete rows
+    return EffectData(yi=y[sel], vi=v[sel], X=X, names=tuple(names), rows=rows[sel], slab=labels[sel],
                       source=source, dropped=tuple(dropped), frame=frame, index=np.flatnonzero(keep))
 
 

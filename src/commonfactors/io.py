@@ -1,33 +1,71 @@
-"""Reading user files into tables whose rows remember their file line numbers.
+"""Reading user files into tables whose rows remember where they came from.
 
-``read_table(path)`` returns a pandas DataFrame whose **index is the file line number** of each row
-(the header is line 1, so the first data row is line 2) and whose ``attrs["source"]`` is the path.
-Every later error can then name the row a user sees in an editor.
+``read_table(path)`` returns a pandas DataFrame whose **index is the row number a user sees**:
+the file line number for text files (header = line 1, so the first data row is line 2), the sheet
+row for Excel, and the record number + 1 for formats without lines (SPSS, Stata, R, Parquet, JSON),
+so that "row 5" is the fifth row of a spreadsheet view with the header as row 1.
+``attrs["source"]`` is the path. Every later error can then name the row the user sees.
 
 ``read_raw(path)`` is the light path the command line uses for CSV/TSV: the same table as a
-:class:`RawTable` (strings, no pandas import), so ``commonfactors pool file.csv`` starts fast.
-No statistics happen here.
+:class:`RawTable` of strings, without importing pandas, so ``commonfactors pool file.csv`` starts fast.
+On CSV/TSV both give the same values and raise the same errors. No statistics happen here.
+
+Each format's library is imported only when that format is read: openpyxl (.xlsx), pyreadstat
+(.sav, .dta), pyreadr (.rds, .RData), pyarrow (.parquet); CSV and JSON need only the standard library
+(and pandas for the DataFrame).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import os
+import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import CommonFactorsWarning, InputError
 
-#: Strings read as missing values (R's and spreadsheets' usual spellings).
+#: Strings read as missing values (R's and spreadsheets' usual spellings), matched exactly.
 MISSING = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", ".", "-", "#N/A"})
+
+#: file suffix -> format read by read_table
+FORMATS = {
+    ".csv": "csv", ".tsv": "csv", ".txt": "csv", ".dat": "csv",
+    ".xlsx": "excel", ".xlsm": "excel",
+    ".sav": "spss", ".zsav": "spss", ".dta": "stata",
+    ".rds": "r", ".rdata": "r", ".rda": "r",
+    ".parquet": "parquet", ".pq": "parquet",
+    ".json": "json",
+}
+_SUPPORTED = ("CSV/TSV (.csv .tsv .txt), Excel (.xlsx), SPSS (.sav), Stata (.dta), R (.rds .RData), "
+              "Parquet or JSON")
+
+#: delimiters tried, in order of preference when several fit equally well
+_DELIMITERS = (",", ";", "\t", "|")
+_SNIFF_BYTES = 1 << 16
+_SNIFF_RECORDS = 50
+#: above this size read_table parses CSV with pandas' C reader (then checks it against these rules)
+FAST_CSV_BYTES = 1 << 20
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+_COMMA_NUMBER = re.compile(r"\s*[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?\s*")
+_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*")
+_INFINITY = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_DOT_DECIMAL = re.compile(r"\s*[+-]?\d*\.\d+([eE][+-]?\d+)?\s*")
 
 
 class RawTable:
     """A table of strings read from a delimited file, with file line numbers as its index.
 
     It quacks like the part of a DataFrame that ``_checks`` uses: ``columns``, ``index``, ``attrs``,
-    ``len()`` and ``table[name]`` (an object array of strings).
+    ``len()`` and ``table[name]`` (an object array of strings); ``to_frame()`` gives the DataFrame
+    ``read_table`` returns for the same file.
     """
 
     def __init__(self, columns: list[str], cells: dict[str, list[str]], lines: np.ndarray, source: str):
@@ -43,79 +81,682 @@ class RawTable:
         return np.asarray(self._cells[name], dtype=object)
 
     def to_frame(self):
-        """The same table as a pandas DataFrame (numbers parsed where a whole column parses)."""
+        """The same table as a pandas DataFrame, typed as pandas types a CSV column.
+
+        A column whose non-missing cells are all integers (and has no missing cell) is int64, one whose
+        cells all parse as numbers is float64 (missing spellings in :data:`MISSING` are NaN), any
+        other column keeps its text, with missing spellings as NaN.
+        """
         import pandas as pd
 
-        df = pd.DataFrame({c: _maybe_numeric(self._cells[c]) for c in self.columns}, index=self.index)
-        df.index.name = None
+        df = pd.DataFrame({c: _column_values(self._cells[c]) for c in self.columns},
+                          index=pd.Index(self.index, dtype=np.int64))
         df.attrs["source"] = self.attrs["source"]
         return df
 
 
-def _maybe_numeric(values: list[str]):
-    out = []
-    for v in values:
-        s = v.strip()
-        if s in MISSING:
-            out.append(np.nan)
-            continue
-        try:
-            out.append(float(s))
-        except ValueError:
-            return [None if v.strip() in MISSING else v for v in values]
-    return np.asarray(out, dtype=float)
+def _column_values(values: list[str]):
+    if values and all(_INTEGER.fullmatch(v) for v in values):
+        ints = [int(v) for v in values]
+        if all(-(2**63) <= i < 2**63 for i in ints):
+            return np.asarray(ints, dtype=np.int64)
+    out = np.empty(len(values), dtype=np.float64)
+    for i, v in enumerate(values):
+        if v in MISSING:
+            out[i] = np.nan
+        elif _NUMBER.fullmatch(v) or v.strip().lower() in _INFINITY:
+            out[i] = float(v)
+        else:
+            return [None if s in MISSING else s for s in values]
+    return out
 
 
-def _open_text(path: Path):
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise InputError("the file is empty", file=path, expected="a header row and at least one data row")
-    for enc in ("utf-8-sig", "latin-1"):
+# ---------------------------------------------------------------------------------------------------
+# Delimited text: encoding, dialect, header (shared by read_raw and read_table's fast path)
+
+
+@dataclass(frozen=True)
+class _Dialect:
+    encoding: str
+    delimiter: str
+    decimal: str
+
+
+def _not_text(head: bytes, path: Path) -> None:
+    """Refuse binary files given a text suffix (an Excel workbook saved as .csv, say)."""
+    if head.startswith(b"PK\x03\x04"):
+        raise InputError("is a zip archive (an Excel .xlsx workbook?), not a delimited text file", file=path,
+                         expected="a CSV/TSV text file; give an Excel workbook the suffix .xlsx")
+    if b"\x00" in head[:8192] and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError("is a binary file (it contains NUL bytes), not a delimited text file", file=path,
+                         expected=f"a CSV/TSV text file; the formats read are {_SUPPORTED}")
+
+
+def _encodings(head: bytes) -> tuple[str, ...]:
+    """Encodings to try, in order: the one a BOM declares, else UTF-8, Windows-1252, Latin-1."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ("utf-16",)
+    return ("utf-8-sig", "cp1252", "latin-1")
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    for enc in _encodings(raw[:4]):
         try:
-            return raw.decode(enc)
+            return raw.decode(enc), enc
         except UnicodeDecodeError:
             continue
     raise AssertionError("latin-1 decodes any byte string")  # pragma: no cover
 
 
-def read_raw(path) -> RawTable:
-    """Read a CSV or TSV file (delimiter sniffed among ``, ; \\t``) into a :class:`RawTable`."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such file", file=path, expected="a readable file or a dataset ID")
-    text = _open_text(path)
-    first = text.split("\n", 1)[0]
-    delim = max([",", ";", "\t"], key=first.count)
-    if path.suffix.lower() == ".tsv":
-        delim = "\t"
-    rows = list(csv.reader(text.splitlines(), delimiter=delim))
-    header_line = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
-    header = [c.strip() for c in rows[header_line]]
-    if any(not h for h in header):
-        raise InputError(f"column {header.index('') + 1} has an empty name", file=path, row=header_line + 1,
+def _is_blank(record: list[str]) -> bool:
+    """An empty or whitespace-only line (a row of empty fields is a row, not a blank line)."""
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _sample_records(text: str, delimiter: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out = []
+    try:
+        for rec in reader:
+            if not _is_blank(rec):
+                out.append(rec)
+                if len(out) >= _SNIFF_RECORDS:
+                    break
+    except csv.Error:
+        pass  # an unclosed quote in the sample: judged by what was read before it
+    return out
+
+
+def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
+    """Delimiter: the candidate that splits the header into most fields and every sampled line alike.
+
+    Decimal comma: the delimiter is not a comma and the sampled cells hold numbers written ``0,25``
+    but none written ``0.25``.
+    """
+    if head_text.count("\n") > 1 and not head_text.endswith("\n"):
+        head_text = head_text[: head_text.rfind("\n") + 1]  # drop a partial last line of the sample
+    if suffix == ".tsv":
+        delimiter = "\t"
+        sample = _sample_records(head_text, delimiter)
+    else:
+        best = None
+        for rank, d in enumerate(_DELIMITERS):
+            sample = _sample_records(head_text, d)
+            if not sample:
+                continue
+            width = len(sample[0])
+            agree = sum(len(r) == width for r in sample) / len(sample)
+            score = (width > 1, agree, width, -rank)
+            if best is None or score > best[0]:
+                best = (score, d, sample)
+        delimiter, sample = (",", []) if best is None else best[1:]
+    decimal = "."
+    if delimiter != ",":
+        cells = [c for r in sample[1:] for c in r]
+        commas = any(_COMMA_DECIMAL.fullmatch(c) for c in cells)
+        if commas and not any(_DOT_DECIMAL.fullmatch(c) for c in cells):
+            decimal = ","
+    return _Dialect(encoding=encoding, delimiter=delimiter, decimal=decimal)
+
+
+def _check_header(header: list[str], *, path, line: int) -> list[str]:
+    names = [h.strip() for h in header]
+    if "" in names:
+        raise InputError(f"column {names.index('') + 1} has an empty name", file=path, row=line,
                          expected="a header row naming every column")
     seen = set()
-    for h in header:
+    for h in names:
         if h in seen:
-            raise InputError(f"column name {h!r} appears twice in the header", file=path, row=header_line + 1,
+            raise InputError(f"column name {h!r} appears twice in the header", file=path, row=line,
                              expected="unique column names")
         seen.add(h)
-    cells: dict[str, list[str]] = {h: [] for h in header}
-    lines = []
-    for i, r in enumerate(rows[header_line + 1:], start=header_line + 2):
-        if not any(c.strip() for c in r):
-            continue  # blank line
-        if len(r) != len(header):
-            raise InputError(f"has {len(r)} fields but the header has {len(header)}", file=path, row=i,
-                             expected=f"{len(header)} fields separated by {delim!r}")
-        for h, c in zip(header, r):
-            cells[h].append(c)
-        lines.append(i)
+    if all(_NUMBER.fullmatch(h) for h in names):
+        raise InputError(f"the first row holds only numbers ({', '.join(names[:4])})", file=path, row=line,
+                         expected="a header row naming the columns (for example yi, vi)")
+    return names
+
+
+def _ambiguous_decimal(value: str, *, path, line, column) -> InputError:
+    return InputError(f"got {value.strip()!r} in a file that writes numbers with a decimal comma", file=path,
+                      row=line, column=column,
+                      expected="every number written with a decimal comma "
+                               "(a '.' could be a thousands separator)")
+
+
+def _field_count_error(n: int, width: int, delimiter: str, *, path, line) -> InputError:
+    return InputError(f"has {n} field{'s' if n != 1 else ''} but the header has {width}", file=path, row=line,
+                      expected=f"{width} fields separated by {delimiter!r}")
+
+
+def _empty_error(path) -> InputError:
+    return InputError("the file is empty", file=path, expected="a header row and at least one data row")
+
+
+def _no_rows_error(path) -> InputError:
+    return InputError("the file has a header but no data rows", file=path, expected="at least one data row")
+
+
+def _existing(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", file=path, expected="a readable file or a dataset ID")
+    return path
+
+
+def read_raw(path) -> RawTable:
+    """Read a CSV or TSV file into a :class:`RawTable` of strings (no pandas), rows labelled by line.
+
+    The encoding is UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, or else
+    Windows-1252 / Latin-1. The delimiter is sniffed among ``, ; \\t |`` (``.tsv`` is always tab-separated),
+    and a decimal comma is recognised when the delimiter is not a comma; its numbers are stored with
+    a decimal point. Quoted fields may hold delimiters, quotes (doubled) and newlines: each row is
+    labelled by the line on which it starts. Blank lines are skipped.
+
+    Raises
+    ------
+    InputError
+        The file is missing, empty, binary, has no data row, an empty or repeated column name, a
+        header of numbers only, a row with a different number of fields than the header, an unclosed
+        quote, or (with decimal commas) a number written with a decimal point.
+    """
+    path = _existing(path)
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise _empty_error(path)
+    _not_text(raw[:_SNIFF_BYTES], path)
+    text, encoding = _decode(raw)
+    if not text.strip():
+        raise _empty_error(path)
+    dialect = _sniff(text[:_SNIFF_BYTES], path.suffix.lower(), encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    header = None
+    cells: dict[str, list[str]] = {}
+    columns: list[list[str]] = []
+    lines: list[int] = []
+    end = 0  # the line the previous record ended on
+    comma = dialect.decimal == ","
+    try:
+        for rec in reader:
+            start, end = end + 1, reader.line_num
+            if _is_blank(rec):
+                continue
+            if header is None:
+                header = _check_header(rec, path=path, line=start)
+                cells = {h: [] for h in header}
+                columns = [cells[h] for h in header]
+                continue
+            if len(rec) != len(header):
+                raise _field_count_error(len(rec), len(header), dialect.delimiter, path=path, line=start)
+            if comma:
+                rec = _decimal_commas(rec, header, path=path, line=start)
+            for col, c in zip(columns, rec, strict=True):
+                col.append(c)
+            lines.append(start)
+    except csv.Error as e:
+        raise InputError(f"cannot be parsed as delimited text ({e}); a quote opened on or after this row is "
+                         "never closed", file=path, row=end + 1,
+                         expected='fields quoted as "..." with inner quotes doubled') from None
+    if header is None:
+        raise _empty_error(path)
     if not lines:
-        raise InputError("the file has a header but no data rows", file=path, expected="at least one data row")
-    return RawTable(header, cells, np.asarray(lines), os.fspath(path))
+        raise _no_rows_error(path)
+    return RawTable(header, cells, np.asarray(lines, dtype=np.int64), os.fspath(path))
 
 
-def read_table(path):
-    """Read a user file into a DataFrame indexed by file line number (``attrs["source"]`` = path)."""
-    return read_raw(path).to_frame()
+def _decimal_commas(rec: list[str], header: list[str], *, path, line) -> list[str]:
+    out = []
+    for h, c in zip(header, rec, strict=True):
+        if _COMMA_NUMBER.fullmatch(c):
+            c = c.replace(",", ".")
+        elif _DOT_DECIMAL.fullmatch(c):
+            raise _ambiguous_decimal(c, path=path, line=line, column=h)
+        out.append(c)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# read_table
+
+
+def read_table(path, *, table: str | None = None):
+    """Read a user file into a DataFrame indexed by the row number a user sees.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A .csv/.tsv/.txt (see :func:`read_raw` for what is sniffed), .xlsx, .sav, .dta, .rds/.RData,
+        .parquet or .json file (records ``[{"yi": .., "vi": ..}, ...]`` or columns ``{"yi": [..], ...}``).
+    table : str, optional
+        The sheet of an Excel workbook (default: the first sheet) or the object of an .RData file
+        (default: its only data frame).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row, with the file's column names. The index is the file line (text; header =
+        line 1), the sheet row (Excel), or the record number + 1 (other formats). ``attrs["source"]`` is
+        the path; ``attrs["notes"]`` lists what the reader did that a user should know (value labels read
+        as categories, the sheet read).
+
+    Raises
+    ------
+    InputError
+        The file cannot be read as its suffix says, or its header is unusable (empty, repeated or
+        merged column names, two header rows); the message names the file, row and column.
+
+    Warns
+    -----
+    CommonFactorsWarning
+        SPSS / Stata value labels were turned into categories (the message lists the columns).
+    """
+    path = _existing(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        if path.suffix.lower() == ".xls":
+            raise InputError("is an old Excel (.xls) workbook", file=path,
+                             expected="an .xlsx workbook or a CSV file (save it as one from Excel)")
+        raise InputError(f"has an unknown suffix {path.suffix!r}", file=path, expected=f"one of {_SUPPORTED}")
+    if table is not None and fmt not in ("excel", "r"):
+        raise InputError(f"table={table!r} was given, but a {fmt} file holds one table", file=path,
+                         expected="table= only for Excel sheets and .RData objects")
+    if fmt == "csv":
+        if path.stat().st_size > FAST_CSV_BYTES:
+            df = _read_delimited_fast(path)
+        else:
+            df = read_raw(path).to_frame()
+    elif fmt == "excel":
+        df = _read_excel(path, table)
+    elif fmt in ("spss", "stata"):
+        df = _read_readstat(path, fmt)
+    elif fmt == "r":
+        df = _read_r(path, table)
+    elif fmt == "parquet":
+        df = _read_parquet(path)
+    else:
+        df = _read_json(path)
+    df.attrs["source"] = os.fspath(path)
+    df.attrs.setdefault("notes", [])
+    return df
+
+
+def _record_index(n: int):
+    """Rows of a format without lines, numbered as a spreadsheet view shows them (header = row 1)."""
+    import pandas as pd
+
+    return pd.Index(np.arange(2, n + 2, dtype=np.int64))
+
+
+def _read_delimited_fast(path: Path):
+    """CSV through pandas' C reader, for large files; returns exactly what ``read_raw(path).to_frame()``
+    would, or defers to it whenever the file departs from the simple case (ragged rows, quoted
+    newlines, ambiguous decimals, parser errors), so values and errors are the same on both paths.
+    """
+    import mmap
+
+    import pandas as pd
+
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if not head.strip():
+        return read_raw(path).to_frame()
+    _not_text(head, path)
+    encodings = _encodings(head)
+    if encodings == ("utf-16",) or re.search(rb"\r(?!\n)", head):
+        return read_raw(path).to_frame()  # the byte scans below assume ASCII-compatible text split by \n
+    dialect = None
+    for enc in encodings:
+        try:
+            head_text = codecs.getincrementaldecoder(enc)().decode(head, final=False)
+        except UnicodeDecodeError:
+            continue
+        dialect = _sniff(head_text, path.suffix.lower(), enc)
+        break
+    lines_before, header = _header_record(head_text, dialect.delimiter)
+    if header is None:  # the header is not within the sample: an odd file, read the careful way
+        return read_raw(path).to_frame()
+    header = _check_header(header, path=path, line=lines_before)
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        df = _parse_with_pandas(path, header, lines_before, dialect, encodings)
+        if df is None:
+            return read_raw(path).to_frame()
+        buf = np.frombuffer(mm, dtype=np.uint8)
+        try:
+            lines = _record_lines(buf, len(df), lines_before, quoted=mm.find(b'"') >= 0)
+            if lines is None or not _rows_well_formed(df, lines, buf, dialect, len(header)):
+                return read_raw(path).to_frame()
+        finally:
+            del buf
+    df.index = pd.Index(lines, dtype=np.int64)
+    if dialect.decimal == "," and _has_dot_decimal(df):
+        return read_raw(path).to_frame()
+    return df
+
+
+def _header_record(head_text: str, delimiter: str):
+    """(line the header record ends on, its fields); (n, None) when the sample holds no complete header."""
+    reader = csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter)
+    try:
+        for rec in reader:
+            if not _is_blank(rec):
+                return reader.line_num, rec
+    except csv.Error:
+        pass
+    return 0, None
+
+
+def _parse_with_pandas(path, header, lines_before, dialect, encodings):
+    import pandas as pd
+
+    for enc in (dialect.encoding, *encodings[encodings.index(dialect.encoding) + 1:]):
+        try:
+            # a column typed differently in two chunks is text, which _checks reads: no warning needed
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+                df = pd.read_csv(path, sep=dialect.delimiter, decimal=dialect.decimal, encoding=enc,
+                                 header=None, names=header, index_col=False, skiprows=lines_before,
+                                 skip_blank_lines=False, na_values=sorted(MISSING), keep_default_na=False,
+                                 quotechar='"', doublequote=True, engine="c")
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, ValueError):
+            return None
+        if enc != dialect.encoding:
+            return None  # the sample decoded but the file does not: let read_raw decide the encoding
+        bools = [c for c in df.columns if df[c].dtype == bool]
+        if bools:  # pandas reads TRUE/FALSE as booleans; keep the text, as read_raw does
+            return None
+        return df
+    return None
+
+
+def _record_lines(buf: np.ndarray, n_rows: int, lines_before: int, *, quoted: bool):
+    """The line on which each of the ``n_rows`` data records starts, or None if that cannot be told.
+
+    Without quotes every line is a record. With quotes, a newline inside a quoted field does not end
+    a record: a newline is quoted when an odd number of quote characters precede it (RFC 4180 quoting,
+    where an inner quote is doubled and so keeps the parity).
+    """
+    if not quoted:
+        return np.arange(lines_before + 1, lines_before + 1 + n_rows, dtype=np.int64)
+    quotes = np.flatnonzero(buf == 34)
+    if quotes.size % 2:
+        return None
+    newlines = np.flatnonzero(buf == 10)
+    ends = np.flatnonzero(np.searchsorted(quotes, newlines) % 2 == 0)  # indices of record-ending newlines
+    starts = np.concatenate([[1], ends + 2])  # line on which each record starts
+    if buf.size and buf[-1] == 10:
+        starts = starts[:-1]  # nothing after the final newline
+    starts = starts[starts > lines_before]
+    if starts.size != n_rows:
+        return None
+    return starts.astype(np.int64)
+
+
+def _rows_well_formed(df, lines: np.ndarray, buf: np.ndarray, dialect: _Dialect, width: int) -> bool:
+    """Check the rows pandas may have filled in silently: a short or blank line reads as missing cells.
+
+    Only rows whose last cell is missing (or, with one column, whose cell is blank) can be short or
+    blank; their lines are re-read with the csv module. Returns False when one of them is blank or has
+    the wrong number of fields: read_raw then skips the blank lines (and types the columns without
+    them) or raises about the ragged row.
+    """
+    last = df.iloc[:, -1]
+    suspect = last.isna().to_numpy()
+    if width == 1 and last.dtype.kind not in "biuf":
+        suspect |= last.astype(str).str.strip().eq("").to_numpy()
+    if not suspect.any():
+        return True
+    newlines = np.flatnonzero(buf == 10)
+    line_start = np.concatenate([[0], newlines + 1])
+    line_end = np.concatenate([newlines, [buf.size]])
+    for i in np.flatnonzero(suspect):
+        first = lines[i] - 1  # 0-based index of the line the record starts on
+        last_line = lines[i + 1] - 2 if i + 1 < len(lines) else len(line_end) - 1
+        chunk = buf[line_start[first]: line_end[last_line]].tobytes().decode(dialect.encoding, "replace")
+        recs = list(csv.reader(io.StringIO(chunk, newline=""), delimiter=dialect.delimiter))
+        if not recs or _is_blank(recs[0]) or len(recs[0]) != width:
+            return False
+    return True
+
+
+def _has_dot_decimal(df) -> bool:
+    for c in df.columns:
+        col = df[c]
+        if col.dtype.kind not in "biuf":
+            if col.dropna().astype(str).str.fullmatch(_DOT_DECIMAL.pattern).any():
+                return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# Excel
+
+
+def _read_excel(path: Path, sheet: str | None):
+    """The first (or named) sheet of an .xlsx workbook; rows labelled by their sheet row.
+
+    The header is the first non-empty row. Merged cells in the header rows, and a second row of text
+    right under the header above numeric data, are reported as errors rather than guessed at. Cells
+    merged in the data (a study label spanning its rows) take the merged cell's value, as the sheet
+    shows it, and ``attrs["notes"]`` says so.
+    """
+    import openpyxl
+    import pandas as pd
+
+    try:
+        wb = openpyxl.load_workbook(path, data_only=True)
+    except Exception as e:  # openpyxl raises zipfile / KeyError / InvalidFileException for bad files
+        raise _library_error(path, "an Excel .xlsx", e) from None
+    if sheet is None:
+        ws = wb.worksheets[0]
+    elif sheet in wb.sheetnames:
+        ws = wb[sheet]
+    else:
+        raise InputError(f"has no sheet {sheet!r}", file=path,
+                         expected=f"one of the sheets {', '.join(map(repr, wb.sheetnames))}")
+    grid = {r[0].row: [c.value for c in r] for r in ws.iter_rows() if r}
+    rows = [(n, v) for n, v in grid.items() if any(_present(x) for x in v)]
+    if not rows:
+        raise _empty_error(path)
+    header_row, header_vals = rows[0]
+    _merged_header(ws, header_row, path)
+    notes = [] if len(wb.sheetnames) == 1 else [f"read sheet {ws.title!r} of {len(wb.sheetnames)}"]
+    for rng in ws.merged_cells.ranges:  # in the data: every covered cell shows the top-left value
+        value = grid[rng.min_row][rng.min_col - 1]
+        for r in range(rng.min_row, rng.max_row + 1):
+            for c in range(rng.min_col - 1, rng.max_col):
+                grid[r][c] = value
+        notes.append(f"merged cells {rng.coord} read as {value!r} in each of their rows")
+    width = max(i + 1 for _, v in rows for i, x in enumerate(v) if _present(x))
+    header_vals = (header_vals + [None] * width)[:width]
+    names = _check_header(["" if x is None else str(x) for x in header_vals], path=path, line=header_row)
+    data = [(n, (v + [None] * width)[:width]) for n, v in rows[1:]]
+    if not data:
+        raise _no_rows_error(path)
+    _second_header(data, names, header_row, path)
+    columns = {h: [_cell(v[j]) for _, v in data] for j, h in enumerate(names)}
+    df = pd.DataFrame({h: pd.Series(vals, dtype=_value_dtype(vals)) for h, vals in columns.items()})
+    df.index = pd.Index([n for n, _ in data], dtype=np.int64)
+    df.attrs["notes"] = notes
+    df.attrs["sheet"] = ws.title
+    return df
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _present(x) -> bool:
+    return x is not None and not (isinstance(x, str) and not x.strip())
+
+
+def _cell(x):
+    if isinstance(x, str) and x in MISSING:
+        return None
+    return x
+
+
+def _value_dtype(vals):
+    kinds = {type(v) for v in vals if v is not None}
+    if kinds and kinds <= {int} and None not in vals:
+        return np.int64
+    if kinds <= {int, float}:
+        return np.float64
+    return None  # text or mixed: as pandas infers it
+
+
+def _merged_header(ws, header_row: int, path) -> None:
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row <= header_row + 1 and rng.max_row >= header_row:
+            rows = f"row {rng.min_row}" if rng.min_row == rng.max_row else f"rows {rng.min_row}-{rng.max_row}"
+            raise InputError(f"cells {rng.coord} are merged in the header ({rows}): the header spans several "
+                             "rows or merged cells", file=path, row=header_row,
+                             expected="one header row with one name per column (unmerge the cells and "
+                                      "combine the header rows into one)")
+
+
+def _second_header(data, names, header_row, path) -> None:
+    """A text-only row right under the header, above numbers in the same columns: a second header row."""
+    n, first = data[0]
+    texts = [j for j, x in enumerate(first) if _present(x)]
+    if not texts or not all(isinstance(first[j], str) and not _NUMBER.fullmatch(first[j]) for j in texts):
+        return
+    numeric_below = [j for j in texts if any(_is_number(v[j]) for _, v in data[1:])]
+    if numeric_below:
+        j = numeric_below[0]
+        shown = ", ".join(repr(first[i]) for i in texts[:4])
+        raise InputError(f"row {n} holds only text ({shown}) under the "
+                         f"header, above numbers: the header spans rows {header_row}-{n}", file=path, row=n,
+                         column=names[j], expected="one header row with one name per column (combine the "
+                                                   "header rows into one)")
+
+
+# ---------------------------------------------------------------------------------------------------
+# SPSS, Stata, R, Parquet, JSON
+
+
+def _library_error(path, what: str, e: Exception) -> InputError:
+    msg = " ".join(str(e).split()) or type(e).__name__
+    return InputError(f"cannot be read as {what} ({msg})", file=path,
+                      expected=f"a complete, uncorrupted {what} file")
+
+
+def _read_readstat(path: Path, fmt: str):
+    """SPSS .sav / Stata .dta via pyreadstat; value labels become categories, and a warning says so."""
+    import pyreadstat
+
+    if fmt == "spss":
+        reader, what = pyreadstat.read_sav, "an SPSS .sav"
+    else:
+        reader, what = pyreadstat.read_dta, "a Stata .dta"
+    try:
+        df, meta = reader(os.fspath(path), apply_value_formats=True, formats_as_category=True)
+    except Exception as e:  # pyreadstat.ReadstatError and friends
+        raise _library_error(path, what, e) from None
+    labelled = [c for c in df.columns if c in (meta.variable_value_labels or {})]
+    df.index = _record_index(len(df))
+    notes = []
+    if labelled:
+        parts = []
+        for c in labelled:
+            lab = meta.variable_value_labels[c]
+            shown = ", ".join(f"{_plain(k)} = {v!r}" for k, v in list(lab.items())[:4])
+            parts.append(f"{c!r} ({shown}{', ...' if len(lab) > 4 else ''})")
+        note = f"value labels read as categories: {'; '.join(parts)}"
+        notes.append(note)
+        warnings.warn(f"{path}: {note}", CommonFactorsWarning, stacklevel=3)
+    df.attrs["notes"] = notes
+    return df
+
+
+def _plain(x):
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
+def _read_r(path: Path, name: str | None):
+    """An .rds data frame, or a data frame in an .RData file (the only one, or the one named)."""
+    import pyreadr
+
+    try:
+        objects = pyreadr.read_r(os.fspath(path))
+    except Exception as e:  # pyreadr.PyreadrError, LibrdataError
+        raise _library_error(path, "an R .rds/.RData", e) from None
+    frames = {k: v for k, v in objects.items() if hasattr(v, "columns")}
+    if not frames:
+        raise InputError("holds no data frame", file=path,
+                         expected="an R data frame saved with saveRDS() or save()")
+    if name is not None:
+        if name not in frames:
+            raise InputError(f"has no data frame {name!r}", file=path,
+                             expected=f"one of {', '.join(map(repr, frames))}")
+        df = frames[name]
+    elif len(frames) == 1:
+        df = next(iter(frames.values()))
+    else:
+        raise InputError(f"holds {len(frames)} data frames ({', '.join(map(repr, frames))})", file=path,
+                         expected="table= naming the one to read")
+    df = df.reset_index(drop=True)
+    df.index = _record_index(len(df))
+    return df
+
+
+def _read_parquet(path: Path):
+    import pyarrow.parquet as pq
+
+    try:
+        df = pq.read_table(path).to_pandas()
+    except Exception as e:  # pyarrow.ArrowInvalid (bad footer), OSError (truncated)
+        raise _library_error(path, "a Parquet", e) from None
+    df = df.reset_index(drop=True)
+    df.index = _record_index(len(df))
+    return df
+
+
+def _read_json(path: Path):
+    """Records ``[{"yi": 0.1, "vi": 0.02}, ...]`` or columns ``{"yi": [...], "vi": [...]}``."""
+    import json
+
+    import pandas as pd
+
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise _empty_error(path)
+    text, _ = _decode(raw)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", file=path,
+                         expected="JSON records [{...}, ...] or columns {\"yi\": [...], ...}") from None
+    if isinstance(obj, list):
+        columns: dict[str, list] = {}
+        for i, rec in enumerate(obj):
+            if not isinstance(rec, dict):
+                raise InputError(f"record {i + 1} is a JSON {type(rec).__name__}, not an object", file=path,
+                                 row=i + 2, expected="a list of objects, one per study")
+            for k in rec:
+                columns.setdefault(str(k), [None] * len(obj))
+            for k, v in rec.items():
+                columns[str(k)][i] = v
+    elif isinstance(obj, dict) and obj and all(isinstance(v, list) for v in obj.values()):
+        lengths = {k: len(v) for k, v in obj.items()}
+        if len(set(lengths.values())) > 1:
+            raise InputError("the columns have different lengths ("
+                             + ", ".join(f"{k!r}: {n}" for k, n in lengths.items()) + ")", file=path,
+                             expected="one value per study in every column")
+        columns = {str(k): list(v) for k, v in obj.items()}
+    else:
+        raise InputError(f"holds a JSON {type(obj).__name__} that is neither records nor columns", file=path,
+                         expected="JSON records [{...}, ...] or columns {\"yi\": [...], ...}")
+    n = len(next(iter(columns.values()))) if columns else 0
+    if n == 0:
+        raise _no_rows_error(path)
+    for k, vals in columns.items():
+        for i, v in enumerate(vals):
+            if isinstance(v, (dict, list)):
+                raise InputError(f"got a nested JSON {type(v).__name__}", file=path, row=i + 2, column=k,
+                                 expected="a number, text or null")
+            if isinstance(v, str) and v in MISSING:
+                vals[i] = None
+    df = pd.DataFrame({k: pd.Series(v, dtype=_value_dtype(v)) for k, v in columns.items()})
+    df.index = _record_index(n)
+    return df
