@@ -18,6 +18,7 @@ from ..errors import InputError
 COMMANDS: dict[str, str] = {
     "factors": "factors:factors",
     "pie": "pie:pie",
+    "datasets": "datasets:datasets",
 }
 
 
