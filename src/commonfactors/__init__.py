@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "element_estimates": "factors.taxonomy",
     "list_elements": "factors.taxonomy",
     "read_table": "io",
+    "multilevel_meta_analysis": "models.multilevel",
+    "aggregate_effects": "models.multilevel",
     "load_dataset": "datasets",
     "list_datasets": "datasets",
     "fit_many": "models.batch",

@@ -12,6 +12,7 @@ import importlib
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule of commonfactors.results
+    "MultilevelResult": "multilevel",
     "ElementEstimate": "factors",
     "ElementResult": "factors",
     "PieResult": "factors",
