@@ -93,10 +93,13 @@ def corrupt_bcg(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("old, new, message", [
-    ('1,"Aronson",1948,4,', '1,"Aronson",1948,-4,', r"row 2, column 'tpos': got '-4'; expected an integer \(required, >= 0\)"),
-    ('1,"Aronson",1948,4,', '1,"Aronson",1948,four,', r"row 2, column 'tpos': got 'four'; expected an integer"),
+    ('1,"Aronson",1948,4,', '1,"Aronson",1948,-4,',
+     r"row 2, column 'tpos': got '-4'; expected an integer \(required, >= 0\)"),
+    ('1,"Aronson",1948,4,', '1,"Aronson",1948,four,',
+     r"row 2, column 'tpos': got 'four'; expected an integer"),
     ('1,"Aronson",1948,4,', '1,"Aronson",1948,,', r"row 2, column 'tpos': missing; expected an integer"),
-    ('"random"\n2,', '"randomised"\n2,', r"row 2, column 'alloc': got 'randomised'; expected text \(required, one of"),
+    ('"random"\n2,', '"randomised"\n2,',
+     r"row 2, column 'alloc': got 'randomised'; expected text \(required, one of"),
     ('\n2,"Ferguson', '\n1,"Ferguson', r"row 3, column 'trial': '1' repeats row 2; expected unique values"),
     ('"trial","author"', '"trial","authors"', r"row 1: header .*expected the schema's fields"),
     ('1,"Aronson",1948,4,119', '1,"Aronson",1948,4,119,7', r"row 2: 10 fields; expected 9"),
@@ -148,7 +151,8 @@ def test_total_response_logrr_adds_half_to_every_cell():
     assert np.sum(np.abs(d["logrr"].to_numpy() - all_cells) < 1e-5) == 561  # the .md: 561/569
     zero = (a == 0) | (c == 0) | (a == n1) | (c == n2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        only0 = np.where(zero, all_cells, np.log((a / n1) / (c / n2)))  # escalc default: 1/2 to zero tables only
+        # escalc's default: 1/2 added to tables with a zero cell only
+        only0 = np.where(zero, all_cells, np.log((a / n1) / (c / n2)))
     differs = np.abs(d["logrr"].to_numpy() - only0) > 1e-5
     # every table without a zero cell differs from metafor's default rule, unless both arms respond alike
     assert differs[~zero & (a * n2 != c * n1)].all()

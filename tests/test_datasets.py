@@ -144,8 +144,9 @@ def test_cite_bcg_exactly():
     # Colditz et al. (1994), JAMA 271(9), 698-702 (data/bcg.txt, Source)
     assert cite("bcg", style="apa") == (
         "Colditz, G. A., Brewer, T. F., Berkey, C. S., Wilson, M. E., Burdick, E., Fineberg, H. V., & "
-        "Mosteller, F. (1994). Efficacy of BCG vaccine in the prevention of tuberculosis: Meta-analysis of the "
-        "published literature. Journal of the American Medical Association, 271(9), 698–702. "
+        "Mosteller, F. (1994). Efficacy of BCG vaccine in the prevention of tuberculosis: "
+        "Meta-analysis of the published literature. Journal of the American Medical Association, "
+        "271(9), 698–702. "
         "https://doi.org/10.1001/jama.1994.03510330076038")
     assert "pages = {698--702}" in cite("bcg")
 
