@@ -320,13 +320,12 @@ def _pool(e: Element) -> ElementEstimate:
     mean of their standard errors: the composite of Borenstein et al. (2009, ch. 24, eq. 24.5) when the
     outcomes correlate perfectly, a conservative choice when the correlation is unknown.
     """
-    from ..io import read_table
+    from ..datasets import load_dataset
     from ..models.univariate import meta_analysis
 
     spec = e.pooled
-    data = read_table(_DATA / f"{spec.dataset}.csv")
-    keys = data[list(spec.group)].astype(str).agg("\x1f".join, axis=1)
-    g = data.assign(_key=keys.to_numpy()).groupby("_key", sort=False)
+    data = load_dataset(spec.dataset)
+    g = data.groupby(list(spec.group), sort=False, dropna=False)
     agg = g.agg(yi=(spec.yi, "mean"), sei=(spec.sei, "mean"), n1=(spec.n[0], "first"), n2=(spec.n[1], "first"))
     res = meta_analysis(agg, yi="yi", sei="sei", method=spec.method).to_dict()
     n_known = agg[["n1", "n2"]].notna().all(axis=1)
