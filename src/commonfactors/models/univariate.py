@@ -1,0 +1,340 @@
+"""Common-, random- and mixed-effects meta-analytic models (metafor's ``rma.uni``), and subgroups.
+
+``meta_analysis()`` validates its input once (``_checks.effect_data``) and calls :func:`fit`, which other
+modules (bias, influence, batch) call directly on clean arrays. The model is
+
+    y_i = x_i' beta + u_i + e_i,   u_i ~ N(0, tau2),   e_i ~ N(0, v_i),
+
+with the v_i known; tau2 = 0 in the common-effect model (Raudenbush, 2009, eq. 16.2 and 16.24).
+Knows nothing of files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import warnings
+from typing import Literal
+
+import numpy as np
+
+from .. import _distributions as dist
+from .._checks import EffectData, effect_data, format_rows, group_codes, warn_dropped
+from ..errors import ConvergenceWarning, SmallKWarning
+from ..results.meta import Coefficient, MetaResult, SubgroupResult
+from ._wls import trace_P, wls
+from .tau2 import COMMON_EFFECT, METHODS, estimate_tau2, q_profile_ci
+
+Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"]
+Test = Literal["z", "t", "knha", "hksj"]
+TESTS = ("z", "t", "knha")
+#: other names of the tests, normalised by :func:`normalize_options`
+TEST_ALIASES = {"hksj": "knha", "hk": "knha"}
+
+
+def normalize_options(method, test, level) -> tuple[str, str, float]:
+    """Validate and normalise the model options, in one place.
+
+    ``method`` is case-insensitive; ``test="hksj"`` (Hartung-Knapp-Sidik-Jonkman) is an alias of
+    ``"knha"``; ``level`` is a percent in (0, 100) (a value below 1 is read as a proportion, as metafor
+    does). Raises ValueError naming the allowed values.
+    """
+    m = method.upper() if isinstance(method, str) else method
+    if m not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {', '.join(METHODS)}")
+    t = test.lower() if isinstance(test, str) else test
+    t = TEST_ALIASES.get(t, t)
+    if t not in TESTS:
+        raise ValueError(f"test={test!r} is not one of z, t, knha (or its alias hksj)")
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        raise ValueError(f"level={level!r} is not a number between 0 and 100 (a percent)") from None
+    if 0 < lv < 1:
+        lv *= 100.0
+    if not 0 < lv < 100:
+        raise ValueError(f"level={level!r} is not between 0 and 100 (a percent, e.g. 95)")
+    return m, t, lv
+
+
+def _tests(beta, se, test: str, df: float, level: float):
+    """Statistics, two-sided p-values and confidence limits: z (normal) or t with ``df`` degrees of freedom."""
+    alpha = 1.0 - level / 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = beta / se
+    if test == "z":
+        crit = float(dist.norm_ppf(1.0 - alpha / 2.0))
+        pval = 2.0 * np.asarray(dist.norm_sf(np.abs(stat)), dtype=float)
+    elif df >= 1:
+        crit = float(dist.t_ppf(1.0 - alpha / 2.0, df))
+        pval = 2.0 * np.asarray(dist.t_sf(np.abs(stat), df), dtype=float)
+    else:  # no residual degrees of freedom: t tests are undefined
+        crit = math.nan
+        pval = np.full(beta.shape, math.nan)
+    return stat, pval, crit
+
+
+def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: float = 95) -> MetaResult:
+    """Fit the model to validated data; the engine behind :func:`meta_analysis`, for use inside the package.
+
+    ``data`` is an :class:`commonfactors._checks.EffectData` (clean float64 ``yi``, ``vi`` > 0, ``X`` with the
+    intercept first); nothing is re-validated. Options are normalised by :func:`normalize_options`.
+
+    Computes, as metafor's ``rma.uni`` (3.8) defines them:
+
+    - tau2 by the chosen estimator (:mod:`.tau2`) and its standard error; tau2 = 0 when k = p (a warning);
+    - beta = (X'WX)^{-1} X'Wy, W = diag(1/(vi + tau2)), with covariance (X'WX)^{-1} (Raudenbush, 2009,
+      eq. 16.6-16.7); under ``test="knha"`` the covariance is multiplied by
+      s2 = sum w_i e_i^2 / (k - p), not truncated at 1 (Knapp & Hartung, 2003, Stat. Med. 22, 2693-2710,
+      eq. 7; Hartung, 1999), and tests use t(k - p), as under ``test="t"``;
+    - the prediction interval beta_0 +- crit sqrt(tau2 + se^2) (Riley, Higgins & Deeks, 2011, BMJ 342,
+      d549, with metafor's crit: z, or t(k - p) under t/knha), for models without moderators;
+    - Cochran's Q_E = sum (1/vi) e_i^2 (common-effect residuals) with k - p degrees of freedom;
+    - I2 and H2 (Higgins & Thompson, 2002, Stat. Med. 21, 1539-1558): for random/mixed-effects models
+      I2 = 100 tau2 / (vt + tau2) and H2 = (vt + tau2) / vt with metafor's "typical" within-study variance
+      vt = (k - p) / tr(P), P with weights 1/vi (Higgins & Thompson, 2002, eq. 9, generalised to
+      moderators); for the common-effect model I2 = 100 max(0, (Q - df) / Q) and H2 = Q / df;
+    - Q-profile confidence intervals for tau2 (Viechtbauer, 2007) and the matching I2 and H2 intervals;
+    - with moderators: the omnibus test QM = b' V^{-1} b over the coefficients but the intercept,
+      chi2(p - 1), or F = QM / (p - 1) with (p - 1, k - p) degrees of freedom under t/knha; and the
+      pseudo-R2 = 100 max(0, (tau2_RE - tau2) / tau2_RE), tau2_RE from the model without moderators with
+      the same estimator (Raudenbush, 2009, eq. 16.22; 0 when tau2_RE = 0).
+    """
+    method, test, level = normalize_options(method, test, level)
+    y, v, X = data.yi, data.vi, data.X
+    k, p = X.shape
+    df_res = k - p
+    notes: list[str] = []
+
+    def warn(message: str, category) -> None:
+        notes.append(message)
+        warnings.warn(message, category, stacklevel=3)
+
+    random = method not in COMMON_EFFECT
+    tau2, se_tau2 = 0.0, math.nan
+    if random and df_res < 1:
+        warn(f"k = {k} {'study' if k == 1 else 'studies'} for {p} coefficient{'s' if p > 1 else ''}: "
+             "tau2 cannot be estimated and is set to 0", SmallKWarning)
+    elif random:
+        tf = estimate_tau2(method, y, v, X)
+        tau2, se_tau2 = tf.tau2, tf.se_tau2
+        if not tf.converged:
+            warn(f"the {method} estimator of tau2 did not converge" +
+                 (f" in {tf.iterations} iterations" if tf.iterations else ""), ConvergenceWarning)
+        if k < 3:
+            warn(f"only k = {k} studies: tau2, I2 and H2 are very imprecise", SmallKWarning)
+
+    # coefficients
+    w = 1.0 / (v + tau2)
+    wf = wls(y, X, w)
+    vcov = wf.A
+    if test == "knha":
+        vcov = vcov * (wf.q / df_res if df_res > 0 else math.nan)  # Knapp & Hartung (2003), eq. 7
+    se = np.sqrt(np.diag(vcov))
+    df = math.inf if test == "z" else float(df_res)
+    stat, pval, crit = _tests(wf.beta, se, test, df, level)
+    coefs = tuple(Coefficient(name, float(b), float(s), float(z), float(pv), float(b - crit * s),
+                              float(b + crit * s))
+                  for name, b, s, z, pv in zip(data.names, wf.beta, se, stat, pval))
+
+    # prediction interval (models without moderators)
+    if random and p == 1:
+        sp = math.sqrt(tau2 + se[0] ** 2)
+        pi_low, pi_high = float(wf.beta[0] - crit * sp), float(wf.beta[0] + crit * sp)
+    else:
+        pi_low = pi_high = math.nan
+
+    # heterogeneity: Cochran's Q_E from the common-effect fit
+    w0 = 1.0 / v
+    f0 = wls(y, X, w0)
+    q = f0.q
+    q_pval = float(dist.chi2_sf(q, df_res)) if df_res > 0 else 1.0
+    vt = df_res / trace_P(X, w0, f0.A) if df_res > 0 else math.nan
+    tau2_ci = i2_ci = h2_ci = None
+    if random:
+        i2, h2 = (0.0, 1.0) if tau2 == 0 else (100.0 * tau2 / (vt + tau2), (vt + tau2) / vt)
+        if df_res > 0:
+            lo, hi = q_profile_ci(y, v, X, level)
+            tau2_ci = (lo, hi)
+            i2_ci = tuple(100.0 * t / (vt + t) for t in (lo, hi))
+            h2_ci = tuple((vt + t) / vt for t in (lo, hi))
+    elif df_res > 0:
+        i2 = 100.0 * max(0.0, (q - df_res) / q) if q > 0 else 0.0
+        h2 = q / df_res
+    else:
+        i2, h2 = 0.0, 1.0
+
+    # moderators
+    qm = qm_pval = r2 = math.nan
+    m = p - 1
+    if m > 0:
+        b = wf.beta[1:]
+        qm = float(b @ np.linalg.solve(vcov[1:, 1:], b))
+        if test == "z":
+            qm_pval = float(dist.chi2_sf(qm, m))
+        else:
+            qm /= m
+            qm_pval = float(dist.f_sf(qm, m, df_res)) if df_res > 0 else math.nan
+        if random:
+            tau2_re = estimate_tau2(method, y, v, np.ones((k, 1))).tau2 if k > 1 else 0.0
+            r2 = 100.0 * max(0.0, (tau2_re - tau2) / tau2_re) if tau2_re > 0 else 0.0
+
+    first = coefs[0]
+    return MetaResult(
+        k=k, estimate=first.estimate, se=first.se, stat=first.stat, pval=first.pval, ci_low=first.ci_low,
+        ci_high=first.ci_high, pi_low=pi_low, pi_high=pi_high, tau2=tau2, se_tau2=se_tau2, tau2_ci=tau2_ci,
+        i2=i2, i2_ci=i2_ci, h2=h2, h2_ci=h2_ci, q=q, q_df=df_res, q_pval=q_pval, method=method, test=test,
+        level=level, df=df, coefficients=coefs, qm=qm, qm_df=m, qm_pval=qm_pval, r2=r2, qe=q, qe_pval=q_pval,
+        vt=vt, yi=y, vi=v, X=X, weights=w, vcov=vcov, slab=data.slab, rows=data.rows, warnings=tuple(notes))
+
+
+def _validated(data, **kwargs) -> tuple[EffectData, tuple[str, ...]]:
+    """effect_data(), re-emitting its warnings (dropped rows) so they are also kept in the result."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ed = effect_data(data, **kwargs)
+    for c in caught:
+        warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
+    return ed, tuple(str(c.message) for c in caught)
+
+
+def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, slab=None,
+                  method: Method = "REML", test: Test = "z", level: float = 95) -> MetaResult | SubgroupResult:
+    """Fit a common-, random- or mixed-effects meta-analytic model (metafor's ``rma``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or commonfactors.io.RawTable, optional
+        One row per study. When given, ``yi``, ``vi``, ``sei``, ``slab``, ``by`` and the names in ``mods``
+        are column names; otherwise they are arrays of shape (k,).
+    yi, vi : str or array_like
+        Effect sizes and their sampling variances (``vi > 0``).
+    sei : str or array_like, optional
+        Standard errors instead of ``vi`` (``vi = sei**2``).
+    mods : str or array_like, optional
+        Moderators: an R-style formula (``"~ ablat + C(alloc)"``; treatment coding, first level in sorted
+        order as reference) or an array (k,) or (k, q); an intercept is always included.
+    by : str or array_like, optional
+        Fit one model per level of this column (subgroup analysis) and test the differences.
+    slab : str or array_like, optional
+        Study labels.
+    method : {"REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"}
+        Estimator of tau2 (see :mod:`commonfactors.models.tau2`); "FE"/"EE"/"CE" fit the common-effect
+        model. Default "REML", as metafor.
+    test : {"z", "t", "knha"}
+        Normal tests, t tests with k - p degrees of freedom, or the Knapp-Hartung adjustment with t tests
+        (``"hksj"`` is an alias). Default "z".
+    level : float
+        Confidence level in percent (default 95).
+
+    Returns
+    -------
+    MetaResult
+        ``k``; ``estimate``, ``se``, ``stat``, ``pval``, ``ci_low``, ``ci_high`` (the pooled effect, or the
+        intercept with moderators); ``pi_low``, ``pi_high`` (prediction interval; NaN for common-effect models
+        and with moderators); ``tau2``, ``se_tau2``, ``tau2_ci``; ``i2`` (percent), ``i2_ci``; ``h2``,
+        ``h2_ci``; ``q``, ``q_df``, ``q_pval`` (Cochran's Q); ``coefficients``; with moderators ``qm``,
+        ``qm_df``, ``qm_pval``, ``r2`` (percent), ``qe``, ``qe_pval``; ``warnings``. See :func:`fit`.
+    SubgroupResult
+        With ``by``: one MetaResult per level, ``q_between``, ``q_between_df``, ``q_between_pval``.
+
+    Raises
+    ------
+    InputError
+        A named column is missing or not numeric, ``vi <= 0``, or a moderator has one level.
+    ValueError
+        An unknown ``method`` or ``test``, a ``level`` outside (0, 100), or ``by`` with ``mods``.
+
+    Warns
+    -----
+    DroppedRowsWarning
+        Rows with a missing yi, vi or moderator are left out (the warning names them).
+    SmallKWarning
+        Fewer than 3 studies in a random-effects model (tau2 = 0 with a single study).
+    ConvergenceWarning
+        An iterative estimator of tau2 did not converge.
+
+    References
+    ----------
+    Viechtbauer, W. (2005). Bias and efficiency of meta-analytic variance estimators in the random-effects
+    model. J. Educ. Behav. Stat., 30(3), 261-293.
+    Raudenbush, S. W. (2009). Analyzing effect sizes: random-effects models. In H. Cooper, L. V. Hedges &
+    J. C. Valentine (Eds.), The Handbook of Research Synthesis and Meta-Analysis (2nd ed., pp. 295-315).
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. J. Stat. Softw., 36(3).
+
+    Examples
+    --------
+    >>> import commonfactors as cf
+    >>> # log risk ratios of the BCG vaccine trials (Colditz et al., 1994), to 3 decimals
+    >>> yi = [-0.889, -1.585, -1.348, -1.442, -0.218, -0.786, -1.621, 0.012, -0.469, -1.371, -0.339,
+    ...       0.446, -0.017]
+    >>> vi = [0.326, 0.195, 0.415, 0.020, 0.051, 0.007, 0.223, 0.004, 0.056, 0.073, 0.012, 0.533, 0.071]
+    >>> res = cf.meta_analysis(yi=yi, vi=vi, method="REML")
+    >>> round(res.estimate, 4), round(res.tau2, 4), round(res.i2, 2)
+    (-0.7143, 0.3133, 92.23)
+    """
+    method, test, level = normalize_options(method, test, level)
+    if by is not None and mods is not None:
+        raise ValueError("by= and mods= cannot be combined: fit the subgroups with mods= a factor instead")
+    ed, notes = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
+    if by is None:
+        res = fit(ed, method=method, test=test, level=level)
+        return dataclasses.replace(res, warnings=notes + res.warnings)
+    return _subgroups(data, ed, by, notes, method=method, test=test, level=level)
+
+
+def _label(value) -> str:
+    """A subgroup label as the user wrote it: 2.0 -> '2', 'CBT' -> 'CBT'."""
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level: float) -> SubgroupResult:
+    """One model per level of ``by`` and the test for subgroup differences.
+
+    The test is the Q statistic of a common-effect meta-regression of the subgroup estimates on the
+    subgroup factor, i.e. of a common-effect model of the G estimates with their squared standard errors:
+    Q_between = sum_g (b_g - b_bar)^2 / se_g^2, b_bar their inverse-variance weighted mean, on G - 1
+    degrees of freedom (Borenstein et al., 2009, Introduction to Meta-Analysis, ch. 19, "separate estimates
+    of tau2"; metafor's documentation, "Subgroup analysis", as ``rma(estimates, sei=se, mods = ~ group,
+    method="FE")``'s QM).
+    """
+    n_all = len(data) if data is not None else len(np.asarray(by))
+    codes, levels, column = group_codes(data, by, name="by", n=n_all)
+    index = ed.index if ed.index is not None else np.arange(ed.yi.shape[0])
+    codes = codes[index]
+    notes = list(notes)
+    missing = codes < 0
+    if missing.any():
+        msg = (f"{int(missing.sum())} {'study' if missing.sum() == 1 else 'studies'} with a missing "
+               f"{column or 'by'} omitted ({format_rows(ed.rows[missing])})")
+        warn_dropped(ed.rows[missing], f"a missing {column or 'by'}", stacklevel=4)
+        notes.append(msg)
+    results, names = [], []
+    for g, label in enumerate(levels):
+        sel = np.flatnonzero(codes == g)
+        if sel.size == 0:
+            continue
+        sub = dataclasses.replace(ed, yi=ed.yi[sel], vi=ed.vi[sel], X=ed.X[sel], rows=ed.rows[sel],
+                                  slab=ed.slab[sel], frame=None, index=index[sel])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = fit(sub, method=method, test=test, level=level)
+        for c in caught:
+            warnings.warn(f"{column or 'by'} = {label}: {c.message}", c.category, stacklevel=4)
+        results.append(dataclasses.replace(res, warnings=tuple(f"{column or 'by'} = {label}: {m}"
+                                                               for m in res.warnings)))
+        names.append(_label(label))
+    est = np.array([r.estimate for r in results])
+    wg = 1.0 / np.array([r.se for r in results]) ** 2
+    G = len(results)
+    if G > 1:
+        qb = wls(est, np.ones((G, 1)), wg).q
+        qb_p = float(dist.chi2_sf(qb, G - 1))
+    else:
+        qb, qb_p = math.nan, math.nan
+    return SubgroupResult(by=column or "by", levels=tuple(names), results=tuple(results), q_between=qb,
+                          q_between_df=G - 1, q_between_pval=qb_p, method=method, test=test, level=level,
+                          warnings=tuple(notes))

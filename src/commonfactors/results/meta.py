@@ -1,0 +1,257 @@
+"""Results of the univariate models: :class:`Coefficient`, :class:`MetaResult`, :class:`SubgroupResult`.
+
+Frozen and unrounded; everything is computed at fit time (:func:`commonfactors.models.univariate.fit`).
+``to_dict()`` is exactly the JSON of the ``commonfactors pool`` contract (DESIGN.md), ``summary()``
+prints like metafor's ``print.rma.uni``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _format
+from .._format import Summary, fmt, fmt_p, jsonable
+
+_COEF_FIELDS = ("name", "estimate", "se", "stat", "pval", "ci_low", "ci_high")
+
+
+@dataclass(frozen=True)
+class Coefficient:
+    """One model coefficient: estimate, standard error, test statistic (z or t), two-sided p-value and
+    confidence interval at the model's level."""
+
+    name: str
+    estimate: float
+    se: float
+    stat: float
+    pval: float
+    ci_low: float
+    ci_high: float
+
+    def to_dict(self) -> dict:
+        return jsonable({f: getattr(self, f) for f in _COEF_FIELDS})
+
+
+def _pair(x):
+    return None if x is None else [x[0], x[1]]
+
+
+def _signif(p: float) -> str:
+    if p is None or math.isnan(p):
+        return ""
+    for cut, code in ((0.001, "***"), (0.01, "**"), (0.05, "*"), (0.1, ".")):
+        if p < cut:
+            return code
+    return ""
+
+
+@dataclass(frozen=True, eq=False)
+class MetaResult:
+    """Result of :func:`commonfactors.meta_analysis` for a common-, random- or mixed-effects model.
+
+    Field names are the command line's JSON keys; nothing is rounded. ``estimate`` ... ``ci_high`` are
+    those of the first coefficient (the pooled effect; the intercept with moderators, as metafor's first
+    row). ``i2`` and its interval are percents. ``pi_low``/``pi_high`` (prediction interval for a new
+    study's true effect) and ``se_tau2`` are NaN for a common-effect model, and the prediction interval is
+    NaN with moderators (it depends on the moderator values). ``tau2_ci``/``i2_ci``/``h2_ci`` are Q-profile
+    intervals (None for a common-effect model). ``df`` is the degrees of freedom of the t/F tests (inf under
+    ``test="z"``). ``vt`` is metafor's "typical" within-study variance used by I2 and H2. ``weights`` are
+    the model's inverse-variance weights 1/(vi + tau2); ``vcov`` the covariance matrix of the coefficients.
+    """
+
+    k: int
+    estimate: float
+    se: float
+    stat: float
+    pval: float
+    ci_low: float
+    ci_high: float
+    pi_low: float
+    pi_high: float
+    tau2: float
+    se_tau2: float
+    tau2_ci: tuple[float, float] | None
+    i2: float
+    i2_ci: tuple[float, float] | None
+    h2: float
+    h2_ci: tuple[float, float] | None
+    q: float
+    q_df: int
+    q_pval: float
+    method: str
+    test: str
+    level: float
+    df: float
+    coefficients: tuple[Coefficient, ...]
+    qm: float
+    qm_df: int
+    qm_pval: float
+    r2: float
+    qe: float
+    qe_pval: float
+    vt: float
+    yi: np.ndarray = field(repr=False)
+    vi: np.ndarray = field(repr=False)
+    X: np.ndarray = field(repr=False)
+    weights: np.ndarray = field(repr=False)
+    vcov: np.ndarray = field(repr=False)
+    slab: np.ndarray = field(repr=False)
+    rows: np.ndarray = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def has_mods(self) -> bool:
+        """True for a meta-regression (a model with moderators)."""
+        return len(self.coefficients) > 1
+
+    @property
+    def common_effect(self) -> bool:
+        """True for a common-effect (equal-/fixed-effects) model."""
+        return self.method in ("FE", "EE", "CE")
+
+    @property
+    def tau(self) -> float:
+        return math.sqrt(self.tau2)
+
+    def to_dict(self) -> dict:
+        """The ``commonfactors pool --format json`` object (DESIGN.md), NaN as None."""
+        out = {
+            "k": self.k, "estimate": self.estimate, "se": self.se, "stat": self.stat, "pval": self.pval,
+            "ci_low": self.ci_low, "ci_high": self.ci_high, "pi_low": self.pi_low, "pi_high": self.pi_high,
+            "tau2": self.tau2, "se_tau2": self.se_tau2, "tau2_ci": _pair(self.tau2_ci), "i2": self.i2,
+            "i2_ci": _pair(self.i2_ci), "h2": self.h2, "h2_ci": _pair(self.h2_ci), "q": self.q,
+            "q_df": self.q_df, "q_pval": self.q_pval, "method": self.method, "test": self.test,
+            "warnings": list(self.warnings),
+        }
+        if self.has_mods:
+            out.update({
+                "coefficients": [c.to_dict() for c in self.coefficients], "qm": self.qm, "qm_df": self.qm_df,
+                "qm_pval": self.qm_pval, "r2": self.r2, "qe": self.qe, "qe_pval": self.qe_pval,
+            })
+        return jsonable(out)
+
+    def to_frame(self):
+        """One row per coefficient: name, estimate, se, stat, pval, ci_low, ci_high."""
+        import pandas as pd
+
+        return pd.DataFrame([{f: getattr(c, f) for f in _COEF_FIELDS} for c in self.coefficients],
+                            columns=list(_COEF_FIELDS))
+
+    def summary(self, digits: int = 4) -> Summary:
+        """metafor's print layout: model line, heterogeneity, tests, and the "Model Results" table."""
+        return Summary(_model_text(self, digits), notes=self.warnings)
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+def _model_text(r: MetaResult, digits: int) -> str:
+    lines = []
+    resid = "residual " if r.has_mods else "total "
+    if r.common_effect:
+        name = {"FE": "Fixed-Effects", "EE": "Equal-Effects", "CE": "Common-Effects"}[r.method]
+        name += " with Moderators" if r.has_mods else ""
+        lines += [f"{name} Model (k = {r.k})", ""]
+        het = [("I^2 (" + resid + "heterogeneity / " + ("unaccounted" if r.has_mods else "total")
+                + " variability):", f"{fmt(r.i2, 2)}%"),
+               ("H^2 (" + ("unaccounted" if r.has_mods else "total") + " variability / sampling variability):",
+                fmt(r.h2, 2))]
+    else:
+        kind = "Mixed-Effects" if r.has_mods else "Random-Effects"
+        lines += [f"{kind} Model (k = {r.k}; tau^2 estimator: {r.method})", ""]
+        amount = "residual" if r.has_mods else "total"
+        het = [(f"tau^2 (estimated amount of {amount} heterogeneity):",
+                f"{fmt(r.tau2, digits)} (SE = {fmt(r.se_tau2, digits)})"),
+               ("tau (square root of estimated tau^2 value):", fmt(r.tau, digits)),
+               (f"I^2 ({amount} heterogeneity / {'unaccounted' if r.has_mods else 'total'} variability):",
+                f"{fmt(r.i2, 2)}%"),
+               (f"H^2 ({'unaccounted' if r.has_mods else 'total'} variability / sampling variability):",
+                fmt(r.h2, 2))]
+        if r.has_mods:
+            het.append(("R^2 (amount of heterogeneity accounted for):", f"{fmt(r.r2, 2)}%"))
+    width = max(len(a) for a, _ in het)
+    lines += [f"{a.ljust(width)} {b}" for a, b in het]
+    qname = "QE" if r.has_mods else "Q"
+    lines += ["", f"Test for {'Residual ' if r.has_mods else ''}Heterogeneity:",
+              f"{qname}(df = {r.q_df}) = {fmt(r.q, digits)}, p-val {_pval_eq(r.q_pval, digits)}"]
+    if r.has_mods:
+        m = len(r.coefficients) - 1
+        which = "coefficient 2" if m == 1 else f"coefficients 2:{m + 1}"
+        stat = (f"QM(df = {r.qm_df})" if r.test == "z"
+                else f"F(df1 = {r.qm_df}, df2 = {_fmt_df(r.df)})")
+        lines += ["", f"Test of Moderators ({which}):",
+                  f"{stat} = {fmt(r.qm, digits)}, p-val {_pval_eq(r.qm_pval, digits)}"]
+    lines += ["", "Model Results:", ""]
+    statname = "zval" if r.test == "z" else "tval"
+    header = ["", "estimate", "se", statname] + ([] if r.test == "z" else ["df"]) + ["pval", "ci.lb", "ci.ub", ""]
+    rows = []
+    for c in r.coefficients:
+        row = [c.name if r.has_mods else "", fmt(c.estimate, digits), fmt(c.se, digits), fmt(c.stat, digits)]
+        row += [] if r.test == "z" else [_fmt_df(r.df)]
+        row += [fmt_p(c.pval, digits), fmt(c.ci_low, digits), fmt(c.ci_high, digits), _signif(c.pval)]
+        rows.append(row)
+    lines.append(_format.table(header, rows))
+    lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
+    return "\n".join(lines)
+
+
+def _pval_eq(p: float, digits: int) -> str:
+    s = fmt_p(p, digits)
+    return s.replace("<", "< ") if s.startswith("<") else f"= {s}"
+
+
+def _fmt_df(df: float) -> str:
+    return str(int(df)) if df == int(df) else fmt(df, 2)
+
+
+@dataclass(frozen=True, eq=False)
+class SubgroupResult:
+    """Result of ``meta_analysis(..., by=column)``: one :class:`MetaResult` per level of ``by`` (levels in
+    sorted order), and the test for subgroup differences: ``q_between`` with ``q_between_df`` = (number of
+    subgroups - 1) degrees of freedom and its chi-square p-value ``q_between_pval``."""
+
+    by: str
+    levels: tuple[str, ...]
+    results: tuple[MetaResult, ...]
+    q_between: float
+    q_between_df: int
+    q_between_pval: float
+    method: str
+    test: str
+    level: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{"by", "subgroups": [{"level", ...pool fields...}], "q_between", "q_between_df",
+        "q_between_pval", "method", "test", "warnings"}``, NaN as None."""
+        return jsonable({
+            "by": self.by,
+            "subgroups": [{"level": lvl, **res.to_dict()} for lvl, res in zip(self.levels, self.results)],
+            "q_between": self.q_between, "q_between_df": self.q_between_df, "q_between_pval": self.q_between_pval,
+            "method": self.method, "test": self.test, "warnings": list(self.warnings),
+        })
+
+    def to_frame(self):
+        """One row per subgroup: level, k, estimate, se, stat, pval, ci_low, ci_high, pi_low, pi_high,
+        tau2, i2, q, q_pval."""
+        import pandas as pd
+
+        cols = ["k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2",
+                "q", "q_pval"]
+        return pd.DataFrame([{"level": lvl, **{c: getattr(r, c) for c in cols}}
+                             for lvl, r in zip(self.levels, self.results)], columns=["level", *cols])
+
+    def summary(self, digits: int = 4) -> Summary:
+        blocks = [f"Subgroups by {self.by} (tau^2 estimated within each subgroup)"]
+        for lvl, r in zip(self.levels, self.results):
+            blocks += ["", f"=== {self.by} = {lvl} ===", "", _model_text(r, digits)]
+        blocks += ["", "Test for Subgroup Differences:",
+                   f"QM(df = {self.q_between_df}) = {fmt(self.q_between, digits)}, "
+                   f"p-val {_pval_eq(self.q_between_pval, digits)}"]
+        return Summary("\n".join(blocks), notes=self.warnings)
+
+    def __repr__(self) -> str:
+        return str(self.summary())
