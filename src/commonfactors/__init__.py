@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 
 #: public name -> module (relative to the package) that defines it
 _EXPORTS: dict[str, str] = {
+    "meta_analysis": "models.univariate",
     "additive_pie": "factors.pie",
     "dominance_pie": "factors.pie",
     "dominance_sensitivity": "factors.pie",

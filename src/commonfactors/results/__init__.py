@@ -12,6 +12,9 @@ import importlib
 
 _EXPORTS: dict[str, str] = {
     # name -> submodule of commonfactors.results
+    "Coefficient": "meta",
+    "MetaResult": "meta",
+    "SubgroupResult": "meta",
     "MultilevelResult": "multilevel",
     "ElementEstimate": "factors",
     "ElementResult": "factors",
