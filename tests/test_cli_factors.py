@@ -27,8 +27,13 @@ def test_pie_json_contract_and_seed():
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["method"] == "additive" and d["draws"] == 1000 and d["seed"] == 7
-    assert [c["factor"] for c in d["components"]] == ["relationship", "client", "technique", "therapist",
-                                                      "expectancy"]
+    assert [c["factor"] for c in d["components"]] == [
+        "relationship",
+        "client",
+        "technique",
+        "therapist",
+        "expectancy",
+    ]
     for c in d["components"]:
         assert set(c) == {"factor", "share", "ci_low", "ci_high", "sources"}
         assert 0 <= c["ci_low"] <= c["share"] <= c["ci_high"] <= 1
@@ -39,8 +44,19 @@ def test_pie_json_contract_and_seed():
 
 def test_pie_dominance_from_a_file(tmp_path):
     path = write(tmp_path, GOOD)
-    res = run("pie", "--method", "dominance", "--correlations", path, "--n", "300", "--draws", "1000",
-              "--format", "json")
+    res = run(
+        "pie",
+        "--method",
+        "dominance",
+        "--correlations",
+        path,
+        "--n",
+        "300",
+        "--draws",
+        "1000",
+        "--format",
+        "json",
+    )
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["method"] == "dominance"
@@ -53,11 +69,15 @@ def test_pie_dominance_from_a_file(tmp_path):
 BAD = {
     "non_pd": (",a,b,outcome\na,1,.9,.9\nb,.9,1,-.9\noutcome,.9,-.9,1\n", "not positive definite"),
     "non_symmetric": (",a,b,outcome\na,1,.3,.2\nb,.3,1,.25\noutcome,.2,.2,1\n", "not symmetric"),
-    "out_of_range": (",a,b,outcome\na,1,1.3,.2\nb,1.3,1,.2\noutcome,.2,.2,1\n",
-                     r"row 'a', column 'b': got 1.3; expected a correlation in [-1, 1]"),
+    "out_of_range": (
+        ",a,b,outcome\na,1,1.3,.2\nb,1.3,1,.2\noutcome,.2,.2,1\n",
+        r"row 'a', column 'b': got 1.3; expected a correlation in [-1, 1]",
+    ),
     "no_outcome": (",a,b,y\na,1,.3,.2\nb,.3,1,.2\ny,.2,.2,1\n", "no row named 'outcome'"),
-    "mismatched_names": (",a,b,outcome\na,1,.3,.2\nc,.3,1,.2\noutcome,.2,.2,1\n",
-                         "row names and column names do not match"),
+    "mismatched_names": (
+        ",a,b,outcome\na,1,.3,.2\nc,.3,1,.2\noutcome,.2,.2,1\n",
+        "row names and column names do not match",
+    ),
     "ragged": (",a,b,outcome\na,1,.3\nb,.3,1,.2\noutcome,.2,.2,1\n", "row 2: 3 cells"),
 }
 
@@ -74,11 +94,14 @@ def test_bad_matrices_exit_2_with_one_line(tmp_path, case):
     assert res.output.startswith("Error: " + path)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("pie", "--method", "dominance"), "needs a correlation matrix"),
-    (("pie", "--method", "additive", "--n", "100"), "apply to --method dominance"),
-    (("pie", "--draws", "5"), "expected an integer >= 100"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("pie", "--method", "dominance"), "needs a correlation matrix"),
+        (("pie", "--method", "additive", "--n", "100"), "apply to --method dominance"),
+        (("pie", "--draws", "5"), "expected an integer >= 100"),
+    ],
+)
 def test_bad_options_exit_2(args, message):
     res = run(*args)
     assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output
@@ -104,7 +127,12 @@ def test_factors_show_json_and_table():
     d = json.loads(res.output)
     first = d["estimates"][0]
     assert (first["metric"], first["estimate"], first["k"], first["ci_low"], first["ci_high"]) == (
-        "r", 0.278, 295, 0.256, 0.299)
+        "r",
+        0.278,
+        295,
+        0.256,
+        0.299,
+    )
     assert first["origin"] == "published" and first["verified"] == "yes" and "Fluckiger" in first["source"]
     table = run("factors", "show", "alliance")
     assert table.exit_code == 0 and "95% CI" in table.output and "[0.256, 0.299]" in table.output

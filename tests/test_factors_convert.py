@@ -8,9 +8,9 @@ data/published/README.md, section A.
 
 import numpy as np
 import pytest
-from tolerances import IDENTITY_RTOL, printed
 
 from commonfactors.factors import convert
+from tolerances import IDENTITY_RTOL, printed
 
 D = np.array([-1.2, -0.3, 0.0, 0.2, 0.57, 1.5])
 R = np.array([-0.8, -0.2, 0.0, 0.1, 0.278, 0.9])
@@ -58,8 +58,9 @@ def test_logit_pair():
 
 
 def test_icc_to_d_reproduces_the_readme_arithmetic():
-    # data/published/README.md, section A (Wampold 2015 row, "arithmetic only"): with d = 2 sqrt(rho / (1 - rho)),
-    # rho = .05 gives 0.46 and rho = .03 gives 0.35; a d of 0.55 corresponds to rho ~ .07 (printed to 2 decimals)
+    # data/published/README.md, section A (Wampold 2015 row, "arithmetic only"):
+    # with d = 2 sqrt(rho / (1 - rho)), rho = .05 gives 0.46 and rho = .03 gives 0.35;
+    # a d of 0.55 corresponds to rho ~ .07 (printed to 2 decimals)
     assert convert.icc_to_d(0.05) == pytest.approx(0.46, abs=printed(2))
     assert convert.icc_to_d(0.03) == pytest.approx(0.35, abs=printed(2))
     rho = 0.55**2 / (4 + 0.55**2)  # the inverse of icc_to_d

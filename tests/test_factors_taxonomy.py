@@ -3,16 +3,24 @@
 import math
 
 import pytest
-from tolerances import METAFOR_RTOL
 
 from commonfactors.errors import InputError
 from commonfactors.factors import taxonomy
 from commonfactors.factors.taxonomy import element, element_estimates, list_elements
+from tolerances import METAFOR_RTOL
 
 # The elements issue 5 lists, per factor
 ISSUE_ELEMENTS = {
-    "relationship": {"alliance", "empathy", "positive-regard", "congruence", "goal-consensus", "collaboration",
-                     "repairing-ruptures", "feedback"},
+    "relationship": {
+        "alliance",
+        "empathy",
+        "positive-regard",
+        "congruence",
+        "goal-consensus",
+        "collaboration",
+        "repairing-ruptures",
+        "feedback",
+    },
     "client": {"expectations", "preferences", "readiness", "severity", "social-support"},
     "technique": {"treatment-differences", "specific-ingredients"},
     "therapist": {"therapist-effects"},
@@ -46,7 +54,14 @@ def test_alliance_first_estimate_is_fluckiger_2018_with_its_ci():
 def test_percentages_become_proportions_and_ranges_are_not_cis():
     ests = {e.label: e for e in element_estimates("therapist-effects").estimates}
     wb = ests["therapist effects, managed care (severity-adjusted)"]
-    assert (wb.metric, wb.estimate, wb.share, wb.k, wb.k_text, wb.n) == ("icc", 0.05, 0.05, 581, "~581 therapists", 6146)
+    assert (wb.metric, wb.estimate, wb.share, wb.k, wb.k_text, wb.n) == (
+        "icc",
+        0.05,
+        0.05,
+        581,
+        "~581 therapists",
+        6146,
+    )
     johns = ests["therapist effects: all studies since 2013"]
     assert math.isnan(johns.ci_low) and math.isnan(johns.ci_high)
     assert "not a confidence interval" in johns.note
@@ -68,12 +83,19 @@ def test_names_are_forgiving_and_unknown_names_suggest():
 
 def test_pooled_treatment_effect_matches_metafor():
     # > d <- read.csv("data/metapsy_depression_psyctr.csv", check.names = FALSE)
-    # > key <- factor(paste(study, condition_arm1, condition_arm2, multi_arm1, multi_arm2), levels = unique(...))
+    # > key <- paste(study, condition_arm1, condition_arm2, multi_arm1, multi_arm2)
+    # > key <- factor(key, levels = unique(key))
     # > yi <- as.vector(tapply(d$.g, key, mean)); sei <- as.vector(tapply(d$.g_se, key, mean))
     # > res <- rma(yi, sei = sei, method = "REML"); predict(res)          # metafor 3.8-1, R 4.2
-    expected = {"k": 599, "estimate": 0.739662339786158, "ci_low": 0.685759700379408,
-                "ci_high": 0.793564979192909, "pi_low": -0.443084413106613, "pi_high": 1.92240909267893,
-                "i2": 88.7885082690613}
+    expected = {
+        "k": 599,
+        "estimate": 0.739662339786158,
+        "ci_low": 0.685759700379408,
+        "ci_high": 0.793564979192909,
+        "pi_low": -0.443084413106613,
+        "pi_high": 1.92240909267893,
+        "i2": 88.7885082690613,
+    }
     est = element_estimates("treatment-effect").estimates[0]
     assert est.origin == "pooled" and est.metric == "d" and "REML" in est.model
     got = est.to_dict()
@@ -86,7 +108,20 @@ def test_element_result_contract():
     res = element_estimates("empathy")
     d = res.to_dict()
     assert set(d) == {"element", "factor", "description", "estimates", "warnings"}
-    assert {"metric", "estimate", "k", "n", "ci_low", "ci_high", "pi_low", "pi_high", "i2", "source", "origin",
-            "verified", "share"} <= set(d["estimates"][0])
+    assert {
+        "metric",
+        "estimate",
+        "k",
+        "n",
+        "ci_low",
+        "ci_high",
+        "pi_low",
+        "pi_high",
+        "i2",
+        "source",
+        "origin",
+        "verified",
+        "share",
+    } <= set(d["estimates"][0])
     assert len(res.to_frame()) == len(res.estimates) == 3
     assert repr(res) == str(res.summary())

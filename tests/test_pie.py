@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import IDENTITY_RTOL
 
 from commonfactors.errors import InputError
 from commonfactors.factors import convert
@@ -20,6 +19,7 @@ from commonfactors.factors.pie import (
     dominance_sensitivity,
     published_pies,
 )
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 COMPONENTS = [
     component("relationship", "r", 0.278, ci_low=0.256, ci_high=0.299),
@@ -88,7 +88,7 @@ def test_intervals_shrink_as_k_grows():
     for k in (4, 16, 64, 256):
         res = additive_pie([_pooled_r_component(rng, 0.28, k, 80)], draws=4000, seed=1)
         widths.append(res.components[0].ci_high - res.components[0].ci_low)
-    assert all(a > b for a, b in zip(widths, widths[1:])), widths
+    assert all(a > b for a, b in zip(widths, widths[1:], strict=False)), widths
     assert widths[0] / widths[-1] == pytest.approx(8, rel=0.25)  # se ~ 1 / sqrt(k): 64 times more studies
 
 
@@ -100,16 +100,28 @@ def test_intervals_cover_the_true_share_at_close_to_the_nominal_rate():
         c = _pooled_r_component(rng, 0.25, 10, 60)
         s = additive_pie([c], draws=1000, seed=int(rng.integers(2**31))).components[0]
         hits += s.ci_low <= 0.0625 <= s.ci_high
-    # nominal 95%; binomial sd with 400 replications is 1.1 points, Monte Carlo error of the limits adds a little
+    # nominal 95%; binomial sd with 400 replications is 1.1 points;
+    # the Monte Carlo error of the limits adds a little
     assert 0.92 <= hits / reps <= 0.98, hits / reps
 
 
 def test_default_pie_uses_one_shipped_estimate_per_factor():
     with pytest.warns(PieWarning):
         res = additive_pie(draws=500, seed=1)
-    assert [c.factor for c in res.components] == ["relationship", "client", "technique", "therapist", "expectancy"]
-    assert [c.element for c in res.components] == ["alliance", "readiness", "treatment-differences",
-                                                    "therapist-effects", "credibility"]
+    assert [c.factor for c in res.components] == [
+        "relationship",
+        "client",
+        "technique",
+        "therapist",
+        "expectancy",
+    ]
+    assert [c.element for c in res.components] == [
+        "alliance",
+        "readiness",
+        "treatment-differences",
+        "therapist-effects",
+        "credibility",
+    ]
     rel = res.components[0]
     assert rel.estimate == 0.278 and rel.share == pytest.approx(0.278**2, rel=IDENTITY_RTOL)
     assert all(c.sources and "[checked: yes]" in c.sources[0] for c in res.components)
@@ -133,12 +145,15 @@ def test_to_frame_has_one_row_per_slice_plus_unexplained():
     assert str(res) == str(res.summary())
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"metric": "r", "estimate": 1.2}, r"expected a correlation in \(-1, 1\)"),
-    ({"metric": "icc", "estimate": 5.0}, r"expected a proportion in \(0, 1\)"),
-    ({"metric": "r", "estimate": 0.2, "se": -1}, r"expected a standard error > 0"),
-    ({"metric": "r", "estimate": 0.2, "ci_low": 0.3, "ci_high": 0.1}, r"expected ci_low < ci_high"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"metric": "r", "estimate": 1.2}, r"expected a correlation in \(-1, 1\)"),
+        ({"metric": "icc", "estimate": 5.0}, r"expected a proportion in \(0, 1\)"),
+        ({"metric": "r", "estimate": 0.2, "se": -1}, r"expected a standard error > 0"),
+        ({"metric": "r", "estimate": 0.2, "ci_low": 0.3, "ci_high": 0.1}, r"expected ci_low < ci_high"),
+    ],
+)
 def test_bad_components(kwargs, message):
     with pytest.raises(InputError, match=message):
         component("x", **kwargs)
@@ -208,7 +223,9 @@ def test_sensitivity_view():
 
 def test_published_pies_table():
     pies = published_pies()
-    assert {"source", "year", "category", "share", "share_text", "scale", "verified", "where_seen"} <= set(pies)
+    assert {"source", "year", "category", "share", "share_text", "scale", "verified", "where_seen"} <= set(
+        pies
+    )
     assert "UNVERIFIED" not in set(pies["verified"])
     lambert = pies[pies["source"].str.startswith("Lambert, M. J. (1992)")]
     assert sorted(lambert["share"]) == pytest.approx([0.15, 0.15, 0.30, 0.40])
@@ -218,3 +235,24 @@ def test_published_pies_table():
     assert set(cuijpers["verified"]) == {"yes"}
     allp = published_pies(include_unverified=True)
     assert set(allp[allp["verified"] == "UNVERIFIED"]["year"]) == {2011}
+
+
+def test_pool_correlations_pools_each_pair_like_metafor_and_feeds_the_dominance_pie():
+    # > r <- c(.40, .10, .35, .05); n <- c(60, 120, 45, 200)
+    # > res <- rma(atanh(r), 1 / (n - 3), method = "REML", control = list(threshold = 1e-12, maxiter = 1000))
+    # > tanh(res$b); res$se; res$tau2                                # metafor 3.8-1, run to convergence
+    from commonfactors.factors.pie import correlation_frames, pool_correlations
+
+    pairs = [("alliance", "outcome"), ("empathy", "outcome"), ("alliance", "empathy")]
+    rows = [{"var1": a, "var2": b, "ri": r, "ni": n}
+            for a, b in pairs for r, n in zip([0.40, 0.10, 0.35, 0.05], [60, 120, 45, 200], strict=True)]
+    pooled = pool_correlations(pd.DataFrame(rows))
+    assert len(pooled) == 3 and list(pooled["k"]) == [4, 4, 4]
+    first = pooled.iloc[0]
+    assert first["r"] == pytest.approx(0.201464632391541, rel=METAFOR_RTOL["rma"])
+    assert first["se_z"] == pytest.approx(0.0929594401349556, rel=METAFOR_RTOL["rma"])
+    assert first["tau2"] == pytest.approx(0.0223029998739848, rel=METAFOR_RTOL["rma"])
+    R, S = correlation_frames(pooled)
+    assert list(R.index) == ["alliance", "empathy", "outcome"]
+    res = dominance_pie(R, se_z=S, draws=500, seed=1)
+    assert sum(c.share for c in res.components) == pytest.approx(res.r2.share, rel=IDENTITY_RTOL)

@@ -9,9 +9,9 @@ printed digit (percent printed to 1 decimal).
 """
 
 import pytest
-from tolerances import printed
 
 from commonfactors.factors import convert, published_pies
+from tolerances import printed
 
 # category (as in pies.csv) -> (d, % of outcome variability as published)
 LASKA = {

@@ -21,6 +21,15 @@ __version__ = "0.1.0"
 
 #: public name -> module (relative to the package) that defines it
 _EXPORTS: dict[str, str] = {
+    "effect_sizes": "effects",
+    "MEASURES": "effects",
+    "d_to_r": "effects",
+    "r_to_d": "effects",
+    "d_to_logor": "effects",
+    "logor_to_d": "effects",
+    "d_from_t": "effects",
+    "d_from_f": "effects",
+    "d_from_p": "effects",
     "meta_analysis": "models.univariate",
     "additive_pie": "factors.pie",
     "dominance_pie": "factors.pie",

@@ -25,11 +25,20 @@ def list_(fmt):
         echo_json({"elements": df.to_dict(orient="records")})
         return
     header = ["factor", "element", "estimates", "pooled from", "in pie", "description"]
-    rows = [[r.factor, r.element, str(r.n_estimates), r.pooled_from or "-", "yes" if r.in_pie else "",
-             r.description] for r in df.itertuples()]
-    widths = [max(len(x) for x in col) for col in zip(header, *rows)]
+    rows = [
+        [
+            r.factor,
+            r.element,
+            str(r.n_estimates),
+            r.pooled_from or "-",
+            "yes" if r.in_pie else "",
+            r.description,
+        ]
+        for r in df.itertuples()
+    ]
+    widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
     for r in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
 
 
 @factors.command("show")

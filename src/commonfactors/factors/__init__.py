@@ -16,5 +16,14 @@ from .pie import (
 )
 from .taxonomy import FACTORS, element_estimates, list_elements
 
-__all__ = ["FACTORS", "additive_pie", "component", "dominance_pie", "dominance_sensitivity", "element_estimates",
-           "list_elements", "pool_correlations", "published_pies"]
+__all__ = [
+    "FACTORS",
+    "additive_pie",
+    "component",
+    "dominance_pie",
+    "dominance_sensitivity",
+    "element_estimates",
+    "list_elements",
+    "pool_correlations",
+    "published_pies",
+]

@@ -52,7 +52,10 @@ def r_to_d(r, n1=None, n2=None):
 
 
 def var_d_to_r(d, vd, n1=None, n2=None):
-    """Sampling variance of r converted from d: v_r = a^2 v_d / (d^2 + a)^3 (Borenstein et al. 2009, eq. 7.9)."""
+    """Sampling variance of r converted from d: v_r = a^2 v_d / (d^2 + a)^3.
+
+    Borenstein et al. (2009), eq. 7.9.
+    """
     a = group_term(n1, n2)
     d = np.asarray(d, dtype=float)
     return a**2 * np.asarray(vd, dtype=float) / (d**2 + a) ** 3

@@ -60,7 +60,9 @@ class CorrelationMatrix:
         return self.R[:-1, -1]
 
 
-def check_correlation_matrix(data, *, outcome: str = "outcome", source: str | None = None) -> CorrelationMatrix:
+def check_correlation_matrix(
+    data, *, outcome: str = "outcome", source: str | None = None
+) -> CorrelationMatrix:
     """Validate a labelled correlation matrix once, at the boundary.
 
     Parameters
@@ -89,22 +91,31 @@ def check_correlation_matrix(data, *, outcome: str = "outcome", source: str | No
     cols = [str(x).strip() for x in data.columns]
     if len(set(rows)) != len(rows) or len(set(cols)) != len(cols):
         dup = next(n for n in rows + cols if (rows.count(n) > 1 or cols.count(n) > 1))
-        raise InputError(f"the name {dup!r} appears twice", file=source,
-                         expected="each factor named once in the header row and once in the first column")
+        raise InputError(
+            f"the name {dup!r} appears twice",
+            file=source,
+            expected="each factor named once in the header row and once in the first column",
+        )
     if outcome not in rows or outcome not in cols:
         where = "row" if outcome not in rows else "column"
-        raise InputError(f"no {where} named {outcome!r}", file=source,
-                         expected=f"the outcome's row and column named {outcome!r} (rows: {', '.join(rows)})")
+        raise InputError(
+            f"no {where} named {outcome!r}",
+            file=source,
+            expected=f"the outcome's row and column named {outcome!r} (rows: {', '.join(rows)})",
+        )
     if set(rows) != set(cols) or len(rows) != len(cols):
         only_r = [n for n in rows if n not in cols]
         only_c = [n for n in cols if n not in rows]
         raise InputError(
             f"row names and column names do not match (rows only: {only_r or 'none'}; columns only: "
-            f"{only_c or 'none'})", file=source,
-            expected="a square matrix with the same names in the header row and the first column")
+            f"{only_c or 'none'})",
+            file=source,
+            expected="a square matrix with the same names in the header row and the first column",
+        )
     if len(rows) < 2:
-        raise InputError("the matrix has only the outcome", file=source,
-                         expected="at least one factor besides the outcome")
+        raise InputError(
+            "the matrix has only the outcome", file=source, expected="at least one factor besides the outcome"
+        )
     order = [n for n in rows if n != outcome] + [outcome]
     R = np.empty((len(order), len(order)))
     for i, rn in enumerate(order):
@@ -114,30 +125,58 @@ def check_correlation_matrix(data, *, outcome: str = "outcome", source: str | No
             try:
                 x = float(v)
             except (TypeError, ValueError):
-                raise InputError(f"got {v!r}", file=source, row=f"row {rn!r}", column=cn,
-                                 expected="a correlation (a number in [-1, 1])") from None
+                raise InputError(
+                    f"got {v!r}",
+                    file=source,
+                    row=f"row {rn!r}",
+                    column=cn,
+                    expected="a correlation (a number in [-1, 1])",
+                ) from None
             if not np.isfinite(x):
-                raise InputError(f"got {v!r}", file=source, row=f"row {rn!r}", column=cn,
-                                 expected="a correlation (a number in [-1, 1]); missing values are not allowed")
+                raise InputError(
+                    f"got {v!r}",
+                    file=source,
+                    row=f"row {rn!r}",
+                    column=cn,
+                    expected="a correlation (a number in [-1, 1]); missing values are not allowed",
+                )
             if abs(x) > 1:
-                raise InputError(f"got {x:g}", file=source, row=f"row {rn!r}", column=cn,
-                                 expected="a correlation in [-1, 1]")
+                raise InputError(
+                    f"got {x:g}",
+                    file=source,
+                    row=f"row {rn!r}",
+                    column=cn,
+                    expected="a correlation in [-1, 1]",
+                )
             R[i, j] = x
     for i, n in enumerate(order):
         if abs(R[i, i] - 1) > SYMMETRY_TOL:
-            raise InputError(f"got {R[i, i]:g} on the diagonal", file=source, row=f"row {n!r}", column=n,
-                             expected="1 (a variable's correlation with itself)")
+            raise InputError(
+                f"got {R[i, i]:g} on the diagonal",
+                file=source,
+                row=f"row {n!r}",
+                column=n,
+                expected="1 (a variable's correlation with itself)",
+            )
     asym = np.abs(R - R.T)
     if asym.max() > SYMMETRY_TOL:
         i, j = np.unravel_index(np.argmax(asym), asym.shape)
-        raise InputError(f"the matrix is not symmetric: {R[i, j]:g} but {R[j, i]:g} in row {order[j]!r}, "
-                         f"column {order[i]!r}", file=source, row=f"row {order[i]!r}", column=order[j],
-                         expected="a symmetric correlation matrix")
+        raise InputError(
+            f"the matrix is not symmetric: {R[i, j]:g} but {R[j, i]:g} in row {order[j]!r}, "
+            f"column {order[i]!r}",
+            file=source,
+            row=f"row {order[i]!r}",
+            column=order[j],
+            expected="a symmetric correlation matrix",
+        )
     R = (R + R.T) / 2
     lam = np.linalg.eigvalsh(R)[0]
     if lam <= PD_TOL:
-        raise InputError(f"the matrix is not positive definite (smallest eigenvalue {lam:.3g})", file=source,
-                         expected="correlations that can occur together (a positive definite matrix)")
+        raise InputError(
+            f"the matrix is not positive definite (smallest eigenvalue {lam:.3g})",
+            file=source,
+            expected="correlations that can occur together (a positive definite matrix)",
+        )
     return CorrelationMatrix(R=R, names=tuple(order[:-1]), source=source)
 
 

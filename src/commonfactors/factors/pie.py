@@ -64,8 +64,21 @@ class Component:
     se_basis: str = ""
 
 
-def component(factor: str, metric: str, estimate: float, *, se=None, ci_low=None, ci_high=None, k=None, n=None,
-              i2=None, n_clusters=None, sources: Sequence[str] = (), element: str = "") -> Component:
+def component(
+    factor: str,
+    metric: str,
+    estimate: float,
+    *,
+    se=None,
+    ci_low=None,
+    ci_high=None,
+    k=None,
+    n=None,
+    i2=None,
+    n_clusters=None,
+    sources: Sequence[str] = (),
+    element: str = "",
+) -> Component:
     """Build (and validate) one factor's input to :func:`additive_pie`.
 
     Parameters
@@ -137,8 +150,10 @@ def _recover_se(factor, metric, est, ci_low, ci_high, k, n, i2, n_clusters) -> t
     if _present(ci_low) and _present(ci_high):
         lo, hi = float(ci_low), float(ci_high)
         if metric in ("icc", "share") and (lo <= 0 or hi >= 1) or metric == "r" and (lo <= -1 or hi >= 1):
-            raise InputError(f"{factor}: confidence interval [{lo:g}, {hi:g}] is outside the metric's range",
-                             expected="a 95% CI inside (-1, 1) for r, inside (0, 1) for a proportion")
+            raise InputError(
+                f"{factor}: confidence interval [{lo:g}, {hi:g}] is outside the metric's range",
+                expected="a 95% CI inside (-1, 1) for r, inside (0, 1) for a proportion",
+            )
         if not lo < hi:
             raise InputError(f"{factor}: confidence interval [{lo:g}, {hi:g}]", expected="ci_low < ci_high")
         z = float(norm_ppf(0.975))
@@ -153,10 +168,16 @@ def _recover_se(factor, metric, est, ci_low, ci_high, k, n, i2, n_clusters) -> t
         if _present(i2):
             v /= 1.0 - float(i2) / 100.0
             return float(np.sqrt(v)), basis + f", widened for I2 = {float(i2):g}%"
-        warnings.warn(f"{factor}: interval from N alone (no CI or I2 published) ignores between-study "
-                      "heterogeneity and is too narrow", PieWarning, stacklevel=4)
+        warnings.warn(
+            f"{factor}: interval from N alone (no CI or I2 published) ignores between-study "
+            "heterogeneity and is too narrow",
+            PieWarning,
+            stacklevel=4,
+        )
         return float(np.sqrt(v)), basis + " (heterogeneity ignored: too narrow)"
-    warnings.warn(f"{factor}: no interval (no CI, and no sample size to approximate one)", PieWarning, stacklevel=4)
+    warnings.warn(
+        f"{factor}: no interval (no CI, and no sample size to approximate one)", PieWarning, stacklevel=4
+    )
     return math.nan, "none"
 
 
@@ -166,16 +187,27 @@ def component_from_estimate(est: ElementEstimate, factor: str | None = None) -> 
     For an ICC whose published ``k`` counts therapists ("~581 therapists"), ``k`` is the number of clusters.
     """
     if est.metric not in METRICS:
-        raise InputError(f"element {est.element!r}: estimate {est.label!r} is a {est.metric!r}",
-                         expected="an r, d, ICC or share of variance")
+        raise InputError(
+            f"element {est.element!r}: estimate {est.label!r} is a {est.metric!r}",
+            expected="an r, d, ICC or share of variance",
+        )
     n_clusters = est.k if est.metric == "icc" and "therapist" in est.k_text else None
     src = est.source + (f" ({est.year})" if est.year else "")
     if est.origin == "published":
         src += f" [checked: {est.verified}]"
-    return component(factor or est.factor, est.metric, est.estimate, ci_low=est.ci_low, ci_high=est.ci_high,
-                     k=est.k if n_clusters is None else None, n=est.n,
-                     i2=None if math.isnan(est.i2) else est.i2, n_clusters=n_clusters, sources=(src,),
-                     element=est.element)
+    return component(
+        factor or est.factor,
+        est.metric,
+        est.estimate,
+        ci_low=est.ci_low,
+        ci_high=est.ci_high,
+        k=est.k if n_clusters is None else None,
+        n=est.n,
+        i2=None if math.isnan(est.i2) else est.i2,
+        n_clusters=n_clusters,
+        sources=(src,),
+        element=est.element,
+    )
 
 
 def default_components() -> tuple[Component, ...]:
@@ -231,8 +263,13 @@ def _check_mc(draws, seed, level) -> tuple[int, int | None, float]:
     return int(draws), None if seed is None else int(seed), level
 
 
-def additive_pie(components: Sequence[Component | ElementEstimate] | None = None, *, draws: int = 10000,
-                 seed: int | None = 1, level: float = 95) -> PieResult:
+def additive_pie(
+    components: Sequence[Component | ElementEstimate] | None = None,
+    *,
+    draws: int = 10000,
+    seed: int | None = 1,
+    level: float = 95,
+) -> PieResult:
     """Each factor's own share of outcome variance, summed as the published pies do, with intervals.
 
     Parameters
@@ -268,8 +305,11 @@ def additive_pie(components: Sequence[Component | ElementEstimate] | None = None
     draws, seed, level = _check_mc(draws, seed, level)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        comps = default_components() if components is None else tuple(
-            c if isinstance(c, Component) else component_from_estimate(c) for c in components)
+        comps = (
+            default_components()
+            if components is None
+            else tuple(c if isinstance(c, Component) else component_from_estimate(c) for c in components)
+        )
     msgs = [str(w.message) for w in caught]
     if not comps:
         raise InputError("no components", expected="at least one factor")
@@ -279,12 +319,23 @@ def additive_pie(components: Sequence[Component | ElementEstimate] | None = None
     rng = np.random.default_rng(seed)
     sims = np.vstack([_share_draws(c, rng, draws) for c in comps])
     slices = []
-    for c, s in zip(comps, sims):
+    for c, s in zip(comps, sims, strict=False):
         lo, hi = _interval(s, level)
         if math.isnan(c.se) and not any(m.startswith(f"{c.factor}: no interval") for m in msgs):
             msgs.append(f"{c.factor}: no interval (no standard error)")
-        slices.append(PieSlice(factor=c.factor, share=_point_share(c), ci_low=lo, ci_high=hi, sources=c.sources,
-                               element=c.element, metric=c.metric, estimate=c.estimate, se=c.se))
+        slices.append(
+            PieSlice(
+                factor=c.factor,
+                share=_point_share(c),
+                ci_low=lo,
+                ci_high=hi,
+                sources=c.sources,
+                element=c.element,
+                metric=c.metric,
+                estimate=c.estimate,
+                se=c.se,
+            )
+        )
     total = sum(s.share for s in slices)
     tot_draws = sims.sum(axis=0)
     if total > 1:
@@ -294,16 +345,26 @@ def additive_pie(components: Sequence[Component | ElementEstimate] | None = None
     msgs = list(dict.fromkeys(msgs))
     for m in msgs:
         warnings.warn(m, PieWarning, stacklevel=2)
-    return PieResult(method="additive", draws=draws, seed=seed, level=level, components=tuple(slices),
-                     unexplained=un, r2=r2, warnings=tuple(msgs))
+    return PieResult(
+        method="additive",
+        draws=draws,
+        seed=seed,
+        level=level,
+        components=tuple(slices),
+        unexplained=un,
+        r2=r2,
+        warnings=tuple(msgs),
+    )
 
 
 def _as_matrix(correlations, outcome: str) -> CorrelationMatrix:
     if isinstance(correlations, CorrelationMatrix):
         return correlations
     if not hasattr(correlations, "iloc"):
-        raise InputError(f"got a {type(correlations).__name__}",
-                         expected="a pandas DataFrame with names as index and columns (or a CorrelationMatrix)")
+        raise InputError(
+            f"got a {type(correlations).__name__}",
+            expected="a pandas DataFrame with names as index and columns (or a CorrelationMatrix)",
+        )
     return check_correlation_matrix(correlations, outcome=outcome)
 
 
@@ -316,8 +377,10 @@ def _pair_se(cm: CorrelationMatrix, n, se_z, outcome: str) -> np.ndarray:
             raise InputError("se_z has entries <= 0", expected="standard errors > 0 off the diagonal")
         return S
     if n is None:
-        raise InputError("no sample size for the correlations",
-                         expected="n (the harmonic mean N the correlations rest on) or se_z")
+        raise InputError(
+            "no sample size for the correlations",
+            expected="n (the harmonic mean N the correlations rest on) or se_z",
+        )
     if np.ndim(n) == 0:
         nn = _finite(n, "n")
         if nn <= 3:
@@ -341,9 +404,18 @@ def _labelled(frame, names, what, outcome) -> np.ndarray:
     return frame.loc[names, names].to_numpy(dtype=float)
 
 
-def dominance_pie(correlations, *, n=None, se_z=None, draws: int = 10000, seed: int | None = 1, level: float = 95,
-                  outcome: str = "outcome", sources: Mapping[str, Sequence[str]] | None = None,
-                  max_tries: int = 20) -> PieResult:
+def dominance_pie(
+    correlations,
+    *,
+    n=None,
+    se_z=None,
+    draws: int = 10000,
+    seed: int | None = 1,
+    level: float = 95,
+    outcome: str = "outcome",
+    sources: Mapping[str, Sequence[str]] | None = None,
+    max_tries: int = 20,
+) -> PieResult:
     """Overlap-aware pie: general dominance weights of the outcome's R2, with Monte Carlo intervals.
 
     Parameters
@@ -407,29 +479,53 @@ def dominance_pie(correlations, *, n=None, se_z=None, draws: int = 10000, seed: 
         kept.append(Rd[ok][:need])
     Rs = np.concatenate(kept)
     if Rs.shape[0] < draws:
-        raise InputError(f"only {Rs.shape[0]} of {tried} drawn correlation matrices were positive definite",
-                         file=cm.source, expected="correlations farther from singularity, or a larger n")
+        raise InputError(
+            f"only {Rs.shape[0]} of {tried} drawn correlation matrices were positive definite",
+            file=cm.source,
+            expected="correlations farther from singularity, or a larger n",
+        )
     gd = general_dominance(Rs)
     point = general_dominance(R)
     r2_point = float(subset_r2(R)[-1])
     r2_draws = gd.sum(axis=1)
     msgs = []
     if rejected:
-        msgs.append(f"{rejected} of {tried} drawn correlation matrices were not positive definite and were "
-                    "redrawn (intervals conditional on a valid matrix)")
+        msgs.append(
+            f"{rejected} of {tried} drawn correlation matrices were not positive definite and were "
+            "redrawn (intervals conditional on a valid matrix)"
+        )
     src = dict(sources or {})
     default_src = (f"correlation matrix {cm.source}",) if cm.source else ("correlation matrix supplied",)
     r_out = R[:-1, -1]
-    slices = tuple(PieSlice(factor=name, share=float(point[i]), ci_low=lo, ci_high=hi,
-                            sources=tuple(src.get(name, default_src)), element=name, metric="r",
-                            estimate=float(r_out[i]), se=float(S[i, -1]))
-                   for i, name in enumerate(cm.names) for lo, hi in [_interval(gd[:, i], level)])
+    slices = tuple(
+        PieSlice(
+            factor=name,
+            share=float(point[i]),
+            ci_low=lo,
+            ci_high=hi,
+            sources=tuple(src.get(name, default_src)),
+            element=name,
+            metric="r",
+            estimate=float(r_out[i]),
+            se=float(S[i, -1]),
+        )
+        for i, name in enumerate(cm.names)
+        for lo, hi in [_interval(gd[:, i], level)]
+    )
     for m in msgs:
         warnings.warn(m, PieWarning, stacklevel=2)
-    return PieResult(method="dominance", draws=draws, seed=seed, level=level, components=slices,
-                     unexplained=Share(1 - r2_point, *_interval(1 - r2_draws, level)),
-                     r2=Share(r2_point, *_interval(r2_draws, level)),
-                     n=None if n is None or np.ndim(n) else float(n), rejected_draws=rejected, warnings=tuple(msgs))
+    return PieResult(
+        method="dominance",
+        draws=draws,
+        seed=seed,
+        level=level,
+        components=slices,
+        unexplained=Share(1 - r2_point, *_interval(1 - r2_draws, level)),
+        r2=Share(r2_point, *_interval(r2_draws, level)),
+        n=None if n is None or np.ndim(n) else float(n),
+        rejected_draws=rejected,
+        warnings=tuple(msgs),
+    )
 
 
 def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)):
@@ -467,13 +563,23 @@ def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4
         ok = bool(is_positive_definite(R))
         w = general_dominance(R) if ok else np.full(len(r), np.nan)
         tot = float(w.sum()) if ok else math.nan
-        rows.extend({"rho": a, "factor": nm, "share": float(w[i]), "additive_share": float(r[i] ** 2), "r2": tot,
-                     "positive_definite": ok} for i, nm in enumerate(names))
+        rows.extend(
+            {
+                "rho": a,
+                "factor": nm,
+                "share": float(w[i]),
+                "additive_share": float(r[i] ** 2),
+                "r2": tot,
+                "positive_definite": ok,
+            }
+            for i, nm in enumerate(names)
+        )
     return pd.DataFrame(rows)
 
 
-def pool_correlations(data, *, var1: str = "var1", var2: str = "var2", ri: str = "ri", ni: str = "ni",
-                      method: str = "REML"):
+def pool_correlations(
+    data, *, var1: str = "var1", var2: str = "var2", ri: str = "ri", ni: str = "ni", method: str = "REML"
+):
     """Pool a correlation matrix from study-level correlations, each pair by random effects on Fisher's z.
 
     Parameters
@@ -508,32 +614,54 @@ def pool_correlations(data, *, var1: str = "var1", var2: str = "var2", ri: str =
     rows_l, source = row_labels(data, len(r)), source_of(data)
     bad = np.flatnonzero(~(np.abs(r) < 1))
     if bad.size:
-        raise InputError(f"got {r[bad[0]]:g}", file=source, row=rows_l[bad[0]], column=ri,
-                         expected="a correlation in (-1, 1)")
+        raise InputError(
+            f"got {r[bad[0]]:g}",
+            file=source,
+            row=rows_l[bad[0]],
+            column=ri,
+            expected="a correlation in (-1, 1)",
+        )
     bad = np.flatnonzero(~(nn > 3))
     if bad.size:
-        raise InputError(f"got {nn[bad[0]]:g}", file=source, row=rows_l[bad[0]], column=ni,
-                         expected="a sample size > 3")
+        raise InputError(
+            f"got {nn[bad[0]]:g}", file=source, row=rows_l[bad[0]], column=ni, expected="a sample size > 3"
+        )
     import pandas as pd
 
     a = np.asarray(data[var1]).astype(str)
     b = np.asarray(data[var2]).astype(str)
     same = np.flatnonzero(a == b)
     if same.size:
-        raise InputError(f"a variable paired with itself ({a[same[0]]!r})", file=source, row=rows_l[same[0]],
-                         column=var2, expected="two different variables")
-    key = [tuple(sorted(p)) for p in zip(a, b)]
+        raise InputError(
+            f"a variable paired with itself ({a[same[0]]!r})",
+            file=source,
+            row=rows_l[same[0]],
+            column=var2,
+            expected="two different variables",
+        )
+    key = [tuple(sorted(p)) for p in zip(a, b, strict=False)]
     out = []
     for pair in dict.fromkeys(key):
         sel = np.array([k == pair for k in key])
         z = convert.fisher_z(r[sel])
         v = convert.var_fisher_z(nn[sel])
         res = meta_analysis(yi=z, vi=v, method=method).to_dict()
-        out.append({"var1": pair[0], "var2": pair[1], "k": int(sel.sum()), "n": float(nn[sel].sum()),
-                    "n_harmonic": float(sel.sum() / np.sum(1.0 / nn[sel])),
-                    "r": float(np.tanh(res["estimate"])), "z": res["estimate"], "se_z": res["se"],
-                    "ci_low": float(np.tanh(res["ci_low"])), "ci_high": float(np.tanh(res["ci_high"])),
-                    "tau2": res["tau2"], "i2": res["i2"]})
+        out.append(
+            {
+                "var1": pair[0],
+                "var2": pair[1],
+                "k": int(sel.sum()),
+                "n": float(nn[sel].sum()),
+                "n_harmonic": float(sel.sum() / np.sum(1.0 / nn[sel])),
+                "r": float(np.tanh(res["estimate"])),
+                "z": res["estimate"],
+                "se_z": res["se"],
+                "ci_low": float(np.tanh(res["ci_low"])),
+                "ci_high": float(np.tanh(res["ci_high"])),
+                "tau2": res["tau2"],
+                "i2": res["i2"],
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -555,10 +683,12 @@ def correlation_frames(pooled, outcome: str = "outcome"):
         R.loc[row.var1, row.var2] = R.loc[row.var2, row.var1] = row.r
         S.loc[row.var1, row.var2] = S.loc[row.var2, row.var1] = row.se_z
         seen.add(frozenset((row.var1, row.var2)))
-    missing = [(x, y) for i, x in enumerate(names) for y in names[i + 1:] if frozenset((x, y)) not in seen]
+    missing = [(x, y) for i, x in enumerate(names) for y in names[i + 1 :] if frozenset((x, y)) not in seen]
     if missing:
-        raise InputError(f"no study correlates {missing[0][0]!r} with {missing[0][1]!r}",
-                         expected="at least one study for every pair of variables")
+        raise InputError(
+            f"no study correlates {missing[0][0]!r} with {missing[0][1]!r}",
+            expected="at least one study for every pair of variables",
+        )
     return R, S
 
 
@@ -589,4 +719,5 @@ def published_pies(*, include_unverified: bool = False):
     df["share"] = pd.to_numeric(df["share_pct"], errors="coerce") / 100
     df["year"] = pd.to_numeric(df["year"]).astype(int)
     return df.rename(columns={"share_pct": "share_text"})[
-        ["source", "year", "category", "share", "share_text", "scale", "verified", "where_seen", "notes"]]
+        ["source", "year", "category", "share", "share_text", "scale", "verified", "where_seen", "notes"]
+    ]

@@ -80,84 +80,204 @@ class Element:
 
 
 _METAPSY_DEPRESSION = PooledSpec(
-    dataset="metapsy_depression_psyctr", yi=".g", sei=".g_se",
-    group=("study", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2"), n=("n_arm1", "n_arm2"),
+    dataset="metapsy_depression_psyctr",
+    yi=".g",
+    sei=".g_se",
+    group=("study", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2"),
+    n=("n_arm1", "n_arm2"),
     label="psychotherapy vs control, adult depression (Metapsy depression-psyctr, one effect per comparison)",
-    metric="d")
+    metric="d",
+)
 
 ELEMENTS: tuple[Element, ...] = (
-    Element("alliance", "relationship", "The therapeutic alliance (bond, agreement on goals and tasks) and outcome.",
-            (("alliance", "individual adult (face-to-face)"), ("alliance", "internet-based psychotherapy"),
-             ("alliance", "individual adult (2011 task force)"), ("alliance", "individual adult (2000)"),
-             ("alliance", "individual adult (2000), as % of outcome variance"),
-             ("alliance", "individual adult (2002), as % of outcome variance"),
-             ("alliance", "child & adolescent (prospective)"), ("alliance", "couple & family therapy"),
-             ("alliance", "couple & family: split alliance"), ("alliance", "group cohesion"),
-             ("alliance", "group cohesion (2011 task force)")), in_pie=True),
-    Element("empathy", "relationship", "Therapist empathy and outcome.",
-            (("relationship", "empathy"), ("relationship", "empathy (2011 task force)"))),
-    Element("positive-regard", "relationship", "Positive regard / affirmation and outcome.",
-            (("relationship", "positive regard/affirmation"),
-             ("relationship", "positive regard/affirmation (multilevel model)"))),
-    Element("congruence", "relationship", "Congruence / genuineness and outcome.",
-            (("relationship", "congruence/genuineness"), ("relationship", "congruence/genuineness (2011 task force)"))),
-    Element("goal-consensus", "relationship", "Patient-therapist agreement on goals and outcome.",
-            (("relationship", "goal consensus"), ("relationship", "goal consensus (2011 task force)"))),
-    Element("collaboration", "relationship", "Patient-therapist collaboration and outcome.",
-            (("relationship", "collaboration (patient-therapist)"), ("relationship", "collaboration (therapist)"),
-             ("relationship", "collaboration (2011 task force)"))),
-    Element("repairing-ruptures", "relationship", "Repair of alliance ruptures and outcome.",
-            (("alliance", "rupture repair episodes vs outcome"), ("alliance", "rupture-resolution training/supervision"),
-             ("alliance", "rupture repair (2011 task force)"))),
-    Element("feedback", "relationship", "Routine outcome monitoring and progress feedback vs none.",
-            (("feedback/ROM", "progress feedback vs control (all)"),
-             ("feedback/ROM", "progress feedback, not-on-track cases"), ("feedback/ROM", "progress feedback, dropout"),
-             ("feedback/ROM", "PCOMS vs TAU (general symptoms)"),
-             ("feedback/ROM", "ROM overall (review of 11 meta-analyses)"),
-             ("feedback/ROM", "OQ-System & PCOMS (task force)"),
-             ("feedback/ROM", "OQ-45 quality-assurance system mega-analysis"))),
-    Element("readiness", "client", "Client readiness to change (stage of change) and outcome.",
-            (("client", "stage of change (readiness) -> outcome"), ("client", "stage of change (2011)")), in_pie=True),
-    Element("expectations", "client", "Client outcome expectations and outcome.",
-            (("expectancy", "outcome expectation -> outcome"), ("expectancy", "outcome expectation (2011 task force)"))),
-    Element("preferences", "client", "Accommodating client preferences vs not.",
-            (("expectancy/client", "preference accommodation: outcome"),
-             ("expectancy/client", "preference accommodation: fewer dropouts"),
-             ("expectancy/client", "preference accommodation (2011)"))),
+    Element(
+        "alliance",
+        "relationship",
+        "The therapeutic alliance (bond, agreement on goals and tasks) and outcome.",
+        (
+            ("alliance", "individual adult (face-to-face)"),
+            ("alliance", "internet-based psychotherapy"),
+            ("alliance", "individual adult (2011 task force)"),
+            ("alliance", "individual adult (2000)"),
+            ("alliance", "individual adult (2000), as % of outcome variance"),
+            ("alliance", "individual adult (2002), as % of outcome variance"),
+            ("alliance", "child & adolescent (prospective)"),
+            ("alliance", "couple & family therapy"),
+            ("alliance", "couple & family: split alliance"),
+            ("alliance", "group cohesion"),
+            ("alliance", "group cohesion (2011 task force)"),
+        ),
+        in_pie=True,
+    ),
+    Element(
+        "empathy",
+        "relationship",
+        "Therapist empathy and outcome.",
+        (("relationship", "empathy"), ("relationship", "empathy (2011 task force)")),
+    ),
+    Element(
+        "positive-regard",
+        "relationship",
+        "Positive regard / affirmation and outcome.",
+        (
+            ("relationship", "positive regard/affirmation"),
+            ("relationship", "positive regard/affirmation (multilevel model)"),
+        ),
+    ),
+    Element(
+        "congruence",
+        "relationship",
+        "Congruence / genuineness and outcome.",
+        (
+            ("relationship", "congruence/genuineness"),
+            ("relationship", "congruence/genuineness (2011 task force)"),
+        ),
+    ),
+    Element(
+        "goal-consensus",
+        "relationship",
+        "Patient-therapist agreement on goals and outcome.",
+        (("relationship", "goal consensus"), ("relationship", "goal consensus (2011 task force)")),
+    ),
+    Element(
+        "collaboration",
+        "relationship",
+        "Patient-therapist collaboration and outcome.",
+        (
+            ("relationship", "collaboration (patient-therapist)"),
+            ("relationship", "collaboration (therapist)"),
+            ("relationship", "collaboration (2011 task force)"),
+        ),
+    ),
+    Element(
+        "repairing-ruptures",
+        "relationship",
+        "Repair of alliance ruptures and outcome.",
+        (
+            ("alliance", "rupture repair episodes vs outcome"),
+            ("alliance", "rupture-resolution training/supervision"),
+            ("alliance", "rupture repair (2011 task force)"),
+        ),
+    ),
+    Element(
+        "feedback",
+        "relationship",
+        "Routine outcome monitoring and progress feedback vs none.",
+        (
+            ("feedback/ROM", "progress feedback vs control (all)"),
+            ("feedback/ROM", "progress feedback, not-on-track cases"),
+            ("feedback/ROM", "progress feedback, dropout"),
+            ("feedback/ROM", "PCOMS vs TAU (general symptoms)"),
+            ("feedback/ROM", "ROM overall (review of 11 meta-analyses)"),
+            ("feedback/ROM", "OQ-System & PCOMS (task force)"),
+            ("feedback/ROM", "OQ-45 quality-assurance system mega-analysis"),
+        ),
+    ),
+    Element(
+        "readiness",
+        "client",
+        "Client readiness to change (stage of change) and outcome.",
+        (("client", "stage of change (readiness) -> outcome"), ("client", "stage of change (2011)")),
+        in_pie=True,
+    ),
+    Element(
+        "expectations",
+        "client",
+        "Client outcome expectations and outcome.",
+        (
+            ("expectancy", "outcome expectation -> outcome"),
+            ("expectancy", "outcome expectation (2011 task force)"),
+        ),
+    ),
+    Element(
+        "preferences",
+        "client",
+        "Accommodating client preferences vs not.",
+        (
+            ("expectancy/client", "preference accommodation: outcome"),
+            ("expectancy/client", "preference accommodation: fewer dropouts"),
+            ("expectancy/client", "preference accommodation (2011)"),
+        ),
+    ),
     Element("severity", "client", "Baseline severity and outcome."),
     Element("social-support", "client", "Social support and outcome."),
-    Element("treatment-differences", "technique", "Differences between bona fide treatments.",
-            (("technique", "CBT vs other psychotherapies (depression)"),
-             ("technique", "bona fide treatment differences (upper bound)"),
-             ("technique", "active vs active treatment comparisons (17 meta-analyses)"),
-             ("technique", "active vs active comparisons, corrected for researcher allegiance"),
-             ("technique", "NDST vs other psychotherapies (depression)")), in_pie=True),
-    Element("specific-ingredients", "technique", "Specific ingredients: component (dismantling / additive) studies.",
-            (("technique", "additive component studies (post)"), ("technique", "additive component studies (follow-up)"),
-             ("technique", "component/dismantling studies"),
-             ("technique", "specific treatment vs common-factor control"))),
-    Element("adherence", "technique", "Therapist adherence to the treatment protocol and outcome.",
-            (("therapist", "adherence -> outcome"),)),
-    Element("competence", "technique", "Therapist competence in the treatment and outcome.",
-            (("therapist", "competence -> outcome"),)),
-    Element("treatment-effect", "technique",
-            "Total effect of psychotherapy vs control (common and specific components together); a reference, "
-            "not a slice of the pie.",
-            (("total treatment effect", "CBT vs control (depression)"),
-             ("total treatment effect", "psychotherapy vs control, adult depression (unadjusted)"),
-             ("total treatment effect", "psychotherapy vs control, adult depression (bias-adjusted)"),
-             ("total treatment effect", "full treatment vs no treatment (same 80 studies)")),
-            pooled=_METAPSY_DEPRESSION),
-    Element("therapist-effects", "therapist", "Share of outcome variance between therapists (ICC).",
-            (("therapist", "therapist effects, managed care (severity-adjusted)"),
-             ("therapist", "therapist effects (meta-analysis)"),
-             ("therapist", "therapist effects: all studies since 2013"), ("therapist", "therapist effects: RCTs"),
-             ("therapist", "therapist effects: practice-based"), ("therapist", "therapist effects: efficacy trials"),
-             ("therapist", "therapist effects: naturalistic settings")), in_pie=True),
-    Element("credibility", "expectancy", "Early treatment credibility and outcome.",
-            (("expectancy", "treatment credibility -> outcome"),), in_pie=True),
-    Element("placebo", "expectancy", "Common-factor (placebo-type) control vs no treatment.",
-            (("expectancy", "common-factor (placebo-type) control vs no treatment"),)),
+    Element(
+        "treatment-differences",
+        "technique",
+        "Differences between bona fide treatments.",
+        (
+            ("technique", "CBT vs other psychotherapies (depression)"),
+            ("technique", "bona fide treatment differences (upper bound)"),
+            ("technique", "active vs active treatment comparisons (17 meta-analyses)"),
+            ("technique", "active vs active comparisons, corrected for researcher allegiance"),
+            ("technique", "NDST vs other psychotherapies (depression)"),
+        ),
+        in_pie=True,
+    ),
+    Element(
+        "specific-ingredients",
+        "technique",
+        "Specific ingredients: component (dismantling / additive) studies.",
+        (
+            ("technique", "additive component studies (post)"),
+            ("technique", "additive component studies (follow-up)"),
+            ("technique", "component/dismantling studies"),
+            ("technique", "specific treatment vs common-factor control"),
+        ),
+    ),
+    Element(
+        "adherence",
+        "technique",
+        "Therapist adherence to the treatment protocol and outcome.",
+        (("therapist", "adherence -> outcome"),),
+    ),
+    Element(
+        "competence",
+        "technique",
+        "Therapist competence in the treatment and outcome.",
+        (("therapist", "competence -> outcome"),),
+    ),
+    Element(
+        "treatment-effect",
+        "technique",
+        "Total effect of psychotherapy vs control (common and specific components together); a reference, "
+        "not a slice of the pie.",
+        (
+            ("total treatment effect", "CBT vs control (depression)"),
+            ("total treatment effect", "psychotherapy vs control, adult depression (unadjusted)"),
+            ("total treatment effect", "psychotherapy vs control, adult depression (bias-adjusted)"),
+            ("total treatment effect", "full treatment vs no treatment (same 80 studies)"),
+        ),
+        pooled=_METAPSY_DEPRESSION,
+    ),
+    Element(
+        "therapist-effects",
+        "therapist",
+        "Share of outcome variance between therapists (ICC).",
+        (
+            ("therapist", "therapist effects, managed care (severity-adjusted)"),
+            ("therapist", "therapist effects (meta-analysis)"),
+            ("therapist", "therapist effects: all studies since 2013"),
+            ("therapist", "therapist effects: RCTs"),
+            ("therapist", "therapist effects: practice-based"),
+            ("therapist", "therapist effects: efficacy trials"),
+            ("therapist", "therapist effects: naturalistic settings"),
+        ),
+        in_pie=True,
+    ),
+    Element(
+        "credibility",
+        "expectancy",
+        "Early treatment credibility and outcome.",
+        (("expectancy", "treatment credibility -> outcome"),),
+        in_pie=True,
+    ),
+    Element(
+        "placebo",
+        "expectancy",
+        "Common-factor (placebo-type) control vs no treatment.",
+        (("expectancy", "common-factor (placebo-type) control vs no treatment"),),
+    ),
 )
 
 
@@ -177,8 +297,7 @@ def element(name: str) -> Element:
 
     close = difflib.get_close_matches(key, [e.name for e in ELEMENTS], n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise InputError(f"no element {name!r}{hint}",
-                     expected="one of " + ", ".join(e.name for e in ELEMENTS))
+    raise InputError(f"no element {name!r}{hint}", expected="one of " + ", ".join(e.name for e in ELEMENTS))
 
 
 def list_elements():
@@ -193,9 +312,17 @@ def list_elements():
     """
     import pandas as pd
 
-    rows = [{"factor": e.factor, "element": e.name, "description": e.description,
-             "n_estimates": len(_published_rows(e)) + (e.pooled is not None),
-             "pooled_from": e.pooled.dataset if e.pooled else "", "in_pie": e.in_pie} for e in ELEMENTS]
+    rows = [
+        {
+            "factor": e.factor,
+            "element": e.name,
+            "description": e.description,
+            "n_estimates": len(_published_rows(e)) + (e.pooled is not None),
+            "pooled_from": e.pooled.dataset if e.pooled else "",
+            "in_pie": e.in_pie,
+        }
+        for e in ELEMENTS
+    ]
     return pd.DataFrame(rows)
 
 
@@ -231,6 +358,7 @@ def pie_elements() -> tuple[Element, ...]:
 
 # ----------------------------------------------------------------------------------------------------------
 # published estimates
+
 
 def published_path(name: str) -> Path:
     """Path of a table in ``data/published/`` (``estimates.csv``, ``pies.csv``)."""
@@ -277,7 +405,11 @@ def _published_estimate(e: Element, row: dict) -> ElementEstimate:
     metric = _metric(row["es_type"], row["factor"])
     est = _leading_number(row["estimate"])
     is_range = "range" in row["ci_low"] or "range" in row["ci_high"]
-    lo, hi = (math.nan, math.nan) if is_range else (_leading_number(row["ci_low"]), _leading_number(row["ci_high"]))
+    lo, hi = (
+        (math.nan, math.nan)
+        if is_range
+        else (_leading_number(row["ci_low"]), _leading_number(row["ci_high"]))
+    )
     if metric in ("icc", "share"):  # published as percentages
         est, lo, hi = est / 100, lo / 100, hi / 100
     notes = []
@@ -290,11 +422,28 @@ def _published_estimate(e: Element, row: dict) -> ElementEstimate:
     k_text, n_text = row["k"].strip(), row["n_patients"].strip()
     k, n = _leading_int(k_text), _leading_int(n_text)
     return ElementEstimate(
-        element=e.name, factor=e.factor, label=row["subfactor"], metric=metric, estimate=est,
-        share=share_of_variance(metric, est), k=k, n=n, ci_low=lo, ci_high=hi, pi_low=math.nan, pi_high=math.nan,
-        i2=_leading_number(row["i2"]), source=row["source"], year=_leading_int(row["year"]), origin="published",
-        verified=row["verified"], where_seen=row["where_seen"],
-        k_text="" if k_text == str(k) else k_text, n_text="" if n_text == str(n) else n_text, note="; ".join(notes))
+        element=e.name,
+        factor=e.factor,
+        label=row["subfactor"],
+        metric=metric,
+        estimate=est,
+        share=share_of_variance(metric, est),
+        k=k,
+        n=n,
+        ci_low=lo,
+        ci_high=hi,
+        pi_low=math.nan,
+        pi_high=math.nan,
+        i2=_leading_number(row["i2"]),
+        source=row["source"],
+        year=_leading_int(row["year"]),
+        origin="published",
+        verified=row["verified"],
+        where_seen=row["where_seen"],
+        k_text="" if k_text == str(k) else k_text,
+        n_text="" if n_text == str(n) else n_text,
+        note="; ".join(notes),
+    )
 
 
 def share_of_variance(metric: str, estimate: float) -> float:
@@ -312,6 +461,7 @@ def share_of_variance(metric: str, estimate: float) -> float:
 # ----------------------------------------------------------------------------------------------------------
 # pooled from shipped data
 
+
 @lru_cache(maxsize=8)
 def _pool(e: Element) -> ElementEstimate:
     """Pool an element from its shipped dataset with the univariate random-effects engine.
@@ -326,16 +476,35 @@ def _pool(e: Element) -> ElementEstimate:
     spec = e.pooled
     data = load_dataset(spec.dataset)
     g = data.groupby(list(spec.group), sort=False, dropna=False)
-    agg = g.agg(yi=(spec.yi, "mean"), sei=(spec.sei, "mean"), n1=(spec.n[0], "first"), n2=(spec.n[1], "first"))
+    agg = g.agg(
+        yi=(spec.yi, "mean"), sei=(spec.sei, "mean"), n1=(spec.n[0], "first"), n2=(spec.n[1], "first")
+    )
     res = meta_analysis(agg, yi="yi", sei="sei", method=spec.method).to_dict()
     n_known = agg[["n1", "n2"]].notna().all(axis=1)
     n = int(np.round((agg.loc[n_known, "n1"] + agg.loc[n_known, "n2"]).sum()))
-    note = (f"{int(data['study'].nunique())} studies; N sums both arms of the {int(n_known.sum())} comparisons "
-            "reporting them (a control arm shared by several comparisons counts once per comparison)")
+    note = (
+        f"{int(data['study'].nunique())} studies; N sums both arms of the {int(n_known.sum())} comparisons "
+        "reporting them (a control arm shared by several comparisons counts once per comparison)"
+    )
     return ElementEstimate(
-        element=e.name, factor=e.factor, label=spec.label, metric=spec.metric, estimate=res["estimate"],
-        share=share_of_variance(spec.metric, res["estimate"]), k=res["k"], n=n, ci_low=res["ci_low"],
-        ci_high=res["ci_high"], pi_low=res["pi_low"], pi_high=res["pi_high"], i2=res["i2"],
-        source=f"pooled here from shipped dataset {spec.dataset!r} (data/{spec.dataset}.md)", year=None,
-        origin="pooled", verified="computed", where_seen=f"data/{spec.dataset}.csv",
-        model=f"random effects, {spec.method}, z test, one effect per comparison", note=note)
+        element=e.name,
+        factor=e.factor,
+        label=spec.label,
+        metric=spec.metric,
+        estimate=res["estimate"],
+        share=share_of_variance(spec.metric, res["estimate"]),
+        k=res["k"],
+        n=n,
+        ci_low=res["ci_low"],
+        ci_high=res["ci_high"],
+        pi_low=res["pi_low"],
+        pi_high=res["pi_high"],
+        i2=res["i2"],
+        source=f"pooled here from shipped dataset {spec.dataset!r} (data/{spec.dataset}.md)",
+        year=None,
+        origin="pooled",
+        verified="computed",
+        where_seen=f"data/{spec.dataset}.csv",
+        model=f"random effects, {spec.method}, z test, one effect per comparison",
+        note=note,
+    )

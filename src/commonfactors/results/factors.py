@@ -66,15 +66,34 @@ class ElementResult:
         head = f"Element: {self.element} (factor: {self.factor})\n{self.description}\n"
         if not self.estimates:
             return Summary(head + "\nNo pooled estimate is shipped for this element.", notes=self.warnings)
-        rows = [[e.label, e.metric, fmt(e.estimate, 3), _count(e.k, e.k_text), _count(e.n, e.n_text),
-                 _interval(e.ci_low, e.ci_high), _interval(e.pi_low, e.pi_high), fmt(e.i2, 1),
-                 fmt(100 * e.share, 2), e.origin if e.origin == "pooled" else e.verified]
-                for e in self.estimates]
-        text = head + "\n" + _format.table(
-            ["estimate", "metric", "value", "k", "N", "95% CI", "95% PI", "I2", "% var", "checked"], rows)
-        refs = "\n".join(f"  [{i + 1}] {e.source}" + (f" ({e.year})" if e.year else "")
-                         + (f"; model: {e.model}" if e.model else f"; seen: {e.where_seen}")
-                         for i, e in enumerate(self.estimates))
+        rows = [
+            [
+                e.label,
+                e.metric,
+                fmt(e.estimate, 3),
+                _count(e.k, e.k_text),
+                _count(e.n, e.n_text),
+                _interval(e.ci_low, e.ci_high),
+                _interval(e.pi_low, e.pi_high),
+                fmt(e.i2, 1),
+                fmt(100 * e.share, 2),
+                e.origin if e.origin == "pooled" else e.verified,
+            ]
+            for e in self.estimates
+        ]
+        text = (
+            head
+            + "\n"
+            + _format.table(
+                ["estimate", "metric", "value", "k", "N", "95% CI", "95% PI", "I2", "% var", "checked"], rows
+            )
+        )
+        refs = "\n".join(
+            f"  [{i + 1}] {e.source}"
+            + (f" ({e.year})" if e.year else "")
+            + (f"; model: {e.model}" if e.model else f"; seen: {e.where_seen}")
+            for i, e in enumerate(self.estimates)
+        )
         return Summary(text + "\n\nSources:\n" + refs, notes=self.warnings)
 
     def to_frame(self):
@@ -84,10 +103,15 @@ class ElementResult:
         return pd.DataFrame([asdict(e) for e in self.estimates], columns=cols)
 
     def to_dict(self) -> dict:
-        return _format.jsonable({"element": self.element, "factor": self.factor,
-                                 "description": self.description,
-                                 "estimates": [e.to_dict() for e in self.estimates],
-                                 "warnings": list(self.warnings)})
+        return _format.jsonable(
+            {
+                "element": self.element,
+                "factor": self.factor,
+                "description": self.description,
+                "estimates": [e.to_dict() for e in self.estimates],
+                "warnings": list(self.warnings),
+            }
+        )
 
     def __repr__(self) -> str:
         return str(self.summary())
@@ -148,21 +172,44 @@ class PieResult:
 
     def summary(self) -> Summary:
         lo, hi = f"{(100 - self.level) / 2:g}%", f"{100 - (100 - self.level) / 2:g}%"
-        rows = [[c.factor, fmt(100 * c.share, 2), fmt(100 * c.ci_low, 2), fmt(100 * c.ci_high, 2),
-                 c.element or "-"] for c in self.components]
-        rows.append(["(all factors)", fmt(100 * self.r2.share, 2), fmt(100 * self.r2.ci_low, 2),
-                     fmt(100 * self.r2.ci_high, 2), "R2" if self.method == "dominance" else "sum"])
-        rows.append(["unexplained", fmt(100 * self.unexplained.share, 2), fmt(100 * self.unexplained.ci_low, 2),
-                     fmt(100 * self.unexplained.ci_high, 2), ""])
-        title = {"additive": "Additive variance pie (each factor's r^2, overlaps counted in each factor)",
-                 "dominance": "Overlap-aware variance pie (general dominance weights of R2)"}[self.method]
+        rows = [
+            [
+                c.factor,
+                fmt(100 * c.share, 2),
+                fmt(100 * c.ci_low, 2),
+                fmt(100 * c.ci_high, 2),
+                c.element or "-",
+            ]
+            for c in self.components
+        ]
+        rows.append(
+            [
+                "(all factors)",
+                fmt(100 * self.r2.share, 2),
+                fmt(100 * self.r2.ci_low, 2),
+                fmt(100 * self.r2.ci_high, 2),
+                "R2" if self.method == "dominance" else "sum",
+            ]
+        )
+        rows.append(
+            [
+                "unexplained",
+                fmt(100 * self.unexplained.share, 2),
+                fmt(100 * self.unexplained.ci_low, 2),
+                fmt(100 * self.unexplained.ci_high, 2),
+                "",
+            ]
+        )
+        title = {
+            "additive": "Additive variance pie (each factor's r^2, overlaps counted in each factor)",
+            "dominance": "Overlap-aware variance pie (general dominance weights of R2)",
+        }[self.method]
         info = f"draws = {self.draws}, seed = {self.seed}"
         if self.n is not None:
             info += f", n = {self.n:g}"
         if self.rejected_draws:
             info += f", non-positive-definite draws redrawn: {self.rejected_draws}"
-        text = (f"{title}\n{info}\n\n"
-                + _format.table(["factor", "% of variance", lo, hi, "element"], rows))
+        text = f"{title}\n{info}\n\n" + _format.table(["factor", "% of variance", lo, hi, "element"], rows)
         srcs = [f"  {c.factor}: {'; '.join(c.sources)}" for c in self.components if c.sources]
         if srcs:
             text += "\n\nSources:\n" + "\n".join(srcs)
@@ -173,24 +220,60 @@ class PieResult:
         element, metric, estimate, se, sources ("; "-joined), method, level."""
         import pandas as pd
 
-        rows = [{"factor": c.factor, "share": c.share, "ci_low": c.ci_low, "ci_high": c.ci_high,
-                 "element": c.element, "metric": c.metric, "estimate": c.estimate, "se": c.se,
-                 "sources": "; ".join(c.sources)} for c in self.components]
-        rows.append({"factor": "unexplained", "share": self.unexplained.share, "ci_low": self.unexplained.ci_low,
-                     "ci_high": self.unexplained.ci_high, "element": "", "metric": "", "estimate": float("nan"),
-                     "se": float("nan"), "sources": ""})
+        rows = [
+            {
+                "factor": c.factor,
+                "share": c.share,
+                "ci_low": c.ci_low,
+                "ci_high": c.ci_high,
+                "element": c.element,
+                "metric": c.metric,
+                "estimate": c.estimate,
+                "se": c.se,
+                "sources": "; ".join(c.sources),
+            }
+            for c in self.components
+        ]
+        rows.append(
+            {
+                "factor": "unexplained",
+                "share": self.unexplained.share,
+                "ci_low": self.unexplained.ci_low,
+                "ci_high": self.unexplained.ci_high,
+                "element": "",
+                "metric": "",
+                "estimate": float("nan"),
+                "se": float("nan"),
+                "sources": "",
+            }
+        )
         df = pd.DataFrame(rows)
         df["method"] = self.method
         df["level"] = self.level
         return df
 
     def to_dict(self) -> dict:
-        return _format.jsonable({
-            "method": self.method, "draws": self.draws, "seed": self.seed, "level": self.level,
-            "components": [{"factor": c.factor, "share": c.share, "ci_low": c.ci_low, "ci_high": c.ci_high,
-                            "sources": list(c.sources)} for c in self.components],
-            "unexplained": asdict(self.unexplained), "r2": asdict(self.r2),
-            "warnings": list(self.warnings)})
+        return _format.jsonable(
+            {
+                "method": self.method,
+                "draws": self.draws,
+                "seed": self.seed,
+                "level": self.level,
+                "components": [
+                    {
+                        "factor": c.factor,
+                        "share": c.share,
+                        "ci_low": c.ci_low,
+                        "ci_high": c.ci_high,
+                        "sources": list(c.sources),
+                    }
+                    for c in self.components
+                ],
+                "unexplained": asdict(self.unexplained),
+                "r2": asdict(self.r2),
+                "warnings": list(self.warnings),
+            }
+        )
 
     def __repr__(self) -> str:
         return str(self.summary())
