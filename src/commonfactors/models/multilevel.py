@@ -318,11 +318,12 @@ def multilevel_meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, cluster, 
     >>> res = cf.multilevel_meta_analysis(yi=[0.2, 0.3, 0.6, 0.1, 0.5, 0.4, 0.9, 0.8],
     ...                                   vi=[0.02, 0.03, 0.02, 0.04, 0.03, 0.02, 0.05, 0.03],
     ...                                   cluster=[1, 1, 2, 2, 3, 3, 4, 4])
-    >>> round(res.estimate, 4), [round(s, 4) for s in res.sigma2]
-    (0.4751, [0.0516, 0.0])
+    >>> round(res.estimate, 4), round(res.se, 4), [round(s, 4) for s in res.sigma2]
+    (0.4771, 0.1208, [0.0427, 0.0033])
     """
     _validate_options(method, test, level, robust)
-    prep = _prepare(data, yi=yi, vi=vi, sei=sei, cluster=cluster, within=within, mods=mods)
+    ed = _checks.effect_data(data, yi=yi, vi=vi, sei=sei, mods=mods)
+    prep = _prepare(data, ed, cluster=cluster, within=within)
     y, v, X, blocks = prep.y, prep.v, prep.X, prep.blocks
     k, p = X.shape
     n = blocks.starts.shape[0]
@@ -398,10 +399,9 @@ class Prepared:
     within_name: str
 
 
-def _prepare(data, *, yi, vi, sei, cluster, within, mods) -> Prepared:
-    """The validation boundary: effect data through ``_checks.effect_data``, cluster and within columns
-    through ``_checks.group_codes``; incomplete rows dropped with a warning; rows sorted by cluster."""
-    ed = _checks.effect_data(data, yi=yi, vi=vi, sei=sei, mods=mods)
+def _prepare(data, ed: _checks.EffectData, *, cluster, within) -> Prepared:
+    """The rest of the validation boundary (``ed`` comes from ``_checks.effect_data``): cluster and within
+    columns through ``_checks.group_codes``; incomplete rows dropped with a warning; rows sorted by cluster."""
     k0 = ed.index.shape[0] + len(ed.dropped)
     ccodes, _, ccol = _checks.group_codes(data, cluster, name="cluster", n=k0)
     ccodes = ccodes[ed.index]

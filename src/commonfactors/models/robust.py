@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 
 from .._distributions import f_sf, t_ppf, t_sf
-from ..errors import SmallKWarning
+from ..errors import CommonFactorsWarning, SmallKWarning
 
 
 def _adjustments(v, X, blocks, sigma2, M) -> np.ndarray:
@@ -101,18 +101,24 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
     n = blocks.starts.shape[0]
     T = _adjustments(v, X, blocks, sigma2, M)
     e = y - X @ beta
+    notes = []
+    if np.max(np.abs(e)) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300):
+        e = np.zeros_like(e)  # rounding noise only: the exact robust variance is 0
+        msg = "the model fits every effect exactly (all residuals are 0), so the cluster-robust SEs are 0"
+        warnings.warn(msg, CommonFactorsWarning, stacklevel=3)
+        notes.append(msg)
     u = blocks.sum(T * e[:, None])  # X_j' W_j A_j e_j, (n, p)
     vcr = M @ (u.T @ u) @ M
     se = np.sqrt(np.diag(vcr))
     P = T @ M  # columns: p_j for the contrasts e_1 .. e_p
     z, Q = _omega_products(P, X, v, blocks, sigma2, M)
-    notes = []
     alpha = 1 - level / 100
     coefs = []
     for s in range(p):
         expect = _trace_omega(z, Q, M, s, s)
         df = expect**2 / _sum_omega_products(z, Q, M, s, s, s, s)
-        stat = beta[s] / se[s]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stat = beta[s] / se[s]
         crit = t_ppf(1 - alpha / 2, df)
         coefs.append(RobustCoefficient(name=names[s], estimate=float(beta[s]), se=float(se[s]), stat=float(stat),
                                        df=float(df), pval=float(2 * t_sf(abs(stat), df)),
@@ -138,7 +144,7 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
     if bad or (p > 1 and not qm_df[1] > 0):
         msg = (f"cluster-robust degrees of freedom are not defined with {n} clusters for {p} coefficients; "
                "robust tests are NA")
-        warnings.warn(msg, SmallKWarning, stacklevel=4)
+        warnings.warn(msg, SmallKWarning, stacklevel=3)
         notes.append(msg)
     return RobustInference(coefficients=tuple(coefs), qm=float(qm), qm_df=qm_df, qm_pval=qm_pval,
                            n_clusters=n, warnings=tuple(notes))
