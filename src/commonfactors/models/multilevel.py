@@ -503,7 +503,7 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
     >>> import commonfactors as cf
     >>> agg = cf.aggregate_effects(cluster=[1, 1, 2], yi=[0.2, 0.4, 0.5], vi=[0.04, 0.04, 0.05], rho=0.5)
     >>> agg.round(4).to_dict("list")
-    {'cluster': [1.0, 2.0], 'yi': [0.3, 0.5], 'vi': [0.03, 0.05], 'ki': [2, 1]}
+    {'cluster': [1, 2], 'yi': [0.3, 0.5], 'vi': [0.03, 0.05], 'ki': [2, 1]}
     """
     import pandas as pd
 
