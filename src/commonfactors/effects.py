@@ -229,7 +229,7 @@ def _smcr(m1i, m2i, sd1i, ni, ri):
 # -- correlations -----------------------------------------------------------------------------------------
 
 
-@measure("COR", needs=("ri", "ni"), n_min={"ni": 3}, description="raw correlation coefficient")
+@measure("COR", needs=("ri", "ni"), n_min={"ni": 4}, description="raw correlation coefficient")
 def _cor(ri, ni):
     """Raw correlation r with large-sample variance (1 - r^2)^2 / (n - 1).
 
@@ -576,8 +576,9 @@ def d_to_r(d, vi=None, n1i=None, n2i=None) -> Conversion:
     References: Borenstein, M., Hedges, L. V., Higgins, J. P. T., & Rothstein, H. R. (2009). Introduction
     to Meta-Analysis. Wiley, ch. 7 (eqs. 7.7-7.9).
 
-    >>> d_to_r(0.5, n1i=50, n2i=50)
-    Conversion(yi=0.24253562503633297, vi=0.008760124502434318)
+    >>> yi, vi = d_to_r(0.5, n1i=50, n2i=50)
+    >>> round(yi, 4), round(vi, 4)
+    (0.2425, 0.0086)
     """
     x, scalar = _arrays(d=d, vi=vi, n1i=n1i, n2i=n2i)
     _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
@@ -604,8 +605,9 @@ def r_to_d(r, vi=None, ni=None, n1i=None, n2i=None) -> Conversion:
     References: Borenstein, M., Hedges, L. V., Higgins, J. P. T., & Rothstein, H. R. (2009). Introduction
     to Meta-Analysis. Wiley, ch. 6 (eq. 6.1) and ch. 7 (eqs. 7.5-7.8).
 
-    >>> r_to_d(0.3, ni=100)
-    Conversion(yi=0.6289709020331512, vi=0.04441156228008499)
+    >>> yi, vi = r_to_d(0.3, ni=100)
+    >>> round(yi, 4), round(vi, 4)
+    (0.629, 0.0444)
     """
     x, scalar = _arrays(r=r, vi=vi, ni=ni, n1i=n1i, n2i=n2i)
     _check(x["r"], "r", low=-1, high=1, low_open=True, high_open=True, expected="a correlation in (-1, 1)")
@@ -634,8 +636,9 @@ def d_to_logor(d, vi=None) -> Conversion:
     References: Hasselblad, V., & Hedges, L. V. (1995). Meta-analysis of screening and diagnostic tests.
     Psychol. Bull., 117(1), 167-178. Borenstein et al. (2009), Introduction to Meta-Analysis, eqs. 7.3-7.4.
 
-    >>> d_to_logor(0.5, 0.04)
-    Conversion(yi=0.9068996821171089, vi=0.13159472534785814)
+    >>> yi, vi = d_to_logor(0.5, 0.04)
+    >>> round(yi, 4), round(vi, 4)
+    (0.9069, 0.1316)
     """
     x, scalar = _arrays(d=d, vi=vi)
     _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
@@ -650,8 +653,9 @@ def logor_to_d(logor, vi=None) -> Conversion:
     References: Hasselblad, V., & Hedges, L. V. (1995). Psychol. Bull., 117(1), 167-178. Borenstein et
     al. (2009), Introduction to Meta-Analysis, eqs. 7.1-7.2.
 
-    >>> logor_to_d(0.9068996821171089, 0.13159472534785814)
-    Conversion(yi=0.5, vi=0.04)
+    >>> yi, vi = logor_to_d(0.9069, 0.0676)
+    >>> round(yi, 4), round(vi, 4)
+    (0.5, 0.0205)
     """
     x, scalar = _arrays(logor=logor, vi=vi)
     _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
@@ -670,8 +674,9 @@ def d_from_t(t, n1i, n2i, *, correct: bool = False) -> Conversion:
     (d from t). Borenstein et al. (2009), Introduction to Meta-Analysis, eq. 4.20 (variance).
     Hedges (1981), eq. 6e (J).
 
-    >>> d_from_t(2.5, 30, 30)
-    Conversion(yi=0.6454972243679028, vi=0.07013888888888889)
+    >>> yi, vi = d_from_t(2.5, 30, 30)
+    >>> round(yi, 4), round(vi, 4)
+    (0.6455, 0.0701)
     """
     x, scalar = _arrays(t=t, n1i=n1i, n2i=n2i)
     for k in ("n1i", "n2i"):
@@ -691,8 +696,9 @@ def d_from_f(f, n1i, n2i, *, sign=1, correct: bool = False) -> Conversion:
 
     References: Lipsey, M. W., & Wilson, D. B. (2001). Practical Meta-Analysis. Sage, appendix B.
 
-    >>> d_from_f(6.25, 30, 30)
-    Conversion(yi=0.6454972243679028, vi=0.07013888888888889)
+    >>> yi, vi = d_from_f(6.25, 30, 30)
+    >>> round(yi, 4), round(vi, 4)
+    (0.6455, 0.0701)
     """
     x, scalar = _arrays(f=f, sign=sign)
     _check(x["f"], "f", low=0, expected="an F statistic >= 0")
@@ -708,8 +714,9 @@ def d_from_p(p, n1i, n2i, *, sign=1, correct: bool = False) -> Conversion:
 
     References: Lipsey, M. W., & Wilson, D. B. (2001). Practical Meta-Analysis. Sage, appendix B.
 
-    >>> d_from_p(0.05, 30, 30)
-    Conversion(yi=0.5164599286262597, vi=0.06888937148698853)
+    >>> yi, vi = d_from_p(0.05, 30, 30)
+    >>> round(yi, 4), round(vi, 4)
+    (0.5168, 0.0689)
     """
     from ._distributions import t_ppf
 

@@ -1,0 +1,62 @@
+"""escalc effect sizes against metafor 3.8-1 on the same data (tests/conformance/cases.json, kind
+effect_size): yi and vi of every case, within 1e-8 relative, through the Python API and the CLI.
+
+Missing inputs are NA in metafor and NaN (Python) / null (JSON) here; the loader maps R's "NA" to None.
+"""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import pytest
+from conformance_cases import CASE_COUNTS, input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
+
+import commonfactors as cf
+from commonfactors.errors import DroppedRowsWarning
+from commonfactors.io import read_table
+
+CASES = load_cases("effect_size")
+
+
+def test_every_effect_size_case_is_present():
+    assert len(CASES) == CASE_COUNTS["effect_size"]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_effect_sizes_match_metafor(case):
+    spec = case["spec"]
+    n_missing = sum(v is None for v in case["expected"]["yi"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = cf.effect_sizes(read_table(input_path(case)), spec["measure"], **spec["columns"])
+    dropped = [w for w in caught if issubclass(w.category, DroppedRowsWarning)]
+    assert len(dropped) == (1 if n_missing else 0)          # missing rows are named once, never silently
+    if n_missing:
+        assert f"{n_missing} studies with missing inputs: yi/vi set to NA" in str(dropped[0].message)
+    assert out.attrs["measure"] == spec["measure"]
+    for field, expected in case["expected"].items():           # yi and vi, every study
+        assert_agrees(out[field].tolist(), expected, rtol=rtol_for("effect_size", field), atol=ATOL_FLOOR,
+                      what=f"{case['id']} {field}")
+
+
+CLI_CASES = [c for c in CASES if c["id"] in ("es_bcg_RR", "es_linde2005_RR", "es_prepost_a_SMCR",
+                                              "es_molloy2014_UCOR")]
+
+
+@pytest.mark.parametrize("case", CLI_CASES, ids=[c["id"] for c in CLI_CASES])
+def test_cli_json_matches_metafor(case):
+    spec = case["spec"]
+    cmd = [sys.executable, "-m", "commonfactors.cli", "effects", str(input_path(case)), "--measure",
+           spec["measure"], "--format", "json"]
+    for arg, col in spec["columns"].items():
+        cmd += [f"--{arg}", col]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["measure"] == spec["measure"]
+    for field, expected in case["expected"].items():
+        assert_agrees(got[field], expected, rtol=rtol_for("effect_size", field), atol=ATOL_FLOOR,
+                      what=f"{case['id']} {field}")
+        assert [v is None for v in got[field]] == [v is None for v in expected]   # NA <-> null, in place
