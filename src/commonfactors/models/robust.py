@@ -102,7 +102,8 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
     T = _adjustments(v, X, blocks, sigma2, M)
     e = y - X @ beta
     notes = []
-    if np.max(np.abs(e)) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300):
+    exact = bool(np.max(np.abs(e)) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300))
+    if exact:
         e = np.zeros_like(e)  # rounding noise only: the exact robust variance is 0
         msg = "the model fits every effect exactly (all residuals are 0), so the cluster-robust SEs are 0"
         warnings.warn(msg, CommonFactorsWarning, stacklevel=3)
@@ -134,16 +135,21 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
         total = sum(_sum_omega_products(zg, Qg, M, s, s, t, t) + _sum_omega_products(zg, Qg, M, s, t, t, s)
                     for s in range(q) for t in range(q))
         eta = q * (q + 1) / total
-        b = beta[1:]
-        wald = float(b @ np.linalg.solve(vcr[1:, 1:], b))
         df2 = eta - q + 1
-        qm = (eta - q + 1) / (eta * q) * wald
         qm_df = (float(q), float(df2))
-        qm_pval = float(f_sf(qm, q, df2)) if df2 > 0 else math.nan
-    bad = [c for c in coefs if not (math.isfinite(c.df) and c.df > 0)]
-    if bad or (p > 1 and not qm_df[1] > 0):
-        msg = (f"cluster-robust degrees of freedom are not defined with {n} clusters for {p} coefficients; "
-               "robust tests are NA")
+        if df2 > 0 and not exact:
+            b = beta[1:]
+            wald = float(b @ np.linalg.solve(vcr[1:, 1:], b))  # (C b)' (C V^CR2 C')^{-1} (C b)
+            qm = (eta - q + 1) / (eta * q) * wald
+            qm_pval = float(f_sf(qm, q, df2))
+        elif not exact:
+            msg = (f"the HTZ test of the moderators is not defined with {n} clusters for {p} coefficients "
+                   f"(denominator df {df2:.3g} <= 0); its F statistic and p-value are NA")
+            warnings.warn(msg, SmallKWarning, stacklevel=3)
+            notes.append(msg)
+    bad = [c.name for c in coefs if not (math.isfinite(c.df) and c.df > 0)]
+    if bad:
+        msg = f"cluster-robust degrees of freedom are not defined for {', '.join(bad)} with {n} clusters"
         warnings.warn(msg, SmallKWarning, stacklevel=3)
         notes.append(msg)
     return RobustInference(coefficients=tuple(coefs), qm=float(qm), qm_df=qm_df, qm_pval=qm_pval,
