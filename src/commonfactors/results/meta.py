@@ -16,6 +16,8 @@ from .. import _format
 from .._format import Summary, fmt, fmt_p, jsonable
 
 _COEF_FIELDS = ("name", "estimate", "se", "stat", "pval", "ci_low", "ci_high")
+_SUBGROUP_FIELDS = ("k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
+                    "i2", "q", "q_pval")
 
 
 @dataclass(frozen=True)
@@ -133,12 +135,15 @@ class MetaResult:
             })
         return jsonable(out)
 
+    def records(self) -> list[dict]:
+        """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
+        return [{f: getattr(c, f) for f in _COEF_FIELDS} for c in self.coefficients]
+
     def to_frame(self):
         """One row per coefficient: name, estimate, se, stat, pval, ci_low, ci_high."""
         import pandas as pd
 
-        return pd.DataFrame([{f: getattr(c, f) for f in _COEF_FIELDS} for c in self.coefficients],
-                            columns=list(_COEF_FIELDS))
+        return pd.DataFrame(self.records(), columns=list(_COEF_FIELDS))
 
     def summary(self, digits: int = 4) -> Summary:
         """metafor's print layout: model line, heterogeneity, tests, and the "Model Results" table."""
@@ -193,7 +198,10 @@ def _model_text(r: MetaResult, digits: int) -> str:
         row += [] if r.test == "z" else [_fmt_df(r.df)]
         row += [fmt_p(c.pval, digits), fmt(c.ci_low, digits), fmt(c.ci_high, digits), _signif(c.pval)]
         rows.append(row)
-    lines.append(_format.table(header, rows))
+    text = _format.table(header, rows)
+    if not r.has_mods:  # no (empty) name column for the pooled effect, as metafor
+        text = "\n".join(line[2:] for line in text.split("\n"))
+    lines.append(text)
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)
 
@@ -234,15 +242,17 @@ class SubgroupResult:
             "method": self.method, "test": self.test, "warnings": list(self.warnings),
         })
 
+    def records(self) -> list[dict]:
+        """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
+        return [{"level": lvl, **{c: getattr(r, c) for c in _SUBGROUP_FIELDS}}
+                for lvl, r in zip(self.levels, self.results)]
+
     def to_frame(self):
         """One row per subgroup: level, k, estimate, se, stat, pval, ci_low, ci_high, pi_low, pi_high,
         tau2, i2, q, q_pval."""
         import pandas as pd
 
-        cols = ["k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2",
-                "q", "q_pval"]
-        return pd.DataFrame([{"level": lvl, **{c: getattr(r, c) for c in cols}}
-                             for lvl, r in zip(self.levels, self.results)], columns=["level", *cols])
+        return pd.DataFrame(self.records(), columns=["level", *_SUBGROUP_FIELDS])
 
     def summary(self, digits: int = 4) -> Summary:
         blocks = [f"Subgroups by {self.by} (tau^2 estimated within each subgroup)"]
