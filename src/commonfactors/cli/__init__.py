@@ -16,6 +16,7 @@ from ..errors import InputError
 
 #: subcommand -> "module:attribute" inside commonfactors.cli
 COMMANDS: dict[str, str] = {
+    "pool": "pool:pool",
     "effects": "effects:effects",
     "factors": "factors:factors",
     "pie": "pie:pie",
