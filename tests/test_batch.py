@@ -161,7 +161,7 @@ def test_pm_and_eb_are_the_same_estimator():
 
 
 def test_non_convergence_is_counted_and_named(monkeypatch):
-    monkeypatch.setattr(batch, "MAXITER_SCORING", 1)
+    monkeypatch.setattr(batch, "MAXITER", 1)
     message = "9 meta-analyses did not converge (rows 0, 1, 2, 3, 4, 5, 6, 7, 8)"
     with pytest.warns(ConvergenceWarning, match=f"^{re.escape(message)}$"):
         res = cf.fit_many(YI, VI, method="REML")

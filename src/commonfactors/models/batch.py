@@ -1,7 +1,8 @@
 """fit_many: thousands of intercept-only meta-analyses at once (simulation studies, bootstraps).
 
-Every estimator is written on arrays of shape (m, k): m meta-analyses by k studies, one row each,
-with missing studies (padding) carrying weight zero. Nothing loops over the m rows in Python:
+The user's arrays are (m, k): m meta-analyses by k studies. Inside, every estimator works on their
+transpose, (k, m), with missing studies (padding) carrying weight zero. Nothing loops over the m
+meta-analyses in Python:
 closed-form estimators are a few row sums, the iterative ones (ML/REML Fisher scoring, the
 Paule-Mandel roots) update all rows at once and drop the rows that have converged from the
 working set. The definitions are metafor's (Viechtbauer, 2010) for a model with an intercept only,
@@ -28,9 +29,8 @@ TESTS: tuple[str, ...] = ("z", "t", "knha")
 #: iterations stop when the change in tau2 is at most TOL * (tau2 + mean vi of the row): a
 #: scale-free version of metafor's absolute ``threshold`` (the conformance cases used 1e-12)
 TOL = 1e-12
-#: iteration limits of Fisher scoring (ML/REML) and of the safeguarded Newton root (PM/PMM/EB)
-MAXITER_SCORING = 1000
-MAXITER_ROOT = 200
+#: iteration limit of the safeguarded Fisher scoring (ML/REML) and Newton (PM/PMM/EB) iterations
+MAXITER = 1000
 
 
 def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 95) -> BatchResult:
@@ -151,7 +151,9 @@ def _clean(yi, vi):
     missing = ny | nv
     y[missing] = 0.0
     v[missing] = np.inf
-    return y, v, notes
+    # the estimators work on (k, m): studies by meta-analyses, so that sums over studies add contiguous
+    # rows of length m (several times faster than reducing short rows of length k)
+    return np.ascontiguousarray(y.T), np.ascontiguousarray(v.T), notes
 
 
 def _row_warnings(fit, test):
@@ -176,36 +178,36 @@ def _count(rows) -> str:
 
 
 def fit_arrays(y, v, *, method: str, test: str, level: float) -> dict:
-    """The whole fit on clean arrays (missing studies: y = 0, v = inf). Returns the result's arrays.
+    """The whole fit on clean arrays of shape (k, m) (missing studies: y = 0, v = inf); returns the
+    result's arrays, each of length m.
 
     Rows with k >= 2 go through the tau2 estimator; rows with k = 1 get tau2 = 0 and the z test
     (metafor's behaviour); rows with k = 0 are NaN.
     """
-    m = y.shape[0]
+    m = y.shape[1]
     present = np.isfinite(v)
-    k = present.sum(axis=1)
+    k = present.sum(axis=0)
     tau2 = np.where(k > 0, 0.0, np.nan)
     se_tau2 = np.full(m, np.nan)
     converged = k > 0
     multi = np.flatnonzero(k > 1)
     if method != "FE" and multi.size:
-        sub = (slice(None),) if multi.size == m else (multi,)
-        ys, vs, ps = y[sub], v[sub], present[sub]
-        t2, se, ok = ESTIMATORS[method](ys, vs, ps, k[sub].astype(np.float64))
-        tau2[sub], se_tau2[sub], converged[sub] = t2, se, ok
+        cols = slice(None) if multi.size == m else multi
+        t2, se, ok = ESTIMATORS[method](y[:, cols], v[:, cols], present[:, cols], k[cols].astype(np.float64))
+        tau2[cols], se_tau2[cols], converged[cols] = t2, se, ok
     return _inference(y, v, k, tau2, se_tau2, converged, method=method, test=test, level=level)
 
 
 # --------------------------------------------------------------------------------------------------
-# Row-wise sums over (m, k) arrays. Missing studies have v = inf, hence weight 0, and y = 0.
+# Sums over the studies of (k, m) arrays (axis 0). Missing studies have v = inf, hence weight 0, and y = 0.
 
 
 def _fe_parts(y, v):
     """Common-effect weights w = 1/v, their sum, the weighted mean and Cochran's Q per row."""
     w = 1.0 / v
-    sw = w.sum(axis=1)
-    mu = (w * y).sum(axis=1) / sw
-    q = (w * (y - mu[:, None]) ** 2).sum(axis=1)
+    sw = w.sum(axis=0)
+    mu = (w * y).sum(axis=0) / sw
+    q = (w * (y - mu[None, :]) ** 2).sum(axis=0)
     return w, sw, mu, q
 
 
@@ -217,16 +219,17 @@ def _trace_psps(w, sigma):
     :math:`\sum a_i^2 - 2 \sum w_i a_i^2 / \sum w + (\sum w_i a_i)^2 / (\sum w)^2`.
     """
     a = w * sigma
-    s = w.sum(axis=1)
-    return (a * a).sum(axis=1) - 2.0 * (w * a * a).sum(axis=1) / s + ((w * a).sum(axis=1) / s) ** 2
+    s = w.sum(axis=0)
+    return (a * a).sum(axis=0) - 2.0 * (w * a * a).sum(axis=0) / s + ((w * a).sum(axis=0) / s) ** 2
 
 
 def _mean_v(v, present, k):
-    return np.where(present, v, 0.0).sum(axis=1) / k
+    return np.where(present, v, 0.0).sum(axis=0) / k
 
 
 # --------------------------------------------------------------------------------------------------
-# tau2 estimators: each takes (y, v, present, k) of rows with k >= 2 and returns (tau2, se_tau2, converged).
+# tau2 estimators: each takes (y, v, present, k) of meta-analyses with k >= 2 and returns (tau2, se_tau2,
+# converged).
 
 
 def _tau2_dl(y, v, present, k):
@@ -236,9 +239,9 @@ def _tau2_dl(y, v, present, k):
     the model (``_trace_psps`` with S = diag(v + tau2)) divided by the same denominator.
     """
     w, sw, _, q = _fe_parts(y, v)
-    trp = sw - (w * w).sum(axis=1) / sw  # tr(P) for the common-effect weights
+    trp = sw - (w * w).sum(axis=0) / sw  # tr(P) for the common-effect weights
     tau2 = np.maximum(0.0, (q - (k - 1)) / trp)
-    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[:, None], 0.0))) / trp
+    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / trp
     return tau2, se, np.ones(tau2.shape, dtype=bool)
 
 
@@ -249,10 +252,10 @@ def _tau2_he(y, v, present, k):
     the unweighted residual sum of squares (``_trace_psps`` with unit weights) over (k - 1).
     """
     ones = present.astype(np.float64)
-    ybar = y.sum(axis=1) / k
-    rss = (ones * (y - ybar[:, None]) ** 2).sum(axis=1)
+    ybar = y.sum(axis=0) / k
+    rss = (ones * (y - ybar[None, :]) ** 2).sum(axis=0)
     tau2 = np.maximum(0.0, rss / (k - 1) - _mean_v(v, present, k))
-    se = np.sqrt(2.0 * _trace_psps(ones, np.where(present, v + tau2[:, None], 0.0))) / (k - 1)
+    se = np.sqrt(2.0 * _trace_psps(ones, np.where(present, v + tau2[None, :], 0.0))) / (k - 1)
     return tau2, se, np.ones(tau2.shape, dtype=bool)
 
 
@@ -264,7 +267,7 @@ def _tau2_hs(y, v, present, k):
     """
     w, sw, _, q = _fe_parts(y, v)
     tau2 = np.maximum(0.0, (q - k) / sw)
-    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[:, None], 0.0))) / sw
+    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / sw
     return tau2, se, np.ones(tau2.shape, dtype=bool)
 
 
@@ -276,122 +279,146 @@ def _tau2_sj(y, v, present, k):
     / (v_i + \hat\tau_0^2) / (k - 1)` (never negative). SE: the variance of that quadratic form under the
     model, times :math:`\hat\tau_0^2/(k-1)`.
     """
-    ybar = y.sum(axis=1) / k
-    tau0 = (present * (y - ybar[:, None]) ** 2).sum(axis=1) / k
-    w = 1.0 / (v + tau0[:, None])
-    mu0 = (w * y).sum(axis=1) / w.sum(axis=1)
-    tau2 = tau0 * (w * (y - mu0[:, None]) ** 2).sum(axis=1) / (k - 1)
-    se = tau0 * np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[:, None], 0.0))) / (k - 1)
+    ybar = y.sum(axis=0) / k
+    tau0 = (present * (y - ybar[None, :]) ** 2).sum(axis=0) / k
+    w = 1.0 / (v + tau0[None, :])
+    mu0 = (w * y).sum(axis=0) / w.sum(axis=0)
+    tau2 = tau0 * (w * (y - mu0[None, :]) ** 2).sum(axis=0) / (k - 1)
+    se = tau0 * np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / (k - 1)
     return tau2, se, np.ones(tau2.shape, dtype=bool)
 
 
-def _fisher_scoring(y, v, present, k, *, reml: bool):
-    r"""ML or REML tau2 by Fisher scoring, all rows at once, truncating at 0 after each step.
+def _rowdot(a, b):
+    """Per meta-analysis sums of a * b over the studies, without the temporary (k, m) product."""
+    return np.einsum("ij,ij->j", a, b)
 
-    Intercept-only model with w = 1/(v + tau2) and P = W - w w'/sum(w): the step is
-    ML:   :math:`(\sum w_i^2 (y_i - \hat\mu)^2 - \sum w_i) / \sum w_i^2`,
-    REML: :math:`(y'PPy - \mathrm{tr} P) / \mathrm{tr}(PP)`
-    (Harville, 1977, JASA 72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293).
-    Starts from the HE
-    estimate. SE from the inverse Fisher information: :math:`\sqrt{2/\sum w^2}` (ML) and
-    :math:`\sqrt{2/\mathrm{tr}(PP)}` (REML). Converged rows leave the working set.
+
+def _solve(equation, y, v, present, k, *, start, target=None):
+    r"""Root in tau2 >= 0 of ``g(tau2) = 0`` for all rows at once, where g is positive below the
+    root and negative above it (a likelihood score, or Q(tau2) - target).
+
+    ``equation(t, y, v, target)`` returns g(t) and a positive D(t); the step is g/D (Newton when D is
+    -g', Fisher scoring when it is the expected information). Iterations start at ``start`` (or, where
+    that is 0, at 0) and keep a bracket [lo, hi] that every evaluation narrows (g > 0: lo = t;
+    g < 0: hi = t). A step below 0 is truncated to 0, as in metafor's Fisher scoring; a row where
+    g(0) <= 0 has its maximum (or root) at 0. A step that leaves the bracket, or is not smaller than
+    half the previous one, is replaced by bisection (the safeguard of ``rtsafe``, Press et al., 2007,
+    Numerical Recipes, 3rd ed., sec. 9.4). This prevents the two-cycles of plain Fisher scoring when
+    the step overshoots the boundary (where metafor's rma stops with "Fisher scoring algorithm did not
+    converge") and cannot change a fixed point. A row stops when its step is at most
+    ``TOL * (tau2 + mean vi)``; converged rows leave the working set.
     """
-    tau2 = _tau2_he(y, v, present, k)[0]
+    n = k.size
+    target = np.zeros(n) if target is None else target
     scale = _mean_v(v, present, k)
-    converged = np.zeros(tau2.shape, dtype=bool)
-    idx = np.arange(tau2.size)  # rows of the working arrays, still iterating
-    wy, wv, wscale = y, v, scale
-    for _ in range(MAXITER_SCORING):
-        t = tau2[idx]
-        w = 1.0 / (wv + t[:, None])
-        sw = w.sum(axis=1)
-        mu = (w * wy).sum(axis=1) / sw
-        w2 = w * w
-        sw2 = w2.sum(axis=1)
-        score = (w2 * (wy - mu[:, None]) ** 2).sum(axis=1)  # y'PPy, as P y = w (y - mu)
-        if reml:
-            trp = sw - sw2 / sw
-            trpp = sw2 - 2.0 * (w2 * w).sum(axis=1) / sw + (sw2 / sw) ** 2
-            new = np.maximum(0.0, t + (score - trp) / trpp)
-        else:
-            new = np.maximum(0.0, t + (score - sw) / sw2)
-        tau2[idx] = new
-        done = np.abs(new - t) <= TOL * (new + wscale)
+    tau2 = np.array(start, dtype=np.float64)
+    converged = np.zeros(n, dtype=bool)
+    idx = np.arange(n)
+    t = tau2.copy()
+    lo, hi = np.zeros(n), np.full(n, np.inf)
+    seen0 = t == 0  # g(0) known to be > 0 (lo = 0 is a verified end of the bracket)
+    last = np.full(n, np.inf)  # the previous step's length
+    wy, wv, wtarget, wscale = y, v, target, scale
+    for _ in range(MAXITER):
+        g, d = equation(t, wy, wv, wtarget)
+        lo = np.where(g > 0, t, lo)
+        hi = np.where(g < 0, t, hi)
+        boundary = (t == 0) & (g <= 0)
+        step = g / d
+        new = t + step
+        bisect = ~((new > lo) & (new < hi)) | ((np.abs(step) > 0.5 * last) & np.isfinite(hi))
+        new = np.where(bisect, 0.5 * (lo + hi), new)
+        new = np.where((new <= 0) | ((t + step <= 0) & ~seen0), 0.0, new)  # try the boundary once
+        seen0 |= new == 0
+        tol = TOL * (t + wscale)
+        last = np.abs(new - t)
+        done = boundary | (g == 0) | (last <= tol) | (hi - lo <= tol)
+        tau2[idx] = np.where(boundary | (g == 0), t, new)
         converged[idx[done]] = True
-        if done.all():
+        keep = ~done
+        if not keep.any():
             break
-        if done.any():
-            keep = ~done
-            idx, wy, wv, wscale = idx[keep], wy[keep], wv[keep], wscale[keep]
-    w = 1.0 / (v + tau2[:, None])
-    sw = w.sum(axis=1)
+        if not keep.all():
+            idx, new, lo, hi, seen0, last = (a[keep] for a in (idx, new, lo, hi, seen0, last))
+            wy, wv, wtarget, wscale = wy[:, keep], wv[:, keep], wtarget[keep], wscale[keep]
+        t = new
+    return tau2, converged
+
+
+def _likelihood_parts(t, y, v):
+    """w = 1/(v + tau2), sum(w), r = y - mu, and sum(w^2) per row."""
+    w = 1.0 / (v + t[None, :])
+    sw = w.sum(axis=0)
+    r = y - (_rowdot(w, y) / sw)[None, :]
+    return w, sw, r
+
+
+def _reml_equation(t, y, v, target):
+    r"""REML score of the intercept-only model and the step's denominator (Harville, 1977, JASA
+    72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293). With
+    w = 1/(v + tau2), P = W - w w'/sum(w) and P y = w (y - mu): twice the score is
+    :math:`g = y'PPy - \mathrm{tr} P`, with derivative :math:`-2 y'PPPy + \mathrm{tr}(PP)`. D is minus that
+    derivative (Newton) where it is positive, else the expected information :math:`\mathrm{tr}(PP)`."""
+    w, sw, r = _likelihood_parts(t, y, v)
+    wr = w * r
     w2 = w * w
-    sw2 = w2.sum(axis=1)
-    info = sw2 - 2.0 * (w2 * w).sum(axis=1) / sw + (sw2 / sw) ** 2 if reml else sw2
-    return tau2, np.sqrt(2.0 / info), converged
+    sw2 = w2.sum(axis=0)
+    trpp = sw2 - 2.0 * _rowdot(w2, w) / sw + (sw2 / sw) ** 2
+    ypppy = _rowdot(wr * wr, w) - _rowdot(wr, w) ** 2 / sw
+    newton = 2.0 * ypppy - trpp
+    return _rowdot(wr, wr) - (sw - sw2 / sw), np.where(newton > 0, newton, trpp)
+
+
+def _ml_equation(t, y, v, target):
+    r"""ML score and step denominator: twice the score is :math:`g = \sum w_i^2 r_i^2 - \sum w_i`
+    (r = y - mu), with derivative :math:`-2(\sum w_i^3 r_i^2 - (\sum w_i^2 r_i)^2/\sum w_i) + \sum w_i^2`;
+    D is minus that where positive, else the expected information :math:`\sum w_i^2` (same sources as
+    ``_reml_equation``)."""
+    w, sw, r = _likelihood_parts(t, y, v)
+    wr = w * r
+    sw2 = _rowdot(w, w)
+    newton = 2.0 * (_rowdot(wr * wr, w) - _rowdot(wr, w) ** 2 / sw) - sw2
+    return _rowdot(wr, wr) - sw, np.where(newton > 0, newton, sw2)
+
+
+def _q_equation(t, y, v, target):
+    r"""The generalised Q minus its target, :math:`g = \sum w_i (y_i - \hat\mu)^2 - \mathrm{target}`,
+    and :math:`D = -g' = \sum w_i^2 (y_i - \hat\mu)^2` (the derivative through mu vanishes, as mu
+    minimises the weighted sum of squares), so the step is Newton's."""
+    w, _, r = _likelihood_parts(t, y, v)
+    wr = w * r
+    return _rowdot(wr, r) - target, _rowdot(wr, wr)
 
 
 def _tau2_ml(y, v, present, k):
-    return _fisher_scoring(y, v, present, k, reml=False)
+    r"""Maximum likelihood: the root of the ML score (``_ml_equation``) by safeguarded Newton / Fisher
+    scoring from the HE estimate, truncated at 0 (``_solve``). SE from the inverse Fisher information,
+    :math:`\sqrt{2/\sum w^2}`."""
+    tau2, ok = _solve(_ml_equation, y, v, present, k, start=_tau2_he(y, v, present, k)[0])
+    return tau2, np.sqrt(2.0 / (1.0 / (v + tau2[None, :]) ** 2).sum(axis=0)), ok
 
 
 def _tau2_reml(y, v, present, k):
-    return _fisher_scoring(y, v, present, k, reml=True)
+    r"""Restricted maximum likelihood: the root of the REML score (``_reml_equation``) by safeguarded
+    Newton / Fisher scoring from the HE estimate, truncated at 0 (``_solve``). SE from the inverse
+    expected information, :math:`\sqrt{2/\mathrm{tr}(PP)}`."""
+    tau2, ok = _solve(_reml_equation, y, v, present, k, start=_tau2_he(y, v, present, k)[0])
+    w = 1.0 / (v + tau2[None, :])
+    sw, sw2 = w.sum(axis=0), _rowdot(w, w)
+    return tau2, np.sqrt(2.0 / (sw2 - 2.0 * _rowdot(w * w, w) / sw + (sw2 / sw) ** 2)), ok
 
 
 def _generalised_q_root(y, v, present, k, target):
     r"""The tau2 at which the generalised Q, :math:`Q(\tau^2) = \sum w_i (y_i - \hat\mu)^2` with
-    :math:`w_i = 1/(v_i + \tau^2)`, equals ``target`` (0 when Q(0) <= target), for all rows at once.
-
-    Q decreases in tau2 with derivative :math:`-\sum w_i^2 (y_i - \hat\mu)^2`. Newton steps from 0,
-    safeguarded by a bracket [lo, hi] that every evaluation narrows (bisection when a step leaves it).
-    The upper end: :math:`Q(\tau^2) \le \sum (y_i - \bar y)^2 / (\tau^2 + \min v_i)`, so
-    :math:`hi = \sum (y_i - \bar y)^2/\mathrm{target} - \min v_i` has Q(hi) <= target.
-    """
-    ybar = y.sum(axis=1) / k
-    ss = (present * (y - ybar[:, None]) ** 2).sum(axis=1)
-    lo = np.zeros(k.shape)
-    hi = np.maximum(0.0, ss / target - v.min(axis=1))
-    tau2 = np.zeros(k.shape)
-    scale = _mean_v(v, present, k)
-    converged = np.zeros(k.shape, dtype=bool)
-    idx = np.arange(k.size)
-    wy, wv, wtarget, wscale = y, v, target, scale
-    for it in range(MAXITER_ROOT):
-        t = tau2[idx]
-        w = 1.0 / (wv + t[:, None])
-        mu = (w * wy).sum(axis=1) / w.sum(axis=1)
-        wr2 = w * (wy - mu[:, None]) ** 2
-        f = wr2.sum(axis=1) - wtarget
-        slope = -(w * wr2).sum(axis=1)
-        if it == 0:  # rows with Q(0) <= target stay at 0
-            done = f <= 0
-        else:
-            done = np.zeros(t.shape, dtype=bool)
-        l, h = lo[idx], hi[idx]
-        l = np.where(f > 0, t, l)
-        h = np.where(f < 0, t, h)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = t - f / slope
-        outside = ~((new > l) & (new < h)) | ~np.isfinite(new)
-        new = np.where(outside, 0.5 * (l + h), new)
-        step_small = (np.abs(new - t) <= TOL * (t + wscale)) | (h - l <= TOL * (t + wscale)) | (f == 0)
-        done |= step_small
-        new = np.where(done, t, new)
-        lo[idx], hi[idx], tau2[idx] = l, h, new
-        converged[idx[done]] = True
-        if done.all():
-            break
-        if done.any():
-            keep = ~done
-            idx, wy, wv, wtarget, wscale = idx[keep], wy[keep], wv[keep], wtarget[keep], wscale[keep]
-    return tau2, converged
+    :math:`w_i = 1/(v_i + \tau^2)`, equals ``target`` (0 when Q(0) <= target): Q decreases in tau2, so
+    ``_solve`` finds the root with Newton steps from 0."""
+    return _solve(_q_equation, y, v, present, k, start=np.zeros(k.size), target=target)
 
 
 def _morris_se(v, k, tau2):
     r"""SE of an empirical Bayes / Paule-Mandel tau2: :math:`\sqrt{2k^2/(k-1)} / \sum w_i`,
     w = 1/(v + tau2) (Morris, 1983, JASA 78(381), 47-55, the variance of the EB estimate of A)."""
-    sw = (1.0 / (v + tau2[:, None])).sum(axis=1)
+    sw = (1.0 / (v + tau2[None, :])).sum(axis=0)
     return np.sqrt(2.0 * k * k / (k - 1)) / sw
 
 
@@ -450,20 +477,22 @@ def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dic
     with np.errstate(divide="ignore", invalid="ignore"):
         w0, sw0, _, q = _fe_parts(y, v)
         df = (k - 1).astype(np.float64)
-        w = 1.0 / (v + tau2[:, None])
-        sw = w.sum(axis=1)
-        mu = (w * y).sum(axis=1) / sw
+        w = 1.0 / (v + tau2[None, :])
+        sw = w.sum(axis=0)
+        mu = (w * y).sum(axis=0) / sw
         se = 1.0 / np.sqrt(sw)
         use_t = (k > 1) if test in ("t", "knha") else np.zeros(k.shape, dtype=bool)
         if test == "knha":
-            s2w = (w * (y - mu[:, None]) ** 2).sum(axis=1) / df
+            s2w = (w * (y - mu[None, :]) ** 2).sum(axis=0) / df
             se = np.where(use_t, se * np.sqrt(s2w), se)
-        alpha = 1.0 - level / 100.0
-        crit = np.where(use_t, dist.t_ppf(1.0 - alpha / 2.0, np.where(use_t, df, 1.0)),
-                        dist.norm_ppf(1.0 - alpha / 2.0))
+        p = 1.0 - (1.0 - level / 100.0) / 2.0
+        crit = np.full(k.shape, float(dist.norm_ppf(p)))
         stat = mu / se
-        pval = np.where(use_t, 2.0 * dist.t_sf(np.abs(stat), np.where(use_t, df, 1.0)),
-                        2.0 * dist.norm_sf(np.abs(stat)))
+        pval = 2.0 * dist.norm_sf(np.abs(stat))
+        if use_t.any():  # t quantiles once per distinct df (they are costly, and most rows share k)
+            dfs, which = np.unique(df[use_t], return_inverse=True)
+            crit[use_t] = dist.t_ppf(np.full(dfs.shape, p), dfs)[which]
+            pval[use_t] = 2.0 * dist.t_sf(np.abs(stat[use_t]), df[use_t])
         if method == "FE":
             pi_low = pi_high = np.full(k.shape, np.nan)
             i2 = 100.0 * np.maximum(0.0, (q - df) / q)
@@ -471,7 +500,7 @@ def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dic
         else:
             half = crit * np.sqrt(se * se + tau2)
             pi_low, pi_high = mu - half, mu + half
-            s2 = df * sw0 / (sw0 * sw0 - (w0 * w0).sum(axis=1))
+            s2 = df * sw0 / (sw0 * sw0 - (w0 * w0).sum(axis=0))
             i2 = 100.0 * tau2 / (tau2 + s2)
             h2 = (tau2 + s2) / s2
         single = k == 1
