@@ -226,9 +226,8 @@ def group_codes(data, arg, *, name: str, n: int) -> tuple[np.ndarray, np.ndarray
         labels = values.astype(np.float64)
         missing = np.isnan(labels)
     else:
-        text = [None if v is None or (isinstance(v, float) and v != v) else str(v).strip() for v in values]
-        missing = np.fromiter((t is None or t in _MISSING for t in text), dtype=bool, count=len(text))
-        labels = np.asarray(["" if m else t for t, m in zip(text, missing)], dtype=str)
+        labels = np.char.strip(values.astype(str))  # None, NaN and pandas' NA print as below
+        missing = np.isin(labels, [*_MISSING, "None", "<NA>"])
     codes = np.full(labels.shape[0], -1, dtype=np.int64)
     levels, inverse = np.unique(labels[~missing], return_inverse=True)
     codes[~missing] = inverse

@@ -208,7 +208,7 @@ def fit_sigma2(y, v, X, blocks: Blocks, *, reml: bool, rtol: float = 1e-12, maxi
 
 def _start(y, v, X) -> np.ndarray:
     """Starting values: half each of the residual variance beyond the sampling variance (OLS residuals)."""
-    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    beta = np.linalg.solve(X.T @ X, X.T @ y)
     r = y - X @ beta
     dof = max(y.shape[0] - X.shape[1], 1)
     total = max(float(r @ r) / dof - float(v.mean()), 0.0)
