@@ -10,12 +10,12 @@ import sys
 import warnings
 
 import pytest
-from conformance_cases import CASE_COUNTS, input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors.errors import DroppedRowsWarning
 from commonfactors.io import read_table
+from conformance_cases import CASE_COUNTS, input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 CASES = load_cases("effect_size")
 
@@ -32,24 +32,39 @@ def test_effect_sizes_match_metafor(case):
         warnings.simplefilter("always")
         out = cf.effect_sizes(read_table(input_path(case)), spec["measure"], **spec["columns"])
     dropped = [w for w in caught if issubclass(w.category, DroppedRowsWarning)]
-    assert len(dropped) == (1 if n_missing else 0)          # missing rows are named once, never silently
+    assert len(dropped) == (1 if n_missing else 0)  # missing rows are named once, never silently
     if n_missing:
         assert f"{n_missing} studies with missing inputs: yi/vi set to NA" in str(dropped[0].message)
     assert out.attrs["measure"] == spec["measure"]
-    for field, expected in case["expected"].items():           # yi and vi, every study
-        assert_agrees(out[field].tolist(), expected, rtol=rtol_for("effect_size", field), atol=ATOL_FLOOR,
-                      what=f"{case['id']} {field}")
+    for field, expected in case["expected"].items():  # yi and vi, every study
+        assert_agrees(
+            out[field].tolist(),
+            expected,
+            rtol=rtol_for("effect_size", field),
+            atol=ATOL_FLOOR,
+            what=f"{case['id']} {field}",
+        )
 
 
-CLI_CASES = [c for c in CASES if c["id"] in ("es_bcg_RR", "es_linde2005_RR", "es_prepost_a_SMCR",
-                                              "es_molloy2014_UCOR")]
+CLI_CASES = [
+    c for c in CASES if c["id"] in ("es_bcg_RR", "es_linde2005_RR", "es_prepost_a_SMCR", "es_molloy2014_UCOR")
+]
 
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c["id"] for c in CLI_CASES])
 def test_cli_json_matches_metafor(case):
     spec = case["spec"]
-    cmd = [sys.executable, "-m", "commonfactors.cli", "effects", str(input_path(case)), "--measure",
-           spec["measure"], "--format", "json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "commonfactors.cli",
+        "effects",
+        str(input_path(case)),
+        "--measure",
+        spec["measure"],
+        "--format",
+        "json",
+    ]
     for arg, col in spec["columns"].items():
         cmd += [f"--{arg}", col]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -57,6 +72,11 @@ def test_cli_json_matches_metafor(case):
     got = json.loads(proc.stdout)
     assert got["measure"] == spec["measure"]
     for field, expected in case["expected"].items():
-        assert_agrees(got[field], expected, rtol=rtol_for("effect_size", field), atol=ATOL_FLOOR,
-                      what=f"{case['id']} {field}")
-        assert [v is None for v in got[field]] == [v is None for v in expected]   # NA <-> null, in place
+        assert_agrees(
+            got[field],
+            expected,
+            rtol=rtol_for("effect_size", field),
+            atol=ATOL_FLOOR,
+            what=f"{case['id']} {field}",
+        )
+        assert [v is None for v in got[field]] == [v is None for v in expected]  # NA <-> null, in place

@@ -12,11 +12,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import ATOL_FLOOR, IDENTITY_RTOL, METAFOR_RTOL
 
 import commonfactors as cf
-from commonfactors.effects import MEASURES, _hyp2f1_half, hedges_j
+from commonfactors.effects import MEASURES, hedges_j
+from commonfactors.effects.measures import _hyp2f1_half
 from commonfactors.errors import DroppedRowsWarning, InputError
+from tolerances import ATOL_FLOOR, IDENTITY_RTOL, METAFOR_RTOL
 
 RTOL = METAFOR_RTOL["effect_size"]
 
@@ -41,8 +42,23 @@ def es(measure, **kw):
 
 
 def test_registry_holds_the_issue_measures_with_needs_and_sources():
-    assert set(MEASURES) == {"SMD", "SMDH", "MD", "ROM", "SMCC", "SMCR", "COR", "UCOR", "ZCOR", "OR", "RR",
-                             "RD", "PR", "PLO", "MN"}
+    assert set(MEASURES) == {
+        "SMD",
+        "SMDH",
+        "MD",
+        "ROM",
+        "SMCC",
+        "SMCR",
+        "COR",
+        "UCOR",
+        "ZCOR",
+        "OR",
+        "RR",
+        "RD",
+        "PR",
+        "PLO",
+        "MN",
+    }
     for name, m in MEASURES.items():
         assert m.name == name and m.needs and m.description
         assert any(ch.isdigit() for ch in m.reference) and "(" in m.reference  # author (year) ...
@@ -55,7 +71,7 @@ def test_exact_j_matches_its_gamma_definition_and_the_usual_approximation():
     for m in (2, 5, 18, 100):
         exact = math.gamma(m / 2) / (math.sqrt(m / 2) * math.gamma((m - 1) / 2))
         assert hedges_j(m) == pytest.approx(exact, rel=IDENTITY_RTOL)
-    assert hedges_j(1000) == pytest.approx(1 - 3 / (4 * 1000 - 1), rel=1e-6)   # Hedges (1981), eq. 6b
+    assert hedges_j(1000) == pytest.approx(1 - 3 / (4 * 1000 - 1), rel=1e-6)  # Hedges (1981), eq. 6b
 
 
 # -- measures and zero cells, against metafor ------------------------------------------------------------
@@ -63,20 +79,39 @@ def test_exact_j_matches_its_gamma_definition_and_the_usual_approximation():
 TABLE = dict(ai=[0, 3, 5], ci=[2, 0, 4], n1i=[10, 12, 20], n2i=[11, 10, 20])
 
 
-@pytest.mark.parametrize("to, add, yi, vi", [
-    # f(escalc("RD", ai=c(0,3,5), ci=c(2,0,4), n1i=c(10,12,20), n2i=c(11,10,20)))
-    ("only0", 0.5, [-0.1628787878787879, 0.22377622377622375, 0.049999999999999989],
-     [0.017688615667696247, 0.019078676714746938, 0.017375000000000002]),
-    # same, to="all"
-    ("all", 0.5, [-0.1628787878787879, 0.22377622377622375, 0.047619047619047644],
-     [0.017688615667696247, 0.019078676714746938, 0.017222762120721304]),
-    # same, to="if0all"
-    ("if0all", 0.5, [-0.1628787878787879, 0.22377622377622375, 0.047619047619047644],
-     [0.017688615667696247, 0.019078676714746938, 0.017222762120721304]),
-    # same, to="none"
-    ("none", 0.5, [-0.18181818181818182, 0.25, 0.049999999999999989],
-     [0.013523666416228401, 0.015625, 0.017375000000000002]),
-])
+@pytest.mark.parametrize(
+    "to, add, yi, vi",
+    [
+        # f(escalc("RD", ai=c(0,3,5), ci=c(2,0,4), n1i=c(10,12,20), n2i=c(11,10,20)))
+        (
+            "only0",
+            0.5,
+            [-0.1628787878787879, 0.22377622377622375, 0.049999999999999989],
+            [0.017688615667696247, 0.019078676714746938, 0.017375000000000002],
+        ),
+        # same, to="all"
+        (
+            "all",
+            0.5,
+            [-0.1628787878787879, 0.22377622377622375, 0.047619047619047644],
+            [0.017688615667696247, 0.019078676714746938, 0.017222762120721304],
+        ),
+        # same, to="if0all"
+        (
+            "if0all",
+            0.5,
+            [-0.1628787878787879, 0.22377622377622375, 0.047619047619047644],
+            [0.017688615667696247, 0.019078676714746938, 0.017222762120721304],
+        ),
+        # same, to="none"
+        (
+            "none",
+            0.5,
+            [-0.18181818181818182, 0.25, 0.049999999999999989],
+            [0.013523666416228401, 0.015625, 0.017375000000000002],
+        ),
+    ],
+)
 def test_risk_difference_zero_cells_as_metafor(to, add, yi, vi):
     y, v = es("RD", **TABLE, to=to, add=add)
     close(y, yi)
@@ -92,7 +127,9 @@ def test_odds_ratio_add_one_to_all_cells_as_metafor():
 
 def test_odds_ratio_without_correction_is_na_for_zero_cells_with_a_warning():
     # f(escalc("OR", ai=c(0,3,5), ci=c(2,0,4), n1i=c(10,12,20), n2i=c(11,10,20), to="none"))
-    with pytest.warns(DroppedRowsWarning, match=r"2 studies with OR undefined .*: yi/vi set to NA \(elements 1, 2\)"):
+    with pytest.warns(
+        DroppedRowsWarning, match=r"2 studies with OR undefined .*: yi/vi set to NA \(elements 1, 2\)"
+    ):
         out = cf.effect_sizes(None, "OR", **TABLE, to="none")
     close(out["yi"], [None, None, 0.28768207245178079])
     close(out["vi"], [None, None, 0.57916666666666661])
@@ -101,8 +138,9 @@ def test_odds_ratio_without_correction_is_na_for_zero_cells_with_a_warning():
 def test_drop00_as_metafor_and_excluded_from_if0all():
     # f(escalc("RR", ai=c(0,3,0,5), bi=c(10,9,0,15), ci=c(0,1,2,4), di=c(11,9,0,16), drop00=TRUE))
     with pytest.warns(DroppedRowsWarning, match=r"2 studies with no events .*\(elements 1, 3\)"):
-        out = cf.effect_sizes(None, "RR", ai=[0, 3, 0, 5], bi=[10, 9, 0, 15], ci=[0, 1, 2, 4], di=[11, 9, 0, 16],
-                              drop00=True)
+        out = cf.effect_sizes(
+            None, "RR", ai=[0, 3, 0, 5], bi=[10, 9, 0, 15], ci=[0, 1, 2, 4], di=[11, 9, 0, 16], drop00=True
+        )
     close(out["yi"], [None, 0.91629073187415488, None, 0.22314355131420971])
     close(out["vi"], [None, 1.1499999999999999, None, 0.35000000000000003])
     # f(escalc("RR", ai=c(0,3,5), bi=c(10,9,15), ci=c(0,1,4), di=c(11,9,16), drop00=TRUE, to="if0all"))
@@ -111,43 +149,98 @@ def test_drop00_as_metafor_and_excluded_from_if0all():
     close(v, [None, 1.1499999999999999, 0.35000000000000003])
 
 
-@pytest.mark.parametrize("measure, kw, yi, vi", [
-    # f(escalc("PR", xi=c(0,3,10), ni=c(10,10,10)))
-    ("PR", dict(xi=[0, 3, 10], ni=[10, 10, 10]), [0.045454545454545456, 0.29999999999999999, 0.95454545454545459],
-     [0.0039444027047332835, 0.020999999999999998, 0.00394440270473328]),
-    # f(escalc("PR", xi=c(0,3,10), mi=c(10,7,0)))
-    ("PR", dict(xi=[0, 3, 10], mi=[10, 7, 0]), [0.045454545454545456, 0.29999999999999999, 0.95454545454545459],
-     [0.0039444027047332835, 0.020999999999999998, 0.00394440270473328]),
-    # f(escalc("PR", xi=c(0,3,10), ni=c(10,10,10), to="none"))
-    ("PR", dict(xi=[0, 3, 10], ni=[10, 10, 10], to="none"), [0, 0.29999999999999999, 1], [0, 0.021, 0]),
-    # f(escalc("PLO", xi=c(0,3,10), ni=c(10,10,10)))
-    ("PLO", dict(xi=[0, 3, 10], ni=[10, 10, 10]), [-3.044522437723423, -0.84729786038720356, 3.0445224377234239],
-     [2.0952380952380953, 0.47619047619047616, 2.0952380952380953]),
-    # f(escalc("PLO", xi=c(0,3,10), ni=c(10,10,10), to="all"))
-    ("PLO", dict(xi=[0, 3, 10], ni=[10, 10, 10], to="all"),
-     [-3.044522437723423, -0.76214005204689683, 3.0445224377234239],
-     [2.0952380952380953, 0.419047619047619, 2.0952380952380953]),
-    # f(escalc("SMCC", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), ri=c(0.5,-0.2), ni=c(3,25)))
-    ("SMCC", dict(m1i=[10, 12.5], m2i=[8, 13], sd1i=[3, 4], sd2i=[3.5, 4.2], ri=[0.5, -0.2], ni=[3, 25]),
-     [0.34415241955032178, -0.076213799728250736], [0.3530734813137234, 0.040116170865380357]),
-    # f(escalc("SMCR", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), ri=c(0.5,-0.2), ni=c(3,25)))
-    ("SMCR", dict(m1i=[10, 12.5], m2i=[8, 13], sd1i=[3, 4], ri=[0.5, -0.2], ni=[3, 25]),
-     [0.37612638903183748, -0.12104565418096463], [0.3569118434210215, 0.096293041007921951]),
-    # f(escalc("ROM", m1i=c(-2,-1), m2i=c(-4,-3), sd1i=c(1,1), sd2i=c(1,2), n1i=c(10,20), n2i=c(12,20)))
-    ("ROM", dict(m1i=[-2, -1], m2i=[-4, -3], sd1i=[1, 1], sd2i=[1, 2], n1i=[10, 20], n2i=[12, 20]),
-     [-0.69314718055994529, -1.0986122886681098], [0.030208333333333334, 0.072222222222222229]),
-    # f(escalc("MN", mi=c(1.5,-2), sdi=c(2,0), ni=c(1,30)))
-    ("MN", dict(mi=[1.5, -2], sdi=[2, 0], ni=[1, 30]), [1.5, -2], [4, 0]),
-    # f(escalc("ZCOR", ri=c(-0.999,0.5), ni=c(4,100)))
-    ("ZCOR", dict(ri=[-0.999, 0.5], ni=[4, 100]), [-3.8002011672501999, 0.54930614433405489],
-     [1, 0.010309278350515464]),
-    # f(escalc("UCOR", ri=c(0.05,0.3,0.6,-0.9,0.99,0.3,0.3,0.01,-0.2), ni=c(5,5,5,5,5,6,1000,300,41)))
-    ("UCOR", dict(ri=[0.05, 0.3, 0.6, -0.9, 0.99, 0.3, 0.3, 0.01, -0.2], ni=[5, 5, 5, 5, 5, 6, 1000, 300, 41]),
-     [0.076134000554303263, 0.39817118456780243, 0.69547141350120856, -0.93125382321185379, 0.99331325682400529,
-      0.36097512928545977, 0.30013705465657181, 0.010016904430988509, -0.20260518736066771],
-     [0.247110206502581, 0.17701360995424731, 0.066646459876818512, 0.0044067237160597562, 4.4414052870769359e-05,
-      0.1512745590681249, 0.00082877908798148568, 0.0033438104793278608, 0.022989682129402857]),
-])
+@pytest.mark.parametrize(
+    "measure, kw, yi, vi",
+    [
+        # f(escalc("PR", xi=c(0,3,10), ni=c(10,10,10)))
+        (
+            "PR",
+            dict(xi=[0, 3, 10], ni=[10, 10, 10]),
+            [0.045454545454545456, 0.29999999999999999, 0.95454545454545459],
+            [0.0039444027047332835, 0.020999999999999998, 0.00394440270473328],
+        ),
+        # f(escalc("PR", xi=c(0,3,10), mi=c(10,7,0)))
+        (
+            "PR",
+            dict(xi=[0, 3, 10], mi=[10, 7, 0]),
+            [0.045454545454545456, 0.29999999999999999, 0.95454545454545459],
+            [0.0039444027047332835, 0.020999999999999998, 0.00394440270473328],
+        ),
+        # f(escalc("PR", xi=c(0,3,10), ni=c(10,10,10), to="none"))
+        ("PR", dict(xi=[0, 3, 10], ni=[10, 10, 10], to="none"), [0, 0.29999999999999999, 1], [0, 0.021, 0]),
+        # f(escalc("PLO", xi=c(0,3,10), ni=c(10,10,10)))
+        (
+            "PLO",
+            dict(xi=[0, 3, 10], ni=[10, 10, 10]),
+            [-3.044522437723423, -0.84729786038720356, 3.0445224377234239],
+            [2.0952380952380953, 0.47619047619047616, 2.0952380952380953],
+        ),
+        # f(escalc("PLO", xi=c(0,3,10), ni=c(10,10,10), to="all"))
+        (
+            "PLO",
+            dict(xi=[0, 3, 10], ni=[10, 10, 10], to="all"),
+            [-3.044522437723423, -0.76214005204689683, 3.0445224377234239],
+            [2.0952380952380953, 0.419047619047619, 2.0952380952380953],
+        ),
+        # f(escalc("SMCC", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), ri=c(0.5,-0.2), ni=c(3,25)))  # noqa: E501
+        (
+            "SMCC",
+            dict(m1i=[10, 12.5], m2i=[8, 13], sd1i=[3, 4], sd2i=[3.5, 4.2], ri=[0.5, -0.2], ni=[3, 25]),
+            [0.34415241955032178, -0.076213799728250736],
+            [0.3530734813137234, 0.040116170865380357],
+        ),
+        # f(escalc("SMCR", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), ri=c(0.5,-0.2), ni=c(3,25)))
+        (
+            "SMCR",
+            dict(m1i=[10, 12.5], m2i=[8, 13], sd1i=[3, 4], ri=[0.5, -0.2], ni=[3, 25]),
+            [0.37612638903183748, -0.12104565418096463],
+            [0.3569118434210215, 0.096293041007921951],
+        ),
+        # f(escalc("ROM", m1i=c(-2,-1), m2i=c(-4,-3), sd1i=c(1,1), sd2i=c(1,2), n1i=c(10,20), n2i=c(12,20)))
+        (
+            "ROM",
+            dict(m1i=[-2, -1], m2i=[-4, -3], sd1i=[1, 1], sd2i=[1, 2], n1i=[10, 20], n2i=[12, 20]),
+            [-0.69314718055994529, -1.0986122886681098],
+            [0.030208333333333334, 0.072222222222222229],
+        ),
+        # f(escalc("MN", mi=c(1.5,-2), sdi=c(2,0), ni=c(1,30)))
+        ("MN", dict(mi=[1.5, -2], sdi=[2, 0], ni=[1, 30]), [1.5, -2], [4, 0]),
+        # f(escalc("ZCOR", ri=c(-0.999,0.5), ni=c(4,100)))
+        (
+            "ZCOR",
+            dict(ri=[-0.999, 0.5], ni=[4, 100]),
+            [-3.8002011672501999, 0.54930614433405489],
+            [1, 0.010309278350515464],
+        ),
+        # f(escalc("UCOR", ri=c(0.05,0.3,0.6,-0.9,0.99,0.3,0.3,0.01,-0.2), ni=c(5,5,5,5,5,6,1000,300,41)))
+        (
+            "UCOR",
+            dict(ri=[0.05, 0.3, 0.6, -0.9, 0.99, 0.3, 0.3, 0.01, -0.2], ni=[5, 5, 5, 5, 5, 6, 1000, 300, 41]),
+            [
+                0.076134000554303263,
+                0.39817118456780243,
+                0.69547141350120856,
+                -0.93125382321185379,
+                0.99331325682400529,
+                0.36097512928545977,
+                0.30013705465657181,
+                0.010016904430988509,
+                -0.20260518736066771,
+            ],
+            [
+                0.247110206502581,
+                0.17701360995424731,
+                0.066646459876818512,
+                0.0044067237160597562,
+                4.4414052870769359e-05,
+                0.1512745590681249,
+                0.00082877908798148568,
+                0.0033438104793278608,
+                0.022989682129402857,
+            ],
+        ),
+    ],
+)
 def test_measures_and_edge_cases_as_metafor(measure, kw, yi, vi):
     y, v = es(measure, **kw)
     close(y, yi)
@@ -173,8 +266,9 @@ def test_mixed_table_forms_give_the_same_numbers():
 
 
 def test_returns_a_copy_with_yi_vi_appended_and_the_measure_in_attrs():
-    df = pd.DataFrame({"a": [4, 6], "b": [119, 300], "c": [11, 29], "d": [128, 274], "note": ["x", "y"]},
-                      index=[2, 3])
+    df = pd.DataFrame(
+        {"a": [4, 6], "b": [119, 300], "c": [11, 29], "d": [128, 274], "note": ["x", "y"]}, index=[2, 3]
+    )
     out = cf.effect_sizes(df, "RR", ai="a", bi="b", ci="c", di="d")
     assert list(out.columns) == ["a", "b", "c", "d", "note", "yi", "vi"]
     assert list(out.index) == [2, 3] and "yi" not in df.columns
@@ -190,9 +284,18 @@ def test_columns_may_be_arrays_alongside_names():
 
 
 def test_missing_inputs_give_na_and_one_warning_naming_the_rows():
-    df = pd.DataFrame({"m1": [1.0, np.nan, 2.0, 1.0], "m2": [0.0, 0.0, 0.0, np.nan], "s": [1.0, 1.0, 1.0, 1.0],
-                       "n": [10, 10, 10, 10]}, index=[7, 12, 13, 20])
-    with pytest.warns(DroppedRowsWarning, match=r"^2 studies with missing inputs: yi/vi set to NA \(rows 12, 20\)$"):
+    df = pd.DataFrame(
+        {
+            "m1": [1.0, np.nan, 2.0, 1.0],
+            "m2": [0.0, 0.0, 0.0, np.nan],
+            "s": [1.0, 1.0, 1.0, 1.0],
+            "n": [10, 10, 10, 10],
+        },
+        index=[7, 12, 13, 20],
+    )
+    with pytest.warns(
+        DroppedRowsWarning, match=r"^2 studies with missing inputs: yi/vi set to NA \(rows 12, 20\)$"
+    ):
         out = cf.effect_sizes(df, "SMD", m1i="m1", m2i="m2", sd1i="s", sd2i="s", n1i="n", n2i="n")
     assert out["yi"].isna().tolist() == [False, True, False, True]
     assert out.attrs["warnings"] == ["2 studies with missing inputs: yi/vi set to NA (rows 12, 20)"]
@@ -210,12 +313,15 @@ def _file_frame(tmp_path, text):
 SMD_COLS = dict(m1i="m1", sd1i="s1", n1i="n1", m2i="m2", sd2i="s2", n2i="n2")
 
 
-@pytest.mark.parametrize("row3, pattern", [
-    ("1,-1,10,0,1,10", r"row 3, column 's1': got -1; expected a standard deviation >= 0"),
-    ("1,1,1,0,1,10", r"row 3, column 'n1': got 1; expected a sample size >= 2 for measure SMD"),
-    ("1,0,10,0,0,10", r"row 3, column 's1': got 0; expected sd1i and sd2i not both 0"),
-    ("1,abc,10,0,1,10", r"row 3, column 's1': got 'abc'; expected a number"),
-])
+@pytest.mark.parametrize(
+    "row3, pattern",
+    [
+        ("1,-1,10,0,1,10", r"row 3, column 's1': got -1; expected a standard deviation >= 0"),
+        ("1,1,1,0,1,10", r"row 3, column 'n1': got 1; expected a sample size >= 2 for measure SMD"),
+        ("1,0,10,0,0,10", r"row 3, column 's1': got 0; expected sd1i and sd2i not both 0"),
+        ("1,abc,10,0,1,10", r"row 3, column 's1': got 'abc'; expected a number"),
+    ],
+)
 def test_bad_values_name_file_row_and_column(tmp_path, row3, pattern):
     df, path = _file_frame(tmp_path, "m1,s1,n1,m2,s2,n2\n1,1,10,0,1,10\n" + row3 + "\n")
     with pytest.raises(InputError, match=pattern) as err:
@@ -229,23 +335,42 @@ def test_missing_column_suggests_the_closest_name(tmp_path):
         cf.effect_sizes(df, "SMD", **dict(SMD_COLS, sd1i="sd1"))
 
 
-@pytest.mark.parametrize("measure, kw, pattern", [
-    ("COR", dict(ri=[0.2, 1.3], ni=[10, 10]), r"element 2, column 'ri': got 1.3; expected a correlation between -1"),
-    ("ZCOR", dict(ri=[0.2, 1.0], ni=[10, 10]), r"element 2, column 'ri': got 1; expected a correlation strictly"),
-    ("ZCOR", dict(ri=[0.2, 0.1], ni=[10, 3]), r"column 'ni': got 3; expected a sample size >= 4"),
-    ("UCOR", dict(ri=[0.2, 0.1], ni=[10, 4]), r"column 'ni': got 4; expected a sample size >= 5"),
-    ("SMCR", dict(m1i=[1], m2i=[0], sd1i=[1], ri=[0.5], ni=[2]), r"column 'ni': got 2; expected a sample size >= 3"),
-    ("SMCC", dict(m1i=[1], m2i=[0], sd1i=[1], sd2i=[1], ri=[1], ni=[9]), r"change-score SD > 0"),
-    ("ROM", dict(m1i=[1], m2i=[-2], sd1i=[1], sd2i=[1], n1i=[9], n2i=[9]), r"column 'm1i'.*same sign"),
-    ("RR", dict(ai=[5], ci=[1], n1i=[4], n2i=[9]), r"column 'ai': got 5 but n1i is 4; expected a count <= n1i"),
-    ("OR", dict(ai=[1], bi=[-1], ci=[1], di=[1]), r"column 'bi': got -1; expected a count >= 0"),
-    ("PLO", dict(xi=[11], ni=[10]), r"column 'xi': got 11 but ni is 10"),
-    ("SMD", dict(m1i=[1], sd1i=[1], n1i=[9], m2i=[0], sd2i=[1]), r"measure SMD needs .*; missing n2i"),
-    ("SMD", dict(m1i=[1], sd1i=[1], n1i=[9], m2i=[0], sd2i=[1], n2i=[9], ni=[18]), r"does not use ni"),
-    ("XYZ", dict(ri=[0.1]), r"unknown measure 'XYZ'"),
-    ("RR", dict(ai=[1], ci=[1], n1i=[4], n2i=[9], to="some"), r"to='some'"),
-    ("RR", dict(ai=[1], ci=[1], n1i=[4], n2i=[9], add=-1), r"add=-1; expected a number >= 0"),
-])
+@pytest.mark.parametrize(
+    "measure, kw, pattern",
+    [
+        (
+            "COR",
+            dict(ri=[0.2, 1.3], ni=[10, 10]),
+            r"element 2, column 'ri': got 1.3; expected a correlation between -1",
+        ),
+        (
+            "ZCOR",
+            dict(ri=[0.2, 1.0], ni=[10, 10]),
+            r"element 2, column 'ri': got 1; expected a correlation strictly",
+        ),
+        ("ZCOR", dict(ri=[0.2, 0.1], ni=[10, 3]), r"column 'ni': got 3; expected a sample size >= 4"),
+        ("UCOR", dict(ri=[0.2, 0.1], ni=[10, 4]), r"column 'ni': got 4; expected a sample size >= 5"),
+        (
+            "SMCR",
+            dict(m1i=[1], m2i=[0], sd1i=[1], ri=[0.5], ni=[2]),
+            r"column 'ni': got 2; expected a sample size >= 3",
+        ),
+        ("SMCC", dict(m1i=[1], m2i=[0], sd1i=[1], sd2i=[1], ri=[1], ni=[9]), r"change-score SD > 0"),
+        ("ROM", dict(m1i=[1], m2i=[-2], sd1i=[1], sd2i=[1], n1i=[9], n2i=[9]), r"column 'm1i'.*same sign"),
+        (
+            "RR",
+            dict(ai=[5], ci=[1], n1i=[4], n2i=[9]),
+            r"column 'ai': got 5 but n1i is 4; expected a count <= n1i",
+        ),
+        ("OR", dict(ai=[1], bi=[-1], ci=[1], di=[1]), r"column 'bi': got -1; expected a count >= 0"),
+        ("PLO", dict(xi=[11], ni=[10]), r"column 'xi': got 11 but ni is 10"),
+        ("SMD", dict(m1i=[1], sd1i=[1], n1i=[9], m2i=[0], sd2i=[1]), r"measure SMD needs .*; missing n2i"),
+        ("SMD", dict(m1i=[1], sd1i=[1], n1i=[9], m2i=[0], sd2i=[1], n2i=[9], ni=[18]), r"does not use ni"),
+        ("XYZ", dict(ri=[0.1]), r"unknown measure 'XYZ'"),
+        ("RR", dict(ai=[1], ci=[1], n1i=[4], n2i=[9], to="some"), r"to='some'"),
+        ("RR", dict(ai=[1], ci=[1], n1i=[4], n2i=[9], add=-1), r"add=-1; expected a number >= 0"),
+    ],
+)
 def test_bad_arrays_and_options_raise_input_error(measure, kw, pattern):
     with pytest.raises(InputError, match=pattern):
         cf.effect_sizes(None, measure, **kw)
@@ -266,7 +391,7 @@ def test_d_to_r_with_group_sizes():
 def test_r_to_d():
     # Rscript -e 'r<-0.3; vr<-(1-r^2)^2/99; sprintf("%.17g", c(2*r/sqrt(1-r^2), 4*vr/(1-r^2)^3))'
     close(cf.r_to_d(0.3, ni=100), [0.62897090203315098, 0.0444000444000444])
-    # with n1 = 20, n2 = 60: a<-80^2/1200; sprintf("%.17g", c(sqrt(a)*r/sqrt(1-r^2), a*((1-r^2)^2/79)/(1-r^2)^3))
+    # with n1 = 20, n2 = 60: a<-80^2/1200; sprintf("%.17g", c(sqrt(a)*r/sqrt(1-r^2), a*((1-r^2)^2/79)/(1-r^2)^3))  # noqa: E501
     close(cf.r_to_d(0.3, n1i=20, n2i=60), [0.72627303920256281, 0.074187415959567848])
 
 
@@ -283,42 +408,56 @@ def test_logor_to_d_matches_metafor_or2dl():
     logor = [-0.93869414087039216, -1.6661907290265496]
     v = [0.35712495225362872, 0.208132393657186]
     # f(escalc("OR2DL", ai=c(4,6), bi=c(119,300), ci=c(11,29), di=c(128,274)))
-    close(cf.logor_to_d(logor, v), [[-0.51752920382498135, -0.91861909419623811],
-                                     [0.10855296861165308, 0.063264661438977243]])
+    close(
+        cf.logor_to_d(logor, v),
+        [[-0.51752920382498135, -0.91861909419623811], [0.10855296861165308, 0.063264661438977243]],
+    )
 
 
 def test_d_to_logor_matches_metafor_d2orl():
-    m1, m2, s1, s2, n1, n2 = (np.array(x, float) for x in ([10, 12.5], [8, 13], [3, 4], [3.5, 4.2], [20, 25], [22, 30]))
-    d = (m1 - m2) / np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))   # Cohen's d
+    m1, m2, s1, s2, n1, n2 = (
+        np.array(x, float) for x in ([10, 12.5], [8, 13], [3, 4], [3.5, 4.2], [20, 25], [22, 30])
+    )
+    d = (m1 - m2) / np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))  # Cohen's d
     vd = 1 / n1 + 1 / n2 + d**2 / (2 * (n1 + n2))
-    # f(escalc("D2ORL", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), n1i=c(20,25), n2i=c(22,30)))
-    close(cf.d_to_logor(d, vd), [[1.1086655451705421, -0.22062251987132589],
-                                 [0.32866547791510647, 0.24169949007356753]])
+    # f(escalc("D2ORL", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), n1i=c(20,25), n2i=c(22,30)))  # noqa: E501
+    close(
+        cf.d_to_logor(d, vd),
+        [[1.1086655451705421, -0.22062251987132589], [0.32866547791510647, 0.24169949007356753]],
+    )
 
 
 def test_d_from_t_f_p():
     # f(escalc("SMD", ti=c(2.5,-1.2), n1i=c(30,12), n2i=c(30,20)))   (Hedges' g from t)
-    close(cf.d_from_t([2.5, -1.2], [30, 12], [30, 20], correct=True),
-          [[0.63710807199475716, -0.42711596877995889], [0.070049222461673971, 0.13618377162687775]])
+    close(
+        cf.d_from_t([2.5, -1.2], [30, 12], [30, 20], correct=True),
+        [[0.63710807199475716, -0.42711596877995889], [0.070049222461673971, 0.13618377162687775]],
+    )
     # Rscript -e 't<-2.5; d<-t*sqrt(2/30); sprintf("%.17g", c(d, 2/30 + d^2/120))'   (Cohen's d)
     close(cf.d_from_t(2.5, 30, 30), [0.64549722436790269, 0.07013888888888889])
-    np.testing.assert_allclose(cf.d_from_f(6.25, 30, 30, sign=-1), [-0.64549722436790269, 0.07013888888888889],
-                               rtol=IDENTITY_RTOL)
-    # f(escalc("SMD", ti=c(1,-1)*qt(c(0.05,0.2)/2, df=c(58,30), lower.tail=FALSE), n1i=c(30,12), n2i=c(30,20)))
-    close(cf.d_from_p([0.05, 0.2], [30, 12], [30, 20], sign=[1, -1], correct=True),
-          [[0.51012414680078699, -0.46641598589488353], [0.06883522204291026, 0.13673245633174422]])
+    np.testing.assert_allclose(
+        cf.d_from_f(6.25, 30, 30, sign=-1), [-0.64549722436790269, 0.07013888888888889], rtol=IDENTITY_RTOL
+    )
+    # f(escalc("SMD", ti=c(1,-1)*qt(c(0.05,0.2)/2, df=c(58,30), lower.tail=FALSE), n1i=c(30,12), n2i=c(30,20)))  # noqa: E501
+    close(
+        cf.d_from_p([0.05, 0.2], [30, 12], [30, 20], sign=[1, -1], correct=True),
+        [[0.51012414680078699, -0.46641598589488353], [0.06883522204291026, 0.13673245633174422]],
+    )
 
 
-@pytest.mark.parametrize("call, pattern", [
-    (lambda: cf.r_to_d(1.0, ni=10), r"column 'r': got 1; expected a correlation in \(-1, 1\)"),
-    (lambda: cf.d_to_r([0.1, 0.2], vi=[0.1, -0.1]), r"element 2, column 'vi': got -0.1"),
-    (lambda: cf.d_from_p(0, 10, 10), r"column 'p': got 0; expected a p-value in \(0, 1\]"),
-    (lambda: cf.d_from_f(-1, 10, 10), r"expected an F statistic >= 0"),
-    (lambda: cf.d_from_f(4, 10, 10, sign=2), r"expected \+1 or -1"),
-    (lambda: cf.d_from_t(2, 1, 10), r"column 'n1i': got 1; expected a group size >= 2"),
-    (lambda: cf.d_from_t([1, 2, 3], [10, 11], 10), r"different lengths"),
-    (lambda: cf.logor_to_d("x"), r"column 'logor': got 'x'"),
-])
+@pytest.mark.parametrize(
+    "call, pattern",
+    [
+        (lambda: cf.r_to_d(1.0, ni=10), r"column 'r': got 1; expected a correlation in \(-1, 1\)"),
+        (lambda: cf.d_to_r([0.1, 0.2], vi=[0.1, -0.1]), r"element 2, column 'vi': got -0.1"),
+        (lambda: cf.d_from_p(0, 10, 10), r"column 'p': got 0; expected a p-value in \(0, 1\]"),
+        (lambda: cf.d_from_f(-1, 10, 10), r"expected an F statistic >= 0"),
+        (lambda: cf.d_from_f(4, 10, 10, sign=2), r"expected \+1 or -1"),
+        (lambda: cf.d_from_t(2, 1, 10), r"column 'n1i': got 1; expected a group size >= 2"),
+        (lambda: cf.d_from_t([1, 2, 3], [10, 11], 10), r"different lengths"),
+        (lambda: cf.logor_to_d("x"), r"column 'logor': got 'x'"),
+    ],
+)
 def test_conversion_input_errors(call, pattern):
     with pytest.raises(InputError, match=pattern):
         call()

@@ -23,8 +23,9 @@ def _measure_help() -> str:
 
 def _column_options(fn):
     for arg in reversed(ARGUMENTS):
-        fn = click.option(f"--{arg}", arg, metavar="COLUMN", default=None,
-                          help=f"column holding escalc's {arg}")(fn)
+        fn = click.option(
+            f"--{arg}", arg, metavar="COLUMN", default=None, help=f"column holding escalc's {arg}"
+        )(fn)
     return fn
 
 
@@ -62,17 +63,39 @@ def _text(out, used: list[str]) -> str:
 
 @click.command()
 @click.argument("file_or_dataset")
-@click.option("--measure", required=True, type=click.Choice(list(MEASURES), case_sensitive=False),
-              help="The effect size measure. " + _measure_help())
+@click.option(
+    "--measure",
+    required=True,
+    type=click.Choice(list(MEASURES), case_sensitive=False),
+    help="The effect size measure. " + _measure_help(),
+)
 @_column_options
-@click.option("--add", type=float, default=0.5, show_default=True,
-              help="Added to the cells of count data (2x2 tables, PR/PLO).")
-@click.option("--to", "to", type=click.Choice(["only0", "all", "if0all", "none"]), default="only0",
-              show_default=True, help="Which studies get --add: those with a zero cell, all, all if any, none.")
-@click.option("--drop00", is_flag=True, help="NA for 2x2 tables with no events (or only events) in both groups.")
+@click.option(
+    "--add",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Added to the cells of count data (2x2 tables, PR/PLO).",
+)
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["only0", "all", "if0all", "none"]),
+    default="only0",
+    show_default=True,
+    help="Which studies get --add: those with a zero cell, all, all if any, none.",
+)
+@click.option(
+    "--drop00", is_flag=True, help="NA for 2x2 tables with no events (or only events) in both groups."
+)
 @click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
-              help="With --format csv: write the table to this file (atomically) instead of stdout.")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="With --format csv: write the table to this file (atomically) instead of stdout.",
+)
 def effects(file_or_dataset, measure, add, to, drop00, fmt, out_path, **columns):
     """Compute effect sizes yi and sampling variances vi (metafor's escalc definitions and defaults)."""
     if out_path is not None and fmt != "csv":
@@ -84,8 +107,16 @@ def effects(file_or_dataset, measure, add, to, drop00, fmt, out_path, **columns)
         out = effect_sizes(data, measure, add=add, to=to, drop00=drop00, **given)
     found = out.attrs["warnings"]
     if fmt == "json":
-        echo_json(_format.jsonable({"measure": out.attrs["measure"], "yi": out["yi"].to_numpy(),
-                                    "vi": out["vi"].to_numpy(), "warnings": found}))
+        echo_json(
+            _format.jsonable(
+                {
+                    "measure": out.attrs["measure"],
+                    "yi": out["yi"].to_numpy(),
+                    "vi": out["vi"].to_numpy(),
+                    "warnings": found,
+                }
+            )
+        )
     elif fmt == "csv":
         text = _integers_as_written(out).to_csv(index=False, na_rep="NA", lineterminator="\n")
         if out_path is None:

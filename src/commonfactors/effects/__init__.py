@@ -1,0 +1,232 @@
+"""Effect sizes and their sampling variances, with metafor's (``escalc``) definitions and defaults.
+
+``MEASURES`` is a registry of small functions, one per measure, each declaring the escalc arguments
+it needs and citing its source. :func:`effect_sizes` validates the inputs once (through ``_checks``),
+handles zero cells of count data as metafor does (``add=1/2, to="only0", drop00=False``), calls the
+measure and returns the input table with ``yi`` and ``vi`` appended.
+
+The conversions (:func:`d_to_r`, :func:`r_to_d`, :func:`d_to_logor`, :func:`logor_to_d`,
+:func:`d_from_t`, :func:`d_from_f`, :func:`d_from_p`) return a :class:`Conversion` ``(yi, vi)``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Literal
+
+import numpy as np
+
+from .. import _checks
+from ..errors import DroppedRowsWarning, InputError
+from .conversions import Conversion, d_from_f, d_from_p, d_from_t, d_to_logor, d_to_r, logor_to_d, r_to_d
+from .measures import _ALTERNATIVES, _TABLE, ARGUMENTS, MEASURES, Measure, hedges_j
+
+__all__ = [
+    "effect_sizes",
+    "MEASURES",
+    "Measure",
+    "ARGUMENTS",
+    "Conversion",
+    "d_to_r",
+    "r_to_d",
+    "d_to_logor",
+    "logor_to_d",
+    "d_from_t",
+    "d_from_f",
+    "d_from_p",
+    "hedges_j",
+]
+
+To = Literal["only0", "all", "if0all", "none"]
+
+
+def _resolve_measure(name) -> Measure:
+    key = str(name).upper()
+    if key not in MEASURES:
+        raise InputError(f"unknown measure {name!r}", expected="one of " + ", ".join(MEASURES))
+    return MEASURES[key]
+
+
+def _warn(rows, what: str, found: list) -> None:
+    rows = list(rows)
+    if rows:
+        n = len(rows)
+        studies = f"{n} {'study' if n == 1 else 'studies'}"
+        text = f"{studies} with {what}: yi/vi set to NA ({_checks.format_rows(rows)})"
+        found.append(text)
+        warnings.warn(text, DroppedRowsWarning, stacklevel=3)
+
+
+def _first_bad(bad, values, *, column, rows, source, expected):
+    hit = np.flatnonzero(bad)
+    if hit.size:
+        i = hit[0]
+        raise InputError(f"got {values[i]:g}", file=source, row=rows[i], column=column, expected=expected)
+
+
+def effect_sizes(
+    data=None, measure: str = "SMD", *, add: float = 0.5, to: To = "only0", drop00: bool = False, **columns
+):
+    """Compute effect sizes ``yi`` and sampling variances ``vi`` as metafor's ``escalc``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, optional
+        One row per study. Column arguments are column names of ``data``, or arrays (one value per row).
+    measure : str
+        A key of ``MEASURES``: SMD, SMDH, MD, ROM, SMCC, SMCR, COR, UCOR, ZCOR, OR, RR, RD, PR, PLO, MN.
+    ai, bi, ci, di, n1i, n2i, m1i, m2i, sd1i, sd2i, ri, ni, xi, mi, sdi : str or array_like
+        The measure's inputs, named as in escalc (``MEASURES[m].signature`` lists them). 2x2 tables take
+        ``ai, bi, ci, di`` or ``ai, ci, n1i, n2i``; proportions ``xi, ni`` or ``xi, mi``.
+    add : float
+        Added to the cells of count data (2x2 tables; ``xi`` and ``mi`` for PR/PLO). Default 1/2.
+    to : {"only0", "all", "if0all", "none"}
+        Which studies get ``add``: those with a zero cell (default, as metafor), all, all when any study
+        has a zero cell, or none.
+    drop00 : bool
+        2x2 tables with no events (ai = ci = 0) or only events (bi = di = 0) give NA. Default False.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``data`` (or a table of the given arrays) with ``yi`` (the effect size) and ``vi``
+        (its sampling variance) appended; ``attrs["measure"]`` is the measure and ``attrs["warnings"]``
+        the warnings raised.
+
+    Raises
+    ------
+    InputError
+        A column is missing or holds text, a sample size is below the measure's limit, an SD is negative
+        or makes the measure undefined, a correlation is outside [-1, 1], a count is negative or above
+        its group size; the message names the file, row and column.
+
+    Warns
+    -----
+    DroppedRowsWarning
+        "N studies with missing inputs: yi/vi set to NA (rows ...)", and likewise for tables dropped by
+        ``drop00`` and for values that cannot be computed (zero cells with ``to="none"``).
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. J. Stat. Softw.,
+    36(3), 1-48. Each measure's own sources are in ``MEASURES[m].reference``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"tpos": [4, 6], "tneg": [119, 300], "cpos": [11, 29], "cneg": [128, 274]})
+    >>> out = effect_sizes(df, "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    >>> out[["yi", "vi"]].round(4)
+           yi      vi
+    0 -0.8893  0.3256
+    1 -1.5854  0.1946
+    """
+    import pandas as pd
+
+    m = _resolve_measure(measure)
+    unknown = sorted(set(columns) - set(ARGUMENTS))
+    if unknown:
+        raise InputError(
+            f"unknown argument {unknown[0]!r}", expected="escalc's arguments " + ", ".join(ARGUMENTS)
+        )
+    if to not in ("only0", "all", "if0all", "none"):
+        raise InputError(f"to={to!r}", expected='one of "only0", "all", "if0all", "none"')
+    if not (isinstance(add, (int, float)) and math.isfinite(add) and add >= 0):
+        raise InputError(f"add={add!r}", expected="a number >= 0")
+    given = {a: c for a, c in columns.items() if c is not None}
+    if data is not None and not isinstance(data, pd.DataFrame):
+        data = data.to_frame() if hasattr(data, "to_frame") else pd.DataFrame(data)
+    alt = {k: v for k, v in _ALTERNATIVES.items() if k in m.needs} if m.cells else {}
+    missing = [a for a in m.needs if a not in given and not (a in alt and alt[a][0] in given)]
+    if missing:
+        raise InputError(
+            f"measure {m.name} needs {m.signature}; missing {', '.join(missing)}",
+            expected="the missing arguments as column names or arrays",
+        )
+    usable = set(m.needs) | set(m.optional) | {alt[a][0] for a in m.needs if a in alt}
+    extra = sorted(set(given) - usable)
+    if extra:
+        raise InputError(
+            f"measure {m.name} does not use {', '.join(extra)}", expected=f"the arguments {m.signature}"
+        )
+
+    n = len(data) if data is not None else None
+    values, names = {}, {}
+    for arg, spec in given.items():
+        if arg in m.optional:
+            continue
+        values[arg], col = _checks.numeric(data, spec, name=arg, n=n)
+        names[arg] = col or arg
+        n = values[arg].shape[0]
+    if n == 0:
+        raise InputError("no studies", file=_checks.source_of(data), expected="at least one row")
+    rows = _checks.row_labels(data, n)
+    source = _checks.source_of(data)
+
+    def check(arg, bad, expected):
+        _first_bad(bad, values[arg], column=names[arg], rows=rows, source=source, expected=expected)
+
+    with np.errstate(invalid="ignore"):
+        for arg, x in values.items():
+            check(arg, np.isinf(x), "a finite number")
+            if arg in ("sd1i", "sd2i", "sdi"):
+                check(arg, x < 0, "a standard deviation >= 0")
+            elif arg == "ri":
+                check(arg, (x < -1) | (x > 1), "a correlation between -1 and 1")
+            elif arg in ("n1i", "n2i", "ni"):
+                low = m.n_min.get(arg, 1)
+                check(arg, x < low, f"a sample size >= {low} for measure {m.name}")
+            if arg in m.cells or arg in ("ai", "ci", "xi"):
+                check(arg, x < 0, "a count >= 0")
+        for need, (total, count) in alt.items():
+            if need not in values:
+                hit = np.flatnonzero(values[count] > values[total])
+                if hit.size:
+                    i = hit[0]
+                    raise InputError(
+                        f"got {values[count][i]:g} but {names[total]} is {values[total][i]:g}",
+                        file=source,
+                        row=rows[i],
+                        column=names[count],
+                        expected=f"a count <= {names[total]} (the group size)",
+                    )
+                values[need] = values[total] - values[count]
+        inputs = {a: values[a] for a in m.needs}
+        ok = ~np.any(np.isnan(np.column_stack(list(inputs.values()))), axis=1)
+        if m.undefined is not None:
+            bad, arg, expected = m.undefined(inputs)
+            check(arg, bad & ok, expected)
+
+    found: list[str] = []
+    _warn(rows[~ok], "missing inputs", found)
+    if m.cells:
+        cells = np.column_stack([inputs[a] for a in m.cells])
+        if drop00 and m.cells == _TABLE:
+            empty = ok & (
+                ((cells[:, 0] == 0) & (cells[:, 2] == 0)) | ((cells[:, 1] == 0) & (cells[:, 3] == 0))
+            )
+            _warn(rows[empty], "no events (or only events) in both groups (drop00)", found)
+            ok &= ~empty
+        zero = ok & np.any(cells == 0, axis=1)
+        to_add = {"only0": zero, "all": ok, "if0all": ok & zero.any(), "none": np.zeros(n, bool)}[to]
+        inputs = {a: np.where(to_add, inputs[a] + add, inputs[a]) for a in m.cells}
+
+    yi, vi = np.full(n, np.nan), np.full(n, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y, v = m.function(**{a: x[ok] for a, x in inputs.items()})
+    yi[ok], vi[ok] = y, v
+    undefined = ok & ~(np.isfinite(yi) & np.isfinite(vi))
+    _warn(rows[undefined], f"{m.name} undefined (zero cells; see add and to)", found)
+    yi[undefined] = vi[undefined] = np.nan
+
+    if data is not None:
+        out = data.copy()
+    else:
+        out = pd.DataFrame({a: values[a] for a in given if a in values})
+    out["yi"], out["vi"] = yi, vi
+    out.attrs["measure"] = m.name
+    out.attrs["warnings"] = found
+    if source:
+        out.attrs["source"] = source
+    return out

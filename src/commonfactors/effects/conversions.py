@@ -1,0 +1,252 @@
+"""Conversions between effect-size metrics (d <-> r <-> log odds ratio) and d from t, F and p, each with
+its sampling variance."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _checks
+from ..errors import InputError
+from .measures import hedges_j
+
+
+class Conversion(NamedTuple):
+    """A converted effect size ``yi`` and its sampling variance ``vi`` (None where not computable)."""
+
+    yi: object
+    vi: object
+
+
+def _arrays(**named):
+    """Validate conversion inputs (numbers or arrays; None passes through) and broadcast them."""
+    scalar = all(v is None or np.ndim(v) == 0 for v in named.values())
+    out = {}
+    for k, v in named.items():
+        if v is None:
+            out[k] = None
+            continue
+        x, _ = _checks.numeric(None, np.atleast_1d(np.asarray(v)), name=k)
+        _checks.check_range(
+            x, column=k, rows=_checks.row_labels(None, x.shape[0]), source=None, expected="a finite number"
+        )
+        out[k] = x
+    present = [k for k, v in out.items() if v is not None]
+    try:
+        arrays = np.broadcast_arrays(*[out[k] for k in present])
+    except ValueError:
+        raise InputError(
+            f"{', '.join(present)} have different lengths", expected="one value per study"
+        ) from None
+    out.update(zip(present, arrays, strict=True))
+    return out, scalar
+
+
+def _result(yi, vi, scalar):
+    if scalar:
+        return Conversion(float(yi[0]), None if vi is None else float(vi[0]))
+    return Conversion(yi, vi)
+
+
+def _check(x, name, *, low=None, high=None, low_open=False, high_open=False, expected):
+    if x is not None:
+        _checks.check_range(
+            x,
+            column=name,
+            rows=_checks.row_labels(None, x.shape[0]),
+            source=None,
+            low=low,
+            high=high,
+            low_open=low_open,
+            high_open=high_open,
+            expected=expected,
+        )
+
+
+def _d_variance(d, n1i, n2i):
+    # Borenstein et al. (2009), eq. 4.20
+    return (n1i + n2i) / (n1i * n2i) + d**2 / (2 * (n1i + n2i))
+
+
+def d_to_r(d, vi=None, n1i=None, n2i=None) -> Conversion:
+    """Convert a standardized mean difference to a (point-biserial) correlation.
+
+    r = d / sqrt(d^2 + a) with a = (n1 + n2)^2 / (n1 n2) when both group sizes are known, else a = 4
+    (equal groups); V_r = a^2 V_d / (d^2 + a)^3. Without ``vi``, V_d is computed from n1i and n2i
+    (Borenstein et al. 2009, eq. 4.20); without either, ``vi`` of the result is None.
+
+    References: Borenstein, M., Hedges, L. V., Higgins, J. P. T., & Rothstein, H. R. (2009). Introduction
+    to Meta-Analysis. Wiley, ch. 7 (eqs. 7.7-7.9).
+
+    >>> yi, vi = d_to_r(0.5, n1i=50, n2i=50)
+    >>> round(yi, 4), round(vi, 4)
+    (0.2425, 0.0086)
+    """
+    x, scalar = _arrays(d=d, vi=vi, n1i=n1i, n2i=n2i)
+    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
+    for k in ("n1i", "n2i"):
+        _check(x[k], k, low=1, expected="a group size >= 1")
+    d, v = x["d"], x["vi"]
+    known = x["n1i"] is not None and x["n2i"] is not None
+    a = (x["n1i"] + x["n2i"]) ** 2 / (x["n1i"] * x["n2i"]) if known else 4.0  # eq. 7.8
+    if v is None and known:
+        v = _d_variance(d, x["n1i"], x["n2i"])
+    r = d / np.sqrt(d**2 + a)  # eq. 7.7
+    vr = None if v is None else a**2 * v / (d**2 + a) ** 3  # eq. 7.9
+    return _result(r, vr, scalar)
+
+
+def r_to_d(r, vi=None, ni=None, n1i=None, n2i=None) -> Conversion:
+    """Convert a correlation to a standardized mean difference.
+
+    d = 2 r / sqrt(1 - r^2) and V_d = 4 V_r / (1 - r^2)^3 (Borenstein et al. 2009, eqs. 7.5-7.6); with
+    group sizes n1i and n2i, 2 becomes sqrt(a), a = (n1 + n2)^2 / (n1 n2), the exact inverse of
+    :func:`d_to_r` (eq. 7.7-7.8), and V_d = a V_r / (1 - r^2)^3. Without ``vi``, V_r = (1 - r^2)^2 / (n - 1)
+    with n = ni or n1i + n2i; without either, ``vi`` of the result is None.
+
+    References: Borenstein, M., Hedges, L. V., Higgins, J. P. T., & Rothstein, H. R. (2009). Introduction
+    to Meta-Analysis. Wiley, ch. 6 (eq. 6.1) and ch. 7 (eqs. 7.5-7.8).
+
+    >>> yi, vi = r_to_d(0.3, ni=100)
+    >>> round(yi, 4), round(vi, 4)
+    (0.629, 0.0444)
+    """
+    x, scalar = _arrays(r=r, vi=vi, ni=ni, n1i=n1i, n2i=n2i)
+    _check(x["r"], "r", low=-1, high=1, low_open=True, high_open=True, expected="a correlation in (-1, 1)")
+    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
+    _check(x["ni"], "ni", low=2, expected="a sample size >= 2")
+    for k in ("n1i", "n2i"):
+        _check(x[k], k, low=1, expected="a group size >= 1")
+    r, v = x["r"], x["vi"]
+    groups = x["n1i"] is not None and x["n2i"] is not None
+    a = (x["n1i"] + x["n2i"]) ** 2 / (x["n1i"] * x["n2i"]) if groups else 4.0
+    n = x["ni"] if x["ni"] is not None else (x["n1i"] + x["n2i"] if groups else None)
+    if v is None and n is not None:
+        v = (1 - r**2) ** 2 / (n - 1)  # Borenstein et al. (2009), eq. 6.1
+    d = np.sqrt(a) * r / np.sqrt(1 - r**2)  # eq. 7.5 (a = 4)
+    vd = None if v is None else a * v / (1 - r**2) ** 3  # eq. 7.6 (a = 4)
+    return _result(d, vd, scalar)
+
+
+_LOGISTIC = math.pi / math.sqrt(3)  # SD of the standard logistic distribution
+
+
+def d_to_logor(d, vi=None) -> Conversion:
+    """Convert a standardized mean difference to a log odds ratio: log OR = d pi / sqrt(3),
+    V = V_d pi^2 / 3 (logistic distributions within groups).
+
+    References: Hasselblad, V., & Hedges, L. V. (1995). Meta-analysis of screening and diagnostic tests.
+    Psychol. Bull., 117(1), 167-178. Borenstein et al. (2009), Introduction to Meta-Analysis, eqs. 7.3-7.4.
+
+    >>> yi, vi = d_to_logor(0.5, 0.04)
+    >>> round(yi, 4), round(vi, 4)
+    (0.9069, 0.1316)
+    """
+    x, scalar = _arrays(d=d, vi=vi)
+    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
+    vi = None if x["vi"] is None else x["vi"] * _LOGISTIC**2
+    return _result(x["d"] * _LOGISTIC, vi, scalar)
+
+
+def logor_to_d(logor, vi=None) -> Conversion:
+    """Convert a log odds ratio to a standardized mean difference: d = log OR sqrt(3) / pi,
+    V_d = V_logOR 3 / pi^2.
+
+    References: Hasselblad, V., & Hedges, L. V. (1995). Psychol. Bull., 117(1), 167-178. Borenstein et
+    al. (2009), Introduction to Meta-Analysis, eqs. 7.1-7.2.
+
+    >>> yi, vi = logor_to_d(0.9069, 0.0676)
+    >>> round(yi, 4), round(vi, 4)
+    (0.5, 0.0205)
+    """
+    x, scalar = _arrays(logor=logor, vi=vi)
+    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
+    vi = None if x["vi"] is None else x["vi"] / _LOGISTIC**2
+    return _result(x["logor"] / _LOGISTIC, vi, scalar)
+
+
+def d_from_t(t, n1i, n2i, *, correct: bool = False) -> Conversion:
+    """Standardized mean difference from an independent-samples t statistic.
+
+    d = t sqrt(1/n1 + 1/n2) with variance 1/n1 + 1/n2 + d^2 / (2 (n1 + n2)). With ``correct=True`` the
+    result is Hedges' g = J(n1 + n2 - 2) d with the same variance formula at g (as escalc's SMD from
+    ``ti``).
+
+    References: Lipsey, M. W., & Wilson, D. B. (2001). Practical Meta-Analysis. Sage, appendix B
+    (d from t). Borenstein et al. (2009), Introduction to Meta-Analysis, eq. 4.20 (variance).
+    Hedges (1981), eq. 6e (J).
+
+    >>> yi, vi = d_from_t(2.5, 30, 30)
+    >>> round(yi, 4), round(vi, 4)
+    (0.6455, 0.0701)
+    """
+    x, scalar = _arrays(t=t, n1i=n1i, n2i=n2i)
+    for k in ("n1i", "n2i"):
+        _check(x[k], k, low=2, expected="a group size >= 2")
+    n1, n2 = x["n1i"], x["n2i"]
+    d = x["t"] * np.sqrt(1 / n1 + 1 / n2)
+    if correct:
+        d = hedges_j(n1 + n2 - 2) * d
+    return _result(d, _d_variance(d, n1, n2), scalar)
+
+
+def d_from_f(f, n1i, n2i, *, sign=1, correct: bool = False) -> Conversion:
+    """Standardized mean difference from a one-way F statistic with 1 numerator df (two groups).
+
+    |t| = sqrt(F), so d = sign sqrt(F (1/n1 + 1/n2)); F carries no direction, ``sign`` (+1 or -1, per
+    study) gives it. Variance and ``correct`` as :func:`d_from_t`.
+
+    References: Lipsey, M. W., & Wilson, D. B. (2001). Practical Meta-Analysis. Sage, appendix B.
+
+    >>> yi, vi = d_from_f(6.25, 30, 30)
+    >>> round(yi, 4), round(vi, 4)
+    (0.6455, 0.0701)
+    """
+    x, scalar = _arrays(f=f, sign=sign)
+    _check(x["f"], "f", low=0, expected="an F statistic >= 0")
+    _check_sign(x["sign"])
+    return d_from_t(_maybe_scalar(x["sign"] * np.sqrt(x["f"]), scalar), n1i, n2i, correct=correct)
+
+
+def d_from_p(p, n1i, n2i, *, sign=1, correct: bool = False) -> Conversion:
+    """Standardized mean difference from the two-sided p-value of an independent-samples t test.
+
+    t = F^-1_{t, n1 + n2 - 2}(1 - p / 2), then d as :func:`d_from_t`; ``sign`` (+1 or -1) gives the
+    direction, which a two-sided p-value does not carry.
+
+    References: Lipsey, M. W., & Wilson, D. B. (2001). Practical Meta-Analysis. Sage, appendix B.
+
+    >>> yi, vi = d_from_p(0.05, 30, 30)
+    >>> round(yi, 4), round(vi, 4)
+    (0.5168, 0.0689)
+    """
+    from .._distributions import t_ppf
+
+    x, scalar = _arrays(p=p, n1i=n1i, n2i=n2i, sign=sign)
+    _check(x["p"], "p", low=0, high=1, low_open=True, expected="a p-value in (0, 1]")
+    _check_sign(x["sign"])
+    for k in ("n1i", "n2i"):
+        _check(x[k], k, low=2, expected="a group size >= 2")
+    t = x["sign"] * t_ppf(1 - x["p"] / 2, x["n1i"] + x["n2i"] - 2)
+    return d_from_t(
+        _maybe_scalar(t, scalar),
+        _maybe_scalar(x["n1i"], scalar),
+        _maybe_scalar(x["n2i"], scalar),
+        correct=correct,
+    )
+
+
+def _check_sign(sign):
+    bad = np.flatnonzero(np.abs(sign) != 1)
+    if bad.size:
+        raise InputError(
+            f"sign = {sign[bad[0]]:g}",
+            row=_checks.row_labels(None, sign.shape[0])[bad[0]],
+            expected="+1 or -1 (the direction of the difference)",
+        )
+
+
+def _maybe_scalar(x, scalar):
+    return float(x[0]) if scalar else x
