@@ -65,6 +65,70 @@ def _first_bad(bad, values, *, column, rows, source, expected):
         raise InputError(f"got {values[i]:g}", file=source, row=rows[i], column=column, expected=expected)
 
 
+def _validated(m: Measure, data, given: dict, alt: dict):
+    """Resolve and check the measure's inputs once; derive bi/di/mi from totals.
+
+    Returns (values, names, rows, source): float64 arrays by escalc argument, the column (or argument)
+    name of each for messages, the row labels and the source file.
+    """
+    n = len(data) if data is not None else None
+    values, names = {}, {}
+    for arg, spec in given.items():
+        if arg in m.optional:
+            continue
+        values[arg], col = _checks.numeric(data, spec, name=arg, n=n)
+        names[arg] = col or arg
+        n = values[arg].shape[0]
+    source = _checks.source_of(data)
+    if n == 0:
+        raise InputError("no studies", file=source, expected="at least one row")
+    rows = _checks.row_labels(data, n)
+
+    def check(arg, bad, expected):
+        _first_bad(bad, values[arg], column=names[arg], rows=rows, source=source, expected=expected)
+
+    with np.errstate(invalid="ignore"):
+        for arg, x in values.items():
+            check(arg, np.isinf(x), "a finite number")
+            if arg in ("sd1i", "sd2i", "sdi"):
+                check(arg, x < 0, "a standard deviation >= 0")
+            elif arg == "ri":
+                check(arg, (x < -1) | (x > 1), "a correlation between -1 and 1")
+            elif arg in ("n1i", "n2i", "ni"):
+                low = m.n_min.get(arg, 1)
+                check(arg, x < low, f"a sample size >= {low} for measure {m.name}")
+            if arg in m.cells or arg in ("ai", "ci", "xi"):
+                check(arg, x < 0, "a count >= 0")
+        for need, (total, count) in alt.items():
+            if need in values:
+                continue
+            hit = np.flatnonzero(values[count] > values[total])
+            if hit.size:
+                i = hit[0]
+                raise InputError(
+                    f"got {values[count][i]:g} but {names[total]} is {values[total][i]:g}",
+                    file=source,
+                    row=rows[i],
+                    column=names[count],
+                    expected=f"a count <= {names[total]} (the group size)",
+                )
+            values[need] = values[total] - values[count]
+    return values, names, rows, source
+
+
+def _zero_cells(m: Measure, inputs: dict, ok, *, add, to, drop00, rows, found):
+    """metafor's zero-cell rules: drop00 (2x2 tables only), then ``add`` to the cells chosen by ``to``."""
+    cells = np.column_stack([inputs[a] for a in m.cells])
+    if drop00 and m.cells == _TABLE:
+        a, b, c, d = cells.T
+        empty = ok & (((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
+        _warn(rows[empty], "no events (or only events) in both groups (drop00)", found)
+        ok = ok & ~empty
+    zero = ok & np.any(cells == 0, axis=1)
+    to_add = {"only0": zero, "all": ok, "if0all": ok & zero.any(), "none": np.zeros(ok.shape, bool)}[to]
+    return {a: np.where(to_add, inputs[a] + add, inputs[a]) for a in m.cells}, ok
+
+
 def effect_sizes(
     data=None, measure: str = "SMD", *, add: float = 0.5, to: To = "only0", drop00: bool = False, **columns
 ):
@@ -151,73 +215,26 @@ def effect_sizes(
             f"measure {m.name} does not use {', '.join(extra)}", expected=f"the arguments {m.signature}"
         )
 
-    n = len(data) if data is not None else None
-    values, names = {}, {}
-    for arg, spec in given.items():
-        if arg in m.optional:
-            continue
-        values[arg], col = _checks.numeric(data, spec, name=arg, n=n)
-        names[arg] = col or arg
-        n = values[arg].shape[0]
-    if n == 0:
-        raise InputError("no studies", file=_checks.source_of(data), expected="at least one row")
-    rows = _checks.row_labels(data, n)
-    source = _checks.source_of(data)
-
-    def check(arg, bad, expected):
-        _first_bad(bad, values[arg], column=names[arg], rows=rows, source=source, expected=expected)
-
-    with np.errstate(invalid="ignore"):
-        for arg, x in values.items():
-            check(arg, np.isinf(x), "a finite number")
-            if arg in ("sd1i", "sd2i", "sdi"):
-                check(arg, x < 0, "a standard deviation >= 0")
-            elif arg == "ri":
-                check(arg, (x < -1) | (x > 1), "a correlation between -1 and 1")
-            elif arg in ("n1i", "n2i", "ni"):
-                low = m.n_min.get(arg, 1)
-                check(arg, x < low, f"a sample size >= {low} for measure {m.name}")
-            if arg in m.cells or arg in ("ai", "ci", "xi"):
-                check(arg, x < 0, "a count >= 0")
-        for need, (total, count) in alt.items():
-            if need not in values:
-                hit = np.flatnonzero(values[count] > values[total])
-                if hit.size:
-                    i = hit[0]
-                    raise InputError(
-                        f"got {values[count][i]:g} but {names[total]} is {values[total][i]:g}",
-                        file=source,
-                        row=rows[i],
-                        column=names[count],
-                        expected=f"a count <= {names[total]} (the group size)",
-                    )
-                values[need] = values[total] - values[count]
-        inputs = {a: values[a] for a in m.needs}
-        ok = ~np.any(np.isnan(np.column_stack(list(inputs.values()))), axis=1)
-        if m.undefined is not None:
-            bad, arg, expected = m.undefined(inputs)
-            check(arg, bad & ok, expected)
-
+    values, names, rows, source = _validated(m, data, given, alt)
+    inputs = {a: values[a] for a in m.needs}
+    n = rows.shape[0]
+    ok = ~np.any(np.isnan(np.column_stack(list(inputs.values()))), axis=1)
+    if m.undefined is not None:
+        bad, arg, expected = m.undefined(inputs)
+        _first_bad(bad & ok, values[arg], column=names[arg], rows=rows, source=source, expected=expected)
     found: list[str] = []
     _warn(rows[~ok], "missing inputs", found)
     if m.cells:
-        cells = np.column_stack([inputs[a] for a in m.cells])
-        if drop00 and m.cells == _TABLE:
-            empty = ok & (
-                ((cells[:, 0] == 0) & (cells[:, 2] == 0)) | ((cells[:, 1] == 0) & (cells[:, 3] == 0))
-            )
-            _warn(rows[empty], "no events (or only events) in both groups (drop00)", found)
-            ok &= ~empty
-        zero = ok & np.any(cells == 0, axis=1)
-        to_add = {"only0": zero, "all": ok, "if0all": ok & zero.any(), "none": np.zeros(n, bool)}[to]
-        inputs = {a: np.where(to_add, inputs[a] + add, inputs[a]) for a in m.cells}
+        inputs, ok = _zero_cells(m, inputs, ok, add=add, to=to, drop00=drop00, rows=rows, found=found)
 
     yi, vi = np.full(n, np.nan), np.full(n, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         y, v = m.function(**{a: x[ok] for a, x in inputs.items()})
     yi[ok], vi[ok] = y, v
     undefined = ok & ~(np.isfinite(yi) & np.isfinite(vi))
-    _warn(rows[undefined], f"{m.name} undefined (zero cells; see add and to)", found)
+    _warn(
+        rows[undefined], f"{m.name} undefined" + (" (zero cells; see add and to)" if m.cells else ""), found
+    )
     yi[undefined] = vi[undefined] = np.nan
 
     if data is not None:
