@@ -228,6 +228,13 @@ def _field_count_error(n: int, width: int, delimiter: str, *, path, line) -> Inp
                       expected=f"{width} fields separated by {delimiter!r}")
 
 
+def _open_quote_error(n: int, width: int, start: int, end: int, path) -> InputError:
+    fields = f"{n} field{'s' if n != 1 else ''}"
+    return InputError(f"has {fields} but the header has {width}: a quoted field opened on "
+                      f"this row runs to line {end}, so its closing quote is probably missing", file=path,
+                      row=start, expected='fields quoted as "..." with inner quotes doubled ("")')
+
+
 def _empty_error(path) -> InputError:
     return InputError("the file is empty", file=path, expected="a header row and at least one data row")
 
@@ -286,6 +293,8 @@ def read_raw(path) -> RawTable:
                 columns = [cells[h] for h in header]
                 continue
             if len(rec) != len(header):
+                if end > start:  # a quoted field ran over several lines: most likely an unclosed quote
+                    raise _open_quote_error(len(rec), len(header), start, end, path)
                 raise _field_count_error(len(rec), len(header), dialect.delimiter, path=path, line=start)
             if comma:
                 rec = _decimal_commas(rec, header, path=path, line=start)
@@ -607,7 +616,7 @@ def _value_dtype(vals):
 
 def _merged_header(ws, header_row: int, path) -> None:
     for rng in ws.merged_cells.ranges:
-        if rng.min_row <= header_row + 1 and rng.max_row >= header_row:
+        if rng.min_row <= header_row <= rng.max_row:
             rows = f"row {rng.min_row}" if rng.min_row == rng.max_row else f"rows {rng.min_row}-{rng.max_row}"
             raise InputError(f"cells {rng.coord} are merged in the header ({rows}): the header spans several "
                              "rows or merged cells", file=path, row=header_row,
@@ -636,9 +645,11 @@ def _second_header(data, names, header_row, path) -> None:
 
 
 def _library_error(path, what: str, e: Exception) -> InputError:
-    msg = " ".join(str(e).split()) or type(e).__name__
-    return InputError(f"cannot be read as {what} ({msg})", file=path,
-                      expected=f"a complete, uncorrupted {what} file")
+    """``what`` is the format with its article ("an SPSS .sav"); the library's message, without the path."""
+    msg = re.sub(r"^Could not open [\w ]+ input source '[^']*': ", "", str(e))  # pyarrow names the path again
+    msg = " ".join(msg.replace(f"'{os.fspath(path)}'", "the file").split()) or type(e).__name__
+    return InputError(f"cannot be read as {what} file ({msg})", file=path,
+                      expected=f"{what} file, complete and uncorrupted")
 
 
 def _read_readstat(path: Path, fmt: str):
