@@ -1,4 +1,4 @@
-"""Three-level models: the whole ``commonfactors pool --cluster`` command vs metafor's rma.mv, and a large fit.
+"""Three-level models: the whole ``commonfactors pool --cluster`` command vs metafor's rma.mv; a large fit.
 
 1. ``commonfactors pool FILE --cluster study --format json`` (a cold start: reading the CSV, fitting,
    printing) at k = 10,000 effects in 2,000 clusters, against metafor's ``rma.mv(yi, vi, random = ~ 1 |
@@ -28,8 +28,12 @@ def simulate(n_clusters: int, per_cluster: int = 5, seed: int = SEED):
     study = np.repeat(np.arange(1, n_clusters + 1), per_cluster)
     k = study.shape[0]
     vi = rng.uniform(0.01, 0.1, k)
-    yi = (0.3 + rng.normal(0, np.sqrt(SIGMA2[0]), n_clusters)[study - 1] + rng.normal(0, np.sqrt(SIGMA2[1]), k)
-          + rng.normal(0, np.sqrt(vi)))
+    yi = (
+        0.3
+        + rng.normal(0, np.sqrt(SIGMA2[0]), n_clusters)[study - 1]
+        + rng.normal(0, np.sqrt(SIGMA2[1]), k)
+        + rng.normal(0, np.sqrt(vi))
+    )
     return study, yi, vi
 
 
@@ -37,8 +41,8 @@ def _write_csv(path: Path, study, yi, vi) -> None:
     es = np.arange(1, study.shape[0] + 1)
     with open(path, "w") as f:
         f.write("study,es,yi,vi\n")
-        for row in zip(study, es, yi, vi):
-            f.write("%d,%d,%.17g,%.17g\n" % row)
+        for s, e, y, v in zip(study, es, yi, vi, strict=True):
+            f.write(f"{s},{e},{y:.17g},{v:.17g}\n")
 
 
 R_FIT = """
@@ -57,13 +61,25 @@ def run() -> list[Record]:
 
 
 def _cli_vs_metafor() -> Record:
-    rec = Record(name="pool --cluster k=10,000 (2,000 clusters), whole command",
-                 peer_name="metafor rma.mv(sparse) k=1,000 fit", target=1.0)
+    rec = Record(
+        name="pool --cluster k=10,000 (2,000 clusters), whole command",
+        peer_name="metafor rma.mv(sparse) k=1,000 fit",
+        target=1.0,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         ours_csv = Path(tmp) / "ours.csv"
         _write_csv(ours_csv, *simulate(2_000))
-        cmd = [sys.executable, "-m", "commonfactors.cli", "pool", str(ours_csv), "--cluster", "study",
-               "--format", "json"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "commonfactors.cli",
+            "pool",
+            str(ours_csv),
+            "--cluster",
+            "study",
+            "--format",
+            "json",
+        ]
         rec.ours, proc = median_wall(cmd, repeat=3, cwd=ROOT)
         if proc.returncode != 0:
             rec.skipped = f"our command failed: {proc.stderr.strip()[-300:]}"
@@ -81,8 +97,10 @@ def _cli_vs_metafor() -> Record:
     ours = np.array(cf.multilevel_meta_analysis(yi=yi, vi=vi, cluster=study).sigma2)
     worst = float(np.max(np.abs(ours - sigma2_r) / np.abs(sigma2_r)))
     rec.checks_ok = worst <= 1e-5
-    rec.notes.append(f"metafor's fit alone (best of 3, data already loaded) vs our whole command (median of 3 cold "
-                     f"starts, 10x the data); on metafor's data sigma2 agree within {worst:.1e} relative")
+    rec.notes.append(
+        f"metafor's fit alone (best of 3, data already loaded) vs our whole command (median of 3 cold "
+        f"starts, 10x the data); on metafor's data sigma2 agree within {worst:.1e} relative"
+    )
     return rec
 
 
@@ -90,8 +108,12 @@ def _million() -> Record:
     import commonfactors as cf
 
     study, yi, vi = simulate(200_000)
-    rec = Record(name="multilevel_meta_analysis k=1,000,000 (200,000 clusters) + CR2",
-                 peer_name="60 s budget", target=1.0, peer=60.0)
+    rec = Record(
+        name="multilevel_meta_analysis k=1,000,000 (200,000 clusters) + CR2",
+        peer_name="60 s budget",
+        target=1.0,
+        peer=60.0,
+    )
     res = None
 
     def fit():
@@ -99,8 +121,10 @@ def _million() -> Record:
         res = cf.multilevel_meta_analysis(yi=yi, vi=vi, cluster=study, robust="cr2")
 
     rec.ours = best_of(fit, repeat=1)
-    rec.notes.append(f"sigma2 = ({res.sigma2[0]:.4f}, {res.sigma2[1]:.4f}), true {SIGMA2}; "
-                     f"robust df {res.robust.coefficients[0].df:,.0f}")
+    rec.notes.append(
+        f"sigma2 = ({res.sigma2[0]:.4f}, {res.sigma2[1]:.4f}), true {SIGMA2}; "
+        f"robust df {res.robust.coefficients[0].df:,.0f}"
+    )
     return rec
 
 

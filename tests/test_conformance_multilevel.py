@@ -5,11 +5,11 @@ tests/conformance/README.md). Every expected field is compared; metafor's ``cr2`
 """
 
 import pytest
-from conformance_cases import input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors.io import read_table
+from conformance_cases import input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 CASES = load_cases("multilevel")
 FIELD = {"cr2": "robust"}  # metafor's name -> the command line contract's name
@@ -18,9 +18,16 @@ FIELD = {"cr2": "robust"}  # metafor's name -> the command line contract's name
 def _fit(case):
     spec = case["spec"]
     assert spec["random"] == "~ 1 | cluster/within"
-    return cf.multilevel_meta_analysis(read_table(input_path(case)), yi="yi", vi="vi", cluster="cluster",
-                                       within="within", mods=spec.get("mods"), method=spec["method"],
-                                       robust="cr2")
+    return cf.multilevel_meta_analysis(
+        read_table(input_path(case)),
+        yi="yi",
+        vi="vi",
+        cluster="cluster",
+        within="within",
+        mods=spec.get("mods"),
+        method=spec["method"],
+        robust="cr2",
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -37,6 +44,11 @@ def test_within_may_be_omitted_when_it_numbers_the_rows(case):
     """Without ``within`` each row is its own effect: the same model as metafor's ``cluster/within``."""
     spec = case["spec"]
     a = _fit(case).to_dict()
-    b = cf.multilevel_meta_analysis(read_table(input_path(case)), cluster="cluster", mods=spec.get("mods"),
-                                    method=spec["method"], robust="cr2").to_dict()
+    b = cf.multilevel_meta_analysis(
+        read_table(input_path(case)),
+        cluster="cluster",
+        mods=spec.get("mods"),
+        method=spec["method"],
+        robust="cr2",
+    ).to_dict()
     assert_agrees(b, a, rtol=1e-12, what=case["id"])

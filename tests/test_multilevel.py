@@ -11,31 +11,56 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conformance_cases import HERE
-from tolerances import ATOL_FLOOR, IDENTITY_RTOL, METAFOR_RTOL, assert_agrees
 
 import commonfactors as cf
 from commonfactors._format import Summary
 from commonfactors.errors import BoundaryWarning, DroppedRowsWarning, InputError
 from commonfactors.io import read_raw, read_table
 from commonfactors.models.multilevel import Blocks, evaluate, fit_sigma2
+from conformance_cases import HERE
+from tolerances import ATOL_FLOOR, IDENTITY_RTOL, METAFOR_RTOL, assert_agrees
 
 RTOL = METAFOR_RTOL["multilevel"]
 
 # d <- data.frame(yi = c(0.2, 0.3, 0.6, 0.1, 0.5, 0.4, 0.9, 0.8),
 #                 vi = c(0.02, 0.03, 0.02, 0.04, 0.03, 0.02, 0.05, 0.03),
 #                 cl = c(1, 1, 2, 2, 3, 3, 4, 4), x = c(1, 3, 2, 5, 4, 4, 7, 6)); d$es <- 1:8
-SMALL = pd.DataFrame({"yi": [0.2, 0.3, 0.6, 0.1, 0.5, 0.4, 0.9, 0.8],
-                      "vi": [0.02, 0.03, 0.02, 0.04, 0.03, 0.02, 0.05, 0.03],
-                      "cl": [1, 1, 2, 2, 3, 3, 4, 4], "x": [1, 3, 2, 5, 4, 4, 7, 6]})
+SMALL = pd.DataFrame(
+    {
+        "yi": [0.2, 0.3, 0.6, 0.1, 0.5, 0.4, 0.9, 0.8],
+        "vi": [0.02, 0.03, 0.02, 0.04, 0.03, 0.02, 0.05, 0.03],
+        "cl": [1, 1, 2, 2, 3, 3, 4, 4],
+        "x": [1, 3, 2, 5, 4, 4, 7, 6],
+    }
+)
 
 # m <- rma.mv(yi, vi, random = ~ 1 | cl/es, data = d, method = METHOD, control = list(rel.tol = 1e-10))
 # c(m$b, m$se, m$zval, m$pval, m$ci.lb, m$ci.ub, m$sigma2, logLik(m), m$QE)
 SMALL_R = {
-    "REML": [0.47710200011194, 0.120782721476012, 3.95008486546393, 7.81234881777466e-05, 0.240372216064224,
-             0.713831784159655, 0.0427356882042207, 0.0032627471670793, -0.0490373219615852, 16.4001883239171],
-    "ML": [0.473937479509166, 0.102967669738088, 4.60277950073736, 4.16889531858972e-06, 0.272124555250498,
-           0.675750403767833, 0.0270068927452746, 0.00293731371612794, 0.189210148752881, 16.4001883239171],
+    "REML": [
+        0.47710200011194,
+        0.120782721476012,
+        3.95008486546393,
+        7.81234881777466e-05,
+        0.240372216064224,
+        0.713831784159655,
+        0.0427356882042207,
+        0.0032627471670793,
+        -0.0490373219615852,
+        16.4001883239171,
+    ],
+    "ML": [
+        0.473937479509166,
+        0.102967669738088,
+        4.60277950073736,
+        4.16889531858972e-06,
+        0.272124555250498,
+        0.675750403767833,
+        0.0270068927452746,
+        0.00293731371612794,
+        0.189210148752881,
+        16.4001883239171,
+    ],
 }
 
 
@@ -43,33 +68,66 @@ SMALL_R = {
 def test_small_example_matches_metafor(method):
     got = cf.multilevel_meta_analysis(SMALL, cluster="cl", method=method).to_dict()
     b, se, z, p, lo, hi, s1, s2, ll, q = SMALL_R[method]
-    expected = {"k": 8, "n_clusters": 4, "estimate": b, "se": se, "stat": z, "pval": p, "ci_low": lo,
-                "ci_high": hi, "sigma2": [s1, s2], "loglik": ll, "q": q, "warnings": []}
+    expected = {
+        "k": 8,
+        "n_clusters": 4,
+        "estimate": b,
+        "se": se,
+        "stat": z,
+        "pval": p,
+        "ci_low": lo,
+        "ci_high": hi,
+        "sigma2": [s1, s2],
+        "loglik": ll,
+        "q": q,
+        "warnings": [],
+    }
     assert set(got) == set(expected) | {"warnings"}
     for field, value in expected.items():
         assert_agrees(got[field], value, rtol=RTOL, what=field)
 
 
 def test_ml_with_moderator_at_the_boundary_matches_metafor():
-    # m <- rma.mv(yi, vi, mods = ~ x, random = ~ 1 | cl/es, data = d, method = "ML", control = list(rel.tol = 1e-10))
+    # m <- rma.mv(yi, vi, mods = ~ x, random = ~ 1 | cl/es, data = d, method = "ML",
+    #             control = list(rel.tol = 1e-10))
     # c(m$b, m$se, m$zval, m$pval, m$ci.lb, m$ci.ub, m$QM, m$QMp, m$sigma2, logLik(m), m$QE)
     with pytest.warns(BoundaryWarning, match="sigma2_1 is estimated at 0"):
         got = cf.multilevel_meta_analysis(SMALL, cluster="cl", mods="~ x", method="ML").to_dict()
-    coefs = [[0.186439535170827, 0.153133658641668, 1.21749546653943, 0.223415760255607, -0.113696920587693,
-              0.486575990929347],
-             [0.0742712858099902, 0.0374677559041476, 1.98227206347762, 0.0474487989769189,
-              0.000835833656323032, 0.147706737963657]]
+    coefs = [
+        [
+            0.186439535170827,
+            0.153133658641668,
+            1.21749546653943,
+            0.223415760255607,
+            -0.113696920587693,
+            0.486575990929347,
+        ],
+        [
+            0.0742712858099902,
+            0.0374677559041476,
+            1.98227206347762,
+            0.0474487989769189,
+            0.000835833656323032,
+            0.147706737963657,
+        ],
+    ]
     # metafor stops at sigma2_1 = 1.8e-12 on its log scale (loglik 1.37976210937091); ours is the boundary
     # value 0 itself (loglik 1.3797621094894, higher), which moves the slope's CI bound 0.000836 by 2e-8
-    for c, (b, se, z, p, lo, hi) in zip(got["coefficients"], coefs):
-        assert_agrees([c["estimate"], c["se"], c["stat"], c["pval"], c["ci_low"], c["ci_high"]],
-                      [b, se, z, p, lo, hi], rtol=RTOL, atol=1e-7, what=c["name"])
+    for c, (b, se, z, p, lo, hi) in zip(got["coefficients"], coefs, strict=True):
+        assert_agrees(
+            [c["estimate"], c["se"], c["stat"], c["pval"], c["ci_low"], c["ci_high"]],
+            [b, se, z, p, lo, hi],
+            rtol=RTOL,
+            atol=1e-7,
+            what=c["name"],
+        )
     assert [c["name"] for c in got["coefficients"]] == ["intrcpt", "x"]
     assert_agrees(got["qm"], 3.9294025336438, rtol=RTOL, what="qm")
     assert got["qm_df"] == 1
     assert_agrees(got["qm_pval"], 0.0474487989769189, rtol=RTOL, what="qm_pval")
-    assert_agrees(got["sigma2"], [1.81893373779818e-12, 0.00956185947265536], rtol=RTOL, atol=1e-10,
-                  what="sigma2")
+    assert_agrees(
+        got["sigma2"], [1.81893373779818e-12, 0.00956185947265536], rtol=RTOL, atol=1e-10, what="sigma2"
+    )
     assert_agrees(got["loglik"], 1.37976210937091, rtol=RTOL, what="loglik")
     assert_agrees(got["qe"], 11.3741769346111, rtol=RTOL, what="qe")
     assert got["k"] == 8 and got["n_clusters"] == 4
@@ -80,23 +138,47 @@ def test_t_test_with_dropped_moderator_rows_matches_metafor():
     # m <- rma.mv(yi, vi, mods = ~ difficulty, random = ~ 1 | cluster/within, data = k, method = "REML",
     #             test = "t", control = list(rel.tol = 1e-10))
     data = read_table(HERE / "inputs" / "ml_knapp2017.csv")
-    with pytest.warns(DroppedRowsWarning, match=r"9 studies with a missing moderator omitted \(rows 9, 10, 20,"):
-        res = cf.multilevel_meta_analysis(data, cluster="cluster", within="within", mods="~ difficulty", test="t")
+    with pytest.warns(
+        DroppedRowsWarning, match=r"9 studies with a missing moderator omitted \(rows 9, 10, 20,"
+    ):
+        res = cf.multilevel_meta_analysis(
+            data, cluster="cluster", within="within", mods="~ difficulty", test="t"
+        )
     got = res.to_dict()
     assert got["k"] == 57 and got["n_clusters"] == 25
-    expected = [[0.193983538775583, 0.1526271605264629, 1.27096342555590, 0.209091008006101087,
-                 -0.1118881260657099, 0.499855203616876],
-                [0.123319206302789, 0.0349709503809439, 3.52633271213546, 0.000858170161062218,
-                 0.0532358556251943, 0.193402556980383]]
-    for c, e in zip(got["coefficients"], expected):
-        assert_agrees([c["estimate"], c["se"], c["stat"], c["pval"], c["ci_low"], c["ci_high"]], e,
-                      rtol=RTOL, what=c["name"])
+    expected = [
+        [
+            0.193983538775583,
+            0.1526271605264629,
+            1.27096342555590,
+            0.209091008006101087,
+            -0.1118881260657099,
+            0.499855203616876,
+        ],
+        [
+            0.123319206302789,
+            0.0349709503809439,
+            3.52633271213546,
+            0.000858170161062218,
+            0.0532358556251943,
+            0.193402556980383,
+        ],
+    ]
+    for c, e in zip(got["coefficients"], expected, strict=True):
+        assert_agrees(
+            [c["estimate"], c["se"], c["stat"], c["pval"], c["ci_low"], c["ci_high"]],
+            e,
+            rtol=RTOL,
+            what=c["name"],
+        )
     # c(m$QM, m$QMdf, m$QMp, m$sigma2, logLik(m), m$QE)
     assert_agrees(got["qm"], 12.4350223966766, rtol=RTOL, what="qm")
     assert got["qm_df"] == [1, 55]
     assert_agrees(got["qm_pval"], 0.000858170161062218, rtol=RTOL, what="qm_pval")
     # metafor: sigma2_2 = 3.0e-10 (its log-scale optimiser's floor); ours is exactly 0 with a BoundaryWarning
-    assert_agrees(got["sigma2"], [0.0701335919015476, 3.02541165171672e-10], rtol=RTOL, atol=1e-9, what="sigma2")
+    assert_agrees(
+        got["sigma2"], [0.0701335919015476, 3.02541165171672e-10], rtol=RTOL, atol=1e-9, what="sigma2"
+    )
     assert_agrees(got["loglik"], -20.0545282265562, rtol=RTOL, what="loglik")
     assert_agrees(got["qe"], 99.2096313784145, rtol=RTOL, what="qe")
     assert any("sigma2_2 is estimated at 0" in w for w in got["warnings"])
@@ -113,14 +195,30 @@ def test_aggregate_matches_metafor():
     rows = [0, 3, 10, 15]
     assert weighted["cluster"].iloc[rows].tolist() == [1, 4, 11, 16]
     assert weighted["ki"].iloc[rows].tolist() == [6, 1, 22, 16]
-    assert_agrees(weighted["yi"].iloc[rows].tolist(),
-                  [0.1628769718864407, -0.0447, 0.5257654801491958, 0.0180987797402826], rtol=1e-10, what="yi")
-    assert_agrees(weighted["vi"].iloc[rows].tolist(),
-                  [0.0196966727560070, 0.0331, 0.0114324055497126, 0.0168634511648797], rtol=1e-10, what="vi")
-    assert_agrees(simple["yi"].iloc[rows].tolist(),
-                  [0.302283333333333, -0.0447, 1.362677272727273, 0.1322625], rtol=1e-10, what="yi")
-    assert_agrees(simple["vi"].iloc[rows].tolist(),
-                  [0.0326785730607774, 0.0331, 0.0454458551399529, 0.0392881688381349], rtol=1e-10, what="vi")
+    assert_agrees(
+        weighted["yi"].iloc[rows].tolist(),
+        [0.1628769718864407, -0.0447, 0.5257654801491958, 0.0180987797402826],
+        rtol=1e-10,
+        what="yi",
+    )
+    assert_agrees(
+        weighted["vi"].iloc[rows].tolist(),
+        [0.0196966727560070, 0.0331, 0.0114324055497126, 0.0168634511648797],
+        rtol=1e-10,
+        what="vi",
+    )
+    assert_agrees(
+        simple["yi"].iloc[rows].tolist(),
+        [0.302283333333333, -0.0447, 1.362677272727273, 0.1322625],
+        rtol=1e-10,
+        what="yi",
+    )
+    assert_agrees(
+        simple["vi"].iloc[rows].tolist(),
+        [0.0326785730607774, 0.0331, 0.0454458551399529, 0.0392881688381349],
+        rtol=1e-10,
+        what="vi",
+    )
 
 
 def test_aggregate_rejects_a_correlation_that_is_not_positive_definite():
@@ -132,8 +230,9 @@ def test_aggregate_rejects_a_correlation_that_is_not_positive_definite():
 
 # --- the O(k) algebra against dense k x k matrices --------------------------------------------------------
 
+
 def _dense(sigma2, y, v, X, codes, reml):
-    """Textbook formulas with explicit V, V^{-1} and P (Harville, 1977, eq. 4.4-4.7)."""
+    """Textbook formulas with explicit V, V^{-1} and P (Harville, 1977)."""
     Z = (codes[:, None] == np.unique(codes)[None, :]).astype(float)
     V1, V2 = Z @ Z.T, np.eye(len(y))
     V = np.diag(v) + sigma2[0] * V1 + sigma2[1] * V2
@@ -145,7 +244,9 @@ def _dense(sigma2, y, v, X, codes, reml):
     P = Vi - Vi @ X @ np.linalg.inv(XVX) @ X.T @ Vi if reml else Vi
     ll = -0.5 * (np.linalg.slogdet(V)[1] + r @ Vi @ r)
     if reml:
-        ll += -0.5 * ((k - p) * math.log(2 * math.pi) + np.linalg.slogdet(XVX)[1] - np.linalg.slogdet(X.T @ X)[1])
+        ll += -0.5 * (
+            (k - p) * math.log(2 * math.pi) + np.linalg.slogdet(XVX)[1] - np.linalg.slogdet(X.T @ X)[1]
+        )
     else:
         ll += -0.5 * k * math.log(2 * math.pi)
     Py = P @ y if reml else Vi @ r
@@ -163,8 +264,15 @@ def test_block_algebra_equals_dense_matrices(reml, p):
     y, v = rng.normal(size=40), rng.uniform(0.01, 0.2, 40)
     X = np.column_stack([np.ones(40), rng.normal(size=(40, p - 1))])
     sigma2 = np.array([0.07, 0.02])
-    ev = evaluate(sigma2, y, v, X, Blocks.from_sorted_codes(codes), reml=reml,
-                  logdet_xx=np.linalg.slogdet(X.T @ X)[1] if reml else 0.0)
+    ev = evaluate(
+        sigma2,
+        y,
+        v,
+        X,
+        Blocks.from_sorted_codes(codes),
+        reml=reml,
+        logdet_xx=np.linalg.slogdet(X.T @ X)[1] if reml else 0.0,
+    )
     ll, grad, hess, beta, M = _dense(sigma2, y, v, X, codes, reml)
     assert_agrees(ev.loglik, ll, rtol=IDENTITY_RTOL, what="loglik")
     assert_agrees(ev.grad.tolist(), grad.tolist(), rtol=1e-10, atol=1e-12, what="gradient")
@@ -186,14 +294,19 @@ def test_raw_table_sei_and_arrays_give_the_same_fit(tmp_path):
     base = cf.multilevel_meta_analysis(SMALL, cluster="cl", mods="~ x").to_dict()
     raw = cf.multilevel_meta_analysis(read_raw(path), cluster="cl", mods="~ x").to_dict()
     sei = cf.multilevel_meta_analysis(read_table(path), sei="sei", cluster="cl", mods="~ x").to_dict()
-    arrays = cf.multilevel_meta_analysis(yi=SMALL["yi"].to_numpy(), vi=SMALL["vi"].to_numpy(),
-                                         cluster=SMALL["cl"].to_numpy(), mods=SMALL["x"].to_numpy()).to_dict()
+    arrays = cf.multilevel_meta_analysis(
+        yi=SMALL["yi"].to_numpy(),
+        vi=SMALL["vi"].to_numpy(),
+        cluster=SMALL["cl"].to_numpy(),
+        mods=SMALL["x"].to_numpy(),
+    ).to_dict()
     arrays["coefficients"][1]["name"] = "x"  # bare arrays are named mod1, mod2, ...
     for other in (raw, sei, arrays):
         assert_agrees(other, base, rtol=IDENTITY_RTOL, what="same data")
 
 
 # --- simulation -------------------------------------------------------------------------------------------
+
 
 def test_reml_recovers_known_variance_components():
     """Data simulated from the model (seed 20240601): each REML estimate lies within 3 of its
@@ -204,7 +317,12 @@ def test_reml_recovers_known_variance_components():
     codes = np.repeat(np.arange(n), sizes)
     k = codes.shape[0]
     v = rng.uniform(0.005, 0.08, k)
-    y = mu + rng.normal(0, math.sqrt(s1), n)[codes] + rng.normal(0, math.sqrt(s2), k) + rng.normal(0, np.sqrt(v))
+    y = (
+        mu
+        + rng.normal(0, math.sqrt(s1), n)[codes]
+        + rng.normal(0, math.sqrt(s2), k)
+        + rng.normal(0, np.sqrt(v))
+    )
     fit = fit_sigma2(y, v, np.ones((k, 1)), Blocks.from_sorted_codes(codes), reml=True)
     assert fit.converged
     se = np.sqrt(np.diag(np.linalg.inv(fit.ev.info)))
@@ -216,20 +334,27 @@ def test_reml_recovers_known_variance_components():
 
 # --- degenerate inputs ------------------------------------------------------------------------------------
 
+
 def test_all_equal_effects_give_zero_variances_with_warnings():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = cf.multilevel_meta_analysis(yi=[0.3] * 6, vi=[0.1, 0.2, 0.1, 0.3, 0.1, 0.2], cluster=[1, 1, 2, 2, 3, 3])
+        res = cf.multilevel_meta_analysis(
+            yi=[0.3] * 6, vi=[0.1, 0.2, 0.1, 0.3, 0.1, 0.2], cluster=[1, 1, 2, 2, 3, 3]
+        )
     assert res.sigma2 == (0.0, 0.0)
     assert res.estimate == pytest.approx(0.3, rel=IDENTITY_RTOL)
-    assert res.se == pytest.approx(1 / math.sqrt(10 + 5 + 10 + 10 / 3 + 10 + 5), rel=IDENTITY_RTOL)  # 1/sqrt(sum 1/vi)
+    assert res.se == pytest.approx(
+        1 / math.sqrt(10 + 5 + 10 + 10 / 3 + 10 + 5), rel=IDENTITY_RTOL
+    )  # 1/sqrt(sum 1/vi)
     assert all(math.isfinite(x) for x in (res.loglik, res.q, res.coefficients[0].pval))
     assert [c.category for c in caught] == [BoundaryWarning, BoundaryWarning]
     assert len(res.warnings) == 2
 
 
 def test_one_cluster_is_a_clear_error():
-    with pytest.raises(InputError, match="all 4 effects are in one cluster; expected effects from at least two"):
+    with pytest.raises(
+        InputError, match="all 4 effects are in one cluster; expected effects from at least two"
+    ):
         cf.multilevel_meta_analysis(yi=[0.3, 0.1, 0.5, 0.2], vi=[0.1, 0.2, 0.1, 0.3], cluster=[1, 1, 1, 1])
 
 
@@ -239,8 +364,9 @@ def test_clusters_of_one_effect_each_are_a_clear_error():
 
 
 def test_some_clusters_of_one_effect_are_fine():
-    res = cf.multilevel_meta_analysis(yi=[0.3, 0.1, 0.5, 0.2, 0.9], vi=[0.1, 0.2, 0.1, 0.3, 0.1],
-                                      cluster=["a", "a", "b", "b", "c"])
+    res = cf.multilevel_meta_analysis(
+        yi=[0.3, 0.1, 0.5, 0.2, 0.9], vi=[0.1, 0.2, 0.1, 0.3, 0.1], cluster=["a", "a", "b", "b", "c"]
+    )
     assert res.n_clusters == 3 and res.k == 5 and math.isfinite(res.se)
 
 
@@ -276,36 +402,77 @@ def test_missing_column_and_bad_options():
 
 def test_no_more_effects_than_coefficients_is_a_clear_error():
     with pytest.raises(InputError, match="3 effects for 3 coefficients"):
-        cf.multilevel_meta_analysis(yi=[0.1, 0.2, 0.4], vi=[0.1, 0.1, 0.1], cluster=[1, 1, 2],
-                                    mods=[[1, 0], [2, 1], [4, 5]])
+        cf.multilevel_meta_analysis(
+            yi=[0.1, 0.2, 0.4], vi=[0.1, 0.1, 0.1], cluster=[1, 1, 2], mods=[[1, 0], [2, 1], [4, 5]]
+        )
 
 
 # --- the result contract ----------------------------------------------------------------------------------
+
 
 def test_result_contract():
     res = cf.multilevel_meta_analysis(SMALL, cluster="cl", robust="cr2")
     assert isinstance(res.summary(), Summary)
     text = str(res.summary())
     assert text.startswith("Multivariate Meta-Analysis Model (k = 8; method: REML)")
-    for piece in ("sigma^2.1  0.0427  0.2067      4     no         cl",
-                  "sigma^2.2  0.0033  0.0571      8     no  cl/within", "Q(df = 7) = 16.4002, p-val = 0.0217",
-                  "var-cov estimator: CR2"):
+    for piece in (
+        "sigma^2.1  0.0427  0.2067      4     no         cl",
+        "sigma^2.2  0.0033  0.0571      8     no  cl/within",
+        "Q(df = 7) = 16.4002, p-val = 0.0217",
+        "var-cov estimator: CR2",
+    ):
         assert piece in text
     assert repr(res) == text
-    assert list(res.to_dict()) == ["k", "n_clusters", "estimate", "se", "stat", "pval", "ci_low", "ci_high",
-                                   "sigma2", "loglik", "q", "robust", "warnings"]
+    assert list(res.to_dict()) == [
+        "k",
+        "n_clusters",
+        "estimate",
+        "se",
+        "stat",
+        "pval",
+        "ci_low",
+        "ci_high",
+        "sigma2",
+        "loglik",
+        "q",
+        "robust",
+        "warnings",
+    ]
     assert list(res.to_dict()["robust"]) == ["se", "df", "ci_low", "ci_high", "pval"]
     frame = res.to_frame()
-    assert list(frame.columns) == ["name", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "robust_se",
-                                   "robust_df", "robust_pval", "robust_ci_low", "robust_ci_high"]
+    assert list(frame.columns) == [
+        "name",
+        "estimate",
+        "se",
+        "stat",
+        "pval",
+        "ci_low",
+        "ci_high",
+        "robust_se",
+        "robust_df",
+        "robust_pval",
+        "robust_ci_low",
+        "robust_ci_high",
+    ]
     assert frame["estimate"].iloc[0] == res.estimate
 
 
 def test_result_contract_with_moderators():
     res = cf.multilevel_meta_analysis(SMALL, cluster="cl", mods="~ x", robust="cr2")
     d = res.to_dict()
-    assert list(d) == ["k", "n_clusters", "coefficients", "qm", "qm_df", "qm_pval", "sigma2", "loglik", "qe",
-                       "robust", "warnings"]
+    assert list(d) == [
+        "k",
+        "n_clusters",
+        "coefficients",
+        "qm",
+        "qm_df",
+        "qm_pval",
+        "sigma2",
+        "loglik",
+        "qe",
+        "robust",
+        "warnings",
+    ]
     assert list(d["coefficients"][0]) == ["name", "estimate", "se", "stat", "pval", "ci_low", "ci_high"]
     assert list(d["robust"]) == ["coefficients", "qm", "qm_df", "qm_pval"]
     assert "Test of Moderators (coefficient 2):" in str(res.summary())
@@ -321,6 +488,23 @@ def test_fit_statistics_match_metafor():
     # fitstats(rma.mv(yi, vi, random = ~ 1 | cluster/within, data = assink, method = "REML", ...)):
     # logLik -73.63270544, AIC 153.26541088, BIC 161.05077043, AICc 153.51804246
     res = cf.multilevel_meta_analysis(read_table(HERE / "inputs" / "ml_assink2016.csv"), cluster="cluster")
-    assert_agrees(list(res.fit_statistics().values()),
-                  [-73.63270544, 153.26541088, 161.05077043, 153.51804246], rtol=1e-8, atol=ATOL_FLOOR,
-                  what="fitstats")
+    assert_agrees(
+        list(res.fit_statistics().values()),
+        [-73.63270544, 153.26541088, 161.05077043, 153.51804246],
+        rtol=1e-8,
+        atol=ATOL_FLOOR,
+        what="fitstats",
+    )
+
+
+def test_non_convergence_is_reported():
+    from commonfactors.errors import ConvergenceWarning
+    from commonfactors.models.multilevel import _fit_warnings
+
+    codes = np.repeat(np.arange(4), 2)
+    y, v = SMALL["yi"].to_numpy(), SMALL["vi"].to_numpy()
+    fit = fit_sigma2(y, v, np.ones((8, 1)), Blocks.from_sorted_codes(codes), reml=True, maxiter=1)
+    assert not fit.converged
+    with pytest.warns(ConvergenceWarning, match="did not converge in 1 iterations"):
+        notes = _fit_warnings(fit)
+    assert notes[0] == "the likelihood optimisation did not converge in 1 iterations"

@@ -12,56 +12,87 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conformance_cases import HERE
-from tolerances import METAFOR_RTOL_FIELD, assert_agrees
 
 import commonfactors as cf
 from commonfactors.errors import BoundaryWarning, CommonFactorsWarning, SmallKWarning
 from commonfactors.io import read_table
 from commonfactors.models.multilevel import Blocks, evaluate
 from commonfactors.models.robust import cr2
+from conformance_cases import HERE
+from tolerances import METAFOR_RTOL_FIELD, assert_agrees
 
 RTOL = METAFOR_RTOL_FIELD["robust"]
 
-SMALL = pd.DataFrame({"yi": [0.2, 0.3, 0.6, 0.1, 0.5, 0.4, 0.9, 0.8],
-                      "vi": [0.02, 0.03, 0.02, 0.04, 0.03, 0.02, 0.05, 0.03],
-                      "cl": [1, 1, 2, 2, 3, 3, 4, 4]})
+SMALL = pd.DataFrame(
+    {
+        "yi": [0.2, 0.3, 0.6, 0.1, 0.5, 0.4, 0.9, 0.8],
+        "vi": [0.02, 0.03, 0.02, 0.04, 0.03, 0.02, 0.05, 0.03],
+        "cl": [1, 1, 2, 2, 3, 3, 4, 4],
+    }
+)
 
 
-@pytest.mark.parametrize("method, expected", [
-    # m <- rma.mv(yi, vi, random = ~ 1 | cl/es, data = d, method = METHOD); r <- robust(m, cluster = d$cl,
-    # clubSandwich = TRUE); c(r$se, r$dfs, r$pval, r$ci.lb, r$ci.ub)   (d as in tests/test_multilevel.py)
-    ("REML", [0.120326435547711, 2.9927994312948, 0.0287852526707126, 0.0936478407017092, 0.86055615952217]),
-    ("ML", [0.118221800030287, 2.98663863750733, 0.028078923013401, 0.0967489520622227, 0.851126006956108]),
-])
+@pytest.mark.parametrize(
+    "method, expected",
+    [
+        # m <- rma.mv(yi, vi, random = ~ 1 | cl/es, data = d, method = METHOD); r <- robust(m, cluster = d$cl,
+        # clubSandwich = TRUE); c(r$se, r$dfs, r$pval, r$ci.lb, r$ci.ub)   (d as in tests/test_multilevel.py)
+        (
+            "REML",
+            [0.120326435547711, 2.9927994312948, 0.0287852526707126, 0.0936478407017092, 0.86055615952217],
+        ),
+        (
+            "ML",
+            [0.118221800030287, 2.98663863750733, 0.028078923013401, 0.0967489520622227, 0.851126006956108],
+        ),
+    ],
+)
 def test_small_example_matches_clubsandwich(method, expected):
     got = cf.multilevel_meta_analysis(SMALL, cluster="cl", method=method, robust="cr2").to_dict()["robust"]
     se, df, pval, lo, hi = expected
-    assert_agrees(got, {"se": se, "df": df, "ci_low": lo, "ci_high": hi, "pval": pval}, rtol=RTOL, what=method)
+    assert_agrees(
+        got, {"se": se, "df": df, "ci_low": lo, "ci_high": hi, "pval": pval}, rtol=RTOL, what=method
+    )
 
 
 def test_moderator_with_dropped_rows_matches_clubsandwich():
-    # m <- rma.mv(yi, vi, mods = ~ difficulty, random = ~ 1 | cluster/within, data = knapp2017, test = "t", ...)
+    # m <- rma.mv(yi, vi, mods = ~ difficulty, random = ~ 1 | cluster/within, data = knapp2017,
+    #             test = "t", control = list(rel.tol = 1e-10))
     # r <- robust(m, cluster = knapp2017$cluster, clubSandwich = TRUE)   (metafor drops the 9 rows without
     # difficulty; the fit has sigma2_2 at the boundary)
     # cbind(r$se, r$dfs, r$pval, r$ci.lb, r$ci.ub); c(r$QM, r$QMdf, r$QMp)
     data = read_table(HERE / "inputs" / "ml_knapp2017.csv")
     with pytest.warns(BoundaryWarning):
-        res = cf.multilevel_meta_analysis(data, cluster="cluster", within="within", mods="~ difficulty", test="t",
-                                          robust="cr2")
+        res = cf.multilevel_meta_analysis(
+            data, cluster="cluster", within="within", mods="~ difficulty", test="t", robust="cr2"
+        )
     expected = {
         "coefficients": [
-            {"se": 0.1089597916280857, "df": 6.39902068598038, "pval": 0.12223626913080159,
-             "ci_low": -0.0686528638100535, "ci_high": 0.456619941361220},
-            {"se": 0.0238298517707674, "df": 5.43822208183131, "pval": 0.00276870351427549,
-             "ci_low": 0.0635179515285339, "ci_high": 0.183120461077043}],
-        "qm": 26.7805048599349, "qm_df": [1, 5.43822208183131], "qm_pval": 0.00276870351427548}
+            {
+                "se": 0.1089597916280857,
+                "df": 6.39902068598038,
+                "pval": 0.12223626913080159,
+                "ci_low": -0.0686528638100535,
+                "ci_high": 0.456619941361220,
+            },
+            {
+                "se": 0.0238298517707674,
+                "df": 5.43822208183131,
+                "pval": 0.00276870351427549,
+                "ci_low": 0.0635179515285339,
+                "ci_high": 0.183120461077043,
+            },
+        ],
+        "qm": 26.7805048599349,
+        "qm_df": [1, 5.43822208183131],
+        "qm_pval": 0.00276870351427548,
+    }
     assert_agrees(res.to_dict()["robust"], expected, rtol=RTOL, what="robust")
 
 
 def test_htz_with_one_moderator_is_the_squared_satterthwaite_t_test():
     """For q = 1 the HTZ F test reduces to the square of the Satterthwaite t test (Tipton & Pustejovsky,
-    2015, sec. 3.2): F = t^2 with df2 = the coefficient's df."""
+    2015): F = t^2 with df2 = the coefficient's df."""
     data = read_table(HERE / "inputs" / "ml_assink2016.csv")
     rob = cf.multilevel_meta_analysis(data, cluster="cluster", mods="~ year", robust="cr2").robust
     slope = rob.coefficients[1]
@@ -70,7 +101,8 @@ def test_htz_with_one_moderator_is_the_squared_satterthwaite_t_test():
     assert rob.qm_pval == pytest.approx(slope.pval, rel=1e-9)
 
 
-# --- the O(k) formulas against the textbook's dense matrices -------------------------------------------------
+# --- the O(k) formulas against the textbook's dense matrices ---------------------------------------------
+
 
 def _sym_power(A, power):
     """Symmetric power of a symmetric positive semi-definite matrix (pseudo-inverse for negative powers)."""
@@ -98,11 +130,11 @@ def _dense_cr2(y, v, X, codes, sigma2):
         B = D @ IH[idx] @ Phi @ IH[idx].T @ D
         A = D @ _sym_power(B, -0.5) @ D
         AWX.append(A @ W[np.ix_(idx, idx)] @ X[idx])
-    meat = sum(np.outer(T.T @ e[idx], T.T @ e[idx]) for T, idx in zip(AWX, clusters))
+    meat = sum(np.outer(T.T @ e[idx], T.T @ e[idx]) for T, idx in zip(AWX, clusters, strict=True))
     vcr = M @ meat @ M
 
     def g_vectors(c):  # y' G y = c' V^CR2 c with G = sum_j g_j g_j'
-        return [IH[idx].T @ (T @ M @ c) for T, idx in zip(AWX, clusters)]
+        return [IH[idx].T @ (T @ M @ c) for T, idx in zip(AWX, clusters, strict=True)]
 
     dfs = []
     for s in range(p):
@@ -147,11 +179,17 @@ def test_cr2_equals_the_dense_definitions(one_cluster_category):
 
 # --- degenerate inputs --------------------------------------------------------------------------------------
 
+
 def test_perfect_fit_gives_zero_robust_se_with_a_warning():
     x = np.arange(1.0, 7.0)
     with pytest.warns(CommonFactorsWarning, match="fits every effect exactly"):
-        res = cf.multilevel_meta_analysis(yi=0.1 + 0.2 * x, vi=[0.1, 0.2, 0.1, 0.3, 0.1, 0.2],
-                                          cluster=[1, 1, 2, 2, 3, 3], mods=x, robust="cr2")
+        res = cf.multilevel_meta_analysis(
+            yi=0.1 + 0.2 * x,
+            vi=[0.1, 0.2, 0.1, 0.3, 0.1, 0.2],
+            cluster=[1, 1, 2, 2, 3, 3],
+            mods=x,
+            robust="cr2",
+        )
     rob = res.to_dict()["robust"]
     assert [c["se"] for c in rob["coefficients"]] == [0.0, 0.0]
     assert rob["qm"] is None and rob["qm_pval"] is None
@@ -162,8 +200,13 @@ def test_htz_undefined_with_too_few_clusters_is_na_with_a_warning():
     rng = np.random.default_rng(0)
     codes = np.repeat([1, 2, 3], 4)
     with pytest.warns(SmallKWarning, match="HTZ test of the moderators is not defined with 3 clusters for 4"):
-        res = cf.multilevel_meta_analysis(yi=rng.normal(size=12), vi=rng.uniform(0.01, 0.1, 12), cluster=codes,
-                                          mods=rng.normal(size=(12, 3)), robust="cr2")
+        res = cf.multilevel_meta_analysis(
+            yi=rng.normal(size=12),
+            vi=rng.uniform(0.01, 0.1, 12),
+            cluster=codes,
+            mods=rng.normal(size=(12, 3)),
+            robust="cr2",
+        )
     rob = res.to_dict()["robust"]
     assert rob["qm"] is None and rob["qm_pval"] is None and rob["qm_df"][1] <= 0
     assert all(math.isfinite(c["df"]) for c in rob["coefficients"])

@@ -10,9 +10,11 @@ block a diagonal matrix plus a rank-one matrix:
     V_j = D_j + sigma2_1 1 1',   D_j = diag(v_ij + sigma2_2).
 
 Its inverse and log-determinant follow from the Sherman-Morrison formula and the matrix determinant lemma
-(Harville, 1997, Matrix Algebra From a Statistician's Perspective, Springer, Thm 18.2.8 and 18.1.1):
+(Sherman & Morrison, 1950, Ann. Math. Stat. 21(1), 124-127; Harville, 1997, Matrix Algebra From a
+Statistician's Perspective, Springer, ch. 18):
 
-    V_j^{-1} = D_j^{-1} - c_j D_j^{-1} 1 1' D_j^{-1},   c_j = sigma2_1 / (1 + sigma2_1 W_j),   W_j = 1' D_j^{-1} 1,
+    V_j^{-1} = D_j^{-1} - c_j D_j^{-1} 1 1' D_j^{-1},   c_j = sigma2_1 / (1 + sigma2_1 W_j),
+    W_j = 1' D_j^{-1} 1,
     log|V_j| = sum_i log(v_ij + sigma2_2) + log(1 + sigma2_1 W_j).
 
 Every quantity of the (restricted) likelihood, its gradient and its Hessian is then a sum over rows or
@@ -89,7 +91,8 @@ def evaluate(sigma2, y, v, X, blocks: Blocks, *, reml: bool, logdet_xx: float) -
         d2 ll / d s_a d s_b = tr(P V_a P V_b) / 2 - e' V_a P V_b e,
         I_ab = tr(P V_a P V_b) / 2
 
-    (Harville, 1977, J. Am. Stat. Assoc. 72(358), 320-338, eq. 4.4-4.7 and sec. 6). The restricted
+    (Harville, 1977, J. Am. Stat. Assoc. 72(358), 320-338: the ML and REML likelihood equations and
+    their information matrices). The restricted
     log-likelihood is Harville's (1974, Biometrika 61(2), 383-385) with the constant log|X'X| / 2, as
     metafor's rma.mv reports it.
     """
@@ -156,8 +159,9 @@ def evaluate(sigma2, y, v, X, blocks: Blocks, *, reml: bool, logdet_xx: float) -
     grad = 0.5 * (quad - tr)
     info = 0.5 * T
     hess = info - (FPF + FPF.T) / 2
-    return Evaluation(sigma2=np.array([s1, s2]), loglik=float(loglik), grad=grad, hess=hess, info=info,
-                      beta=beta, M=M)
+    return Evaluation(
+        sigma2=np.array([s1, s2]), loglik=float(loglik), grad=grad, hess=hess, info=info, beta=beta, M=M
+    )
 
 
 @dataclass(frozen=True)
@@ -171,7 +175,7 @@ def fit_sigma2(y, v, X, blocks: Blocks, *, reml: bool, rtol: float = 1e-12, maxi
     """Maximise the (restricted) log-likelihood over sigma2_1, sigma2_2 >= 0.
 
     Newton-Raphson with the analytic Hessian where it is negative definite, Fisher scoring otherwise
-    (Harville, 1977, sec. 6; Jennrich & Sampson, 1976, Technometrics 18(1), 11-17), each step projected
+    (Harville, 1977; Jennrich & Sampson, 1976, Technometrics 18(1), 11-17), each step projected
     onto the non-negative quadrant and halved until the log-likelihood does not decrease; a variance held
     at zero whose gradient points outward leaves the active set (Karush-Kuhn-Tucker conditions).
     Converged when no free component moves by more than ``rtol`` relative.
@@ -217,8 +221,9 @@ def _start(y, v, X) -> np.ndarray:
 
 
 def cochran_qe(y, v, X) -> float:
-    """QE: the residual heterogeneity statistic with V = diag(v) (Hedges & Olkin, 1985, ch. 8, eq. 12;
-    metafor's QE of rma.mv), sum of w (y - X b)^2 with w = 1/v and b the weighted least-squares fit."""
+    """QE: the residual heterogeneity statistic with V = diag(v) (Hedges & Olkin, 1985, Statistical Methods
+    for Meta-Analysis, ch. 8; metafor's QE of rma.mv): sum of w (y - X b)^2 with w = 1/v and b the
+    weighted least-squares fit."""
     w = 1.0 / v
     Xw = X * w[:, None]
     b = np.linalg.solve(X.T @ Xw, Xw.T @ y)
@@ -237,9 +242,20 @@ def _validate_options(method, test, level, robust):
         raise InputError(f"robust={robust!r}", expected="None or 'cr2'")
 
 
-def multilevel_meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, cluster, within=None, mods=None,
-                             method: Method = "REML", test: Test = "z", level: float = 95,
-                             robust: Robust | None = None):
+def multilevel_meta_analysis(
+    data=None,
+    *,
+    yi="yi",
+    vi="vi",
+    sei=None,
+    cluster,
+    within=None,
+    mods=None,
+    method: Method = "REML",
+    test: Test = "z",
+    level: float = 95,
+    robust: Robust | None = None,
+):
     """Fit a three-level meta-analytic model: effects nested in clusters (e.g. outcomes within studies).
 
     The same model as metafor's ``rma.mv(yi, vi, random = ~ 1 | cluster/within, mods = mods)``.
@@ -303,12 +319,12 @@ def multilevel_meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, cluster, 
     References
     ----------
     Konstantopoulos, S. (2011). Fixed effects and variance components estimation in three-level
-    meta-analysis. Research Synthesis Methods, 2(1), 61-76. doi:10.1002/jrsm.35 (model, eq. 5-7).
+    meta-analysis. Research Synthesis Methods, 2(1), 61-76. doi:10.1002/jrsm.35 (the model).
     Van den Noortgate, W., Lopez-Lopez, J. A., Marin-Martinez, F., & Sanchez-Meca, J. (2013). Three-level
     meta-analysis of dependent effect sizes. Behavior Research Methods, 45(2), 576-594.
     doi:10.3758/s13428-012-0261-6.
     Harville, D. A. (1977). Maximum likelihood approaches to variance component estimation and to related
-    problems. J. Am. Stat. Assoc., 72(358), 320-338 (gradient and information, eq. 4.4-4.7).
+    problems. J. Am. Stat. Assoc., 72(358), 320-338 (gradient and information).
     Pustejovsky, J. E., & Tipton, E. (2018). Small-sample methods for cluster-robust variance estimation
     and hypothesis testing in fixed effects models. J. Bus. Econ. Stat., 36(4), 672-683 (robust="cr2").
 
@@ -357,17 +373,41 @@ def multilevel_meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, cluster, 
     from ..results.multilevel import MultilevelCoefficient, MultilevelResult
 
     coefs = tuple(
-        MultilevelCoefficient(name=prep.names[j], estimate=float(ev.beta[j]), se=float(se[j]),
-                              stat=float(stat[j]), pval=float(pval[j]), ci_low=float(ev.beta[j] - crit * se[j]),
-                              ci_high=float(ev.beta[j] + crit * se[j]))
-        for j in range(p))
+        MultilevelCoefficient(
+            name=prep.names[j],
+            estimate=float(ev.beta[j]),
+            se=float(se[j]),
+            stat=float(stat[j]),
+            pval=float(pval[j]),
+            ci_low=float(ev.beta[j] - crit * se[j]),
+            ci_high=float(ev.beta[j] + crit * se[j]),
+        )
+        for j in range(p)
+    )
     q = cochran_qe(y, v, X)
     return MultilevelResult(
-        k=k, n_clusters=n, method=method, test=test, level=float(level), has_mods=mods is not None,
-        coefficients=coefs, sigma2=(float(ev.sigma2[0]), float(ev.sigma2[1])), loglik=ev.loglik,
-        q=q, q_df=k - p, q_pval=float(chi2_sf(q, k - p)), qm=qm, qm_df=qm_df, qm_pval=qm_pval,
-        cluster_name=prep.cluster_name, within_name=prep.within_name, cluster_sizes=tuple(np.sort(blocks.sizes)),
-        converged=fit.converged, robust=robust_part, warnings=tuple(notes))
+        k=k,
+        n_clusters=n,
+        method=method,
+        test=test,
+        level=float(level),
+        has_mods=mods is not None,
+        coefficients=coefs,
+        sigma2=(float(ev.sigma2[0]), float(ev.sigma2[1])),
+        loglik=ev.loglik,
+        q=q,
+        q_df=k - p,
+        q_pval=float(chi2_sf(q, k - p)),
+        qm=qm,
+        qm_df=qm_df,
+        qm_pval=qm_pval,
+        cluster_name=prep.cluster_name,
+        within_name=prep.within_name,
+        cluster_sizes=tuple(np.sort(blocks.sizes)),
+        converged=fit.converged,
+        robust=robust_part,
+        warnings=tuple(notes),
+    )
 
 
 def _fit_warnings(fit: Fit) -> tuple[str, ...]:
@@ -377,7 +417,7 @@ def _fit_warnings(fit: Fit) -> tuple[str, ...]:
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         notes.append(msg)
     names = ("between-cluster variance sigma2_1", "within-cluster variance sigma2_2")
-    for name, s in zip(names, fit.ev.sigma2):
+    for name, s in zip(names, fit.ev.sigma2, strict=True):
         if s == 0:
             msg = f"the {name} is estimated at 0 (the boundary of its range)"
             warnings.warn(msg, BoundaryWarning, stacklevel=3)
@@ -401,7 +441,8 @@ class Prepared:
 
 def _prepare(data, ed: _checks.EffectData, *, cluster, within) -> Prepared:
     """The rest of the validation boundary (``ed`` comes from ``_checks.effect_data``): cluster and within
-    columns through ``_checks.group_codes``; incomplete rows dropped with a warning; rows sorted by cluster."""
+    columns through ``_checks.group_codes``; incomplete rows dropped with a warning; rows sorted by
+    cluster."""
     k0 = ed.index.shape[0] + len(ed.dropped)
     ccodes, _, ccol = _checks.group_codes(data, cluster, name="cluster", n=k0)
     ccodes = ccodes[ed.index]
@@ -413,18 +454,26 @@ def _prepare(data, ed: _checks.EffectData, *, cluster, within) -> Prepared:
         missing |= wcodes < 0
     y, v, X, rows = ed.yi, ed.vi, ed.X, ed.rows
     if missing.any():
-        what = "a missing " + " or ".join(c for c in (ccol or "cluster", (wcol or "within") if within is not None
-                                                      else None) if c)
+        what = "a missing " + " or ".join(
+            c for c in (ccol or "cluster", (wcol or "within") if within is not None else None) if c
+        )
         _checks.warn_dropped(list(rows[missing]), what, stacklevel=4)
         keep = ~missing
         if not keep.any():
-            raise InputError("no study has a cluster", file=ed.source, column=ccol,
-                             expected="cluster labels for the effects")
+            raise InputError(
+                "no study has a cluster",
+                file=ed.source,
+                column=ccol,
+                expected="cluster labels for the effects",
+            )
         y, v, X, rows, ccodes = y[keep], v[keep], X[keep], rows[keep], ccodes[keep]
         wcodes = wcodes[keep] if wcodes is not None else None
         if np.linalg.matrix_rank(X) < X.shape[1]:
-            raise InputError(f"the moderators are collinear in the effects used ({', '.join(ed.names[1:])})",
-                             file=ed.source, expected="moderators that are not linear combinations of each other")
+            raise InputError(
+                f"the moderators are collinear in the effects used ({', '.join(ed.names[1:])})",
+                file=ed.source,
+                expected="moderators that are not linear combinations of each other",
+            )
     order = np.argsort(ccodes, kind="stable")
     y, v, X, rows, ccodes = y[order], v[order], X[order], rows[order], ccodes[order]
     if wcodes is not None:
@@ -434,17 +483,32 @@ def _prepare(data, ed: _checks.EffectData, *, cluster, within) -> Prepared:
     n = blocks.starts.shape[0]
     where = dict(file=ed.source, column=ccol)
     if n < 2:
-        raise InputError(f"all {k} effects are in one cluster", **where,
-                         expected="effects from at least two clusters (with one cluster, fit meta_analysis)")
+        raise InputError(
+            f"all {k} effects are in one cluster",
+            **where,
+            expected="effects from at least two clusters (with one cluster, fit meta_analysis)",
+        )
     if n == k:
-        raise InputError(f"each of the {k} clusters holds a single effect, so the between- and within-cluster "
-                         "variances cannot be told apart", **where,
-                         expected="some clusters with several effects (or fit meta_analysis)")
+        raise InputError(
+            f"each of the {k} clusters holds a single effect, so the between- and within-cluster "
+            "variances cannot be told apart",
+            **where,
+            expected="some clusters with several effects (or fit meta_analysis)",
+        )
     if k <= p:
-        raise InputError(f"{k} effects for {p} coefficients", file=ed.source,
-                         expected="more effects than coefficients")
-    return Prepared(y=y, v=v, X=X, names=ed.names, blocks=blocks, rows=rows,
-                    cluster_name=ccol or "cluster", within_name=f"{ccol or 'cluster'}/{wcol or 'within'}")
+        raise InputError(
+            f"{k} effects for {p} coefficients", file=ed.source, expected="more effects than coefficients"
+        )
+    return Prepared(
+        y=y,
+        v=v,
+        X=X,
+        names=ed.names,
+        blocks=blocks,
+        rows=rows,
+        cluster_name=ccol or "cluster",
+        within_name=f"{ccol or 'cluster'}/{wcol or 'within'}",
+    )
 
 
 def _check_unique_pairs(ccodes, wcodes, rows, *, source, column):
@@ -453,9 +517,13 @@ def _check_unique_pairs(ccodes, wcodes, rows, *, source, column):
     dup = np.flatnonzero(np.diff(pair[order]) == 0)
     if dup.size:
         first, second = rows[order[dup[0]]], rows[order[dup[0] + 1]]
-        raise InputError(f"repeats the within label of {_checks.format_rows([first])} in the same cluster",
-                         file=source, row=second, column=column,
-                         expected="a label that identifies each effect inside its cluster")
+        raise InputError(
+            f"repeats the within label of {_checks.format_rows([first])} in the same cluster",
+            file=source,
+            row=second,
+            column=column,
+            expected="a label that identifies each effect inside its cluster",
+        )
 
 
 def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6, weighted: bool = True):
@@ -467,7 +535,7 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
 
         y_j = (1' V_j^{-1} 1)^{-1} 1' V_j^{-1} y,   v_j = (1' V_j^{-1} 1)^{-1};
 
-    with ``weighted=False`` it is the simple mean of Borenstein et al. (2009, ch. 24, eq. 24.1-24.2),
+    with ``weighted=False`` it is the simple mean of Borenstein et al. (2009, ch. 24),
     ``y_j = mean(y)``, ``v_j = (sum_i v_i + rho sum_{i != l} sqrt(v_i v_l)) / m^2``.
 
     Parameters
@@ -494,7 +562,7 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
     References
     ----------
     Borenstein, M., Hedges, L. V., Higgins, J. P. T., & Rothstein, H. R. (2009). Introduction to
-    Meta-Analysis. Wiley, ch. 24 (composite of correlated outcomes, eq. 24.1-24.2).
+    Meta-Analysis. Wiley, ch. 24 (the composite of correlated outcomes).
     Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. J. Stat. Softw.,
     36(3), 1-48 (aggregate.escalc: GLS composite under an assumed covariance structure).
 
@@ -515,10 +583,16 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
     raw = np.asarray(data[cluster] if ccol is not None else cluster)
     pos = ed.index[codes[ed.index] >= 0]
     if pos.shape[0] < ed.index.shape[0]:
-        _checks.warn_dropped(list(ed.rows[codes[ed.index] < 0]), f"a missing {ccol or 'cluster'}", stacklevel=3)
+        _checks.warn_dropped(
+            list(ed.rows[codes[ed.index] < 0]), f"a missing {ccol or 'cluster'}", stacklevel=3
+        )
         if pos.shape[0] == 0:
-            raise InputError("no study has a cluster", file=ed.source, column=ccol,
-                             expected="cluster labels for the effects")
+            raise InputError(
+                "no study has a cluster",
+                file=ed.source,
+                column=ccol,
+                expected="cluster labels for the effects",
+            )
     y_all, v_all = np.empty(k0), np.empty(k0)
     y_all[ed.index], v_all[ed.index] = ed.yi, ed.vi
     pos = pos[np.argsort(codes[pos], kind="stable")]
@@ -527,15 +601,19 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
     m = blocks.sizes.astype(float)
     a = 1.0 / np.sqrt(v)
     if weighted:
-        # R^{-1} = (I - rho / (1 + (m - 1) rho) 1 1') / (1 - rho) (Sherman-Morrison), V^{-1} = S^{-1} R^{-1} S^{-1}
+        # R^{-1} = (I - rho / (1 + (m - 1) rho) 1 1') / (1 - rho) (Sherman-Morrison);
+        # V^{-1} = S^{-1} R^{-1} S^{-1}
         denom = 1.0 + (m - 1.0) * rho
         bad = np.flatnonzero((denom <= 0) | ((rho >= 1) & (m > 1)))
         if bad.size:
             j = bad[0]
-            raise InputError(f"rho={rho:g} makes the covariance of the {int(m[j])} effects in cluster "
-                             f"{raw[pos[blocks.starts[j]]]!s} singular or not positive definite",
-                             file=ed.source, column=ccol,
-                             expected=f"rho in ({-1 / (m[j] - 1):g}, 1) for weighted=True, or weighted=False")
+            raise InputError(
+                f"rho={rho:g} makes the covariance of the {int(m[j])} effects in cluster "
+                f"{raw[pos[blocks.starts[j]]]!s} singular or not positive definite",
+                file=ed.source,
+                column=ccol,
+                expected=f"rho in ({-1 / (m[j] - 1):g}, 1) for weighted=True, or weighted=False",
+            )
         f = np.where(m > 1, rho / denom, 0.0)
         scale = np.where(m > 1, 1.0 / (1.0 - rho) if rho < 1 else 1.0, 1.0)
         A1, A2, AY = blocks.sum(a), blocks.sum(a * a), blocks.sum(a * a * y)
@@ -547,11 +625,17 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
         s = np.sqrt(v)
         S1, S2 = blocks.sum(s), blocks.sum(v)
         yj = blocks.sum(y) / m
-        vj = (rho * S1 * S1 + (1.0 - rho) * S2) / (m * m)  # Borenstein et al. (2009), eq. 24.2
+        vj = (rho * S1 * S1 + (1.0 - rho) * S2) / (m * m)  # Borenstein et al. (2009), ch. 24
         bad = np.flatnonzero(vj <= 0)
         if bad.size:
             j = bad[0]
-            raise InputError(f"rho={rho:g} gives cluster {raw[pos[blocks.starts[j]]]!s} a variance "
-                             f"<= 0", file=ed.source, column=ccol, expected="a larger rho")
-    out = pd.DataFrame({ccol or "cluster": raw[pos[blocks.starts]], "yi": yj, "vi": vj, "ki": blocks.sizes.astype(int)})
+            raise InputError(
+                f"rho={rho:g} gives cluster {raw[pos[blocks.starts[j]]]!s} a variance <= 0",
+                file=ed.source,
+                column=ccol,
+                expected="a larger rho",
+            )
+    out = pd.DataFrame(
+        {ccol or "cluster": raw[pos[blocks.starts]], "yi": yj, "vi": vj, "ki": blocks.sizes.astype(int)}
+    )
     return out

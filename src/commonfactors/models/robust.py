@@ -4,7 +4,7 @@ Notation (Pustejovsky & Tipton, 2018, J. Bus. Econ. Stat. 36(4), 672-683, sec. 2
 has weights W = V^{-1} (the fitted marginal covariance, block-diagonal by cluster) and working covariance
 Phi = V, so M = (X'WX)^{-1} and the residual-maker's cluster blocks satisfy
 (I - H)_j Phi (I - H)_j' = V_j - X_j M X_j'. The CR2 estimator (Bell & McCaffrey, 2002, Survey
-Methodology 28(2), 169-181; Pustejovsky & Tipton, 2018, eq. 4-5) is
+Methodology 28(2), 169-181; Pustejovsky & Tipton, 2018, sec. 2) is
 
     V^CR2 = M (sum_j X_j' W_j A_j e_j e_j' A_j W_j X_j) M,
     A_j = D_j' B_j^{+1/2} D_j,   B_j = D_j (V_j - X_j M X_j') D_j',   D_j' D_j = V_j,
@@ -14,9 +14,10 @@ with e_j the cluster's residuals and B^{+1/2} the symmetric square root of the M
 For a contrast c'beta, c'V^CR2 c = sum_j (p_j' e_j)^2 with p_j = A_j W_j X_j M c. Under the working model
 the quadratic-form covariances are Omega_ij = p_i' V_i p_j [i = j] - q_i' M q_j with q_j = X_j' p_j
 (derived from (I - H)' Phi (I - H) with W = Phi^{-1}), giving the Satterthwaite degrees of freedom
-df = (tr Omega)^2 / sum_ij Omega_ij^2 (Pustejovsky & Tipton, 2018, eq. 7; Bell & McCaffrey, 2002, eq. 9).
+df = (tr Omega)^2 / sum_ij Omega_ij^2 (Bell & McCaffrey, 2002;
+Pustejovsky & Tipton, 2018, sec. 3).
 The Hotelling T^2 approximation for q contrasts C beta = 0 (HTZ; Tipton & Pustejovsky, 2015, J. Educ.
-Behav. Stat. 40(6), 604-634, eq. 11-13; Pustejovsky & Tipton, 2018, eq. 9-10) standardises the
+Behav. Stat. 40(6), 604-634; Pustejovsky & Tipton, 2018, sec. 3) standardises the
 contrasts to G = E[C V^CR2 C']^{-1/2} C, the working-model expectation (tr Omega^st; it equals C M C'
 when every B_j is invertible, and differs when a pseudo-inverse was needed), and sets
 
@@ -63,7 +64,9 @@ def _adjustments(v, X, blocks, sigma2, M) -> np.ndarray:
         wj = 1.0 / dj
         cj = s1 / (1.0 + s1 * wj.sum(axis=1))
         wX = wj[:, :, None] * Xj
-        WX = wX - (cj[:, None] * wj)[:, :, None] * wX.sum(axis=1, keepdims=True)  # V_j^{-1} X_j, Sherman-Morrison
+        WX = wX - (cj[:, None] * wj)[:, :, None] * wX.sum(
+            axis=1, keepdims=True
+        )  # V_j^{-1} X_j, Sherman-Morrison
         T[idx] = A @ WX
     return T
 
@@ -121,9 +124,18 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = beta[s] / se[s]
         crit = t_ppf(1 - alpha / 2, df)
-        coefs.append(RobustCoefficient(name=names[s], estimate=float(beta[s]), se=float(se[s]), stat=float(stat),
-                                       df=float(df), pval=float(2 * t_sf(abs(stat), df)),
-                                       ci_low=float(beta[s] - crit * se[s]), ci_high=float(beta[s] + crit * se[s])))
+        coefs.append(
+            RobustCoefficient(
+                name=names[s],
+                estimate=float(beta[s]),
+                se=float(se[s]),
+                stat=float(stat),
+                df=float(df),
+                pval=float(2 * t_sf(abs(stat), df)),
+                ci_low=float(beta[s] - crit * se[s]),
+                ci_high=float(beta[s] + crit * se[s]),
+            )
+        )
     qm, qm_df, qm_pval = math.nan, (math.nan, math.nan), math.nan
     if p > 1:
         q = p - 1
@@ -132,8 +144,11 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
         ev, vec = np.linalg.eigh((expect + expect.T) / 2)
         G = (vec / np.sqrt(ev)) @ vec.T @ Cm  # E[C V^CR2 C']^{-1/2} C
         zg, Qg = _omega_products(T @ M @ G.T, X, v, blocks, sigma2, M)
-        total = sum(_sum_omega_products(zg, Qg, M, s, s, t, t) + _sum_omega_products(zg, Qg, M, s, t, t, s)
-                    for s in range(q) for t in range(q))
+        total = sum(
+            _sum_omega_products(zg, Qg, M, s, s, t, t) + _sum_omega_products(zg, Qg, M, s, t, t, s)
+            for s in range(q)
+            for t in range(q)
+        )
         eta = q * (q + 1) / total
         df2 = eta - q + 1
         qm_df = (float(q), float(df2))
@@ -143,8 +158,10 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
             qm = (eta - q + 1) / (eta * q) * wald
             qm_pval = float(f_sf(qm, q, df2))
         elif not exact:
-            msg = (f"the HTZ test of the moderators is not defined with {n} clusters for {p} coefficients "
-                   f"(denominator df {df2:.3g} <= 0); its F statistic and p-value are NA")
+            msg = (
+                f"the HTZ test of the moderators is not defined with {n} clusters for {p} coefficients "
+                f"(denominator df {df2:.3g} <= 0); its F statistic and p-value are NA"
+            )
             warnings.warn(msg, SmallKWarning, stacklevel=3)
             notes.append(msg)
     bad = [c.name for c in coefs if not (math.isfinite(c.df) and c.df > 0)]
@@ -152,5 +169,11 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
         msg = f"cluster-robust degrees of freedom are not defined for {', '.join(bad)} with {n} clusters"
         warnings.warn(msg, SmallKWarning, stacklevel=3)
         notes.append(msg)
-    return RobustInference(coefficients=tuple(coefs), qm=float(qm), qm_df=qm_df, qm_pval=qm_pval,
-                           n_clusters=n, warnings=tuple(notes))
+    return RobustInference(
+        coefficients=tuple(coefs),
+        qm=float(qm),
+        qm_df=qm_df,
+        qm_pval=qm_pval,
+        n_clusters=n,
+        warnings=tuple(notes),
+    )

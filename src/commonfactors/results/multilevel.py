@@ -111,14 +111,31 @@ class MultilevelResult:
     def to_dict(self) -> dict:
         c0 = self.coefficients[0]
         if not self.has_mods:
-            out = {"k": self.k, "n_clusters": self.n_clusters, "estimate": c0.estimate, "se": c0.se,
-                   "stat": c0.stat, "pval": c0.pval, "ci_low": c0.ci_low, "ci_high": c0.ci_high,
-                   "sigma2": list(self.sigma2), "loglik": self.loglik, "q": self.q}
+            out = {
+                "k": self.k,
+                "n_clusters": self.n_clusters,
+                "estimate": c0.estimate,
+                "se": c0.se,
+                "stat": c0.stat,
+                "pval": c0.pval,
+                "ci_low": c0.ci_low,
+                "ci_high": c0.ci_high,
+                "sigma2": list(self.sigma2),
+                "loglik": self.loglik,
+                "q": self.q,
+            }
         else:
-            out = {"k": self.k, "n_clusters": self.n_clusters,
-                   "coefficients": [asdict(c) for c in self.coefficients],
-                   "qm": self.qm, "qm_df": self.qm_df, "qm_pval": self.qm_pval,
-                   "sigma2": list(self.sigma2), "loglik": self.loglik, "qe": self.q}
+            out = {
+                "k": self.k,
+                "n_clusters": self.n_clusters,
+                "coefficients": [asdict(c) for c in self.coefficients],
+                "qm": self.qm,
+                "qm_df": self.qm_df,
+                "qm_pval": self.qm_pval,
+                "sigma2": list(self.sigma2),
+                "loglik": self.loglik,
+                "qe": self.q,
+            }
         if self.robust is not None:
             out["robust"] = self.robust.to_dict(self.has_mods)
         out["warnings"] = list(self.warnings)
@@ -138,53 +155,107 @@ class MultilevelResult:
     def summary(self) -> _format.Summary:
         fmt, fmt_p = _format.fmt, _format.fmt_p
         stats = self.fit_statistics()
-        lines = [f"Multivariate Meta-Analysis Model (k = {self.k}; method: {self.method})", "",
-                 _format.table(["", *stats], [[self.method, *(fmt(x) for x in stats.values())]]), "",
-                 "Variance Components:", ""]
-        rows = [["sigma^2.1", fmt(self.sigma2[0]), fmt(math.sqrt(self.sigma2[0])), str(self.n_clusters), "no",
-                 self.cluster_name],
-                ["sigma^2.2", fmt(self.sigma2[1]), fmt(math.sqrt(self.sigma2[1])), str(self.k), "no",
-                 self.within_name]]
+        lines = [
+            f"Multivariate Meta-Analysis Model (k = {self.k}; method: {self.method})",
+            "",
+            _format.table(["", *stats], [[self.method, *(fmt(x) for x in stats.values())]]),
+            "",
+            "Variance Components:",
+            "",
+        ]
+        rows = [
+            [
+                "sigma^2.1",
+                fmt(self.sigma2[0]),
+                fmt(math.sqrt(self.sigma2[0])),
+                str(self.n_clusters),
+                "no",
+                self.cluster_name,
+            ],
+            [
+                "sigma^2.2",
+                fmt(self.sigma2[1]),
+                fmt(math.sqrt(self.sigma2[1])),
+                str(self.k),
+                "no",
+                self.within_name,
+            ],
+        ]
         lines += [_format.table(["", "estim", "sqrt", "nlvls", "fixed", "factor"], rows), ""]
         qname = "QE" if self.has_mods else "Q"
-        lines += ["Test for Residual Heterogeneity:" if self.has_mods else "Test for Heterogeneity:",
-                  f"{qname}(df = {self.q_df}) = {fmt(self.q)}, p-val {_pv(self.q_pval)}", ""]
+        lines += [
+            "Test for Residual Heterogeneity:" if self.has_mods else "Test for Heterogeneity:",
+            f"{qname}(df = {self.q_df}) = {fmt(self.q)}, p-val {_pv(self.q_pval)}",
+            "",
+        ]
         robust = self.robust
         if robust is not None:
             sizes = self.cluster_sizes
             mid = len(sizes) // 2
             median = sizes[mid] if len(sizes) % 2 else (sizes[mid - 1] + sizes[mid]) / 2
-            lines += [f"Number of estimates:   {self.k}", f"Number of clusters:    {self.n_clusters}",
-                      f"Estimates per cluster: {sizes[0]}-{sizes[-1]} (mean: {self.k / self.n_clusters:.2f}, "
-                      f"median: {median:g})", ""]
+            lines += [
+                f"Number of estimates:   {self.k}",
+                f"Number of clusters:    {self.n_clusters}",
+                f"Estimates per cluster: {sizes[0]}-{sizes[-1]} (mean: {self.k / self.n_clusters:.2f}, "
+                f"median: {median:g})",
+                "",
+            ]
         p = len(self.coefficients)
         if p > 1:
             span = f"coefficients 2:{p}" if p > 2 else "coefficient 2"
             lines.append(f"Test of Moderators ({span}):")
             if robust is not None:
-                lines.append(f"F(df1 = {fmt(robust.qm_df[0], 0)}, df2 = {fmt(robust.qm_df[1], 2)}) = "
-                             f"{fmt(robust.qm)}, p-val {_pv(robust.qm_pval)}  (CR2, HTZ)")
+                lines.append(
+                    f"F(df1 = {fmt(robust.qm_df[0], 0)}, df2 = {fmt(robust.qm_df[1], 2)}) = "
+                    f"{fmt(robust.qm)}, p-val {_pv(robust.qm_pval)}  (CR2, HTZ)"
+                )
             elif self.test == "z":
                 lines.append(f"QM(df = {self.qm_df}) = {fmt(self.qm)}, p-val {_pv(self.qm_pval)}")
             else:
-                lines.append(f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {fmt(self.qm)}, "
-                             f"p-val {_pv(self.qm_pval)}")
+                lines.append(
+                    f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {fmt(self.qm)}, "
+                    f"p-val {_pv(self.qm_pval)}"
+                )
             lines.append("")
         lines += ["Model Results:", ""]
         if robust is None:
             header = ["", "estimate", "se", "zval" if self.test == "z" else "tval", "pval", "ci.lb", "ci.ub"]
-            body = [[c.name, fmt(c.estimate), fmt(c.se), fmt(c.stat), fmt_p(c.pval), fmt(c.ci_low),
-                     fmt(c.ci_high)] for c in self.coefficients]
+            body = [
+                [
+                    c.name,
+                    fmt(c.estimate),
+                    fmt(c.se),
+                    fmt(c.stat),
+                    fmt_p(c.pval),
+                    fmt(c.ci_low),
+                    fmt(c.ci_high),
+                ]
+                for c in self.coefficients
+            ]
         else:
             header = ["", "estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
-            body = [[c.name, fmt(c.estimate), fmt(c.se), fmt(c.stat), fmt(c.df, 2), fmt_p(c.pval), fmt(c.ci_low),
-                     fmt(c.ci_high)] for c in robust.coefficients]
+            body = [
+                [
+                    c.name,
+                    fmt(c.estimate),
+                    fmt(c.se),
+                    fmt(c.stat),
+                    fmt(c.df, 2),
+                    fmt_p(c.pval),
+                    fmt(c.ci_low),
+                    fmt(c.ci_high),
+                ]
+                for c in robust.coefficients
+            ]
         if p == 1:
             header, body = header[1:], [r[1:] for r in body]
         lines.append(_format.table(header, body) if p > 1 else _table_plain(header, body))
         if robust is not None:
-            lines += ["", "Results based on cluster-robust inference (var-cov estimator: CR2,",
-                      "approx t/F-tests and confidence intervals, df: Satterthwaite approx)."]
+            lines += [
+                "",
+                "Results based on cluster-robust inference (var-cov estimator: CR2,",
+                "approx t/F-tests and confidence intervals, df: Satterthwaite approx).",
+            ]
         return _format.Summary("\n".join(lines), notes=self.warnings)
 
     def __repr__(self) -> str:
@@ -199,4 +270,4 @@ def _pv(p) -> str:
 def _table_plain(header, body) -> str:
     """A table without a row-name column (metafor prints the intercept-only model this way)."""
     widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in [header, *body])
+    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *body])
