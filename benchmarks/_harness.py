@@ -66,6 +66,15 @@ def best_of(fn, repeat: int = 3) -> float:
     return min(times)
 
 
+def interleaved(ours, peer, repeat: int = 5) -> tuple[float, float]:
+    """Minimum wall times of two functions called alternately, so both see the same machine load."""
+    t_ours, t_peer = [], []
+    for _ in range(repeat):
+        t_ours.append(best_of(ours, 1))
+        t_peer.append(best_of(peer, 1))
+    return min(t_ours), min(t_peer)
+
+
 def median_wall(cmd: list[str], repeat: int = 5, **kwargs) -> tuple[float, subprocess.CompletedProcess]:
     """Median wall time of ``repeat`` runs of a command (cold starts); returns it and the last run."""
     times, proc = [], None

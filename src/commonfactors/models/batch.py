@@ -206,9 +206,9 @@ def _fe_parts(y, v):
     """Common-effect weights w = 1/v, their sum, the weighted mean and Cochran's Q per row."""
     w = 1.0 / v
     sw = w.sum(axis=0)
-    mu = (w * y).sum(axis=0) / sw
-    q = (w * (y - mu[None, :]) ** 2).sum(axis=0)
-    return w, sw, mu, q
+    mu = _rowdot(w, y) / sw
+    r = np.subtract(y, mu)
+    return w, sw, mu, _rowdot(w, r, r)
 
 
 def _trace_psps(w, sigma):
@@ -220,7 +220,7 @@ def _trace_psps(w, sigma):
     """
     a = w * sigma
     s = w.sum(axis=0)
-    return (a * a).sum(axis=0) - 2.0 * (w * a * a).sum(axis=0) / s + ((w * a).sum(axis=0) / s) ** 2
+    return _rowdot(a, a) - 2.0 * _rowdot(w, a, a) / s + (_rowdot(w, a) / s) ** 2
 
 
 def _mean_v(v, present, k):
@@ -239,7 +239,7 @@ def _tau2_dl(y, v, present, k):
     the model (``_trace_psps`` with S = diag(v + tau2)) divided by the same denominator.
     """
     w, sw, _, q = _fe_parts(y, v)
-    trp = sw - (w * w).sum(axis=0) / sw  # tr(P) for the common-effect weights
+    trp = sw - _rowdot(w, w) / sw  # tr(P) for the common-effect weights
     tau2 = np.maximum(0.0, (q - (k - 1)) / trp)
     se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / trp
     return tau2, se, np.ones(tau2.shape, dtype=bool)
@@ -288,39 +288,43 @@ def _tau2_sj(y, v, present, k):
     return tau2, se, np.ones(tau2.shape, dtype=bool)
 
 
-def _rowdot(a, b):
-    """Per meta-analysis sums of a * b over the studies, without the temporary (k, m) product."""
-    return np.einsum("ij,ij->j", a, b)
+def _rowdot(a, b, c=None):
+    """Per meta-analysis sums over the studies of a * b (* c), without a temporary (k, m) product."""
+    return np.einsum("ij,ij->j", a, b) if c is None else np.einsum("ij,ij,ij->j", a, b, c)
 
 
 def _solve(equation, y, v, present, k, *, start, target=None):
-    r"""Root in tau2 >= 0 of ``g(tau2) = 0`` for all rows at once, where g is positive below the
-    root and negative above it (a likelihood score, or Q(tau2) - target).
+    r"""Root in tau2 >= 0 of ``g(tau2) = 0`` for all meta-analyses at once, where g is positive below
+    the root and negative above it (a likelihood score, or Q(tau2) - target).
 
-    ``equation(t, y, v, target)`` returns g(t) and a positive D(t); the step is g/D (Newton when D is
-    -g', Fisher scoring when it is the expected information). Iterations start at ``start`` (or, where
-    that is 0, at 0) and keep a bracket [lo, hi] that every evaluation narrows (g > 0: lo = t;
-    g < 0: hi = t). A step below 0 is truncated to 0, as in metafor's Fisher scoring; a row where
-    g(0) <= 0 has its maximum (or root) at 0. A step that leaves the bracket, or is not smaller than
+    ``equation(t, y, v, target, buffers)`` returns g(t) and a positive D(t); the step is g/D (Newton
+    when D is -g', Fisher scoring when it is the expected information). Iterations start at ``start``
+    (or, where that is 0, at 0) and keep a bracket [lo, hi] that every evaluation narrows (g > 0:
+    lo = t; g < 0: hi = t). A step below 0 is truncated to 0, as in metafor's Fisher scoring; where
+    g(0) <= 0 the maximum (or root) is at 0. A step that leaves the bracket, or is not smaller than
     half the previous one, is replaced by bisection (the safeguard of ``rtsafe``, Press et al., 2007,
     Numerical Recipes, 3rd ed., sec. 9.4). This prevents the two-cycles of plain Fisher scoring when
     the step overshoots the boundary (where metafor's rma stops with "Fisher scoring algorithm did not
-    converge") and cannot change a fixed point. A row stops when its step is at most
-    ``TOL * (tau2 + mean vi)``; converged rows leave the working set.
+    converge") and cannot change a fixed point. A meta-analysis stops when its step is at most
+    ``TOL * (tau2 + mean vi)``. Finished ones are frozen, and dropped from the working arrays once they
+    are half of them; the (k, m) temporaries live in three buffers allocated once (allocating them at
+    every step costs more than the arithmetic).
     """
     n = k.size
     target = np.zeros(n) if target is None else target
     scale = _mean_v(v, present, k)
     tau2 = np.array(start, dtype=np.float64)
     converged = np.zeros(n, dtype=bool)
-    idx = np.arange(n)
+    buffers = tuple(np.empty(y.shape) for _ in range(3))
+    idx = np.arange(n)  # the working set: positions in the result arrays
+    active = np.ones(n, dtype=bool)
     t = tau2.copy()
     lo, hi = np.zeros(n), np.full(n, np.inf)
     seen0 = t == 0  # g(0) known to be > 0 (lo = 0 is a verified end of the bracket)
     last = np.full(n, np.inf)  # the previous step's length
     wy, wv, wtarget, wscale = y, v, target, scale
     for _ in range(MAXITER):
-        g, d = equation(t, wy, wv, wtarget)
+        g, d = equation(t, wy, wv, wtarget, tuple(b[:, : idx.size] for b in buffers))
         lo = np.where(g > 0, t, lo)
         hi = np.where(g < 0, t, hi)
         boundary = (t == 0) & (g <= 0)
@@ -332,61 +336,63 @@ def _solve(equation, y, v, present, k, *, start, target=None):
         seen0 |= new == 0
         tol = TOL * (t + wscale)
         last = np.abs(new - t)
-        done = boundary | (g == 0) | (last <= tol) | (hi - lo <= tol)
-        tau2[idx] = np.where(boundary | (g == 0), t, new)
+        done = active & (boundary | (g == 0) | (last <= tol) | (hi - lo <= tol))
+        new = np.where(boundary | (g == 0), t, new)
+        tau2[idx[active]] = new[active]
         converged[idx[done]] = True
-        keep = ~done
-        if not keep.any():
+        active &= ~done
+        n_active = int(active.sum())
+        if n_active == 0:
             break
-        if not keep.all():
-            idx, new, lo, hi, seen0, last = (a[keep] for a in (idx, new, lo, hi, seen0, last))
-            wy, wv, wtarget, wscale = wy[:, keep], wv[:, keep], wtarget[keep], wscale[keep]
-        t = new
+        t = np.where(active, new, t)
+        if n_active <= idx.size // 2:
+            idx, t, lo, hi, seen0, last = (a[active] for a in (idx, t, lo, hi, seen0, last))
+            wy, wv, wtarget, wscale = wy[:, active], wv[:, active], wtarget[active], wscale[active]
+            active = np.ones(n_active, dtype=bool)
     return tau2, converged
 
 
-def _likelihood_parts(t, y, v):
-    """w = 1/(v + tau2), sum(w), r = y - mu, and sum(w^2) per row."""
-    w = 1.0 / (v + t[None, :])
+def _likelihood_parts(t, y, v, buffers):
+    """w = 1/(v + tau2) into buffers[0], r = y - mu into buffers[1]; returns w, sum(w), r."""
+    w = np.reciprocal(np.add(v, t, out=buffers[0]), out=buffers[0])
     sw = w.sum(axis=0)
-    r = y - (_rowdot(w, y) / sw)[None, :]
+    r = np.subtract(y, _rowdot(w, y) / sw, out=buffers[1])
     return w, sw, r
 
 
-def _reml_equation(t, y, v, target):
+def _reml_equation(t, y, v, target, buffers):
     r"""REML score of the intercept-only model and the step's denominator (Harville, 1977, JASA
     72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293). With
     w = 1/(v + tau2), P = W - w w'/sum(w) and P y = w (y - mu): twice the score is
     :math:`g = y'PPy - \mathrm{tr} P`, with derivative :math:`-2 y'PPPy + \mathrm{tr}(PP)`. D is minus that
     derivative (Newton) where it is positive, else the expected information :math:`\mathrm{tr}(PP)`."""
-    w, sw, r = _likelihood_parts(t, y, v)
-    wr = w * r
-    w2 = w * w
-    sw2 = w2.sum(axis=0)
-    trpp = sw2 - 2.0 * _rowdot(w2, w) / sw + (sw2 / sw) ** 2
-    ypppy = _rowdot(wr * wr, w) - _rowdot(wr, w) ** 2 / sw
+    w, sw, r = _likelihood_parts(t, y, v, buffers)
+    wr = np.multiply(w, r, out=buffers[1])
+    sw2 = _rowdot(w, w)
+    trpp = sw2 - 2.0 * _rowdot(w, w, w) / sw + (sw2 / sw) ** 2
+    ypppy = _rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw
     newton = 2.0 * ypppy - trpp
     return _rowdot(wr, wr) - (sw - sw2 / sw), np.where(newton > 0, newton, trpp)
 
 
-def _ml_equation(t, y, v, target):
+def _ml_equation(t, y, v, target, buffers):
     r"""ML score and step denominator: twice the score is :math:`g = \sum w_i^2 r_i^2 - \sum w_i`
     (r = y - mu), with derivative :math:`-2(\sum w_i^3 r_i^2 - (\sum w_i^2 r_i)^2/\sum w_i) + \sum w_i^2`;
     D is minus that where positive, else the expected information :math:`\sum w_i^2` (same sources as
     ``_reml_equation``)."""
-    w, sw, r = _likelihood_parts(t, y, v)
-    wr = w * r
+    w, sw, r = _likelihood_parts(t, y, v, buffers)
+    wr = np.multiply(w, r, out=buffers[1])
     sw2 = _rowdot(w, w)
-    newton = 2.0 * (_rowdot(wr * wr, w) - _rowdot(wr, w) ** 2 / sw) - sw2
+    newton = 2.0 * (_rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw) - sw2
     return _rowdot(wr, wr) - sw, np.where(newton > 0, newton, sw2)
 
 
-def _q_equation(t, y, v, target):
+def _q_equation(t, y, v, target, buffers):
     r"""The generalised Q minus its target, :math:`g = \sum w_i (y_i - \hat\mu)^2 - \mathrm{target}`,
     and :math:`D = -g' = \sum w_i^2 (y_i - \hat\mu)^2` (the derivative through mu vanishes, as mu
     minimises the weighted sum of squares), so the step is Newton's."""
-    w, _, r = _likelihood_parts(t, y, v)
-    wr = w * r
+    w, _, r = _likelihood_parts(t, y, v, buffers)
+    wr = np.multiply(w, r, out=buffers[2])
     return _rowdot(wr, r) - target, _rowdot(wr, wr)
 
 
@@ -477,13 +483,14 @@ def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dic
     with np.errstate(divide="ignore", invalid="ignore"):
         w0, sw0, _, q = _fe_parts(y, v)
         df = (k - 1).astype(np.float64)
-        w = 1.0 / (v + tau2[None, :])
+        w = np.reciprocal(np.add(v, tau2))
         sw = w.sum(axis=0)
-        mu = (w * y).sum(axis=0) / sw
+        mu = _rowdot(w, y) / sw
         se = 1.0 / np.sqrt(sw)
         use_t = (k > 1) if test in ("t", "knha") else np.zeros(k.shape, dtype=bool)
         if test == "knha":
-            s2w = (w * (y - mu[None, :]) ** 2).sum(axis=0) / df
+            r = np.subtract(y, mu)
+            s2w = _rowdot(w, r, r) / df
             se = np.where(use_t, se * np.sqrt(s2w), se)
         p = 1.0 - (1.0 - level / 100.0) / 2.0
         crit = np.full(k.shape, float(dist.norm_ppf(p)))
@@ -500,7 +507,7 @@ def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dic
         else:
             half = crit * np.sqrt(se * se + tau2)
             pi_low, pi_high = mu - half, mu + half
-            s2 = df * sw0 / (sw0 * sw0 - (w0 * w0).sum(axis=0))
+            s2 = df * sw0 / (sw0 * sw0 - _rowdot(w0, w0))
             i2 = 100.0 * tau2 / (tau2 + s2)
             h2 = (tau2 + s2) / s2
         single = k == 1
