@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "factors": "factors:factors",
     "pie": "pie:pie",
     "datasets": "datasets:datasets",
+    "reproduce": "reproduce:reproduce",
 }
 
 
