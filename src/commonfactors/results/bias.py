@@ -1,0 +1,413 @@
+"""Results of the small-study-effect and publication-bias methods (:mod:`commonfactors.models.bias`).
+
+Frozen and unrounded; everything is computed at fit time. Each class keeps the result contract:
+``summary()`` returns a :class:`commonfactors._format.Summary`, ``to_frame()`` a tidy DataFrame,
+``to_dict()`` the JSON of the command line contract (NaN -> None) and ``__repr__`` is the summary text.
+:class:`BiasResult` gathers them all; its ``to_dict()`` is exactly the ``commonfactors bias`` object of
+DESIGN.md (plus ``k``, ``method`` and ``warnings``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._format import Summary, fmt, fmt_p, jsonable, table
+from .meta import MetaResult
+
+
+class _Printable:
+    """``__repr__`` is the summary text, as a metafor user expects from typing the object's name."""
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+def _frame(rows: list[dict], columns: list[str]):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _df_text(df: float) -> str:
+    return "inf" if math.isinf(df) else str(int(df)) if df == int(df) else fmt(df, 2)
+
+
+@dataclass(frozen=True, eq=False)
+class RegressionTest(_Printable):
+    """Egger's regression test for funnel plot asymmetry (metafor's ``regtest``).
+
+    ``model`` is ``"rma"`` (a meta-regression on the predictor with the model's tau2 estimator) or ``"lm"``
+    (weighted least squares with a multiplicative dispersion term, the classical test). ``slope``/``slope_se``
+    is the predictor's coefficient, ``stat`` its z (``df`` = inf) or t statistic (``df`` = k - 2), ``pval`` the
+    two-sided p-value; ``limit_estimate``/``limit_se`` is the intercept (the effect at infinite precision, a
+    bias-adjusted estimate when the predictor is ``sei`` or ``vi``) with its confidence interval.
+    """
+
+    model: str
+    predictor: str
+    method: str
+    k: int
+    slope: float
+    slope_se: float
+    stat: float
+    pval: float
+    df: float
+    limit_estimate: float
+    limit_se: float
+    limit_ci_low: float
+    limit_ci_high: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{stat, pval, limit_estimate}`` for the "rma" model, ``{stat, pval, df}`` for "lm"."""
+        if self.model == "lm":
+            return jsonable({"stat": self.stat, "pval": self.pval, "df": int(self.df)})
+        return jsonable({"stat": self.stat, "pval": self.pval, "limit_estimate": self.limit_estimate})
+
+    def to_frame(self):
+        """One row: model, predictor, slope, slope_se, stat, pval, df, limit_estimate, limit_se, limit_ci_low,
+        limit_ci_high."""
+        cols = ["model", "predictor", "slope", "slope_se", "stat", "pval", "df", "limit_estimate", "limit_se",
+                "limit_ci_low", "limit_ci_high"]
+        return _frame([{c: getattr(self, c) for c in cols}], cols)
+
+    def summary(self, digits: int = 4) -> Summary:
+        name = ("Weighted regression with multiplicative dispersion" if self.model == "lm"
+                else f"Mixed-effects meta-regression model (tau^2 estimator: {self.method})")
+        statname = "t" if self.model == "lm" else "z"
+        dfs = f", df = {_df_text(self.df)}" if self.model == "lm" else ""
+        lines = ["Regression Test for Funnel Plot Asymmetry", "", f"Model:     {name}",
+                 f"Predictor: {'standard error' if self.predictor == 'sei' else 'sampling variance'}", "",
+                 f"Test for Funnel Plot Asymmetry: {statname} = {fmt(self.stat, digits)}{dfs}, "
+                 f"p = {fmt_p(self.pval, digits)}",
+                 f"Limit Estimate (as sei -> 0):   b = {fmt(self.limit_estimate, digits)} "
+                 f"(CI: {fmt(self.limit_ci_low, digits)}, {fmt(self.limit_ci_high, digits)})"]
+        return Summary("\n".join(lines), notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class RankTest(_Printable):
+    """Begg and Mazumdar's rank correlation test (metafor's ``ranktest``): Kendall's tau (tau-b with ties)
+    between the standardised effects and the sampling variances, with the exact two-sided p-value
+    (``exact=True``; k < 50 and no ties) or the normal approximation with the tie-corrected variance."""
+
+    k: int
+    tau: float
+    pval: float
+    exact: bool
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{tau, pval}``."""
+        return jsonable({"tau": self.tau, "pval": self.pval})
+
+    def to_frame(self):
+        """One row: k, tau, pval, exact."""
+        return _frame([{"k": self.k, "tau": self.tau, "pval": self.pval, "exact": self.exact}],
+                      ["k", "tau", "pval", "exact"])
+
+    def summary(self, digits: int = 4) -> Summary:
+        text = (f"Rank Correlation Test for Funnel Plot Asymmetry\n\n"
+                f"Kendall's tau = {fmt(self.tau, digits)}, p = {fmt_p(self.pval, digits)}"
+                f" ({'exact' if self.exact else 'normal approximation'})")
+        return Summary(text, notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class TrimFillResult(_Printable):
+    """Trim and fill (Duval & Tweedie, 2000): ``k0`` studies estimated missing on ``side`` ("left" or
+    "right") by ``estimator`` ("L0" or "R0"), imputed as mirror images around the trimmed estimate, and the
+    model refitted to the augmented data (``fit``, whose estimate, se and tau2 are repeated here).
+    ``yi``/``vi`` hold the observed then the ``k0`` filled values; ``filled`` flags the filled ones."""
+
+    k0: int
+    side: str
+    estimator: str
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    pval: float
+    tau2: float
+    fit: MetaResult = field(repr=False)
+    yi: np.ndarray = field(repr=False)
+    vi: np.ndarray = field(repr=False)
+    filled: np.ndarray = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{k0, estimate, se, tau2, side}``."""
+        return jsonable({"k0": self.k0, "estimate": self.estimate, "se": self.se, "tau2": self.tau2,
+                         "side": self.side})
+
+    def to_frame(self):
+        """One row per study of the augmented data: yi, vi, filled (True for imputed studies)."""
+        import pandas as pd
+
+        return pd.DataFrame({"yi": self.yi, "vi": self.vi, "filled": self.filled})
+
+    def summary(self, digits: int = 4) -> Summary:
+        head = (f"Estimated number of missing studies on the {self.side} side: {self.k0} "
+                f"(estimator {self.estimator})\n\n")
+        return Summary(head + str(self.fit.summary(digits).text), notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class FailSafeN(_Printable):
+    """Rosenthal's (1979) fail-safe N: the number of studies averaging null results that would bring the
+    Stouffer combined one-sided p-value (``pval``) up to ``alpha``; ``fsnum`` is 0 when it is already above."""
+
+    k: int
+    fsnum: int
+    alpha: float
+    pval: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{fsnum}``."""
+        return jsonable({"fsnum": self.fsnum})
+
+    def to_frame(self):
+        """One row: k, fsnum, alpha, pval."""
+        return _frame([{"k": self.k, "fsnum": self.fsnum, "alpha": self.alpha, "pval": self.pval}],
+                      ["k", "fsnum", "alpha", "pval"])
+
+    def summary(self, digits: int = 4) -> Summary:
+        text = (f"Fail-safe N Calculation Using the Rosenthal Approach\n\n"
+                f"Observed Significance Level: {fmt_p(self.pval, digits)}\n"
+                f"Target Significance Level:   {self.alpha:g}\n\nFail-safe N: {self.fsnum}")
+        return Summary(text, notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class PetPeeseResult(_Printable):
+    """PET and PEESE (Stanley & Doucouliagos, 2014): the intercepts of meta-regressions of the effects on
+    their standard errors (``pet``) and on their sampling variances (``peese``), with the model's tau2
+    estimator; each a :class:`commonfactors.results.meta.Coefficient`."""
+
+    pet: object
+    peese: object
+    method: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{"pet": {estimate, se}, "peese": {estimate, se}}``."""
+        return jsonable({"pet": {"estimate": self.pet.estimate, "se": self.pet.se},
+                         "peese": {"estimate": self.peese.estimate, "se": self.peese.se}})
+
+    def to_frame(self):
+        """Two rows (pet, peese): name, estimate, se, stat, pval, ci_low, ci_high."""
+        cols = ["estimate", "se", "stat", "pval", "ci_low", "ci_high"]
+        return _frame([{"name": n, **{c: getattr(co, c) for c in cols}}
+                       for n, co in (("pet", self.pet), ("peese", self.peese))], ["name", *cols])
+
+    def summary(self, digits: int = 4) -> Summary:
+        rows = [[n, fmt(c.estimate, digits), fmt(c.se, digits), fmt(c.stat, digits), fmt_p(c.pval, digits),
+                 fmt(c.ci_low, digits), fmt(c.ci_high, digits)] for n, c in (("PET", self.pet),
+                                                                             ("PEESE", self.peese))]
+        text = (f"PET-PEESE (intercepts of meta-regressions on sei and vi; tau^2 estimator: {self.method})\n\n"
+                + table(["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"], rows))
+        return Summary(text, notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionModelResult(_Printable):
+    """A step-function selection model (Vevea & Hedges, 1995) fitted by maximum likelihood.
+
+    ``estimate``/``se``/``stat``/``pval``/``ci_low``/``ci_high``: the adjusted average effect; ``tau2``,
+    ``se_tau2``; ``delta``: the relative likelihood of selection in each p-value interval, the first fixed
+    at 1, with ``se_delta`` (NaN for the fixed one); ``steps``: the upper ends of the intervals (the last is
+    1); ``k_per_interval``: the number of studies whose one-sided p-value falls in each; ``lrt``,
+    ``lrt_df``, ``lrt_pval``: likelihood ratio test of delta = 1 against the random-effects model fitted by
+    ML; ``loglik``, ``loglik_null``: the two maximised log-likelihoods.
+    """
+
+    k: int
+    estimate: float
+    se: float
+    stat: float
+    pval: float
+    ci_low: float
+    ci_high: float
+    tau2: float
+    se_tau2: float
+    delta: tuple[float, ...]
+    se_delta: tuple[float, ...]
+    steps: tuple[float, ...]
+    k_per_interval: tuple[int, ...]
+    alternative: str
+    lrt: float
+    lrt_df: int
+    lrt_pval: float
+    loglik: float
+    loglik_null: float
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """``{estimate, se, tau2, delta, lrt, lrt_pval}``."""
+        return jsonable({"estimate": self.estimate, "se": self.se, "tau2": self.tau2, "delta": list(self.delta),
+                         "lrt": self.lrt, "lrt_pval": self.lrt_pval})
+
+    def to_frame(self):
+        """One row per p-value interval: lower and upper p bound, k, delta, se_delta."""
+        lows = (0.0, *self.steps[:-1])
+        return _frame([{"p_low": lo, "p_high": hi, "k": n, "delta": d, "se_delta": s}
+                       for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta,
+                                                  self.se_delta)],
+                      ["p_low", "p_high", "k", "delta", "se_delta"])
+
+    def summary(self, digits: int = 4) -> Summary:
+        lines = [f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)",
+                 f"Selection model: step function (steps {', '.join(f'{s:g}' for s in self.steps)}; "
+                 f"one-sided p-values, alternative '{self.alternative}')", "",
+                 f"tau^2 (estimated amount of total heterogeneity): {fmt(self.tau2, digits)} "
+                 f"(SE = {fmt(self.se_tau2, digits)})", "",
+                 f"Test for Selection Model Parameters: LRT(df = {self.lrt_df}) = {fmt(self.lrt, digits)}, "
+                 f"p-val = {fmt_p(self.lrt_pval, digits)}", "", "Model Results:", "",
+                 table(["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"],
+                       [["", fmt(self.estimate, digits), fmt(self.se, digits), fmt(self.stat, digits),
+                         fmt_p(self.pval, digits), fmt(self.ci_low, digits), fmt(self.ci_high, digits)]]),
+                 "", "Selection Model Results:", ""]
+        lows = (0.0, *self.steps[:-1])
+        rows = [[f"{lo:g} < p <= {hi:g}", str(n), fmt(d, digits), fmt(s, digits)]
+                for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta, self.se_delta)]
+        lines.append(table(["", "k", "estimate", "se"], rows))
+        return Summary("\n".join(lines), notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False)
+class FunnelData(_Printable):
+    """Data for a contour-enhanced funnel plot (Peters et al., 2008).
+
+    ``yi``, ``sei``, ``slab``: the points; ``estimate``: the pooled estimate (the centre of the pseudo
+    confidence region ``estimate +- z_{.975} se``); ``contours``: for each two-sided significance level
+    ``p`` in ``levels``, the effects ``+- z_{1 - p/2} se`` that reach it at standard error ``se``, as lines
+    from se = 0 to ``se_max``; a point outside a pair of lines is significant at that level.
+    """
+
+    yi: np.ndarray = field(repr=False)
+    sei: np.ndarray = field(repr=False)
+    slab: np.ndarray = field(repr=False)
+    estimate: float
+    se_max: float
+    levels: tuple[float, ...]
+    z: tuple[float, ...]
+
+    def contour(self, p: float) -> dict:
+        """The two lines of level ``p``: ``{"p", "se": [0, se_max], "lower": [...], "upper": [...]}``."""
+        z = self.z[self.levels.index(p)]
+        return {"p": p, "se": [0.0, self.se_max], "lower": [0.0, -z * self.se_max], "upper": [0.0, z * self.se_max]}
+
+    def to_dict(self) -> dict:
+        """``{"points": {"yi", "sei", "slab"}, "estimate", "pseudo_ci": {"se", "lower", "upper"},
+        "contours": [{"p", "se", "lower", "upper"}, ...]}``."""
+        z95 = self.z[self.levels.index(0.05)] if 0.05 in self.levels else 1.959963984540054
+        return jsonable({
+            "points": {"yi": self.yi, "sei": self.sei, "slab": [str(s) for s in self.slab]},
+            "estimate": self.estimate,
+            "pseudo_ci": {"se": [0.0, self.se_max], "lower": [self.estimate, self.estimate - z95 * self.se_max],
+                          "upper": [self.estimate, self.estimate + z95 * self.se_max]},
+            "contours": [self.contour(p) for p in self.levels],
+        })
+
+    def to_frame(self):
+        """One row per study: slab, yi, sei, and the smallest contour level it reaches (``p_region``:
+        e.g. 0.01 for a study significant at .01; 1 for a study not significant at the largest level)."""
+        import pandas as pd
+
+        zi = np.abs(self.yi) / self.sei
+        region = np.ones(self.yi.shape[0])
+        for p, z in sorted(zip(self.levels, self.z), reverse=True):
+            region[zi >= z] = p
+        return pd.DataFrame({"slab": self.slab, "yi": self.yi, "sei": self.sei, "p_region": region})
+
+    def summary(self, digits: int = 4) -> Summary:
+        rows = [[f"p = {p:g}", fmt(z, digits)] for p, z in zip(self.levels, self.z)]
+        text = (f"Contour-enhanced funnel plot data (k = {self.yi.shape[0]}; estimate = "
+                f"{fmt(self.estimate, digits)}; se up to {fmt(self.se_max, digits)})\n\n"
+                + table(["contour", "|yi| / sei"], rows))
+        return Summary(text)
+
+
+@dataclass(frozen=True, eq=False)
+class BiasResult(_Printable):
+    """All small-study-effect diagnostics of :func:`commonfactors.bias_tests` on one data set."""
+
+    k: int
+    method: str
+    egger: RegressionTest
+    egger_classical: RegressionTest
+    begg: RankTest
+    trim_and_fill: TrimFillResult
+    fail_safe_n: FailSafeN
+    pet_peese: PetPeeseResult
+    selection_3psm: SelectionModelResult | None
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """The ``commonfactors bias --format json`` object (DESIGN.md): ``egger {stat, pval, limit_estimate}``,
+        ``egger_classical {stat, pval, df}``, ``begg {tau, pval}``, ``trim_and_fill {k0, estimate, se, tau2,
+        side}``, ``fail_safe_n {fsnum}``, ``pet {estimate, se}``, ``peese {estimate, se}``, ``selection_3psm
+        {estimate, se, tau2, delta, lrt, lrt_pval}`` (None when it could not be fitted), plus ``k``,
+        ``method`` and ``warnings``."""
+        pp = self.pet_peese.to_dict()
+        return jsonable({
+            "k": self.k, "method": self.method,
+            "egger": self.egger.to_dict(), "egger_classical": self.egger_classical.to_dict(),
+            "begg": self.begg.to_dict(), "trim_and_fill": self.trim_and_fill.to_dict(),
+            "fail_safe_n": self.fail_safe_n.to_dict(), "pet": pp["pet"], "peese": pp["peese"],
+            "selection_3psm": None if self.selection_3psm is None else self.selection_3psm.to_dict(),
+            "warnings": list(self.warnings),
+        })
+
+    def to_frame(self):
+        """One row per method: method, estimate (the adjusted effect where there is one), se, stat, pval."""
+        nan = math.nan
+        sel = self.selection_3psm
+        rows = [
+            {"method": "egger", "estimate": self.egger.limit_estimate, "se": self.egger.limit_se,
+             "stat": self.egger.stat, "pval": self.egger.pval},
+            {"method": "egger_classical", "estimate": self.egger_classical.limit_estimate,
+             "se": self.egger_classical.limit_se, "stat": self.egger_classical.stat,
+             "pval": self.egger_classical.pval},
+            {"method": "begg", "estimate": nan, "se": nan, "stat": self.begg.tau, "pval": self.begg.pval},
+            {"method": "trim_and_fill", "estimate": self.trim_and_fill.estimate, "se": self.trim_and_fill.se,
+             "stat": float(self.trim_and_fill.k0), "pval": self.trim_and_fill.pval},
+            {"method": "fail_safe_n", "estimate": nan, "se": nan, "stat": float(self.fail_safe_n.fsnum),
+             "pval": self.fail_safe_n.pval},
+            {"method": "pet", "estimate": self.pet_peese.pet.estimate, "se": self.pet_peese.pet.se,
+             "stat": self.pet_peese.pet.stat, "pval": self.pet_peese.pet.pval},
+            {"method": "peese", "estimate": self.pet_peese.peese.estimate, "se": self.pet_peese.peese.se,
+             "stat": self.pet_peese.peese.stat, "pval": self.pet_peese.peese.pval},
+            {"method": "selection_3psm", "estimate": nan if sel is None else sel.estimate,
+             "se": nan if sel is None else sel.se, "stat": nan if sel is None else sel.lrt,
+             "pval": nan if sel is None else sel.lrt_pval},
+        ]
+        return _frame(rows, ["method", "estimate", "se", "stat", "pval"])
+
+    def summary(self, digits: int = 4) -> Summary:
+        e, c, b, t, f = self.egger, self.egger_classical, self.begg, self.trim_and_fill, self.fail_safe_n
+        pet, peese, sel = self.pet_peese.pet, self.pet_peese.peese, self.selection_3psm
+        rows = [
+            ["Egger (meta-regression on sei)", f"z = {fmt(e.stat, digits)}", fmt_p(e.pval, digits),
+             f"limit estimate {fmt(e.limit_estimate, digits)}"],
+            ["Egger (classical, weighted lm)", f"t({_df_text(c.df)}) = {fmt(c.stat, digits)}",
+             fmt_p(c.pval, digits), ""],
+            ["Begg rank correlation", f"tau = {fmt(b.tau, digits)}", fmt_p(b.pval, digits), ""],
+            [f"Trim and fill ({t.estimator})", f"k0 = {t.k0} ({t.side})", "",
+             f"estimate {fmt(t.estimate, digits)} (SE {fmt(t.se, digits)}), tau^2 {fmt(t.tau2, digits)}"],
+            ["Fail-safe N (Rosenthal)", str(f.fsnum), "", ""],
+            ["PET", "", fmt_p(pet.pval, digits), f"estimate {fmt(pet.estimate, digits)} (SE {fmt(pet.se, digits)})"],
+            ["PEESE", "", fmt_p(peese.pval, digits),
+             f"estimate {fmt(peese.estimate, digits)} (SE {fmt(peese.se, digits)})"],
+        ]
+        if sel is not None:
+            rows.append(["Selection model (3PSM, p < .025)", f"LRT = {fmt(sel.lrt, digits)}",
+                         fmt_p(sel.lrt_pval, digits),
+                         f"estimate {fmt(sel.estimate, digits)} (SE {fmt(sel.se, digits)}), "
+                         f"tau^2 {fmt(sel.tau2, digits)}, delta {fmt(sel.delta[-1], digits)}"])
+        head = f"Small-study effects and publication bias (k = {self.k}; tau^2 estimator: {self.method})\n\n"
+        return Summary(head + table(["", "statistic", "pval", "adjusted"], rows), notes=self.warnings)
