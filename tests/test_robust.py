@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import commonfactors as cf
-from commonfactors.errors import BoundaryWarning, CommonFactorsWarning, SmallKWarning
+from commonfactors.errors import BoundaryWarning, CommonFactorsWarning, DroppedRowsWarning, SmallKWarning
 from commonfactors.io import read_table
 from commonfactors.models.multilevel import Blocks, evaluate
 from commonfactors.models.robust import cr2
@@ -62,7 +62,7 @@ def test_moderator_with_dropped_rows_matches_clubsandwich():
     # difficulty; the fit has sigma2_2 at the boundary)
     # cbind(r$se, r$dfs, r$pval, r$ci.lb, r$ci.ub); c(r$QM, r$QMdf, r$QMp)
     data = read_table(HERE / "inputs" / "ml_knapp2017.csv")
-    with pytest.warns(BoundaryWarning):
+    with pytest.warns(DroppedRowsWarning), pytest.warns(BoundaryWarning):
         res = cf.multilevel_meta_analysis(
             data, cluster="cluster", within="within", mods="~ difficulty", test="t", robust="cr2"
         )
@@ -182,7 +182,7 @@ def test_cr2_equals_the_dense_definitions(one_cluster_category):
 
 def test_perfect_fit_gives_zero_robust_se_with_a_warning():
     x = np.arange(1.0, 7.0)
-    with pytest.warns(CommonFactorsWarning, match="fits every effect exactly"):
+    with pytest.warns(BoundaryWarning), pytest.warns(CommonFactorsWarning, match="fits every effect exactly"):
         res = cf.multilevel_meta_analysis(
             yi=0.1 + 0.2 * x,
             vi=[0.1, 0.2, 0.1, 0.3, 0.1, 0.2],
