@@ -42,14 +42,14 @@ import numpy as np
 
 from .. import _distributions as dist
 from ._roots import bracket_decreasing, brent
-from ._wls import generalized_q, trace_P, trace_PDPD, trace_PP, wls
+from ._wls import likelihood_terms, q_function, trace_P, trace_PDPD, wls, xdx
 
 #: the estimators of tau2, plus "FE"/"EE"/"CE" for the common-effect (equal-effects) model
 METHODS = ("FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "PMM")
 COMMON_EFFECT = frozenset({"FE", "EE", "CE"})
 
-#: convergence of the iterative estimators: relative change in tau2 (metafor's cases used 1e-12 absolute)
-RTOL = 1e-14
+#: convergence of Fisher scoring: change in tau2 relative to tau2 + mean(vi) (the cases: 1e-12 absolute)
+RTOL = 1e-12
 MAXITER = 1000
 
 
@@ -99,7 +99,7 @@ def he(yi, vi, X) -> Tau2Fit:
     k, p = X.shape
     ones = np.ones(k)
     fit = wls(yi, X, ones)
-    trPV = float(vi.sum() - np.sum(fit.A * (X.T @ (X * vi[:, None]))))
+    trPV = float(vi.sum() - np.sum(fit.A * xdx(X, vi)))
     tau2 = max(0.0, (fit.q - trPV) / (k - p))
     return Tau2Fit(tau2, _se_quadratic(X, ones, vi, tau2, 1.0 / (k - p)))
 
@@ -141,14 +141,13 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
     """
     tol = RTOL * _scale(vi)
 
+    terms = likelihood_terms(yi, vi, X)
+
     def score_info(t):
-        w = 1.0 / (vi + t)
-        fit = wls(yi, X, w)
-        wr = w * fit.resid
-        ypPPy = float(np.dot(wr, wr))
+        ypPPy, trP, trPP, trW, trW2 = terms(t)
         if restricted:
-            return 0.5 * (ypPPy - trace_P(X, w, fit.A)), 0.5 * trace_PP(X, w, fit.A)
-        return 0.5 * (ypPPy - float(w.sum())), 0.5 * float(np.dot(w, w))
+            return 0.5 * (ypPPy - trP), 0.5 * trPP
+        return 0.5 * (ypPPy - trW), 0.5 * trW2
 
     tau2 = max(0.0, start)
     converged = False
@@ -179,23 +178,27 @@ def reml(yi, vi, X) -> Tau2Fit:
     return _fisher_scoring(yi, vi, X, restricted=True, start=he(yi, vi, X).tau2)
 
 
-def solve_generalized_q(yi, vi, X, target: float) -> tuple[float, bool]:
+def solve_generalized_q(yi, vi, X, target: float, *, q=None) -> tuple[float, bool]:
     """The tau2 >= 0 at which the generalised Q statistic equals ``target``, 0 if Q(0) <= target.
 
-    Q(tau2) decreases in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so the root is unique; it is
-    bracketed by geometric growth and found with Brent's method. Returns (tau2, found); ``found`` is
-    False when Q stays above ``target`` for every tau2 up to 1e12 times the typical vi.
+    Q(tau2) decreases in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so the root is unique. It is
+    bracketed from the moment estimate (Q(0) - target) / tr(P_0) (DerSimonian-Laird's form) by geometric
+    growth and found with Brent's method. ``q`` may pass a ready :func:`._wls.q_function`. Returns
+    (tau2, found); ``found`` is False when Q stays above ``target`` for every tau2 up to 1e12 times the
+    typical vi.
     """
-    q0 = generalized_q(yi, vi, X, 0.0)
+    q = q_function(yi, vi, X) if q is None else q
+    q0 = q(0.0)
     if q0 <= target:
         return 0.0, True
     scale = _scale(vi)
+    w0 = 1.0 / vi
+    guess = (q0 - target) / trace_P(X, w0, wls(yi, X, w0).A)
 
     def f(t):
-        return generalized_q(yi, vi, X, t) - target
+        return q(t) - target
 
-    start = max(dl(yi, vi, X).tau2, scale) * 2.0
-    br = bracket_decreasing(f, 0.0, start, limit=1e12 * scale)
+    br = bracket_decreasing(f, 0.0, 2.0 * guess + 1e-3 * scale, limit=1e12 * scale)
     if br is None:
         return math.nan, False
     lo, hi, fhi = br
@@ -258,6 +261,7 @@ def q_profile_ci(yi, vi, X, level: float) -> tuple[float, float]:
     k, p = X.shape
     alpha = 1.0 - level / 100.0
     df = k - p
-    lower, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)))
-    upper, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(alpha / 2.0, df)))
+    q = q_function(yi, vi, X)
+    lower, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)), q=q)
+    upper, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(alpha / 2.0, df)), q=q)
     return lower, upper

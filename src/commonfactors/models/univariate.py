@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import sys
 import warnings
 from typing import Literal
 
@@ -30,6 +32,17 @@ Test = Literal["z", "t", "knha", "hksj"]
 TESTS = ("z", "t", "knha")
 #: other names of the tests, normalised by :func:`normalize_options`
 TEST_ALIASES = {"hksj": "knha", "hk": "knha"}
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` of the first caller outside this package, so warnings point at the user's call."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def normalize_options(method, test, level) -> tuple[str, str, float]:
@@ -108,7 +121,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
 
     def warn(message: str, category) -> None:
         notes.append(message)
-        warnings.warn(message, category, stacklevel=3)
+        warnings.warn(message, category, stacklevel=_user_stacklevel())
 
     random = method not in COMMON_EFFECT
     tau2, se_tau2 = 0.0, math.nan
@@ -194,7 +207,7 @@ def _validated(data, **kwargs) -> tuple[EffectData, tuple[str, ...]]:
         warnings.simplefilter("always")
         ed = effect_data(data, **kwargs)
     for c in caught:
-        warnings.warn_explicit(c.message, c.category, c.filename, c.lineno)
+        warnings.warn(c.message, c.category, stacklevel=_user_stacklevel())
     return ed, tuple(str(c.message) for c in caught)
 
 
@@ -310,7 +323,7 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
     if missing.any():
         msg = (f"{int(missing.sum())} {'study' if missing.sum() == 1 else 'studies'} with a missing "
                f"{column or 'by'} omitted ({format_rows(ed.rows[missing])})")
-        warn_dropped(ed.rows[missing], f"a missing {column or 'by'}", stacklevel=4)
+        warn_dropped(ed.rows[missing], f"a missing {column or 'by'}", stacklevel=_user_stacklevel())
         notes.append(msg)
     results, names = [], []
     for g, label in enumerate(levels):
@@ -322,10 +335,11 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = fit(sub, method=method, test=test, level=level)
+        where = f"{column or 'by'} = {_label(label)}: "
         for c in caught:
-            warnings.warn(f"{column or 'by'} = {label}: {c.message}", c.category, stacklevel=4)
-        results.append(dataclasses.replace(res, warnings=tuple(f"{column or 'by'} = {label}: {m}"
-                                                               for m in res.warnings)))
+            warnings.warn(where + str(c.message), c.category, stacklevel=_user_stacklevel())
+        results.append(dataclasses.replace(res, warnings=tuple(where + m for m in res.warnings)))
+        notes.extend(where + m for m in res.warnings)
         names.append(_label(label))
     est = np.array([r.estimate for r in results])
     wg = 1.0 / np.array([r.se for r in results]) ** 2
