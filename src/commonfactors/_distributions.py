@@ -596,7 +596,8 @@ def _quantile_setup(p):
 
 
 def _t_log_upper(s, df):
-    _, upper, xpdf = _t_tails(np.exp(s), df)
+    with np.errstate(over="ignore"):
+        _, upper, xpdf = _t_tails(np.exp(s), df)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(upper), -xpdf / upper
 
@@ -664,7 +665,8 @@ def chi2_sf(x, df):
 
 
 def _chi2_log_tail(s, df, lower):
-    low, up, xpdf = _chi2_tails(np.exp(s), df)
+    with np.errstate(over="ignore"):
+        low, up, xpdf = _chi2_tails(np.exp(s), df)
     tail = np.where(lower, low, up)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(tail), np.where(lower, xpdf, -xpdf) / tail
@@ -728,7 +730,8 @@ def f_sf(x, dfn, dfd):
 
 
 def _f_log_tail(s, dfn, dfd, lower):
-    low, up, xpdf = _f_tails(np.exp(s), dfn, dfd)
+    with np.errstate(over="ignore"):
+        low, up, xpdf = _f_tails(np.exp(s), dfn, dfd)
     tail = np.where(lower, low, up)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(tail), np.where(lower, xpdf, -xpdf) / tail
