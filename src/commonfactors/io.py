@@ -426,7 +426,7 @@ def _read_delimited_fast(path: Path):
     header = _check_header(header, path=path, line=lines_before)
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         df = _parse_with_pandas(path, header, lines_before, dialect, encodings)
-        if df is None:
+        if df is None or df.empty:
             return read_raw(path).to_frame()
         buf = np.frombuffer(mm, dtype=np.uint8)
         try:
