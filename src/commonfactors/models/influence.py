@@ -72,17 +72,22 @@ def _influence(ed: EffectData, notes: _Notes, *, method: str, test: str, level: 
         x = X[i]
         diff = b - b_del
         cols["est"][i], cols["tau2"][i], cols["q"][i] = b_del[0], r.tau2, r.q
-        # studentized deleted residual: (y_i - x_i' b_(-i)) / sqrt(v_i + tau2_(-i) + x_i' Var(b_(-i)) x_i)
+        # Knapp-Hartung scaling of the deleted fit (1 under z and t tests), which also scales the
+        # residual variances below: s2_(-i) = sum w_j e_j^2 / (k - 1 - p) (Knapp & Hartung, 2003, eq. 7)
+        keep = np.arange(k) != i
+        s2 = wls(y[keep], X[keep], r.weights).q / (k - 1 - p) if test == "knha" and k - 1 > p else 1.0
+        # studentized deleted residual: (y_i - x_i' b_(-i)) / sqrt(s2 (v_i + tau2_(-i)) + x_i' Var(b_(-i)) x_i)
         # (Viechtbauer & Cheung, 2010, Res. Synth. Methods 1(2), 112-125, eq. 12)
-        cols["rstudent"][i] = (y[i] - x @ b_del) / math.sqrt(v[i] + r.tau2 + x @ r.vcov @ x)
-        # DFFITS: (x_i' b - x_i' b_(-i)) / sqrt(h_i (tau2_(-i) + v_i)) (Viechtbauer & Cheung, 2010, eq. 13)
-        cols["dffits"][i] = (x @ diff) / math.sqrt(hat[i] * (r.tau2 + v[i]))
+        cols["rstudent"][i] = (y[i] - x @ b_del) / math.sqrt(s2 * (v[i] + r.tau2) + x @ r.vcov @ x)
+        # DFFITS: (x_i' b - x_i' b_(-i)) / sqrt(s2 h_i (tau2_(-i) + v_i)) (Viechtbauer & Cheung, 2010, eq. 13)
+        cols["dffits"][i] = (x @ diff) / math.sqrt(s2 * hat[i] * (r.tau2 + v[i]))
         # Cook's distance: (b - b_(-i))' Var(b)^{-1} (b - b_(-i)) (Viechtbauer & Cheung, 2010, eq. 14)
         cols["cooks"][i] = diff @ vb_inv @ diff
         # covariance ratio: det Var(b_(-i)) / det Var(b) (Viechtbauer & Cheung, 2010, eq. 15)
         cols["covr"][i] = np.linalg.det(r.vcov) / det_full
-        # DFBETAS: (b - b_(-i)) / sqrt(diag Var(b_(-i)))
-        dfbetas[i] = diff / np.sqrt(np.diag(r.vcov))
+        # DFBETAS: (b - b_(-i)) / sqrt(s2 diag (X'W_(-i)X)^{-1}), W_(-i) = diag(1/(v + tau2_(-i))) over all k
+        # studies (Viechtbauer & Cheung, 2010, eq. 16)
+        dfbetas[i] = diff / np.sqrt(s2 * np.diag(wls(y, X, 1.0 / (v + r.tau2)).A))
     # influential as metafor flags it: |DFFITS| > 3 sqrt(p / (k - p)), P(chi2_p <= D_i) > .5, h_i > 3 p / k,
     # or any |DFBETAS| > 1
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -103,10 +108,12 @@ def influence(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None, me
     The model (with moderators ``mods`` if given) is refitted without each study i in turn, giving b_(-i),
     Var(b_(-i)) and tau2_(-i); then, with W = diag(1/(v_i + tau2)) and b, Var(b) of the full model:
 
-    - ``rstudent``: (y_i - x_i'b_(-i)) / sqrt(v_i + tau2_(-i) + x_i'Var(b_(-i))x_i);
-    - ``dffits``: (x_i'b - x_i'b_(-i)) / sqrt(h_i (tau2_(-i) + v_i));
+    - ``rstudent``: (y_i - x_i'b_(-i)) / sqrt(s2 (v_i + tau2_(-i)) + x_i'Var(b_(-i))x_i);
+    - ``dffits``: (x_i'b - x_i'b_(-i)) / sqrt(s2 h_i (tau2_(-i) + v_i));
     - ``cooks_d``: (b - b_(-i))' Var(b)^{-1} (b - b_(-i));
-    - ``cov_ratio``: det Var(b_(-i)) / det Var(b); ``dfbetas``: (b - b_(-i)) / sqrt(diag Var(b_(-i)));
+    - ``cov_ratio``: det Var(b_(-i)) / det Var(b);
+    - ``dfbetas``: (b - b_(-i)) / sqrt(s2 diag (X'W_(-i)X)^{-1}), W_(-i) = diag(1/(v_j + tau2_(-i))), all k
+      studies; s2 = 1, or under ``test="knha"`` the Knapp-Hartung factor of the fit without study i;
     - ``hat``: h_i = w_i x_i'(X'WX)^{-1}x_i; ``weight``: 100 w_i / sum w;
     - ``leave1out_estimate``, ``leave1out_tau2``, ``leave1out_q``: b_(-i)[0], tau2_(-i) and Q_E without i;
     - ``influential``: |DFFITS| > 3 sqrt(p/(k-p)), or the chi2(p) cdf at Cook's distance > .5, or
