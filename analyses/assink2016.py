@@ -17,21 +17,37 @@ import commonfactors as cf
 from commonfactors.reproduce import main, row
 
 ID = "assink2016"
-REFERENCE = ("Assink, M., & Wibbelink, C. J. M. (2016). Fitting three-level meta-analytic models in R: a "
-             "step-by-step tutorial. The Quantitative Methods for Psychology, 12(3), 154-174. "
-             "doi:10.20982/tqmp.12.3.p154, step 3 (overall effect); only the abstract and opening pages were seen")
+REFERENCE = (
+    "Assink, M., & Wibbelink, C. J. M. (2016). Fitting three-level meta-analytic models in R: a "
+    "step-by-step tutorial. The Quantitative Methods for Psychology, 12(3), 154-174. "
+    "doi:10.20982/tqmp.12.3.p154, step 3 (overall effect); only the abstract and opening pages were seen"
+)
 
 
 def reproduce() -> list[dict]:
     res = cf.multilevel_meta_analysis(cf.load_dataset("assink2016"), cluster="study", within="esid")
-    model = {"measure": "SMD (as shipped)", "estimator": "REML (three-level)", "test": "z",
-             "subset": "all 100 effects of 17 studies"}
+    model = {
+        "measure": "SMD (as shipped)",
+        "estimator": "REML (three-level)",
+        "test": "z",
+        "subset": "all 100 effects of 17 studies",
+    }
     why = "the tutorial's printed output was not seen in this session"
 
     def r(key, quantity, reproduced):
-        return row(f"{ID}:{key}", publication="Assink & Wibbelink (2016)", dataset="assink2016",
-                   quantity=quantity, model=model, published=None, reproduced=reproduced, tolerance=None,
-                   citation=REFERENCE, verified="not checked", why=why)
+        return row(
+            f"{ID}:{key}",
+            publication="Assink & Wibbelink (2016)",
+            dataset="assink2016",
+            quantity=quantity,
+            model=model,
+            published=None,
+            reproduced=reproduced,
+            tolerance=None,
+            citation=REFERENCE,
+            verified="not checked",
+            why=why,
+        )
 
     return [
         r("smd", "overall standardised mean difference", res.estimate),

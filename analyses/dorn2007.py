@@ -25,13 +25,17 @@ import commonfactors as cf
 from commonfactors.reproduce import main, printed, row
 
 ID = "dorn2007"
-REFERENCE = ("Dorn, S. D., Kaptchuk, T. J., Park, J. B., Nguyen, L. T., Canenguez, K., Nam, B. H., Woods, K. B., "
-             "Conboy, L. A., Stason, W. B., & Lembo, A. J. (2007). A meta-analysis of the placebo response in "
-             "complementary and alternative medicine trials of irritable bowel syndrome. Neurogastroenterology & "
-             "Motility, 19(8), 630-637. doi:10.1111/j.1365-2982.2007.00937.x, abstract; seen at "
-             "data.zhenzhi.com/details/1/909951780")
-MODEL_NOTE = ("the abstract does not state the pooling model; DL on logits is the only one of FE/DL/REML on "
-              "raw or logit proportions whose point estimate agrees")
+REFERENCE = (
+    "Dorn, S. D., Kaptchuk, T. J., Park, J. B., Nguyen, L. T., Canenguez, K., Nam, B. H., Woods, K. B., "
+    "Conboy, L. A., Stason, W. B., & Lembo, A. J. (2007). A meta-analysis of the placebo response in "
+    "complementary and alternative medicine trials of irritable bowel syndrome. Neurogastroenterology & "
+    "Motility, 19(8), 630-637. doi:10.1111/j.1365-2982.2007.00937.x, abstract; seen at "
+    "data.zhenzhi.com/details/1/909951780"
+)
+MODEL_NOTE = (
+    "the abstract does not state the pooling model; DL on logits is the only one of FE/DL/REML on "
+    "raw or logit proportions whose point estimate agrees"
+)
 
 
 def _percent(logit: float) -> float:
@@ -42,24 +46,58 @@ def reproduce() -> list[dict]:
     data = cf.load_dataset("dorn2007")
     plo = cf.effect_sizes(data, "PLO", xi="x.p", ni="n.p")
     res = cf.meta_analysis(plo, method="DL")
-    model = {"measure": "PLO (back-transformed to %)", "estimator": "DL", "test": "z",
-             "subset": "placebo arms of all 19 trials"}
-    ci_why = (f"{MODEL_NOTE}; its interval is wider than the published one, so the paper pooled otherwise "
-              "(model not stated in the abstract), and metafor's help notes that the Table I data of study 5 "
-              "are not those analysed")
+    model = {
+        "measure": "PLO (back-transformed to %)",
+        "estimator": "DL",
+        "test": "z",
+        "subset": "placebo arms of all 19 trials",
+    }
+    ci_why = (
+        f"{MODEL_NOTE}; its interval is wider than the published one, so the paper pooled otherwise "
+        "(model not stated in the abstract), and metafor's help notes that the Table I data of study 5 "
+        "are not those analysed"
+    )
 
     def r(key, quantity, published, reproduced, tolerance, why):
-        return row(f"{ID}:{key}", publication="Dorn et al. (2007)", dataset="dorn2007", quantity=quantity,
-                   model=model, published=published, reproduced=reproduced, tolerance=tolerance,
-                   citation=REFERENCE, verified="yes", why=why)
+        return row(
+            f"{ID}:{key}",
+            publication="Dorn et al. (2007)",
+            dataset="dorn2007",
+            quantity=quantity,
+            model=model,
+            published=published,
+            reproduced=reproduced,
+            tolerance=tolerance,
+            citation=REFERENCE,
+            verified="yes",
+            why=why,
+        )
 
     return [
-        r("placebo_response", "pooled placebo response rate (%)", 42.6, _percent(res.estimate), printed(1),
-          MODEL_NOTE),
-        r("placebo_response_ci_low", "lower 95% limit of the pooled placebo response rate (%)", 38.0,
-          _percent(res.ci_low), printed(1), ci_why),
-        r("placebo_response_ci_high", "upper 95% limit of the pooled placebo response rate (%)", 46.5,
-          _percent(res.ci_high), printed(1), ci_why),
+        r(
+            "placebo_response",
+            "pooled placebo response rate (%)",
+            42.6,
+            _percent(res.estimate),
+            printed(1),
+            MODEL_NOTE,
+        ),
+        r(
+            "placebo_response_ci_low",
+            "lower 95% limit of the pooled placebo response rate (%)",
+            38.0,
+            _percent(res.ci_low),
+            printed(1),
+            ci_why,
+        ),
+        r(
+            "placebo_response_ci_high",
+            "upper 95% limit of the pooled placebo response rate (%)",
+            46.5,
+            _percent(res.ci_high),
+            printed(1),
+            ci_why,
+        ),
         r("k", "number of trials", 19, res.k, 0, ""),
     ]
 

@@ -19,24 +19,39 @@ import commonfactors as cf
 from commonfactors.reproduce import main, row
 
 ID = "landenberger2005"
-REFERENCE = ("Landenberger, N. A., & Lipsey, M. W. (2005). The positive effects of cognitive-behavioral programs "
-             "for offenders: a meta-analysis of factors associated with effective treatment. Journal of "
-             "Experimental Criminology, 1(4), 451-476. doi:10.1007/s11292-005-3541-7; only the abstract (no "
-             "pooled number) was seen")
+REFERENCE = (
+    "Landenberger, N. A., & Lipsey, M. W. (2005). The positive effects of cognitive-behavioral programs "
+    "for offenders: a meta-analysis of factors associated with effective treatment. Journal of "
+    "Experimental Criminology, 1(4), 451-476. doi:10.1007/s11292-005-3541-7; only the abstract (no "
+    "pooled number) was seen"
+)
 
 
 def reproduce() -> list[dict]:
-    data = cf.effect_sizes(cf.load_dataset("landenberger2005"), "OR", ai="n.ctrl.rec", bi="n.ctrl.non",
-                           ci="n.cbt.rec", di="n.cbt.non")
+    data = cf.effect_sizes(
+        cf.load_dataset("landenberger2005"),
+        "OR",
+        ai="n.ctrl.rec",
+        bi="n.ctrl.non",
+        ci="n.cbt.rec",
+        di="n.cbt.non",
+    )
     res = cf.meta_analysis(data, method="REML")
     return [
-        row(f"{ID}:or", publication="Landenberger & Lipsey (2005)", dataset="landenberger2005",
-            quantity="pooled odds ratio of recidivism, control vs CBT (> 1 favours CBT), random-effects model",
+        row(
+            f"{ID}:or",
+            publication="Landenberger & Lipsey (2005)",
+            dataset="landenberger2005",
+            quantity="pooled odds ratio of recidivism, control vs CBT (> 1 favours CBT), random effects",
             model={"measure": "OR", "estimator": "REML", "test": "z", "subset": "all 58 studies"},
-            published=None, reproduced=math.exp(res.estimate), tolerance=None, citation=REFERENCE,
+            published=None,
+            reproduced=math.exp(res.estimate),
+            tolerance=None,
+            citation=REFERENCE,
             verified="not checked",
             why="the paper's pooled odds ratio was not seen in this session (the abstract gives none); the "
-                "estimator is metafor's default, not read in the paper"),
+            "estimator is metafor's default, not read in the paper",
+        ),
     ]
 
 

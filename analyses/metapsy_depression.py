@@ -41,10 +41,12 @@ from commonfactors.reproduce import main, row
 
 ID = "metapsy_depression"
 DATASET = "metapsy_depression_psyctr"
-CITATION = ("Cuijpers, P., Miguel, C., Harrer, M., Plessen, C. Y., Ciharova, M., Ebert, D., & Karyotaki, E. "
-            "Database of depression psychotherapy trials with control conditions. Metapsy project. "
-            "doi:10.5281/zenodo.7254845 (snapshot 2025-08-29, search 2024-01-01); no published pooled g for this "
-            "snapshot was found (data/metapsy_depression_psyctr.md)")
+CITATION = (
+    "Cuijpers, P., Miguel, C., Harrer, M., Plessen, C. Y., Ciharova, M., Ebert, D., & Karyotaki, E. "
+    "Database of depression psychotherapy trials with control conditions. Metapsy project. "
+    "doi:10.5281/zenodo.7254845 (snapshot 2025-08-29, search 2024-01-01); no published pooled g for this "
+    "snapshot was found (data/metapsy_depression_psyctr.md)"
+)
 RHO = 0.6
 COMPARISON = ["study", "condition_arm1", "condition_arm2", "multi_arm1", "multi_arm2"]
 CONTROLS = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other control"}
@@ -52,7 +54,9 @@ CONTROLS = {"wl": "waitlist", "cau": "care as usual", "other ctr": "other contro
 
 def _comparisons(msd, yi: str, vi: str):
     """One row per comparison: the GLS composite of its effects, with its control type."""
-    frame = msd.assign(comparison=msd[COMPARISON].astype(object).fillna("").astype(str).agg(" | ".join, axis=1))
+    frame = msd.assign(
+        comparison=msd[COMPARISON].astype(object).fillna("").astype(str).agg(" | ".join, axis=1)
+    )
     agg = cf.aggregate_effects(frame, cluster="comparison", yi=yi, vi=vi, rho=RHO)
     control = frame.groupby("comparison")["condition_arm2"].first()
     return agg.assign(condition_arm2=agg["comparison"].map(control).to_numpy())
@@ -61,8 +65,16 @@ def _comparisons(msd, yi: str, vi: str):
 def reproduce() -> list[dict]:
     data = cf.load_dataset(DATASET)
     msd = data[data["outcome_type"] == "msd"]
-    es = cf.effect_sizes(msd, "SMD", m1i="mean_arm1", sd1i="sd_arm1", n1i="n_arm1", m2i="mean_arm2",
-                         sd2i="sd_arm2", n2i="n_arm2")
+    es = cf.effect_sizes(
+        msd,
+        "SMD",
+        m1i="mean_arm1",
+        sd1i="sd_arm1",
+        n1i="n_arm1",
+        m2i="mean_arm2",
+        sd2i="sd_arm2",
+        n2i="n_arm2",
+    )
     es["g"] = np.where(es[".g"] < 0, -1.0, 1.0) * np.abs(es["yi"])
     es["g_vi_stored"] = es[".g_se"] ** 2
     ours = _comparisons(es, "g", "vi")
@@ -70,25 +82,55 @@ def reproduce() -> list[dict]:
     n_same = int(np.sum(np.abs(es["g"] - es[".g"]) < 1e-3))
 
     def r(key, label, subset, res, res_stored):
-        model = {"measure": "SMD (Hedges' g, recomputed; positive favours psychotherapy)", "estimator": "REML",
-                 "test": "z", "subset": subset}
-        why = (f"no published pooled g matches this snapshot; k = {res.k} comparisons. With the stored .g and "
-               f".g_se instead of recomputed g and escalc's variance, the pooled g is {res_stored.estimate:.4f} "
-               f"(k = {res_stored.k}); recomputed g agrees with the stored .g within 0.001 in {n_same} of "
-               f"{len(es)} msd rows")
-        return row(f"{ID}:{key}", publication="Metapsy depression database (Cuijpers et al.)", dataset=DATASET,
-                   quantity=f"pooled Hedges' g, psychotherapy vs {label}", model=model, published=None,
-                   reproduced=res.estimate, tolerance=None, citation=CITATION, verified="not checked", why=why)
+        model = {
+            "measure": "SMD (Hedges' g, recomputed; positive favours psychotherapy)",
+            "estimator": "REML",
+            "test": "z",
+            "subset": subset,
+        }
+        why = (
+            f"no published pooled g matches this snapshot; k = {res.k} comparisons. With the stored .g and "
+            f".g_se instead of recomputed g and escalc's variance, the pooled g is {res_stored.estimate:.4f} "
+            f"(k = {res_stored.k}); recomputed g agrees with the stored .g within 0.001 in {n_same} of "
+            f"{len(es)} msd rows"
+        )
+        return row(
+            f"{ID}:{key}",
+            publication="Metapsy depression database (Cuijpers et al.)",
+            dataset=DATASET,
+            quantity=f"pooled Hedges' g, psychotherapy vs {label}",
+            model=model,
+            published=None,
+            reproduced=res.estimate,
+            tolerance=None,
+            citation=CITATION,
+            verified="not checked",
+            why=why,
+        )
 
-    rows = [r("g_all", "any control", "msd rows, one effect per comparison, all control types",
-              cf.meta_analysis(ours), cf.meta_analysis(stored))]
+    rows = [
+        r(
+            "g_all",
+            "any control",
+            "msd rows, one effect per comparison, all control types",
+            cf.meta_analysis(ours),
+            cf.meta_analysis(stored),
+        )
+    ]
     by_ours = cf.meta_analysis(ours, by="condition_arm2")
     by_stored = cf.meta_analysis(stored, by="condition_arm2")
-    for level, res in zip(by_ours.levels, by_ours.results):
+    for level, res in zip(by_ours.levels, by_ours.results, strict=True):
         res_stored = by_stored.results[by_stored.levels.index(level)]
         key = "g_" + level.replace(" ", "_")
-        rows.append(r(key, CONTROLS.get(level, level), f"msd rows, one effect per comparison, "
-                      f"condition_arm2 == {level!r}", res, res_stored))
+        rows.append(
+            r(
+                key,
+                CONTROLS.get(level, level),
+                f"msd rows, one effect per comparison, condition_arm2 == {level!r}",
+                res,
+                res_stored,
+            )
+        )
     return rows
 
 

@@ -36,10 +36,12 @@ from commonfactors.reproduce import main, row
 
 ID = "metapsy_total_response"
 DATASET = "metapsy_total_response"
-CITATION = ("Cuijpers, P., Miguel, C., Ciharova, M., Harrer, M., Basic, D., Cristea, I. A., ... Karyotaki, E. "
-            "(2024). Absolute and relative outcomes of psychotherapies for eight mental disorders: a systematic "
-            "review and meta-analysis. World Psychiatry, 23(2), 267-275. doi:10.1002/wps.21203; the abstract's "
-            "numeric results were not visible in the sources seen (PubMed 38727072, ouci.dntb.gov.ua)")
+CITATION = (
+    "Cuijpers, P., Miguel, C., Ciharova, M., Harrer, M., Basic, D., Cristea, I. A., ... Karyotaki, E. "
+    "(2024). Absolute and relative outcomes of psychotherapies for eight mental disorders: a systematic "
+    "review and meta-analysis. World Psychiatry, 23(2), 267-275. doi:10.1002/wps.21203; the abstract's "
+    "numeric results were not visible in the sources seen (PubMed 38727072, ouci.dntb.gov.ua)"
+)
 
 
 def metapsy_log_rr(a, n1, c, n2):
@@ -61,33 +63,65 @@ def reproduce() -> list[dict]:
     metafor = cf.effect_sizes(data, "RR", ai="improved.ig", n1i="n.ig", ci="improved.cg", n2i="n.cg")
     stored_all = cf.meta_analysis(data, yi="logrr", sei="se.logrr")
     metafor_all = cf.meta_analysis(metafor)
-    why_stored = (f"the paper's pooled response ratio was not seen; the stored logrr adds 0.5 to every cell "
-                  f"(our recomputation of that rule matches {same} of {len(data)} rows)")
+    why_stored = (
+        f"the paper's pooled response ratio was not seen; the stored logrr adds 0.5 to every cell "
+        f"(our recomputation of that rule matches {same} of {len(data)} rows)"
+    )
 
     def r(key, quantity, measure, subset, res, why):
-        return row(f"{ID}:{key}", publication="Cuijpers et al. (2024)", dataset=DATASET, quantity=quantity,
-                   model={"measure": measure, "estimator": "REML", "test": "z", "subset": subset},
-                   published=None, reproduced=math.exp(res.estimate), tolerance=None, citation=CITATION,
-                   verified="not checked", why=f"{why}; k = {res.k}")
+        return row(
+            f"{ID}:{key}",
+            publication="Cuijpers et al. (2024)",
+            dataset=DATASET,
+            quantity=quantity,
+            model={"measure": measure, "estimator": "REML", "test": "z", "subset": subset},
+            published=None,
+            reproduced=math.exp(res.estimate),
+            tolerance=None,
+            citation=CITATION,
+            verified="not checked",
+            why=f"{why}; k = {res.k}",
+        )
 
     stored_rule = "RR (stored logrr: 0.5 added to every cell)"
     rows = [
-        r("rr_all", "pooled response ratio, psychotherapy vs control, all disorders", stored_rule,
-          "all 569 comparisons", stored_all, why_stored),
-        r("rr_all_metafor_rule", "pooled response ratio, psychotherapy vs control, all disorders",
-          "RR (escalc from the counts, 0.5 added only to tables with a zero cell)", "all 569 comparisons",
-          metafor_all, f"metafor's default zero-cell rule instead of the database's; with the stored logrr "
-                       f"the pooled ratio is {math.exp(stored_all.estimate):.4f}"),
+        r(
+            "rr_all",
+            "pooled response ratio, psychotherapy vs control, all disorders",
+            stored_rule,
+            "all 569 comparisons",
+            stored_all,
+            why_stored,
+        ),
+        r(
+            "rr_all_metafor_rule",
+            "pooled response ratio, psychotherapy vs control, all disorders",
+            "RR (escalc from the counts, 0.5 added only to tables with a zero cell)",
+            "all 569 comparisons",
+            metafor_all,
+            f"metafor's default zero-cell rule instead of the database's; with the stored logrr "
+            f"the pooled ratio is {math.exp(stored_all.estimate):.4f}",
+        ),
     ]
     by = cf.meta_analysis(data, yi="logrr", sei="se.logrr", by="disorder")
-    for level, res in zip(by.levels, by.results):
+    for level, res in zip(by.levels, by.results, strict=True):
         key = "rr_" + "_".join(level.lower().replace("-", " ").split())
         why = why_stored
         if any("did not converge" in w for w in res.warnings):
-            why += ("; the REML iterations did not converge for this subgroup, so the value is the last iterate, "
-                    "not an estimate (metafor's Fisher scoring fails here too unless its step is halved)")
-        rows.append(r(key, f"pooled response ratio, psychotherapy vs control, {level}", stored_rule,
-                      f"disorder == {level!r}", res, why))
+            why += (
+                "; the REML iterations did not converge for this subgroup, so the value is the last iterate, "
+                "not an estimate (metafor's Fisher scoring fails here too unless its step is halved)"
+            )
+        rows.append(
+            r(
+                key,
+                f"pooled response ratio, psychotherapy vs control, {level}",
+                stored_rule,
+                f"disorder == {level!r}",
+                res,
+                why,
+            )
+        )
     return rows
 
 

@@ -25,21 +25,21 @@ _NUMBER = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?$")
 
 _METAPSY = {
     "Plessen": "a multiverse of 4,281 meta-analyses over the Metapsy depression database as of its search; "
-               "it is a mean across meta-analyses, and that database version is not shipped",
+    "it is a mean across meta-analyses, and that database version is not shipped",
     "World Psychiatry 22(1)": "uses the Metapsy CBT database (CBT vs control, other psychotherapies, "
-                              "pharmacotherapy and combined treatment), which is not shipped",
+    "pharmacotherapy and combined treatment), which is not shipped",
     "Epidemiol Psychiatr Sci": "uses an earlier version of the Metapsy depression database; the shipped "
-                               "snapshot (search 2024-01-01) holds later trials and the paper's study list is "
-                               "not shipped, so its subset cannot be rebuilt (metapsy_depression pools the "
-                               "snapshot instead)",
+    "snapshot (search 2024-01-01) holds later trials and the paper's study list is "
+    "not shipped, so its subset cannot be rebuilt (metapsy_depression pools the "
+    "snapshot instead)",
     "Clin Psychol Rev 32(4)": "31 trials of non-directive supportive therapy from an earlier version of the "
-                              "Metapsy depression database; the paper's study list is not shipped",
+    "Metapsy depression database; the paper's study list is not shipped",
 }
 _KINDS = {
     "pct_variance": "a share of outcome variance estimated from patient- or therapist-level data, which is "
-                    "not shipped",
+    "not shipped",
     "pct_of_improvement": "a partition of improvement computed from the paper's own subsets of trials, "
-                          "which are not shipped",
+    "which are not shipped",
     "direction only": "no pooled number was published (only the direction of the effect)",
     "(ES not in abstract)": "no pooled number was seen (not in the abstract)",
     "qualitative": "a qualitative synthesis with no pooled number",
@@ -66,28 +66,44 @@ def _why(rec) -> str:
     for key, why in _KINDS.items():
         if str(rec["es_type"]).startswith(key):
             return why
-    return (f"the study-level data of this meta-analysis (k = {rec['k']}) is not among the shipped datasets"
-            if isinstance(rec["k"], str) and rec["k"].strip() else
-            "the study-level data of this meta-analysis is not among the shipped datasets")
+    return (
+        f"the study-level data of this meta-analysis (k = {rec['k']}) is not among the shipped datasets"
+        if isinstance(rec["k"], str) and rec["k"].strip()
+        else "the study-level data of this meta-analysis is not among the shipped datasets"
+    )
 
 
 def reproduce() -> list[dict]:
     table = cf.load_dataset("published_estimates")
     rows = []
-    for line, rec in zip(table.index, table.astype(object).where(table.notna(), "").to_dict("records")):
+    records = table.astype(object).where(table.notna(), "").to_dict("records")
+    for line, rec in zip(table.index, records, strict=True):
         published, tolerance = _published(rec["estimate"])
         interval = ""
         if rec["ci_low"] != "" or rec["ci_high"] != "":
             interval = f"; interval as printed: {rec['ci_low']} to {rec['ci_high']}"
-        rows.append(row(
-            f"{ID}:line{line}", publication=rec["source"], dataset=None,
-            quantity=f"{rec['factor']}: {rec['subfactor']} ({rec['es_type']}){interval}",
-            model={"measure": rec["es_type"], "estimator": None, "test": None,
-                   "subset": f"k = {rec['k']}" if rec["k"] != "" else None},
-            published=published, reproduced=None, tolerance=tolerance, reproducible=False,
-            citation=f"{rec['source']} ({rec['year']}); seen: {rec['where_seen']} "
-                     f"(data/published/estimates.csv, line {line})",
-            verified=rec["verified"], why=_why(rec)))
+        rows.append(
+            row(
+                f"{ID}:line{line}",
+                publication=rec["source"],
+                dataset=None,
+                quantity=f"{rec['factor']}: {rec['subfactor']} ({rec['es_type']}){interval}",
+                model={
+                    "measure": rec["es_type"],
+                    "estimator": None,
+                    "test": None,
+                    "subset": f"k = {rec['k']}" if rec["k"] != "" else None,
+                },
+                published=published,
+                reproduced=None,
+                tolerance=tolerance,
+                reproducible=False,
+                citation=f"{rec['source']} ({rec['year']}); seen: {rec['where_seen']} "
+                f"(data/published/estimates.csv, line {line})",
+                verified=rec["verified"],
+                why=_why(rec),
+            )
+        )
     return rows
 
 

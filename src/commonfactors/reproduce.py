@@ -43,12 +43,24 @@ _SLACK = 1e-9
 
 def printed(decimals: int) -> float:
     """Tolerance for a number printed with ``decimals`` decimals: half a unit in the last digit."""
-    return 0.5 * 10.0 ** -decimals
+    return 0.5 * 10.0**-decimals
 
 
-def row(id: str, *, publication: str, dataset: str | None, quantity: str, model: dict, published,
-        reproduced, tolerance: float | None, citation: str, verified: str, why: str = "",
-        reproducible: bool = True) -> dict:
+def row(
+    id: str,
+    *,
+    publication: str,
+    dataset: str | None,
+    quantity: str,
+    model: dict,
+    published,
+    reproduced,
+    tolerance: float | None,
+    citation: str,
+    verified: str,
+    why: str = "",
+    reproducible: bool = True,
+) -> dict:
     """One row of the reproduction table, with ``difference`` and ``verdict`` computed from the numbers.
 
     Parameters
@@ -101,19 +113,31 @@ def row(id: str, *, publication: str, dataset: str | None, quantity: str, model:
         within = abs(difference) <= tolerance * (1.0 + _SLACK) + 1e-15
         verdict = VERDICTS[0] if within else VERDICTS[1]
     return {
-        "id": id, "publication": publication, "dataset": dataset, "quantity": quantity,
-        "model": {f: model[f] for f in MODEL_FIELDS}, "published": published,
-        "reproduced": None if reproduced is None else float(reproduced), "difference": difference,
-        "tolerance": tolerance, "verdict": verdict, "why": why, "citation": citation, "verified": verified,
+        "id": id,
+        "publication": publication,
+        "dataset": dataset,
+        "quantity": quantity,
+        "model": {f: model[f] for f in MODEL_FIELDS},
+        "published": published,
+        "reproduced": None if reproduced is None else float(reproduced),
+        "difference": difference,
+        "tolerance": tolerance,
+        "verdict": verdict,
+        "why": why,
+        "citation": citation,
+        "verified": verified,
     }
 
 
 def analysis_ids() -> list[str]:
     """The IDs of the analyses in ``analyses/`` (script names without ``.py``), sorted."""
     if not ANALYSES_DIR.is_dir():
-        raise InputError("the analyses are not installed", file=ANALYSES_DIR,
-                         expected="the analyses/ folder of the commonfactors repository next to src/ "
-                                  "(an editable install: pip install -e .)")
+        raise InputError(
+            "the analyses are not installed",
+            file=ANALYSES_DIR,
+            expected="the analyses/ folder of the commonfactors repository next to src/ "
+            "(an editable install: pip install -e .)",
+        )
     return sorted(p.stem for p in ANALYSES_DIR.glob("*.py") if not p.name.startswith("_"))
 
 
@@ -187,4 +211,6 @@ def run_all() -> ReproduceResult:
 def main(reproduce) -> None:
     """Print the rows of one analysis script as a table (``python analyses/<id>.py``)."""
     rows = reproduce()
-    print(ReproduceResult(rows=tuple(rows), analyses=(rows[0]["id"].split(":")[0],) if rows else ()).summary())
+    print(
+        ReproduceResult(rows=tuple(rows), analyses=(rows[0]["id"].split(":")[0],) if rows else ()).summary()
+    )

@@ -27,8 +27,14 @@ def _csv(records: list[dict]) -> str:
 @click.command()
 @click.argument("ids", nargs=-1, metavar="[ID]...")
 @click.option("--all", "run_all", is_flag=True, help="Run every analysis in analyses/.")
-@click.option("--format", "fmt", type=click.Choice(["table", "text", "json", "csv"]), default="table",
-              show_default=True, help="table (text is an alias), json (every field) or csv (one row per number).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "text", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="table (text is an alias), json (every field) or csv (one row per number).",
+)
 def reproduce(ids, run_all, fmt):
     """Recompute published estimates from the shipped datasets and say whether they came back.
 

@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "MetaResult": "meta",
     "SubgroupResult": "meta",
     "MultilevelResult": "multilevel",
+    "ReproduceResult": "reproduce",
     "ElementEstimate": "factors",
     "ElementResult": "factors",
     "PieResult": "factors",

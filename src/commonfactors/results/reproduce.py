@@ -16,13 +16,39 @@ from .._format import Summary, fmt, jsonable, table
 VERDICTS = ("reproduced", "differs", "not checked", "not reproducible from shipped data")
 
 #: Keys of a row, in order (``model`` is a dict with ``measure, estimator, test, subset``).
-ROW_FIELDS = ("id", "publication", "dataset", "quantity", "model", "published", "reproduced", "difference",
-              "tolerance", "verdict", "why", "citation", "verified")
+ROW_FIELDS = (
+    "id",
+    "publication",
+    "dataset",
+    "quantity",
+    "model",
+    "published",
+    "reproduced",
+    "difference",
+    "tolerance",
+    "verdict",
+    "why",
+    "citation",
+    "verified",
+)
 MODEL_FIELDS = ("measure", "estimator", "test", "subset")
 
 #: Columns of :meth:`ReproduceResult.to_frame` and of the CSV output: ``model`` is flattened.
-COLUMNS = ("id", "publication", "dataset", "quantity", *(f"model_{f}" for f in MODEL_FIELDS), "published",
-           "reproduced", "difference", "tolerance", "verdict", "why", "citation", "verified")
+COLUMNS = (
+    "id",
+    "publication",
+    "dataset",
+    "quantity",
+    *(f"model_{f}" for f in MODEL_FIELDS),
+    "published",
+    "reproduced",
+    "difference",
+    "tolerance",
+    "verdict",
+    "why",
+    "citation",
+    "verified",
+)
 
 
 def _flat(row: dict) -> dict:
@@ -87,13 +113,18 @@ class ReproduceResult:
         return pd.DataFrame(self.records(), columns=list(COLUMNS))
 
     def to_dict(self) -> dict:
-        """``{"analyses": [...], "counts": {verdict: n}, "rows": [row, ...], "warnings": [...]}``, NaN as None."""
-        return jsonable({"analyses": list(self.analyses), "counts": self.counts,
-                         "rows": [{k: r.get(k) for k in ROW_FIELDS} for r in self.rows],
-                         "warnings": list(self.warnings)})
+        """``{"analyses": [...], "counts": {verdict: n}, "rows": [...], "warnings": [...]}``, NaN as None."""
+        return jsonable(
+            {
+                "analyses": list(self.analyses),
+                "counts": self.counts,
+                "rows": [{k: r.get(k) for k in ROW_FIELDS} for r in self.rows],
+                "warnings": list(self.warnings),
+            }
+        )
 
     def summary(self) -> Summary:
-        """A table of id, published, reproduced, difference, tolerance and verdict, then the verdict counts."""
+        """A table of id, published, reproduced, difference, tolerance and verdict, then the counts."""
         header = ["id", "published", "reproduced", "difference", "tolerance", "verdict"]
         body = []
         for r in self.rows:
@@ -101,11 +132,21 @@ class ReproduceResult:
             published = r["published"]
             if isinstance(published, str) and len(published) > 24:
                 published = published[:23] + "~"
-            body.append([r["id"], _num(published, d), _num(r["reproduced"], d), _num(r["difference"], d),
-                         _num(r["tolerance"], d + 1), r["verdict"]])
+            body.append(
+                [
+                    r["id"],
+                    _num(published, d),
+                    _num(r["reproduced"], d),
+                    _num(r["difference"], d),
+                    _num(r["tolerance"], d + 1),
+                    r["verdict"],
+                ]
+            )
         counts = ", ".join(f"{n} {v}" for v, n in self.counts.items())
-        text = (f"Reproduction of published estimates ({len(self.rows)} numbers from "
-                f"{len(self.analyses)} analyses)\n\n" + table(header, body) + f"\n\nVerdicts: {counts}")
+        text = (
+            f"Reproduction of published estimates ({len(self.rows)} numbers from "
+            f"{len(self.analyses)} analyses)\n\n" + table(header, body) + f"\n\nVerdicts: {counts}"
+        )
         return Summary(text, notes=self.warnings)
 
     def __repr__(self) -> str:
