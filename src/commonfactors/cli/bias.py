@@ -1,0 +1,44 @@
+"""``commonfactors bias FILE_OR_DATASET --yi COL --vi COL``: funnel asymmetry and publication bias.
+
+``--format json`` prints the DESIGN.md object: ``egger {stat, pval, limit_estimate}``, ``egger_classical
+{stat, pval, df}``, ``begg {tau, pval}``, ``trim_and_fill {k0, estimate, se, tau2, side}``, ``fail_safe_n
+{fsnum}``, ``pet {estimate, se}``, ``peese {estimate, se}``, ``selection_3psm {estimate, se, tau2, delta,
+lrt, lrt_pval}``, plus ``k``, ``method`` and ``warnings``; ``--format text`` the summary table.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from ..errors import CommonFactorsWarning
+from ._common import FORMATS, echo_json, read_input
+
+METHODS = ["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"]
+
+
+@click.command()
+@click.argument("file_or_dataset")
+@click.option("--yi", default="yi", show_default=True, metavar="COLUMN", help="Effect sizes.")
+@click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances.")
+@click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi).")
+@click.option("--slab", default=None, metavar="COLUMN", help="Study labels.")
+@click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True,
+              help="Estimator of tau2 for the models (Egger, trim and fill, PET-PEESE).")
+@click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True,
+              help="Trim-and-fill estimator of the number of missing studies.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, fmt):
+    """Egger, Begg, trim and fill, fail-safe N, PET-PEESE and the 3PSM selection model (metafor defaults)."""
+    from ..models.bias import bias_tests
+
+    data = read_input(file_or_dataset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
+        res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method.upper(),
+                         estimator=estimator)
+    if fmt == "json":
+        echo_json(res.to_dict())
+    else:
+        click.echo(str(res.summary()))

@@ -1,0 +1,45 @@
+"""``commonfactors influence FILE_OR_DATASET --yi COL --vi COL``: leave-one-out case diagnostics.
+
+``--format json`` prints per-study lists ``leave1out_estimate, leave1out_tau2, rstudent, cooks_d, dffits, hat,
+weight`` (DESIGN.md) plus ``leave1out_q, cov_ratio, influential, dfbetas, slab, k, method, warnings``;
+``--format csv`` one row per study; ``--format text`` metafor's table.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import click
+
+from ..errors import CommonFactorsWarning
+from ._common import FORMATS_TABLE, echo_json, read_input
+from .bias import METHODS
+
+
+@click.command()
+@click.argument("file_or_dataset")
+@click.option("--yi", default="yi", show_default=True, metavar="COLUMN", help="Effect sizes.")
+@click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances.")
+@click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi).")
+@click.option("--slab", default=None, metavar="COLUMN", help="Study labels.")
+@click.option("--mods", default=None, metavar="FORMULA", help='Moderators, e.g. "~ ablat + C(alloc)".')
+@click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True)
+@click.option("--test", type=click.Choice(["z", "t", "knha"]), default="z", show_default=True)
+@click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
+def influence(file_or_dataset, yi, vi, sei, slab, mods, method, test, fmt):
+    """Leave-one-out diagnostics: rstudent, DFFITS, Cook's distance, covariance ratio, hat values, weights."""
+    from ..models.influence import influence as run
+
+    data = read_input(file_or_dataset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
+        res = run(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, mods=mods, method=method.upper(),
+                  test=test)
+    if fmt == "json":
+        echo_json(res.to_dict())
+    elif fmt == "csv":
+        click.echo(res.to_frame().to_csv(index=False, na_rep="NA", lineterminator="\n"), nl=False)
+        for w in res.warnings:
+            click.echo(f"warning: {w}", err=True)
+    else:
+        click.echo(str(res.summary()))
