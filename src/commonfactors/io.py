@@ -481,12 +481,17 @@ def _parse_with_pandas(path, header, lines_before, dialect, encodings):
 def _record_lines(buf: np.ndarray, n_rows: int, lines_before: int, *, quoted: bool):
     """The line on which each of the ``n_rows`` data records starts, or None if that cannot be told.
 
-    Without quotes every line is a record. With quotes, a newline inside a quoted field does not end
-    a record: a newline is quoted when an odd number of quote characters precede it (RFC 4180 quoting,
-    where an inner quote is doubled and so keeps the parity).
+    Without quotes every line is a record, and so it is when pandas found as many records as there are
+    lines. Otherwise a newline inside a quoted field does not end a record: a newline is quoted when an
+    odd number of quote characters precede it (RFC 4180 quoting, where an inner quote is doubled and
+    so keeps the parity).
     """
+    simple = np.arange(lines_before + 1, lines_before + 1 + n_rows, dtype=np.int64)
     if not quoted:
-        return np.arange(lines_before + 1, lines_before + 1 + n_rows, dtype=np.int64)
+        return simple
+    n_lines = int(np.count_nonzero(buf == 10)) + int(buf.size > 0 and buf[-1] != 10)
+    if n_lines - lines_before == n_rows:  # as many records as lines: no quoted field holds a newline
+        return simple
     quotes = np.flatnonzero(buf == 34)
     if quotes.size % 2:
         return None
