@@ -137,7 +137,10 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
     then the maximum over tau2 >= 0 is at the boundary and tau2 = 0 exactly (metafor's step halving
     approaches 0 to within its threshold instead: 3e-14 rather than 0 in the case
     mr_raudenbush1985_weeks_REML). Iterates until the change is below ``RTOL`` relative to
-    tau2 + mean(vi). Returns se_tau2 = sqrt(1 / information) at the estimate.
+    tau2 + mean(vi). Once the score has been seen positive at some tau2 and negative at a larger one, a
+    step that leaves that bracket is replaced by Brent's method on the score within it: plain Fisher
+    scoring can oscillate (metafor then stops with "did not converge", e.g. yi = (0, 0, 0, 0, 0, 1),
+    vi = (1, 1, 1, 1, 1, 0.125)). Returns se_tau2 = sqrt(1 / information) at the estimate.
     """
     tol = RTOL * _scale(vi)
 
@@ -151,9 +154,14 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
 
     tau2 = max(0.0, start)
     converged = False
+    lo = hi = None  # largest tau2 seen with a positive score, smallest with a negative score
     it = 0
     for it in range(1, MAXITER + 1):
         score, info = score_info(tau2)
+        if score > 0:
+            lo = tau2 if lo is None else max(lo, tau2)
+        elif score < 0:
+            hi = tau2 if hi is None else min(hi, tau2)
         step = score / info
         if tau2 + step < 0.0:
             if tau2 == 0.0 or score_info(0.0)[0] <= 0.0:  # the likelihood decreases from tau2 = 0 on
@@ -161,6 +169,12 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
                 break
             while tau2 + step < 0.0:  # step halving keeps tau2 >= 0 (terminates: tau2 > 0 here)
                 step /= 2.0
+        if lo is not None and hi is not None and lo < hi and not lo < tau2 + step < hi:
+            # the step leaves the bracket of the score's root (Fisher scoring would oscillate):
+            # find the root of the score inside the bracket instead
+            tau2 = brent(lambda t: score_info(t)[0], lo, hi, xtol=tol)
+            converged = True
+            break
         tau2 += step
         if abs(step) <= tol + RTOL * tau2:
             converged = True

@@ -123,6 +123,9 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         notes.append(message)
         warnings.warn(message, category, stacklevel=_user_stacklevel())
 
+    if df_res < 1 and test != "z":  # no residual degrees of freedom for t tests: metafor switches to z too
+        warn(f"test={test!r} needs more studies than coefficients (k = {k}); using test='z'", SmallKWarning)
+        test = "z"
     random = method not in COMMON_EFFECT
     tau2, se_tau2 = 0.0, math.nan
     if random and df_res < 1:

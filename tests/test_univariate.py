@@ -1,0 +1,297 @@
+"""meta_analysis() / fit(): options, degenerate inputs, subgroups, warnings, oracle and property tests.
+
+Reference numbers not in tests/conformance/cases.json were computed with R 4.2, metafor 3.8-1, on
+tests/conformance/inputs/mr_bcg_RR_alloc.csv (the BCG log risk ratios of dat.bcg with alloc), with
+``d <- read.csv(".../mr_bcg_RR_alloc.csv"); ctl <- list(threshold=1e-12)``; the exact call is beside
+each number.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from conformance_cases import HERE
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
+
+import commonfactors as cf
+from commonfactors._checks import effect_data
+from commonfactors.errors import DroppedRowsWarning, SmallKWarning
+from commonfactors.io import read_table
+from commonfactors.models.univariate import fit, normalize_options
+from commonfactors.results.meta import MetaResult, SubgroupResult
+
+RTOL = METAFOR_RTOL["rma"]
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    return read_table(HERE / "inputs" / "mr_bcg_RR_alloc.csv")
+
+
+def close(a, b, rtol=RTOL, atol=1e-10):
+    return abs(a - b) <= atol + rtol * abs(b)
+
+
+# ---------------------------------------------------------------- options
+
+
+def test_options_are_normalised_in_one_place():
+    assert normalize_options("reml", "HKSJ", 0.9) == ("REML", "knha", 90.0)
+    assert normalize_options("DL", "t", 95) == ("DL", "t", 95.0)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "XYZ"}, r"method='XYZ' is not one of FE, EE, CE, DL, HE, HS, SJ, ML, REML, EB, PM, PMM"),
+    ({"test": "wald"}, r"test='wald' is not one of z, t, knha \(or its alias hksj\)"),
+    ({"level": 100}, r"level=100 is not between 0 and 100"),
+    ({"level": "high"}, r"level='high' is not a number"),
+])
+def test_bad_options_raise_valueerror_naming_allowed_values(bcg, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cf.meta_analysis(bcg, **kwargs)
+
+
+def test_hksj_is_an_alias_of_knha(bcg):
+    a = cf.meta_analysis(bcg, test="hksj").to_dict()
+    b = cf.meta_analysis(bcg, test="knha").to_dict()
+    assert a == b and a["test"] == "knha"
+
+
+def test_by_and_mods_cannot_be_combined(bcg):
+    with pytest.raises(ValueError, match="by= and mods= cannot be combined"):
+        cf.meta_analysis(bcg, mods="~ alloc", by="alloc")
+
+
+def test_sei_gives_the_same_model_as_vi(bcg):
+    a = cf.meta_analysis(yi=bcg["yi"].to_numpy(), vi=bcg["vi"].to_numpy())
+    b = cf.meta_analysis(yi=bcg["yi"].to_numpy(), sei=np.sqrt(bcg["vi"].to_numpy()))
+    assert close(a.estimate, b.estimate, IDENTITY_RTOL) and close(a.tau2, b.tau2, 1e-10)
+
+
+# ---------------------------------------------------------------- tests and levels against metafor
+
+
+def test_t_test_and_prediction_interval_match_metafor(bcg):
+    # > r <- rma(yi, vi, data=d, test="t", control=ctl); predict(r)
+    r = cf.meta_analysis(bcg, test="t")
+    expected = {"estimate": -0.71453234215814, "se": 0.179781516105207, "stat": -3.97444830613176,
+                "pval": 0.00184464721013836, "ci_low": -1.10624261598519, "ci_high": -0.32282206833109,
+                "pi_low": -1.995341958509115, "pi_high": 0.566277274192835}
+    for f, e in expected.items():
+        assert close(getattr(r, f), e), f
+    assert r.df == 12
+
+
+def test_t_test_omnibus_is_an_f_test_as_metafor(bcg):
+    # > r <- rma(yi ~ alloc, vi, data=d, test="t", control=ctl); c(r$QM, r$QMp, r$pval)
+    r = cf.meta_analysis(bcg, mods="~ alloc", test="t")
+    assert close(r.qm, 0.883755700965982) and close(r.qm_pval, 0.443176640600807)
+    for c, e in zip(r.coefficients, [0.267601948842522, 0.40565659708454, 0.876844418117453]):
+        assert close(c.pval, e)
+    assert [c.name for c in r.coefficients] == ["intrcpt", "allocrandom", "allocsystematic"]
+    assert r.qm_df == 2 and r.df == 10
+
+
+def test_level_90_matches_metafor(bcg):
+    # > r <- rma(yi, vi, data=d, level=90, control=ctl); c(r$ci.lb, r$ci.ub)
+    # > confint(r, level=90, control=list(tol=1e-13))$random[c(1, 3), 2:3]
+    r = cf.meta_analysis(bcg, level=90)
+    assert close(r.ci_low, -1.01024662098262) and close(r.ci_high, -0.418818063333656)
+    assert all(close(a, b, 1e-5) for a, b in zip(r.tau2_ci, [0.14100224158316, 0.90980547195273]))
+    assert all(close(a, b, 1e-5) for a, b in zip(r.i2_ci, [84.2189405792817, 97.1779065386451]))
+    assert r.level == 90.0
+
+
+# ---------------------------------------------------------------- degenerate inputs
+
+
+def test_k2_works_and_warns_as_metafor(bcg):
+    # > r <- rma(yi, vi, data=d[1:2,], control=ctl); c(r$b, r$se, r$tau2, r$se.tau2, r$I2, r$H2, r$QE, r$QEp)
+    with pytest.warns(SmallKWarning, match="only k = 2 studies"):
+        r = cf.meta_analysis(bcg.iloc[:2])
+    expected = [-1.32500344224488, 0.348988772287383, 0, 0.36781282561684, 0, 1, 0.931479077449155,
+                0.334478882442814]
+    got = [r.estimate, r.se, r.tau2, r.se_tau2, r.i2, r.h2, r.q, r.q_pval]
+    assert all(close(g, e) for g, e in zip(got, expected)), got
+    # confint(r): ci.lb = 0 and ci.ub "> 100" (metafor stops its search at 100; we search further)
+    assert r.tau2_ci[0] == 0 and r.tau2_ci[1] > 100
+    assert r.warnings == ("only k = 2 studies: tau2, I2 and H2 are very imprecise",)
+
+
+def test_k1_gives_the_study_with_tau2_zero_and_a_warning(bcg):
+    # > rma(yi, vi, data=d[1,]): tau^2 = 0, I^2 = 0%, H^2 = 1, Q(df = 0) = 0, p-val = 1
+    with pytest.warns(SmallKWarning, match="tau2 cannot be estimated and is set to 0"):
+        r = cf.meta_analysis(bcg.iloc[:1])
+    y, v = bcg["yi"].iloc[0], bcg["vi"].iloc[0]
+    assert r.estimate == y and close(r.se, math.sqrt(v), IDENTITY_RTOL)
+    assert (r.tau2, r.i2, r.h2, r.q, r.q_df, r.q_pval) == (0.0, 0.0, 1.0, 0.0, 0, 1.0)
+    d = r.to_dict()
+    assert d["se_tau2"] is None and d["tau2_ci"] is None and len(d["warnings"]) == 1
+
+
+@pytest.mark.parametrize("test", ["t", "knha"])
+def test_k1_with_t_tests_falls_back_to_z_as_metafor(bcg, test):
+    # > rma(0.5, 0.1, test="knha"): 'Setting argument test="z" since k=1.' se 0.3162278, pval 0.1138463
+    with pytest.warns(SmallKWarning, match=f"test='{test}' needs more studies than coefficients"):
+        r = cf.meta_analysis(yi=[0.5], vi=[0.1], test=test)
+    assert r.test == "z" and close(r.se, 0.1 ** 0.5, IDENTITY_RTOL) and close(r.pval, 0.1138463, 1e-6)
+
+
+def test_common_effect_k1(bcg):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = cf.meta_analysis(bcg.iloc[:1], method="FE")
+    assert r.i2 == 0.0 and r.h2 == 1.0 and r.warnings == ()
+
+
+def test_common_effect_contract_nulls(bcg):
+    d = cf.meta_analysis(bcg, method="FE").to_dict()
+    assert d["pi_low"] is None and d["pi_high"] is None and d["se_tau2"] is None
+    assert d["tau2_ci"] is None and d["i2_ci"] is None and d["h2_ci"] is None and d["tau2"] == 0
+
+
+def test_homogeneous_data_give_a_zero_interval():
+    # > confint(rma(c(0.1, 0.12, 0.11, 0.1, 0.115), rep(0.04, 5))): tau^2 0 [0, 0], I^2 0 [0, 0], H^2 1 [1, 1]
+    r = cf.meta_analysis(yi=[0.1, 0.12, 0.11, 0.1, 0.115], vi=[0.04] * 5)
+    assert r.tau2 == 0 and r.tau2_ci == (0.0, 0.0) and r.i2_ci == (0.0, 0.0) and r.h2_ci == (1.0, 1.0)
+
+
+def test_dropped_rows_are_warned_and_kept_in_the_result(bcg):
+    d = bcg.copy()
+    d.loc[[3, 7], "yi"] = np.nan
+    with pytest.warns(DroppedRowsWarning, match=r"2 studies with missing yi or vi omitted \(rows 3, 7\)"):
+        r = cf.meta_analysis(d)
+    assert r.k == 11 and r.warnings == ("2 studies with missing yi or vi omitted (rows 3, 7)",)
+
+
+# ---------------------------------------------------------------- subgroups
+
+
+def test_subgroups_match_metafor(bcg):
+    # > fits <- lapply(sort(unique(d$alloc)), function(a) rma(yi, vi, data=d[d$alloc==a,], control=ctl))
+    # > sapply(fits, function(f) c(f$k, coef(f), f$se, f$tau2))
+    # > rma(sapply(fits, coef), sei=sapply(fits, function(f) f$se), mods=~factor(g), method="FE")$QM (and QMp)
+    with pytest.warns(SmallKWarning, match="alloc = alternate: only k = 2 studies"):
+        r = cf.meta_analysis(bcg, by="alloc")
+    assert isinstance(r, SubgroupResult) and r.levels == ("alternate", "random", "systematic")
+    expected = [(2, -0.540792961849346, 0.281601613103888, 0.132577039878093),
+                (7, -0.970964704263089, 0.27595610297277, 0.392528006900774),
+                (4, -0.424207391510871, 0.359745232433123, 0.400345880175115)]
+    for res, (k, est, se, tau2) in zip(r.results, expected):
+        assert res.k == k and close(res.estimate, est) and close(res.se, se) and close(res.tau2, tau2)
+    assert close(r.q_between, 1.86144494615464) and close(r.q_between_pval, 0.394268758885584)
+    assert r.q_between_df == 2
+    d = r.to_dict()
+    assert [s["level"] for s in d["subgroups"]] == ["alternate", "random", "systematic"]
+    assert d["warnings"] == ["alloc = alternate: only k = 2 studies: tau2, I2 and H2 are very imprecise"]
+    assert "Test for Subgroup Differences:" in str(r.summary())
+
+
+def test_subgroup_with_a_missing_label_is_dropped_with_a_warning(bcg):
+    d = bcg.copy()
+    d["alloc"] = d["alloc"].astype(object)
+    d.loc[2, "alloc"] = None
+    with pytest.warns(DroppedRowsWarning, match=r"1 study with a missing alloc omitted \(row 2\)"):
+        r = cf.meta_analysis(d, by="alloc")
+    assert sum(x.k for x in r.results) == 12
+
+
+# ---------------------------------------------------------------- oracle: direct WLS algebra
+
+
+def test_common_effect_equals_statsmodels_wls(bcg):
+    """Identity: the common-effect estimate is WLS with weights 1/vi and known scale 1."""
+    sm = pytest.importorskip("statsmodels.api")
+    y, v = bcg["yi"].to_numpy(), bcg["vi"].to_numpy()
+    ols = sm.WLS(y, np.ones((len(y), 1)), weights=1 / v).fit()
+    r = cf.meta_analysis(yi=y, vi=v, method="FE")
+    assert r.estimate == pytest.approx(ols.params[0], rel=IDENTITY_RTOL)
+    assert r.se == pytest.approx(math.sqrt(ols.normalized_cov_params[0, 0]), rel=IDENTITY_RTOL)
+
+
+def test_meta_regression_equals_direct_algebra(bcg):
+    """Identity: beta = (X'WX)^-1 X'Wy, W = diag(1/(vi + tau2)), vcov = (X'WX)^-1 (Raudenbush 2009, 16.6-16.7)."""
+    sm = pytest.importorskip("statsmodels.api")
+    y, v = bcg["yi"].to_numpy(), bcg["vi"].to_numpy()
+    x = np.arange(len(y), dtype=float)
+    r = cf.meta_analysis(yi=y, vi=v, mods=x, method="DL")
+    X = np.column_stack([np.ones_like(x), x])
+    ols = sm.WLS(y, X, weights=1 / (v + r.tau2)).fit()
+    assert np.allclose([c.estimate for c in r.coefficients], ols.params, rtol=IDENTITY_RTOL, atol=0)
+    assert np.allclose(r.vcov, ols.normalized_cov_params, rtol=1e-10, atol=0)
+
+
+# ---------------------------------------------------------------- properties
+
+
+def _data(draw_k):
+    return st.integers(min_value=3, max_value=30).flatmap(lambda k: st.tuples(
+        st.lists(st.floats(-3, 3), min_size=k, max_size=k),
+        st.lists(st.floats(0.005, 2.0), min_size=k, max_size=k)))
+
+
+DATA = _data(None)
+METHODS = st.sampled_from(["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"])
+PROPERTY_RTOL = 1e-7  # iterative estimators converge to ~1e-12; differences of estimates amplify it
+
+
+@settings(max_examples=60, deadline=None)
+@given(DATA, METHODS, st.randoms(use_true_random=False))
+def test_reordering_studies_changes_nothing(data, method, rnd):
+    y, v = map(np.asarray, data)
+    perm = np.arange(len(y))
+    rnd.shuffle(perm)
+    a = cf.meta_analysis(yi=y, vi=v, method=method)
+    b = cf.meta_analysis(yi=y[perm], vi=v[perm], method=method)
+    for f in ("estimate", "se", "tau2", "i2", "q"):
+        assert close(getattr(b, f), getattr(a, f), PROPERTY_RTOL, 1e-9), f
+
+
+@settings(max_examples=60, deadline=None)
+@given(DATA, METHODS, st.floats(-50, 50))
+def test_shifting_yi_shifts_the_estimate(data, method, c):
+    y, v = map(np.asarray, data)
+    a = cf.meta_analysis(yi=y, vi=v, method=method)
+    b = cf.meta_analysis(yi=y + c, vi=v, method=method)
+    assert close(b.estimate, a.estimate + c, PROPERTY_RTOL, 1e-8)
+    assert close(b.tau2, a.tau2, PROPERTY_RTOL, 1e-9) and close(b.se, a.se, PROPERTY_RTOL, 1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(DATA, METHODS, st.floats(0.01, 100))
+def test_scaling_yi_and_vi_scales_estimate_and_tau2(data, method, s):
+    y, v = map(np.asarray, data)
+    a = cf.meta_analysis(yi=y, vi=v, method=method)
+    b = cf.meta_analysis(yi=y * s, vi=v * s * s, method=method)
+    assert close(b.estimate, a.estimate * s, PROPERTY_RTOL, 1e-9 * s)
+    assert close(b.tau2, a.tau2 * s * s, PROPERTY_RTOL, 1e-9 * s * s)
+    assert close(b.i2, a.i2, PROPERTY_RTOL, 1e-7)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-3, 3), min_size=1, max_size=2), METHODS, st.sampled_from(["z", "t", "knha"]))
+def test_k1_and_k2_give_defined_estimates(ys, method, test):
+    v = [0.1 + 0.05 * i for i in range(len(ys))]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallKWarning)
+        r = cf.meta_analysis(yi=ys, vi=v, method=method, test=test)
+    assert math.isfinite(r.estimate) and math.isfinite(r.se) and r.tau2 >= 0 and r.k == len(ys)
+
+
+# ---------------------------------------------------------------- large k
+
+
+def test_fit_handles_a_million_studies_without_k_by_k_matrices():
+    """O(k) memory: k = 10^6 would need 8 TB as a k x k matrix."""
+    rng = np.random.default_rng(1)
+    k = 1_000_000
+    v = rng.uniform(0.01, 0.2, k)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    ed = effect_data(yi=y, vi=v)
+    r = fit(ed, method="REML")
+    assert isinstance(r, MetaResult) and r.k == k
+    assert abs(r.tau2 - 0.05) < 0.002 and abs(r.estimate - 0.3) < 0.002
+    assert r.tau2_ci[0] < r.tau2 < r.tau2_ci[1]
