@@ -37,7 +37,7 @@ def test_raw_table_interface(tmp_path):
     t = io.read_raw(p)
     assert t.columns == ["study", "yi", "vi"]
     assert list(t.index) == [2, 3]
-    assert t.attrs == {"source": str(p)}
+    assert t.attrs == {"source": str(p), "notes": []}
     assert len(t) == 2
     assert list(t["yi"]) == ["0.1", "NA"] and t["yi"].dtype == object
     f = t.to_frame()
@@ -205,6 +205,7 @@ def _big(tmp_path, header, row, n=60_000, insert=None, at=None):
         "boolean",
         "unclosed",
         "spaces",
+        "row_names",
     ],
 )
 def test_fast_path_agrees_on_large_files(tmp_path, kind, monkeypatch):
@@ -234,11 +235,13 @@ def test_fast_path_agrees_on_large_files(tmp_path, kind, monkeypatch):
         insert, at = '"S,0.5,0.02,10', 20_000
     elif kind == "spaces":
         row = lambda i: f" S{i} , {i / 1000!r} ,0.02, 7 "  # noqa: E731
+    elif kind == "row_names":
+        header, row = '"","yi","vi"', (lambda i: f'"{i + 1}",0.{i % 9},0.02')  # noqa: E731
     path = _big(tmp_path, header, row, insert=insert, at=at)
     df = _same(path)
     if kind in ("plain", "quoted", "spaces"):
         assert list(df.index[:3]) == [2, 3, 4] and df.index[-1] == 60_001
-    if kind in ("plain", "quoted", "quoted_newline", "text", "decimal_comma", "spaces"):
+    if kind in ("plain", "quoted", "quoted_newline", "text", "decimal_comma", "spaces", "row_names"):
         # these are read by pandas itself, without deferring to read_raw
         monkeypatch.setattr(io, "read_raw", lambda path: pytest.fail("the fast path deferred to read_raw"))
         pd.testing.assert_frame_equal(io._read_delimited_fast(path), df)
@@ -369,3 +372,16 @@ def test_value_labels_are_kept_as_metadata():
         df = io.read_table(BAD / "value_labels.sav")
     assert isinstance(df["format"].dtype, pd.CategoricalDtype)
     assert df.attrs["notes"] == ["value labels read as categories: 'format' (1 = 'individual', 2 = 'group')"]
+
+
+def test_row_names_column_is_left_out_and_said_so(tmp_path):
+    p = write(tmp_path, "a.csv", '"","study","yi"\n"1","A",0.1\n"2","B",0.2\n')
+    for df in both(p):
+        assert list(df.columns) == ["study", "yi"]
+        assert df.attrs["notes"] == [io.ROW_NAMES_NOTE]
+    x = _xlsx(tmp_path, {"s": [[None, None, None], [None, None, "yi"], [None, 0, 0.1], [None, 1, 0.2]]})
+    df = io.read_table(x)
+    assert list(df.columns) == ["yi"] and list(df.index) == [3, 4]
+    assert df.attrs["notes"] == [io.ROW_NAMES_NOTE.replace("R's write.csv", "pandas' to_excel")]
+    with pytest.raises(InputError, match=r"row 1: column 2 has an empty name"):
+        io.read_raw(write(tmp_path, "b.csv", "yi,,vi\n1,2,3\n"))

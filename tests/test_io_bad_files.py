@@ -91,6 +91,7 @@ CASES = [
     Case("utf8_bom.csv", Loads(ROWS6, **POOLED6)),
     Case("utf16_unicode_text.txt", Loads(ROWS6, **POOLED6)),
     Case("crlf_spaces.csv", Loads(ROWS6, **POOLED6)),
+    Case("r_write_csv_row_names.csv", Loads(ROWS6, **POOLED6)),
     Case(
         "decimal_comma_then_point.csv",
         Fails("row 62, column 'vi': got '1.234' in a file that writes numbers with a decimal comma"),

@@ -68,11 +68,12 @@ class RawTable:
     ``read_table`` returns for the same file.
     """
 
-    def __init__(self, columns: list[str], cells: dict[str, list[str]], lines: np.ndarray, source: str):
+    def __init__(self, columns: list[str], cells: dict[str, list[str]], lines: np.ndarray, source: str,
+                 notes: tuple[str, ...] = ()):
         self.columns = list(columns)
         self._cells = cells
         self.index = lines
-        self.attrs = {"source": source}
+        self.attrs = {"source": source, "notes": list(notes)}
 
     def __len__(self) -> int:
         return len(self.index)
@@ -92,6 +93,7 @@ class RawTable:
         df = pd.DataFrame({c: _column_values(self._cells[c]) for c in self.columns},
                           index=pd.Index(self.index, dtype=np.int64))
         df.attrs["source"] = self.attrs["source"]
+        df.attrs["notes"] = list(self.attrs["notes"])
         return df
 
 
@@ -199,10 +201,16 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
     return _Dialect(encoding=encoding, delimiter=delimiter, decimal=decimal)
 
 
+#: why a first column without a name is left out (R's write.csv and pandas' to_csv write row names so)
+ROW_NAMES_NOTE = "the first column has no name: read as row names (as R's write.csv writes them) and left out"
+
+
 def _check_header(header: list[str], *, path, line: int) -> list[str]:
+    """The stripped column names; a nameless *first* column is allowed (row names), and stays ""."""
     names = [h.strip() for h in header]
-    if "" in names:
-        raise InputError(f"column {names.index('') + 1} has an empty name", file=path, row=line,
+    if "" in names[1:] or names == [""]:
+        i = names.index("", 1) if "" in names[1:] else 0
+        raise InputError(f"column {i + 1} has an empty name", file=path, row=line,
                          expected="a header row naming every column")
     seen = set()
     for h in names:
@@ -210,7 +218,7 @@ def _check_header(header: list[str], *, path, line: int) -> list[str]:
             raise InputError(f"column name {h!r} appears twice in the header", file=path, row=line,
                              expected="unique column names")
         seen.add(h)
-    if all(_NUMBER.fullmatch(h) for h in names):
+    if all(_NUMBER.fullmatch(h) for h in names if h):
         raise InputError(f"the first row holds only numbers ({', '.join(names[:4])})", file=path, row=line,
                          expected="a header row naming the columns (for example yi, vi)")
     return names
@@ -289,15 +297,17 @@ def read_raw(path) -> RawTable:
                 continue
             if header is None:
                 header = _check_header(rec, path=path, line=start)
-                cells = {h: [] for h in header}
-                columns = [cells[h] for h in header]
+                skip = int(header[0] == "")  # row names: checked for their count, then left out
+                cells = {h: [] for h in header[skip:]}
+                columns = [cells[h] for h in header[skip:]]
                 continue
             if len(rec) != len(header):
                 if end > start:  # a quoted field ran over several lines: most likely an unclosed quote
                     raise _open_quote_error(len(rec), len(header), start, end, path)
                 raise _field_count_error(len(rec), len(header), dialect.delimiter, path=path, line=start)
+            rec = rec[skip:]
             if comma:
-                rec = _decimal_commas(rec, header, path=path, line=start)
+                rec = _decimal_commas(rec, header[skip:], path=path, line=start)
             for col, c in zip(columns, rec, strict=True):
                 col.append(c)
             lines.append(start)
@@ -309,7 +319,8 @@ def read_raw(path) -> RawTable:
         raise _empty_error(path)
     if not lines:
         raise _no_rows_error(path)
-    return RawTable(header, cells, np.asarray(lines, dtype=np.int64), os.fspath(path))
+    return RawTable(header[skip:], cells, np.asarray(lines, dtype=np.int64), os.fspath(path),
+                    notes=(ROW_NAMES_NOTE,) if skip else ())
 
 
 def _decimal_commas(rec: list[str], header: list[str], *, path, line) -> list[str]:
@@ -436,6 +447,9 @@ def _read_delimited_fast(path: Path):
         finally:
             del buf
     df.index = pd.Index(lines, dtype=np.int64)
+    if header[0] == "":
+        df = df.drop(columns="")
+        df.attrs["notes"] = [ROW_NAMES_NOTE]
     if dialect.decimal == "," and _has_dot_decimal(df):
         return read_raw(path).to_frame()
     return df
@@ -572,7 +586,7 @@ def _read_excel(path: Path, sheet: str | None):
     rows = [(n, v) for n, v in grid.items() if any(_present(x) for x in v)]
     if not rows:
         raise _empty_error(path)
-    header_row, header_vals = rows[0]
+    header_row = rows[0][0]
     _merged_header(ws, header_row, path)
     notes = [] if len(wb.sheetnames) == 1 else [f"read sheet {ws.title!r} of {len(wb.sheetnames)}"]
     for rng in ws.merged_cells.ranges:  # in the data: every covered cell shows the top-left value
@@ -581,14 +595,17 @@ def _read_excel(path: Path, sheet: str | None):
             for c in range(rng.min_col - 1, rng.max_col):
                 grid[r][c] = value
         notes.append(f"merged cells {rng.coord} read as {value!r} in each of their rows")
-    width = max(i + 1 for _, v in rows for i, x in enumerate(v) if _present(x))
-    header_vals = (header_vals + [None] * width)[:width]
-    names = _check_header(["" if x is None else str(x) for x in header_vals], path=path, line=header_row)
-    data = [(n, (v + [None] * width)[:width]) for n, v in rows[1:]]
+    first = min(i for _, v in rows for i, x in enumerate(v) if _present(x))  # empty columns on the left
+    width = max(i + 1 for _, v in rows for i, x in enumerate(v) if _present(x)) - first
+    rows = [(n, (v[first:] + [None] * width)[:width]) for n, v in rows]
+    names = _check_header(["" if x is None else str(x) for x in rows[0][1]], path=path, line=header_row)
+    data = rows[1:]
     if not data:
         raise _no_rows_error(path)
     _second_header(data, names, header_row, path)
-    columns = {h: [_cell(v[j]) for _, v in data] for j, h in enumerate(names)}
+    if names[0] == "":
+        notes.append(ROW_NAMES_NOTE.replace("R's write.csv", "pandas' to_excel"))
+    columns = {h: [_cell(v[j]) for _, v in data] for j, h in enumerate(names) if h}
     df = pd.DataFrame({h: pd.Series(vals, dtype=_value_dtype(vals)) for h, vals in columns.items()})
     df.index = pd.Index([n for n, _ in data], dtype=np.int64)
     df.attrs["notes"] = notes

@@ -99,6 +99,14 @@ def text_files() -> dict[str, bytes]:
             + "".join(f"{s}, {y} ,{v} \r\n" for s, y, v in zip(STUDY, YI, VI, strict=True))
         ),
         "unknown_suffix.xyz": utf8(_rows()),
+        # R's write.csv(df) without row.names = FALSE: a nameless first column of row names (loads)
+        "r_write_csv_row_names.csv": utf8(
+            '"","study","yi","vi"\n'
+            + "".join(
+                f'"{i}","{s}",{y},{v}\n'
+                for i, (s, y, v) in enumerate(zip(STUDY, YI, VI, strict=True), start=1)
+            )
+        ),
         "old_excel.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
         # measure-specific inputs (commonfactors effects)
         "sd_zero.csv": utf8(
