@@ -6,11 +6,11 @@ besides, by name (our names follow metafor's spelling: 'intrcpt', 'allocrandom')
 """
 
 import pytest
-from conformance_cases import input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors.io import read_raw
+from conformance_cases import input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 #: I2 and R2 are percents: the absolute floor (1e-10 for a proportion) is 100 times larger on their scale.
 #: At a boundary (tau2 = 0) metafor's step halving stops at tau2 ~ 3e-14 instead of 0, which gives
@@ -33,9 +33,10 @@ def test_metareg_matches_metafor(case):
         assert field in got, field
         if field == "coefficients":
             assert len(got[field]) == len(expected)
-            for i, (g, e) in enumerate(zip(got[field], expected)):
+            for i, (g, e) in enumerate(zip(got[field], expected, strict=True)):
                 for f, ev in e.items():
                     assert_agrees(g[f], ev, rtol=rtol_for("metareg", f), atol=ATOL_FLOOR,
                                   what=f"coefficient {i} {f}")
         else:
-            assert_agrees(got[field], expected, rtol=rtol_for("metareg", field), atol=atol_for(field), what=field)
+            assert_agrees(got[field], expected, rtol=rtol_for("metareg", field), atol=atol_for(field),
+                          what=field)

@@ -7,11 +7,11 @@ conformance_cases' normalisation, as our JSON gives them.
 """
 
 import pytest
-from conformance_cases import input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors.io import read_raw
+from conformance_cases import input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 #: I2 and R2 are percents: the absolute floor (1e-10 for a proportion) is 100 times larger on their scale.
 #: At a boundary (tau2 = 0) metafor's step halving stops at tau2 ~ 3e-14 instead of 0, which gives

@@ -9,11 +9,11 @@ import math
 
 import numpy as np
 import pytest
-from conformance_cases import HERE
-from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 from commonfactors.models import _roots, _wls
 from commonfactors.models import tau2 as T
+from conformance_cases import HERE
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 RTOL = METAFOR_RTOL["metareg"]
 
@@ -25,7 +25,8 @@ def bcg_ablat_year():
     return y, v, np.column_stack([np.ones(len(y)), a[:, 2], a[:, 3]])
 
 
-# > r <- rma(yi ~ ablat + year, vi, data=d, method=M, control=list(threshold=1e-12, tol=1e-13)); c(r$tau2, r$se.tau2)
+# > r <- rma(yi ~ ablat + year, vi, data=d, method=M, control=list(threshold=1e-12, tol=1e-13))
+# > c(r$tau2, r$se.tau2)
 WITH_MODERATORS = {
     "SJ": (0.253226123181914, 0.133261729344786),
     "HS": (0.0251355173590155, 0.0130793109403581),
@@ -113,7 +114,8 @@ def test_traces_equal_dense_formulas(dense):
     d1, d2 = np.linspace(0.1, 1, len(w)), np.linspace(2, 3, len(w))
     assert _wls.trace_P(X, w, A) == pytest.approx(np.trace(P), rel=IDENTITY_RTOL)
     assert _wls.trace_PP(X, w, A) == pytest.approx(np.trace(P @ P), rel=1e-11)
-    assert _wls.trace_PDPD(X, w, A, d1, d2) == pytest.approx(np.trace(P @ np.diag(d1) @ P @ np.diag(d2)), rel=1e-11)
+    dense_value = np.trace(P @ np.diag(d1) @ P @ np.diag(d2))
+    assert _wls.trace_PDPD(X, w, A, d1, d2) == pytest.approx(dense_value, rel=1e-11)
     assert _wls.wls(y, X, w).q == pytest.approx(y @ P @ y, rel=1e-11)
 
 
@@ -128,7 +130,8 @@ def test_intercept_only_fast_paths_equal_the_general_ones(dense):
         assert _wls.q_function(y, v, ones)(t) == pytest.approx(y @ Pt @ y, rel=1e-11)
         ypPPy, trP, trPP, trW, trW2 = _wls.likelihood_terms(y, v, ones)(t)
         assert ypPPy == pytest.approx(y @ Pt @ Pt @ y, rel=1e-11)
-        assert trP == pytest.approx(np.trace(Pt), rel=1e-12) and trPP == pytest.approx(np.trace(Pt @ Pt), rel=1e-11)
+        assert trP == pytest.approx(np.trace(Pt), rel=1e-12)
+        assert trPP == pytest.approx(np.trace(Pt @ Pt), rel=1e-11)
         assert trW == pytest.approx(wt.sum(), rel=1e-12) and trW2 == pytest.approx(wt @ wt, rel=1e-12)
         assert f.q == pytest.approx(y @ Pt @ y, rel=1e-11)
 

@@ -11,10 +11,8 @@ import warnings
 
 import numpy as np
 import pytest
-from conformance_cases import HERE
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 import commonfactors as cf
 from commonfactors._checks import effect_data
@@ -22,6 +20,8 @@ from commonfactors.errors import DroppedRowsWarning, SmallKWarning
 from commonfactors.io import read_table
 from commonfactors.models.univariate import fit, normalize_options
 from commonfactors.results.meta import MetaResult, SubgroupResult
+from conformance_cases import HERE
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 RTOL = METAFOR_RTOL["rma"]
 
@@ -89,7 +89,7 @@ def test_t_test_omnibus_is_an_f_test_as_metafor(bcg):
     # > r <- rma(yi ~ alloc, vi, data=d, test="t", control=ctl); c(r$QM, r$QMp, r$pval)
     r = cf.meta_analysis(bcg, mods="~ alloc", test="t")
     assert close(r.qm, 0.883755700965982) and close(r.qm_pval, 0.443176640600807)
-    for c, e in zip(r.coefficients, [0.267601948842522, 0.40565659708454, 0.876844418117453]):
+    for c, e in zip(r.coefficients, [0.267601948842522, 0.40565659708454, 0.876844418117453], strict=True):
         assert close(c.pval, e)
     assert [c.name for c in r.coefficients] == ["intrcpt", "allocrandom", "allocsystematic"]
     assert r.qm_df == 2 and r.df == 10
@@ -100,8 +100,9 @@ def test_level_90_matches_metafor(bcg):
     # > confint(r, level=90, control=list(tol=1e-13))$random[c(1, 3), 2:3]
     r = cf.meta_analysis(bcg, level=90)
     assert close(r.ci_low, -1.01024662098262) and close(r.ci_high, -0.418818063333656)
-    assert all(close(a, b, 1e-5) for a, b in zip(r.tau2_ci, [0.14100224158316, 0.90980547195273]))
-    assert all(close(a, b, 1e-5) for a, b in zip(r.i2_ci, [84.2189405792817, 97.1779065386451]))
+    expected = [0.14100224158316, 0.90980547195273]
+    assert all(close(a, b, 1e-5) for a, b in zip(r.tau2_ci, expected, strict=True))
+    assert all(close(a, b, 1e-5) for a, b in zip(r.i2_ci, [84.2189405792817, 97.1779065386451], strict=True))
     assert r.level == 90.0
 
 
@@ -115,7 +116,7 @@ def test_k2_works_and_warns_as_metafor(bcg):
     expected = [-1.32500344224488, 0.348988772287383, 0, 0.36781282561684, 0, 1, 0.931479077449155,
                 0.334478882442814]
     got = [r.estimate, r.se, r.tau2, r.se_tau2, r.i2, r.h2, r.q, r.q_pval]
-    assert all(close(g, e) for g, e in zip(got, expected)), got
+    assert all(close(g, e) for g, e in zip(got, expected, strict=True)), got
     # confint(r): ci.lb = 0 and ci.ub "> 100" (metafor stops its search at 100; we search further)
     assert r.tau2_ci[0] == 0 and r.tau2_ci[1] > 100
     assert r.warnings == ("only k = 2 studies: tau2, I2 and H2 are very imprecise",)
@@ -180,7 +181,7 @@ def test_subgroups_match_metafor(bcg):
     expected = [(2, -0.540792961849346, 0.281601613103888, 0.132577039878093),
                 (7, -0.970964704263089, 0.27595610297277, 0.392528006900774),
                 (4, -0.424207391510871, 0.359745232433123, 0.400345880175115)]
-    for res, (k, est, se, tau2) in zip(r.results, expected):
+    for res, (k, est, se, tau2) in zip(r.results, expected, strict=True):
         assert res.k == k and close(res.estimate, est) and close(res.se, se) and close(res.tau2, tau2)
     assert close(r.q_between, 1.86144494615464) and close(r.q_between_pval, 0.394268758885584)
     assert r.q_between_df == 2
@@ -213,7 +214,8 @@ def test_common_effect_equals_statsmodels_wls(bcg):
 
 
 def test_meta_regression_equals_direct_algebra(bcg):
-    """Identity: beta = (X'WX)^-1 X'Wy, W = diag(1/(vi + tau2)), vcov = (X'WX)^-1 (Raudenbush 2009, 16.6-16.7)."""
+    """Identity: beta = (X'WX)^-1 X'Wy, W = diag(1/(vi + tau2)), vcov = (X'WX)^-1
+    (Raudenbush 2009, eq. 16.6-16.7)."""
     sm = pytest.importorskip("statsmodels.api")
     y, v = bcg["yi"].to_numpy(), bcg["vi"].to_numpy()
     x = np.arange(len(y), dtype=float)

@@ -66,8 +66,8 @@ def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, level, slab, clus
         if cluster is not None:
             from ..models.multilevel import multilevel_meta_analysis
 
-            res = multilevel_meta_analysis(data, yi=yi, vi=vi, sei=sei, cluster=cluster, within=within, mods=mods,
-                                           method=method, test=test, level=level, robust=robust)
+            res = multilevel_meta_analysis(data, yi=yi, vi=vi, sei=sei, cluster=cluster, within=within,
+                                           mods=mods, method=method, test=test, level=level, robust=robust)
         else:
             from ..models.univariate import meta_analysis
 

@@ -9,7 +9,7 @@ continuous function with a sign change on [a, b].
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 _EPS = 2.220446049250313e-16
 
@@ -28,7 +28,8 @@ def brent(f: Callable[[float], float], a: float, b: float, *, xtol: float = 1e-1
     if fb == 0.0:
         return b
     if (fa > 0) == (fb > 0):
-        raise ValueError(f"f(a) = {fa:g} and f(b) = {fb:g} have the same sign: [a, b] does not bracket a root")
+        raise ValueError(f"f(a) = {fa:g} and f(b) = {fb:g} have the same sign: "
+                         "[a, b] does not bracket a root")
     # b is the best estimate, a the previous one, c the counterpoint (f(b) and f(c) of opposite signs)
     c, fc = a, fa
     d = e = b - a

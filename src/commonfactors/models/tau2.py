@@ -156,7 +156,8 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
     converged = False
     lo = hi = None  # largest tau2 seen with a positive score, smallest with a negative score
     it = 0
-    for it in range(1, MAXITER + 1):
+    while it < MAXITER:
+        it += 1
         score, info = score_info(tau2)
         if score > 0:
             lo = tau2 if lo is None else max(lo, tau2)

@@ -71,7 +71,8 @@ def normalize_options(method, test, level) -> tuple[str, str, float]:
 
 
 def _tests(beta, se, test: str, df: float, level: float):
-    """Statistics, two-sided p-values and confidence limits: z (normal) or t with ``df`` degrees of freedom."""
+    """Statistics, two-sided p-values and confidence limits: z (normal), or t with ``df`` degrees of
+    freedom."""
     alpha = 1.0 - level / 100.0
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
@@ -151,7 +152,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
     stat, pval, crit = _tests(wf.beta, se, test, df, level)
     coefs = tuple(Coefficient(name, float(b), float(s), float(z), float(pv), float(b - crit * s),
                               float(b + crit * s))
-                  for name, b, s, z, pv in zip(data.names, wf.beta, se, stat, pval))
+                  for name, b, s, z, pv in zip(data.names, wf.beta, se, stat, pval, strict=True))
 
     # prediction interval (models without moderators)
     if random and p == 1:
@@ -215,7 +216,8 @@ def _validated(data, **kwargs) -> tuple[EffectData, tuple[str, ...]]:
 
 
 def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, slab=None,
-                  method: Method = "REML", test: Test = "z", level: float = 95) -> MetaResult | SubgroupResult:
+                  method: Method = "REML", test: Test = "z",
+                  level: float = 95) -> MetaResult | SubgroupResult:
     """Fit a common-, random- or mixed-effects meta-analytic model (metafor's ``rma``).
 
     Parameters

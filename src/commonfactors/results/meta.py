@@ -162,7 +162,8 @@ def _model_text(r: MetaResult, digits: int) -> str:
         lines += [f"{name} Model (k = {r.k})", ""]
         het = [("I^2 (" + resid + "heterogeneity / " + ("unaccounted" if r.has_mods else "total")
                 + " variability):", f"{fmt(r.i2, 2)}%"),
-               ("H^2 (" + ("unaccounted" if r.has_mods else "total") + " variability / sampling variability):",
+               ("H^2 (" + ("unaccounted" if r.has_mods else "total")
+                + " variability / sampling variability):",
                 fmt(r.h2, 2))]
     else:
         kind = "Mixed-Effects" if r.has_mods else "Random-Effects"
@@ -191,7 +192,8 @@ def _model_text(r: MetaResult, digits: int) -> str:
                   f"{stat} = {fmt(r.qm, digits)}, p-val {_pval_eq(r.qm_pval, digits)}"]
     lines += ["", "Model Results:", ""]
     statname = "zval" if r.test == "z" else "tval"
-    header = ["", "estimate", "se", statname] + ([] if r.test == "z" else ["df"]) + ["pval", "ci.lb", "ci.ub", ""]
+    header = ["", "estimate", "se", statname] + ([] if r.test == "z" else ["df"])
+    header += ["pval", "ci.lb", "ci.ub", ""]
     rows = []
     for c in r.coefficients:
         row = [c.name if r.has_mods else "", fmt(c.estimate, digits), fmt(c.se, digits), fmt(c.stat, digits)]
@@ -237,15 +239,17 @@ class SubgroupResult:
         "q_between_pval", "method", "test", "warnings"}``, NaN as None."""
         return jsonable({
             "by": self.by,
-            "subgroups": [{"level": lvl, **res.to_dict()} for lvl, res in zip(self.levels, self.results)],
-            "q_between": self.q_between, "q_between_df": self.q_between_df, "q_between_pval": self.q_between_pval,
+            "subgroups": [{"level": lvl, **res.to_dict()}
+                          for lvl, res in zip(self.levels, self.results, strict=True)],
+            "q_between": self.q_between, "q_between_df": self.q_between_df,
+            "q_between_pval": self.q_between_pval,
             "method": self.method, "test": self.test, "warnings": list(self.warnings),
         })
 
     def records(self) -> list[dict]:
         """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
         return [{"level": lvl, **{c: getattr(r, c) for c in _SUBGROUP_FIELDS}}
-                for lvl, r in zip(self.levels, self.results)]
+                for lvl, r in zip(self.levels, self.results, strict=True)]
 
     def to_frame(self):
         """One row per subgroup: level, k, estimate, se, stat, pval, ci_low, ci_high, pi_low, pi_high,
@@ -256,7 +260,7 @@ class SubgroupResult:
 
     def summary(self, digits: int = 4) -> Summary:
         blocks = [f"Subgroups by {self.by} (tau^2 estimated within each subgroup)"]
-        for lvl, r in zip(self.levels, self.results):
+        for lvl, r in zip(self.levels, self.results, strict=True):
             blocks += ["", f"=== {self.by} = {lvl} ===", "", _model_text(r, digits)]
         blocks += ["", "Test for Subgroup Differences:",
                    f"QM(df = {self.q_between_df}) = {fmt(self.q_between, digits)}, "

@@ -1,0 +1,167 @@
+"""``commonfactors pool``: the JSON contract of DESIGN.md on a few metafor 3.8-1 conformance cases, the text
+and CSV formats, the cold start (no pandas/scipy/formulaic), and bad input (exit 2, one line on stderr naming
+file/row/column, no traceback)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conformance_cases import input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
+
+RMA = {c["id"]: c for c in load_cases("rma")}
+METAREG = {c["id"]: c for c in load_cases("metareg")}
+POOL_KEYS = {"k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
+             "se_tau2", "tau2_ci", "i2", "i2_ci", "h2", "h2_ci", "q", "q_df", "q_pval", "method", "test",
+             "warnings"}
+MODS_KEYS = {"coefficients", "qm", "qm_df", "qm_pval", "r2", "qe", "qe_pval"}
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "commonfactors.cli", "pool", *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("case_id", ["rma_bcg_RR_REML_knha", "rma_hackshaw1998_PM_z", "rma_bcg_RR_FE_z"])
+def test_json_matches_metafor(case_id):
+    case = RMA[case_id]
+    proc = run(input_path(case), "--yi", "yi", "--vi", "vi", "--method", case["spec"]["method"], "--test",
+               case["spec"]["test"], "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert set(got) == POOL_KEYS
+    for field, expected in case["expected"].items():
+        assert_agrees(got[field], expected, rtol=rtol_for("rma", field), atol=ATOL_FLOOR, what=field)
+
+
+def test_json_with_mods_matches_metafor():
+    case = METAREG["mr_bcg_RR_alloc_REML_knha"]
+    proc = run(input_path(case), "--mods", case["spec"]["mods"], "--test", "knha", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert set(got) == POOL_KEYS | MODS_KEYS
+    assert [c["name"] for c in got["coefficients"]] == ["intrcpt", "allocrandom", "allocsystematic"]
+    for field, expected in case["expected"].items():
+        if field != "coefficients":
+            assert_agrees(got[field], expected, rtol=rtol_for("metareg", field), atol=ATOL_FLOOR, what=field)
+    for g, e in zip(got["coefficients"], case["expected"]["coefficients"], strict=True):
+        for f in ("estimate", "se", "stat", "pval", "ci_low", "ci_high"):
+            assert_agrees(g[f], e[f], rtol=rtol_for("metareg", f), what=f)
+
+
+def test_sei_instead_of_vi(tmp_path):
+    src = input_path(RMA["rma_bcg_RR_DL_z"]).read_text().splitlines()
+    f = tmp_path / "se.csv"
+    rows = [f"{a},{float(b) ** 0.5!r}" for a, b in (r.split(",") for r in src[1:])]
+    f.write_text("\n".join(["yi,sei", *rows]))
+    proc = run(f, "--sei", "sei", "--method", "DL", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert_agrees(json.loads(proc.stdout)["tau2"], RMA["rma_bcg_RR_DL_z"]["expected"]["tau2"], rtol=1e-6)
+
+
+def test_by_gives_subgroups_and_the_between_groups_test():
+    # metafor 3.8-1, see tests/test_univariate.py::test_subgroups_match_metafor
+    proc = run(input_path(METAREG["mr_bcg_RR_alloc_REML_z"]), "--by", "alloc", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert [s["level"] for s in got["subgroups"]] == ["alternate", "random", "systematic"]
+    assert_agrees(got["q_between"], 1.86144494615464, rtol=1e-6)
+    assert got["q_between_df"] == 2
+    assert proc.stderr.strip() == ("warning: alloc = alternate: only k = 2 studies: "
+                                   "tau2, I2 and H2 are very imprecise")
+
+
+def test_text_is_metafor_like():
+    proc = run(input_path(RMA["rma_bcg_RR_REML_z"]))
+    assert proc.returncode == 0
+    out = proc.stdout
+    assert out.startswith("Random-Effects Model (k = 13; tau^2 estimator: REML)")
+    assert "tau^2 (estimated amount of total heterogeneity): 0.3132 (SE = 0.1664)" in out
+    assert "Q(df = 12) = 152.2330, p-val < .0001" in out
+    assert "estimate      se     zval    pval    ci.lb    ci.ub" in out
+    assert " -0.7145  0.1798  -3.9744  <.0001  -1.0669  -0.3622  ***" in out
+
+
+def test_csv_is_one_row_per_coefficient():
+    proc = run(input_path(METAREG["mr_bcg_RR_ablat_REML_z"]), "--mods", "~ ablat", "--format", "csv")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "name,estimate,se,stat,pval,ci_low,ci_high"
+    assert [r.split(",")[0] for r in lines[1:]] == ["intrcpt", "ablat"]
+    assert_agrees(float(lines[2].split(",")[1]), -0.0291017250116295, rtol=1e-6)
+
+
+def test_cold_start_imports_neither_pandas_nor_scipy_nor_formulaic():
+    code = ("import sys; from commonfactors.cli import main\n"
+            "try:\n    main(['pool', sys.argv[1], '--format', 'json'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('pandas', 'scipy', 'formulaic') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(input_path(RMA["rma_bcg_RR_REML_z"]))],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------- bad input: exit 2, one line, no traceback
+
+
+def _bad(tmp_path, text, *args):
+    f = tmp_path / "bad.csv"
+    f.write_text(text)
+    proc = run(f, *args, "--format", "json")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0], f
+
+
+GOOD = "yi,vi,g\n0.1,0.01,a\n0.3,0.02,b\n0.2,0.015,a\n"
+
+
+def test_missing_column(tmp_path):
+    line, f = _bad(tmp_path, GOOD, "--vi", "v")
+    assert str(f) in line and "no column 'v'" in line and "(did you mean 'vi'?)" in line
+
+
+def test_misspelled_yi_column(tmp_path):
+    line, _ = _bad(tmp_path, GOOD, "--yi", "yie")
+    assert "no column 'yie'" in line and "did you mean 'yi'?" in line
+    assert "the columns are 'yi', 'vi', 'g'" in line
+
+
+def test_text_in_a_numeric_column(tmp_path):
+    line, f = _bad(tmp_path, "yi,vi\n0.1,0.01\nabc,0.02\n0.2,0.015\n")
+    assert f"{f}, row 3, column 'yi': got 'abc'" in line
+
+
+def test_non_positive_variance(tmp_path):
+    line, f = _bad(tmp_path, "yi,vi\n0.1,0.01\n0.3,0\n0.2,0.015\n")
+    assert f"{f}, row 3, column 'vi': got 0; expected a sampling variance > 0" in line
+
+
+def test_empty_file(tmp_path):
+    line, f = _bad(tmp_path, "")
+    assert str(f) in line and "the file is empty" in line
+
+
+def test_moderator_with_one_level(tmp_path):
+    line, f = _bad(tmp_path, "yi,vi,g\n0.1,0.01,a\n0.3,0.02,a\n0.2,0.015,a\n", "--mods", "~ g")
+    assert str(f) in line and "moderator 'g' has a single value" in line
+
+
+def test_unknown_method_is_a_usage_error(tmp_path):
+    f = tmp_path / "ok.csv"
+    f.write_text(GOOD)
+    proc = run(f, "--method", "XYZ")  # click's usage error: exit 2, usage lines and one "Error:" line
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Error: Invalid value for '--method': 'XYZ' is not one of" in proc.stderr
+
+
+def test_by_with_mods_is_a_usage_error(tmp_path):
+    f = tmp_path / "ok.csv"
+    f.write_text(GOOD)
+    proc = run(f, "--by", "g", "--mods", "~ g")
+    assert proc.returncode == 2 and "--by cannot be combined with --mods" in proc.stderr
+    assert "Traceback" not in proc.stderr
