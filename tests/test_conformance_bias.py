@@ -1,4 +1,5 @@
-"""Funnel asymmetry and selection models against metafor 3.8-1 on the same data (tests/conformance/cases.json).
+"""Funnel asymmetry and selection models against metafor 3.8-1 on the same data
+(tests/conformance/cases.json).
 
 Every field of every section of the 7 bias cases is compared (regtest rma and lm, ranktest, trimfill L0,
 fsn Rosenthal, PET, PEESE, selmodel stepfun at .025) at tests/tolerances.py's tolerances: 1e-5 relative,
@@ -20,11 +21,11 @@ second test against metafor run to convergence:
 import warnings
 
 import pytest
-from conformance_cases import CASE_COUNTS, input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors.io import read_raw
+from conformance_cases import CASE_COUNTS, input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 CASES = load_cases("bias")
 RENAME = {"egger_rma": "egger", "egger_lm": "egger_classical", "begg": "begg", "trimfill": "trim_and_fill",
@@ -105,8 +106,8 @@ def test_trim_and_fill_matches_metafor_converged(case_id):
 SELMODEL_CONVERGED = {
     "bias_bcg_RR": (-0.6517794934101003, 0.2166396201372039, 0.3526403869263195, 99.9927311458765189,
                     0.8302312569571768, 0.3622056671742239),
-    "bias_lopez2019_f2f": (-1.89759726115427463, 0.19684241810564956, 1.78851973752483207, 99.99725982557981752,
-                           5.47096206800316054, 0.01933497914910898),
+    "bias_lopez2019_f2f": (-1.89759726115427463, 0.19684241810564956, 1.78851973752483207,
+                           99.99725982557981752, 5.47096206800316054, 0.01933497914910898),
     "bias_normand1999_SMD": (0.71749150111155557, 1.78602447354336524, 1.93315218091002006,
                              99.99969449035820901, 4.74810498550930760, 0.02933057752417509),
 }

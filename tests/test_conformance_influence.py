@@ -5,11 +5,11 @@ weight in percent), REML, 1e-5 relative (tests/tolerances.py).
 """
 
 import pytest
-from conformance_cases import CASE_COUNTS, input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors.io import read_raw
+from conformance_cases import CASE_COUNTS, input_path, load_cases
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 CASES = load_cases("influence")
 

@@ -12,11 +12,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 import commonfactors as cf
 from commonfactors._format import Summary
 from commonfactors.errors import InputError, SmallKWarning
+from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 RTOL = rtol_for("influence", "")
 
@@ -68,7 +68,8 @@ def test_influence_knha_matches_metafor():
 # > influence(rma(yi, vi, mods=~ablat, data=dat, control=ctl)), first four studies; no study flagged
 def test_influence_with_moderators_matches_metafor():
     res = cf.influence(BCG, mods="~ ablat")
-    close(res.dfbetas[:4, 0], [0.00650885157923, 0.14085964984132, 0.02990136972777, 0.26034979031557], "dfb0")
+    close(res.dfbetas[:4, 0], [0.00650885157923, 0.14085964984132, 0.02990136972777, 0.26034979031557],
+          "dfb0")
     close(res.dfbetas[:4, 1], [0.0223717991958, -0.1933376167522, -0.0677516827134, -0.4037081204270], "dfb1")
     close(res.rstudent[:4], [0.225873773193, -0.481929669244, -0.544191483087, -0.664450333546], "rstudent")
     close(res.dffits[:4], [0.0639729377955, -0.212663315871, -0.100729805067, -0.466590519169], "dffits")
@@ -112,7 +113,7 @@ def test_cumulative_by_year_matches_metafor():
         warnings.simplefilter("always")
         res = cf.cumulative(BCG, order="year", slab="trial")
     assert {type(c.message) for c in caught} == {SmallKWarning}
-    est, se, tau2, i2 = zip(*CUMUL)
+    est, se, tau2, i2 = zip(*CUMUL, strict=True)
     close(res.estimate, est, "estimate")
     close(res.se, se, "se")
     close(res.tau2, tau2, "tau2")
@@ -138,9 +139,10 @@ def test_cumulative_missing_order_names_the_row():
 
 
 # > b <- baujat(res); b$x; b$y
-BAUJAT_X = [0.0478183405467927, 1.4934114075928551, 0.5508753366657925, 1.5860500734646961, 0.6777110311298381,
-            0.0160055560011056, 1.5319030625855072, 1.6638459497329090, 0.1625233292089766, 1.1168477625427731,
-            0.4322210972249771, 1.5922385451031982, 1.2637881718026482]
+BAUJAT_X = [0.0478183405467927, 1.4934114075928551, 0.5508753366657925, 1.5860500734646961,
+            0.6777110311298381, 0.0160055560011056, 1.5319030625855072, 1.6638459497329090,
+            0.1625233292089766, 1.1168477625427731, 0.4322210972249771, 1.5922385451031982,
+            1.2637881718026482]
 BAUJAT_Y = [0.001537500918463179, 0.112107073414489000, 0.024349046895046654, 0.237773641745260750,
             0.066985834997827787, 0.000333272180158999, 0.107909485433818009, 0.198964671902796014,
             0.018381621780552009, 0.111389615903809289, 0.048970640673485728, 0.061834563955091973,
@@ -202,5 +204,6 @@ def test_all_equal_effects_give_finite_diagnostics():
 
 def test_study_whose_removal_makes_a_moderator_constant_is_nan_with_a_warning():
     with pytest.warns(SmallKWarning, match="cannot be fitted without study 4"):
-        res = cf.influence(yi=[0.1, 0.2, 0.3, 0.8], vi=[0.01] * 4, mods=[0, 0, 0, 1], slab=["1", "2", "3", "4"])
+        res = cf.influence(yi=[0.1, 0.2, 0.3, 0.8], vi=[0.01] * 4, mods=[0, 0, 0, 1],
+                           slab=["1", "2", "3", "4"])
     assert math.isnan(res.rstudent[3]) and np.isfinite(res.rstudent[:3]).all()

@@ -19,8 +19,16 @@ import numpy as np
 from .. import _distributions as dist
 from .._checks import EffectData
 from ..errors import BoundaryWarning, ConvergenceWarning, SmallKWarning
-from ..results.bias import (BiasResult, FailSafeN, FunnelData, PetPeeseResult, RankTest, RegressionTest,
-                            SelectionModelResult, TrimFillResult)
+from ..results.bias import (
+    BiasResult,
+    FailSafeN,
+    FunnelData,
+    PetPeeseResult,
+    RankTest,
+    RegressionTest,
+    SelectionModelResult,
+    TrimFillResult,
+)
 from ..results.meta import Coefficient, MetaResult
 from .univariate import Method, Test, _validated, fit, normalize_options
 
@@ -131,7 +139,8 @@ def egger_test(data=None, *, yi="yi", vi="vi", sei=None, slab=None, model: Liter
     -------
     RegressionTest
         ``stat``, ``pval`` (test of b1 = 0; z or t with ``df``), ``slope``, ``slope_se``, and the limit
-        estimate b0 (the effect at x = 0) ``limit_estimate``, ``limit_se``, ``limit_ci_low``/``limit_ci_high``.
+        estimate b0 (the effect at x = 0) ``limit_estimate``, ``limit_se``, ``limit_ci_low``,
+        ``limit_ci_high``.
 
     Warns
     -----
@@ -173,7 +182,8 @@ def _pet_peese(ed: EffectData, notes: _Notes, *, method: str, test: str, level: 
                       SmallKWarning)
             out.append(Coefficient("intrcpt", *([math.nan] * 6)))
             continue
-        sub = _subset(ed, X=np.column_stack([np.ones(k), x]), names=("intrcpt", "sei" if name == "PET" else "vi"))
+        names = ("intrcpt", "sei" if name == "PET" else "vi")
+        sub = _subset(ed, X=np.column_stack([np.ones(k), x]), names=names)
         out.append(notes.refit(name, sub, method=method, test=test, level=level).coefficients[0])
     return PetPeeseResult(pet=out[0], peese=out[1], method=method, warnings=notes())
 
@@ -244,7 +254,7 @@ def _rank_test(ed: EffectData, notes: _Notes) -> RankTest:
     w = 1.0 / v
     sw = float(w.sum())
     b = float(np.dot(w, y)) / sw                       # common-effect estimate
-    ystar = (y - b) / np.sqrt(v - 1.0 / sw)            # Begg & Mazumdar (1994), eq. 1: Var(y_i - b) = v_i - 1/sum w
+    ystar = (y - b) / np.sqrt(v - 1.0 / sw)            # Begg & Mazumdar (1994), eq. 1: Var(y - b) = v - 1/sw
     s = _kendall_s(ystar, v)
     n0 = k * (k - 1) / 2.0
     tx, tv = _tie_counts(ystar), _tie_counts(v)
@@ -347,7 +357,8 @@ def _trim_and_fill(ed: EffectData, notes: _Notes, *, method: str, test: str, lev
         # as metafor: the side opposite to the sign of Egger's slope (meta-regression on sei)
         if k >= 3 and np.ptp(np.sqrt(v)) > 0:
             sub = _subset(ed, X=np.column_stack([np.ones(k), np.sqrt(v)]), names=("intrcpt", "sei"))
-            slope = notes.refit("trim and fill (side)", sub, method=method, test=test, level=level).coefficients[1]
+            egger = notes.refit("trim and fill (side)", sub, method=method, test=test, level=level)
+            slope = egger.coefficients[1]
             side = "right" if slope.estimate < 0 else "left"
         else:
             side = "left"
@@ -368,7 +379,8 @@ def _trim_and_fill(ed: EffectData, notes: _Notes, *, method: str, test: str, lev
     if not converged:
         notes.add(f"trim and fill did not converge in {maxiter} iterations (k0 = {k0})", ConvergenceWarning)
     if k0 == max_k0 and k0 > 0:
-        notes.add(f"trim and fill: k0 reached its maximum ({max_k0}); the estimate is unreliable", BoundaryWarning)
+        notes.add(f"trim and fill: k0 reached its maximum ({max_k0}); the estimate is unreliable",
+                  BoundaryWarning)
     fill = order[k - k0:]                                  # the k0 most extreme studies, mirrored
     center = trimmed.estimate
     y_all = np.concatenate([y, sign * (2.0 * center - yf[fill])])
@@ -576,8 +588,9 @@ def _selection_model(ed: EffectData, notes: _Notes, *, steps=(0.025,), alternati
     for j in range(1, m):
         if counts[j] == 0 or counts[0] == 0:
             which = 0 if counts[0] == 0 else j
-            notes.add(f"selection model: no study has a one-sided p-value in ({lows[which]:g}, {steps[which]:g}]: "
-                      "the selection weights are not identified", BoundaryWarning)
+            notes.add("selection model: no study has a one-sided p-value in "
+                      f"({lows[which]:g}, {steps[which]:g}]: the selection weights are not identified",
+                      BoundaryWarning)
             break
     # the unadjusted random-effects model fitted by ML: the start, and the null model of the LRT
     null = notes.refit("selection model (ML random-effects model)", _subset(ed, yi=y, vi=v), method="ML",
@@ -609,9 +622,9 @@ def _selection_model(ed: EffectData, notes: _Notes, *, steps=(0.025,), alternati
     beta, tau2, delta = model.split(theta)
     for j in range(1, m):
         if delta[j] >= DELTA_MAX * (1 - 1e-6) or delta[j] <= 1e-6:
-            notes.add(f"selection model: delta for p in ({lows[j]:g}, {steps[j]:g}] is at the bound of its range "
-                      f"[0, {DELTA_MAX:g}] (as metafor's delta.min/delta.max): the likelihood keeps increasing "
-                      "beyond it; treat the results with caution", BoundaryWarning)
+            notes.add(f"selection model: delta for p in ({lows[j]:g}, {steps[j]:g}] is at the bound of its "
+                      f"range [0, {DELTA_MAX:g}] (as metafor's delta.min/delta.max): the likelihood keeps "
+                      "increasing beyond it; treat the results with caution", BoundaryWarning)
     # standard errors from the inverse of the observed information (numerical Hessian of the log-likelihood
     # in beta, tau2 and the free delta_j), as metafor (which uses numDeriv's Richardson extrapolation)
     h = np.concatenate([[1e-5 * max(abs(beta[0]), math.sqrt(scale))],
@@ -771,7 +784,8 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
     fsn = _fail_safe_n(ed, notes, float(alpha))
     pp = _pet_peese(ed, notes, **opts)
     if ed.yi.shape[0] >= 3:
-        sel = _selection_model(ed, notes, steps=tuple(np.atleast_1d(steps)), alternative=alternative, level=level)
+        sel = _selection_model(ed, notes, steps=tuple(np.atleast_1d(steps)), alternative=alternative,
+                               level=level)
     else:
         notes.add(f"selection model: only k = {ed.yi.shape[0]} studies; not fitted", SmallKWarning)
         sel = None

@@ -76,7 +76,7 @@ def _influence(ed: EffectData, notes: _Notes, *, method: str, test: str, level: 
         # residual variances below: s2_(-i) = sum w_j e_j^2 / (k - 1 - p) (Knapp & Hartung, 2003, eq. 7)
         keep = np.arange(k) != i
         s2 = wls(y[keep], X[keep], r.weights).q / (k - 1 - p) if test == "knha" and k - 1 > p else 1.0
-        # studentized deleted residual: (y_i - x_i' b_(-i)) / sqrt(s2 (v_i + tau2_(-i)) + x_i' Var(b_(-i)) x_i)
+        # studentized deleted residual: (y_i - x_i'b_(-i)) / sqrt(s2 (v_i + tau2_(-i)) + x_i'Var(b_(-i))x_i)
         # (Viechtbauer & Cheung, 2010, Res. Synth. Methods 1(2), 112-125, eq. 12)
         cols["rstudent"][i] = (y[i] - x @ b_del) / math.sqrt(s2 * (v[i] + r.tau2) + x @ r.vcov @ x)
         # DFFITS: (x_i' b - x_i' b_(-i)) / sqrt(s2 h_i (tau2_(-i) + v_i)) (Viechtbauer & Cheung, 2010, eq. 13)
@@ -132,7 +132,8 @@ def influence(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None, me
     Warns
     -----
     SmallKWarning
-        k = 1 (all leave-one-out values NaN), or a study without which the model cannot be fitted (NaN for it).
+        k = 1 (all leave-one-out values NaN), or a study without which the model cannot be fitted (NaN for
+        that study).
 
     References
     ----------
@@ -236,7 +237,8 @@ def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, 
                             **_table(fits), warnings=notes())
 
 
-def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None, method: Method = "REML") -> BaujatResult:
+def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
+           method: Method = "REML") -> BaujatResult:
     """Data of a Baujat plot (metafor's ``baujat``), as generalised to random- and mixed-effects models.
 
     x_i = (y_i - x_i'b)^2 / (v_i + tau2): the squared Pearson residual (for the common-effect model,

@@ -35,15 +35,16 @@ def _df_text(df: float) -> str:
     return "inf" if math.isinf(df) else str(int(df)) if df == int(df) else fmt(df, 2)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class RegressionTest(_Printable):
     """Egger's regression test for funnel plot asymmetry (metafor's ``regtest``).
 
     ``model`` is ``"rma"`` (a meta-regression on the predictor with the model's tau2 estimator) or ``"lm"``
-    (weighted least squares with a multiplicative dispersion term, the classical test). ``slope``/``slope_se``
-    is the predictor's coefficient, ``stat`` its z (``df`` = inf) or t statistic (``df`` = k - 2), ``pval`` the
-    two-sided p-value; ``limit_estimate``/``limit_se`` is the intercept (the effect at infinite precision, a
-    bias-adjusted estimate when the predictor is ``sei`` or ``vi``) with its confidence interval.
+    (weighted least squares with a multiplicative dispersion term, the classical test).
+    ``slope``/``slope_se`` is the predictor's coefficient, ``stat`` its z (``df`` = inf) or t statistic
+    (``df`` = k - 2), ``pval`` the two-sided p-value; ``limit_estimate``/``limit_se`` is the intercept (the
+    effect at infinite precision, a bias-adjusted estimate when the predictor is ``sei`` or ``vi``) with its
+    confidence interval.
     """
 
     model: str
@@ -88,7 +89,7 @@ class RegressionTest(_Printable):
         return Summary("\n".join(lines), notes=self.warnings)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class RankTest(_Printable):
     """Begg and Mazumdar's rank correlation test (metafor's ``ranktest``): Kendall's tau (tau-b with ties)
     between the standardised effects and the sampling variances, with the exact two-sided p-value
@@ -116,7 +117,7 @@ class RankTest(_Printable):
         return Summary(text, notes=self.warnings)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class TrimFillResult(_Printable):
     """Trim and fill (Duval & Tweedie, 2000): ``k0`` studies estimated missing on ``side`` ("left" or
     "right") by ``estimator`` ("L0" or "R0"), imputed as mirror images around the trimmed estimate, and the
@@ -155,10 +156,11 @@ class TrimFillResult(_Printable):
         return Summary(head + str(self.fit.summary(digits).text), notes=self.warnings)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FailSafeN(_Printable):
     """Rosenthal's (1979) fail-safe N: the number of studies averaging null results that would bring the
-    Stouffer combined one-sided p-value (``pval``) up to ``alpha``; ``fsnum`` is 0 when it is already above."""
+    Stouffer combined one-sided p-value (``pval``) up to ``alpha``; ``fsnum`` is 0 when it is already
+    above."""
 
     k: int
     fsnum: int
@@ -182,7 +184,7 @@ class FailSafeN(_Printable):
         return Summary(text, notes=self.warnings)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class PetPeeseResult(_Printable):
     """PET and PEESE (Stanley & Doucouliagos, 2014): the intercepts of meta-regressions of the effects on
     their standard errors (``pet``) and on their sampling variances (``peese``), with the model's tau2
@@ -208,12 +210,13 @@ class PetPeeseResult(_Printable):
         rows = [[n, fmt(c.estimate, digits), fmt(c.se, digits), fmt(c.stat, digits), fmt_p(c.pval, digits),
                  fmt(c.ci_low, digits), fmt(c.ci_high, digits)] for n, c in (("PET", self.pet),
                                                                              ("PEESE", self.peese))]
-        text = (f"PET-PEESE (intercepts of meta-regressions on sei and vi; tau^2 estimator: {self.method})\n\n"
+        text = ("PET-PEESE (intercepts of meta-regressions on sei and vi; "
+                f"tau^2 estimator: {self.method})\n\n"
                 + table(["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"], rows))
         return Summary(text, notes=self.warnings)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SelectionModelResult(_Printable):
     """A step-function selection model (Vevea & Hedges, 1995) fitted by maximum likelihood.
 
@@ -248,15 +251,15 @@ class SelectionModelResult(_Printable):
 
     def to_dict(self) -> dict:
         """``{estimate, se, tau2, delta, lrt, lrt_pval}``."""
-        return jsonable({"estimate": self.estimate, "se": self.se, "tau2": self.tau2, "delta": list(self.delta),
-                         "lrt": self.lrt, "lrt_pval": self.lrt_pval})
+        return jsonable({"estimate": self.estimate, "se": self.se, "tau2": self.tau2,
+                         "delta": list(self.delta), "lrt": self.lrt, "lrt_pval": self.lrt_pval})
 
     def to_frame(self):
         """One row per p-value interval: lower and upper p bound, k, delta, se_delta."""
         lows = (0.0, *self.steps[:-1])
         return _frame([{"p_low": lo, "p_high": hi, "k": n, "delta": d, "se_delta": s}
                        for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta,
-                                                  self.se_delta)],
+                                                  self.se_delta, strict=True)],
                       ["p_low", "p_high", "k", "delta", "se_delta"])
 
     def summary(self, digits: int = 4) -> Summary:
@@ -273,12 +276,13 @@ class SelectionModelResult(_Printable):
                  "", "Selection Model Results:", ""]
         lows = (0.0, *self.steps[:-1])
         rows = [[f"{lo:g} < p <= {hi:g}", str(n), fmt(d, digits), fmt(s, digits)]
-                for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta, self.se_delta)]
+                for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta, self.se_delta,
+                                           strict=True)]
         lines.append(table(["", "k", "estimate", "se"], rows))
         return Summary("\n".join(lines), notes=self.warnings)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FunnelData(_Printable):
     """Data for a contour-enhanced funnel plot (Peters et al., 2008).
 
@@ -299,7 +303,8 @@ class FunnelData(_Printable):
     def contour(self, p: float) -> dict:
         """The two lines of level ``p``: ``{"p", "se": [0, se_max], "lower": [...], "upper": [...]}``."""
         z = self.z[self.levels.index(p)]
-        return {"p": p, "se": [0.0, self.se_max], "lower": [0.0, -z * self.se_max], "upper": [0.0, z * self.se_max]}
+        return {"p": p, "se": [0.0, self.se_max], "lower": [0.0, -z * self.se_max],
+                "upper": [0.0, z * self.se_max]}
 
     def to_dict(self) -> dict:
         """``{"points": {"yi", "sei", "slab"}, "estimate", "pseudo_ci": {"se", "lower", "upper"},
@@ -308,7 +313,8 @@ class FunnelData(_Printable):
         return jsonable({
             "points": {"yi": self.yi, "sei": self.sei, "slab": [str(s) for s in self.slab]},
             "estimate": self.estimate,
-            "pseudo_ci": {"se": [0.0, self.se_max], "lower": [self.estimate, self.estimate - z95 * self.se_max],
+            "pseudo_ci": {"se": [0.0, self.se_max],
+                          "lower": [self.estimate, self.estimate - z95 * self.se_max],
                           "upper": [self.estimate, self.estimate + z95 * self.se_max]},
             "contours": [self.contour(p) for p in self.levels],
         })
@@ -320,19 +326,19 @@ class FunnelData(_Printable):
 
         zi = np.abs(self.yi) / self.sei
         region = np.ones(self.yi.shape[0])
-        for p, z in sorted(zip(self.levels, self.z), reverse=True):
+        for p, z in sorted(zip(self.levels, self.z, strict=True), reverse=True):
             region[zi >= z] = p
         return pd.DataFrame({"slab": self.slab, "yi": self.yi, "sei": self.sei, "p_region": region})
 
     def summary(self, digits: int = 4) -> Summary:
-        rows = [[f"p = {p:g}", fmt(z, digits)] for p, z in zip(self.levels, self.z)]
+        rows = [[f"p = {p:g}", fmt(z, digits)] for p, z in zip(self.levels, self.z, strict=True)]
         text = (f"Contour-enhanced funnel plot data (k = {self.yi.shape[0]}; estimate = "
                 f"{fmt(self.estimate, digits)}; se up to {fmt(self.se_max, digits)})\n\n"
                 + table(["contour", "|yi| / sei"], rows))
         return Summary(text)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class BiasResult(_Printable):
     """All small-study-effect diagnostics of :func:`commonfactors.bias_tests` on one data set."""
 
@@ -348,11 +354,11 @@ class BiasResult(_Printable):
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        """The ``commonfactors bias --format json`` object (DESIGN.md): ``egger {stat, pval, limit_estimate}``,
-        ``egger_classical {stat, pval, df}``, ``begg {tau, pval}``, ``trim_and_fill {k0, estimate, se, tau2,
-        side}``, ``fail_safe_n {fsnum}``, ``pet {estimate, se}``, ``peese {estimate, se}``, ``selection_3psm
-        {estimate, se, tau2, delta, lrt, lrt_pval}`` (None when it could not be fitted), plus ``k``,
-        ``method`` and ``warnings``."""
+        """The ``commonfactors bias --format json`` object (DESIGN.md):
+        ``egger {stat, pval, limit_estimate}``, ``egger_classical {stat, pval, df}``, ``begg {tau, pval}``,
+        ``trim_and_fill {k0, estimate, se, tau2, side}``, ``fail_safe_n {fsnum}``, ``pet {estimate, se}``,
+        ``peese {estimate, se}``, ``selection_3psm {estimate, se, tau2, delta, lrt, lrt_pval}`` (None when it
+        could not be fitted), plus ``k``, ``method`` and ``warnings``."""
         pp = self.pet_peese.to_dict()
         return jsonable({
             "k": self.k, "method": self.method,
@@ -400,7 +406,8 @@ class BiasResult(_Printable):
             [f"Trim and fill ({t.estimator})", f"k0 = {t.k0} ({t.side})", "",
              f"estimate {fmt(t.estimate, digits)} (SE {fmt(t.se, digits)}), tau^2 {fmt(t.tau2, digits)}"],
             ["Fail-safe N (Rosenthal)", str(f.fsnum), "", ""],
-            ["PET", "", fmt_p(pet.pval, digits), f"estimate {fmt(pet.estimate, digits)} (SE {fmt(pet.se, digits)})"],
+            ["PET", "", fmt_p(pet.pval, digits),
+             f"estimate {fmt(pet.estimate, digits)} (SE {fmt(pet.se, digits)})"],
             ["PEESE", "", fmt_p(peese.pval, digits),
              f"estimate {fmt(peese.estimate, digits)} (SE {fmt(peese.se, digits)})"],
         ]

@@ -80,8 +80,8 @@ class InfluenceResult(_StudyTable):
     influential: np.ndarray = field(repr=False)
     warnings: tuple[str, ...] = ()
 
-    _COLUMNS = ("rstudent", "dffits", "cooks_d", "cov_ratio", "leave1out_tau2", "leave1out_q", "hat", "weight",
-                "leave1out_estimate", "influential")
+    _COLUMNS = ("rstudent", "dffits", "cooks_d", "cov_ratio", "leave1out_tau2", "leave1out_q", "hat",
+                "weight", "leave1out_estimate", "influential")
     _TITLE = "Influence diagnostics"
 
     def _extra(self) -> dict:
