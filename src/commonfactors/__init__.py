@@ -44,6 +44,18 @@ _EXPORTS: dict[str, str] = {
     "load_dataset": "datasets",
     "list_datasets": "datasets",
     "fit_many": "models.batch",
+    "bias_tests": "models.bias",
+    "egger_test": "models.bias",
+    "rank_test": "models.bias",
+    "trim_and_fill": "models.bias",
+    "fail_safe_n": "models.bias",
+    "pet_peese": "models.bias",
+    "selection_model": "models.bias",
+    "funnel_data": "models.bias",
+    "influence": "models.influence",
+    "leave_one_out": "models.influence",
+    "cumulative": "models.influence",
+    "baujat": "models.influence",
 }
 
 __all__ = [

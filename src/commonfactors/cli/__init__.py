@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "pie": "pie:pie",
     "datasets": "datasets:datasets",
     "reproduce": "reproduce:reproduce",
+    "bias": "bias:bias",
+    "influence": "influence:influence",
 }
 
 

@@ -23,6 +23,18 @@ _EXPORTS: dict[str, str] = {
     "PieSlice": "factors",
     "Share": "factors",
     "BatchResult": "batch",
+    "BiasResult": "bias",
+    "RegressionTest": "bias",
+    "RankTest": "bias",
+    "TrimFillResult": "bias",
+    "FailSafeN": "bias",
+    "PetPeeseResult": "bias",
+    "SelectionModelResult": "bias",
+    "FunnelData": "bias",
+    "InfluenceResult": "influence",
+    "LeaveOneOutResult": "influence",
+    "CumulativeResult": "influence",
+    "BaujatResult": "influence",
 }
 
 
