@@ -31,6 +31,8 @@ TESTS: tuple[str, ...] = ("z", "t", "knha")
 TOL = 1e-12
 #: iteration limit of the safeguarded Fisher scoring (ML/REML) and Newton (PM/PMM/EB) iterations
 MAXITER = 1000
+#: Fisher scoring turns to Newton once its step is below SWITCH * (tau2 + mean vi)
+SWITCH = 1e-3
 
 
 def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 95) -> BatchResult:
@@ -297,8 +299,10 @@ def _solve(equation, y, v, present, k, *, start, target=None):
     r"""Root in tau2 >= 0 of ``g(tau2) = 0`` for all meta-analyses at once, where g is positive below
     the root and negative above it (a likelihood score, or Q(tau2) - target).
 
-    ``equation(t, y, v, target, buffers)`` returns g(t) and a positive D(t); the step is g/D (Newton
-    when D is -g', Fisher scoring when it is the expected information). Iterations start at ``start``
+    ``equation(t, y, v, target, buffers)`` returns g(t), the expected information and -g'(t). Steps are
+    Fisher scoring (g over the information, metafor's algorithm, so that where the likelihood has
+    several maxima the one metafor finds is found) until the step is below ``SWITCH * (tau2 + mean vi)``,
+    then Newton (g / -g', quadratic convergence) while -g' > 0. Iterations start at ``start``
     (or, where that is 0, at 0) and keep a bracket [lo, hi] that every evaluation narrows (g > 0:
     lo = t; g < 0: hi = t). A step below 0 is truncated to 0, as in metafor's Fisher scoring; where
     g(0) <= 0 the maximum (or root) is at 0. A step that leaves the bracket, or is not smaller than
@@ -324,11 +328,13 @@ def _solve(equation, y, v, present, k, *, start, target=None):
     last = np.full(n, np.inf)  # the previous step's length
     wy, wv, wtarget, wscale = y, v, target, scale
     for _ in range(MAXITER):
-        g, d = equation(t, wy, wv, wtarget, tuple(b[:, : idx.size] for b in buffers))
+        g, d_fisher, d_newton = equation(t, wy, wv, wtarget, tuple(b[:, : idx.size] for b in buffers))
         lo = np.where(g > 0, t, lo)
         hi = np.where(g < 0, t, hi)
         boundary = (t == 0) & (g <= 0)
-        step = g / d
+        step = g / d_fisher
+        near = (np.abs(step) <= SWITCH * (t + wscale)) & (d_newton > 0)
+        step = np.where(near, g / np.where(near, d_newton, 1.0), step)
         new = t + step
         bisect = ~((new > lo) & (new < hi)) | ((np.abs(step) > 0.5 * last) & np.isfinite(hi))
         new = np.where(bisect, 0.5 * (lo + hi), new)
@@ -361,30 +367,28 @@ def _likelihood_parts(t, y, v, buffers):
 
 
 def _reml_equation(t, y, v, target, buffers):
-    r"""REML score of the intercept-only model and the step's denominator (Harville, 1977, JASA
-    72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293). With
-    w = 1/(v + tau2), P = W - w w'/sum(w) and P y = w (y - mu): twice the score is
-    :math:`g = y'PPy - \mathrm{tr} P`, with derivative :math:`-2 y'PPPy + \mathrm{tr}(PP)`. D is minus that
-    derivative (Newton) where it is positive, else the expected information :math:`\mathrm{tr}(PP)`."""
+    r"""REML score of the intercept-only model, its expected information and minus its derivative
+    (Harville, 1977, JASA 72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293).
+    With w = 1/(v + tau2), P = W - w w'/sum(w) and P y = w (y - mu): twice the score is
+    :math:`g = y'PPy - \mathrm{tr} P`, twice the information :math:`\mathrm{tr}(PP)` (a Fisher scoring step,
+    as metafor's) and minus the derivative of g is :math:`2 y'PPPy - \mathrm{tr}(PP)` (a Newton step)."""
     w, sw, r = _likelihood_parts(t, y, v, buffers)
     wr = np.multiply(w, r, out=buffers[1])
     sw2 = _rowdot(w, w)
     trpp = sw2 - 2.0 * _rowdot(w, w, w) / sw + (sw2 / sw) ** 2
     ypppy = _rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw
-    newton = 2.0 * ypppy - trpp
-    return _rowdot(wr, wr) - (sw - sw2 / sw), np.where(newton > 0, newton, trpp)
+    return _rowdot(wr, wr) - (sw - sw2 / sw), trpp, 2.0 * ypppy - trpp
 
 
 def _ml_equation(t, y, v, target, buffers):
-    r"""ML score and step denominator: twice the score is :math:`g = \sum w_i^2 r_i^2 - \sum w_i`
-    (r = y - mu), with derivative :math:`-2(\sum w_i^3 r_i^2 - (\sum w_i^2 r_i)^2/\sum w_i) + \sum w_i^2`;
-    D is minus that where positive, else the expected information :math:`\sum w_i^2` (same sources as
+    r"""ML score, doubled: :math:`g = \sum w_i^2 r_i^2 - \sum w_i` (r = y - mu); the expected
+    information :math:`\sum w_i^2` and minus the derivative of g,
+    :math:`2(\sum w_i^3 r_i^2 - (\sum w_i^2 r_i)^2/\sum w_i) - \sum w_i^2` (same sources as
     ``_reml_equation``)."""
     w, sw, r = _likelihood_parts(t, y, v, buffers)
     wr = np.multiply(w, r, out=buffers[1])
     sw2 = _rowdot(w, w)
-    newton = 2.0 * (_rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw) - sw2
-    return _rowdot(wr, wr) - sw, np.where(newton > 0, newton, sw2)
+    return _rowdot(wr, wr) - sw, sw2, 2.0 * (_rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw) - sw2
 
 
 def _q_equation(t, y, v, target, buffers):
@@ -393,12 +397,13 @@ def _q_equation(t, y, v, target, buffers):
     minimises the weighted sum of squares), so the step is Newton's."""
     w, _, r = _likelihood_parts(t, y, v, buffers)
     wr = np.multiply(w, r, out=buffers[2])
-    return _rowdot(wr, r) - target, _rowdot(wr, wr)
+    d = _rowdot(wr, wr)
+    return _rowdot(wr, r) - target, d, d
 
 
 def _tau2_ml(y, v, present, k):
-    r"""Maximum likelihood: the root of the ML score (``_ml_equation``) by safeguarded Newton / Fisher
-    scoring from the HE estimate, truncated at 0 (``_solve``). SE from the inverse Fisher information,
+    r"""Maximum likelihood: the root of the ML score (``_ml_equation``) by safeguarded Fisher scoring
+    (then Newton) from the HE estimate, truncated at 0 (``_solve``). SE from the inverse Fisher information,
     :math:`\sqrt{2/\sum w^2}`."""
     tau2, ok = _solve(_ml_equation, y, v, present, k, start=_tau2_he(y, v, present, k)[0])
     return tau2, np.sqrt(2.0 / (1.0 / (v + tau2[None, :]) ** 2).sum(axis=0)), ok
@@ -406,7 +411,7 @@ def _tau2_ml(y, v, present, k):
 
 def _tau2_reml(y, v, present, k):
     r"""Restricted maximum likelihood: the root of the REML score (``_reml_equation``) by safeguarded
-    Newton / Fisher scoring from the HE estimate, truncated at 0 (``_solve``). SE from the inverse
+    Fisher scoring (then Newton) from the HE estimate, truncated at 0 (``_solve``). SE from the inverse
     expected information, :math:`\sqrt{2/\mathrm{tr}(PP)}`."""
     tau2, ok = _solve(_reml_equation, y, v, present, k, start=_tau2_he(y, v, present, k)[0])
     w = 1.0 / (v + tau2[None, :])
