@@ -385,3 +385,9 @@ def test_row_names_column_is_left_out_and_said_so(tmp_path):
     assert df.attrs["notes"] == [io.ROW_NAMES_NOTE.replace("R's write.csv", "pandas' to_excel")]
     with pytest.raises(InputError, match=r"row 1: column 2 has an empty name"):
         io.read_raw(write(tmp_path, "b.csv", "yi,,vi\n1,2,3\n"))
+
+
+def test_excel_formula_without_saved_value_is_reported(tmp_path):
+    p = _xlsx(tmp_path, {"s": [["yi", "vi"], [0.1, "=A2/10"], [0.2, 0.02]]})
+    with pytest.raises(InputError, match=r"row 2: cell B2 holds the formula '=A2/10' but no saved value"):
+        io.read_table(p)

@@ -368,6 +368,18 @@ def read_table(path, *, table: str | None = None):
     -----
     CommonFactorsWarning
         SPSS / Stata value labels were turned into categories (the message lists the columns).
+
+    Examples
+    --------
+    A European spreadsheet export (semicolons, decimal commas) with a blank line; rows keep their lines:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "studies.csv"
+    >>> _ = path.write_text("study;yi;vi\\nSmith 2001;0,12;0,031\\n\\nJones 2004;0,35;0,045\\n")
+    >>> read_table(path)
+            study    yi     vi
+    2  Smith 2001  0.12  0.031
+    4  Jones 2004  0.35  0.045
     """
     path = _existing(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -583,6 +595,7 @@ def _read_excel(path: Path, sheet: str | None):
         raise InputError(f"has no sheet {sheet!r}", file=path,
                          expected=f"one of the sheets {', '.join(map(repr, wb.sheetnames))}")
     grid = {r[0].row: [c.value for c in r] for r in ws.iter_rows() if r}
+    _unsaved_formulas(path, ws.title, grid)
     rows = [(n, v) for n, v in grid.items() if any(_present(x) for x in v)]
     if not rows:
         raise _empty_error(path)
@@ -611,6 +624,27 @@ def _read_excel(path: Path, sheet: str | None):
     df.attrs["notes"] = notes
     df.attrs["sheet"] = ws.title
     return df
+
+
+def _unsaved_formulas(path, title: str, grid: dict) -> None:
+    """A formula whose value was never saved (a workbook written by a script, never opened in a
+    spreadsheet program) reads as empty: report it rather than let it pass for a missing value."""
+    if not any(x is None for v in grid.values() for x in v):
+        return
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        for r in wb[title].iter_rows():
+            for c in r:
+                if isinstance(c.value, str) and c.value.startswith("=") and grid[c.row][c.column - 1] is None:
+                    cell = f"{get_column_letter(c.column)}{c.row}"
+                    raise InputError(f"cell {cell} holds the formula {c.value!r} but no saved value",
+                                     file=path, row=c.row, expected="computed values (open the workbook in "
+                                                                    "Excel or LibreOffice and save it)")
+    finally:
+        wb.close()
 
 
 def _is_number(x) -> bool:
