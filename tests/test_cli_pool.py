@@ -165,3 +165,25 @@ def test_by_with_mods_is_a_usage_error(tmp_path):
     proc = run(f, "--by", "g", "--mods", "~ g")
     assert proc.returncode == 2 and "--by cannot be combined with --mods" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_cluster_dispatches_to_the_three_level_model():
+    case = load_cases("multilevel")[0]  # ml_assink2016_REML, metafor 3.8-1
+    proc = run(input_path(case), "--cluster", "cluster", "--within", "within", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    for field in ("k", "n_clusters", "estimate"):
+        assert_agrees(got[field], case["expected"][field], rtol=rtol_for("multilevel", field), what=field)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--within", "g"], "--within and --robust need --cluster"),
+    (["--robust", "cr2"], "--within and --robust need --cluster"),
+    (["--vi", "vi", "--sei", "vi"], "give either --vi or --sei, not both"),
+    (["--cluster", "g", "--by", "g"], "--by cannot be combined with --cluster"),
+])
+def test_option_conflicts_are_usage_errors(tmp_path, args, message):
+    f = tmp_path / "ok.csv"
+    f.write_text(GOOD)
+    proc = run(f, *args)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
