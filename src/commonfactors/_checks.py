@@ -26,11 +26,33 @@ def source_of(data) -> str | None:
     return attrs.get("source") if isinstance(attrs, dict) else None
 
 
+class ElementLabels(np.ndarray):
+    """The 1-based positions of bare-array inputs; each element reads as ``"element i"``.
+
+    Indexing with a slice or mask gives ElementLabels again; a single element, iteration and
+    ``tolist()`` give the strings. Nothing is formatted until a message needs it, so a fit of a million
+    studies passed as arrays builds no million strings.
+    """
+
+    def __new__(cls, n: int):
+        return np.arange(1, n + 1).view(cls)
+
+    def __getitem__(self, key):
+        out = super().__getitem__(key)
+        return out if isinstance(out, np.ndarray) else f"element {int(out)}"
+
+    def __iter__(self):
+        return (f"element {int(p)}" for p in self.view(np.ndarray))
+
+    def tolist(self):
+        return list(self)
+
+
 def row_labels(data, n: int) -> np.ndarray:
     """Labels naming each row to the user: file lines, DataFrame index labels, or 1-based positions."""
     if data is not None and hasattr(data, "index"):
         return np.asarray(data.index)
-    return np.asarray([f"element {i + 1}" for i in range(n)], dtype=object)
+    return ElementLabels(n)
 
 
 def format_rows(rows, limit: int = 10) -> str:
