@@ -391,3 +391,13 @@ def test_excel_formula_without_saved_value_is_reported(tmp_path):
     p = _xlsx(tmp_path, {"s": [["yi", "vi"], [0.1, "=A2/10"], [0.2, 0.02]]})
     with pytest.raises(InputError, match=r"row 2: cell B2 holds the formula '=A2/10' but no saved value"):
         io.read_table(p)
+
+
+@pytest.mark.parametrize("at", [10, 50_000])
+def test_fast_path_latin1_bytes_early_or_late(tmp_path, at):
+    """A Windows-1252 byte in the sniffed sample, or only far beyond it: the same table as read_raw."""
+    lines = ["study,yi,vi"] + [f"S{i},0.{i % 9},0.02" for i in range(60_000)]
+    lines[at] = "Müller–Sánchez,0.5,0.02"
+    p = write(tmp_path, "a.csv", ("\n".join(lines) + "\n").encode("cp1252"))
+    df = _same(p)
+    assert df.loc[at + 1, "study"] == "Müller–Sánchez"

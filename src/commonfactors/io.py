@@ -448,7 +448,7 @@ def _read_delimited_fast(path: Path):
         return read_raw(path).to_frame()
     header = _check_header(header, path=path, line=lines_before)
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        df = _parse_with_pandas(path, header, lines_before, dialect, encodings)
+        df = _parse_with_pandas(path, header, lines_before, dialect)
         if df is None or df.empty:
             return read_raw(path).to_frame()
         buf = np.frombuffer(mm, dtype=np.uint8)
@@ -479,29 +479,24 @@ def _header_record(head_text: str, delimiter: str):
     return 0, None
 
 
-def _parse_with_pandas(path, header, lines_before, dialect, encodings):
+def _parse_with_pandas(path, header, lines_before, dialect):
+    """The data rows as pandas reads them, or None where read_raw must decide (a byte the sniffed
+    encoding cannot decode, a row pandas cannot split, TRUE/FALSE read as booleans)."""
     import pandas as pd
 
-    for enc in (dialect.encoding, *encodings[encodings.index(dialect.encoding) + 1:]):
-        try:
-            # a column typed differently in two chunks is text, which _checks reads: no warning needed
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-                df = pd.read_csv(path, sep=dialect.delimiter, decimal=dialect.decimal, encoding=enc,
-                                 header=None, names=header, index_col=False, skiprows=lines_before,
-                                 skip_blank_lines=False, na_values=sorted(MISSING), keep_default_na=False,
-                                 quotechar='"', doublequote=True, engine="c")
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, ValueError):
-            return None
-        if enc != dialect.encoding:
-            return None  # the sample decoded but the file does not: let read_raw decide the encoding
-        bools = [c for c in df.columns if df[c].dtype == bool]
-        if bools:  # pandas reads TRUE/FALSE as booleans; keep the text, as read_raw does
-            return None
-        return df
-    return None
+    try:
+        # a column typed differently in two chunks is text, which _checks reads: no warning needed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            df = pd.read_csv(path, sep=dialect.delimiter, decimal=dialect.decimal, encoding=dialect.encoding,
+                             header=None, names=header, index_col=False, skiprows=lines_before,
+                             skip_blank_lines=False, na_values=sorted(MISSING), keep_default_na=False,
+                             quotechar='"', doublequote=True, engine="c")
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError):
+        return None
+    if any(df[c].dtype == bool for c in df.columns):
+        return None
+    return df
 
 
 def _record_lines(buf: np.ndarray, n_rows: int, lines_before: int, *, quoted: bool):
