@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "reproduce": "reproduce:reproduce",
     "bias": "bias:bias",
     "influence": "influence:influence",
+    "report": "report:report",
+    "report-all": "report:report_all",
 }
 
 

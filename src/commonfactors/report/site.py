@@ -1,0 +1,853 @@
+"""The static report site: ``make reports`` / ``commonfactors report-all`` and ``commonfactors report``.
+
+:func:`build_site` runs every analysis in ``analyses/`` (through :func:`commonfactors.reproduce.run_all`),
+pools every shipped study-level dataset, and writes an HTML site: an index (what is inside, the variance
+pie beside the published pies, the reproduction table), one page per factor, one per reproduced
+publication (analysis script) and one per dataset. :func:`build_report` writes the same kind of page for
+a user's own data.
+
+Pages are rendered by jinja2 templates with autoescaping on, so text from data files (a study called
+``<script>``) is shown as text. Pages load nothing from the network: the stylesheet is inlined and the
+figures are local PNG files (with SVG versions for print). The site is written into a temporary folder
+next to the target and moved into place at the end, so an interrupted build leaves the previous site (or
+nothing) behind, never a half-written one; ``README.md`` and ``.gitignore`` of an existing target folder
+are carried over.
+
+This layer consumes result objects and public functions only; it never reaches into model internals.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import math
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from .._format import fmt, fmt_p
+from ..errors import InputError
+
+#: The factors' page titles and one-line descriptions, in the order of the pie.
+FACTOR_PAGES = {
+    "relationship": (
+        "Alliance and relationship",
+        "The therapeutic alliance and the other elements of the therapy relationship: empathy, "
+        "positive regard, congruence, goal consensus, collaboration, repair of ruptures, feedback.",
+    ),
+    "client": (
+        "Client",
+        "What clients bring: readiness to change, expectations, preferences, severity, social support.",
+    ),
+    "technique": (
+        "Technique",
+        "The treatment method: differences between bona fide treatments, specific "
+        "ingredients, adherence and competence, and the total effect of treatment.",
+    ),
+    "therapist": (
+        "Therapist",
+        "Therapist effects: the share of outcome variance that lies between therapists.",
+    ),
+    "expectancy": ("Expectancy", "Expectancy, credibility and placebo-type effects."),
+}
+
+#: Columns tried, in order, for study labels of a shipped or user dataset.
+LABEL_COLUMNS = ("slab", "study", "authors", "author", "trial", "id")
+
+#: Files of an existing output folder that a rebuild keeps (the site's README is committed in git).
+KEEP = ("README.md", ".gitignore")
+
+_DIR = Path(__file__).resolve().parent
+
+
+# ------------------------------------------------------------------------------------------------------
+# small helpers
+
+
+class _Progress:
+    """A progress counter on stderr: ``[ 3/27] dataset bcg``, rewritten in place on a terminal."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled = total, 0, enabled
+        self.tty = enabled and sys.stderr.isatty()
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = len(str(self.total))
+        line = f"[{self.done:>{width}}/{self.total}] {what}"
+        if self.tty:
+            sys.stderr.write("\r\033[K" + line + ("\n" if self.done == self.total else ""))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+
+def _env():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _markup(html: str):
+    import markupsafe
+
+    return markupsafe.Markup(html)
+
+
+def _num(x, digits: int = 4) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, str):
+        return x
+    return fmt(x, digits)
+
+
+def _digits(tolerance) -> int:
+    """Decimals to show a reproduction row with: one more than its tolerance implies (0.005 -> 3)."""
+    if tolerance == 0:
+        return 0
+    if not isinstance(tolerance, (int, float)) or tolerance <= 0:
+        return 4
+    return max(2, min(6, int(math.ceil(-math.log10(2 * tolerance))) + 1))
+
+
+def _interval(lo, hi, digits: int = 2, scale: float = 1.0) -> str:
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return "NA"
+    return f"[{fmt(scale * lo, digits)}, {fmt(scale * hi, digits)}]"
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in str(text).lower()).strip("-")
+
+
+def _labels(frame) -> list[str]:
+    """Study labels from the first label-like column (``LABEL_COLUMNS``), with the year appended when
+    there is a ``year`` column and the label does not contain it; row numbers otherwise."""
+    import pandas as pd
+
+    for col in LABEL_COLUMNS:
+        if col in frame.columns:
+            values = frame[col]
+            numeric = pd.api.types.is_numeric_dtype(values)
+            labels = [f"{col} {v}" if numeric else str(v) for v in values]
+            if not numeric and "year" in frame.columns and pd.api.types.is_integer_dtype(frame["year"]):
+                labels = [
+                    lab if str(y) in lab else f"{lab}, {y}"
+                    for lab, y in zip(labels, frame["year"], strict=True)
+                ]
+            return labels
+    return [f"row {i + 1}" for i in range(len(frame))]
+
+
+def _fig_size(fig) -> tuple[int, int]:
+    """Display size in CSS pixels (100 per inch; the PNG has 1.5 times as many for sharp screens)."""
+    w, h = fig.get_size_inches()
+    return int(round(100 * w)), int(round(100 * h))
+
+
+# ------------------------------------------------------------------------------------------------------
+# one model on one dataset: fit, bias tests, figures, and the dict a template shows
+
+
+@dataclass
+class _Data:
+    """Effect sizes of one dataset, ready to pool, and what the page says about where they came from."""
+
+    frame: object
+    yi: str
+    vi: str | None
+    sei: str | None
+    measure: str | None
+    effect_text: str
+    labels: list[str]
+    info: dict = field(default_factory=dict)
+
+
+def _effects(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None) -> tuple[object, dict]:
+    """``frame`` with effect sizes: computed with ``effect_sizes`` when ``measure`` and escalc ``columns``
+    are given, else read from the ``yi`` and ``vi`` (or ``sei``) columns."""
+    import commonfactors as cf
+
+    if columns:
+        out = cf.effect_sizes(frame, measure, **columns)
+        text = f"{measure} computed from " + ", ".join(f"{a} = {c}" for a, c in columns.items())
+        return out, {"yi": "yi", "vi": "vi", "sei": None, "text": text}
+    vi = vi if (vi is not None or sei is not None) else "vi"
+    text = f"effect sizes in column {yi}, " + (f"standard errors in {sei}" if sei else f"variances in {vi}")
+    if measure:
+        text = f"{measure}: {text}"
+    return frame, {"yi": yi, "vi": vi, "sei": sei, "text": text}
+
+
+def _prepare(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None, slab=None) -> _Data:
+    out, spec = _effects(frame, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns)
+    if slab is not None:
+        if slab not in frame.columns:
+            raise InputError("no such column", column=slab, expected="a column of study labels")
+        labels = [str(v) for v in frame[slab]]
+    else:
+        labels = _labels(frame)
+    return _Data(
+        frame=out,
+        yi=spec["yi"],
+        vi=spec["vi"],
+        sei=spec["sei"],
+        measure=measure,
+        effect_text=spec["text"],
+        labels=labels,
+    )
+
+
+def _xlabel(measure: str | None) -> str:
+    from ..effects import MEASURES
+
+    if measure in MEASURES:
+        return MEASURES[measure].description
+    return "effect size (yi)"
+
+
+class _Writer:
+    """Writes figures and pages into the site folder ``root`` and caches the fitted models."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.env = _env()
+        self.css = _markup((_DIR / "static" / "site.css").read_text(encoding="utf-8"))
+        (root / "figures").mkdir(parents=True, exist_ok=True)
+        (root / "data").mkdir(parents=True, exist_ok=True)
+
+    def figure(self, fig, stem: str) -> dict:
+        from . import figures
+
+        figures.save(fig, self.root / "figures" / stem)
+        size = _fig_size(fig)
+        fig.clear()
+        return {"png": f"figures/{stem}.png", "svg": f"figures/{stem}.svg", "size": size}
+
+    def page(self, name: str, template: str, **context) -> None:
+        from .._io_write import write_atomic
+
+        context.setdefault("nav", [])
+        html = self.env.get_template(template).render(
+            css=self.css, version=__version__, built_with=_built_with(), **context
+        )
+        path = self.root / name
+        write_atomic(path, html)
+        os.chmod(path, 0o644)
+
+    def copy(self, source: Path, relative: str) -> str:
+        target = self.root / "data" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
+        return f"data/{relative}"
+
+    def model(
+        self,
+        data: _Data,
+        *,
+        key: str,
+        title: str,
+        method: str = "REML",
+        test: str = "z",
+        level: float = 95,
+        note: str = "",
+    ) -> dict:
+        """Fit, test for funnel asymmetry, draw, and return what ``model_block`` shows."""
+        import numpy as np
+
+        import commonfactors as cf
+
+        from . import figures
+
+        with warnings.catch_warnings(record=True):  # kept in each result's ``warnings`` and shown on the page
+            warnings.simplefilter("always")
+            res = cf.meta_analysis(
+                data.frame,
+                yi=data.yi,
+                vi=data.vi,
+                sei=data.sei,
+                slab=np.asarray(data.labels),
+                method=method,
+                test=test,
+                level=level,
+            )
+            bias = cf.bias_tests(
+                yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res), test=test, level=level
+            )
+        xlabel = _xlabel(data.measure)
+        forest = self.figure(figures.forest(res, xlabel=xlabel), f"{key}-forest")
+        funnel = self.figure(
+            figures.funnel(res, trim_fill=bias.trim_and_fill, xlabel=xlabel), f"{key}-funnel"
+        )
+        share = 100 * res.weights / res.weights.sum()
+        studies = [
+            (str(int(r)), str(s), fmt(y, 4), fmt(v, 4), fmt(w, 2))
+            for r, s, y, v, w in zip(res.rows, res.slab, res.yi, res.vi, share, strict=True)
+        ]
+        settings = [
+            ("Effect sizes", data.effect_text),
+            ("Measure", xlabel),
+            ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
+            ("Test and level", f"{res.test} test, {res.level:g}% intervals"),
+            ("Studies used (k)", str(res.k)),
+            (
+                "Pooled estimate",
+                f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
+            ),
+        ]
+        if not res.common_effect:
+            settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
+        return {
+            "key": key,
+            "title": title,
+            "note": note,
+            "settings": settings,
+            "level": f"{res.level:g}",
+            "summary_html": _markup(res.summary().as_html()),
+            "bias_html": _markup(bias.summary().as_html()),
+            "forest_png": forest["png"],
+            "forest_svg": forest["svg"],
+            "forest_size": forest["size"],
+            "funnel_png": funnel["png"],
+            "funnel_svg": funnel["svg"],
+            "funnel_size": funnel["size"],
+            "studies": studies,
+        }
+
+
+def _p_text(p: float) -> str:
+    text = fmt_p(p)
+    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
+
+
+def _bias_method(res) -> str:
+    return "REML" if res.common_effect else res.method
+
+
+def _built_with() -> str:
+    import matplotlib
+
+    return f"Python {sys.version.split()[0]}, matplotlib {matplotlib.__version__}"
+
+
+# ------------------------------------------------------------------------------------------------------
+# the shipped datasets
+
+
+def _dataset_data(info) -> dict:
+    """What the page says about a shipped dataset (from its catalogue entry)."""
+    from ..datasets import format_citation
+
+    doi = info.citation.get("doi")
+    citation = format_citation(info.citation, "apa")
+    link = f"https://doi.org/{doi}" if doi else None
+    if link and citation.rstrip(".").endswith(link):  # shown as a link instead of plain text
+        citation = citation.rstrip(".")[: -len(link)].rstrip()
+    return {
+        "id": info.id,
+        "title": info.title,
+        "citation": citation,
+        "doi": link,
+        "licence": info.licence,
+        "snapshot": " ".join(str(info.snapshot.get(k, "")) for k in ("version", "date")).strip(),
+        "sources": [s.get("title", "") + (f" ({s['path']})" if s.get("path") else "") for s in info.sources],
+        "quirks": list(info.quirks),
+        "rows": info.rows,
+        "k": info.k,
+        "file": None,
+        "file_name": info.path,
+        "provenance": None,
+        "provenance_name": info.provenance,
+    }
+
+
+def _copy_dataset(w: _Writer, id: str, info: dict) -> None:
+    """Copy a shipped dataset's file and provenance file into the site's ``data/`` and link them in
+    ``info``."""
+    from ..datasets import DATA_DIR, describe
+
+    entry = describe(id)
+    path = Path(entry.path)  # relative to the repository: data/<file>
+    relative = path.relative_to("data") if path.parts[0] == "data" else path
+    info["file"] = w.copy(DATA_DIR / relative, relative.as_posix())
+    provenance = entry.provenance.split(" (")[0]  # "published/README.md (section A)" names a file and a part
+    if provenance and (DATA_DIR / provenance).is_file():
+        info["provenance"] = w.copy(DATA_DIR / provenance, provenance)
+
+
+def _shipped(id: str) -> _Data:
+    """The dataset ``id`` with effect sizes as its catalogue entry describes them."""
+    import commonfactors as cf
+    from commonfactors import datasets
+
+    info = datasets.describe(id)
+    effect = dict(info.effect)
+    measure = effect.pop("measure")
+    frame = cf.load_dataset(id)
+    if "yi" in effect:
+        data = _prepare(frame, yi=effect["yi"], vi=effect.get("vi"), sei=effect.get("sei"), measure=measure)
+    else:
+        data = _prepare(frame, measure=measure, columns=effect)
+    data.info = _dataset_data(info)
+    return data
+
+
+def _nesting_note(data: _Data) -> str:
+    k, rows = data.info.get("k"), data.info.get("rows")
+    if k is not None and rows is not None and rows > k:
+        return (
+            f"The file has {rows} rows from {k} studies (several effects per study). The model below "
+            "pools every row as if independent, a descriptive overview; see the reproduced publications "
+            "for models that respect the nesting."
+        )
+    return ""
+
+
+# ------------------------------------------------------------------------------------------------------
+# the site
+
+
+def _analysis_title(id: str) -> tuple[str, str]:
+    """The docstring of ``analyses/<id>.py`` and its first line (the publication it reproduces)."""
+    from ..reproduce import ANALYSES_DIR
+
+    doc = ast.get_docstring(ast.parse((ANALYSES_DIR / f"{id}.py").read_text(encoding="utf-8"))) or id
+    return doc, doc.strip().split("\n")[0].rstrip(".")
+
+
+def _verdict_counts(rows) -> list[tuple[str, int]]:
+    from ..results.reproduce import VERDICTS
+
+    return [(v, sum(r["verdict"] == v for r in rows)) for v in VERDICTS]
+
+
+def _model_text(model: dict) -> str:
+    return "; ".join(f"{k} {v}" for k, v in model.items() if v not in (None, ""))
+
+
+def _row(r: dict, dataset_pages: dict) -> dict:
+    d = _digits(r["tolerance"])
+    analysis = r["id"].split(":")[0]
+    return {
+        "anchor": _slug(r["id"]),
+        "page": f"analysis-{analysis}.html#{_slug(r['id'])}",
+        "publication": r["publication"],
+        "quantity": r["quantity"],
+        "dataset": r["dataset"],
+        "dataset_page": dataset_pages.get(r["dataset"]),
+        "published": _num(r["published"], d),
+        "reproduced": _num(r["reproduced"], d),
+        "difference": _num(r["difference"], d),
+        "tolerance": _num(r["tolerance"], d + 1),
+        "verdict": r["verdict"],
+        "verdict_class": _slug(r["verdict"]),
+        "verified": r["verified"],
+        "citation": r["citation"],
+        "why": r["why"],
+        "model": _model_text(r["model"]),
+    }
+
+
+def _pie_context(w: _Writer, estimates_file: str) -> dict:
+    import commonfactors as cf
+
+    from . import figures
+
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        pie = cf.additive_pie()
+    published = cf.published_pies()
+    fig = w.figure(figures.pie(pie, published), "variance-pie")
+    pies_file = w.copy(Path(_data_dir(), "published", "pies.csv"), "published/pies.csv")
+
+    def share(s):
+        return {"share": fmt(100 * s.share, 2), "interval": _interval(s.ci_low, s.ci_high, 2, 100)}
+
+    slices = [
+        {
+            "title": FACTOR_PAGES[c.factor][0],
+            "page": f"factor-{c.factor}.html",
+            "element": c.element,
+            "sources": "; ".join(c.sources),
+            **share(c),
+        }
+        for c in pie.components
+    ]
+    return {
+        "level": f"{pie.level:g}",
+        "method": f"additive pie, {pie.draws} draws, seed {pie.seed}",
+        "png": fig["png"],
+        "svg": fig["svg"],
+        "size": fig["size"],
+        "slices": slices,
+        "r2": share(pie.r2),
+        "unexplained": share(pie.unexplained),
+        "warnings": list(pie.warnings),
+        "result": pie,
+        "published_file": pies_file,
+        "published_file_name": "data/published/pies.csv",
+        "estimates_file": estimates_file,
+    }
+
+
+def _data_dir() -> Path:
+    from ..datasets import DATA_DIR
+
+    return DATA_DIR
+
+
+def _factor_context(w: _Writer, factor: str, pie: dict, dataset_pages: dict) -> dict:
+    from ..factors.taxonomy import ELEMENTS, element_estimates
+    from . import figures
+
+    title, blurb = FACTOR_PAGES[factor]
+    elements = [e for e in ELEMENTS if e.factor == factor]
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        results = [element_estimates(e.name) for e in elements]
+    fig = figures.estimates(results)
+    figure = None if fig is None else w.figure(fig, f"factor-{factor}-estimates")
+    pooled = sorted({e.pooled.dataset for e in elements if e.pooled is not None})
+    rows_by_element = []
+    for e, res in zip(elements, results, strict=True):
+        rows = []
+        for est in res.estimates:
+            page = dataset_pages.get(e.pooled.dataset) if est.origin == "pooled" and e.pooled else None
+            rows.append(
+                {
+                    "label": est.label,
+                    "metric": est.metric,
+                    "estimate": fmt(est.estimate, 3),
+                    "k": est.k_text or ("NA" if est.k is None else str(est.k)),
+                    "n": est.n_text or ("NA" if est.n is None else str(est.n)),
+                    "ci": _interval(est.ci_low, est.ci_high, 3),
+                    "pi": _interval(est.pi_low, est.pi_high, 3),
+                    "i2": fmt(est.i2, 1),
+                    "share": fmt(100 * est.share, 2),
+                    "checked": "pooled here" if est.origin == "pooled" else est.verified,
+                    "source": est.source,
+                    "year": est.year or "",
+                    "page": page,
+                    "where": f"model: {est.model}" if est.model else f"seen: {est.where_seen}",
+                }
+            )
+        rows_by_element.append({"name": e.name, "description": e.description, "rows": rows})
+    slice_ = next((s for s in pie["slices"] if s["page"] == f"factor-{factor}.html"), None)
+    return {
+        "title": title,
+        "blurb": blurb,
+        "slice": slice_,
+        "level": pie["level"],
+        "figure": figure,
+        "elements": rows_by_element,
+        "estimates_file": pie["estimates_file"],
+        "pooled": [{"id": p, "page": dataset_pages.get(p, "index.html")} for p in pooled],
+    }
+
+
+def _plan_analysis_fits(rows: list[dict], pageable: set[str]) -> dict[str, list[tuple[str, str]]]:
+    """For each dataset of an analysis, the (estimator, test) pairs its rows name, in order of appearance."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for r in rows:
+        d = r["dataset"]
+        if d in pageable:
+            spec = (str(r["model"].get("estimator") or "REML"), str(r["model"].get("test") or "z"))
+            out.setdefault(d, [])
+            if spec not in out[d]:
+                out[d].append(spec)
+    return out
+
+
+def build_site(out_dir="reports", progress: bool = True) -> Path:
+    """Run every analysis and write the report site into ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        The site folder (``reports`` for ``make reports``). Built in a temporary folder next to it and
+        moved into place at the end; an existing site is replaced (keeping its ``README.md``).
+    progress : bool
+        Show a progress counter on stderr.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``; open ``index.html``.
+
+    Pages: ``index.html`` (contents, variance pie beside the published pies, reproduction table),
+    ``factor-<factor>.html`` (five), ``analysis-<id>.html`` (one per script in ``analyses/``),
+    ``dataset-<id>.html`` (one per shipped study-level dataset); figures in ``figures/`` (PNG and SVG),
+    the data files in ``data/``.
+    """
+    from .. import datasets, reproduce
+
+    catalogue = datasets.catalogue()
+    pageable = [c["id"] for c in catalogue if datasets.describe(c["id"]).effect]
+    ids = reproduce.analysis_ids()
+    bar = _Progress(total=2 + len(pageable) + len(ids) + len(FACTOR_PAGES) + 1, enabled=progress)
+    with _staging(out_dir) as root:
+        w = _Writer(root)
+        with warnings.catch_warnings(record=True):  # collected by run_all into the result's warnings
+            warnings.simplefilter("always")
+            repro = reproduce.run_all()
+        bar.step("analyses run (reproduction table)")
+        estimates_file = w.copy(_data_dir() / "published" / "estimates.csv", "published/estimates.csv")
+        pie = _pie_context(w, estimates_file)
+        bar.step("variance pie")
+
+        dataset_pages = {d: f"dataset-{d}.html" for d in pageable}
+        nav = [
+            ("index.html#pie", "Variance pie"),
+            ("index.html#reproduction", "Reproduction table"),
+            *((f"factor-{f}.html", t) for f, (t, _) in FACTOR_PAGES.items()),
+        ]
+        by_analysis: dict[str, list[dict]] = {i: [] for i in ids}
+        for r in repro.rows:
+            by_analysis.setdefault(r["id"].split(":")[0], []).append(r)
+        titles = {i: _analysis_title(i) for i in ids}
+
+        shipped: dict[str, _Data] = {}
+        fits: dict[tuple[str, str, str], dict] = {}
+        plans = {i: _plan_analysis_fits(by_analysis[i], set(pageable)) for i in ids}
+        for d in pageable:
+            data = shipped[d] = _shipped(d)
+            _copy_dataset(w, d, data.info)
+            fits[(d, "REML", "z")] = w.model(
+                data, key=f"{d}-reml-z", title="Random-effects model (REML, z test)", note=_nesting_note(data)
+            )
+            users = [{"page": f"analysis-{i}.html", "title": titles[i][1]} for i in ids if d in plans[i]]
+            w.page(
+                f"dataset-{d}.html",
+                "dataset.html",
+                title=d,
+                page_title=data.info["title"],
+                lead=f"Shipped dataset {d}.",
+                data=data.info,
+                fits=[fits[(d, "REML", "z")]],
+                analyses=users,
+                nav=nav,
+            )
+            bar.step(f"dataset {d}")
+
+        analyses = []
+        for i in ids:
+            rows = by_analysis[i]
+            parts = []
+            for d, specs in plans[i].items():
+                shown = []
+                for method, test in specs:
+                    if (d, method, test) not in fits:
+                        fits[(d, method, test)] = _analysis_fit(
+                            w, shipped[d], d, method, test, fits[(d, "REML", "z")]
+                        )
+                    if fits[(d, method, test)] not in shown:
+                        shown.append(fits[(d, method, test)])
+                parts.append({"data": shipped[d].info, "page": dataset_pages[d], "fits": shown})
+            doc, title = titles[i]
+            context = {
+                "id": i,
+                "title": title,
+                "description": doc,
+                "counts": _verdict_counts(rows),
+                "rows": [_row(r, dataset_pages) for r in rows],
+                "datasets": parts,
+            }
+            w.page(f"analysis-{i}.html", "analysis.html", title=title, analysis=context, nav=nav)
+            counts = ", ".join(f"{n} {v}" for v, n in context["counts"] if n)
+            analyses.append({"page": f"analysis-{i}.html", "title": title, "counts": counts})
+            bar.step(f"analysis {i}")
+
+        factors = []
+        for f, (title, blurb) in FACTOR_PAGES.items():
+            context = _factor_context(w, f, pie, dataset_pages)
+            w.page(f"factor-{f}.html", "factor.html", title=title, factor=context, nav=nav)
+            factors.append({"page": f"factor-{f}.html", "title": title, "blurb": blurb})
+            bar.step(f"factor {f}")
+
+        reproduction = {
+            "rows": [_row(r, dataset_pages) for r in repro.rows],
+            "total": len(repro.rows),
+            "counts": _verdict_counts(repro.rows),
+            "warnings": list(repro.warnings),
+            "estimates_file": estimates_file,
+        }
+        w.page(
+            "index.html",
+            "index.html",
+            title="Overview",
+            nav=nav,
+            factors=factors,
+            analyses=analyses,
+            datasets=[
+                {"id": d, "title": shipped[d].info["title"], "page": dataset_pages[d]} for d in pageable
+            ],
+            pie=pie,
+            reproduction=reproduction,
+        )
+        bar.step("index")
+    return Path(out_dir)
+
+
+def _analysis_fit(w: _Writer, data: _Data, d: str, method: str, test: str, default: dict) -> dict:
+    """The model an analysis names (estimator and test), on the shipped data. When it names another kind
+    of model (e.g. a three-level model), the dataset's default model ``default`` is shown, with a note."""
+    key = f"{d}-{_slug(method)}-{_slug(test)}"
+    title = f"Random-effects model ({method}, {test} test)"
+    try:
+        return w.model(data, key=key, title=title, method=method, test=test, note=_nesting_note(data))
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        note = (
+            f"The analysis fits a model that is not a univariate random-effects model (estimator {method!r}, "
+            f"test {test!r}); its numbers are in the table above. Shown here: the univariate "
+            "random-effects model (REML, z test) on the shipped effect sizes, as on the dataset page. "
+            + _nesting_note(data)
+        )
+        return {**default, "note": note}
+
+
+@contextlib.contextmanager
+def _staging(out_dir):
+    """Yield a fresh folder next to ``out_dir``; on success it replaces ``out_dir`` (keeping the files of
+    :data:`KEEP`), on any error it is removed and ``out_dir`` is left as it was."""
+    out = Path(out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        yield tmp
+        for name in KEEP:
+            if (out / name).is_file():
+                shutil.copy2(out / name, tmp / name)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.replace(out, old / "site")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+# ------------------------------------------------------------------------------------------------------
+# a user's own data
+
+
+def build_report(
+    data,
+    out_dir,
+    *,
+    yi: str = "yi",
+    vi: str | None = None,
+    sei: str | None = None,
+    measure: str | None = None,
+    columns: dict | None = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    slab: str | None = None,
+    title: str | None = None,
+    source=None,
+    dataset: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Write a one-page report (``index.html``, figures, a copy of the data) for one dataset.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per study.
+    out_dir : str or path
+        Output folder, written atomically (a temporary folder moved into place).
+    yi, vi, sei : str
+        Columns of effect sizes and sampling variances (or standard errors), when the effect sizes are
+        already computed.
+    measure, columns : str, dict
+        An ``effect_sizes`` measure and its escalc arguments (``{"ai": "tpos", ...}``) to compute them.
+    method, test, level : str, str, float
+        The model (``meta_analysis``'s options).
+    slab : str, optional
+        Column of study labels (default: the first of ``LABEL_COLUMNS`` present).
+    title : str, optional
+        Page title (default: the file or dataset name).
+    source : path, optional
+        The data file, copied into the report and linked.
+    dataset : str, optional
+        A shipped dataset's ID: its citation and provenance are shown and its files copied.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+    """
+    from .. import datasets
+
+    bar = _Progress(total=2, enabled=progress)
+    prepared = _prepare(data, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns, slab=slab)
+    with _staging(out_dir) as root:
+        w = _Writer(root)
+        if dataset is not None:
+            prepared.info = _dataset_data(datasets.describe(dataset))
+            _copy_dataset(w, dataset, prepared.info)
+            name = dataset
+        else:
+            name = Path(source).name if source is not None else "data"
+            prepared.info = {
+                "id": name,
+                "title": title or name,
+                "citation": "your data",
+                "doi": None,
+                "licence": "",
+                "snapshot": "",
+                "sources": [],
+                "quirks": [],
+                "rows": len(data),
+                "k": None,
+                "file": None,
+                "file_name": name,
+                "provenance": None,
+                "provenance_name": "",
+            }
+            if source is not None and Path(source).is_file():
+                prepared.info["file"] = w.copy(Path(source), Path(source).name)
+        note = _nesting_note(prepared) if dataset is not None else ""
+        fit = w.model(
+            prepared,
+            key=_slug(name) or "data",
+            title=f"Model: {method}, {test} test",
+            method=method,
+            test=test,
+            level=level,
+            note=note,
+        )
+        bar.step("model, bias tests and figures")
+        w.page(
+            "index.html",
+            "dataset.html",
+            title=title or name,
+            page_title=title or prepared.info["title"],
+            lead="",
+            data=prepared.info,
+            fits=[fit],
+            analyses=[],
+        )
+        bar.step("page")
+    return Path(out_dir)
