@@ -35,6 +35,7 @@ _EXPORTS: dict[str, str] = {
     "dominance_pie": "factors.pie",
     "dominance_sensitivity": "factors.pie",
     "pool_correlations": "factors.pie",
+    "pool_correlation_matrices": "factors.corpool",
     "published_pies": "factors.pie",
     "element_estimates": "factors.taxonomy",
     "list_elements": "factors.taxonomy",

@@ -420,9 +420,11 @@ def dominance_pie(
 
     Parameters
     ----------
-    correlations : pandas.DataFrame or CorrelationMatrix
+    correlations : pandas.DataFrame, CorrelationMatrix or CorrelationPoolResult
         Square correlation matrix with names as index and columns, one of them ``outcome``
-        (validated by :func:`~commonfactors.factors.dominance.check_correlation_matrix`).
+        (validated by :func:`~commonfactors.factors.dominance.check_correlation_matrix`); or a matrix
+        pooled from studies by :func:`~commonfactors.factors.corpool.pool_correlation_matrices`, whose
+        covariance then gives the draws (``n`` and ``se_z`` do not apply).
     n : float or pandas.DataFrame, optional
         Sample size the correlations rest on: one (harmonic mean) N, or one per pair (labelled like
         ``correlations``). Each Fisher z is drawn with standard error 1 / sqrt(n - 3).
@@ -440,36 +442,68 @@ def dominance_pie(
     -------
     PieResult
         ``components``: each factor's general dominance weight (``share``) with its interval;
-        ``r2``: the outcome's R2 on all factors; ``unexplained``: 1 - R2; ``rejected_draws``.
+        ``r2``: the outcome's R2 on all factors; ``unexplained``: 1 - R2; ``rejected_draws``;
+        ``pooled``: the pooled matrix when one was given.
 
     Raises
     ------
     InputError
-        An invalid matrix (see ``check_correlation_matrix``), no ``n``/``se_z``, or fewer than one in
-        ``max_tries`` drawn matrices positive definite.
+        An invalid matrix (see ``check_correlation_matrix``; a pooled matrix that is not positive
+        definite), no ``n``/``se_z`` for a plain matrix, ``n``/``se_z`` with a pooled one, or fewer than
+        one in ``max_tries`` drawn matrices positive definite.
 
     Notes
     -----
-    Each correlation is drawn independently as tanh(z + se * N(0, 1)) with z = atanh(r), ignoring the
-    covariances between correlations that share a variable (Olkin & Siotani 1976). A drawn matrix that
-    is not positive definite is **rejected** and redrawn (no repair by projection), so the intervals
-    come from the draws' distribution truncated to valid correlation matrices; ``rejected_draws``
-    counts them and a warning is given when any were rejected.
+    A plain matrix: each correlation is drawn independently as tanh(z + se * N(0, 1)) with z = atanh(r),
+    ignoring the covariances between correlations that share a variable (Olkin & Siotani 1976). A
+    pooled matrix: the correlations are drawn jointly from the multivariate normal with the pooled
+    correlations as mean and their GLS covariance (Becker 1992; Cheung & Chan 2005), which keeps those
+    covariances. A drawn matrix that is not positive definite is **rejected** and redrawn (no repair
+    by projection), so the intervals come from the draws' distribution truncated to valid correlation
+    matrices; ``rejected_draws`` counts them and a warning is given when any were rejected.
     """
+    from ..results.factors import CorrelationPoolResult
+
     draws, seed, level = _check_mc(draws, seed, level)
-    cm = _as_matrix(correlations, outcome)
-    S = _pair_se(cm, n, se_z, outcome)
+    pooled = correlations if isinstance(correlations, CorrelationPoolResult) else None
+    if pooled is not None:
+        if n is not None or se_z is not None:
+            raise InputError(
+                "n and se_z do not apply to a pooled correlation matrix",
+                expected="its GLS covariance, which gives the draws",
+            )
+        cm = check_correlation_matrix(
+            pooled.correlation_frame(), outcome=pooled.outcome, source=pooled.source
+        )
+        S = None
+    else:
+        cm = _as_matrix(correlations, outcome)
+        S = _pair_se(cm, n, se_z, outcome)
     R = cm.R
     p1 = R.shape[0]
     iu = np.triu_indices(p1, 1)
-    z0, se = np.arctanh(R[iu]), S[iu]
     rng = np.random.default_rng(seed)
+    if pooled is not None:
+        # pooled.pairs run over the upper triangle of pooled.names (outcome last), cm's order
+        mean, chol = R[iu], np.linalg.cholesky(pooled.vcov)
+        se_out = np.array([p.se for p in pooled.pairs])[iu[1] == p1 - 1]
+
+        def sample(size):
+            return mean + rng.standard_normal((size, len(mean))) @ chol.T
+
+    else:
+        z0, se = np.arctanh(R[iu]), S[iu]
+        se_out = S[:-1, -1]
+
+        def sample(size):
+            return np.tanh(z0 + se * rng.standard_normal((size, len(z0))))
+
     kept, rejected, tried = [], 0, 0
     while sum(len(x) for x in kept) < draws and tried < max_tries * draws:
         need = draws - sum(len(x) for x in kept)
         batch = min(max(need, 256), max_tries * draws - tried)
         Rd = np.empty((batch, p1, p1))
-        vals = np.tanh(z0 + se * rng.standard_normal((batch, len(z0))))
+        vals = sample(batch)
         Rd[:, iu[0], iu[1]] = vals
         Rd[:, iu[1], iu[0]] = vals
         Rd[:, np.arange(p1), np.arange(p1)] = 1.0
@@ -495,7 +529,13 @@ def dominance_pie(
             "redrawn (intervals conditional on a valid matrix)"
         )
     src = dict(sources or {})
-    default_src = (f"correlation matrix {cm.source}",) if cm.source else ("correlation matrix supplied",)
+    if pooled is not None:
+        default_src = (
+            f"pooled by GLS ({pooled.method}) from {pooled.k} studies"
+            + (f" in {cm.source}" if cm.source else ""),
+        )
+    else:
+        default_src = (f"correlation matrix {cm.source}",) if cm.source else ("correlation matrix supplied",)
     r_out = R[:-1, -1]
     slices = tuple(
         PieSlice(
@@ -507,7 +547,7 @@ def dominance_pie(
             element=name,
             metric="r",
             estimate=float(r_out[i]),
-            se=float(S[i, -1]),
+            se=float(se_out[i]),
         )
         for i, name in enumerate(cm.names)
         for lo, hi in [_interval(gd[:, i], level)]
@@ -524,7 +564,8 @@ def dominance_pie(
         r2=Share(r2_point, *_interval(r2_draws, level)),
         n=None if n is None or np.ndim(n) else float(n),
         rejected_draws=rejected,
-        warnings=tuple(msgs),
+        warnings=(pooled.warnings if pooled is not None else ()) + tuple(msgs),
+        pooled=pooled,
     )
 
 

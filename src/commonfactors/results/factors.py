@@ -5,7 +5,9 @@ Frozen and unrounded; ``to_dict()`` is exactly the command line JSON of issue 5.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
 
 from .. import _format
 from .._format import Summary, fmt
@@ -156,7 +158,9 @@ class PieResult:
     (general dominance weights of the outcome's R2, which remove the overlap between correlated
     factors). ``draws`` Monte Carlo draws with ``seed`` give the intervals at ``level`` percent;
     ``rejected_draws`` counts drawn correlation matrices that were not positive definite and were
-    redrawn (dominance only); ``n`` is the sample size the correlations rest on (dominance only).
+    redrawn (dominance only); ``n`` is the sample size the correlations rest on (dominance only);
+    ``pooled`` the correlation matrix pooled from studies the pie rests on, if any (its JSON is
+    ``pooled_correlations``).
     """
 
     method: str
@@ -169,6 +173,7 @@ class PieResult:
     n: float | None = None
     rejected_draws: int = 0
     warnings: tuple[str, ...] = ()
+    pooled: CorrelationPoolResult | None = None
 
     def summary(self) -> Summary:
         lo, hi = f"{(100 - self.level) / 2:g}%", f"{100 - (100 - self.level) / 2:g}%"
@@ -209,6 +214,13 @@ class PieResult:
             info += f", n = {self.n:g}"
         if self.rejected_draws:
             info += f", non-positive-definite draws redrawn: {self.rejected_draws}"
+        if self.pooled is not None:
+            p = self.pooled
+            info += f"\ncorrelations pooled by GLS ({p.method}) from k = {p.k} studies (N = {p.n:g}); " + (
+                f"homogeneity Q({p.q_df}) = {fmt(p.q, 2)}, p = {_format.fmt_p(p.q_pval)}"
+                if p.q_df > 0
+                else "no homogeneity test (no degrees of freedom)"
+            )
         text = f"{title}\n{info}\n\n" + _format.table(["factor", "% of variance", lo, hi, "element"], rows)
         srcs = [f"  {c.factor}: {'; '.join(c.sources)}" for c in self.components if c.sources]
         if srcs:
@@ -271,6 +283,231 @@ class PieResult:
                 ],
                 "unexplained": asdict(self.unexplained),
                 "r2": asdict(self.r2),
+                "warnings": list(self.warnings),
+            }
+            | ({} if self.pooled is None else {"pooled_correlations": self.pooled.to_dict()})
+        )
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+@dataclass(frozen=True)
+class PooledCorrelation:
+    """One pooled correlation of stage 1: ``k`` studies with total ``n`` report it; ``r`` is the GLS
+    estimate with standard error ``se`` and Wald interval ``ci_low``/``ci_high`` (r scale); ``tau2`` its
+    between-study variance (random effects; NaN under fixed effects)."""
+
+    var1: str
+    var2: str
+    k: int
+    n: float
+    r: float
+    se: float
+    ci_low: float
+    ci_high: float
+    tau2: float
+
+
+@dataclass(frozen=True, eq=False)
+class CorrelationPoolResult:
+    """A correlation matrix pooled from studies by GLS (stage 1 of Cheung & Chan 2005), with the
+    asymptotic covariance of its correlations and the homogeneity test.
+
+    ``names``: the variables, factors first and ``outcome`` last; ``pairs``: the m pooled correlations
+    in upper-triangle row order of ``names``; ``vcov``: their m x m covariance; ``q``, ``q_df``,
+    ``q_pval``: the test that all studies share one population matrix; ``k``: studies; ``n``: their
+    total (common) sample size; ``method``: "FE" or "REML"; ``v_from``: the correlations the sampling
+    covariances were computed from ("study" or "mean").
+    """
+
+    method: str
+    names: tuple[str, ...]
+    outcome: str
+    k: int
+    n: float
+    pairs: tuple[PooledCorrelation, ...]
+    vcov: np.ndarray = field(repr=False)
+    q: float
+    q_df: int
+    q_pval: float
+    level: float
+    v_from: str
+    source: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def matrix(self) -> np.ndarray:
+        """The pooled correlation matrix, shape (q, q), in the order of ``names``."""
+        pos = {v: i for i, v in enumerate(self.names)}
+        R = np.eye(len(self.names))
+        for p in self.pairs:
+            R[pos[p.var1], pos[p.var2]] = R[pos[p.var2], pos[p.var1]] = p.r
+        return R
+
+    def correlation_frame(self):
+        """The pooled matrix as a DataFrame labelled by ``names`` (what ``dominance_pie`` reads)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.matrix, index=list(self.names), columns=list(self.names))
+
+    def summary(self) -> Summary:
+        lo, hi = f"{(100 - self.level) / 2:g}%", f"{100 - (100 - self.level) / 2:g}%"
+        model = {
+            "FE": "fixed effects (one common population matrix)",
+            "REML": "random effects (diagonal between-study covariance, REML)",
+        }[self.method]
+        head = (
+            f"Correlation matrix pooled by GLS (Becker 1992; Cheung & Chan 2005, stage 1): {model}\n"
+            f"k = {self.k} studies, N = {self.n:g}, sampling covariances from "
+            f"{'each study' if self.v_from == 'study' else 'the weighted mean'} correlations\n\n"
+        )
+        rows = [
+            [
+                f"{p.var1} - {p.var2}",
+                str(p.k),
+                f"{p.n:g}",
+                fmt(p.r, 4),
+                fmt(p.se, 4),
+                fmt(p.ci_low, 4),
+                fmt(p.ci_high, 4),
+                fmt(p.tau2, 4),
+            ]
+            for p in self.pairs
+        ]
+        text = head + _format.table(["pair", "k", "N", "r", "se", lo, hi, "tau2"], rows)
+        test = (
+            f"Test of homogeneity: Q({self.q_df}) = {fmt(self.q, 4)}, p = {_format.fmt_p(self.q_pval)}"
+            if self.q_df > 0
+            else "Test of homogeneity: not available (no degrees of freedom)"
+        )
+        return Summary(text + "\n\n" + test, notes=self.warnings)
+
+    def to_frame(self):
+        """One row per pooled correlation: var1, var2, k, n, r, se, ci_low, ci_high, tau2."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [asdict(p) for p in self.pairs], columns=[f.name for f in fields(PooledCorrelation)]
+        )
+
+    def to_dict(self) -> dict:
+        return _format.jsonable(
+            {
+                "method": self.method,
+                "k": self.k,
+                "n": self.n,
+                "names": list(self.names),
+                "outcome": self.outcome,
+                "correlations": [asdict(p) for p in self.pairs],
+                "matrix": self.matrix,
+                "vcov": self.vcov,
+                "q": self.q,
+                "q_df": self.q_df,
+                "q_pval": self.q_pval,
+                "level": self.level,
+                "v_from": self.v_from,
+                "warnings": list(self.warnings),
+            }
+        )
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+
+@dataclass(frozen=True)
+class SensitivityRow:
+    """The dominance pie at one assumed common correlation among the factors (``assumed_r``).
+
+    ``shares``: each factor's general dominance weight (NaN when ``valid`` is False: the assumed
+    matrix is not positive definite, so no such correlations can occur); ``r2``: their sum."""
+
+    assumed_r: float
+    shares: tuple[float, ...]
+    r2: float
+    valid: bool
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Dominance shares when the correlations among factors are unknown: one row per assumed value.
+
+    ``factors`` with their correlations with the outcome ``rxy`` (and ``sources``); ``additive_shares``
+    are their r^2 (what the additive pie shows, the shares at an assumed 0)."""
+
+    factors: tuple[str, ...]
+    rxy: tuple[float, ...]
+    additive_shares: tuple[float, ...]
+    rows: tuple[SensitivityRow, ...]
+    sources: tuple[tuple[str, ...], ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def summary(self) -> Summary:
+        head = (
+            "Sensitivity of the overlap-aware pie to the unknown correlations among factors\n"
+            "(% of outcome variance by general dominance weights, at each assumed common correlation)\n\n"
+        )
+        rows = [
+            ["r with outcome", *(fmt(r, 3) for r in self.rxy), "", ""],
+            [
+                "additive (r^2)",
+                *(fmt(100 * a, 2) for a in self.additive_shares),
+                fmt(100 * sum(self.additive_shares), 2),
+                "",
+            ],
+        ]
+        rows += [
+            [
+                f"assumed r = {row.assumed_r:g}",
+                *(fmt(100 * s, 2) for s in row.shares),
+                fmt(100 * row.r2, 2),
+                "yes" if row.valid else "no (not positive definite)",
+            ]
+            for row in self.rows
+        ]
+        text = head + _format.table(["", *self.factors, "R2", "valid"], rows)
+        srcs = [f"  {f}: {'; '.join(s)}" for f, s in zip(self.factors, self.sources, strict=False) if s]
+        if srcs:
+            text += "\n\nSources:\n" + "\n".join(srcs)
+        return Summary(text, notes=self.warnings)
+
+    def to_frame(self):
+        """One row per (assumed_r, factor): assumed_r, factor, share, additive_share, r2, valid."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "assumed_r": row.assumed_r,
+                    "factor": f,
+                    "share": s,
+                    "additive_share": a,
+                    "r2": row.r2,
+                    "valid": row.valid,
+                }
+                for row in self.rows
+                for f, s, a in zip(self.factors, row.shares, self.additive_shares, strict=True)
+            ]
+        )
+
+    def to_dict(self) -> dict:
+        return _format.jsonable(
+            {
+                "method": "dominance",
+                "sensitivity": [
+                    {
+                        "assumed_r": row.assumed_r,
+                        "components": [
+                            {"factor": f, "share": s, "r": r, "additive_share": a}
+                            for f, s, r, a in zip(
+                                self.factors, row.shares, self.rxy, self.additive_shares, strict=True
+                            )
+                        ],
+                        "r2": row.r2,
+                        "valid": row.valid,
+                    }
+                    for row in self.rows
+                ],
                 "warnings": list(self.warnings),
             }
         )
