@@ -49,6 +49,7 @@ _SUPPORTED = ("CSV/TSV (.csv .tsv .txt), Excel (.xlsx), SPSS (.sav), Stata (.dta
 _DELIMITERS = (",", ";", "\t", "|")
 _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 50
+_SNIFF_CHARS = 1 << 14  # plenty for the header and 50 records
 #: above this size read_table parses CSV with pandas' C reader (then checks it against these rules)
 FAST_CSV_BYTES = 1 << 20
 
@@ -175,6 +176,7 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
     Decimal comma: the delimiter is not a comma and the sampled cells hold numbers written ``0,25``
     but none written ``0.25``.
     """
+    head_text = head_text[:_SNIFF_CHARS]
     if head_text.count("\n") > 1 and not head_text.endswith("\n"):
         head_text = head_text[: head_text.rfind("\n") + 1]  # drop a partial last line of the sample
     if suffix == ".tsv":
@@ -458,7 +460,7 @@ def _read_delimited_fast(path: Path):
                 return read_raw(path).to_frame()
         finally:
             del buf
-    df.index = pd.Index(lines, dtype=np.int64)
+    df.index = pd.RangeIndex(lines.start, lines.stop) if isinstance(lines, range) else pd.Index(lines)
     if header[0] == "":
         df = df.drop(columns="")
         df.attrs["notes"] = [ROW_NAMES_NOTE]
@@ -500,14 +502,15 @@ def _parse_with_pandas(path, header, lines_before, dialect):
 
 
 def _record_lines(buf: np.ndarray, n_rows: int, lines_before: int, *, quoted: bool):
-    """The line on which each of the ``n_rows`` data records starts, or None if that cannot be told.
+    """The line on which each of the ``n_rows`` data records starts (a ``range`` when they are
+    consecutive lines), or None if that cannot be told.
 
     Without quotes every line is a record, and so it is when pandas found as many records as there are
     lines. Otherwise a newline inside a quoted field does not end a record: a newline is quoted when an
     odd number of quote characters precede it (RFC 4180 quoting, where an inner quote is doubled and
     so keeps the parity).
     """
-    simple = np.arange(lines_before + 1, lines_before + 1 + n_rows, dtype=np.int64)
+    simple = range(lines_before + 1, lines_before + 1 + n_rows)
     if not quoted:
         return simple
     n_lines = int(np.count_nonzero(buf == 10)) + int(buf.size > 0 and buf[-1] != 10)
@@ -536,7 +539,7 @@ def _rows_well_formed(df, lines: np.ndarray, buf: np.ndarray, dialect: _Dialect,
     them) or raises about the ragged row.
     """
     last = df.iloc[:, -1]
-    suspect = last.isna().to_numpy()
+    suspect = np.isnan(last.to_numpy()) if last.dtype == np.float64 else last.isna().to_numpy()
     if width == 1 and last.dtype.kind not in "biuf":
         suspect |= last.astype(str).str.strip().eq("").to_numpy()
     if not suspect.any():
