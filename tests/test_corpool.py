@@ -216,7 +216,7 @@ def test_pairs_may_be_given_in_either_order_and_nfun_sets_a_studys_common_n():
 def test_fixed_effects_warns_when_homogeneity_is_rejected():
     with pytest.warns(CorrelationPoolWarning, match=r"rejects one common correlation matrix \(Q = 24.24"):
         res = pool_correlation_matrices(DATA)
-    assert "consider method='REML'" in res.warnings[0]
+    assert "consider random effects (method='REML'" in res.warnings[0]
     assert "Warnings:" in str(res.summary())
 
 

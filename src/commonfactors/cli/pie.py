@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import warnings
+from pathlib import Path
 
 import click
 
@@ -40,6 +42,54 @@ def read_correlation_csv(path: str):
     return frame
 
 
+#: columns that mark the long per-study format of --correlations (one row per study and correlation)
+LONG_COLUMNS = ("study", "var1", "var2")
+
+
+def is_long_format(path: str) -> bool:
+    """Whether a --correlations file is the long per-study format: its header names ``study``, ``var1``
+    and ``var2`` (any case). Files other than CSV/TSV/TXT are always read as the long format (the square
+    matrix is a CSV)."""
+    if Path(path).suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return True
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = next((line for line in fh if line.strip()), "")
+    for sep in (",", ";", "\t", "|"):
+        cells = {c.strip().strip('"').strip().lower() for c in header.split(sep)}
+        if set(LONG_COLUMNS) <= cells:
+            return True
+    return False
+
+
+def read_long_correlations(path: str, method: str):
+    """Pool a long per-study file (study, var1, var2, r or ri, n or ni) by GLS."""
+    from .. import io
+    from ..factors.corpool import pool_correlation_matrices
+
+    frame = io.read_table(path)
+    cols = {str(c).strip().lower(): c for c in frame.columns}
+    pick = {k: cols.get(k, k) for k in LONG_COLUMNS}
+    ri = cols.get("r", cols.get("ri", "r"))
+    ni = cols.get("n", cols.get("ni", "n"))
+    return pool_correlation_matrices(
+        frame, study=pick["study"], var1=pick["var1"], var2=pick["var2"], ri=ri, ni=ni, method=method
+    )
+
+
+def parse_assumed(text: str) -> list[float]:
+    """'0,0.1,0.2' -> [0.0, 0.1, 0.2] (each checked in (-1, 1) by dominance_sensitivity)."""
+    out = []
+    for cell in text.split(","):
+        try:
+            out.append(float(cell))
+        except ValueError:
+            raise InputError(
+                f"--sensitivity: got {cell.strip()!r}",
+                expected='comma-separated assumed correlations, e.g. "0,0.1,0.2,0.3"',
+            ) from None
+    return out
+
+
 @click.command()
 @click.option(
     "--method",
@@ -47,48 +97,104 @@ def read_correlation_csv(path: str):
     default=None,
     help="additive: each factor's own r^2, summed (as published pies); dominance: general dominance "
     "weights of R2 from --correlations (no double counting). Default: dominance when "
-    "--correlations is given, else additive.",
+    "--correlations or --sensitivity is given, else additive.",
 )
 @click.option(
     "--correlations",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="Square CSV correlation matrix, names in the header row and first column; the outcome's "
-    "row and column named 'outcome'.",
+    help="Either a square CSV correlation matrix (names in the header row and first column; the outcome's "
+    "row and column named 'outcome'; give --n), or a long per-study file with columns study, var1, var2, "
+    "r, n (one row per study and reported correlation), pooled by GLS (see --pool-method).",
 )
 @click.option(
-    "--n", "n", type=float, default=None, help="(Harmonic mean) sample size the correlations rest on."
+    "--n", "n", type=float, default=None, help="(Harmonic mean) sample size a square matrix rests on."
+)
+@click.option(
+    "--pool-method",
+    type=click.Choice(["FE", "REML"]),
+    default=None,
+    help="How a long per-study file is pooled: FE (one common correlation matrix; default) or REML "
+    "(random effects, one between-study variance per correlation).",
+)
+@click.option(
+    "--sensitivity",
+    default=None,
+    metavar="VALUES",
+    help='Assumed common correlations among the factors, e.g. "0,0.1,0.2,0.3,0.4,0.5": prints the '
+    "dominance shares at each (the factors' correlations with the outcome come from --correlations, "
+    "or else from the shipped estimates).",
 )
 @click.option("--draws", type=int, default=10000, show_default=True, help="Monte Carlo draws.")
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same numbers).")
 @click.option("--level", type=float, default=95, show_default=True, help="Interval level in percent.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-def pie(method, correlations, n, draws, seed, level, fmt):
+def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, fmt):
     """Each factor's share of outcome variance with Monte Carlo intervals (issue 5)."""
     from ..factors import pie as _pie
 
-    method = method or ("dominance" if correlations else "additive")
+    method = method or ("dominance" if correlations or sensitivity is not None else "additive")
+    long = correlations is not None and is_long_format(correlations)
     with warnings.catch_warnings():  # warnings are part of the result (summary footer / JSON "warnings")
         warnings.simplefilter("ignore", CommonFactorsWarning)
         if method == "additive":
-            if correlations or n is not None:
+            if correlations or n is not None or pool_method or sensitivity is not None:
                 raise InputError(
-                    "--correlations and --n apply to --method dominance",
+                    "--correlations, --n, --pool-method and --sensitivity apply to --method dominance",
                     expected="--method dominance --correlations FILE --n N",
                 )
             res = _pie.additive_pie(draws=draws, seed=seed, level=level)
+        elif sensitivity is not None:
+            rho = parse_assumed(sensitivity)
+            if pool_method and not long:
+                raise InputError(
+                    "--pool-method applies to a long per-study --correlations file",
+                    file=correlations,
+                    expected="columns study, var1, var2, r, n",
+                )
+            if correlations is None:
+                res = _pie.sensitivity_view(None, rho)
+            else:
+                pooled = None
+                if long:
+                    pooled = read_long_correlations(correlations, pool_method or "FE")
+                    rxy = dict(zip(pooled.names[:-1], pooled.matrix[:-1, -1], strict=True))
+                else:
+                    from ..factors.dominance import check_correlation_matrix
+
+                    cm = check_correlation_matrix(read_correlation_csv(correlations))
+                    rxy = dict(zip(cm.names, cm.rxy, strict=True))
+                res = _pie.sensitivity_view(rxy, rho, sources={k: (f"r from {correlations}",) for k in rxy})
+                if pooled is not None:  # the stage-1 caveats (heterogeneity) hold for these r too
+                    res = dataclasses.replace(res, warnings=pooled.warnings + res.warnings)
         else:
             if not correlations:
                 raise InputError(
                     "--method dominance needs a correlation matrix", expected="--correlations FILE --n N"
                 )
-            if n is None:
-                raise InputError(
-                    "--correlations needs --n", expected="--n N, the (harmonic mean) sample size"
+            if long:
+                if n is not None:
+                    raise InputError(
+                        "--n does not apply to a long per-study file",
+                        file=correlations,
+                        expected="the sample sizes in its column n",
+                    )
+                pooled = read_long_correlations(correlations, pool_method or "FE")
+                res = _pie.dominance_pie(pooled, draws=draws, seed=seed, level=level)
+            else:
+                if pool_method:
+                    raise InputError(
+                        "--pool-method applies to a long per-study --correlations file",
+                        file=correlations,
+                        expected="columns study, var1, var2, r, n",
+                    )
+                if n is None:
+                    raise InputError(
+                        "--correlations needs --n", expected="--n N, the (harmonic mean) sample size"
+                    )
+                res = _pie.dominance_pie(
+                    read_correlation_csv(correlations), n=n, draws=draws, seed=seed, level=level
                 )
-            res = _pie.dominance_pie(
-                read_correlation_csv(correlations), n=n, draws=draws, seed=seed, level=level
-            )
     if fmt == "json":
         echo_json(res.to_dict())
     else:

@@ -200,7 +200,8 @@ def pool_correlation_matrices(
                 (
                     CorrelationPoolWarning,
                     f"the homogeneity test rejects one common correlation matrix (Q = {q:.2f}, df = {q_df}, "
-                    f"p = {q_pval:.3g}): fixed-effects intervals are too narrow; consider method='REML'",
+                    f"p = {q_pval:.3g}): fixed-effects intervals are too narrow; consider random effects "
+                    "(method='REML', or --pool-method REML)",
                 )
             )
     else:

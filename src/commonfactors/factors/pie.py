@@ -27,7 +27,7 @@ import numpy as np
 
 from .._distributions import norm_ppf
 from ..errors import CommonFactorsWarning, InputError
-from ..results.factors import ElementEstimate, PieResult, PieSlice, Share
+from ..results.factors import ElementEstimate, PieResult, PieSlice, SensitivityResult, Share
 from . import convert
 from .dominance import (
     CorrelationMatrix,
@@ -616,6 +616,88 @@ def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4
             for i, nm in enumerate(names)
         )
     return pd.DataFrame(rows)
+
+
+def sensitivity_view(
+    rxy: Mapping[str, float] | None = None,
+    rho=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    *,
+    sources: Mapping[str, Sequence[str]] | None = None,
+) -> SensitivityResult:
+    """The dominance pie at each assumed common correlation among factors, as a result object.
+
+    Parameters
+    ----------
+    rxy : mapping of str to float, optional
+        Each factor's correlation with the outcome. Default: the shipped estimate of each factor
+        (:func:`default_components`) as a correlation: r as is, d as r = d / sqrt(d^2 + 4) (Borenstein
+        et al. 2009, eq. 7.7), an ICC or share as r = sqrt(share) (the correlation whose square is that
+        share of outcome variance).
+    rho : sequence of float
+        Assumed common correlations among the factors, each in (-1, 1).
+    sources : mapping, optional
+        Citations per factor (default: those of the shipped estimates when ``rxy`` is not given).
+
+    Returns
+    -------
+    SensitivityResult
+        Per assumed value the general dominance weights, their sum R2 and whether the assumed matrix is
+        positive definite (computed by :func:`dominance_sensitivity`).
+    """
+    from ..results.factors import SensitivityResult, SensitivityRow
+
+    if rxy is None:
+        with warnings.catch_warnings():  # the components' interval caveats do not apply to point values
+            warnings.simplefilter("ignore", PieWarning)
+            comps = default_components()
+        rxy = {c.factor: _point_r(c) for c in comps}
+        sources = sources or {c.factor: (*c.sources, _r_basis(c)) for c in comps}
+    table = dominance_sensitivity(rxy, rho)
+    names = list(rxy)
+    rows = tuple(
+        SensitivityRow(
+            assumed_r=float(a),
+            shares=tuple(float(x) for x in g["share"]),
+            r2=float(g["r2"].iloc[0]),
+            valid=bool(g["positive_definite"].iloc[0]),
+        )
+        for a, g in table.groupby("rho", sort=False)
+    )
+    first = table[table["rho"] == table["rho"].iloc[0]]
+    msgs = [
+        f"assumed r = {row.assumed_r:g}: no {len(names)} factors can all correlate this way (the matrix is "
+        "not positive definite)"
+        for row in rows
+        if not row.valid
+    ]
+    for m in msgs:
+        warnings.warn(m, PieWarning, stacklevel=2)
+    src = dict(sources or {})
+    return SensitivityResult(
+        factors=tuple(names),
+        rxy=tuple(float(rxy[n]) for n in names),
+        additive_shares=tuple(float(x) for x in first["additive_share"]),
+        rows=rows,
+        sources=tuple(tuple(src.get(n, ())) for n in names),
+        warnings=tuple(msgs),
+    )
+
+
+def _point_r(c: Component) -> float:
+    if c.metric == "r":
+        return float(c.estimate)
+    if c.metric == "d":
+        return float(convert.d_to_r(c.estimate))
+    return math.sqrt(c.estimate)
+
+
+def _r_basis(c: Component) -> str:
+    return {
+        "r": "r as published",
+        "d": f"d = {c.estimate:g} as r = d / sqrt(d^2 + 4)",
+        "icc": f"ICC = {c.estimate:g} as r = sqrt(ICC)",
+        "share": f"share = {c.estimate:g} as r = sqrt(share)",
+    }[c.metric]
 
 
 def pool_correlations(

@@ -225,6 +225,8 @@ class PieResult:
         srcs = [f"  {c.factor}: {'; '.join(c.sources)}" for c in self.components if c.sources]
         if srcs:
             text += "\n\nSources:\n" + "\n".join(srcs)
+        if self.pooled is not None:
+            text += "\n\n" + self.pooled.summary().text
         return Summary(text, notes=self.warnings)
 
     def to_frame(self):
