@@ -1,6 +1,7 @@
 """The metafor 3.8-1 case grid cannot silently shrink (PyMARE's 'covers every combination' idea)."""
 
 import pytest
+
 from conformance_cases import CASE_COUNTS, load_cases
 
 

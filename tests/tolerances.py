@@ -30,7 +30,7 @@ def agrees(got, expected, rtol: float, atol: float = ATOL_FLOOR) -> bool:
         return isinstance(got, dict) and all(agrees(got.get(k), v, rtol, atol) for k, v in expected.items())
     if isinstance(expected, (list, tuple)):
         return (isinstance(got, (list, tuple)) and len(got) == len(expected)
-                and all(agrees(g, e, rtol, atol) for g, e in zip(got, expected)))
+                and all(agrees(g, e, rtol, atol) for g, e in zip(got, expected, strict=True)))
     if isinstance(expected, str):
         return got == expected
     e = float("nan") if expected is None else float(expected)

@@ -22,7 +22,10 @@ def _as_frame(data):
 
 
 def coefficient_name(term: str) -> str:
-    """formulaic's names in metafor's spelling: 'Intercept' -> 'intrcpt', 'alloc[T.random]' -> 'allocrandom'."""
+    """formulaic's names in metafor's spelling.
+
+    'Intercept' -> 'intrcpt', 'alloc[T.random]' -> 'allocrandom'.
+    """
     if term == "Intercept":
         return "intrcpt"
     if "[T." in term and term.endswith("]"):
@@ -34,14 +37,18 @@ def coefficient_name(term: str) -> str:
 
 
 def design_matrix(data, mods, *, rows, source, keep):
-    """Build X (k, p) with an intercept; returns (X, names, ok) where ok flags rows with complete moderators."""
+    """Build X (k, p) with an intercept.
+
+    Returns (X, names, ok) where ok flags rows with complete moderators.
+    """
     k = len(rows)
     if not isinstance(mods, str):
         M = np.asarray(mods, dtype=float)
         if M.ndim == 1:
             M = M[:, None]
         if M.shape[0] != k:
-            raise InputError(f"mods has {M.shape[0]} rows but there are {k} studies", expected="one row per study")
+            raise InputError(f"mods has {M.shape[0]} rows but there are {k} studies",
+                             expected="one row per study")
         ok = ~np.isnan(M).any(axis=1)
         X = np.column_stack([np.ones(k), M])
         names = ("intrcpt", *[f"mod{j + 1}" for j in range(M.shape[1])])

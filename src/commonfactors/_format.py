@@ -34,11 +34,11 @@ def fmt_p(p, digits: int = 4) -> str:
 
 def table(header: list[str], rows: list[list[str]]) -> str:
     """Right-aligned columns (the first column left-aligned), as R prints a matrix."""
-    cols = list(zip(header, *rows))
+    cols = list(zip(header, *rows, strict=True))
     widths = [max(len(c) for c in col) for col in cols]
     lines = []
     for r in [header, *rows]:
-        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 

@@ -2,8 +2,8 @@
 
 Subcommands live one per module in this package and are imported only when invoked
 (``COMMANDS`` maps a name to "module:function"), so ``commonfactors pool`` does not pay for the
-imports of ``report``. This group is the one place that turns InputError into one line on stderr
-and exit code 2.
+imports of ``report``. This group is the one place that turns InputError, and click's usage errors
+(unknown option, bad choice, missing file), into one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -29,7 +29,23 @@ COMMANDS: dict[str, str] = {
 }
 
 
+def _one_line(e: click.UsageError) -> click.ClickException:
+    """A usage error (unknown option, bad choice, missing argument or file) as one line, exit code 2."""
+    command = e.ctx.command_path if e.ctx is not None else "commonfactors"
+    err = click.ClickException(f"{e.format_message()} (see '{command} --help')")
+    err.exit_code = 2
+    return err
+
+
 class LazyGroup(click.Group):
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:
+            raise _one_line(e) from None
+
     def list_commands(self, ctx):
         return sorted(COMMANDS)
 
@@ -47,6 +63,10 @@ class LazyGroup(click.Group):
             err = click.ClickException(str(e))
             err.exit_code = 2
             raise err from None
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as e:
+            raise _one_line(e) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
