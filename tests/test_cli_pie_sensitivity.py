@@ -191,3 +191,26 @@ def test_bad_long_files_exit_2_with_file_row_and_column(tmp_path):
     assert (
         res.exit_code == 2 and "--pool-method applies to a long per-study --correlations file" in res.output
     )
+
+
+def test_sensitivity_view_result_contract():
+    import dataclasses
+
+    from commonfactors._format import Summary
+    from commonfactors.factors.pie import sensitivity_view
+
+    res = sensitivity_view(
+        {"alliance": 0.28, "empathy": 0.2}, [0.0, 0.3], sources={"alliance": ("Fluckiger 2018",)}
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.rows = ()
+    s = res.summary()
+    assert isinstance(s, Summary) and repr(res) == str(s) and "alliance: Fluckiger 2018" in str(s)
+    frame = res.to_frame()
+    assert list(frame.columns) == ["assumed_r", "factor", "share", "additive_share", "r2", "valid"]
+    assert len(frame) == 4 and list(frame["factor"]) == ["alliance", "empathy"] * 2
+    gd = general_dominance(equicorrelated([0.28, 0.2], 0.3))
+    assert list(frame["share"][2:]) == pytest.approx(list(gd), rel=IDENTITY_RTOL)
+    assert res.sources == (("Fluckiger 2018",), ())
+    d = res.to_dict()
+    assert json.loads(json.dumps(d, allow_nan=False)) == d

@@ -9,21 +9,22 @@ those it measured). Stacking every study's correlations in one vector r, the mod
 where rho holds the m = q (q - 1) / 2 population correlations among the q variables, X picks for each
 observed correlation its element of rho (one 1 per row), and V is block diagonal: study i's block is
 the Olkin & Siotani (1976) asymptotic covariance of the correlations computed in one sample of n_i.
-The GLS estimate and its covariance are (Becker 1992, eqs. 5-6; Cheung & Chan 2005, "GLS approach")
+The GLS estimate and its covariance are (Becker 1992; Cheung & Chan 2005, the GLS approach)
 
-    rho_hat = (X' W X)^{-1} X' W r,    Cov(rho_hat) = (X' W X)^{-1},    W = (V + Z T Z')^{-1},
+    rho_hat = (X' W X)^{-1} X' W r,    Cov(rho_hat) = (X' W X)^{-1},    W = (V + X T X')^{-1},
 
 and the homogeneity test of one common correlation matrix is Q = (r - X rho_hat)' V^{-1} (r - X rho_hat),
-chi-square with (number of observed correlations - m) df under H0 (Becker 1992, eq. 7).
+chi-square with (number of observed correlations - m) df under H0 (Becker 1992).
 
 **Fixed effects** (``method="FE"``, T = 0): every study estimates the same population correlation
 matrix, and study results differ only by sampling error. The pooled covariance then reflects sampling
 error alone; when studies differ in their populations, measures or treatments (a significant Q), the
 intervals are too narrow and the pooled matrix describes only these studies. **Random effects**
 (``method="REML"``): each study's correlations deviate from the mean matrix by u_i with T diagonal
-(one between-study variance tau2 per correlation, as Becker 1992's random-effects model with
-independent effects; Cheung 2015, ch. 7, "Diag"), estimated by restricted maximum likelihood; the pooled
-correlations are then the mean of a distribution of matrices, and their covariance includes T.
+(one between-study variance tau2 per correlation: the random-effects model of Becker 1992 with
+uncorrelated random effects; metafor's ``struct = "DIAG"``), estimated by restricted maximum
+likelihood; the pooled correlations are then the mean of a distribution of matrices, and their
+covariance includes T.
 
 References
 ----------
@@ -37,7 +38,7 @@ Cheung, M. W.-L., & Chan, W. (2005). Meta-analytic structural equation modeling:
 Borenstein, M. (2009). Effect sizes for continuous data. In Cooper, Hedges & Valentine (Eds.), *The
 Handbook of Research Synthesis and Meta-Analysis* (2nd ed.), eq. 12.27: var(r) = (1 - r^2)^2 / (n - 1).
 Hafdahl, A. R. (2007). Combining correlation matrices: Simulation analysis of improved fixed-effects
-methods. *Journal of Educational and Behavioral Statistics*, 32(2), 180-205. doi:10.3102/1076998606298041
+methods. *Journal of Educational and Behavioral Statistics*, 32(2), 180-205
 (V from the sample-size weighted mean correlations instead of each study's own).
 Harville, D. A. (1977). Maximum likelihood approaches to variance component estimation and to related
 problems. *Journal of the American Statistical Association*, 72(358), 320-338 (the REML score and
@@ -155,7 +156,7 @@ def pool_correlation_matrices(
     Notes
     -----
     Study i with common sample size n_i and correlations rho contributes the block
-    V_i[st, uv] = A(rho)[st, uv] / (n_i - 1), with the Olkin & Siotani (1976) numerator (Becker 1992, eq. 2)
+    V_i[st, uv] = A(rho)[st, uv] / (n_i - 1), with the Olkin & Siotani (1976) numerator (as in Becker 1992)
 
         A[st, uv] = 1/2 r_st r_uv (r_su^2 + r_sv^2 + r_tu^2 + r_tv^2) + r_su r_tv + r_sv r_tu
                     - (r_st r_su r_sv + r_ts r_tu r_tv + r_us r_ut r_uv + r_vs r_vt r_vu),
@@ -264,7 +265,7 @@ def olkin_siotani(R, pairs) -> np.ndarray:
     Returns
     -------
     array of shape (len(pairs), len(pairs))
-        A[st, uv] as in Becker (1992), eq. 2; A[st, st] = (1 - r_st^2)^2.
+        A[st, uv] as in Becker (1992) (module notes); A[st, st] = (1 - r_st^2)^2.
     """
     R = np.asarray(R, dtype=float)
     p = np.asarray(pairs, dtype=int).reshape(-1, 2)
