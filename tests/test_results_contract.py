@@ -1,45 +1,219 @@
 """The contract every result class keeps (results/__init__.py; STYLE.md section 7, as scikit-learn's
 check_estimator): frozen, ``summary()`` returns a Summary (never prints), ``__repr__`` is its text,
-``to_frame()`` a DataFrame, ``to_dict()`` plain JSON (NaN -> None) with the command line's keys.
+``to_frame()`` a DataFrame, ``to_dict()`` plain JSON (NaN -> None, ``allow_nan=False``) with the keys of
+the command line contract (DESIGN.md, and the issues for ``pie``, ``factors show``, ``reproduce``,
+``fit_many``), and its warnings both in ``summary()`` and in the JSON.
 
-Each result class adds a factory to RESULTS (name -> callable returning an instance).
+Each result class has one or more factories in RESULTS (name -> callable returning an instance), and
+``test_every_result_class_has_a_factory`` fails when a result class is added without one.
 """
 
 import dataclasses
+import importlib
+import inspect
 import json
 import math
+import pkgutil
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import commonfactors as cf
+import commonfactors.results
 from commonfactors._format import Summary
 
 YI = [-0.889, -1.585, -1.348, -1.442, -0.218, -0.786, -1.621, 0.012, -0.469, -1.371, -0.339, 0.446, -0.017]
 VI = [0.326, 0.195, 0.415, 0.020, 0.051, 0.007, 0.223, 0.004, 0.056, 0.073, 0.012, 0.533, 0.071]
 GROUP = ["a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a", "b", "a"]
 FRAME = pd.DataFrame({"yi": YI, "vi": VI, "g": GROUP, "x": np.arange(13.0)})
+MATRIX = pd.DataFrame([[1, 0.3, 0.28], [0.3, 1, 0.2], [0.28, 0.2, 1]],
+                      index=["alliance", "empathy", "outcome"], columns=["alliance", "empathy", "outcome"])
+CORRELATIONS = pd.DataFrame(  # long format, one row per study and pair (as tests/test_corpool.py)
+    [("s1", "alliance", "outcome", 0.30, 120), ("s1", "empathy", "outcome", 0.25, 120),
+     ("s1", "alliance", "empathy", 0.40, 120), ("s2", "alliance", "outcome", 0.20, 80),
+     ("s3", "alliance", "outcome", 0.35, 150), ("s3", "empathy", "outcome", 0.10, 150),
+     ("s3", "alliance", "empathy", 0.55, 150)],
+    columns=["study", "var1", "var2", "r", "n"])
+
+
+def _multilevel(**kw):
+    return cf.multilevel_meta_analysis(cf.load_dataset("assink2016"), yi="yi", vi="vi", cluster="study",
+                                       within="esid", **kw)
+
+
+def _correlation_pool():
+    from commonfactors.factors.corpool import pool_correlation_matrices
+
+    return pool_correlation_matrices(CORRELATIONS)
+
+
+def _sensitivity():
+    from commonfactors.factors.pie import sensitivity_view
+
+    return sensitivity_view({"alliance": 0.28, "empathy": 0.2}, rho=(0.0, 0.3))
+
+
+def _reproduce():
+    from commonfactors.reproduce import run
+
+    return run(["molloy2014"])
+
+
+def _dataset():
+    from commonfactors.datasets import describe
+
+    return describe("bcg")
+
 
 RESULTS = {
     "MetaResult": lambda: cf.meta_analysis(yi=YI, vi=VI),
     "MetaResult_FE": lambda: cf.meta_analysis(yi=YI, vi=VI, method="FE"),
     "MetaResult_mods": lambda: cf.meta_analysis(FRAME, mods="~ x + g", test="knha"),
+    "MetaResult_k2": lambda: cf.meta_analysis(yi=YI[:2], vi=VI[:2]),  # with warnings
     "SubgroupResult": lambda: cf.meta_analysis(FRAME, by="g"),
+    "BatchResult": lambda: cf.fit_many(np.array([YI, YI[::-1]]), np.array([VI, VI])),
+    "MultilevelResult": lambda: _multilevel(),
+    "MultilevelResult_robust": lambda: _multilevel(robust="cr2"),
+    "MultilevelResult_mods_robust": lambda: _multilevel(mods="~ deltype", robust="cr2"),
+    "BiasResult": lambda: cf.bias_tests(yi=YI, vi=VI),
+    "RegressionTest": lambda: cf.egger_test(yi=YI, vi=VI),
+    "RankTest": lambda: cf.rank_test(yi=YI, vi=VI),
+    "TrimFillResult": lambda: cf.trim_and_fill(yi=YI, vi=VI),
+    "FailSafeN": lambda: cf.fail_safe_n(yi=YI, vi=VI),
+    "PetPeeseResult": lambda: cf.pet_peese(yi=YI, vi=VI),
+    "SelectionModelResult": lambda: cf.selection_model(yi=YI, vi=VI),
+    "FunnelData": lambda: cf.funnel_data(yi=YI, vi=VI),
+    "InfluenceResult": lambda: cf.influence(yi=YI, vi=VI),
+    "LeaveOneOutResult": lambda: cf.leave_one_out(yi=YI, vi=VI),
+    "CumulativeResult": lambda: cf.cumulative(yi=YI, vi=VI),
+    "BaujatResult": lambda: cf.baujat(yi=YI, vi=VI),
+    "PieResult": lambda: cf.additive_pie(draws=200, seed=1),
+    "PieResult_dominance": lambda: cf.dominance_pie(MATRIX, n=300, draws=200, seed=1),
+    "ElementResult": lambda: cf.element_estimates("alliance"),
+    "SensitivityResult": _sensitivity,
+    "CorrelationPoolResult": _correlation_pool,
+    "ReproduceResult": _reproduce,
+    "DatasetInfo": _dataset,
 }
 
-#: the JSON keys of DESIGN.md's `pool` contract
+#: DESIGN.md's `pool` contract
 POOL_KEYS = {"k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
              "se_tau2", "tau2_ci", "i2", "i2_ci", "h2", "h2_ci", "q", "q_df", "q_pval", "method", "test",
              "warnings"}
 MODS_KEYS = {"coefficients", "qm", "qm_df", "qm_pval", "r2", "qe", "qe_pval"}
-EXPECTED_KEYS = {
-    "MetaResult": POOL_KEYS,
-    "MetaResult_FE": POOL_KEYS,
-    "MetaResult_mods": POOL_KEYS | MODS_KEYS,
-    "SubgroupResult": {"by", "subgroups", "q_between", "q_between_df", "q_between_pval", "method", "test",
-                       "warnings"},
+COEFFICIENT_KEYS = {"name", "estimate", "se", "stat", "pval", "ci_low", "ci_high"}
+MULTILEVEL_KEYS = {"k", "n_clusters", "estimate", "se", "ci_low", "ci_high", "sigma2", "loglik", "q"}
+MULTILEVEL_MODS_KEYS = {"k", "n_clusters", "coefficients", "qm", "qm_df", "qm_pval", "sigma2", "loglik", "qe"}
+ROBUST_KEYS = {"se", "df", "ci_low", "ci_high", "pval"}
+ROBUST_MODS_KEYS = {"coefficients", "qm", "qm_df", "qm_pval"}
+#: DESIGN.md's `bias` contract, per method
+BIAS_KEYS = {
+    "egger": {"stat", "pval", "limit_estimate"},
+    "egger_classical": {"stat", "pval", "df"},
+    "begg": {"tau", "pval"},
+    "trim_and_fill": {"k0", "estimate", "se", "tau2"},
+    "fail_safe_n": {"fsnum"},
+    "pet": {"estimate", "se"},
+    "peese": {"estimate", "se"},
+    "selection_3psm": {"estimate", "se", "tau2", "delta", "lrt", "lrt_pval"},
 }
+#: DESIGN.md's `influence` contract (per-study lists) and what cli/influence.py documents besides
+INFLUENCE_LISTS = {"leave1out_estimate", "leave1out_tau2", "rstudent", "cooks_d", "dffits", "hat", "weight"}
+#: issue 5's `pie` contract
+PIE_KEYS = {"method", "draws", "seed", "components", "unexplained", "r2"}
+PIE_COMPONENT_KEYS = {"factor", "share", "ci_low", "ci_high", "sources"}
+SHARE_KEYS = {"share", "ci_low", "ci_high"}
+#: issue 5's `factors show`: each estimate with its metric, k, N, CI, PI, I2 and source
+ELEMENT_ESTIMATE_KEYS = {"estimate", "metric", "k", "n", "ci_low", "ci_high", "pi_low", "pi_high", "i2",
+                         "source", "verified", "origin"}
+#: fit_many (issue 3): one list per field, plus method, test, level, warnings
+BATCH_KEYS = {"k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
+              "se_tau2", "i2", "h2", "q", "q_df", "q_pval", "converged", "method", "test", "level",
+              "warnings"}
+#: per-study results of models/influence.py (no command of their own: their documented fields)
+LEAVE1OUT_KEYS = {"estimate", "se", "stat", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2", "h2"}
+PER_STUDY = {
+    "LeaveOneOutResult": LEAVE1OUT_KEYS,
+    "CumulativeResult": LEAVE1OUT_KEYS | {"order_value"},
+    "BaujatResult": {"x", "y"},
+}
+
+
+def _keys_of(name: str, d: dict) -> None:
+    """Assert the contract's keys for the result ``name`` (exactly, where the contract is exhaustive)."""
+    base = name.split("_")[0]
+    if name in ("MetaResult", "MetaResult_FE", "MetaResult_k2"):
+        assert set(d) == POOL_KEYS
+    elif name == "MetaResult_mods":
+        assert set(d) == POOL_KEYS | MODS_KEYS
+        assert d["coefficients"][0]["name"] == "intrcpt"
+        assert all(set(c) == COEFFICIENT_KEYS for c in d["coefficients"])
+    elif base == "SubgroupResult":
+        assert set(d) == {"by", "subgroups", "q_between", "q_between_df", "q_between_pval", "method", "test",
+                          "warnings"}
+        assert all(POOL_KEYS <= set(s) for s in d["subgroups"])
+    elif base == "BatchResult":
+        assert set(d) == BATCH_KEYS
+    elif base == "MultilevelResult":
+        mods = "mods" in name
+        assert (MULTILEVEL_MODS_KEYS if mods else MULTILEVEL_KEYS) | {"warnings"} <= set(d)
+        assert len(d["sigma2"]) == 2  # [between, within]
+        if "robust" in name:
+            assert set(d["robust"]) == (ROBUST_MODS_KEYS if mods else ROBUST_KEYS)
+            if mods:
+                assert all(set(c) == ROBUST_KEYS for c in d["robust"]["coefficients"])
+                assert len(d["robust"]["qm_df"]) == 2  # [df1, df2] of the HTZ F test
+        else:
+            assert "robust" not in d
+        if mods:
+            assert all(COEFFICIENT_KEYS <= set(c) for c in d["coefficients"])
+    elif base == "BiasResult":
+        assert set(d) == set(BIAS_KEYS) | {"k", "method", "warnings"}
+        for method, keys in BIAS_KEYS.items():
+            assert keys <= set(d[method]), method
+    elif base == "RegressionTest":
+        assert BIAS_KEYS["egger"] <= set(d)
+    elif base == "RankTest":
+        assert BIAS_KEYS["begg"] <= set(d)
+    elif base == "TrimFillResult":
+        assert BIAS_KEYS["trim_and_fill"] <= set(d)
+    elif base == "FailSafeN":
+        assert BIAS_KEYS["fail_safe_n"] <= set(d)
+    elif base == "PetPeeseResult":
+        assert set(d) == {"pet", "peese"}
+        assert BIAS_KEYS["pet"] <= set(d["pet"]) and BIAS_KEYS["peese"] <= set(d["peese"])
+    elif base == "SelectionModelResult":
+        assert BIAS_KEYS["selection_3psm"] <= set(d)
+    elif base == "FunnelData":
+        assert set(d) == {"points", "contours", "estimate", "pseudo_ci"}
+    elif base == "InfluenceResult":
+        assert set(d) == INFLUENCE_LISTS | {"leave1out_q", "cov_ratio", "influential", "dfbetas", "slab", "k",
+                                            "method", "warnings"}
+        assert all(len(d[c]) == d["k"] for c in INFLUENCE_LISTS)
+    elif base in PER_STUDY:
+        assert set(d) == PER_STUDY[base] | {"k", "method", "slab", "warnings"}
+        assert all(len(d[c]) == len(d["slab"]) for c in PER_STUDY[base])
+    elif base == "PieResult":
+        assert PIE_KEYS | {"warnings"} <= set(d)
+        assert all(set(c) == PIE_COMPONENT_KEYS for c in d["components"])
+        assert set(d["unexplained"]) == SHARE_KEYS == set(d["r2"])
+    elif base == "ElementResult":
+        assert set(d) == {"element", "factor", "description", "estimates", "warnings"}
+        assert d["estimates"] and all(ELEMENT_ESTIMATE_KEYS <= set(e) for e in d["estimates"])
+    elif base == "SensitivityResult":
+        assert {"sensitivity", "warnings"} <= set(d)
+        assert all(set(row) == {"assumed_r", "components", "r2", "valid"} for row in d["sensitivity"])
+    elif base == "CorrelationPoolResult":
+        assert set(d) == {"method", "k", "n", "names", "outcome", "correlations", "matrix", "vcov", "q",
+                          "q_df", "q_pval", "level", "v_from", "warnings"}
+    elif base == "ReproduceResult":
+        assert set(d) == {"analyses", "counts", "rows", "warnings"}
+    elif base == "DatasetInfo":
+        assert {"id", "title", "k", "rows", "measure", "licence", "citation", "fields"} <= set(d)
+    else:
+        raise AssertionError(f"no contract keys for {name}")
 
 
 def _plain_json(x):
@@ -52,21 +226,55 @@ def _plain_json(x):
     return x is None or isinstance(x, (str, int, bool))
 
 
-@pytest.fixture(params=sorted(RESULTS), scope="module")
+def _result_classes() -> set[type]:
+    """Every dataclass defined in commonfactors.results (and datasets.DatasetInfo) that has summary()."""
+    classes = set()
+    for mod in pkgutil.iter_modules(commonfactors.results.__path__):
+        module = importlib.import_module(f"commonfactors.results.{mod.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            own = obj.__module__ == module.__name__
+            if own and dataclasses.is_dataclass(obj) and hasattr(obj, "summary"):
+                classes.add(obj)
+    return classes
+
+
+_CACHE: dict = {}
+
+
+@pytest.fixture(params=sorted(RESULTS))
 def named_result(request):
-    return request.param, RESULTS[request.param]()
+    """Each result once per test session (some factories fit models or run an analysis script)."""
+    name = request.param
+    if name not in _CACHE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # warnings are checked through the result's own `warnings`
+            _CACHE[name] = RESULTS[name]()
+    return name, _CACHE[name]
+
+
+def test_every_result_class_has_a_factory():
+    defined = {c.__name__ for c in _result_classes()}
+    assert defined <= {n.split("_")[0] for n in RESULTS}, sorted(defined - {n.split("_")[0] for n in RESULTS})
+
+
+def test_every_exported_result_class_is_covered():
+    exported = {n for n in commonfactors.results._EXPORTS
+                if hasattr(getattr(commonfactors.results, n), "summary")}
+    assert exported <= {n.split("_")[0] for n in RESULTS}
 
 
 def test_frozen(named_result):
     _, res = named_result
     assert dataclasses.is_dataclass(res)
+    assert type(res).__dataclass_params__.frozen
     field = dataclasses.fields(res)[0].name
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(res, field, None)
 
 
 def test_summary_returns_a_summary_and_repr_is_its_text(named_result, capsys):
-    _, res = named_result
+    name, res = named_result
+    assert type(res).__name__ == name.split("_")[0]
     s = res.summary()
     assert isinstance(s, Summary) and capsys.readouterr().out == ""
     assert repr(res) == str(s) and str(s).strip()
@@ -77,8 +285,25 @@ def test_to_dict_is_plain_json_with_the_contract_keys(named_result):
     name, res = named_result
     d = res.to_dict()
     assert _plain_json(d)
-    assert set(d) == EXPECTED_KEYS[name]
     assert json.loads(json.dumps(d, allow_nan=False)) == d
+    _keys_of(name, d)
+
+
+def test_warnings_are_in_the_summary_and_the_json(named_result):
+    _, res = named_result
+    found = tuple(getattr(res, "warnings", ()))
+    if "warnings" in res.to_dict():
+        assert res.to_dict()["warnings"] == list(found)
+    text = str(res.summary())
+    for w in found:
+        assert w in text
+
+
+def test_a_result_with_warnings_shows_them():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = RESULTS["MetaResult_k2"]()
+    assert res.warnings and all(w in str(res.summary()) for w in res.warnings)
 
 
 def test_to_frame_is_a_dataframe(named_result):
