@@ -111,8 +111,10 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
     -------
     matplotlib.figure.Figure
         Studies in data order (sorted by effect size when there are more than :data:`MAX_LABELLED`, and
-        then without labels); each a square whose area is proportional to the study's weight in the model
-        (``weights``, 1 / (vi + tau2)) with the ``level`` % Wald interval yi +- z sqrt(vi); the pooled
+        then without labels); each a square whose side grows with the square root of the study's weight in
+        the model (``weights``, 1 / (vi + tau2); side = s (1/4 + 3/4 sqrt(w / max w)), so that the area
+        follows the weight and the lightest studies stay visible) with the ``level`` % Wald interval
+        yi +- z sqrt(vi), z the standard normal quantile; the pooled
         estimate as a diamond spanning its confidence interval (the intercept's, for a meta-regression,
         whose prediction interval is not drawn); the prediction interval (Riley, Higgins & Deeks, 2011,
         BMJ 342:d549) as a bar below it. Printed to the right: estimate [CI] and weight (%).

@@ -450,7 +450,7 @@ def _row(r: dict, dataset_pages: dict) -> dict:
         "quantity": r["quantity"],
         "dataset": r["dataset"],
         "dataset_page": dataset_pages.get(r["dataset"]),
-        "published": _num(r["published"], d),
+        "published": _num(r["published"], max(d - 1, 0)),  # as printed
         "reproduced": _num(r["reproduced"], d),
         "difference": _num(r["difference"], d),
         "tolerance": _num(r["tolerance"], d + 1),

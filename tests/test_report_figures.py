@@ -1,0 +1,192 @@
+"""Figures of the report (``commonfactors.report.figures``): what they draw, and deterministic files.
+
+The BCG example (Colditz et al., 1994; metadat's dat.bcg, shipped as dataset ``bcg``) is drawn and the
+drawn numbers are compared with metafor 3.8-1 on the same data (R calls beside the numbers).
+"""
+
+import math
+import zlib
+
+import numpy as np
+import pytest
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
+
+import commonfactors as cf
+from commonfactors.report import figures
+
+pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
+
+# > dat <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg); res <- rma(yi, vi, data=dat)
+# > c(res$b, res$ci.lb, res$ci.ub, predict(res)$pi.lb, predict(res)$pi.ub)       # metafor 3.8-1
+BCG_REML = {"estimate": -0.714532348365, "ci_low": -1.066897675740, "ci_high": -0.362167020990,
+            "pi_low": -1.866692346607, "pi_high": 0.437627649877}
+# > weights(res)                                                                     # percent
+BCG_WEIGHTS = [5.059483079316, 6.364679632127, 4.436027763097, 9.698746735697, 8.868456286828,
+               10.095738165294, 6.027181702942, 10.189438634593, 8.743133131698, 8.367607247337,
+               9.925026662839, 3.821629422842, 8.402851535391]
+# > trimfill(res)$k0; trimfill(res)$side
+BCG_K0, BCG_SIDE = 1, "right"
+# > qnorm(1 - c(.10, .05, .01) / 2)
+Z_CONTOURS = {0.10: 1.644853626951, 0.05: 1.959963984540, 0.01: 2.575829303549}
+
+
+@pytest.fixture(scope="module")
+def bcg():
+    data = cf.load_dataset("bcg")
+    es = cf.effect_sizes(data, "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    slab = [f"{a}, {y}" for a, y in zip(data["author"], data["year"], strict=True)]
+    return cf.meta_analysis(es, slab=slab)
+
+
+def _texts(fig):
+    return [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+            if t.get_text().strip()]
+
+
+def test_forest_draws_metafor_numbers(bcg):
+    fig = figures.forest(bcg, xlabel="log risk ratio")
+    ax, tax, wax = fig.axes
+    diamond = ax.patches[0].get_xy()[:, 0]
+    rtol = METAFOR_RTOL["rma"]
+    assert min(diamond) == pytest.approx(BCG_REML["ci_low"], rel=rtol)
+    assert max(diamond) == pytest.approx(BCG_REML["ci_high"], rel=rtol)
+    assert np.median(diamond) == pytest.approx(BCG_REML["estimate"], rel=rtol)
+    segments = [s for c in ax.collections if hasattr(c, "get_segments") for s in c.get_segments()]
+    pi_rows = [s for s in segments if np.allclose(s[:, 1], s[0, 1]) and s[0, 1] < 0]  # below the diamond
+    assert len(pi_rows) == 1
+    assert sorted(pi_rows[0][:, 0]) == pytest.approx([BCG_REML["pi_low"], BCG_REML["pi_high"]], rel=rtol)
+    # one square per study, at yi, larger for heavier studies; CIs yi +- 1.96 sqrt(vi)
+    squares = next(c for c in ax.collections if c.get_offsets().shape[0] == bcg.k)
+    assert list(np.asarray(squares.get_offsets())[:, 0]) == pytest.approx(bcg.yi, rel=IDENTITY_RTOL)
+    order = np.argsort(bcg.weights)
+    assert np.all(np.diff(squares.get_sizes()[order]) >= 0)
+    rows = [s for s in segments if s[0, 1] > 0]
+    half = Z_CONTOURS[0.05] * np.sqrt(bcg.vi)
+    assert [s[0, 0] for s in rows] == pytest.approx(bcg.yi - half, rel=1e-9)
+    assert [s[1, 0] for s in rows] == pytest.approx(bcg.yi + half, rel=1e-9)
+    # the printed weights are metafor's, to the printed decimal
+    printed = [t.get_text() for t in wax.texts if t.get_text().endswith("%") and t.get_text() != "100%"]
+    assert printed == [f"{w:.1f}%" for w in BCG_WEIGHTS]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "Aronson, 1948" and labels[-2].startswith("Random-effects model (REML), k = 13")
+    assert labels[-1] == "95% prediction interval"
+
+
+def test_forest_without_labels_for_many_studies():
+    rng = np.random.default_rng(3)
+    k = figures.MAX_LABELLED + 40
+    vi = rng.uniform(0.01, 0.2, k)
+    res = cf.meta_analysis(yi=rng.normal(0.3, 0.3, k), vi=vi)
+    fig = figures.forest(res)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()][0].startswith("Random-effects model")
+    squares = next(c for c in ax.collections if c.get_offsets().shape[0] == k)
+    assert np.all(np.diff(np.asarray(squares.get_offsets())[:, 0]) >= 0)  # sorted by effect size
+    assert f"{k} studies sorted by effect size" in ax.get_xlabel()
+
+
+def test_forest_of_a_meta_regression_has_no_prediction_interval(bcg):
+    data = cf.effect_sizes(cf.load_dataset("bcg"), "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    res = cf.meta_analysis(data, mods="~ ablat")
+    labels = [t.get_text() for t in figures.forest(res).axes[0].get_yticklabels()]
+    assert labels[-1].startswith("Intercept of the meta-regression")
+    assert not any("prediction" in lab for lab in labels)
+
+
+def test_funnel_points_contours_and_trim_and_fill(bcg):
+    tf = cf.trim_and_fill(yi=bcg.yi, vi=bcg.vi)
+    assert (tf.k0, tf.side) == (BCG_K0, BCG_SIDE)
+    fig = figures.funnel(bcg, trim_fill=tf, xlabel="log risk ratio")
+    ax = fig.axes[0]
+    by_label = {c.get_label(): c for c in ax.collections}
+    points = np.asarray(by_label["studies"].get_offsets())
+    assert list(points[:, 0]) == pytest.approx(bcg.yi, rel=IDENTITY_RTOL)
+    assert list(points[:, 1]) == pytest.approx(np.sqrt(bcg.vi), rel=IDENTITY_RTOL)
+    assert by_label[f"imputed by trim and fill (k0 = {BCG_K0})"].get_offsets().shape == (BCG_K0, 2)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[:4] == ["p > 0.1", "0.05 < p \u2264 0.1", "0.01 < p \u2264 0.05", "p \u2264 0.01"]
+    se_top = ax.get_ylim()[0]
+    for label, p in (("0.05 < p \u2264 0.1", 0.10), ("0.01 < p \u2264 0.05", 0.05), ("p \u2264 0.01", 0.01)):
+        xs = by_label[label].get_paths()[0].vertices
+        inner = np.min(np.abs(xs[np.isclose(xs[:, 1], se_top), 0]))
+        assert inner == pytest.approx(Z_CONTOURS[p] * se_top, rel=1e-9)
+    assert ax.yaxis_inverted()
+
+
+def test_funnel_without_contours_draws_the_pseudo_confidence_region(bcg):
+    ax = figures.funnel(bcg, contours=False).axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["pooled estimate \u00b1 1.96 se", "studies"]
+    line = next(ln for ln in ax.get_lines() if ln.get_label().startswith("pooled estimate"))
+    x, y = line.get_data()
+    assert x[1] == pytest.approx(BCG_REML["estimate"], rel=METAFOR_RTOL["rma"])
+    assert (x[2] - x[1]) / y[2] == pytest.approx(Z_CONTOURS[0.05], rel=1e-12)
+
+
+def test_pie_colours_are_seaborn_colour_blind_and_intervals_printed():
+    import seaborn
+
+    pie = cf.additive_pie()
+    published = cf.published_pies()
+    fig = figures.pie(pie, published)
+    wedges = fig.axes[0].patches
+    expected = seaborn.color_palette("colorblind")
+    for i, c in enumerate(pie.components):
+        assert wedges[i].get_facecolor()[:3] == pytest.approx(expected[i])
+        assert c.factor in [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    c = pie.components[0]
+    assert f"{100 * c.share:.1f} ({100 * c.ci_low:.1f}\u2013{100 * c.ci_high:.1f})" in texts
+    sources = published.groupby(["source", "year"], sort=False).ngroups
+    assert len(fig.axes) == 2 + 2 * sources  # our pie, its intervals, and a pie + legend per source
+    titles = [t.get_text() for ax in fig.axes[3::2] for t in ax.texts[:1]]
+    assert "Lambert, M. J. (1992)" in titles
+
+
+def test_estimates_plot_and_none_without_numbers():
+    from commonfactors.factors.taxonomy import element_estimates
+
+    res = element_estimates("therapist-effects", pooled=False)
+    fig = figures.estimates([res])
+    assert fig.axes[0].get_xlabel() == figures.METRIC_LABELS["icc"]
+    assert len(fig.axes[0].get_yticklabels()) == sum(math.isfinite(e.estimate) for e in res.estimates)
+    assert figures.estimates([element_estimates("severity", pooled=False)]) is None
+
+
+def test_figures_are_readable_at_print_size(bcg):
+    for fig in (figures.forest(bcg), figures.funnel(bcg), figures.pie(cf.additive_pie(), cf.published_pies())):
+        assert fig.get_size_inches()[0] <= figures.WIDTH
+        assert min(t.get_fontsize() for t in _texts(fig)) >= 6.5
+
+
+def _png_text_chunks(data: bytes) -> list[bytes]:
+    out, pos = [], 8
+    while pos < len(data):
+        n = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if kind in (b"tEXt", b"iTXt", b"zTXt"):
+            out.append(data[pos + 8:pos + 8 + n])
+        assert zlib.crc32(data[pos + 4:pos + 8 + n]) == int.from_bytes(data[pos + 8 + n:pos + 12 + n], "big")
+        pos += 12 + n
+    return out
+
+
+def test_save_is_byte_identical_for_the_same_input(bcg, tmp_path):
+    tf = cf.trim_and_fill(yi=bcg.yi, vi=bcg.vi)
+    pie = cf.additive_pie()
+    for run in ("a", "b"):
+        for name, fig in (("forest", figures.forest(bcg)), ("funnel", figures.funnel(bcg, trim_fill=tf)),
+                          ("pie", figures.pie(pie, cf.published_pies()))):
+            written = figures.save(fig, tmp_path / run / name)
+            assert [p.suffix for p in written] == [".png", ".svg"]
+    for name in ("forest", "funnel", "pie"):
+        for suffix in (".png", ".svg"):
+            a = (tmp_path / "a" / name).with_suffix(suffix)
+            b = (tmp_path / "b" / name).with_suffix(suffix)
+            assert a.read_bytes() == b.read_bytes(), f"{name}{suffix} differs between two builds"
+            assert a.stat().st_mode & 0o777 == 0o644
+        png = (tmp_path / "a" / name).with_suffix(".png").read_bytes()
+        assert not any(c.startswith((b"Software", b"Creation Time")) for c in _png_text_chunks(png))
+        svg = (tmp_path / "a" / name).with_suffix(".svg").read_text()
+        assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert not list(tmp_path.glob("*/.*.tmp"))  # atomic writes leave no temporary files

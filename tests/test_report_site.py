@@ -1,0 +1,316 @@
+"""The report site (``commonfactors.report.site``, ``commonfactors report`` / ``report-all``).
+
+One full build from the shipped data (module fixture) is checked for its pages, the reproduction table,
+offline use and links; user reports check escaping, determinism, atomic writes and the command line.
+Pinned numbers are metafor 3.8-1's (R calls beside them).
+"""
+
+import csv
+import html.parser
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import commonfactors as cf
+from commonfactors import datasets, reproduce
+from commonfactors.cli import main
+from commonfactors.report import site
+
+pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
+
+# > res <- rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg); round(c(res$b, res$tau2), 4)
+BCG_REML_PRINTED = ("-0.7145", "0.3132")  # as metafor prints them (4 decimals)
+# > res <- rma(measure="ZCOR", ri=ri, ni=ni, data=dat.molloy2014); tanh(res$b)
+MOLLOY_R = 0.1488048390
+
+
+class _Page(html.parser.HTMLParser):
+    """Tags and attributes of one page, table rows by id, and the text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags, self.ids, self.rows, self._row, self.text = [], set(), {}, None, []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "tr" and "id" in attrs:
+            self._row = attrs["id"]
+            self.rows[self._row] = []
+
+    def handle_endtag(self, tag):
+        if tag == "tr":
+            self._row = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._row is not None and data.strip():
+            self.rows[self._row].append(data.strip())
+
+
+def _parse(path: Path) -> _Page:
+    return _Page(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("site") / "reports"
+    site.build_site(out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def reproduction():
+    return reproduce.run_all()
+
+
+def _pageable() -> list[str]:
+    return [c["id"] for c in datasets.catalogue() if datasets.describe(c["id"]).effect]
+
+
+def test_every_page_is_built(built):
+    expected = {"index.html", *(f"factor-{f}.html" for f in site.FACTOR_PAGES),
+                *(f"analysis-{i}.html" for i in reproduce.analysis_ids()),
+                *(f"dataset-{d}.html" for d in _pageable())}
+    assert {p.name for p in built.glob("*.html")} == expected
+    assert set(site.FACTOR_PAGES) == {"relationship", "client", "technique", "therapist", "expectancy"}
+    assert not list(built.parent.glob(".reports.*"))  # the staging folder was moved, not left behind
+
+
+def test_reproduction_table_lists_every_published_number(built, reproduction):
+    page = _parse(built / "index.html")
+    rows = {r["id"]: r for r in reproduction.rows}
+    anchors = {site._slug(i): r for i, r in rows.items()}
+    assert set(page.rows) == set(anchors)
+    for anchor, r in anchors.items():
+        cells = page.rows[anchor]
+        assert r["verdict"] in cells and r["verified"] in cells, anchor
+    with open(datasets.DATA_DIR / "published" / "estimates.csv", newline="", encoding="utf-8") as fh:
+        n_published = sum(1 for _ in csv.DictReader(fh))
+    assert sum(a.startswith("published-estimates-line") for a in page.rows) == n_published
+    molloy = page.rows["molloy2014-r"]
+    assert molloy[4:8] == ["0.15", f"{MOLLOY_R:.3f}", f"{MOLLOY_R - 0.15:.3f}", "0.0050"]
+    assert "reproduced" in molloy
+    text = " ".join(page.text)
+    for verdict, n in reproduction.counts.items():
+        assert f"{n} {verdict}" in re.sub(r"\s+", " ", text)
+
+
+def test_pages_open_offline_and_every_link_resolves(built):
+    for path in built.glob("*.html"):
+        page = _parse(path)
+        raw = path.read_text(encoding="utf-8")
+        assert not any(tag in ("script", "link", "iframe", "object", "embed") for tag, _ in page.tags), path.name
+        assert "@import" not in raw and "url(" not in raw
+        for tag, attrs in page.tags:
+            if tag == "img":
+                assert (built / attrs["src"]).is_file(), (path.name, attrs["src"])
+                assert not attrs["src"].startswith(("http:", "https:", "//"))
+            if tag == "a" and "href" in attrs:
+                href = attrs["href"]
+                if href.startswith(("https://", "http://")):  # citations (DOIs) are links, not resources
+                    continue
+                target, _, anchor = href.partition("#")
+                target_path = built / target if target else path
+                assert target_path.is_file(), (path.name, href)
+                if anchor and target_path.suffix == ".html":
+                    assert anchor in _parse(target_path).ids, (path.name, href)
+
+
+def test_dataset_page_shows_data_model_summary_forest_and_funnel(built):
+    page = _parse(built / "dataset-bcg.html")
+    text = " ".join(page.text)
+    for number in BCG_REML_PRINTED:
+        assert number in text
+    assert "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text  # summary().as_html()
+    assert "Regression Test" in text or "Egger" in text  # the bias tests
+    srcs = [a["src"] for t, a in page.tags if t == "img"]
+    assert srcs == ["figures/bcg-reml-z-forest.png", "figures/bcg-reml-z-funnel.png"]
+    for src in srcs:
+        assert (built / src).with_suffix(".svg").is_file()
+    hrefs = [a.get("href") for t, a in page.tags if t == "a"]
+    assert "data/bcg.csv" in hrefs and "https://doi.org/10.1001/jama.1994.03510330076038" in hrefs
+    assert (built / "data" / "bcg.csv").read_bytes() == (datasets.DATA_DIR / "bcg.csv").read_bytes()
+
+
+def test_analysis_page_shows_its_rows_and_the_models_it_names(built, reproduction):
+    page = _parse(built / "analysis-colditz1994_bcg.html")
+    ids = {site._slug(r["id"]) for r in reproduction.rows if r["id"].startswith("colditz1994_bcg:")}
+    assert set(page.rows) == ids
+    srcs = [a["src"] for t, a in page.tags if t == "img"]
+    assert srcs == ["figures/bcg-dl-z-forest.png", "figures/bcg-dl-z-funnel.png",
+                    "figures/bcg-reml-z-forest.png", "figures/bcg-reml-z-funnel.png"]
+    assembled = _parse(built / "analysis-assink2016.html")
+    assert "not a univariate random-effects model" in " ".join(assembled.text)
+
+
+def test_index_shows_the_pie_with_intervals(built):
+    pie = cf.additive_pie()
+    text = " ".join(_parse(built / "index.html").text)
+    for c in pie.components:
+        assert f"{100 * c.ci_low:.2f}, {100 * c.ci_high:.2f}" in text
+    assert (built / "figures" / "variance-pie.png").is_file()
+    assert (built / "data" / "published" / "pies.csv").is_file()
+
+
+def test_factor_pages_list_the_elements_and_their_estimates(built):
+    from commonfactors.factors.taxonomy import ELEMENTS
+
+    for factor in site.FACTOR_PAGES:
+        page = _parse(built / f"factor-{factor}.html")
+        for e in ELEMENTS:
+            if e.factor == factor:
+                assert e.name in page.ids
+    technique = _parse(built / "factor-technique.html")
+    assert ("a", {"href": "dataset-metapsy_depression_psyctr.html"}) in technique.tags
+
+
+# ---------------------------------------------------------------------------------------------------
+# user reports, atomic builds, the command line
+
+def _write(path: Path, rows: list[list]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    return path
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    return _write(tmp_path / "mine.csv", [
+        ["study", "yi", "vi"],
+        ["<script>alert(1)</script>", 0.2, 0.04],
+        ['Smith & Jones "2001"', 0.5, 0.02],
+        ["<img src=x onerror=alert(2)>", 0.1, 0.05],
+        ["Lee", 0.35, 0.03],
+    ])
+
+
+def test_labels_are_shown_as_text_not_markup(tmp_path, hostile):
+    result = CliRunner().invoke(main, ["report", str(hostile), "--out", str(tmp_path / "out"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    raw = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "<script" not in raw and "<img src=x" not in raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+    assert "Smith &amp; Jones &#34;2001&#34;" in raw
+    assert (tmp_path / "out" / "data" / "mine.csv").read_bytes() == hostile.read_bytes()
+
+
+def test_user_report_is_byte_identical_when_rebuilt(tmp_path, hostile):
+    data = cf.read_table(hostile)
+    for run in ("a", "b"):
+        site.build_report(data, tmp_path / run, slab="study", source=hostile, progress=False)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert {"index.html", "figures/mine-csv-forest.png", "figures/mine-csv-forest.svg",
+            "figures/mine-csv-funnel.png", "figures/mine-csv-funnel.svg", "data/mine.csv"} == {
+        p.as_posix() for p in files}
+    for rel in files:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_progress_counter_on_stderr(tmp_path, hostile, capsys):
+    site.build_report(cf.read_table(hostile), tmp_path / "out", progress=True)
+    err = capsys.readouterr().err
+    assert "[1/2] model, bias tests and figures" in err and "[2/2] page" in err
+
+
+def test_rebuild_replaces_the_folder_and_keeps_its_readme(tmp_path, hostile):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "README.md").write_text("generated site; see make reports\n")
+    (out / "stale.html").write_text("old")
+    site.build_report(cf.read_table(hostile), out, progress=False)
+    assert (out / "README.md").read_text() == "generated site; see make reports\n"
+    assert not (out / "stale.html").exists() and (out / "index.html").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv", "out"]
+
+
+def test_interrupted_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "index.html").write_text("previous site")
+    (out / "README.md").write_text("readme")
+    calls = []
+    original = site._Writer.page
+
+    def page_then_interrupt(self, name, template, **context):
+        calls.append(name)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, name, template, **context)
+
+    monkeypatch.setattr(site._Writer, "page", page_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        site.build_site(out, progress=False)
+    assert len(calls) == 3
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "index.html"]
+    assert (out / "index.html").read_text() == "previous site"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]  # no staging folder left
+
+
+def test_interrupted_first_build_leaves_nothing(tmp_path, hostile, monkeypatch):
+    from commonfactors.report import figures
+
+    def broken_save(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(figures, "save", broken_save)
+    with pytest.raises(RuntimeError, match="disk full"):
+        site.build_report(cf.read_table(hostile), tmp_path / "out", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]
+
+
+def test_report_computes_effect_sizes_with_measure(tmp_path):
+    out = tmp_path / "bcg"
+    result = CliRunner().invoke(main, ["report", str(datasets.DATA_DIR / "bcg.csv"), "--measure", "RR",
+                                       "--ai", "tpos", "--bi", "tneg", "--ci", "cpos", "--di", "cneg",
+                                       "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(out / "index.html")
+    text = " ".join(_parse(out / "index.html").text)
+    assert "RR computed from ai = tpos, bi = tneg, ci = cpos, di = cneg" in text
+    for number in BCG_REML_PRINTED:
+        assert number in text
+    assert "Aronson, 1948" in text  # labels from the author and year columns
+
+
+def test_report_of_a_shipped_dataset_uses_its_catalogue_entry(tmp_path):
+    out = tmp_path / "molloy"
+    result = CliRunner().invoke(main, ["report", "molloy2014", "--out", str(out), "--method", "DL", "--quiet"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(_parse(out / "index.html").text)
+    assert "Molloy, G. J." in text and "tau^2 estimator: DL" in text
+    assert (out / "data" / "molloy2014.csv").is_file() and (out / "data" / "molloy2014.txt").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--yi", "nope", "--vi", "vi"], "column 'nope'"),
+    (["--ai", "yi"], "--ai needs --measure"),
+    (["--measure", "RR"], "--measure RR needs its columns"),
+    (["--vi", "vi", "--sei", "vi"], "either --vi or --sei"),
+])
+def test_report_errors_exit_2_in_one_line_without_output(tmp_path, hostile, args, message):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["report", str(hostile), "--out", str(out), "--quiet", *args])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.csv"]
+
+
+def test_report_all_builds_the_site_into_out(tmp_path, monkeypatch):
+    seen = {}
+
+    def fake_build_site(out_dir, progress=True):
+        seen.update(out_dir=out_dir, progress=progress)
+        return Path(out_dir)
+
+    monkeypatch.setattr(site, "build_site", fake_build_site)
+    result = CliRunner().invoke(main, ["report-all", "--out", str(tmp_path / "r"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"out_dir": str(tmp_path / "r"), "progress": False}
+    assert result.output.strip() == str(tmp_path / "r" / "index.html")
