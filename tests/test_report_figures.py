@@ -9,14 +9,15 @@ import zlib
 
 import numpy as np
 import pytest
-from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 import commonfactors as cf
 from commonfactors.report import figures
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
 
-# > dat <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg); res <- rma(yi, vi, data=dat)
+# > dat <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
+# > res <- rma(yi, vi, data=dat)
 # > c(res$b, res$ci.lb, res$ci.ub, predict(res)$pi.lb, predict(res)$pi.ub)       # metafor 3.8-1
 BCG_REML = {"estimate": -0.714532348365, "ci_low": -1.066897675740, "ci_high": -0.362167020990,
             "pi_low": -1.866692346607, "pi_high": 0.437627649877}
@@ -154,7 +155,8 @@ def test_estimates_plot_and_none_without_numbers():
 
 
 def test_figures_are_readable_at_print_size(bcg):
-    for fig in (figures.forest(bcg), figures.funnel(bcg), figures.pie(cf.additive_pie(), cf.published_pies())):
+    pie = figures.pie(cf.additive_pie(), cf.published_pies())
+    for fig in (figures.forest(bcg), figures.funnel(bcg), pie):
         assert fig.get_size_inches()[0] <= figures.WIDTH
         assert min(t.get_fontsize() for t in _texts(fig)) >= 6.5
 

@@ -105,7 +105,8 @@ def test_pages_open_offline_and_every_link_resolves(built):
     for path in built.glob("*.html"):
         page = _parse(path)
         raw = path.read_text(encoding="utf-8")
-        assert not any(tag in ("script", "link", "iframe", "object", "embed") for tag, _ in page.tags), path.name
+        loaders = ("script", "link", "iframe", "object", "embed")
+        assert not any(tag in loaders for tag, _ in page.tags), path.name
         assert "@import" not in raw and "url(" not in raw
         for tag, attrs in page.tags:
             if tag == "img":
@@ -280,7 +281,8 @@ def test_report_computes_effect_sizes_with_measure(tmp_path):
 
 def test_report_of_a_shipped_dataset_uses_its_catalogue_entry(tmp_path):
     out = tmp_path / "molloy"
-    result = CliRunner().invoke(main, ["report", "molloy2014", "--out", str(out), "--method", "DL", "--quiet"])
+    args = ["report", "molloy2014", "--out", str(out), "--method", "DL", "--quiet"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     text = " ".join(_parse(out / "index.html").text)
     assert "Molloy, G. J." in text and "tau^2 estimator: DL" in text
