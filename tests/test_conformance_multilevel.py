@@ -9,7 +9,7 @@ import pytest
 import commonfactors as cf
 from commonfactors.io import read_table
 from conformance_cases import input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
+from tolerances import ATOL_FLOOR, IDENTITY_RTOL, assert_agrees, rtol_for
 
 CASES = load_cases("multilevel")
 FIELD = {"cr2": "robust"}  # metafor's name -> the command line contract's name
@@ -51,4 +51,4 @@ def test_within_may_be_omitted_when_it_numbers_the_rows(case):
         method=spec["method"],
         robust="cr2",
     ).to_dict()
-    assert_agrees(b, a, rtol=1e-12, what=case["id"])
+    assert_agrees(b, a, rtol=IDENTITY_RTOL, what=case["id"])

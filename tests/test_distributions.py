@@ -18,11 +18,8 @@ import pytest
 import scipy.stats as st
 
 from commonfactors import _distributions as D
-from tolerances import IDENTITY_RTOL
+from tolerances import IDENTITY_RTOL, SCIPY_RTOL
 
-#: against scipy, the sum of two errors: ours (< 3e-13 against mpmath on these grids) and scipy's own,
-#: which reaches 1.1e-12, e.g. F(1e4, 1e4) at x = 0.631 (scipy 6.8e-13 off R's pf, ours 3.6e-13)
-SCIPY_RTOL = 2 * IDENTITY_RTOL
 #: scipy's F functions lose digits near underflow (1e-9 relative at 6.7e-296 against mpmath)
 SCIPY_SMALLEST = 1e-280
 

@@ -20,7 +20,7 @@ from commonfactors.factors.dominance import (
     general_dominance,
     subset_r2,
 )
-from tolerances import IDENTITY_RTOL, printed
+from tolerances import ALGEBRA_ATOL, ALGEBRA_RTOL, IDENTITY_RTOL, R_CLOSED_FORM_RTOL, printed
 
 # R's `attitude` data (Chatterjee & Price 1977; 35 clerical employees; outcome `rating`), correlation matrix
 # > d <- attitude; sprintf("%.17g", cor(d))        # R 4.2.x
@@ -148,7 +148,7 @@ def brute_force_orders(R):
 
 def test_general_dominance_equals_brute_force_over_all_orders():
     R = attitude_matrix()
-    assert np.allclose(general_dominance(R), brute_force_orders(R), rtol=1e-10, atol=1e-12)
+    assert np.allclose(general_dominance(R), brute_force_orders(R), rtol=ALGEBRA_RTOL, atol=ALGEBRA_ATOL)
 
 
 def test_general_dominance_equals_brute_force_on_random_matrices():
@@ -157,14 +157,14 @@ def test_general_dominance_equals_brute_force_on_random_matrices():
         X = rng.normal(size=(60, p + 1)) @ rng.normal(size=(p + 1, p + 1))
         R = np.corrcoef(X.T)
         gd = general_dominance(R)
-        assert np.allclose(gd, brute_force_orders(R), rtol=1e-10, atol=1e-12)
+        assert np.allclose(gd, brute_force_orders(R), rtol=ALGEBRA_RTOL, atol=ALGEBRA_ATOL)
         assert gd.sum() == pytest.approx(subset_r2(R)[-1], rel=IDENTITY_RTOL)
 
 
 def test_general_dominance_matches_lm_over_all_subsets_in_r():
     gd = general_dominance(attitude_matrix())
-    assert np.allclose(gd, ATTITUDE_GD_R, rtol=1e-10, atol=1e-12)
-    assert gd.sum() == pytest.approx(ATTITUDE_R2_R, rel=1e-10)
+    assert np.allclose(gd, ATTITUDE_GD_R, rtol=R_CLOSED_FORM_RTOL, atol=ALGEBRA_ATOL)
+    assert gd.sum() == pytest.approx(ATTITUDE_R2_R, rel=R_CLOSED_FORM_RTOL)
 
 
 def test_general_dominance_reproduces_published_attitude_example():
@@ -193,7 +193,7 @@ def test_conditional_dominance_first_column_is_r_squared():
     cd = conditional_dominance(subset_r2(R))
     assert np.allclose(cd[:, 0], R[:-1, -1] ** 2, rtol=IDENTITY_RTOL)
     assert np.allclose(
-        cd[:, -1], subset_r2(R)[-1] - subset_r2(R)[[2**6 - 1 - (1 << i) for i in range(6)]], rtol=1e-10
+        cd[:, -1], subset_r2(R)[-1] - subset_r2(R)[[2**6 - 1 - (1 << i) for i in range(6)]], rtol=ALGEBRA_RTOL
     )
 
 

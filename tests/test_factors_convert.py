@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from commonfactors.factors import convert
-from tolerances import IDENTITY_RTOL, printed
+from tolerances import CENTRAL_DIFFERENCE_RTOL, IDENTITY_RTOL, printed
 
 D = np.array([-1.2, -0.3, 0.0, 0.2, 0.57, 1.5])
 R = np.array([-0.8, -0.2, 0.0, 0.1, 0.278, 0.9])
@@ -33,10 +33,10 @@ def test_variance_conversions_are_the_delta_method(n1, n2):
     h = 1e-6
     d, vd = 0.57, 0.01
     deriv = (convert.d_to_r(d + h, n1, n2) - convert.d_to_r(d - h, n1, n2)) / (2 * h)
-    assert convert.var_d_to_r(d, vd, n1, n2) == pytest.approx(deriv**2 * vd, rel=1e-8)
+    assert convert.var_d_to_r(d, vd, n1, n2) == pytest.approx(deriv**2 * vd, rel=CENTRAL_DIFFERENCE_RTOL)
     r, vr = 0.278, 0.002
     deriv = (convert.r_to_d(r + h, n1, n2) - convert.r_to_d(r - h, n1, n2)) / (2 * h)
-    assert convert.var_r_to_d(r, vr, n1, n2) == pytest.approx(deriv**2 * vr, rel=1e-8)
+    assert convert.var_r_to_d(r, vr, n1, n2) == pytest.approx(deriv**2 * vr, rel=CENTRAL_DIFFERENCE_RTOL)
 
 
 def test_fisher_z_pair_and_variance():

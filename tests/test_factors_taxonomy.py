@@ -7,7 +7,7 @@ import pytest
 from commonfactors.errors import InputError
 from commonfactors.factors import taxonomy
 from commonfactors.factors.taxonomy import element, element_estimates, list_elements
-from tolerances import METAFOR_RTOL
+from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 # The elements issue 5 lists, per factor
 ISSUE_ELEMENTS = {
@@ -46,7 +46,7 @@ def test_alliance_first_estimate_is_fluckiger_2018_with_its_ci():
     est = element_estimates("alliance", pooled=False).estimates[0]
     assert (est.metric, est.estimate, est.k, est.n, est.n_text) == ("r", 0.278, 295, 30000, ">30000")
     assert (est.ci_low, est.ci_high) == (0.256, 0.299)
-    assert est.share == pytest.approx(0.278**2, rel=1e-12)
+    assert est.share == pytest.approx(0.278**2, rel=IDENTITY_RTOL)
     assert est.origin == "published" and est.verified == "yes" and est.year == 2018
     assert "doi:10.1037/pst0000172" in est.source
 

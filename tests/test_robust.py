@@ -19,7 +19,7 @@ from commonfactors.io import read_table
 from commonfactors.models.multilevel import Blocks, evaluate
 from commonfactors.models.robust import cr2
 from conformance_cases import HERE
-from tolerances import METAFOR_RTOL_FIELD, assert_agrees
+from tolerances import ALGEBRA_RTOL, CR2_ALGEBRA_RTOL, IDENTITY_RTOL, METAFOR_RTOL_FIELD, assert_agrees
 
 RTOL = METAFOR_RTOL_FIELD["robust"]
 
@@ -96,9 +96,9 @@ def test_htz_with_one_moderator_is_the_squared_satterthwaite_t_test():
     data = read_table(HERE / "inputs" / "ml_assink2016.csv")
     rob = cf.multilevel_meta_analysis(data, cluster="cluster", mods="~ year", robust="cr2").robust
     slope = rob.coefficients[1]
-    assert rob.qm == pytest.approx(slope.stat**2, rel=1e-12)
-    assert rob.qm_df == (1.0, pytest.approx(slope.df, rel=1e-10))
-    assert rob.qm_pval == pytest.approx(slope.pval, rel=1e-9)
+    assert rob.qm == pytest.approx(slope.stat**2, rel=IDENTITY_RTOL)
+    assert rob.qm_df == (1.0, pytest.approx(slope.df, rel=ALGEBRA_RTOL))
+    assert rob.qm_pval == pytest.approx(slope.pval, rel=CR2_ALGEBRA_RTOL)
 
 
 # --- the O(k) formulas against the textbook's dense matrices ---------------------------------------------
@@ -171,10 +171,10 @@ def test_cr2_equals_the_dense_definitions(one_cluster_category):
     ev = evaluate(sigma2, y, v, X, blocks, reml=True, logdet_xx=0.0)
     rob = cr2(y, v, X, blocks, sigma2, ev.beta, ev.M, names=("a", "b", "c"), level=95)
     se, dfs, F, df2 = _dense_cr2(y, v, X, codes, sigma2)
-    assert_agrees([c.se for c in rob.coefficients], se.tolist(), rtol=1e-9, what="se")
-    assert_agrees([c.df for c in rob.coefficients], dfs.tolist(), rtol=1e-9, what="df")
-    assert_agrees(rob.qm, F, rtol=1e-9, what="HTZ F")
-    assert_agrees(rob.qm_df[1], df2, rtol=1e-9, what="HTZ df2")
+    assert_agrees([c.se for c in rob.coefficients], se.tolist(), rtol=CR2_ALGEBRA_RTOL, what="se")
+    assert_agrees([c.df for c in rob.coefficients], dfs.tolist(), rtol=CR2_ALGEBRA_RTOL, what="df")
+    assert_agrees(rob.qm, F, rtol=CR2_ALGEBRA_RTOL, what="HTZ F")
+    assert_agrees(rob.qm_df[1], df2, rtol=CR2_ALGEBRA_RTOL, what="HTZ df2")
 
 
 # --- degenerate inputs --------------------------------------------------------------------------------------

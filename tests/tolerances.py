@@ -14,6 +14,33 @@ METAFOR_RTOL_FIELD = {"tau2_ci": 1e-5, "i2_ci": 1e-5, "h2_ci": 1e-5, "selection_
 ATOL_FLOOR = 1e-10  # absolute differences below this always agree
 IDENTITY_RTOL = 1e-12  # identities and oracles (direct algebra, properties)
 
+#: our distribution functions against scipy: the sum of two errors, ours (< 3e-13 against mpmath on the
+#: test grids) and scipy's own, which reaches 1.1e-12 (e.g. F(1e4, 1e4) at x = 0.631: scipy 6.8e-13 off
+#: R's pf, ours 3.6e-13)
+SCIPY_RTOL = 2 * IDENTITY_RTOL
+#: two implementations of the same iterative fit (fit_many against meta_analysis, row by row): iterative
+#: estimators stop on the step (1e-12 of tau2 + mean vi), not at the exact root, and algebraically equal
+#: formulas lose different digits to cancellation (vi spanning three orders of magnitude cost 2e-10 in
+#: se_tau2); still 100 times tighter than the metafor tolerance (1e-6)
+ORACLE_RTOL = 1e-8
+#: one quantity computed by two algebraic routes (dense matrices against O(k) block sums, brute force over
+#: all orders against all subsets, permuted rows): rounding through the solves of moderately conditioned
+#: matrices, a few hundred ulps
+ALGEBRA_RTOL = 1e-10
+ALGEBRA_ATOL = 1e-12
+#: CR2 against its dense definition: symmetric inverse square roots by eigendecomposition and
+#: pseudo-inverses of singular blocks lose about one more digit than plain solves
+CR2_ALGEBRA_RTOL = 1e-9
+#: closed-form values (no iteration) pinned from R printed with 15-16 significant digits: R and numpy
+#: invert the same small matrices in a different order
+R_CLOSED_FORM_RTOL = 1e-10
+#: metafor parametrises variance components on the log scale and stops at sigma2 = 1.8e-12 where the
+#: REML maximum is the boundary 0 (our value, with a higher log-likelihood): coefficients' CI bounds
+#: move by ~2e-8 (tests/test_multilevel.py, moderator model on SMALL)
+METAFOR_BOUNDARY_ATOL = 1e-7
+#: a central difference with step 1e-6 (delta-method checks): truncation O(h^2) plus rounding eps / h
+CENTRAL_DIFFERENCE_RTOL = 1e-8
+
 
 def printed(decimals: int) -> float:
     """Tolerance for a value printed in a paper: half a unit in the last printed digit."""
