@@ -38,5 +38,19 @@ def read_input(file_or_dataset: str, *, light: bool = True):
                      expected="a path to a data file, or a dataset ID from 'commonfactors datasets list'")
 
 
+def effect_columns(fn):
+    """The FILE_OR_DATASET argument and the columns of a univariate model's input: --yi, --vi (or --sei),
+    --slab, with metafor's names."""
+    for decorator in reversed([
+        click.argument("file_or_dataset"),
+        click.option("--yi", default="yi", show_default=True, metavar="COLUMN", help="Effect sizes."),
+        click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances."),
+        click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi)."),
+        click.option("--slab", default=None, metavar="COLUMN", help="Study labels."),
+    ]):
+        fn = decorator(fn)
+    return fn
+
+
 def echo_json(obj) -> None:
     click.echo(json.dumps(obj, indent=None, allow_nan=False))

@@ -13,17 +13,12 @@ import warnings
 import click
 
 from ..errors import CommonFactorsWarning
-from ._common import FORMATS, echo_json, read_input
-
-METHODS = ["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"]
+from ..models.tau2 import METHODS
+from ._common import FORMATS, echo_json, effect_columns, read_input
 
 
 @click.command()
-@click.argument("file_or_dataset")
-@click.option("--yi", default="yi", show_default=True, metavar="COLUMN", help="Effect sizes.")
-@click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances.")
-@click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi).")
-@click.option("--slab", default=None, metavar="COLUMN", help="Study labels.")
+@effect_columns
 @click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True,
               help="Estimator of tau2 for the models (Egger, trim and fill, PET-PEESE).")
 @click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True,

@@ -12,16 +12,12 @@ import warnings
 import click
 
 from ..errors import CommonFactorsWarning
-from ._common import FORMATS_TABLE, echo_json, read_input
-from .bias import METHODS
+from ..models.tau2 import METHODS
+from ._common import FORMATS_TABLE, echo_json, effect_columns, read_input
 
 
 @click.command()
-@click.argument("file_or_dataset")
-@click.option("--yi", default="yi", show_default=True, metavar="COLUMN", help="Effect sizes.")
-@click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances.")
-@click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi).")
-@click.option("--slab", default=None, metavar="COLUMN", help="Study labels.")
+@effect_columns
 @click.option("--mods", default=None, metavar="FORMULA", help='Moderators, e.g. "~ ablat + C(alloc)".')
 @click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True)
 @click.option("--test", type=click.Choice(["z", "t", "knha"]), default="z", show_default=True)

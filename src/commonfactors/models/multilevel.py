@@ -370,10 +370,11 @@ def multilevel_meta_analysis(
 
         robust_part = cr2(y, v, X, blocks, ev.sigma2, ev.beta, ev.M, names=prep.names, level=level)
         notes += robust_part.warnings
-    from ..results.multilevel import MultilevelCoefficient, MultilevelResult
+    from ..results.meta import Coefficient
+    from ..results.multilevel import MultilevelResult
 
     coefs = tuple(
-        MultilevelCoefficient(
+        Coefficient(
             name=prep.names[j],
             estimate=float(ev.beta[j]),
             se=float(se[j]),

@@ -6,19 +6,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .. import _format
-
-
-@dataclass(frozen=True, slots=True)
-class MultilevelCoefficient:
-    """One model coefficient with model-based inference (z or t)."""
-
-    name: str
-    estimate: float
-    se: float
-    stat: float
-    pval: float
-    ci_low: float
-    ci_high: float
+from .meta import Coefficient
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +59,7 @@ class MultilevelResult:
     test: str
     level: float
     has_mods: bool
-    coefficients: tuple[MultilevelCoefficient, ...]
+    coefficients: tuple[Coefficient, ...]  # model-based inference (z or t)
     sigma2: tuple[float, float]
     loglik: float
     q: float

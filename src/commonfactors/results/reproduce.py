@@ -34,20 +34,8 @@ ROW_FIELDS = (
 MODEL_FIELDS = ("measure", "estimator", "test", "subset")
 
 #: Columns of :meth:`ReproduceResult.to_frame` and of the CSV output: ``model`` is flattened.
-COLUMNS = (
-    "id",
-    "publication",
-    "dataset",
-    "quantity",
-    *(f"model_{f}" for f in MODEL_FIELDS),
-    "published",
-    "reproduced",
-    "difference",
-    "tolerance",
-    "verdict",
-    "why",
-    "citation",
-    "verified",
+COLUMNS = tuple(
+    c for f in ROW_FIELDS for c in ((f"model_{m}" for m in MODEL_FIELDS) if f == "model" else (f,))
 )
 
 
