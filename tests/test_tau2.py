@@ -56,6 +56,22 @@ def test_reml_where_plain_fisher_scoring_oscillates():
     assert fit.se_tau2 == pytest.approx(0.423937279951256, rel=1e-9)
 
 
+def test_reml_where_fisher_scoring_approaches_a_two_cycle_slowly():
+    """Fisher scoring steps alternate about the root and shrink by a few percent each (the previous
+    version took 259 iterations); a step not halving the previous one hands over to Brent in the bracket."""
+    y = np.array([0.02848, 0.02932, 0.1326, 0.05129, 0.006715, 0.05619, -0.05177, -0.02315, 0.06053, 0.03977,
+                  0.1144, 0.0007773, -0.01412, 0.03666])
+    v = np.array([0.00377, 0.003569, 0.005231, 0.006732, 0.002649, 0.006223, 0.003132, 0.00466, 0.005783,
+                  0.003934, 0.005417, 0.005468, 5.257e-05, 0.0003137])
+    # > rma(y, v) stops: "Fisher scoring algorithm did not converge"; with
+    # > control=list(threshold=1e-12, stepadj=0.5, maxiter=10000): c(r$tau2, r$se.tau2)
+    # > 0.000571694999046208 0.000834510785917071
+    fit = T.reml(y, v, np.ones((14, 1)))
+    assert fit.converged and fit.iterations < 10
+    assert fit.tau2 == pytest.approx(0.000571694999046208, rel=1e-9)
+    assert fit.se_tau2 == pytest.approx(0.000834510785917071, rel=1e-9)
+
+
 def test_equal_variances_reduce_to_closed_forms():
     """With vi = v for all i, REML = HE = DL = PM = s^2 - v (s^2 the sample variance) when positive."""
     y = np.array([0.1, 2.9, -1.5, 3.7, 0.3])
@@ -90,6 +106,28 @@ def test_q_profile_bounds_solve_their_equations(bcg_ablat_year):
     df = X.shape[0] - X.shape[1]
     assert _wls.generalized_q(y, v, X, lo) == pytest.approx(dist.chi2_ppf(0.975, df), rel=1e-10)
     assert _wls.generalized_q(y, v, X, hi) == pytest.approx(dist.chi2_ppf(0.025, df), rel=1e-10)
+
+
+def test_q_profile_bounds_do_not_depend_on_the_start(bcg_ablat_year):
+    y, v, X = bcg_ablat_year
+    ref = T.q_profile_ci(y, v, X, 95)
+    for start in (0.1, 0.5, 40.0):
+        assert T.q_profile_ci(y, v, X, 95, start=start) == pytest.approx(ref, rel=1e-12)
+
+
+def test_q_profile_upper_bound_beyond_the_search_limit_is_nan():
+    # Q(tau2) = 0.5e12 / (1 + tau2) reaches chi2_.025(1) = 9.8e-4 only at tau2 ~ 5e14 > 1e12 * mean(vi)
+    lo, hi = T.q_profile_ci(np.array([0.0, 1e6]), np.ones(2), np.ones((2, 1)), 95)
+    assert lo > 0 and math.isnan(hi)
+
+
+def test_q_profile_bounds_of_two_studies_are_found_far_out():
+    # equal vi: Q = (y1 - y2)^2 / (2 (v + tau2)), so the bounds are closed forms
+    from commonfactors import _distributions as dist
+
+    lo, hi = T.q_profile_ci(np.array([0.0, 3.0]), np.full(2, 0.01), np.ones((2, 1)), 95)
+    assert lo == pytest.approx(4.5 / dist.chi2_ppf(0.975, 1) - 0.01, rel=1e-12)
+    assert hi == pytest.approx(4.5 / dist.chi2_ppf(0.025, 1) - 0.01, rel=1e-12)
 
 
 # ---------------------------------------------------------------- _wls against dense matrix algebra
@@ -127,13 +165,31 @@ def test_intercept_only_fast_paths_equal_the_general_ones(dense):
         wt = 1 / (v + t)
         f = _wls.wls(y, ones, wt)
         Pt = np.diag(wt) - np.outer(wt, wt) / wt.sum()
-        assert _wls.q_function(y, v, ones)(t) == pytest.approx(y @ Pt @ y, rel=1e-11)
-        ypPPy, trP, trPP, trW, trW2 = _wls.likelihood_terms(y, v, ones)(t)
+        q, dq = _wls.q_function(y, v, ones)(t)
+        assert q == pytest.approx(y @ Pt @ y, rel=1e-11)
+        assert dq == pytest.approx(-y @ Pt @ Pt @ y, rel=1e-11)  # dP/dtau2 = -PP
+        ypPPy, trP, trPP, trW, trW2, ypPPPy = _wls.likelihood_terms(y, v, ones)(t, True)
         assert ypPPy == pytest.approx(y @ Pt @ Pt @ y, rel=1e-11)
+        assert ypPPPy == pytest.approx(y @ Pt @ Pt @ Pt @ y, rel=1e-10)
         assert trP == pytest.approx(np.trace(Pt), rel=1e-12)
         assert trPP == pytest.approx(np.trace(Pt @ Pt), rel=1e-11)
         assert trW == pytest.approx(wt.sum(), rel=1e-12) and trW2 == pytest.approx(wt @ wt, rel=1e-12)
         assert f.q == pytest.approx(y @ Pt @ y, rel=1e-11)
+
+
+def test_derivatives_with_moderators_equal_dense_formulas(dense):
+    X, w, y, _ = dense
+    v = 1 / w
+    for t in (0.0, 0.7):
+        wt = 1 / (v + t)
+        W = np.diag(wt)
+        Pt = W - W @ X @ np.linalg.inv(X.T @ W @ X) @ X.T @ W
+        q, dq = _wls.q_function(y, v, X)(t)
+        assert q == pytest.approx(y @ Pt @ y, rel=1e-11) and dq == pytest.approx(-y @ Pt @ Pt @ y, rel=1e-11)
+        terms = _wls.likelihood_terms(y, v, X)(t, True)
+        assert terms[0] == pytest.approx(y @ Pt @ Pt @ y, rel=1e-11)
+        assert terms[5] == pytest.approx(y @ Pt @ Pt @ Pt @ y, rel=1e-10)
+        assert math.isnan(_wls.likelihood_terms(y, v, X)(t)[5])  # only computed when asked for
 
 
 # ---------------------------------------------------------------- Brent
@@ -152,9 +208,3 @@ def test_brent_finds_roots(f, a, b, root):
 def test_brent_refuses_a_non_bracket():
     with pytest.raises(ValueError, match="does not bracket a root"):
         _roots.brent(lambda x: x * x + 1, -1.0, 1.0)
-
-
-def test_bracket_decreasing_gives_up_at_the_limit():
-    assert _roots.bracket_decreasing(lambda x: 1.0, 0.0, 1.0, limit=100.0) is None
-    lo, hi, fhi = _roots.bracket_decreasing(lambda x: 10.0 - x, 0.0, 1.0)
-    assert lo < 10.0 <= hi and fhi <= 0

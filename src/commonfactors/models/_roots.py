@@ -69,18 +69,3 @@ def brent(f: Callable[[float], float], a: float, b: float, *, xtol: float = 1e-1
         fb = f(b)
     raise RuntimeError(f"brent: no convergence after {maxiter} iterations")
 
-
-def bracket_decreasing(f: Callable[[float], float], low: float, start: float, *, grow: float = 2.0,
-                       limit: float = 1e12) -> tuple[float, float, float] | None:
-    """For a decreasing ``f`` with f(low) > 0, find hi > low with f(hi) <= 0 by geometric growth.
-
-    Returns (lo, hi, f(hi)) with f(lo) > 0, or None when f stays positive up to ``limit``.
-    """
-    lo, hi = low, max(start, low + 1e-8)
-    fhi = f(hi)
-    while fhi > 0:
-        if hi >= limit:
-            return None
-        lo, hi = hi, hi * grow + 1e-8
-        fhi = f(hi)
-    return lo, hi, fhi

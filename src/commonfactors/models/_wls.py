@@ -13,6 +13,7 @@ Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293, eq. 6-8).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,13 +51,22 @@ def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> WLSFit:
         b = np.array([dot(w, y) / sw])
         A = np.array([[1.0 / sw]])
         r = y - b[0]
-    else:
-        Xw = X * w[:, None]
-        A = np.linalg.inv(X.T @ Xw)
-        A = (A + A.T) / 2
-        b = A @ (Xw.T @ y)
-        r = y - X @ b
+        return WLSFit(beta=b, A=A, resid=r, q=float(np.einsum("i,i,i->", w, r, r)))
+    Xw = X * w[:, None]
+    A = np.linalg.inv(X.T @ Xw)
+    A = (A + A.T) / 2
+    b = A @ (Xw.T @ y)
+    r = y - X @ b
     return WLSFit(beta=b, A=A, resid=r, q=dot(w * r, r))
+
+
+def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, float]:
+    """Cochran's Q_E = y'Py and tr(P) with the common-effect weights 1/v (Cochran, 1954, Biometrics 10(1),
+    101-129; tr(P) is the denominator of DerSimonian & Laird's estimator and of the typical within-study
+    variance (k - p) / tr(P) of I2)."""
+    w = 1.0 / v
+    fit = wls(y, X, w)
+    return fit.q, trace_P(X, w, fit.A)
 
 
 def xdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -68,6 +78,8 @@ def xdx(X: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def trace_P(X: np.ndarray, w: np.ndarray, A: np.ndarray) -> float:
     """tr(P) = sum(w) - tr(A X'W^2X)."""
+    if X.shape[1] == 1 and is_intercept_only(X):
+        return float(w.sum() - A[0, 0] * dot(w, w))
     return float(w.sum() - np.sum(A * xdx(X, w * w)))
 
 
@@ -104,55 +116,85 @@ def generalized_q(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> f
 
 
 def q_function(y: np.ndarray, v: np.ndarray, X: np.ndarray):
-    """``tau2 -> Q(tau2)`` (see :func:`generalized_q`) for repeated evaluation (root finding).
+    """``tau2 -> (Q(tau2), Q'(tau2))`` (see :func:`generalized_q`) for repeated evaluation (root finding).
+
+    The derivative is Q' = -y'PPy = -sum((w e)^2), e the WLS residuals: dP/dtau2 = -PP (Harville, 1977,
+    JASA 72(358), 320-338; Viechtbauer, 2005, eq. 11). Q is convex as well as decreasing, since
+    Q'' = 2 y'PPPy >= 0 (P is positive semi-definite).
 
     Without moderators the work that does not depend on tau2 is done once: with yc = y - mean(y)
-    (Q is invariant to a shift of y), Q = sum(w yc^2) - sum(w yc)^2 / sum(w), three sums over one
-    reused buffer of weights, and no other array of length k per evaluation.
+    (Q is invariant to a shift of y), S_a = sum(w^a), T_a = sum(w^a yc), U_a = sum(w^a yc^2) and
+    b = T_1 / S_1, Q = U_1 - b T_1 and Q' = -(U_2 - 2 b T_2 + b^2 S_2): six sums and one reused buffer of
+    weights, no other array of length k per evaluation.
     """
     if not is_intercept_only(X):
-        return lambda tau2: generalized_q(y, v, X, tau2)
+        def q_general(tau2: float) -> tuple[float, float]:
+            w = 1.0 / (v + tau2)
+            fit = wls(y, X, w)
+            we = w * fit.resid
+            return fit.q, -dot(we, we)
+        return q_general
     yc = y - y.mean()
     yc2 = yc * yc
     w = np.empty_like(v)
 
-    def q(tau2: float) -> float:
+    def q_intercept(tau2: float) -> tuple[float, float]:
         np.add(v, tau2, out=w)
         np.reciprocal(w, out=w)
-        sw = w.sum()
-        s1 = dot(w, yc)
-        return max(0.0, dot(w, yc2) - s1 * s1 / sw)
+        s1 = float(w.sum())
+        t1 = dot(w, yc)
+        b = t1 / s1
+        s2 = dot(w, w)
+        t2 = float(np.einsum("i,i,i->", w, w, yc))
+        u2 = float(np.einsum("i,i,i->", w, w, yc2))
+        return max(0.0, dot(w, yc2) - b * t1), -max(0.0, u2 - 2.0 * b * t2 + b * b * s2)
 
-    return q
+    return q_intercept
 
 
 def likelihood_terms(y: np.ndarray, v: np.ndarray, X: np.ndarray):
-    """``tau2 -> (y'PPy, tr(P), tr(PP), tr(W), tr(W^2))`` with W = diag(1/(v + tau2)): the pieces of the
-    ML and REML scores and Fisher informations (Viechtbauer, 2005, eq. 11-14).
+    """``(tau2, third) -> (y'PPy, tr(P), tr(PP), tr(W), tr(W^2), y'PPPy)`` with W = diag(1/(v + tau2)):
+    the pieces of the ML and REML scores, their Fisher informations (Viechtbauer, 2005, eq. 11-14) and
+    their derivatives (d tr(P)/d tau2 = -tr(PP), d y'PPy/d tau2 = -2 y'PPPy; Harville, 1977). y'PPPy
+    (for Newton steps) is computed only when ``third`` is true, NaN otherwise.
 
     Without moderators they are sums of powers of w times powers of yc = y - mean(y): with
     S_a = sum(w^a), T_a = sum(w^a yc), U_a = sum(w^a yc^2) and b = T_1 / S_1,
-    y'PPy = U_2 - 2 b T_2 + b^2 S_2, tr(P) = S_1 - S_2 / S_1, tr(PP) = S_2 - 2 S_3 / S_1 + S_2^2 / S_1^2.
+    y'PPy = U_2 - 2 b T_2 + b^2 S_2, tr(P) = S_1 - S_2 / S_1, tr(PP) = S_2 - 2 S_3 / S_1 + S_2^2 / S_1^2,
+    and with u = Py = w (yc - b), y'PPPy = u'Pu = U_3 - 2 b T_3 + b^2 S_3 - (T_2 - b S_2)^2 / S_1.
     """
     if not is_intercept_only(X):
-        def terms(tau2: float):
+        def terms(tau2: float, third: bool = False):
             w = 1.0 / (v + tau2)
             fit = wls(y, X, w)
-            wr = w * fit.resid
-            return (dot(wr, wr), trace_P(X, w, fit.A), trace_PP(X, w, fit.A), float(w.sum()), dot(w, w))
+            u = w * fit.resid  # P y
+            ypPPPy = math.nan
+            if third:  # u'Pu = sum(w u^2) - (X'Wu)' A (X'Wu)
+                wu = w * u
+                c = X.T @ wu
+                ypPPPy = dot(wu, u) - float(c @ fit.A @ c)
+            return (dot(u, u), trace_P(X, w, fit.A), trace_PP(X, w, fit.A), float(w.sum()), dot(w, w),
+                    ypPPPy)
         return terms
     yc = y - y.mean()
     yc2 = yc * yc
     w = np.empty_like(v)
     w2 = np.empty_like(v)
 
-    def terms_intercept(tau2: float):
+    def terms_intercept(tau2: float, third: bool = False):
         np.add(v, tau2, out=w)
         np.reciprocal(w, out=w)
         np.multiply(w, w, out=w2)
         s1, s2, s3 = float(w.sum()), float(w2.sum()), dot(w2, w)
+        t2 = dot(w2, yc)
         b = dot(w, yc) / s1
-        ypPPy = dot(w2, yc2) - 2.0 * b * dot(w2, yc) + b * b * s2
-        return max(0.0, ypPPy), s1 - s2 / s1, s2 - 2.0 * s3 / s1 + s2 * s2 / (s1 * s1), s1, s2
+        ypPPy = dot(w2, yc2) - 2.0 * b * t2 + b * b * s2
+        ypPPPy = math.nan
+        if third:
+            t3 = float(np.einsum("i,i,i->", w2, w, yc))
+            u3 = float(np.einsum("i,i,i->", w2, w, yc2))
+            c = t2 - b * s2
+            ypPPPy = max(0.0, u3 - 2.0 * b * t3 + b * b * s3 - c * c / s1)
+        return (max(0.0, ypPPy), s1 - s2 / s1, s2 - 2.0 * s3 / s1 + s2 * s2 / (s1 * s1), s1, s2, ypPPPy)
 
     return terms_intercept

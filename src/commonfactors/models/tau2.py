@@ -41,8 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _distributions as dist
-from ._roots import bracket_decreasing, brent
-from ._wls import likelihood_terms, q_function, trace_P, trace_PDPD, wls, xdx
+from ._roots import brent
+from ._wls import dot, is_intercept_only, likelihood_terms, q_function, trace_P, trace_PDPD, wls, xdx
 
 #: the estimators of tau2, plus "FE"/"EE"/"CE" for the common-effect (equal-effects) model
 METHODS = ("FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "PMM")
@@ -51,6 +51,11 @@ COMMON_EFFECT = frozenset({"FE", "EE", "CE"})
 #: convergence of Fisher scoring: change in tau2 relative to tau2 + mean(vi) (the cases: 1e-12 absolute)
 RTOL = 1e-12
 MAXITER = 1000
+#: Fisher scoring turns to Newton steps once its step is below SWITCH * (tau2 + mean(vi)) (as fit_many)
+SWITCH = 1e-3
+#: Newton iterations stop after a step below NEWTON_RTOL * (tau2 + mean(vi)): the error left is of the
+#: order of the square of that step (quadratic convergence), far below RTOL
+NEWTON_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -93,15 +98,24 @@ def dl(yi, vi, X) -> Tau2Fit:
     return Tau2Fit(tau2, _se_quadratic(X, w, vi, tau2, 1.0 / trP))
 
 
+def _he_tau2(yi, vi, X) -> float:
+    """The Hedges estimate alone (no standard error): the start of ML and REML. Without moderators,
+    tau2 = sum((yi - mean(yi))^2) / (k - 1) - mean(vi), truncated at 0."""
+    k, p = X.shape
+    if is_intercept_only(X):
+        yc = yi - yi.mean()
+        return max(0.0, dot(yc, yc) / (k - 1) - float(vi.mean()))
+    fit = wls(yi, X, np.ones(k))
+    trPV = float(vi.sum() - np.sum(fit.A * xdx(X, vi)))
+    return max(0.0, (fit.q - trPV) / (k - p))
+
+
 def he(yi, vi, X) -> Tau2Fit:
     """Hedges (variance component / Cochran) estimator from ordinary least squares residuals:
     tau2 = (RSS - tr(P V)) / (k - p), P = I - X(X'X)^{-1}X', truncated at 0."""
     k, p = X.shape
-    ones = np.ones(k)
-    fit = wls(yi, X, ones)
-    trPV = float(vi.sum() - np.sum(fit.A * xdx(X, vi)))
-    tau2 = max(0.0, (fit.q - trPV) / (k - p))
-    return Tau2Fit(tau2, _se_quadratic(X, ones, vi, tau2, 1.0 / (k - p)))
+    tau2 = _he_tau2(yi, vi, X)
+    return Tau2Fit(tau2, _se_quadratic(X, np.ones(k), vi, tau2, 1.0 / (k - p)))
 
 
 def hs(yi, vi, X) -> Tau2Fit:
@@ -127,98 +141,154 @@ def sj(yi, vi, X) -> Tau2Fit:
 
 def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
     """Maximise the (restricted) log-likelihood over tau2 >= 0 by Fisher scoring (Viechtbauer, 2005,
-    eq. 11-14): tau2 <- tau2 + score / information, with
+    eq. 11-14), then Newton's method near the maximum: tau2 <- tau2 + score / information, with
 
         ML:   score = (y'PPy - tr(W)) / 2,  information = tr(W^2) / 2,
         REML: score = (y'PPy - tr(P)) / 2,  information = tr(PP) / 2,
 
-    W = diag(1/(vi + tau2)). A step that would leave the parameter space is halved until it does not
-    (Jennrich & Sampson, 1976, Technometrics 18, 11-17), unless the score at tau2 = 0 is not positive:
-    then the maximum over tau2 >= 0 is at the boundary and tau2 = 0 exactly (metafor's step halving
-    approaches 0 to within its threshold instead: 3e-14 rather than 0 in the case
-    mr_raudenbush1985_weeks_REML). Iterates until the change is below ``RTOL`` relative to
-    tau2 + mean(vi). Once the score has been seen positive at some tau2 and negative at a larger one, a
-    step that leaves that bracket is replaced by Brent's method on the score within it: plain Fisher
+    W = diag(1/(vi + tau2)). Fisher scoring is metafor's algorithm, so that where the likelihood has several
+    maxima the one metafor finds is found; it converges linearly. Once its step is below ``SWITCH`` times
+    tau2 + mean(vi), the expected information is replaced by the observed one (minus the derivative of the
+    score: y'PPPy - tr(W^2)/2 for ML, y'PPPy - tr(PP)/2 for REML; Harville, 1977, JASA 72(358), 320-338),
+    which converges quadratically: the iterations stop after a Newton step below ``NEWTON_RTOL`` times
+    tau2 + mean(vi) (what remains is of the order of its square), or any step below ``RTOL`` times that.
+
+    A step that would leave the parameter space is halved until it does not (Jennrich & Sampson, 1976,
+    Technometrics 18, 11-17), unless the score at tau2 = 0 is not positive: then the maximum over tau2 >= 0
+    is at the boundary and tau2 = 0 exactly (metafor's step halving approaches 0 to within its threshold
+    instead: 3e-14 rather than 0 in the case mr_raudenbush1985_weeks_REML). Once the score has been seen
+    positive at some tau2 and negative at a larger one, a step that leaves that bracket, or is not smaller
+    than half the previous step, is replaced by Brent's method on the score within the bracket (the
+    safeguard of ``rtsafe``, Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4): plain Fisher
     scoring can oscillate (metafor then stops with "did not converge", e.g. yi = (0, 0, 0, 0, 0, 1),
-    vi = (1, 1, 1, 1, 1, 0.125)). Returns se_tau2 = sqrt(1 / information) at the estimate.
+    vi = (1, 1, 1, 1, 1, 0.125)), or approach a two-cycle that shrinks only slowly. Returns
+    se_tau2 = sqrt(1 / information), the information of the last evaluation (at most a step of relative
+    size ``NEWTON_RTOL`` from the estimate).
     """
-    tol = RTOL * _scale(vi)
+    scale = _scale(vi)
+    tol = RTOL * scale
 
     terms = likelihood_terms(yi, vi, X)
 
-    def score_info(t):
-        ypPPy, trP, trPP, trW, trW2 = terms(t)
+    def score_info(t, third=False):
+        ypPPy, trP, trPP, trW, trW2, ypPPPy = terms(t, third)
         if restricted:
-            return 0.5 * (ypPPy - trP), 0.5 * trPP
-        return 0.5 * (ypPPy - trW), 0.5 * trW2
+            return 0.5 * (ypPPy - trP), 0.5 * trPP, ypPPPy - 0.5 * trPP
+        return 0.5 * (ypPPy - trW), 0.5 * trW2, ypPPPy - 0.5 * trW2
 
     tau2 = max(0.0, start)
     converged = False
     lo = hi = None  # largest tau2 seen with a positive score, smallest with a negative score
+    newton = False  # Fisher steps until they are small, then Newton steps
+    last = math.inf  # the length of the previous step
     it = 0
     while it < MAXITER:
         it += 1
-        score, info = score_info(tau2)
+        score, info, observed = score_info(tau2, third=newton)
         if score > 0:
             lo = tau2 if lo is None else max(lo, tau2)
         elif score < 0:
             hi = tau2 if hi is None else min(hi, tau2)
         step = score / info
+        if newton and observed > 0:
+            step = score / observed
         if tau2 + step < 0.0:
             if tau2 == 0.0 or score_info(0.0)[0] <= 0.0:  # the likelihood decreases from tau2 = 0 on
                 tau2, converged = 0.0, True
+                info = score_info(0.0)[1]
                 break
             while tau2 + step < 0.0:  # step halving keeps tau2 >= 0 (terminates: tau2 > 0 here)
                 step /= 2.0
-        if lo is not None and hi is not None and lo < hi and not lo < tau2 + step < hi:
-            # the step leaves the bracket of the score's root (Fisher scoring would oscillate):
-            # find the root of the score inside the bracket instead
+        if lo is not None and hi is not None and lo < hi and (not lo < tau2 + step < hi
+                                                              or abs(step) > 0.5 * last):
+            # the step leaves the bracket of the score's root, or does not halve the previous one
+            # (Fisher scoring would oscillate, or converge slowly): find the root of the score inside
+            # the bracket instead
             tau2 = brent(lambda t: score_info(t)[0], lo, hi, xtol=tol)
+            info = score_info(tau2)[1]
             converged = True
             break
         tau2 += step
-        if abs(step) <= tol + RTOL * tau2:
+        size = last = abs(step)
+        if size <= tol + RTOL * tau2 or (newton and observed > 0 and size <= NEWTON_RTOL * (tau2 + scale)):
             converged = True
             break
-    return Tau2Fit(tau2, math.sqrt(1.0 / score_info(tau2)[1]), converged, it)
+        newton = newton or size <= SWITCH * (tau2 + scale)
+    return Tau2Fit(tau2, math.sqrt(1.0 / info), converged, it)
 
 
 def ml(yi, vi, X) -> Tau2Fit:
     """Maximum likelihood (Hardy & Thompson, 1996; Viechtbauer, 2005), Fisher scoring from HE."""
-    return _fisher_scoring(yi, vi, X, restricted=False, start=he(yi, vi, X).tau2)
+    return _fisher_scoring(yi, vi, X, restricted=False, start=_he_tau2(yi, vi, X))
 
 
 def reml(yi, vi, X) -> Tau2Fit:
     """Restricted maximum likelihood (Viechtbauer, 2005; Raudenbush, 2009), Fisher scoring from HE."""
-    return _fisher_scoring(yi, vi, X, restricted=True, start=he(yi, vi, X).tau2)
+    return _fisher_scoring(yi, vi, X, restricted=True, start=_he_tau2(yi, vi, X))
 
 
-def solve_generalized_q(yi, vi, X, target: float, *, q=None) -> tuple[float, bool]:
+def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], scale: float
+            ) -> tuple[float, bool]:
+    """The root of Q(tau2) = ``target``, where Q(0) > target, by Newton's method on
+    h(tau2) = 1/Q(tau2) - 1/target (increasing, and nearly linear: exactly so when all vi are equal,
+    Q = sum((y - mean y)^2) / (v + tau2)), from ``start`` where (Q, Q') = ``at_start``.
+
+    h' = -Q'/Q^2. Every evaluation narrows a bracket [lo, hi] (h < 0 at lo, h > 0 at hi; lo = 0 at first,
+    hi = infinity); a step that leaves it is replaced by bisection, or by doubling while hi is infinite
+    (the safeguard of ``rtsafe``: Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4). Stops after
+    a Newton step below ``NEWTON_RTOL`` times tau2 + mean(vi) (quadratic convergence: what remains is of
+    the order of its square), or when the bracket is narrower than 1e-15 times that. Returns
+    (tau2, found); not found (NaN) when Q stays above ``target`` up to 1e12 times mean(vi).
+    """
+    lo, hi = 0.0, math.inf
+    t, (qt, dq) = start, at_start
+    limit = 1e12 * scale
+    for _ in range(MAXITER):
+        h = 1.0 / qt - 1.0 / target
+        if h < 0.0:
+            lo = max(lo, t)
+        elif h > 0.0:
+            hi = min(hi, t)
+        else:
+            return t, True
+        slope = -dq / (qt * qt)
+        new = t - h / slope if slope > 0.0 else math.nan
+        newton = lo < new < hi
+        if not newton:
+            new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * max(t, lo) + scale
+        if newton and abs(new - t) <= NEWTON_RTOL * (new + scale):
+            return new, True
+        if hi - lo <= 1e-15 * (lo + scale):
+            return 0.5 * (lo + hi), True
+        if new > limit:
+            if t >= limit:
+                return math.nan, False
+            new = limit
+        t = new
+        qt, dq = q(t)
+    return t, False
+
+
+def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
+                        at_start: tuple[float, float] | None = None, q0: float | None = None
+                        ) -> tuple[float, bool]:
     """The tau2 >= 0 at which the generalised Q statistic equals ``target``, 0 if Q(0) <= target.
 
-    Q(tau2) decreases in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so the root is unique. It is
-    bracketed from the moment estimate (Q(0) - target) / tr(P_0) (DerSimonian-Laird's form) by geometric
-    growth and found with Brent's method. ``q`` may pass a ready :func:`._wls.q_function`. Returns
-    (tau2, found); ``found`` is False when Q stays above ``target`` for every tau2 up to 1e12 times the
-    typical vi.
+    Q(tau2) decreases in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so the root is unique; it is found
+    by :func:`_q_root` from ``start`` (default 0). ``q`` may pass a ready :func:`._wls.q_function`,
+    ``at_start`` its value at ``start`` and ``q0`` the value Q(0), to save evaluations. Returns
+    (tau2, found); ``found`` is False (and tau2 NaN) when Q stays above ``target`` for every tau2 up to
+    1e12 times the typical vi.
     """
     q = q_function(yi, vi, X) if q is None else q
-    q0 = q(0.0)
+    start = max(0.0, start)
+    if at_start is None:
+        at_start = q(start)
+    if q0 is None:
+        q0 = at_start[0] if start == 0.0 else q(0.0)[0]
     if q0 <= target:
         return 0.0, True
-    scale = _scale(vi)
-    w0 = 1.0 / vi
-    guess = (q0 - target) / trace_P(X, w0, wls(yi, X, w0).A)
-
-    def f(t):
-        return q(t) - target
-
-    br = bracket_decreasing(f, 0.0, 2.0 * guess + 1e-3 * scale, limit=1e12 * scale)
-    if br is None:
-        return math.nan, False
-    lo, hi, fhi = br
-    flo = q0 - target if lo == 0.0 else f(lo)
-    return brent(f, lo, hi, fa=flo, fb=fhi, xtol=1e-15 * scale), True
+    return _q_root(q, target, start=start, at_start=at_start, scale=_scale(vi))
 
 
 def _se_morris(X, vi, tau2) -> float:
@@ -264,19 +334,28 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) ->
     return ESTIMATORS[method](yi, vi, X)
 
 
-def q_profile_ci(yi, vi, X, level: float) -> tuple[float, float]:
+def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | None = None
+                 ) -> tuple[float, float]:
     """Q-profile confidence interval for tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52, eq. 6-7).
 
     The bounds are the tau2 at which the generalised Q statistic equals the upper and lower alpha/2
     quantiles of chi2(k - p): Q(lower) = chi2_{1 - alpha/2}, Q(upper) = chi2_{alpha/2}. A bound whose
     equation has no root in tau2 >= 0 (Q(0) already below the quantile) is 0, as in metafor's confint.
     The upper bound is searched up to 1e12 times the typical vi (metafor stops at tau2 = 100 and prints
-    ">100"); beyond that it is NaN.
+    ">100"); beyond that it is NaN. Both roots are found by Newton steps (:func:`_q_root`) from ``start``,
+    best the estimate of tau2 (the interval is around it: two or three steps each for large k). ``q0`` may
+    pass Q(0), Cochran's Q_E (weights 1/vi).
     """
     k, p = X.shape
     alpha = 1.0 - level / 100.0
     df = k - p
     q = q_function(yi, vi, X)
-    lower, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)), q=q)
-    upper, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(alpha / 2.0, df)), q=q)
+    start = max(0.0, start)
+    at_start = q(start)
+    if q0 is None:
+        q0 = at_start[0] if start == 0.0 else q(0.0)[0]
+    lower, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)), q=q, start=start,
+                                   at_start=at_start, q0=q0)
+    upper, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(alpha / 2.0, df)), q=q, start=start,
+                                   at_start=at_start, q0=q0)
     return lower, upper

@@ -24,7 +24,7 @@ from .. import _distributions as dist
 from .._checks import EffectData, effect_data, format_rows, group_codes, warn_dropped
 from ..errors import ConvergenceWarning, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
-from ._wls import trace_P, wls
+from ._wls import cochran_q, wls
 from .tau2 import COMMON_EFFECT, METHODS, estimate_tau2, q_profile_ci
 
 Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"]
@@ -144,34 +144,33 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
     # coefficients
     w = 1.0 / (v + tau2)
     wf = wls(y, X, w)
-    vcov = wf.A
+    beta, vcov, q_w = wf.beta, wf.A, wf.q
+    del wf  # its k residuals are not needed: a smaller peak of memory for large k
     if test == "knha":
-        vcov = vcov * (wf.q / df_res if df_res > 0 else math.nan)  # Knapp & Hartung (2003), eq. 7
+        vcov = vcov * (q_w / df_res if df_res > 0 else math.nan)  # Knapp & Hartung (2003), eq. 7
     se = np.sqrt(np.diag(vcov))
     df = math.inf if test == "z" else float(df_res)
-    stat, pval, crit = _tests(wf.beta, se, test, df, level)
+    stat, pval, crit = _tests(beta, se, test, df, level)
     coefs = tuple(Coefficient(name, float(b), float(s), float(z), float(pv), float(b - crit * s),
                               float(b + crit * s))
-                  for name, b, s, z, pv in zip(data.names, wf.beta, se, stat, pval, strict=True))
+                  for name, b, s, z, pv in zip(data.names, beta, se, stat, pval, strict=True))
 
     # prediction interval (models without moderators)
     if random and p == 1:
         sp = math.sqrt(tau2 + se[0] ** 2)
-        pi_low, pi_high = float(wf.beta[0] - crit * sp), float(wf.beta[0] + crit * sp)
+        pi_low, pi_high = float(beta[0] - crit * sp), float(beta[0] + crit * sp)
     else:
         pi_low = pi_high = math.nan
 
     # heterogeneity: Cochran's Q_E from the common-effect fit
-    w0 = 1.0 / v
-    f0 = wls(y, X, w0)
-    q = f0.q
+    q, trP0 = cochran_q(y, v, X)
     q_pval = float(dist.chi2_sf(q, df_res)) if df_res > 0 else 1.0
-    vt = df_res / trace_P(X, w0, f0.A) if df_res > 0 else math.nan
+    vt = df_res / trP0 if df_res > 0 else math.nan
     tau2_ci = i2_ci = h2_ci = None
     if random:
         i2, h2 = (0.0, 1.0) if tau2 == 0 else (100.0 * tau2 / (vt + tau2), (vt + tau2) / vt)
         if df_res > 0:
-            lo, hi = q_profile_ci(y, v, X, level)
+            lo, hi = q_profile_ci(y, v, X, level, start=tau2, q0=q)
             tau2_ci = (lo, hi)
             i2_ci = tuple(100.0 * t / (vt + t) for t in (lo, hi))
             h2_ci = tuple((vt + t) / vt for t in (lo, hi))
@@ -185,7 +184,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
     qm = qm_pval = r2 = math.nan
     m = p - 1
     if m > 0:
-        b = wf.beta[1:]
+        b = beta[1:]
         qm = float(b @ np.linalg.solve(vcov[1:, 1:], b))
         if test == "z":
             qm_pval = float(dist.chi2_sf(qm, m))
