@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 import pytest
+from click.testing import CliRunner
 
 import commonfactors as cf
+from commonfactors.cli import main
 from conformance_cases import input_path, load_cases
 from tolerances import ATOL_FLOOR, METAFOR_RTOL, assert_agrees
 
@@ -18,7 +20,8 @@ LINDE = CASES["es_linde2005_RR"]
 RR_ARGS = ["--measure", "RR", "--ai", "ai", "--ci", "ci", "--n1i", "n1i", "--n2i", "n2i"]
 
 
-def run(*args):
+def run_in_a_process(*args):
+    """The command as a shell runs it (exit code, stderr, cold start)."""
     return subprocess.run(
         [sys.executable, "-m", "commonfactors.cli", "effects", *map(str, args)],
         capture_output=True,
@@ -27,8 +30,15 @@ def run(*args):
     )
 
 
+def run(*args):
+    """The same command in-process (click's CliRunner), as a CompletedProcess: 10 times faster."""
+    res = CliRunner().invoke(main, ["effects", *map(str, args)])
+    assert res.exit_code in (0, 2), res.exception  # anything else is an uncaught exception
+    return subprocess.CompletedProcess(args, res.exit_code, res.stdout, res.stderr)
+
+
 def test_json_has_measure_yi_vi_and_names_missing_rows():
-    proc = run(input_path(LINDE), *RR_ARGS, "--format", "json")
+    proc = run_in_a_process(input_path(LINDE), *RR_ARGS, "--format", "json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert set(got) == {"measure", "yi", "vi", "warnings"}
@@ -99,7 +109,7 @@ def test_bad_input_exits_2_with_one_line_and_no_file(tmp_path, args, message):
 
 
 def test_unknown_file_and_measure_exit_2():
-    proc = run("no/such/file.csv", *RR_ARGS)
+    proc = run_in_a_process("no/such/file.csv", *RR_ARGS)
     assert proc.returncode == 2 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
     proc = run(input_path(LINDE), "--measure", "XYZ", "--ai", "ai")
     assert proc.returncode == 2 and "Invalid value for '--measure'" in proc.stderr
