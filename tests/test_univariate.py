@@ -168,6 +168,17 @@ def test_dropped_rows_are_warned_and_kept_in_the_result(bcg):
     assert r.k == 11 and r.warnings == ("2 studies with missing yi or vi omitted (rows 3, 7)",)
 
 
+@pytest.mark.parametrize("method", ["REML", "DL", "PM"])
+def test_fit_without_profile_intervals_changes_nothing_else(bcg, method):
+    ed = effect_data(bcg, mods="~ alloc")
+    for data in (ed, effect_data(bcg)):
+        a, b = fit(data, method=method).to_dict(), fit(data, method=method, profile_ci=False).to_dict()
+        assert b["tau2_ci"] == b["i2_ci"] == b["h2_ci"] == [None, None]
+        assert all(None not in a[f] for f in ("tau2_ci", "i2_ci", "h2_ci"))
+        assert {f: v for f, v in a.items() if not f.endswith("_ci")} == \
+            {f: v for f, v in b.items() if not f.endswith("_ci")}
+
+
 # ---------------------------------------------------------------- subgroups
 
 

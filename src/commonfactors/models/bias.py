@@ -106,9 +106,11 @@ def _regression(ed: EffectData, notes: _Notes, *, model: str, predictor: str, me
         # weighted least squares with weights 1/vi and a multiplicative dispersion s2 = Q_E / (k - 2): the
         # common-effect meta-regression under the Knapp-Hartung scaling, not truncated (Egger et al., 1997;
         # Sterne & Egger, 2005, in Rothstein et al. (Eds.), Publication Bias in Meta-Analysis, ch. 6)
-        res = notes.refit("Egger's test (weighted regression)", sub, method="FE", test="knha", level=level)
+        res = notes.refit("Egger's test (weighted regression)", sub, method="FE", test="knha", level=level,
+                          profile_ci=False)
     else:
-        res = notes.refit("Egger's test (meta-regression)", sub, method=method, test=test, level=level)
+        res = notes.refit("Egger's test (meta-regression)", sub, method=method, test=test, level=level,
+                          profile_ci=False)
     b0, b1 = res.coefficients
     return RegressionTest(model=model, predictor=predictor, method=res.method, k=k, slope=b1.estimate,
                           slope_se=b1.se, stat=b1.stat, pval=b1.pval, df=res.df, limit_estimate=b0.estimate,
@@ -184,7 +186,8 @@ def _pet_peese(ed: EffectData, notes: _Notes, *, method: str, test: str, level: 
             continue
         names = ("intrcpt", "sei" if name == "PET" else "vi")
         sub = _subset(ed, X=np.column_stack([np.ones(k), x]), names=names)
-        out.append(notes.refit(name, sub, method=method, test=test, level=level).coefficients[0])
+        out.append(notes.refit(name, sub, method=method, test=test, level=level, profile_ci=False)
+                   .coefficients[0])
     return PetPeeseResult(pet=out[0], peese=out[1], method=method, warnings=notes())
 
 
@@ -357,7 +360,8 @@ def _trim_and_fill(ed: EffectData, notes: _Notes, *, method: str, test: str, lev
         # as metafor: the side opposite to the sign of Egger's slope (meta-regression on sei)
         if k >= 3 and np.ptp(np.sqrt(v)) > 0:
             sub = _subset(ed, X=np.column_stack([np.ones(k), np.sqrt(v)]), names=("intrcpt", "sei"))
-            egger = notes.refit("trim and fill (side)", sub, method=method, test=test, level=level)
+            egger = notes.refit("trim and fill (side)", sub, method=method, test=test, level=level,
+                                profile_ci=False)
             slope = egger.coefficients[1]
             side = "right" if slope.estimate < 0 else "left"
         else:
@@ -370,7 +374,7 @@ def _trim_and_fill(ed: EffectData, notes: _Notes, *, method: str, test: str, lev
     for _ in range(maxiter):
         keep = np.sort(order[:k - k0])
         trimmed = notes.refit("trim and fill (trimmed model)", _subset(ed, yi=yf[keep], vi=v[keep]),
-                              method=method, test=test, level=level)
+                              method=method, test=test, level=level, profile_ci=False)
         new = min(_k0(yf - trimmed.estimate, estimator), max_k0)
         if new == k0:
             converged = True
@@ -594,7 +598,7 @@ def _selection_model(ed: EffectData, notes: _Notes, *, steps=(0.025,), alternati
             break
     # the unadjusted random-effects model fitted by ML: the start, and the null model of the LRT
     null = notes.refit("selection model (ML random-effects model)", _subset(ed, yi=y, vi=v), method="ML",
-                       test="z", level=level)
+                       test="z", level=level, profile_ci=False)
     theta0 = np.concatenate([[null.estimate], [null.tau2], np.ones(m - 1)])
     ll0 = model.loglik(theta0)
     scale = float(np.mean(v))
@@ -733,7 +737,7 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
     if any(not 0 < p < 1 for p in levels):
         raise ValueError(f"levels={levels!r} must be two-sided significance levels in (0, 1)")
     ed, notes = _prepare(data, yi, vi, sei, slab)
-    res = notes.refit("funnel plot", ed, method=method)
+    res = notes.refit("funnel plot", ed, method=method, profile_ci=False)
     sei_ = np.sqrt(ed.vi)
     return FunnelData(yi=ed.yi, sei=sei_, slab=ed.slab, estimate=res.estimate, se_max=float(sei_.max()),
                       levels=levels, z=tuple(float(dist.norm_ppf(1.0 - p / 2.0)) for p in levels))

@@ -3,7 +3,8 @@ meta-analysis and Baujat plot data (metafor's ``influence``, ``leave1out``, ``cu
 
 Each public function validates its input once; every refit (without one study, or with the first j studies)
 is :func:`commonfactors.models.univariate.fit` on the clean arrays, so each number is that of
-``meta_analysis`` on the same studies. k refits cost k model fits. Knows nothing of files.
+``meta_analysis`` on the same studies. k refits cost k model fits, without their Q-profile intervals
+(``profile_ci=False``: no diagnostic here reports them). Knows nothing of files.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def _deleted_fits(ed: EffectData, notes: _Notes, **options) -> list[MetaResult |
             fits.append(None)
             failed.append(str(ed.slab[i]))
             continue
-        fits.append(notes.refit("leave-one-out fits", _rows(ed, idx), **options))
+        fits.append(notes.refit("leave-one-out fits", _rows(ed, idx), profile_ci=False, **options))
     if failed:
         notes.add(f"the model cannot be fitted without {'study' if len(failed) == 1 else 'studies'} "
                   f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}: "
@@ -50,7 +51,7 @@ def _deleted_fits(ed: EffectData, notes: _Notes, **options) -> list[MetaResult |
 
 
 def _influence(ed: EffectData, notes: _Notes, *, method: str, test: str, level: float) -> InfluenceResult:
-    full = notes.refit("full model", ed, method=method, test=test, level=level)
+    full = notes.refit("full model", ed, method=method, test=test, level=level, profile_ci=False)
     X, y, v = ed.X, ed.yi, ed.vi
     k, p = X.shape
     b = np.array([c.estimate for c in full.coefficients])
@@ -230,8 +231,8 @@ def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, 
                              expected="a value to order the studies by")
         perm = np.argsort(codes, kind="stable")
         values = levels[codes[perm]]
-    fits = [notes.refit("cumulative fits", _rows(ed, perm[:j]), method=method, test=test, level=level)
-            for j in range(1, k + 1)]
+    fits = [notes.refit("cumulative fits", _rows(ed, perm[:j]), method=method, test=test, level=level,
+                        profile_ci=False) for j in range(1, k + 1)]
     values = np.asarray([v.item() if hasattr(v, "item") else v for v in values], dtype=object)
     return CumulativeResult(k=k, method=method, test=test, slab=ed.slab[perm], order_value=values,
                             **_table(fits), warnings=notes())
@@ -259,7 +260,7 @@ def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
     method, _, _ = normalize_options(method, "z", 95)
     ed, notes0 = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
     notes = _Notes(notes0)
-    full = notes.refit("full model", ed, method=method)
+    full = notes.refit("full model", ed, method=method, profile_ci=False)
     X, y, v = ed.X, ed.yi, ed.vi
     k = y.shape[0]
     b = np.array([c.estimate for c in full.coefficients])

@@ -88,7 +88,8 @@ def _tests(beta, se, test: str, df: float, level: float):
     return stat, pval, crit
 
 
-def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: float = 95) -> MetaResult:
+def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: float = 95,
+        profile_ci: bool = True) -> MetaResult:
     """Fit the model to validated data; the engine behind :func:`meta_analysis`, for use inside the package.
 
     ``data`` is an :class:`commonfactors._checks.EffectData` (clean float64 ``yi``, ``vi`` > 0, ``X`` with the
@@ -108,7 +109,9 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
       I2 = 100 tau2 / (vt + tau2) and H2 = (vt + tau2) / vt with metafor's "typical" within-study variance
       vt = (k - p) / tr(P), P with weights 1/vi (Higgins & Thompson, 2002, eq. 9, generalised to
       moderators); for the common-effect model I2 = 100 max(0, (Q - df) / Q) and H2 = Q / df;
-    - Q-profile confidence intervals for tau2 (Viechtbauer, 2007) and the matching I2 and H2 intervals;
+    - Q-profile confidence intervals for tau2 (Viechtbauer, 2007) and the matching I2 and H2 intervals
+      (with ``profile_ci=False`` they are not computed and are NaN: refits that do not report them, such
+      as leave-one-out and trim-and-fill iterations, save their root finding);
     - with moderators: the omnibus test QM = b' V^{-1} b over the coefficients but the intercept,
       chi2(p - 1), or F = QM / (p - 1) with (p - 1, k - p) degrees of freedom under t/knha; and the
       pseudo-R2 = 100 max(0, (tau2_RE - tau2) / tau2_RE), tau2_RE from the model without moderators with
@@ -170,7 +173,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
     if random:
         i2, h2 = (0.0, 1.0) if tau2 == 0 else (100.0 * tau2 / (vt + tau2), (vt + tau2) / vt)
         if df_res > 0:
-            lo, hi = q_profile_ci(y, v, X, level, start=tau2, q0=q)
+            lo, hi = q_profile_ci(y, v, X, level, start=tau2, q0=q) if profile_ci else (math.nan, math.nan)
             tau2_ci = (lo, hi)
             i2_ci = tuple(100.0 * t / (vt + t) for t in (lo, hi))
             h2_ci = tuple((vt + t) / vt for t in (lo, hi))
