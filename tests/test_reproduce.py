@@ -163,6 +163,41 @@ METAFOR = {
     # e <- escalc("RR", ai=d[["improved.ig"]], n1i=d[["n.ig"]], ci=d[["improved.cg"]], n2i=d[["n.cg"]])
     # exp(c(rma(e)$b))
     "metapsy_total_response:rr_all_metafor_rule": 2.301442,
+    # Viechtbauer (2010), BCG: dat <- escalc("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
+    # ctl <- list(threshold=1e-12, maxiter=10000); r <- rma(yi, vi, data=dat, control=ctl); c(r$b, r$tau2)
+    "viechtbauer2010_bcg:re_estimate": -0.714532342158,
+    "viechtbauer2010_bcg:re_tau2": 0.313243258136,
+    # ci <- confint(r, control=list(tol=1e-12)); ci$random["I^2(%)", 2:3]; ci$random["H^2", 2]
+    "viechtbauer2010_bcg:re_i2_ci_low": 81.9205745586,
+    "viechtbauer2010_bcg:re_i2_ci_high": 97.6780749579,
+    "viechtbauer2010_bcg:re_h2_ci_low": 5.53114922396,
+    # m <- rma(yi, vi, mods=~ablat+year, data=dat, control=ctl); c(m$QM, m$b[1], m$se[1])
+    "viechtbauer2010_bcg:me_qm": 12.2044868792,
+    "viechtbauer2010_bcg:me_intercept": -3.54535301996,
+    "viechtbauer2010_bcg:me_intercept_se": 29.0956222327,
+    # k <- rma(yi, vi, mods=~factor(alloc)+ablat, data=dat, test="knha", control=ctl); c(k$QM, k$tau2)
+    "viechtbauer2010_bcg:knha_f": 3.44710676348,
+    "viechtbauer2010_bcg:knha_tau2": 0.144594297359,
+    # regtest(rma(yi, vi, data=dat), model="lm")$zval
+    "viechtbauer2010_bcg:egger_lm_t": -1.40128200229,
+    # tf <- trimfill(rma(yi, vi, data=dat, method="FE")); c(tf$k0, tf$b)
+    "viechtbauer2010_bcg:tf_k0": 4.0,
+    "viechtbauer2010_bcg:tf_estimate": -0.291025992106,
+    # rma(yi, vi, mods=~ablat, data=dat, method="ML", control=ctl)$tau2
+    "viechtbauer2010_bcg:ml_ablat_tau2": 0.0343514424819,
+    # Berkey et al. (1995): b <- dat
+    # b$vi <- with(b, mean(tneg/tpos)/(tneg+tpos) + mean(cneg/cpos)/(cneg+cpos))
+    # b$ac <- b$ablat - mean(b$ablat); e <- rma(yi, vi, data=b, method="EB", control=ctl)
+    # me <- rma(yi, vi, mods=~ac, data=b, method="EB", control=ctl)
+    # fe <- rma(yi, vi, mods=~ac, data=b, method="FE")
+    # c(e$b, e$tau2, me$b, me$tau2, fe$b[1], fe$se[2])
+    "berkey1995_bcg:re_estimate": -0.542944632622,
+    "berkey1995_bcg:re_tau2": 0.268153801523,
+    "berkey1995_bcg:me_intercept": -0.630364947503,
+    "berkey1995_bcg:me_ablat": -0.0267611628309,
+    "berkey1995_bcg:me_tau2": 0.157180004076,
+    "berkey1995_bcg:fe_intercept": -0.594971482664,
+    "berkey1995_bcg:fe_ablat_se": 0.0039874846791,
 }
 #: metafor printed these with fewer digits (7 significant), so they agree to 1e-6 relative at best
 _SHORT = {
