@@ -4,8 +4,9 @@ Landenberger, N. A., & Lipsey, M. W. (2005). The positive effects of cognitive-b
 offenders: a meta-analysis of factors associated with effective treatment. Journal of Experimental
 Criminology, 1(4), 451-476. https://doi.org/10.1007/s11292-005-3541-7
 
-The abstract (seen on mijn.bsl.nl and in the author manuscript on scribd) gives no pooled number, and
-the paper's mean odds ratio was not seen in this session, so the row is "not checked". Reproduced:
+The abstract (seen on mijn.bsl.nl, healthdocbox.com and in the author manuscript on scribd, documents
+58667950 and 416302278) gives no pooled number, and the paper's mean odds ratio, in its results section,
+was not visible in any copy found, so the row is "not checked". Reproduced:
 log odds ratios with the control group's recidivists as ``ai`` (escalc measure "OR", ai = n.ctrl.rec,
 bi = n.ctrl.non, ci = n.cbt.rec, di = n.cbt.non; OR > 1 when CBT lowers recidivism, as in the paper's
 convention that the data package records), pooled with random effects (REML, z) and exponentiated.

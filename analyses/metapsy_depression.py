@@ -28,7 +28,10 @@ Inclusion rules, in two layers:
      ``condition_arm2``.
 
 No published pooled g matches this snapshot (the provenance file found none, and the database is living:
-every published analysis used an earlier search), so every row is "not checked"; the pooled g from the
+every published analysis used an earlier search). The database's own pages print none either:
+docs.metapsy.org/databases/depression-psyctr/ gives metadata only, and the online tool
+(metapsy.dev/depression-psyctr) computes the pooled g on demand (random effects with the Paule-Mandel
+estimator by default) rather than publishing one. So every row is "not checked"; the pooled g from the
 stored ``.g``/``.g_se`` is given in ``why`` to show what the variance convention changes.
 
 Run alone: ``python analyses/metapsy_depression.py``.

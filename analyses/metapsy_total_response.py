@@ -10,8 +10,9 @@ https://doi.org/10.1002/wps.21203. Data: Metapsy data-total-response, doi:10.528
 
 The abstract seen (PubMed 38727072, ouci.dntb.gov.ua, scienceopen.com) describes the design (RCTs of
 psychotherapy vs waitlist, care as usual or pill placebo in diagnosed patients; random-effects pairwise
-meta-analyses; response = at least 50% symptom reduction) but its numeric results were cut off, so the
-rows are "not checked".
+meta-analyses; response = at least 50% symptom reduction) but its numeric results were cut off, the
+full text was not found, and the data repository's README (metapsy-project/data-total-response) prints no
+pooled number, so the rows are "not checked".
 
 The trap this script handles: the file's ``logrr``/``se.logrr`` add 0.5 to every cell of every table, as
 log[((a + .5)/(n1 + .5)) / ((c + .5)/(n2 + .5))] with variance 1/(a + .5) - 1/(n1 + .5) + 1/(c + .5) -
