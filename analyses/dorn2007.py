@@ -12,9 +12,14 @@ data.zhenzhi.com/details/1/909951780, hence ``verified="yes"``.
 Model: the placebo arms' response proportions x.p / n.p. The abstract does not say how they were pooled.
 Of the models tried here (common effect, DerSimonian-Laird and REML, on raw proportions "PR" and on
 logits "PLO"), only DerSimonian-Laird on logits, back-transformed, gives the published point estimate;
-none gives its interval (DL on logits: 35.6-50.0%), so the interval rows "differ". metafor's help page
-for dat.dorn2007 warns that the Table I counts of study 5 (Davis et al., 2006) are not those the authors
-analysed, which may explain part of it.
+none gives its interval (DL on logits: 35.6-50.0%), so the interval rows "differ". A wider search in R
+(metafor 3.8-1; measures PR, PLO, PAS, PFT and PLN, each with FE, DL, REML, ML, PM, HE, SJ and EB) finds no
+model whose point estimate and interval both agree: the random-effects intervals are all wider (about
+35-50%), the common-effect ones narrower and off-centre (PLO: 43.9, 39.9-48.0). The published interval is
+also skewed the wrong way, 4.6 points below 42.6 and 3.9 above, whereas a logit, arcsine or Freeman-Tukey
+interval back-transformed below 50% is longer above; so it was not obtained by any of these standard
+models on these counts. metafor's help page for dat.dorn2007 also warns that the Table I counts of study 5
+(Davis et al., 2006) are not those the authors analysed.
 
 Run alone: ``python analyses/dorn2007.py``.
 """
@@ -53,9 +58,10 @@ def reproduce() -> list[dict]:
         "subset": "placebo arms of all 19 trials",
     }
     ci_why = (
-        f"{MODEL_NOTE}; its interval is wider than the published one, so the paper pooled otherwise "
-        "(model not stated in the abstract), and metafor's help notes that the Table I data of study 5 "
-        "are not those analysed"
+        f"{MODEL_NOTE}; no standard model (PR/PLO/PAS/PFT/PLN x FE/DL/REML/ML/PM/HE/SJ/EB, tried in "
+        "metafor 3.8-1) gives the published interval, which is skewed the wrong way for a back-transformed "
+        "proportion (4.6 points below the estimate, 3.9 above); metafor's help also notes that the Table I "
+        "data of study 5 are not those analysed"
     )
 
     def r(key, quantity, published, reproduced, tolerance, why):
