@@ -186,10 +186,10 @@ def pool_correlation_matrices(
         raise InputError(f"level = {level:g}", expected="a confidence level in percent, between 0 and 100")
     d = _stage1_data(data, study, var1, var2, ri, ni, outcome, nfun)
     rbar = _weighted_mean(d)
-    Vs = _sampling_covariances(d, rbar, v_from)
+    st = _stack(d, _sampling_covariances(d, rbar, v_from))
     msgs: list[tuple[type, str]] = []
     m = len(d.pairs)
-    fe = _gls(d, Vs, np.zeros(m))
+    fe = _gls(st, np.zeros(m))
     q = float(fe["q"])
     q_df = sum(len(i) for i in d.idx) - m
     q_pval = float(chi2_sf(q, q_df)) if q_df > 0 else math.nan
@@ -206,9 +206,9 @@ def pool_correlation_matrices(
                 )
             )
     else:
-        tau2, msgs_re = _reml(d, Vs, k_pair)
+        tau2, msgs_re = _reml(st, k_pair, d.names, d.pairs)
         msgs += msgs_re
-        fit = _gls(d, Vs, tau2)
+        fit = _gls(st, tau2)
     rho, vcov = fit["beta"], fit["cov"]
     se = np.sqrt(np.diag(vcov))
     zq = float(norm_ppf(1 - (1 - level / 100) / 2))
@@ -448,66 +448,75 @@ def _sampling_covariances(d: _Stage1, rbar, v_from) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def _gls(d: _Stage1, Vs, tau2) -> dict:
-    """GLS fit with W_i = (V_i + diag(tau2[idx_i]))^{-1}; the REML score and information at tau2.
+@dataclass(frozen=True)
+class _Stacked:
+    """The studies padded to all m correlations: ``obs`` (k, m) marks the reported ones, ``y`` (k, m) their
+    values (0 elsewhere), ``V`` (k, m, m) their sampling covariances (0 in unreported rows and columns)."""
 
-    Returns beta, cov = (X'WX)^{-1}, q (the residual quadratic form, Q_E when tau2 = 0), the REML
-    log-likelihood (up to a constant), and the REML score and expected information in tau2
-    (Harville 1977): score_j = -tr(P D_j) / 2 + (Py)' D_j (Py) / 2, info_jl = tr(P D_j P D_l) / 2, with
-    D_j selecting the rows of correlation j and P = W - W X (X'WX)^{-1} X' W.
+    obs: np.ndarray
+    y: np.ndarray
+    V: np.ndarray
+
+
+def _stack(d: _Stage1, Vs) -> _Stacked:
+    k, m = len(d.studies), len(d.pairs)
+    obs, y, V = np.zeros((k, m), dtype=bool), np.zeros((k, m)), np.zeros((k, m, m))
+    for i, (idx, r_i, V_i) in enumerate(zip(d.idx, d.r, Vs, strict=True)):
+        obs[i, idx], y[i, idx] = True, r_i
+        V[i, idx[:, None], idx[None, :]] = V_i
+    return _Stacked(obs, y, V)
+
+
+def _gls(st: _Stacked, tau2) -> dict:
+    """GLS fit with W_i = (V_i + diag(tau2) on study i's correlations)^{-1}; REML score and information.
+
+    Each study is padded to all m correlations with an identity block for the unreported ones, so that
+    the inverse of the padded matrix is W_i on the reported block; zeroing the rest gives W_i in the
+    coordinates of rho, where X_i' W_i X_i is W_i itself. Returns beta, cov = (X'WX)^{-1}, q (the
+    residual quadratic form, Q_E when tau2 = 0), the REML log-likelihood (up to a constant), and the
+    REML score and expected information in tau2 (Harville 1977): score_j = -tr(P D_j) / 2 +
+    (Py)' D_j (Py) / 2, info_jl = tr(P D_j P D_l) / 2, with D_j selecting the rows of correlation j
+    and P = W - W X (X'WX)^{-1} X' W.
     """
-    m = len(d.pairs)
-    XtWX, XtWy = np.zeros((m, m)), np.zeros(m)
-    Ws, logdet = [], 0.0
-    for V, idx, r_i in zip(Vs, d.idx, d.r, strict=True):
-        M = V + np.diag(tau2[idx])
-        L = np.linalg.cholesky(M)
-        W = np.linalg.inv(M)
-        logdet += 2 * np.log(np.diag(L)).sum()
-        Ws.append(W)
-        np.add.at(XtWX, (idx[:, None], idx[None, :]), W)  # X_i'W_i X_i: X_i has one 1 per row
-        np.add.at(XtWy, idx, W @ r_i)
+    obs = st.obs
+    both = obs[:, :, None] & obs[:, None, :]
+    M = np.where(both, st.V + np.eye(len(tau2)) * tau2, 0.0) + np.eye(len(tau2)) * ~obs[:, :, None]
+    W = np.linalg.inv(M) * both
+    logdet = np.linalg.slogdet(M)[1].sum()
+    XtWX = W.sum(axis=0)
     cov = np.linalg.inv(XtWX)
-    beta = cov @ XtWy
-    q, ptr, score_q = 0.0, np.zeros(m), np.zeros(m)
-    info = np.zeros((m, m))
-    A = np.zeros((m, m, m))  # A_j = sum over rows of correlation j of u u', u = row of W X
-    for W, idx, r_i in zip(Ws, d.idx, d.r, strict=True):
-        e = r_i - beta[idx]
-        Py = W @ e
-        q += float(e @ Py)
-        np.add.at(score_q, idx, Py**2)
-        U = np.zeros((len(idx), m))
-        U[:, idx] = W  # rows u_a' = (W_i X_i)[a, :]
-        UC = U @ cov
-        Pdiag = np.diag(W) - np.einsum("ij,ij->i", UC, U)
-        np.add.at(ptr, idx, Pdiag)
-        within = W**2 - 2 * W * (UC @ U.T)  # the same-study terms of sum P_ab^2
-        np.add.at(info, (idx[:, None], idx[None, :]), within)
-        np.add.at(A, idx, U[:, :, None] * U[:, None, :])
-    CA = np.einsum("ab,jbc->jac", cov, A)
+    beta = cov @ np.einsum("iab,ib->a", W, st.y)
+    e = (st.y - beta) * obs
+    Py = np.einsum("iab,ib->ia", W, e)
+    q = float(np.sum(e * Py))
+    WC = W @ cov
+    WCW = WC @ W  # (W X C X' W) within each study
+    ptr = np.einsum("iaa->a", W) - np.einsum("iaa->a", WCW)
+    info = np.sum(W * W - 2 * W * WCW, axis=0)  # the same-study terms of sum over a in j, b in l of P_ab^2
+    A = np.einsum("ija,ijb->jab", W, W)  # sum over the rows a of correlation j of u_a u_a', u_a' = (W X)[a]
+    CA = cov @ A
     info += np.einsum("jab,lba->jl", CA, CA)  # sum over all a in j, b in l of (u_a' C u_b)^2
-    _, logdet_x = np.linalg.slogdet(XtWX)
     return {
         "beta": beta,
         "cov": cov,
         "q": q,
-        "loglik": -0.5 * (logdet + logdet_x + q),
-        "score": 0.5 * (score_q - ptr),
+        "loglik": -0.5 * (logdet + np.linalg.slogdet(XtWX)[1] + q),
+        "score": 0.5 * (np.sum(Py**2, axis=0) - ptr),
         "info": 0.5 * info,
     }
 
 
-def _reml(d: _Stage1, Vs, k_pair) -> tuple[np.ndarray, list[tuple[type, str]]]:
-    """REML estimate of the diagonal T by Fisher scoring, projected onto tau2 >= 0, with step halving.
+def _reml(st: _Stacked, k_pair, names, pairs) -> tuple[np.ndarray, list[tuple[type, str]]]:
+    """REML estimate of the diagonal T by Fisher scoring with step halving, on tau2 >= 0.
 
-    A correlation reported by a single study has a flat restricted likelihood in its tau2 (its
-    observation is used up by its own mean): that tau2 is fixed at 0 with a warning.
+    A tau2 at 0 whose score is not positive stays at 0 for that step (projected Newton); the others take
+    the Fisher scoring step. A correlation reported by a single study has a flat restricted likelihood
+    in its tau2 (its observation is used up by its own mean): that tau2 is fixed at 0 with a warning.
     """
-    m = len(d.pairs)
+    m = len(pairs)
     msgs = []
     free = k_pair >= 2
-    single = [f"{d.names[d.pairs[j][0]]}-{d.names[d.pairs[j][1]]}" for j in np.flatnonzero(~free)]
+    single = [f"{names[pairs[j][0]]}-{names[pairs[j][1]]}" for j in np.flatnonzero(~free)]
     if single:
         msgs.append(
             (
@@ -516,22 +525,21 @@ def _reml(d: _Stage1, Vs, k_pair) -> tuple[np.ndarray, list[tuple[type, str]]]:
             )
         )
     # start: the excess of the observed variance of each correlation over its mean sampling variance
-    rbar = _weighted_mean(d)
-    dev, cnt, vbar = np.zeros(m), np.zeros(m), np.zeros(m)
-    for V, idx, r_i in zip(Vs, d.idx, d.r, strict=True):
-        dev[idx] += (r_i - rbar[idx]) ** 2
-        vbar[idx] += np.diag(V)
-        cnt[idx] += 1
+    cnt = st.obs.sum(axis=0)
+    mean = st.y.sum(axis=0) / cnt
+    dev = np.sum(((st.y - mean) * st.obs) ** 2, axis=0)
+    vbar = np.einsum("iaa->a", st.V) / cnt
     with np.errstate(invalid="ignore", divide="ignore"):
-        tau2 = np.where(free, np.maximum(dev / np.maximum(cnt - 1, 1) - vbar / cnt, 0.0) + 1e-4, 0.0)
-    fit = _gls(d, Vs, tau2)
+        tau2 = np.where(free, np.maximum(dev / np.maximum(cnt - 1, 1) - vbar, 0.0) + 1e-4, 0.0)
+    fit = _gls(st, tau2)
     for _ in range(REML_MAXITER):
-        F = fit["info"][np.ix_(free, free)]
+        act = free & ~((tau2 == 0) & (fit["score"] <= 0))
         step = np.zeros(m)
-        step[free] = np.linalg.lstsq(F, fit["score"][free], rcond=None)[0]
+        if act.any():
+            step[act] = np.linalg.lstsq(fit["info"][np.ix_(act, act)], fit["score"][act], rcond=None)[0]
         for _half in range(30):
             new = np.maximum(tau2 + step, 0.0)
-            cand = _gls(d, Vs, new)
+            cand = _gls(st, new)
             if cand["loglik"] >= fit["loglik"] - 1e-12 * abs(fit["loglik"]):
                 break
             step /= 2
