@@ -23,6 +23,15 @@ The R calls that produced the pinned numbers (R 4.2.2, metafor 3.8-1), run on DA
                  data = dat, control = list(rel.tol = 1e-10))                  # REML_STUDY
     coef(re); re$tau2; vcov(re)
 
+REML_BOUNDARY: DATA with the empathy-outcome correlations made nearly equal (BOUNDARY below), so that
+their tau2 is at 0; metafor's default optimiser works on log(tau2) and stops near 1e-11, so the pinned
+fit is the one that reaches the boundary (a higher restricted log-likelihood, 11.727816029015):
+
+    re2 <- rma.mv(yi, V, mods = ~ var1.var2 - 1, random = ~ var1.var2 | study, struct = "DIAG",
+                  data = dat, control = list(optimizer = "optim", optmethod = "Nelder-Mead",
+                                             reltol = 1e-14, maxit = 100000))
+    coef(re2); re2$tau2; vcov(re2)
+
 For FE_MEAN (v_from = "mean") the same, with V from the weighted means: before rcalc,
 ``full$r_obs <- full$r; full$r <- rbar[full$pair]``, and after it
 ``rc$dat$yi <- full$r_obs[match(paste(rc$dat$study, rc$dat$var1.var2), paste(full$study, full$pair))]``.
@@ -66,6 +75,14 @@ DATA = pd.DataFrame(
     columns=["study", "var1", "var2", "r", "n"],
 )
 PAIRS = [("alliance", "empathy"), ("alliance", "outcome"), ("empathy", "outcome")]
+BOUNDARY = DATA.copy()
+BOUNDARY.loc[BOUNDARY["var1"].eq("empathy") & BOUNDARY["var2"].eq("outcome"), "r"] = [
+    0.25,
+    0.24,
+    0.26,
+    0.25,
+    0.23,
+]
 
 # metafor 3.8-1, see the module docstring; pairs in the order of PAIRS
 REFERENCE = {
@@ -101,17 +118,30 @@ REFERENCE = {
         "q": 24.2350807537054429,
         "q_pval": 0.0188937891515524,
     },
+    "REML_BOUNDARY": {
+        "r": [0.477441137177612, 0.282967278971380, 0.242341403130009],
+        "tau2": [0.00432539170487170, 0.00705209113234923, 0.0],
+        "vcov": [
+            [0.002013953088030632, 0.000148606894998224, 0.000282638311242308],
+            [0.000148606894998224, 0.002914146533511538, 0.000583810555212721],
+            [0.000282638311242308, 0.000583810555212721, 0.001517954868327538],
+        ],
+        "q": 16.456812979476265,
+        "q_pval": 0.171197330476829,
+    },
 }
 SPECS = {
     "FE_STUDY": {"method": "FE", "v_from": "study"},
     "FE_MEAN": {"method": "FE", "v_from": "mean"},
     "REML_STUDY": {"method": "REML", "v_from": "study"},
+    "REML_BOUNDARY": {"method": "REML", "v_from": "study", "data": BOUNDARY},
 }
-#: rma.mv (nlminb) against our Fisher scoring: both converged, as the conformance kind "multilevel"
+#: rma.mv (nlminb or Nelder-Mead) against our Fisher scoring, both converged: as the kind "multilevel"
 RTOL = {
     "FE_STUDY": METAFOR_RTOL["rma"],
     "FE_MEAN": METAFOR_RTOL["rma"],
     "REML_STUDY": METAFOR_RTOL["multilevel"],
+    "REML_BOUNDARY": METAFOR_RTOL["multilevel"],
 }
 
 
@@ -122,7 +152,7 @@ def _pool(data=DATA, **kw):
 
 
 def test_reference_cases_cannot_shrink():
-    assert sorted(REFERENCE) == sorted(SPECS) == ["FE_MEAN", "FE_STUDY", "REML_STUDY"]
+    assert sorted(REFERENCE) == sorted(SPECS) == ["FE_MEAN", "FE_STUDY", "REML_BOUNDARY", "REML_STUDY"]
 
 
 @pytest.mark.parametrize("case", sorted(REFERENCE))
