@@ -73,6 +73,21 @@ def test_by_gives_subgroups_and_the_between_groups_test():
                                    "tau2, I2 and H2 are very imprecise")
 
 
+def test_genq_with_a_weights_column(tmp_path):
+    # metafor 3.8-1: see tests/test_univariate.py::test_genq_matches_metafor (weights 1/sqrt(vi))
+    src = input_path(METAREG["mr_bcg_RR_alloc_REML_z"]).read_text().splitlines()
+    f = tmp_path / "w.csv"
+    f.write_text("\n".join([src[0] + ",w", *(f"{r},{float(r.split(',')[1]) ** -0.5!r}" for r in src[1:])]))
+    proc = run(f, "--method", "GENQ", "--weights", "w", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert set(got) == POOL_KEYS and got["method"] == "GENQ" and got["tau2_ci"] == [None, None]
+    assert_agrees(got["tau2"], 0.315495514121575, rtol=1e-6)
+    assert_agrees(got["estimate"], -0.588290806869734, rtol=1e-6)
+    proc = run(f, "--method", "REML", "--weights", "w")
+    assert proc.returncode == 2 and "weights= are only used by method='GENQ'" in proc.stderr
+
+
 def test_text_is_metafor_like():
     proc = run(input_path(RMA["rma_bcg_RR_REML_z"]))
     assert proc.returncode == 0
@@ -181,6 +196,8 @@ def test_cluster_dispatches_to_the_three_level_model():
     (["--robust", "cr2"], "--within and --robust need --cluster"),
     (["--vi", "vi", "--sei", "vi"], "give either --vi or --sei, not both"),
     (["--cluster", "g", "--by", "g"], "--by cannot be combined with --cluster"),
+    (["--cluster", "g", "--weights", "g"], "--weights cannot be combined with --cluster"),
+    (["--method", "GENQ"], "method='GENQ' needs weights="),
 ])
 def test_option_conflicts_are_usage_errors(tmp_path, args, message):
     f = tmp_path / "ok.csv"

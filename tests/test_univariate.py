@@ -44,7 +44,8 @@ def test_options_are_normalised_in_one_place():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"method": "XYZ"}, r"method='XYZ' is not one of FE, EE, CE, DL, HE, HS, SJ, ML, REML, EB, PM, PMM"),
+    ({"method": "XYZ"},
+     r"method='XYZ' is not one of FE, EE, CE, DL, HE, HS, SJ, ML, REML, EB, PM, PMM, GENQ"),
     ({"test": "wald"}, r"test='wald' is not one of z, t, knha \(or its alias hksj\)"),
     ({"level": 100}, r"level=100 is not between 0 and 100"),
     ({"level": "high"}, r"level='high' is not a number"),
@@ -177,6 +178,126 @@ def test_fit_without_profile_intervals_changes_nothing_else(bcg, method):
         assert all(None not in a[f] for f in ("tau2_ci", "i2_ci", "h2_ci"))
         assert {f: v for f, v in a.items() if not f.endswith("_ci")} == \
             {f: v for f, v in b.items() if not f.endswith("_ci")}
+
+
+# ---------------------------------------------------------------- GENQ (user weights)
+
+# > w <- 1/sqrt(d$vi); r <- rma(yi, vi, data=d, weights=w, method="GENQ", test=T); p <- predict(r)
+# > c(r$tau2, r$se.tau2, r$b, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, p$pi.lb, p$pi.ub, r$I2, r$H2,
+# >   r$QE, r$QEp)
+GENQ_FIELDS = ("tau2", "se_tau2", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high",
+               "i2", "h2", "q", "q_pval")
+GENQ = {
+    "z": (0.315495514121575, 0.178373352846584, -0.588290806869734, 0.207394024674554, -2.83658513205909,
+          0.00455988200815607, -0.99477562584067, -0.181805987898798, -1.76182944435279, 0.585247830613321,
+          92.2726234136137, 12.9410025358638, 152.233008082373, 1.99676459084579e-26),
+    "knha": (0.315495514121575, 0.178373352846584, -0.588290806869734, 0.208012748166122, -2.82814785178414,
+             0.0152279821044545, -1.04151165130842, -0.135069962431049, -1.89333388479816, 0.716752271058695,
+             92.2726234136137, 12.9410025358638, 152.233008082373, 1.99676459084579e-26),
+}
+# > r <- rma(yi, vi, mods=~alloc, data=d, weights=w, method="GENQ", test=T)
+# > c(r$tau2, r$se.tau2, r$b, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, r$QM, r$QMp, r$R2, r$I2, r$H2,
+# >   r$QE, r$QEp)
+GENQ_MODS = {
+    "z": (0.432785963582593, 0.257194064815342, [-0.633405320810221, -0.0165231114105371, 0.207610885243726],
+          [0.519744585321753, 0.628739465515201, 0.658337743236104],
+          [-1.21868575199895, -0.0262797427500399, 0.315356194258589],
+          [0.222963487812266, 0.979034212274746, 0.752491223055537],
+          [-1.65208598920056, -1.24882981947929, -1.08270738116242],
+          [0.385275347580121, 1.21578359665822, 1.49792915164987],
+          0.19327613263424, 0.907884540671264, 0, 90.4436551543813, 10.4642519305744, 132.367638262708,
+          1.53521295641896e-23),
+    "knha": (0.432785963582593, 0.257194064815342,
+             [-0.633405320810221, -0.0165231114105371, 0.207610885243726],
+             [0.461653458022291, 0.55846613249562, 0.584756252002878],
+             [-1.37203633982015, -0.0295865952277181, 0.355038333549453],
+             [0.200044389142401, 0.976978909963878, 0.729934830021631],
+             [-1.6620333267835, -1.26086319874254, -1.09530723878576],
+             [0.395222685163059, 1.22781697592147, 1.51052900927321],
+             0.122488690710403, 0.886022968734208, 0, 90.4436551543813, 10.4642519305744, 132.367638262708,
+             1.53521295641896e-23),
+}
+
+
+@pytest.mark.parametrize("test", sorted(GENQ))
+def test_genq_matches_metafor(bcg, test):
+    w = 1 / np.sqrt(bcg["vi"].to_numpy())
+    r = cf.meta_analysis(bcg, method="GENQ", weights=w, test=test)
+    for f, e in zip(GENQ_FIELDS, GENQ[test], strict=True):
+        assert close(getattr(r, f), e), f
+    assert r.method == "GENQ" and np.array_equal(r.weights, w)
+    # metafor's confint() for GENQ uses the generalised Q-statistic method (not implemented): NaN
+    d = r.to_dict()
+    assert d["tau2_ci"] == d["i2_ci"] == d["h2_ci"] == [None, None]
+
+
+@pytest.mark.parametrize("test", sorted(GENQ_MODS))
+def test_genq_with_moderators_matches_metafor(bcg, test):
+    bcg = bcg.assign(w=1 / np.sqrt(bcg["vi"]))
+    r = cf.meta_analysis(bcg, mods="~ alloc", method="GENQ", weights="w", test=test)
+    tau2, se_tau2, b, se, stat, pval, lo, hi, qm, qm_pval, r2, i2, h2, qe, qe_pval = GENQ_MODS[test]
+    got = {"tau2": r.tau2, "se_tau2": r.se_tau2, "qm": r.qm, "qm_pval": r.qm_pval, "r2": r.r2, "i2": r.i2,
+           "h2": r.h2, "qe": r.qe, "qe_pval": r.qe_pval}
+    for f, e in zip(got, (tau2, se_tau2, qm, qm_pval, r2, i2, h2, qe, qe_pval), strict=True):
+        assert close(got[f], e), f
+    for f, e in zip(("estimate", "se", "stat", "pval", "ci_low", "ci_high"), (b, se, stat, pval, lo, hi),
+                    strict=True):
+        assert all(close(getattr(c, f), x) for c, x in zip(r.coefficients, e, strict=True)), f
+
+
+def test_genq_in_subgroups_matches_metafor(bcg):
+    # > s <- d$alloc == "random"; r <- rma(yi, vi, data=d[s,], weights=w[s], method="GENQ")
+    # > c(r$k, r$tau2, r$b, r$se)
+    bcg = bcg.assign(w=1 / np.sqrt(bcg["vi"]))
+    with pytest.warns(SmallKWarning):
+        r = cf.meta_analysis(bcg, by="alloc", method="GENQ", weights="w")
+    res = r.results[r.levels.index("random")]
+    assert res.k == 7 and close(res.tau2, 0.554517368471002)
+    assert close(res.estimate, -0.649928432220757) and close(res.se, 0.398456756865453)
+
+
+def test_genq_with_inverse_variance_or_unit_weights_is_dl_or_he(bcg):
+    """Identity (DerSimonian & Kacker, 2007): weights 1/vi give DL's tau2, unit weights HE's."""
+    y, v = bcg["yi"].to_numpy(), bcg["vi"].to_numpy()
+    for weights, method in ((1 / v, "DL"), (np.ones_like(v), "HE")):
+        a = cf.meta_analysis(yi=y, vi=v, method="GENQ", weights=weights)
+        b = cf.meta_analysis(yi=y, vi=v, method=method)
+        assert close(a.tau2, b.tau2, IDENTITY_RTOL) and close(a.se_tau2, b.se_tau2, 1e-10)
+
+
+def test_genq_estimate_is_the_weighted_mean_with_its_model_variance(bcg):
+    """Identity: b = sum(a y) / sum(a), Var(b) = sum(a^2 (v + tau2)) / sum(a)^2."""
+    y, v = bcg["yi"].to_numpy(), bcg["vi"].to_numpy()
+    a = np.linspace(1, 3, len(y))
+    r = cf.meta_analysis(yi=y, vi=v, method="GENQ", weights=a)
+    assert close(r.estimate, a @ y / a.sum(), IDENTITY_RTOL)
+    assert close(r.se, math.sqrt(a**2 @ (v + r.tau2)) / a.sum(), IDENTITY_RTOL)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"method": "GENQ"}, r"method='GENQ' needs weights="),
+    ({"method": "REML", "weights": np.ones(13)}, r"weights= are only used by method='GENQ', not by"),
+])
+def test_weights_go_with_genq_only(bcg, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cf.meta_analysis(bcg, **kwargs)
+
+
+def test_bad_weights_name_the_row_and_column(bcg):
+    from commonfactors.errors import InputError
+
+    d = bcg.assign(w=1.0)
+    d.loc[4, "w"] = 0.0
+    with pytest.raises(InputError, match=r"row 4, column 'w': got 0; expected a weight > 0"):
+        cf.meta_analysis(d, method="GENQ", weights="w")
+    d.loc[4, "w"] = np.nan
+    with pytest.raises(InputError, match=r"row 4, column 'w': missing value"):
+        cf.meta_analysis(d, method="GENQ", weights="w")
+    d.loc[4, "yi"] = np.nan  # a dropped study needs no weight
+    with pytest.warns(DroppedRowsWarning):
+        assert cf.meta_analysis(d, method="GENQ", weights="w").k == 12
+    with pytest.raises(InputError, match=r"weights has 3 values but the data have 13 rows"):
+        cf.meta_analysis(bcg, method="GENQ", weights=[1.0, 2.0, 3.0])
 
 
 # ---------------------------------------------------------------- subgroups

@@ -15,7 +15,7 @@ import warnings
 
 import click
 
-from ..models.tau2 import METHODS
+from ..models.tau2 import METHODS, WEIGHTED_METHODS
 from ._common import FORMATS_TABLE, echo_json, read_input
 
 
@@ -34,12 +34,14 @@ def _csv(records: list[dict]) -> str:
 @click.option("--yi", default="yi", show_default=True, help="Column of effect sizes.")
 @click.option("--vi", default=None, help="Column of sampling variances [default: vi].")
 @click.option("--sei", default=None, help="Column of standard errors (instead of --vi).")
-@click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True,
-              help="Estimator of tau2; FE/EE/CE for a common-effect model.")
+@click.option("--method", type=click.Choice(METHODS + WEIGHTED_METHODS, case_sensitive=False), default="REML",
+              show_default=True,
+              help="Estimator of tau2; FE/EE/CE for a common-effect model; GENQ needs --weights.")
 @click.option("--test", type=click.Choice(["z", "t", "knha", "hksj"], case_sensitive=False), default="z",
               show_default=True, help="z, t, or Knapp-Hartung (knha; hksj is an alias).")
 @click.option("--mods", default=None, help='Moderators as an R-style formula, e.g. "~ ablat + C(alloc)".')
 @click.option("--by", default=None, help="Column defining subgroups: one model per level, and their test.")
+@click.option("--weights", default=None, help="Column of study weights (> 0), with --method GENQ.")
 @click.option("--level", type=float, default=95.0, show_default=True, help="Confidence level (percent).")
 @click.option("--slab", default=None, help="Column of study labels.")
 @click.option("--cluster", default=None, help="Column of cluster IDs: a three-level model.")
@@ -47,7 +49,8 @@ def _csv(records: list[dict]) -> str:
 @click.option("--robust", type=click.Choice(["cr2"], case_sensitive=False), default=None,
               help="Cluster-robust inference (with --cluster).")
 @click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
-def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, level, slab, cluster, within, robust, fmt):
+def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, weights, level, slab, cluster, within, robust,
+         fmt):
     """Pool effect sizes: common/random-effects model, meta-regression (--mods), subgroups (--by),
     or a three-level model (--cluster)."""
     if vi is not None and sei is not None:
@@ -56,6 +59,8 @@ def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, level, slab, clus
         raise click.UsageError("--within and --robust need --cluster")
     if cluster is not None and by is not None:
         raise click.UsageError("--by cannot be combined with --cluster")
+    if cluster is not None and weights is not None:
+        raise click.UsageError("--weights cannot be combined with --cluster")
     if by is not None and mods is not None:
         raise click.UsageError("--by cannot be combined with --mods (use a factor in --mods instead)")
     if sei is None and vi is None:
@@ -73,7 +78,7 @@ def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, level, slab, clus
 
             try:
                 res = meta_analysis(data, yi=yi, vi=vi, sei=sei, mods=mods, by=by, slab=slab, method=method,
-                                    test=test, level=level)
+                                    test=test, level=level, weights=weights)
             except ValueError as e:
                 if type(e) is not ValueError:  # InputError: reported by the command group
                     raise

@@ -31,6 +31,9 @@ Viechtbauer, W., et al. (2015). A comparison of procedures to test for moderator
 meta-regression models. Psychol. Methods, 20(3), 360-374 (EB = PM; HS with moderators).
 Viechtbauer, W. (2021). Median-unbiased estimators for the amount of heterogeneity in meta-analysis.
 European Congress of Methodology (PMM: Q(tau2) = median of chi2(k - p)).
+DerSimonian, R., & Kacker, R. (2007). Random-effects model for meta-analysis of clinical trials: an update.
+Contemp. Clin. Trials, 28(2), 105-114. doi:10.1016/j.cct.2006.04.004 (GENQ: the general method-of-moments
+estimator with arbitrary weights).
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ from ._wls import dot, is_intercept_only, likelihood_terms, q_function, trace_P,
 
 #: the estimators of tau2, plus "FE"/"EE"/"CE" for the common-effect (equal-effects) model
 METHODS = ("FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "PMM")
+#: estimators that also need user weights (metafor's ``weights=``): the generalised Q estimator
+WEIGHTED_METHODS = ("GENQ",)
 COMMON_EFFECT = frozenset({"FE", "EE", "CE"})
 
 #: convergence of Fisher scoring: change in tau2 relative to tau2 + mean(vi) (the cases: 1e-12 absolute)
@@ -321,16 +326,34 @@ def pmm(yi, vi, X) -> Tau2Fit:
     return Tau2Fit(tau2, _se_morris(X, vi, tau2), ok)
 
 
+def genq(yi, vi, X, weights) -> Tau2Fit:
+    """Generalised Q (method of moments with user weights a_i; DerSimonian & Kacker, 2007): with
+    P_a = A - A X (X'AX)^{-1} X'A, A = diag(a), the quadratic form Q_a = y'P_a y has expectation
+    tr(P_a V) + tau2 tr(P_a), V = diag(vi), so tau2 = (Q_a - tr(P_a V)) / tr(P_a), truncated at 0.
+    DL is the case a = 1/vi, HE the case a = 1. SE: that of Q_a / tr(P_a) under the model (see
+    :func:`_se_quadratic`)."""
+    a = weights
+    fit = wls(yi, X, a)
+    trP = trace_P(X, a, fit.A)
+    trPV = float(dot(a, vi) - np.sum(fit.A * xdx(X, a * a * vi)))  # sum(a v) - tr((X'AX)^{-1} X'AVAX)
+    tau2 = max(0.0, (fit.q - trPV) / trP)
+    return Tau2Fit(tau2, _se_quadratic(X, a, vi, tau2, 1.0 / trP))
+
+
 ESTIMATORS = {"FE": common_effect, "EE": common_effect, "CE": common_effect, "DL": dl, "HE": he, "HS": hs,
               "SJ": sj, "ML": ml, "REML": reml, "EB": eb, "PM": pm, "PMM": pmm}
 
 
-def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray) -> Tau2Fit:
-    """Dispatch to the estimator named ``method`` (one of :data:`METHODS`, already validated).
+def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray,
+                  weights: np.ndarray | None = None) -> Tau2Fit:
+    """Dispatch to the estimator named ``method`` (one of :data:`METHODS` or :data:`WEIGHTED_METHODS`,
+    already validated); ``weights`` (k,) are those of the weighted methods (GENQ).
 
     Needs k - p >= 1 for every estimator but the common-effect model; with k = p the caller fixes
     tau2 = 0 (see :func:`commonfactors.models.univariate.fit`).
     """
+    if method == "GENQ":
+        return genq(yi, vi, X, weights)
     return ESTIMATORS[method](yi, vi, X)
 
 

@@ -21,13 +21,13 @@ from typing import Literal
 import numpy as np
 
 from .. import _distributions as dist
-from .._checks import EffectData, effect_data, format_rows, group_codes, warn_dropped
-from ..errors import ConvergenceWarning, SmallKWarning
+from .._checks import EffectData, check_range, effect_data, format_rows, group_codes, numeric, warn_dropped
+from ..errors import ConvergenceWarning, InputError, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
-from ._wls import cochran_q, wls
-from .tau2 import COMMON_EFFECT, METHODS, estimate_tau2, q_profile_ci
+from ._wls import cochran_q, wls, xdx
+from .tau2 import COMMON_EFFECT, METHODS, WEIGHTED_METHODS, estimate_tau2, q_profile_ci
 
-Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"]
+Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "GENQ", "FE", "EE", "CE"]
 Test = Literal["z", "t", "knha", "hksj"]
 TESTS = ("z", "t", "knha")
 #: other names of the tests, normalised by :func:`normalize_options`
@@ -53,8 +53,8 @@ def normalize_options(method, test, level) -> tuple[str, str, float]:
     does). Raises ValueError naming the allowed values.
     """
     m = method.upper() if isinstance(method, str) else method
-    if m not in METHODS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(METHODS)}")
+    if m not in METHODS + WEIGHTED_METHODS:
+        raise ValueError(f"method={method!r} is not one of {', '.join(METHODS + WEIGHTED_METHODS)}")
     t = test.lower() if isinstance(test, str) else test
     t = TEST_ALIASES.get(t, t)
     if t not in TESTS:
@@ -88,8 +88,16 @@ def _tests(beta, se, test: str, df: float, level: float):
     return stat, pval, crit
 
 
+def check_weights(method: str, weights) -> None:
+    """``weights`` are given exactly when ``method`` needs them (GENQ); a ValueError otherwise."""
+    if method in WEIGHTED_METHODS and weights is None:
+        raise ValueError(f"method={method!r} needs weights= (the weights of its generalised Q statistic)")
+    if method not in WEIGHTED_METHODS and weights is not None:
+        raise ValueError(f"weights= are only used by method='GENQ', not by method={method!r}")
+
+
 def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: float = 95,
-        profile_ci: bool = True) -> MetaResult:
+        profile_ci: bool = True, weights: np.ndarray | None = None) -> MetaResult:
     """Fit the model to validated data; the engine behind :func:`meta_analysis`, for use inside the package.
 
     ``data`` is an :class:`commonfactors._checks.EffectData` (clean float64 ``yi``, ``vi`` > 0, ``X`` with the
@@ -102,6 +110,11 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
       eq. 16.6-16.7); under ``test="knha"`` the covariance is multiplied by
       s2 = sum w_i e_i^2 / (k - p), not truncated at 1 (Knapp & Hartung, 2003, Stat. Med. 22, 2693-2710,
       eq. 7; Hartung, 1999), and tests use t(k - p), as under ``test="t"``;
+    - with user ``weights`` a (method "GENQ", :func:`.tau2.genq`; k values > 0, already validated) the
+      coefficients are weighted by a instead: beta = (X'AX)^{-1} X'Ay with the covariance of that linear
+      estimator under the model, (X'AX)^{-1} X'A(V + tau2 I)AX (X'AX)^{-1} (DerSimonian & Kacker, 2007;
+      the Knapp-Hartung s2 above, from the inverse-variance weighted residuals, multiplies it as it does
+      metafor's);
     - the prediction interval beta_0 +- crit sqrt(tau2 + se^2) (Riley, Higgins & Deeks, 2011, BMJ 342,
       d549, with metafor's crit: z, or t(k - p) under t/knha), for models without moderators;
     - Cochran's Q_E = sum (1/vi) e_i^2 (common-effect residuals) with k - p degrees of freedom;
@@ -111,13 +124,17 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
       moderators); for the common-effect model I2 = 100 max(0, (Q - df) / Q) and H2 = Q / df;
     - Q-profile confidence intervals for tau2 (Viechtbauer, 2007) and the matching I2 and H2 intervals
       (with ``profile_ci=False`` they are not computed and are NaN: refits that do not report them, such
-      as leave-one-out and trim-and-fill iterations, save their root finding);
+      as leave-one-out and trim-and-fill iterations, save their root finding). They are NaN for GENQ too:
+      metafor's interval for that estimator is the generalised Q-statistic method (Jackson, 2013, Res.
+      Synth. Methods 4(3), 220-229), with the distribution of a weighted sum of chi-squares, which is not
+      implemented here;
     - with moderators: the omnibus test QM = b' V^{-1} b over the coefficients but the intercept,
       chi2(p - 1), or F = QM / (p - 1) with (p - 1, k - p) degrees of freedom under t/knha; and the
       pseudo-R2 = 100 max(0, (tau2_RE - tau2) / tau2_RE), tau2_RE from the model without moderators with
       the same estimator (Raudenbush, 2009, eq. 16.22; 0 when tau2_RE = 0).
     """
     method, test, level = normalize_options(method, test, level)
+    check_weights(method, weights)
     y, v, X = data.yi, data.vi, data.X
     k, p = X.shape
     df_res = k - p
@@ -136,7 +153,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         warn(f"k = {k} {'study' if k == 1 else 'studies'} for {p} coefficient{'s' if p > 1 else ''}: "
              "tau2 cannot be estimated and is set to 0", SmallKWarning)
     elif random:
-        tf = estimate_tau2(method, y, v, X)
+        tf = estimate_tau2(method, y, v, X, weights)
         tau2, se_tau2 = tf.tau2, tf.se_tau2
         if not tf.converged:
             warn(f"the {method} estimator of tau2 did not converge" +
@@ -149,6 +166,10 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
     wf = wls(y, X, w)
     beta, vcov, q_w = wf.beta, wf.A, wf.q
     del wf  # its k residuals are not needed: a smaller peak of memory for large k
+    if weights is not None:  # the linear estimator with weights a and its covariance under the model
+        af = wls(y, X, weights)
+        beta, vcov = af.beta, af.A @ xdx(X, weights * weights / w) @ af.A
+        w = weights
     if test == "knha":
         vcov = vcov * (q_w / df_res if df_res > 0 else math.nan)  # Knapp & Hartung (2003), eq. 7
     se = np.sqrt(np.diag(vcov))
@@ -173,7 +194,8 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
     if random:
         i2, h2 = (0.0, 1.0) if tau2 == 0 else (100.0 * tau2 / (vt + tau2), (vt + tau2) / vt)
         if df_res > 0:
-            lo, hi = q_profile_ci(y, v, X, level, start=tau2, q0=q) if profile_ci else (math.nan, math.nan)
+            profile = profile_ci and method not in WEIGHTED_METHODS
+            lo, hi = q_profile_ci(y, v, X, level, start=tau2, q0=q) if profile else (math.nan, math.nan)
             tau2_ci = (lo, hi)
             i2_ci = tuple(100.0 * t / (vt + t) for t in (lo, hi))
             h2_ci = tuple((vt + t) / vt for t in (lo, hi))
@@ -195,7 +217,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
             qm /= m
             qm_pval = float(dist.f_sf(qm, m, df_res)) if df_res > 0 else math.nan
         if random:
-            tau2_re = estimate_tau2(method, y, v, np.ones((k, 1))).tau2 if k > 1 else 0.0
+            tau2_re = estimate_tau2(method, y, v, np.ones((k, 1)), weights).tau2 if k > 1 else 0.0
             r2 = 100.0 * max(0.0, (tau2_re - tau2) / tau2_re) if tau2_re > 0 else 0.0
 
     first = coefs[0]
@@ -218,8 +240,8 @@ def _validated(data, **kwargs) -> tuple[EffectData, tuple[str, ...]]:
 
 
 def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, slab=None,
-                  method: Method = "REML", test: Test = "z",
-                  level: float = 95) -> MetaResult | SubgroupResult:
+                  method: Method = "REML", test: Test = "z", level: float = 95,
+                  weights=None) -> MetaResult | SubgroupResult:
     """Fit a common-, random- or mixed-effects meta-analytic model (metafor's ``rma``).
 
     Parameters
@@ -238,14 +260,19 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
         Fit one model per level of this column (subgroup analysis) and test the differences.
     slab : str or array_like, optional
         Study labels.
-    method : {"REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE", "EE", "CE"}
+    method : {"REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "GENQ", "FE", "EE", "CE"}
         Estimator of tau2 (see :mod:`commonfactors.models.tau2`); "FE"/"EE"/"CE" fit the common-effect
-        model. Default "REML", as metafor.
+        model; "GENQ" (the generalised Q estimator of DerSimonian & Kacker, 2007) needs ``weights``.
+        Default "REML", as metafor.
     test : {"z", "t", "knha"}
         Normal tests, t tests with k - p degrees of freedom, or the Knapp-Hartung adjustment with t tests
         (``"hksj"`` is an alias). Default "z".
     level : float
         Confidence level in percent (default 95).
+    weights : str or array_like, optional
+        Weights (> 0) of the studies for ``method="GENQ"`` only (metafor's ``weights=``): they define the
+        generalised Q statistic whose moments give tau2, and weight the coefficients (see :func:`fit`).
+        The Q-profile intervals are NaN for this method.
 
     Returns
     -------
@@ -261,9 +288,11 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
     Raises
     ------
     InputError
-        A named column is missing or not numeric, ``vi <= 0``, or a moderator has one level.
+        A named column is missing or not numeric, ``vi <= 0``, a moderator has one level, or a weight of a
+        study used is missing or not > 0.
     ValueError
-        An unknown ``method`` or ``test``, a ``level`` outside (0, 100), or ``by`` with ``mods``.
+        An unknown ``method`` or ``test``, a ``level`` outside (0, 100), or ``weights`` without
+        ``method="GENQ"`` (or GENQ without them).
 
     Warns
     -----
@@ -294,13 +323,30 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
     (-0.7143, 0.3133, 92.23)
     """
     method, test, level = normalize_options(method, test, level)
+    check_weights(method, weights)
     if by is not None and mods is not None:
         raise ValueError("by= and mods= cannot be combined: fit the subgroups with mods= a factor instead")
     ed, notes = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
+    a = None if weights is None else _user_weights(data, weights, ed, n=len(data) if data is not None
+                                                   else np.asarray(yi).shape[0])
     if by is None:
-        res = fit(ed, method=method, test=test, level=level)
+        res = fit(ed, method=method, test=test, level=level, weights=a)
         return dataclasses.replace(res, warnings=notes + res.warnings)
-    return _subgroups(data, ed, by, notes, method=method, test=test, level=level)
+    return _subgroups(data, ed, by, notes, method=method, test=test, level=level, weights=a)
+
+
+def _user_weights(data, weights, ed: EffectData, *, n: int) -> np.ndarray:
+    """The boundary for ``weights``: a column of ``data`` or an array of the input's length; the values of
+    the studies used must be finite and > 0."""
+    values, column = numeric(data, weights, name="weights", n=n)
+    a = values[ed.index]
+    missing = np.flatnonzero(np.isnan(a))
+    if missing.size:
+        raise InputError("missing value", file=ed.source, row=ed.rows[missing[0]], column=column or "weights",
+                         expected="a weight > 0 for every study used")
+    check_range(a, column=column or "weights", rows=ed.rows, source=ed.source, low=0, low_open=True,
+                expected="a weight > 0")
+    return a
 
 
 def _label(value) -> str:
@@ -311,7 +357,8 @@ def _label(value) -> str:
     return str(value)
 
 
-def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level: float) -> SubgroupResult:
+def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level: float,
+               weights: np.ndarray | None = None) -> SubgroupResult:
     """One model per level of ``by`` and the test for subgroup differences.
 
     The test is the Q statistic of a common-effect meta-regression of the subgroup estimates on the
@@ -341,7 +388,8 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
                                   slab=ed.slab[sel], frame=None, index=index[sel])
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            res = fit(sub, method=method, test=test, level=level)
+            res = fit(sub, method=method, test=test, level=level,
+                      weights=None if weights is None else weights[sel])
         where = f"{column or 'by'} = {_label(label)}: "
         for c in caught:
             warnings.warn(where + str(c.message), c.category, stacklevel=_user_stacklevel())

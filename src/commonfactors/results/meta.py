@@ -60,9 +60,10 @@ class MetaResult:
     study's true effect) and ``se_tau2`` are NaN for a common-effect model, and the prediction interval is
     NaN with moderators (it depends on the moderator values). ``tau2_ci``/``i2_ci``/``h2_ci`` are Q-profile
     intervals (None for a common-effect model; NaN pairs from ``fit(..., profile_ci=False)``, the refits of
-    influence diagnostics and trim and fill). ``df`` is the degrees of freedom of the t/F tests (inf under
-    ``test="z"``). ``vt`` is metafor's "typical" within-study variance used by I2 and H2. ``weights`` are
-    the model's inverse-variance weights 1/(vi + tau2); ``vcov`` the covariance matrix of the coefficients.
+    influence diagnostics and trim and fill, and for method "GENQ"). ``df`` is the degrees of freedom of
+    the t/F tests (inf under ``test="z"``). ``vt`` is metafor's "typical" within-study variance used by I2
+    and H2. ``weights`` are the model's inverse-variance weights 1/(vi + tau2) (the user's weights with
+    method "GENQ"); ``vcov`` the covariance matrix of the coefficients.
     """
 
     k: int
