@@ -3,9 +3,11 @@ estimates, conversions between metrics, and variance pies (additive and overlap-
 
 Modules: :mod:`.taxonomy` (factors, elements, their estimates), :mod:`.convert` (r, d, Fisher's z,
 shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, pooled correlation
-matrices, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix).
+matrices, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix), :mod:`.corpool` (GLS pooling
+of correlation matrices, stage 1 of MASEM).
 """
 
+from .corpool import olkin_siotani, pool_correlation_matrices
 from .pie import (
     additive_pie,
     component,
@@ -13,6 +15,7 @@ from .pie import (
     dominance_sensitivity,
     pool_correlations,
     published_pies,
+    sensitivity_view,
 )
 from .taxonomy import FACTORS, element_estimates, list_elements
 
@@ -24,6 +27,9 @@ __all__ = [
     "dominance_sensitivity",
     "element_estimates",
     "list_elements",
+    "olkin_siotani",
+    "pool_correlation_matrices",
     "pool_correlations",
     "published_pies",
+    "sensitivity_view",
 ]
