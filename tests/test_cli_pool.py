@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conformance_cases import input_path, load_cases
+from conformance_cases import HERE, input_path, load_cases
 from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
 RMA = {c["id"]: c for c in load_cases("rma")}
@@ -174,12 +174,18 @@ def test_unknown_method_is_a_usage_error(tmp_path):
     assert "Error: Invalid value for '--method': 'XYZ' is not one of" in proc.stderr
 
 
-def test_by_with_mods_is_a_usage_error(tmp_path):
-    f = tmp_path / "ok.csv"
-    f.write_text(GOOD)
-    proc = run(f, "--by", "g", "--mods", "~ g")
-    assert proc.returncode == 2 and "--by cannot be combined with --mods" in proc.stderr
-    assert "Traceback" not in proc.stderr
+def test_by_with_mods_gives_one_meta_regression_per_subgroup():
+    # metafor 3.8-1: see tests/test_univariate.py::test_subgroups_with_moderators_match_metafor
+    f = HERE / "inputs" / "mr_bangertdrowns2004_length_imag_meta.csv"
+    proc = run(f, "--by", "meta", "--mods", "~ length", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert [set(s) for s in got["subgroups"]] == [POOL_KEYS | MODS_KEYS | {"level"}] * 2
+    assert [c["name"] for c in got["subgroups"][1]["coefficients"]] == ["intrcpt", "length"]
+    assert_agrees(got["q_between"], 3.73981022442841, rtol=1e-6)
+    assert got["q_between_df"] == 2
+    proc = run(f, "--by", "meta", "--mods", "~ length", "--format", "csv")
+    assert proc.stdout.splitlines()[0] == "level,k,name,estimate,se,stat,pval,ci_low,ci_high,tau2,qe,qe_pval"
 
 
 def test_cluster_dispatches_to_the_three_level_model():

@@ -61,11 +61,6 @@ def test_hksj_is_an_alias_of_knha(bcg):
     assert a == b and a["test"] == "knha"
 
 
-def test_by_and_mods_cannot_be_combined(bcg):
-    with pytest.raises(ValueError, match="by= and mods= cannot be combined"):
-        cf.meta_analysis(bcg, mods="~ alloc", by="alloc")
-
-
 def test_sei_gives_the_same_model_as_vi(bcg):
     a = cf.meta_analysis(yi=bcg["yi"].to_numpy(), vi=bcg["vi"].to_numpy())
     b = cf.meta_analysis(yi=bcg["yi"].to_numpy(), sei=np.sqrt(bcg["vi"].to_numpy()))
@@ -321,6 +316,82 @@ def test_subgroups_match_metafor(bcg):
     assert [s["level"] for s in d["subgroups"]] == ["alternate", "random", "systematic"]
     assert d["warnings"] == ["alloc = alternate: only k = 2 studies: tau2, I2 and H2 are very imprecise"]
     assert "Test for Subgroup Differences:" in str(r.summary())
+
+
+# > d <- read.csv(".../mr_bangertdrowns2004_length_imag_meta.csv"); for each level l of meta (0, 1):
+# > f <- rma(yi, vi, mods=~length, data=d[d$meta==l,], test=T, control=ctl)
+# > c(f$k, f$b, f$se, f$tau2, f$QM, f$QMp, f$QE, f$QEp)
+# > and the test of equal coefficients: b <- unlist(lapply(fits, coef)); V <- bdiag(lapply(fits, vcov))
+# > m <- rma.mv(b, as.matrix(V), mods=~0+factor(rep(1:2, 2)), method="FE"); c(m$QE, m$QEp)
+SUBGROUP_MODS = {
+    "z": ([(28, [0.0269564488601676, 0.00998746104071393], [0.0734142198791919, 0.00734207929471184],
+            0.0137198934415733, 1.85042741996649, 0.173733691071324, 38.3215149489846, 0.0565209754760005),
+           (16, [0.235323918855907, 0.00965686845521824], [0.204728883918099, 0.0157646534679516],
+            0.0894359730677361, 0.375235374367451, 0.540164279247069, 48.8659997862147,
+            9.44214200392221e-06)],
+          3.73981022442841, 0.154138286962002),
+    "knha": ([(28, [0.0269564488601676, 0.00998746104071393], [0.0785498341521106, 0.00785568670320669],
+               0.0137198934415733, 1.61637411469337, 0.214854466295737, 38.3215149489846, 0.0565209754760005),
+              (16, [0.235323918855907, 0.00965686845521824], [0.213175091648362, 0.0164150333041411],
+               0.0894359730677361, 0.346090034902586, 0.565705249115556, 48.8659997862147,
+               9.44214200392221e-06)],
+             3.40521529124075, 0.182207770728945),
+}
+
+
+@pytest.mark.parametrize("test", sorted(SUBGROUP_MODS))
+def test_subgroups_with_moderators_match_metafor(test):
+    d = read_table(HERE / "inputs" / "mr_bangertdrowns2004_length_imag_meta.csv")
+    r = cf.meta_analysis(d, by="meta", mods="~ length", test=test)
+    groups, qb, qb_p = SUBGROUP_MODS[test]
+    assert r.levels == ("0", "1") and r.has_mods
+    for res, (k, b, se, tau2, qm, qm_p, qe, qe_p) in zip(r.results, groups, strict=True):
+        assert res.k == k and [c.name for c in res.coefficients] == ["intrcpt", "length"]
+        assert all(close(c.estimate, e) for c, e in zip(res.coefficients, b, strict=True))
+        assert all(close(c.se, e) for c, e in zip(res.coefficients, se, strict=True))
+        got = (res.tau2, res.qm, res.qm_pval, res.qe, res.qe_pval)
+        assert all(close(g, e) for g, e in zip(got, (tau2, qm, qm_p, qe, qe_p), strict=True)), got
+    assert close(r.q_between, qb) and close(r.q_between_pval, qb_p) and r.q_between_df == 2
+    assert "Test for Subgroup Differences (all 2 coefficients):" in str(r.summary())
+    frame = r.to_frame()
+    assert list(frame["name"]) == ["intrcpt", "length"] * 2 and list(frame["level"]) == ["0", "0", "1", "1"]
+
+
+def test_subgroups_with_two_moderators_match_metafor():
+    # > d <- read.csv(".../mr_lopez2019_f2f_cog_ba_home_group.csv"); as above with mods=~cog+home, by group:
+    # > group 1: f$se 0.460121314697768 0.512570174095919 0.552391259156207, f$tau2 2.12404188970629;
+    # > between: m$QE 0.872698537606748, m$QEp 0.832010774769743 (df 3)
+    d = read_table(HERE / "inputs" / "mr_lopez2019_f2f_cog_ba_home_group.csv")
+    r = cf.meta_analysis(d, by="group", mods="~ cog + home")
+    g1 = r.results[1]
+    assert all(close(c.se, e) for c, e in zip(g1.coefficients, [0.460121314697768, 0.512570174095919,
+                                                                 0.552391259156207], strict=True))
+    assert close(g1.tau2, 2.12404188970629)
+    assert close(r.q_between, 0.872698537606748) and close(r.q_between_pval, 0.832010774769743)
+    assert r.q_between_df == 3
+
+
+def test_multivariate_between_test_with_one_coefficient_is_the_subgroup_q(bcg):
+    """Identity: with p = 1 the multivariate Q is sum_g (b_g - b_bar)^2 / se_g^2."""
+    from commonfactors.models.univariate import _q_between
+
+    with pytest.warns(SmallKWarning):
+        r = cf.meta_analysis(bcg, by="alloc")
+    b = np.array([x.estimate for x in r.results])
+    w = 1 / np.array([x.se for x in r.results]) ** 2
+    assert close(_q_between(list(r.results))[0], w @ (b - w @ b / w.sum()) ** 2, IDENTITY_RTOL)
+
+
+def test_subgroup_that_cannot_estimate_the_moderators_is_an_input_error():
+    import pandas as pd
+
+    from commonfactors.errors import InputError
+
+    d = pd.DataFrame({"yi": [0.1, 0.3, 0.2, 0.5, 0.4, 0.6], "vi": [0.01, 0.02, 0.01, 0.02, 0.03, 0.01],
+                      "x": [1.0, 2.0, 3.0, 5.0, 5.0, 5.0], "g": ["a", "a", "a", "b", "b", "b"]})
+    with pytest.raises(InputError, match=r"column 'g': the 3 studies of subgroup 'b' cannot estimate the "
+                                         r"coefficients intrcpt, x; expected moderators that vary"):
+        cf.meta_analysis(d, by="g", mods="~ x")
 
 
 def test_subgroup_with_a_missing_label_is_dropped_with_a_warning(bcg):

@@ -40,7 +40,9 @@ def _csv(records: list[dict]) -> str:
 @click.option("--test", type=click.Choice(["z", "t", "knha", "hksj"], case_sensitive=False), default="z",
               show_default=True, help="z, t, or Knapp-Hartung (knha; hksj is an alias).")
 @click.option("--mods", default=None, help='Moderators as an R-style formula, e.g. "~ ablat + C(alloc)".')
-@click.option("--by", default=None, help="Column defining subgroups: one model per level, and their test.")
+@click.option("--by", default=None,
+              help="Column defining subgroups: one model (with --mods, one meta-regression) per level, and "
+                   "the test of their differences.")
 @click.option("--weights", default=None, help="Column of study weights (> 0), with --method GENQ.")
 @click.option("--level", type=float, default=95.0, show_default=True, help="Confidence level (percent).")
 @click.option("--slab", default=None, help="Column of study labels.")
@@ -61,8 +63,6 @@ def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, weights, level, s
         raise click.UsageError("--by cannot be combined with --cluster")
     if cluster is not None and weights is not None:
         raise click.UsageError("--weights cannot be combined with --cluster")
-    if by is not None and mods is not None:
-        raise click.UsageError("--by cannot be combined with --mods (use a factor in --mods instead)")
     if sei is None and vi is None:
         vi = "vi"
     data = read_input(file_or_dataset)

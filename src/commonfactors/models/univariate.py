@@ -257,7 +257,8 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
         Moderators: an R-style formula (``"~ ablat + C(alloc)"``; treatment coding, first level in sorted
         order as reference) or an array (k,) or (k, q); an intercept is always included.
     by : str or array_like, optional
-        Fit one model per level of this column (subgroup analysis) and test the differences.
+        Fit one model per level of this column (subgroup analysis; with ``mods``, one meta-regression per
+        level) and test the differences (with ``mods``, of all coefficients at once).
     slab : str or array_like, optional
         Study labels.
     method : {"REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "GENQ", "FE", "EE", "CE"}
@@ -283,7 +284,8 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
         ``h2_ci``; ``q``, ``q_df``, ``q_pval`` (Cochran's Q); ``coefficients``; with moderators ``qm``,
         ``qm_df``, ``qm_pval``, ``r2`` (percent), ``qe``, ``qe_pval``; ``warnings``. See :func:`fit`.
     SubgroupResult
-        With ``by``: one MetaResult per level, ``q_between``, ``q_between_df``, ``q_between_pval``.
+        With ``by``: one MetaResult per level, ``q_between``, ``q_between_df``, ``q_between_pval`` (with
+        ``mods``: the test that the meta-regressions' coefficients are the same in every subgroup).
 
     Raises
     ------
@@ -324,8 +326,6 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
     """
     method, test, level = normalize_options(method, test, level)
     check_weights(method, weights)
-    if by is not None and mods is not None:
-        raise ValueError("by= and mods= cannot be combined: fit the subgroups with mods= a factor instead")
     ed, notes = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
     a = None if weights is None else _user_weights(data, weights, ed, n=len(data) if data is not None
                                                    else np.asarray(yi).shape[0])
@@ -359,14 +359,9 @@ def _label(value) -> str:
 
 def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level: float,
                weights: np.ndarray | None = None) -> SubgroupResult:
-    """One model per level of ``by`` and the test for subgroup differences.
-
-    The test is the Q statistic of a common-effect meta-regression of the subgroup estimates on the
-    subgroup factor, i.e. of a common-effect model of the G estimates with their squared standard errors:
-    Q_between = sum_g (b_g - b_bar)^2 / se_g^2, b_bar their inverse-variance weighted mean, on G - 1
-    degrees of freedom (Borenstein et al., 2009, Introduction to Meta-Analysis, ch. 19, "separate estimates
-    of tau2"; metafor's documentation, "Subgroup analysis", as ``rma(estimates, sei=se, mods = ~ group,
-    method="FE")``'s QM).
+    """One model per level of ``by`` (with the moderators of ``ed.X``, if any) and the test for subgroup
+    differences (:func:`_q_between`). A subgroup whose studies cannot identify the moderators' coefficients
+    (fewer studies than coefficients, or a moderator constant within it) is an InputError naming it.
     """
     n_all = len(data) if data is not None else len(np.asarray(by))
     codes, levels, column = group_codes(data, by, name="by", n=n_all)
@@ -386,6 +381,13 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
             continue
         sub = dataclasses.replace(ed, yi=ed.yi[sel], vi=ed.vi[sel], X=ed.X[sel], rows=ed.rows[sel],
                                   slab=ed.slab[sel], frame=None, index=index[sel])
+        p = ed.X.shape[1]
+        if p > 1 and np.linalg.matrix_rank(sub.X) < p:
+            raise InputError(f"the {sel.size} {'study' if sel.size == 1 else 'studies'} of subgroup "
+                             f"{_label(label)!r} cannot estimate the coefficients {', '.join(ed.names)}",
+                             file=ed.source, column=column or "by",
+                             expected="moderators that vary within every subgroup (at least as many studies "
+                                      "as coefficients)")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             res = fit(sub, method=method, test=test, level=level,
@@ -396,14 +398,36 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
         results.append(dataclasses.replace(res, warnings=tuple(where + m for m in res.warnings)))
         notes.extend(where + m for m in res.warnings)
         names.append(_label(label))
-    est = np.array([r.estimate for r in results])
-    wg = 1.0 / np.array([r.se for r in results]) ** 2
-    G = len(results)
-    if G > 1:
-        qb = wls(est, np.ones((G, 1)), wg).q
-        qb_p = float(dist.chi2_sf(qb, G - 1))
-    else:
-        qb, qb_p = math.nan, math.nan
+    qb, qb_df = _q_between(results)
+    qb_p = float(dist.chi2_sf(qb, qb_df)) if qb_df > 0 and math.isfinite(qb) else math.nan
     return SubgroupResult(by=column or "by", levels=tuple(names), results=tuple(results), q_between=qb,
-                          q_between_df=G - 1, q_between_pval=qb_p, method=method, test=test, level=level,
+                          q_between_df=qb_df, q_between_pval=qb_p, method=method, test=test, level=level,
                           warnings=tuple(notes))
+
+
+def _q_between(results: list[MetaResult]) -> tuple[float, int]:
+    """The test for subgroup differences: (Q_between, degrees of freedom); NaN with a single subgroup.
+
+    Without moderators, Q_between is the Q statistic of a common-effect model of the G subgroup estimates
+    with their squared standard errors: sum_g (b_g - b_bar)^2 / se_g^2, b_bar their inverse-variance
+    weighted mean, on G - 1 degrees of freedom (Borenstein et al., 2009, Introduction to Meta-Analysis,
+    ch. 19, "separate estimates of tau2"; metafor's documentation, "Subgroup analysis", as
+    ``rma(estimates, sei=se, mods = ~ group, method="FE")``'s QM).
+
+    With moderators the intercepts are the subgroups' effects at moderator values 0, whose comparison is
+    rarely meaningful; the test is then of the whole coefficient vectors: are the G meta-regressions the
+    same? Its statistic is the multivariate Q of a common-effect model of the G vectors b_g (p
+    coefficients each) with their covariance matrices V_g: sum_g (b_g - b_bar)' V_g^{-1} (b_g - b_bar),
+    b_bar = (sum_g V_g^{-1})^{-1} sum_g V_g^{-1} b_g, on (G - 1) p degrees of freedom (Jackson, White &
+    Riley, 2012, Stat. Med. 31(29), 3805-3820, the multivariate Q; metafor's ``rma.mv(b, V, mods = ~ 0 +
+    coefficient, method="FE")``'s QE). With p = 1 it is the statistic above.
+    """
+    G = len(results)
+    p = len(results[0].coefficients)
+    if G < 2:
+        return math.nan, 0
+    b = [np.array([c.estimate for c in r.coefficients]) for r in results]
+    prec = [np.linalg.inv(r.vcov) for r in results]
+    b_bar = np.linalg.solve(sum(prec), sum(P @ bg for P, bg in zip(prec, b, strict=True)))
+    q = sum(float((bg - b_bar) @ P @ (bg - b_bar)) for P, bg in zip(prec, b, strict=True))
+    return q, (G - 1) * p

@@ -223,7 +223,10 @@ def _fmt_df(df: float) -> str:
 class SubgroupResult:
     """Result of ``meta_analysis(..., by=column)``: one :class:`MetaResult` per level of ``by`` (levels in
     sorted order), and the test for subgroup differences: ``q_between`` with ``q_between_df`` = (number of
-    subgroups - 1) degrees of freedom and its chi-square p-value ``q_between_pval``."""
+    subgroups - 1) degrees of freedom and its chi-square p-value ``q_between_pval``. With moderators each
+    subgroup's result is a meta-regression, and the test is that all its p coefficients are the same in
+    every subgroup, on (number of subgroups - 1) p degrees of freedom (not a comparison of the intercepts,
+    the subgroups' effects where every moderator is 0)."""
 
     by: str
     levels: tuple[str, ...]
@@ -248,23 +251,37 @@ class SubgroupResult:
             "method": self.method, "test": self.test, "warnings": list(self.warnings),
         })
 
+    @property
+    def has_mods(self) -> bool:
+        """True when each subgroup's model is a meta-regression."""
+        return bool(self.results) and self.results[0].has_mods
+
+    def _columns(self) -> list[str]:
+        return ["level", "k", *_COEF_FIELDS, "tau2", "qe", "qe_pval"] if self.has_mods \
+            else ["level", *_SUBGROUP_FIELDS]
+
     def records(self) -> list[dict]:
         """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
-        return [{"level": lvl, **{c: getattr(r, c) for c in _SUBGROUP_FIELDS}}
-                for lvl, r in zip(self.levels, self.results, strict=True)]
+        pairs = zip(self.levels, self.results, strict=True)
+        if self.has_mods:
+            return [{"level": lvl, "k": r.k, **{f: getattr(c, f) for f in _COEF_FIELDS}, "tau2": r.tau2,
+                     "qe": r.qe, "qe_pval": r.qe_pval} for lvl, r in pairs for c in r.coefficients]
+        return [{"level": lvl, **{c: getattr(r, c) for c in _SUBGROUP_FIELDS}} for lvl, r in pairs]
 
     def to_frame(self):
         """One row per subgroup: level, k, estimate, se, stat, pval, ci_low, ci_high, pi_low, pi_high,
-        tau2, i2, q, q_pval."""
+        tau2, i2, q, q_pval. With moderators one row per subgroup and coefficient: level, k, name, estimate,
+        se, stat, pval, ci_low, ci_high, tau2, qe, qe_pval."""
         import pandas as pd
 
-        return pd.DataFrame(self.records(), columns=["level", *_SUBGROUP_FIELDS])
+        return pd.DataFrame(self.records(), columns=self._columns())
 
     def summary(self, digits: int = 4) -> Summary:
         blocks = [f"Subgroups by {self.by} (tau^2 estimated within each subgroup)"]
         for lvl, r in zip(self.levels, self.results, strict=True):
             blocks += ["", f"=== {self.by} = {lvl} ===", "", _model_text(r, digits)]
-        blocks += ["", "Test for Subgroup Differences:",
+        what = f" (all {len(self.results[0].coefficients)} coefficients)" if self.has_mods else ""
+        blocks += ["", f"Test for Subgroup Differences{what}:",
                    f"QM(df = {self.q_between_df}) = {fmt(self.q_between, digits)}, "
                    f"p-val {_pval_eq(self.q_between_pval, digits)}"]
         return Summary("\n".join(blocks), notes=self.warnings)
