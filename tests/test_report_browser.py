@@ -41,7 +41,7 @@ def built(tmp_path_factory):
     return out
 
 
-def test_every_page_loads_without_errors_and_every_image_loads(browser, built, tmp_path_factory):
+def test_every_page_loads_without_errors_and_every_image_loads(built, browser, tmp_path_factory):
     shots = tmp_path_factory.mktemp("screenshots")
     pages = sorted(built.glob("*.html"))
     assert len(pages) > 10
@@ -61,6 +61,8 @@ def test_every_page_loads_without_errors_and_every_image_loads(browser, built, t
         for src, complete, width in images:
             assert complete and width > 0, f"{path.name}: image {src} did not load"
         assert page.title().endswith("commonfactors report")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path.name} is {overflow} px wider than the window"
         shot = shots / f"{path.stem}.png"
         page.screenshot(path=str(shot), full_page=path.name != "index.html")
         assert shot.stat().st_size > 10_000

@@ -131,7 +131,7 @@ def test_dataset_page_shows_data_model_summary_forest_and_funnel(built):
     assert "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text  # summary().as_html()
     assert "Regression Test" in text or "Egger" in text  # the bias tests
     srcs = [a["src"] for t, a in page.tags if t == "img"]
-    assert srcs == ["figures/bcg-reml-z-forest.png", "figures/bcg-reml-z-funnel.png"]
+    assert srcs == ["figures/bcg-rr-reml-z-forest.png", "figures/bcg-rr-reml-z-funnel.png"]
     for src in srcs:
         assert (built / src).with_suffix(".svg").is_file()
     hrefs = [a.get("href") for t, a in page.tags if t == "a"]
@@ -140,14 +140,20 @@ def test_dataset_page_shows_data_model_summary_forest_and_funnel(built):
 
 
 def test_analysis_page_shows_its_rows_and_the_models_it_names(built, reproduction):
-    page = _parse(built / "analysis-colditz1994_bcg.html")
-    ids = {site._slug(r["id"]) for r in reproduction.rows if r["id"].startswith("colditz1994_bcg:")}
-    assert set(page.rows) == ids
+    rows = [r for r in reproduction.rows if r["id"].startswith("vanhouwelingen2002_bcg:")]
+    page = _parse(built / "analysis-vanhouwelingen2002_bcg.html")
+    assert set(page.rows) == {site._slug(r["id"]) for r in rows}
+    specs = list(dict.fromkeys((r["model"]["measure"].split(" ")[0], r["model"]["estimator"],
+                                r["model"]["test"]) for r in rows))
+    assert ("OR", "FE", "z") in specs  # the common-effect odds ratio of van Houwelingen et al. (2002)
     srcs = [a["src"] for t, a in page.tags if t == "img"]
-    assert srcs == ["figures/bcg-dl-z-forest.png", "figures/bcg-dl-z-funnel.png",
-                    "figures/bcg-reml-z-forest.png", "figures/bcg-reml-z-funnel.png"]
-    assembled = _parse(built / "analysis-assink2016.html")
-    assert "not a univariate random-effects model" in " ".join(assembled.text)
+    assert srcs == [f"figures/bcg-{m.lower()}-{e.lower()}-{t}-{kind}.png" for m, e, t in specs
+                    for kind in ("forest", "funnel")]
+    text = " ".join(page.text)
+    assert "Fixed-Effects Model (k = 13)" in text  # metafor's heading for method="FE"
+    for name in ("assink2016", "dorn2007"):  # a three-level model; one arm's proportions (PLO)
+        other = " ".join(_parse(built / f"analysis-{name}.html").text)
+        assert "cannot be refitted from the dataset's effect-size columns" in other
 
 
 def test_index_shows_the_pie_with_intervals(built):

@@ -696,8 +696,8 @@ def save(fig, path, *, formats=("png", "svg")) -> list[Path]:
     }
     with matplotlib.rc_context(STYLE):
         for i, fmt in enumerate(formats):
-            if i == 1:  # the layout of the first format holds for the others: do not solve it again
-                fig.set_layout_engine("none")
+            if i == 1:  # the first format's layout holds for the others: no layout engine, no pre-draw
+                fig.set_layout_engine(None)
             target = path.with_suffix(f".{fmt}")
             with atomic_path(target) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta.get(fmt), facecolor="white")

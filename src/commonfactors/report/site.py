@@ -223,9 +223,9 @@ def _xlabel(measure: str | None) -> str:
 class _Writer:
     """Writes figures and pages into the site folder ``root`` and caches the fitted models."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, env: bool = True):
         self.root = root
-        self.env = _env()
+        self.env = _env() if env else None  # model jobs in worker processes write figures only
         self.css = _markup((_DIR / "static" / "site.css").read_text(encoding="utf-8"))
         (root / "figures").mkdir(parents=True, exist_ok=True)
         (root / "data").mkdir(parents=True, exist_ok=True)
@@ -560,20 +560,115 @@ def _factor_context(w: _Writer, factor: str, pie: dict, dataset_pages: dict) -> 
     }
 
 
-def _plan_analysis_fits(rows: list[dict], pageable: set[str]) -> dict[str, list[tuple[str, str]]]:
-    """For each dataset of an analysis, the (estimator, test) pairs its rows name, in order of appearance."""
-    out: dict[str, list[tuple[str, str]]] = {}
+#: what a model job returns when the data cannot be refitted as the analysis names it
+_NOT_REDRAWN = "not redrawn"
+
+
+def _measure_token(text) -> str:
+    """The escalc measure an analysis row names ("ZCOR (back-transformed to r)" -> "ZCOR")."""
+    return str(text or "").split(" ")[0].strip()
+
+
+def _plan(rows: list[dict], shipped_measures: dict[str, str]) -> dict[str, list[tuple[str, str, str]]]:
+    """For each dataset of an analysis, the (measure, estimator, test) specs its rows name, in order."""
+    out: dict[str, list[tuple[str, str, str]]] = {}
     for r in rows:
         d = r["dataset"]
-        if d in pageable:
-            spec = (str(r["model"].get("estimator") or "REML"), str(r["model"].get("test") or "z"))
+        if d in shipped_measures:
+            model = r["model"]
+            measure = _measure_token(model.get("measure")) or shipped_measures[d]
+            spec = (measure, str(model.get("estimator") or "REML"), str(model.get("test") or "z"))
             out.setdefault(d, [])
             if spec not in out[d]:
                 out[d].append(spec)
     return out
 
 
-def build_site(out_dir="reports", progress: bool = True) -> Path:
+def _spec_key(d: str, spec: tuple[str, str, str]) -> str:
+    return "-".join(_slug(x) for x in (d, *spec))
+
+
+def _model_job(root: str, d: str, spec: tuple[str, str, str]):
+    """Fit one model on a shipped dataset and draw its figures (run in a worker process).
+
+    Returns the ``model_block`` dict, or :data:`_NOT_REDRAWN` when the dataset's effect-size columns do not
+    give ``spec``'s measure, or the estimator is not one of ``meta_analysis``'s.
+    """
+    from ..datasets import describe
+
+    measure, method, test = spec
+    base = data = _shipped(d)
+    if measure != data.measure:
+        effect = dict(describe(d).effect)
+        effect.pop("measure")
+        if "yi" in effect:
+            return _NOT_REDRAWN
+        try:
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                data = _prepare(base.frame, measure=measure, columns=effect)
+            data.info = base.info
+        except InputError:  # the measure needs other columns (e.g. one arm's counts)
+            return _NOT_REDRAWN
+    title = f"Random-effects model ({measure}, {method}, {test} test)"
+    if method in ("FE", "EE", "CE"):
+        title = f"Common-effect model ({measure}, {test} test)"
+    try:
+        return _Writer(Path(root), env=False).model(
+            data, key=_spec_key(d, spec), title=title, method=method, test=test, note=_nesting_note(data)
+        )
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        return _NOT_REDRAWN
+
+
+def _pool(workers: int):
+    """A process pool for the model jobs (fork: the workers inherit the imported modules), or None."""
+    import concurrent.futures
+    import multiprocessing
+
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    import matplotlib.backends.backend_agg  # noqa: F401  imported once here, inherited by the workers
+    import matplotlib.backends.backend_svg  # noqa: F401
+
+    import commonfactors as cf
+
+    from . import figures
+
+    figures.palette()
+    cf.bias_tests  # noqa: B018  (the lazy export imports the models)
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
+class _Jobs:
+    """Model jobs, in worker processes when a pool is given, else run when their result is asked for."""
+
+    def __init__(self, root: Path, pool):
+        self.root, self.pool, self.futures = str(root), pool, {}
+
+    def submit(self, d: str, spec: tuple[str, str, str]) -> None:
+        if (d, spec) not in self.futures:
+            self.futures[(d, spec)] = self.pool.submit(_model_job, self.root, d, spec) if self.pool else None
+
+    def result(self, d: str, spec: tuple[str, str, str]):
+        self.submit(d, spec)
+        future = self.futures[(d, spec)]
+        if future is None:
+            future = self.futures[(d, spec)] = _Done(_model_job(self.root, d, spec))
+        return future.result()
+
+
+@dataclass
+class _Done:
+    value: object
+
+    def result(self):
+        return self.value
+
+
+def build_site(out_dir="reports", progress: bool = True, workers: int | None = None) -> Path:
     """Run every analysis and write the report site into ``out_dir``.
 
     Parameters
@@ -583,6 +678,9 @@ def build_site(out_dir="reports", progress: bool = True) -> Path:
         moved into place at the end; an existing site is replaced (keeping its ``README.md``).
     progress : bool
         Show a progress counter on stderr.
+    workers : int, optional
+        Processes that fit the models and draw their figures (default: the number of CPUs, at most 4);
+        1 draws everything in this process. The output does not depend on it.
 
     Returns
     -------
@@ -592,53 +690,70 @@ def build_site(out_dir="reports", progress: bool = True) -> Path:
     Pages: ``index.html`` (contents, variance pie beside the published pies, reproduction table),
     ``factor-<factor>.html`` (five), ``analysis-<id>.html`` (one per script in ``analyses/``),
     ``dataset-<id>.html`` (one per shipped study-level dataset); figures in ``figures/`` (PNG and SVG),
-    the data files in ``data/``.
+    the data files in ``data/``. Each analysis page shows the models its rows name (measure, estimator,
+    test), refitted on every row of the shipped dataset; a model that cannot be refitted that way (another
+    measure's columns, a three-level model) is replaced by the dataset's default model, with a note.
     """
     from .. import datasets, reproduce
 
-    catalogue = datasets.catalogue()
-    pageable = [c["id"] for c in catalogue if datasets.describe(c["id"]).effect]
+    pageable = [c["id"] for c in datasets.catalogue() if datasets.describe(c["id"]).effect]
+    measures = {d: datasets.describe(d).effect["measure"] for d in pageable}
     ids = reproduce.analysis_ids()
+    workers = min(os.cpu_count() or 1, 4) if workers is None else workers
     bar = _Progress(total=2 + len(pageable) + len(ids) + len(FACTOR_PAGES) + 1, enabled=progress)
-    with _staging(out_dir) as root:
+    with _staging(out_dir) as root, contextlib.ExitStack() as stack:
         w = _Writer(root)
+        pool = _pool(workers)
+        if pool is not None:
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+        jobs = _Jobs(root, pool)
+        default = {d: (measures[d], "REML", "z") for d in pageable}
+        for d in sorted(pageable, key=lambda d: -datasets.describe(d).rows):  # largest first
+            jobs.submit(d, default[d])
+
         with warnings.catch_warnings(record=True):  # collected by run_all into the result's warnings
             warnings.simplefilter("always")
             repro = reproduce.run_all()
         bar.step("analyses run (reproduction table)")
+        by_analysis: dict[str, list[dict]] = {i: [] for i in ids}
+        for r in repro.rows:
+            by_analysis.setdefault(r["id"].split(":")[0], []).append(r)
+        plans = {i: _plan(by_analysis[i], measures) for i in ids}
+        for i in ids:
+            for d, specs in plans[i].items():
+                for spec in specs:
+                    jobs.submit(d, spec)
+
         estimates_file = w.copy(_data_dir() / "published" / "estimates.csv", "published/estimates.csv")
         pie = _pie_context(w, estimates_file)
         bar.step("variance pie")
-
         dataset_pages = {d: f"dataset-{d}.html" for d in pageable}
         nav = [
             ("index.html#pie", "Variance pie"),
             ("index.html#reproduction", "Reproduction table"),
             *((f"factor-{f}.html", t) for f, (t, _) in FACTOR_PAGES.items()),
         ]
-        by_analysis: dict[str, list[dict]] = {i: [] for i in ids}
-        for r in repro.rows:
-            by_analysis.setdefault(r["id"].split(":")[0], []).append(r)
-        titles = {i: _analysis_title(i) for i in ids}
+        factors = []
+        for f, (title, blurb) in FACTOR_PAGES.items():
+            context = _factor_context(w, f, pie, dataset_pages)
+            w.page(f"factor-{f}.html", "factor.html", title=title, factor=context, nav=nav)
+            factors.append({"page": f"factor-{f}.html", "title": title, "blurb": blurb})
+            bar.step(f"factor {f}")
 
-        shipped: dict[str, _Data] = {}
-        fits: dict[tuple[str, str, str], dict] = {}
-        plans = {i: _plan_analysis_fits(by_analysis[i], set(pageable)) for i in ids}
+        titles = {i: _analysis_title(i) for i in ids}
+        infos = {}
         for d in pageable:
-            data = shipped[d] = _shipped(d)
-            _copy_dataset(w, d, data.info)
-            fits[(d, "REML", "z")] = w.model(
-                data, key=f"{d}-reml-z", title="Random-effects model (REML, z test)", note=_nesting_note(data)
-            )
+            info = infos[d] = _dataset_data(datasets.describe(d))
+            _copy_dataset(w, d, info)
             users = [{"page": f"analysis-{i}.html", "title": titles[i][1]} for i in ids if d in plans[i]]
             w.page(
                 f"dataset-{d}.html",
                 "dataset.html",
                 title=d,
-                page_title=data.info["title"],
+                page_title=info["title"],
                 lead=f"Shipped dataset {d}.",
-                data=data.info,
-                fits=[fits[(d, "REML", "z")]],
+                data=info,
+                fits=[jobs.result(d, default[d])],
                 analyses=users,
                 nav=nav,
             )
@@ -650,14 +765,13 @@ def build_site(out_dir="reports", progress: bool = True) -> Path:
             parts = []
             for d, specs in plans[i].items():
                 shown = []
-                for method, test in specs:
-                    if (d, method, test) not in fits:
-                        fits[(d, method, test)] = _analysis_fit(
-                            w, shipped[d], d, method, test, fits[(d, "REML", "z")]
-                        )
-                    if fits[(d, method, test)] not in shown:
-                        shown.append(fits[(d, method, test)])
-                parts.append({"data": shipped[d].info, "page": dataset_pages[d], "fits": shown})
+                for spec in specs:
+                    fit = jobs.result(d, spec)
+                    if fit == _NOT_REDRAWN:
+                        fit = {**jobs.result(d, default[d]), "note": _not_redrawn_note(spec)}
+                    if fit not in shown:
+                        shown.append(fit)
+                parts.append({"data": infos[d], "page": dataset_pages[d], "fits": shown})
             doc, title = titles[i]
             context = {
                 "id": i,
@@ -671,13 +785,6 @@ def build_site(out_dir="reports", progress: bool = True) -> Path:
             counts = ", ".join(f"{n} {v}" for v, n in context["counts"] if n)
             analyses.append({"page": f"analysis-{i}.html", "title": title, "counts": counts})
             bar.step(f"analysis {i}")
-
-        factors = []
-        for f, (title, blurb) in FACTOR_PAGES.items():
-            context = _factor_context(w, f, pie, dataset_pages)
-            w.page(f"factor-{f}.html", "factor.html", title=title, factor=context, nav=nav)
-            factors.append({"page": f"factor-{f}.html", "title": title, "blurb": blurb})
-            bar.step(f"factor {f}")
 
         reproduction = {
             "rows": [_row(r, dataset_pages) for r in repro.rows],
@@ -693,9 +800,7 @@ def build_site(out_dir="reports", progress: bool = True) -> Path:
             nav=nav,
             factors=factors,
             analyses=analyses,
-            datasets=[
-                {"id": d, "title": shipped[d].info["title"], "page": dataset_pages[d]} for d in pageable
-            ],
+            datasets=[{"id": d, "title": infos[d]["title"], "page": dataset_pages[d]} for d in pageable],
             pie=pie,
             reproduction=reproduction,
         )
@@ -703,23 +808,14 @@ def build_site(out_dir="reports", progress: bool = True) -> Path:
     return Path(out_dir)
 
 
-def _analysis_fit(w: _Writer, data: _Data, d: str, method: str, test: str, default: dict) -> dict:
-    """The model an analysis names (estimator and test), on the shipped data. When it names another kind
-    of model (e.g. a three-level model), the dataset's default model ``default`` is shown, with a note."""
-    key = f"{d}-{_slug(method)}-{_slug(test)}"
-    title = f"Random-effects model ({method}, {test} test)"
-    try:
-        return w.model(data, key=key, title=title, method=method, test=test, note=_nesting_note(data))
-    except ValueError as e:
-        if isinstance(e, InputError):
-            raise
-        note = (
-            f"The analysis fits a model that is not a univariate random-effects model (estimator {method!r}, "
-            f"test {test!r}); its numbers are in the table above. Shown here: the univariate "
-            "random-effects model (REML, z test) on the shipped effect sizes, as on the dataset page. "
-            + _nesting_note(data)
-        )
-        return {**default, "note": note}
+def _not_redrawn_note(spec: tuple[str, str, str]) -> str:
+    measure, method, test = spec
+    return (
+        f"The analysis pools {measure} with estimator {method!r} and a {test} test, which cannot be refitted "
+        "from the dataset's effect-size columns as a univariate model (another measure's columns, or a "
+        "multilevel model); its numbers are in the table above. Shown here: the dataset's default model, "
+        "as on the dataset page."
+    )
 
 
 @contextlib.contextmanager
