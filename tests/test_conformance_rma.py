@@ -11,17 +11,7 @@ import pytest
 import commonfactors as cf
 from commonfactors.io import read_raw
 from conformance_cases import input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
-
-#: I2 and R2 are percents: the absolute floor (1e-10 for a proportion) is 100 times larger on their scale.
-#: At a boundary (tau2 = 0) metafor's step halving stops at tau2 ~ 3e-14 instead of 0, which gives
-#: I2 = 1.2e-10 % and R2 = 99.99999999984 % in mr_raudenbush1985_weeks_REML (we give 0 and 100).
-PERCENT_FIELDS = {"i2", "i2_ci", "r2"}
-
-
-def atol_for(field):
-    return 100 * ATOL_FLOOR if field in PERCENT_FIELDS else ATOL_FLOOR
-
+from tolerances import assert_agrees, atol_for, rtol_for
 
 CASES = load_cases("rma")
 

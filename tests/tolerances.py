@@ -12,6 +12,11 @@ METAFOR_RTOL = {"effect_size": 1e-8, "rma": 1e-6, "metareg": 1e-6, "bias": 1e-5,
 METAFOR_RTOL_FIELD = {"tau2_ci": 1e-5, "i2_ci": 1e-5, "h2_ci": 1e-5, "selection_3psm": 1e-3, "robust": 1e-4,
                       "cr2": 1e-4}
 ATOL_FLOOR = 1e-10  # absolute differences below this always agree
+#: I2, its interval and R2 are percents: the absolute floor of a proportion is 100 times larger on their
+#: scale. It matters at the boundary tau2 = 0, where metafor's step halving stops short of 0: at tau2 ~ 3e-14
+#: in mr_raudenbush1985_weeks_REML, which gives I2 = 1.2e-10 % and R2 = 99.99999999984 % (we give 0 and 100).
+PERCENT_FIELDS = frozenset({"i2", "i2_ci", "r2"})
+PERCENT_ATOL = 100 * ATOL_FLOOR
 IDENTITY_RTOL = 1e-12  # identities and oracles (direct algebra, properties)
 
 #: our distribution functions against scipy: the sum of two errors, ours (< 3e-13 against mpmath on the
@@ -49,6 +54,11 @@ def printed(decimals: int) -> float:
 
 def rtol_for(kind: str, field: str) -> float:
     return METAFOR_RTOL_FIELD.get(field, METAFOR_RTOL[kind])
+
+
+def atol_for(field: str) -> float:
+    """The absolute floor of a field: ``PERCENT_ATOL`` for the percent-scale fields, else ``ATOL_FLOOR``."""
+    return PERCENT_ATOL if field in PERCENT_FIELDS else ATOL_FLOOR
 
 
 def agrees(got, expected, rtol: float, atol: float = ATOL_FLOOR) -> bool:
