@@ -427,7 +427,7 @@ def _analysis_title(id: str) -> tuple[str, str]:
     from ..reproduce import ANALYSES_DIR
 
     doc = ast.get_docstring(ast.parse((ANALYSES_DIR / f"{id}.py").read_text(encoding="utf-8"))) or id
-    return doc, doc.strip().split("\n")[0].rstrip(".")
+    return doc, doc.strip().split("\n")[0].rstrip(".").replace("``", "")  # reST literals in the title
 
 
 def _verdict_counts(rows) -> list[tuple[str, int]]:
