@@ -130,6 +130,30 @@ def test_q_profile_bounds_of_two_studies_are_found_far_out():
     assert hi == pytest.approx(4.5 / dist.chi2_ppf(0.025, 1) - 0.01, rel=1e-12)
 
 
+def test_few_evaluations_at_large_k():
+    """Newton steps near the solution: REML needs a handful of iterations from HE, and each Q-profile bound
+    two evaluations of Q beyond the one at the estimate (a guard on the work per fit, not a timing)."""
+    rng = np.random.default_rng(11)
+    k = 100_000
+    v = rng.uniform(0.01, 0.2, k)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    X = np.ones((k, 1))
+    fit = T.reml(y, v, X)
+    assert fit.converged and fit.iterations <= 4
+    calls = []
+    q = _wls.q_function(y, v, X)
+
+    def counted(t):
+        calls.append(t)
+        return q(t)
+
+    at = counted(fit.tau2)
+    for target in (k - 1 + 3 * math.sqrt(2 * k), k - 1 - 3 * math.sqrt(2 * k)):
+        root, found = T.solve_generalized_q(y, v, X, target, q=counted, start=fit.tau2, at_start=at, q0=1e12)
+        assert found and q(root)[0] == pytest.approx(target, rel=1e-12)
+    assert len(calls) <= 5
+
+
 # ---------------------------------------------------------------- _wls against dense matrix algebra
 
 
