@@ -119,6 +119,15 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         whose prediction interval is not drawn); the prediction interval (Riley, Higgins & Deeks, 2011,
         BMJ 342:d549) as a bar below it. Printed to the right: estimate [CI] and weight (%).
 
+    Examples
+    --------
+    >>> import commonfactors as cf
+    >>> from commonfactors.report import figures
+    >>> res = cf.meta_analysis(yi=[0.10, 0.30, 0.35, 0.65], vi=[0.010, 0.020, 0.015, 0.040])
+    >>> fig = figures.forest(res, xlabel="standardised mean difference")
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()][-2:]
+    ['Random-effects model (REML), k = 4', '95% prediction interval']
+
     References
     ----------
     Lewis, S., & Clarke, M. (2001). Forest plots: trying to see the wood and the trees. BMJ, 322(7300),

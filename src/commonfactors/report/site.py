@@ -136,7 +136,7 @@ def _slug(text: str) -> str:
 
 def _labels(frame) -> list[str]:
     """Study labels from the first label-like column (``LABEL_COLUMNS``), with the year appended when
-    there is a ``year`` column and the label does not contain it; row numbers otherwise."""
+    there is a ``year`` column and the label does not contain it; "study 1", "study 2", ... otherwise."""
     import pandas as pd
 
     for col in LABEL_COLUMNS:
@@ -150,7 +150,7 @@ def _labels(frame) -> list[str]:
                     for lab, y in zip(labels, frame["year"], strict=True)
                 ]
             return labels
-    return [f"row {i + 1}" for i in range(len(frame))]
+    return [f"study {i + 1}" for i in range(len(frame))]
 
 
 def _fig_size(fig) -> tuple[int, int]:
