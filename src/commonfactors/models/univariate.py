@@ -290,8 +290,9 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
     Raises
     ------
     InputError
-        A named column is missing or not numeric, ``vi <= 0``, a moderator has one level, or a weight of a
-        study used is missing or not > 0.
+        A named column is missing or not numeric, ``vi <= 0``, a moderator has one level, a weight of a
+        study used is missing or not > 0, or (``by`` with ``mods``) a subgroup cannot estimate the
+        coefficients.
     ValueError
         An unknown ``method`` or ``test``, a ``level`` outside (0, 100), or ``weights`` without
         ``method="GENQ"`` (or GENQ without them).
