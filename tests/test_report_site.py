@@ -322,3 +322,12 @@ def test_report_all_builds_the_site_into_out(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert seen == {"out_dir": str(tmp_path / "r"), "progress": False}
     assert result.output.strip() == str(tmp_path / "r" / "index.html")
+
+
+@pytest.mark.slow
+def test_site_is_byte_identical_when_rebuilt(built, tmp_path):
+    again = site.build_site(tmp_path / "reports", progress=False, workers=1)  # and without worker processes
+    files = sorted(p.relative_to(built) for p in built.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for rel in files:
+        assert (built / rel).read_bytes() == (again / rel).read_bytes(), rel

@@ -675,6 +675,7 @@ def _swatch(ax, y, colour, height):
         facecolor=colour,
         edgecolor=_GREY,
         linewidth=0.4,
+        clip_on=False,  # no clip path: its SVG id would hash the axes box, which may differ in the last bit
     )
 
 
