@@ -1,15 +1,16 @@
-"""``commonfactors bias`` and ``commonfactors influence`` through a subprocess: the JSON contract of DESIGN.md
-on metafor 3.8-1 conformance cases, the text and CSV formats, and bad input (exit 2, one line on stderr, no
-traceback)."""
+"""``commonfactors bias`` and ``commonfactors influence``: the JSON contract of DESIGN.md on metafor 3.8-1
+conformance cases, the text and CSV formats, and bad input (exit 2, one line on stderr, no traceback).
+
+The commands run in-process (click's CliRunner); the bad-input test of each command also runs in a real
+process, for the exit code and the stderr a shell sees."""
 
 import io
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
+from cli_run import in_a_process, in_process
 from conformance_cases import input_path, load_cases
 from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
@@ -19,9 +20,7 @@ RENAME = {"egger_rma": "egger", "egger_lm": "egger_classical", "begg": "begg", "
           "fsn_rosenthal": "fail_safe_n", "pet": "pet", "peese": "peese", "selmodel_3psm": "selection_3psm"}
 
 
-def run(command, *args):
-    return subprocess.run([sys.executable, "-m", "commonfactors.cli", command, *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+run = in_process
 
 
 def test_bias_json_matches_metafor():
@@ -78,10 +77,10 @@ def test_influence_csv_has_one_row_per_study_and_text_the_table():
 
 
 @pytest.mark.parametrize("command", ["bias", "influence"])
-def test_bad_input_exits_2_with_one_line(command, tmp_path):
+def test_bad_input_exits_2_with_one_line_in_a_real_process(command, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("yi,vi\n0.1,0.01\n0.2,-0.02\n0.3,0.03\n")
-    proc = run(command, bad, "--format", "json")
+    proc = in_a_process(command, bad, "--format", "json")
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()

@@ -4,14 +4,11 @@ es_linde2005_RR)."""
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
-from click.testing import CliRunner
 
 import commonfactors as cf
-from commonfactors.cli import main
+from cli_run import in_a_process, in_process
 from conformance_cases import input_path, load_cases
 from tolerances import ATOL_FLOOR, METAFOR_RTOL, assert_agrees
 
@@ -22,19 +19,12 @@ RR_ARGS = ["--measure", "RR", "--ai", "ai", "--ci", "ci", "--n1i", "n1i", "--n2i
 
 def run_in_a_process(*args):
     """The command as a shell runs it (exit code, stderr, cold start)."""
-    return subprocess.run(
-        [sys.executable, "-m", "commonfactors.cli", "effects", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return in_a_process("effects", *args)
 
 
 def run(*args):
-    """The same command in-process (click's CliRunner), as a CompletedProcess: 10 times faster."""
-    res = CliRunner().invoke(main, ["effects", *map(str, args)])
-    assert res.exit_code in (0, 2), res.exception  # anything else is an uncaught exception
-    return subprocess.CompletedProcess(args, res.exit_code, res.stdout, res.stderr)
+    """The same command in-process (click's CliRunner): 10 times faster."""
+    return in_process("effects", *args)
 
 
 def test_json_has_measure_yi_vi_and_names_missing_rows():

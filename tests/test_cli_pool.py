@@ -1,6 +1,9 @@
 """``commonfactors pool``: the JSON contract of DESIGN.md on a few metafor 3.8-1 conformance cases, the text
 and CSV formats, the cold start (no pandas/scipy/formulaic), and bad input (exit 2, one line on stderr naming
-file/row/column, no traceback)."""
+file/row/column, no traceback).
+
+The command runs in-process (click's CliRunner); the cold start and one bad input run in a real process, for
+what only a shell sees (tests/test_cli_errors.py runs one more)."""
 
 import json
 import subprocess
@@ -8,6 +11,7 @@ import sys
 
 import pytest
 
+from cli_run import in_a_process, in_process
 from conformance_cases import HERE, input_path, load_cases
 from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
 
@@ -20,8 +24,7 @@ MODS_KEYS = {"coefficients", "qm", "qm_df", "qm_pval", "r2", "qe", "qe_pval"}
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "commonfactors.cli", "pool", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return in_process("pool", *args)
 
 
 @pytest.mark.parametrize("case_id", ["rma_bcg_RR_REML_knha", "rma_hackshaw1998_PM_z", "rma_bcg_RR_FE_z"])
@@ -121,10 +124,11 @@ def test_cold_start_imports_neither_pandas_nor_scipy_nor_formulaic():
 # ---------------------------------------------------------------- bad input: exit 2, one line, no traceback
 
 
-def _bad(tmp_path, text, *args):
+def _bad(tmp_path, text, *args, process=False):
     f = tmp_path / "bad.csv"
     f.write_text(text)
-    proc = run(f, *args, "--format", "json")
+    proc = (in_a_process("pool", f, *args, "--format", "json") if process
+            else run(f, *args, "--format", "json"))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
@@ -151,8 +155,8 @@ def test_text_in_a_numeric_column(tmp_path):
     assert f"{f}, row 3, column 'yi': got 'abc'" in line
 
 
-def test_non_positive_variance(tmp_path):
-    line, f = _bad(tmp_path, "yi,vi\n0.1,0.01\n0.3,0\n0.2,0.015\n")
+def test_non_positive_variance_in_a_real_process(tmp_path):
+    line, f = _bad(tmp_path, "yi,vi\n0.1,0.01\n0.3,0\n0.2,0.015\n", process=True)
     assert f"{f}, row 3, column 'vi': got 0; expected a sampling variance > 0" in line
 
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
 
+from cli_run import in_a_process
 from commonfactors.cli import main
 from commonfactors.reproduce import analysis_ids
 from commonfactors.results.reproduce import COLUMNS, ROW_FIELDS, VERDICTS
@@ -76,17 +75,8 @@ def test_table_is_the_default_and_text_an_alias():
     assert run("molloy2014", "--format", "text").stdout == res.stdout
 
 
-def _cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "commonfactors.cli", "reproduce", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_unknown_id_exits_2_with_one_line():
-    out = _cli("molloy2015", "--format", "json")
+    out = in_a_process("reproduce", "molloy2015", "--format", "json")
     assert out.returncode == 2
     assert out.stdout == ""
     lines = out.stderr.strip().splitlines()
