@@ -9,7 +9,7 @@ import pytest
 import commonfactors as cf
 from commonfactors.io import read_raw
 from conformance_cases import CASE_COUNTS, input_path, load_cases
-from tolerances import ATOL_FLOOR, assert_agrees, rtol_for
+from tolerances import assert_agrees, atol_for, rtol_for
 
 CASES = load_cases("influence")
 
@@ -23,6 +23,5 @@ def test_influence_matches_metafor(case):
     got = cf.influence(read_raw(input_path(case)), yi="yi", vi="vi", **case["spec"]).to_dict()
     for name, expected in case["expected"].items():
         assert name in got, name
-        # weight is a percent: the absolute floor scales with it
-        atol = 100 * ATOL_FLOOR if name == "weight" else ATOL_FLOOR
-        assert_agrees(got[name], expected, rtol=rtol_for("influence", name), atol=atol, what=name)
+        # weight is a percent: its absolute floor is PERCENT_ATOL
+        assert_agrees(got[name], expected, rtol=rtol_for("influence", name), atol=atol_for(name), what=name)

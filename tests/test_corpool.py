@@ -52,7 +52,7 @@ from commonfactors.errors import ConvergenceWarning, DroppedRowsWarning, InputEr
 from commonfactors.factors.corpool import CorrelationPoolWarning, olkin_siotani, pool_correlation_matrices
 from commonfactors.factors.dominance import general_dominance
 from commonfactors.factors.pie import PieWarning, dominance_pie
-from tolerances import IDENTITY_RTOL, METAFOR_RTOL
+from tolerances import ALGEBRA_RTOL, ATOL_FLOOR, CORPOOL_RTOL, IDENTITY_RTOL, METAFOR_RTOL, ORACLE_RTOL
 
 DATA = pd.DataFrame(
     [
@@ -136,13 +136,6 @@ SPECS = {
     "REML_STUDY": {"method": "REML", "v_from": "study"},
     "REML_BOUNDARY": {"method": "REML", "v_from": "study", "data": BOUNDARY},
 }
-#: rma.mv (nlminb or Nelder-Mead) against our Fisher scoring, both converged: as the kind "multilevel"
-RTOL = {
-    "FE_STUDY": METAFOR_RTOL["rma"],
-    "FE_MEAN": METAFOR_RTOL["rma"],
-    "REML_STUDY": METAFOR_RTOL["multilevel"],
-    "REML_BOUNDARY": METAFOR_RTOL["multilevel"],
-}
 
 
 def _pool(data=DATA, **kw):
@@ -158,7 +151,7 @@ def test_reference_cases_cannot_shrink():
 @pytest.mark.parametrize("case", sorted(REFERENCE))
 def test_matches_metafor_rma_mv_on_rcalc(case):
     res = _pool(**SPECS[case])
-    exp, rtol = REFERENCE[case], RTOL[case]
+    exp, rtol = REFERENCE[case], CORPOOL_RTOL[SPECS[case]["method"]]
     assert [(p.var1, p.var2) for p in res.pairs] == PAIRS
     assert res.names == ("alliance", "empathy", "outcome")
     for field, expected in exp.items():  # every pinned field
@@ -168,7 +161,7 @@ def test_matches_metafor_rma_mv_on_rcalc(case):
             got = [p.tau2 for p in res.pairs]
         else:
             got = getattr(res, field)
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-12, err_msg=field)
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=ATOL_FLOOR, err_msg=field)
     se = np.sqrt(np.diag(exp["vcov"]))
     z = 1.959963984540054
     np.testing.assert_allclose([p.se for p in res.pairs], se, rtol=rtol)
@@ -222,12 +215,12 @@ def test_a_single_correlation_is_the_inverse_variance_weighted_mean():
     assert res.pairs[0].se == pytest.approx(np.sqrt(1 / np.sum(w)), rel=IDENTITY_RTOL)
     fe = cf.meta_analysis(yi=r, vi=vi, method="FE")  # the univariate engine: same model
     assert res.q == pytest.approx(fe.q, rel=IDENTITY_RTOL) and res.q_df == fe.q_df
-    assert res.q_pval == pytest.approx(fe.q_pval, rel=1e-10)
+    assert res.q_pval == pytest.approx(fe.q_pval, rel=ALGEBRA_RTOL)
     reml = _pool(data, method="REML")
     uni = cf.meta_analysis(yi=r, vi=vi, method="REML")
-    assert reml.pairs[0].tau2 == pytest.approx(uni.tau2, rel=1e-8)
-    assert reml.pairs[0].r == pytest.approx(uni.estimate, rel=1e-8)
-    assert reml.pairs[0].se == pytest.approx(uni.se, rel=1e-8)
+    assert reml.pairs[0].tau2 == pytest.approx(uni.tau2, rel=ORACLE_RTOL)
+    assert reml.pairs[0].r == pytest.approx(uni.estimate, rel=ORACLE_RTOL)
+    assert reml.pairs[0].se == pytest.approx(uni.se, rel=ORACLE_RTOL)
 
 
 def test_pairs_may_be_given_in_either_order_and_nfun_sets_a_studys_common_n():

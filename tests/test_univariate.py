@@ -21,7 +21,16 @@ from commonfactors.io import read_table
 from commonfactors.models.univariate import fit, normalize_options
 from commonfactors.results.meta import MetaResult, SubgroupResult
 from conformance_cases import HERE
-from tolerances import IDENTITY_RTOL, METAFOR_RTOL
+from tolerances import (
+    ALGEBRA_RTOL,
+    ATOL_FLOOR,
+    IDENTITY_RTOL,
+    METAFOR_RTOL,
+    PROPERTY_ATOL,
+    PROPERTY_RTOL,
+    printed,
+    rtol_for,
+)
 
 RTOL = METAFOR_RTOL["rma"]
 
@@ -31,7 +40,7 @@ def bcg():
     return read_table(HERE / "inputs" / "mr_bcg_RR_alloc.csv")
 
 
-def close(a, b, rtol=RTOL, atol=1e-10):
+def close(a, b, rtol=RTOL, atol=ATOL_FLOOR):
     return abs(a - b) <= atol + rtol * abs(b)
 
 
@@ -64,7 +73,7 @@ def test_hksj_is_an_alias_of_knha(bcg):
 def test_sei_gives_the_same_model_as_vi(bcg):
     a = cf.meta_analysis(yi=bcg["yi"].to_numpy(), vi=bcg["vi"].to_numpy())
     b = cf.meta_analysis(yi=bcg["yi"].to_numpy(), sei=np.sqrt(bcg["vi"].to_numpy()))
-    assert close(a.estimate, b.estimate, IDENTITY_RTOL) and close(a.tau2, b.tau2, 1e-10)
+    assert close(a.estimate, b.estimate, IDENTITY_RTOL) and close(a.tau2, b.tau2, ALGEBRA_RTOL)
 
 
 # ---------------------------------------------------------------- tests and levels against metafor
@@ -97,8 +106,9 @@ def test_level_90_matches_metafor(bcg):
     r = cf.meta_analysis(bcg, level=90)
     assert close(r.ci_low, -1.01024662098262) and close(r.ci_high, -0.418818063333656)
     expected = [0.14100224158316, 0.90980547195273]
-    assert all(close(a, b, 1e-5) for a, b in zip(r.tau2_ci, expected, strict=True))
-    assert all(close(a, b, 1e-5) for a, b in zip(r.i2_ci, [84.2189405792817, 97.1779065386451], strict=True))
+    assert all(close(a, b, rtol_for("rma", "tau2_ci")) for a, b in zip(r.tau2_ci, expected, strict=True))
+    assert all(close(a, b, rtol_for("rma", "i2_ci"))
+               for a, b in zip(r.i2_ci, [84.2189405792817, 97.1779065386451], strict=True))
     assert r.level == 90.0
 
 
@@ -134,7 +144,8 @@ def test_k1_with_t_tests_falls_back_to_z_as_metafor(bcg, test):
     # > rma(0.5, 0.1, test="knha"): 'Setting argument test="z" since k=1.' se 0.3162278, pval 0.1138463
     with pytest.warns(SmallKWarning, match=f"test='{test}' needs more studies than coefficients"):
         r = cf.meta_analysis(yi=[0.5], vi=[0.1], test=test)
-    assert r.test == "z" and close(r.se, 0.1 ** 0.5, IDENTITY_RTOL) and close(r.pval, 0.1138463, 1e-6)
+    assert r.test == "z" and close(r.se, 0.1 ** 0.5, IDENTITY_RTOL)
+    assert close(r.pval, 0.1138463, 0, printed(7))
 
 
 def test_common_effect_k1(bcg):
@@ -257,7 +268,7 @@ def test_genq_with_inverse_variance_or_unit_weights_is_dl_or_he(bcg):
     for weights, method in ((1 / v, "DL"), (np.ones_like(v), "HE")):
         a = cf.meta_analysis(yi=y, vi=v, method="GENQ", weights=weights)
         b = cf.meta_analysis(yi=y, vi=v, method=method)
-        assert close(a.tau2, b.tau2, IDENTITY_RTOL) and close(a.se_tau2, b.se_tau2, 1e-10)
+        assert close(a.tau2, b.tau2, IDENTITY_RTOL) and close(a.se_tau2, b.se_tau2, ALGEBRA_RTOL)
 
 
 def test_genq_estimate_is_the_weighted_mean_with_its_model_variance(bcg):
@@ -426,7 +437,7 @@ def test_meta_regression_equals_direct_algebra(bcg):
     X = np.column_stack([np.ones_like(x), x])
     ols = sm.WLS(y, X, weights=1 / (v + r.tau2)).fit()
     assert np.allclose([c.estimate for c in r.coefficients], ols.params, rtol=IDENTITY_RTOL, atol=0)
-    assert np.allclose(r.vcov, ols.normalized_cov_params, rtol=1e-10, atol=0)
+    assert np.allclose(r.vcov, ols.normalized_cov_params, rtol=ALGEBRA_RTOL, atol=0)
 
 
 # ---------------------------------------------------------------- properties
@@ -440,7 +451,6 @@ def _data(draw_k):
 
 DATA = _data(None)
 METHODS = st.sampled_from(["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"])
-PROPERTY_RTOL = 1e-7  # iterative estimators converge to ~1e-12; differences of estimates amplify it
 
 
 @settings(max_examples=60, deadline=None)
@@ -452,7 +462,7 @@ def test_reordering_studies_changes_nothing(data, method, rnd):
     a = cf.meta_analysis(yi=y, vi=v, method=method)
     b = cf.meta_analysis(yi=y[perm], vi=v[perm], method=method)
     for f in ("estimate", "se", "tau2", "i2", "q"):
-        assert close(getattr(b, f), getattr(a, f), PROPERTY_RTOL, 1e-9), f
+        assert close(getattr(b, f), getattr(a, f), PROPERTY_RTOL, PROPERTY_ATOL), f
 
 
 @settings(max_examples=60, deadline=None)
@@ -461,8 +471,9 @@ def test_shifting_yi_shifts_the_estimate(data, method, c):
     y, v = map(np.asarray, data)
     a = cf.meta_analysis(yi=y, vi=v, method=method)
     b = cf.meta_analysis(yi=y + c, vi=v, method=method)
-    assert close(b.estimate, a.estimate + c, PROPERTY_RTOL, 1e-8)
-    assert close(b.tau2, a.tau2, PROPERTY_RTOL, 1e-9) and close(b.se, a.se, PROPERTY_RTOL, 1e-9)
+    assert close(b.estimate, a.estimate + c, PROPERTY_RTOL, 10 * PROPERTY_ATOL)  # yi + c: |c| up to 50
+    assert close(b.tau2, a.tau2, PROPERTY_RTOL, PROPERTY_ATOL)
+    assert close(b.se, a.se, PROPERTY_RTOL, PROPERTY_ATOL)
 
 
 @settings(max_examples=60, deadline=None)
@@ -471,9 +482,9 @@ def test_scaling_yi_and_vi_scales_estimate_and_tau2(data, method, s):
     y, v = map(np.asarray, data)
     a = cf.meta_analysis(yi=y, vi=v, method=method)
     b = cf.meta_analysis(yi=y * s, vi=v * s * s, method=method)
-    assert close(b.estimate, a.estimate * s, PROPERTY_RTOL, 1e-9 * s)
-    assert close(b.tau2, a.tau2 * s * s, PROPERTY_RTOL, 1e-9 * s * s)
-    assert close(b.i2, a.i2, PROPERTY_RTOL, 1e-7)
+    assert close(b.estimate, a.estimate * s, PROPERTY_RTOL, PROPERTY_ATOL * s)
+    assert close(b.tau2, a.tau2 * s * s, PROPERTY_RTOL, PROPERTY_ATOL * s * s)
+    assert close(b.i2, a.i2, PROPERTY_RTOL, 100 * PROPERTY_ATOL)  # percent
 
 
 @settings(max_examples=30, deadline=None)

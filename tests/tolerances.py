@@ -12,10 +12,11 @@ METAFOR_RTOL = {"effect_size": 1e-8, "rma": 1e-6, "metareg": 1e-6, "bias": 1e-5,
 METAFOR_RTOL_FIELD = {"tau2_ci": 1e-5, "i2_ci": 1e-5, "h2_ci": 1e-5, "selection_3psm": 1e-3, "robust": 1e-4,
                       "cr2": 1e-4}
 ATOL_FLOOR = 1e-10  # absolute differences below this always agree
-#: I2, its interval and R2 are percents: the absolute floor of a proportion is 100 times larger on their
-#: scale. It matters at the boundary tau2 = 0, where metafor's step halving stops short of 0: at tau2 ~ 3e-14
-#: in mr_raudenbush1985_weeks_REML, which gives I2 = 1.2e-10 % and R2 = 99.99999999984 % (we give 0 and 100).
-PERCENT_FIELDS = frozenset({"i2", "i2_ci", "r2"})
+#: I2, its interval, R2 and the influence weights (percent of the total weight, as metafor's weights()) are
+#: percents: the absolute floor of a proportion is 100 times larger on their scale. It matters at the
+#: boundary tau2 = 0, where metafor's step halving stops short of 0: at tau2 ~ 3e-14 in
+#: mr_raudenbush1985_weeks_REML, which gives I2 = 1.2e-10 % and R2 = 99.99999999984 % (we give 0 and 100).
+PERCENT_FIELDS = frozenset({"i2", "i2_ci", "r2", "weight"})
 PERCENT_ATOL = 100 * ATOL_FLOOR
 IDENTITY_RTOL = 1e-12  # identities and oracles (direct algebra, properties)
 
@@ -45,6 +46,17 @@ R_CLOSED_FORM_RTOL = 1e-10
 METAFOR_BOUNDARY_ATOL = 1e-7
 #: a central difference with step 1e-6 (delta-method checks): truncation O(h^2) plus rounding eps / h
 CENTRAL_DIFFERENCE_RTOL = 1e-8
+#: exact invariances of the univariate fit checked on random data (permuting, shifting, scaling the studies):
+#: both fits are iterative and stop on their own step (~1e-12 of tau2 + mean vi), not at the same point, and
+#: the differences of estimates these properties compare amplify that (the random data have k >= 3 and vi
+#: spanning up to 400x); PROPERTY_ATOL is the floor on the scale of yi (of yi^2 for tau2, 100x on I2's
+#: percents)
+PROPERTY_RTOL = 1e-7
+PROPERTY_ATOL = 1e-9
+#: pooled correlation matrices (factors/corpool.py) against metafor's rma.mv on the same long file, by
+#: method: the common-effect GLS is closed form, as "rma"; REML is rma.mv's optimiser against our Fisher
+#: scoring, both run to convergence, as the kind "multilevel"
+CORPOOL_RTOL = {"FE": METAFOR_RTOL["rma"], "REML": METAFOR_RTOL["multilevel"]}
 
 
 def printed(decimals: int) -> float:
