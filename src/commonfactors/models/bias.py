@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from typing import Literal
 
 import numpy as np
@@ -29,8 +28,8 @@ from ..results.bias import (
     SelectionModelResult,
     TrimFillResult,
 )
-from ..results.meta import Coefficient, MetaResult
-from .univariate import Method, Test, _validated, fit, normalize_options
+from ..results.meta import Coefficient
+from .univariate import Method, Notes, Test, normalize_options, validated
 
 Side = Literal["left", "right"]
 Estimator = Literal["L0", "R0"]
@@ -40,30 +39,6 @@ Alternative = Literal["greater", "less"]
 DELTA_MAX = 100.0
 #: exact p-value of Kendall's tau below this many studies (without ties), as R's cor.test
 EXACT_KENDALL_MAX_K = 50
-
-
-class _Notes:
-    """Warnings of one computation: emitted once each (``warnings.warn``) and kept for the result."""
-
-    def __init__(self, initial=()):
-        self.items: list[str] = list(initial)
-
-    def add(self, message: str, category, stacklevel: int = 4) -> None:
-        if message not in self.items:
-            self.items.append(message)
-            warnings.warn(message, category, stacklevel=stacklevel)
-
-    def refit(self, context: str, ed: EffectData, **options) -> MetaResult:
-        """``fit(ed, **options)`` with its warnings re-emitted once, prefixed by ``context``."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = fit(ed, **options)
-        for c in caught:
-            self.add(f"{context}: {c.message}", c.category, stacklevel=5)
-        return res
-
-    def __call__(self) -> tuple[str, ...]:
-        return tuple(self.items)
 
 
 def _subset(ed: EffectData, yi=None, vi=None, X=None, names=None) -> EffectData:
@@ -78,16 +53,11 @@ def _subset(ed: EffectData, yi=None, vi=None, X=None, names=None) -> EffectData:
                                frame=None, index=None)
 
 
-def _prepare(data, yi, vi, sei, slab) -> tuple[EffectData, _Notes]:
-    ed, notes = _validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
-    return ed, _Notes(notes)
-
-
 # ---------------------------------------------------------------------------------------------------
 # Egger's regression test and PET-PEESE
 
 
-def _regression(ed: EffectData, notes: _Notes, *, model: str, predictor: str, method: str, test: str,
+def _regression(ed: EffectData, notes: Notes, *, model: str, predictor: str, method: str, test: str,
                 level: float) -> RegressionTest:
     k = ed.yi.shape[0]
     x = np.sqrt(ed.vi) if predictor == "sei" else ed.vi
@@ -171,11 +141,11 @@ def egger_test(data=None, *, yi="yi", vi="vi", sei=None, slab=None, model: Liter
     method, test, level = normalize_options(method, test, level)
     _check_choice("model", model, ("rma", "lm"))
     _check_choice("predictor", predictor, ("sei", "vi"))
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _regression(ed, notes, model=model, predictor=predictor, method=method, test=test, level=level)
 
 
-def _pet_peese(ed: EffectData, notes: _Notes, *, method: str, test: str, level: float) -> PetPeeseResult:
+def _pet_peese(ed: EffectData, notes: Notes, *, method: str, test: str, level: float) -> PetPeeseResult:
     k = ed.yi.shape[0]
     out = []
     for name, x in (("PET", np.sqrt(ed.vi)), ("PEESE", ed.vi)):
@@ -209,7 +179,7 @@ def pet_peese(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Metho
     uses PEESE when PET's intercept is significant).
     """
     method, test, level = normalize_options(method, test, level)
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _pet_peese(ed, notes, method=method, test=test, level=level)
 
 
@@ -251,7 +221,7 @@ def _kendall_exact_pval(s: float, k: int) -> float:
     return min(1.0, 2.0 * min(lower, upper))
 
 
-def _rank_test(ed: EffectData, notes: _Notes) -> RankTest:
+def _rank_test(ed: EffectData, notes: Notes) -> RankTest:
     y, v = ed.yi, ed.vi
     k = y.shape[0]
     w = 1.0 / v
@@ -310,7 +280,7 @@ def rank_test(data=None, *, yi="yi", vi="vi", sei=None, slab=None) -> RankTest:
     >>> round(res.tau, 4), round(res.pval, 4)   # metafor 3.8-1 ranktest: 0.3333, 0.4694 (exact)
     (0.3333, 0.4694)
     """
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _rank_test(ed, notes)
 
 
@@ -352,7 +322,7 @@ def _k0(dev: np.ndarray, estimator: str) -> int:
     return max(0, run - 1)                                # Duval & Tweedie (2000a), R0 = gamma* - 1
 
 
-def _trim_and_fill(ed: EffectData, notes: _Notes, *, method: str, test: str, level: float,
+def _trim_and_fill(ed: EffectData, notes: Notes, *, method: str, test: str, level: float,
                    estimator: str = "L0", side: str | None = None, maxiter: int = 100) -> TrimFillResult:
     y, v = ed.yi, ed.vi
     k = y.shape[0]
@@ -439,7 +409,7 @@ def trim_and_fill(data=None, *, yi="yi", vi="vi", sei=None, slab=None, estimator
     _check_choice("estimator", estimator, ("L0", "R0"))
     if side is not None:
         _check_choice("side", side, ("left", "right"))
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _trim_and_fill(ed, notes, method=method, test=test, level=level, estimator=estimator, side=side,
                           maxiter=maxiter)
 
@@ -448,7 +418,7 @@ def trim_and_fill(data=None, *, yi="yi", vi="vi", sei=None, slab=None, estimator
 # fail-safe N
 
 
-def _fail_safe_n(ed: EffectData, notes: _Notes, alpha: float) -> FailSafeN:
+def _fail_safe_n(ed: EffectData, notes: Notes, alpha: float) -> FailSafeN:
     k = ed.yi.shape[0]
     zsum = abs(float(np.sum(ed.yi / np.sqrt(ed.vi))))      # Stouffer: sum of z_i = y_i / sqrt(v_i)
     pval = float(dist.norm_sf(zsum / math.sqrt(k)))         # one-sided combined p-value
@@ -486,7 +456,7 @@ def fail_safe_n(data=None, *, yi="yi", vi="vi", sei=None, slab=None, alpha: floa
     alpha = float(alpha)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha={alpha!r} is not between 0 and 1")
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _fail_safe_n(ed, notes, alpha)
 
 
@@ -574,7 +544,7 @@ def _hessian(fun_grad, theta, steps) -> np.ndarray:
     return (H + H.T) / 2.0
 
 
-def _selection_model(ed: EffectData, notes: _Notes, *, steps=(0.025,), alternative: str = "greater",
+def _selection_model(ed: EffectData, notes: Notes, *, steps=(0.025,), alternative: str = "greater",
                      level: float = 95) -> SelectionModelResult:
     from scipy.optimize import minimize  # lazily: off the command line's start-up path
 
@@ -704,7 +674,7 @@ def selection_model(data=None, *, yi="yi", vi="vi", sei=None, slab=None, steps=(
         raise ValueError(f"steps={steps!r} must be distinct numbers in (0, 1]")
     _check_choice("alternative", alternative, ("greater", "less"))
     _, _, level = normalize_options("ML", "z", level)
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _selection_model(ed, notes, steps=steps, alternative=alternative, level=level)
 
 
@@ -736,7 +706,7 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
     levels = tuple(float(p) for p in levels)
     if any(not 0 < p < 1 for p in levels):
         raise ValueError(f"levels={levels!r} must be two-sided significance levels in (0, 1)")
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     res = notes.refit("funnel plot", ed, method=method, profile_ci=False)
     sei_ = np.sqrt(ed.vi)
     return FunnelData(yi=ed.yi, sei=sei_, slab=ed.slab, estimate=res.estimate, se_max=float(sei_.max()),
@@ -779,7 +749,7 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
     if side is not None:
         _check_choice("side", side, ("left", "right"))
     _check_choice("alternative", alternative, ("greater", "less"))
-    ed, notes = _prepare(data, yi, vi, sei, slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     opts = {"method": method, "test": test, "level": level}
     egger = _regression(ed, notes, model="rma", predictor="sei", **opts)
     classical = _regression(ed, notes, model="lm", predictor="sei", **opts)

@@ -20,8 +20,7 @@ from ..errors import InputError, SmallKWarning
 from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult, LeaveOneOutResult
 from ..results.meta import MetaResult
 from ._wls import wls
-from .bias import _Notes
-from .univariate import Method, Test, _validated, normalize_options
+from .univariate import Method, Notes, Test, normalize_options, validated
 
 
 def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:
@@ -30,7 +29,7 @@ def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:
                                slab=ed.slab[idx], frame=None, index=None)
 
 
-def _deleted_fits(ed: EffectData, notes: _Notes, **options) -> list[MetaResult | None]:
+def _deleted_fits(ed: EffectData, notes: Notes, **options) -> list[MetaResult | None]:
     """The model fitted without each study in turn; None where it cannot be fitted (too few studies left,
     or a moderator constant once the study is removed), with a warning naming the studies."""
     k, p = ed.X.shape
@@ -50,7 +49,7 @@ def _deleted_fits(ed: EffectData, notes: _Notes, **options) -> list[MetaResult |
     return fits
 
 
-def _influence(ed: EffectData, notes: _Notes, *, method: str, test: str, level: float) -> InfluenceResult:
+def _influence(ed: EffectData, notes: Notes, *, method: str, test: str, level: float) -> InfluenceResult:
     full = notes.refit("full model", ed, method=method, test=test, level=level, profile_ci=False)
     X, y, v = ed.X, ed.yi, ed.vi
     k, p = X.shape
@@ -155,8 +154,8 @@ def influence(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None, me
     [-0.218, -1.2908, -0.7551]
     """
     method, test, level = normalize_options(method, test, level)
-    ed, notes = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
-    return _influence(ed, _Notes(notes), method=method, test=test, level=level)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
+    return _influence(ed, notes, method=method, test=test, level=level)
 
 
 def _table(results: list[MetaResult | None]) -> dict[str, np.ndarray]:
@@ -181,8 +180,7 @@ def leave_one_out(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: M
         k = 1: there is nothing left to fit (all values NaN).
     """
     method, test, level = normalize_options(method, test, level)
-    ed, notes0 = _validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
-    notes = _Notes(notes0)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     k = ed.yi.shape[0]
     if k == 1:
         notes.add("only k = 1 study: the leave-one-out analyses are NaN", SmallKWarning)
@@ -214,8 +212,7 @@ def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, 
         ``order`` has a missing value in a study used.
     """
     method, test, level = normalize_options(method, test, level)
-    ed, notes0 = _validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
-    notes = _Notes(notes0)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     k = ed.yi.shape[0]
     index = ed.index if ed.index is not None else np.arange(k)
     if order is None:
@@ -258,8 +255,7 @@ def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
     2641-2652. Generalisation: metafor's documentation of ``baujat`` (Viechtbauer, 2021).
     """
     method, _, _ = normalize_options(method, "z", 95)
-    ed, notes0 = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
-    notes = _Notes(notes0)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
     full = notes.refit("full model", ed, method=method, profile_ci=False)
     X, y, v = ed.X, ed.yi, ed.vi
     k = y.shape[0]

@@ -229,14 +229,48 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         vt=vt, yi=y, vi=v, X=X, weights=w, vcov=vcov, slab=data.slab, rows=data.rows, warnings=tuple(notes))
 
 
-def _validated(data, **kwargs) -> tuple[EffectData, tuple[str, ...]]:
-    """effect_data(), re-emitting its warnings (dropped rows) so they are also kept in the result."""
+class Notes:
+    """The warnings of a computation made of several fits, for its result's ``warnings``.
+
+    Package-internal, shared by the public functions of :mod:`~commonfactors.models.univariate`,
+    :mod:`~commonfactors.models.bias` and :mod:`~commonfactors.models.influence`. Each message is emitted
+    once (``warnings.warn``) and kept in order; ``notes()`` is the tuple of messages.
+    """
+
+    def __init__(self, initial=()):
+        self.items: list[str] = list(initial)
+
+    def add(self, message: str, category, stacklevel: int = 4) -> None:
+        if message not in self.items:
+            self.items.append(message)
+            warnings.warn(message, category, stacklevel=stacklevel)
+
+    def refit(self, context: str, ed: EffectData, **options) -> MetaResult:
+        """:func:`fit` ``(ed, **options)`` with its warnings re-emitted once, prefixed by ``context``."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = fit(ed, **options)
+        for c in caught:
+            self.add(f"{context}: {c.message}", c.category, stacklevel=5)
+        return res
+
+    def __call__(self) -> tuple[str, ...]:
+        return tuple(self.items)
+
+
+def validated(data, **kwargs) -> tuple[EffectData, Notes]:
+    """``_checks.effect_data(data, **kwargs)``, the boundary of every public model function.
+
+    Package-internal (used by :mod:`~commonfactors.models.bias` and :mod:`~commonfactors.models.influence`
+    too). The validation's warnings (dropped rows) are re-emitted at the user's call and returned as the
+    first :class:`Notes` of the result.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ed = effect_data(data, **kwargs)
     for c in caught:
         warnings.warn(c.message, c.category, stacklevel=_user_stacklevel())
-    return ed, tuple(str(c.message) for c in caught)
+    return ed, Notes(str(c.message) for c in caught)
 
 
 def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, slab=None,
@@ -327,13 +361,13 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
     """
     method, test, level = normalize_options(method, test, level)
     check_weights(method, weights)
-    ed, notes = _validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
+    ed, notes = validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
     a = None if weights is None else _user_weights(data, weights, ed, n=len(data) if data is not None
                                                    else np.asarray(yi).shape[0])
     if by is None:
         res = fit(ed, method=method, test=test, level=level, weights=a)
-        return dataclasses.replace(res, warnings=notes + res.warnings)
-    return _subgroups(data, ed, by, notes, method=method, test=test, level=level, weights=a)
+        return dataclasses.replace(res, warnings=notes() + res.warnings)
+    return _subgroups(data, ed, by, notes(), method=method, test=test, level=level, weights=a)
 
 
 def _user_weights(data, weights, ed: EffectData, *, n: int) -> np.ndarray:
