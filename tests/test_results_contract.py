@@ -232,7 +232,7 @@ def _result_classes() -> set[type]:
     for mod in pkgutil.iter_modules(commonfactors.results.__path__):
         module = importlib.import_module(f"commonfactors.results.{mod.name}")
         for _, obj in inspect.getmembers(module, inspect.isclass):
-            own = obj.__module__ == module.__name__
+            own = obj.__module__ == module.__name__ and not obj.__name__.startswith("_")  # not a shared base
             if own and dataclasses.is_dataclass(obj) and hasattr(obj, "summary"):
                 classes.add(obj)
     return classes

@@ -103,9 +103,10 @@ class InfluenceResult(_StudyTable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class LeaveOneOutResult(_StudyTable):
-    """Leave-one-out meta-analyses (metafor's ``leave1out``): row i is the model fitted without study i
-    (``slab[i]``): estimate, se, stat, pval, ci_low, ci_high, q, q_pval, tau2, i2 (percent), h2."""
+class _FitSeries(_StudyTable):
+    """One meta-analysis per row, fitted to a subset of the studies: estimate, se, stat, pval, ci_low,
+    ci_high, q, q_pval, tau2, i2 (percent), h2 (arrays of shape (k,)). The fields shared by
+    :class:`LeaveOneOutResult` and :class:`CumulativeResult`, which say what subset each row is."""
 
     k: int
     method: str
@@ -125,36 +126,25 @@ class LeaveOneOutResult(_StudyTable):
     warnings: tuple[str, ...] = ()
 
     _COLUMNS = ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2", "h2")
-    _TITLE = "Leave-one-out analyses"
     _PVALUES = ("pval", "q_pval")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class CumulativeResult(_StudyTable):
+class LeaveOneOutResult(_FitSeries):
+    """Leave-one-out meta-analyses (metafor's ``leave1out``): row i is the model fitted without study i
+    (``slab[i]``): estimate, se, stat, pval, ci_low, ci_high, q, q_pval, tau2, i2 (percent), h2."""
+
+    _TITLE = "Leave-one-out analyses"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class CumulativeResult(_FitSeries):
     """Cumulative meta-analysis (metafor's ``cumul``): row j is the model fitted to the first j studies in
     the order of ``order`` (``slab[j]`` is the study added at step j, ``order_value`` its value)."""
 
-    k: int
-    method: str
-    test: str
-    slab: np.ndarray = field(repr=False)
-    order_value: np.ndarray = field(repr=False)
-    estimate: np.ndarray = field(repr=False)
-    se: np.ndarray = field(repr=False)
-    stat: np.ndarray = field(repr=False)
-    pval: np.ndarray = field(repr=False)
-    ci_low: np.ndarray = field(repr=False)
-    ci_high: np.ndarray = field(repr=False)
-    q: np.ndarray = field(repr=False)
-    q_pval: np.ndarray = field(repr=False)
-    tau2: np.ndarray = field(repr=False)
-    i2: np.ndarray = field(repr=False)
-    h2: np.ndarray = field(repr=False)
-    warnings: tuple[str, ...] = ()
+    order_value: np.ndarray = field(repr=False, kw_only=True)
 
-    _COLUMNS = ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2", "h2")
     _TITLE = "Cumulative meta-analysis"
-    _PVALUES = ("pval", "q_pval")
 
     def to_frame(self):
         """One row per step: slab (the study added), order_value, estimate, se, stat, pval, ci_low, ci_high,
