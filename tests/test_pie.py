@@ -256,3 +256,19 @@ def test_pool_correlations_pools_each_pair_like_metafor_and_feeds_the_dominance_
     assert list(R.index) == ["alliance", "empathy", "outcome"]
     res = dominance_pie(R, se_z=S, draws=500, seed=1)
     assert sum(c.share for c in res.components) == pytest.approx(res.r2.share, rel=IDENTITY_RTOL)
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"ri": 1.0}, r"row 2, column 'ri': got 1; expected a correlation in \(-1, 1\)"),
+    ({"ri": math.nan}, r"row 2, column 'ri': got nan; expected a correlation in \(-1, 1\)"),
+    ({"ni": 3}, r"row 2, column 'ni': got 3; expected a sample size >= 4"),
+    ({"var2": "alliance"}, r"row 2, column 'var2': 'alliance' is correlated with itself; expected two"),
+])
+def test_pool_correlations_checks_rows_as_the_gls_pooling_does(row, message):
+    """The row checks are those of factors.corpool (one helper); unlike it, a missing r is an error here."""
+    from commonfactors.factors.pie import pool_correlations
+
+    rows = [{"var1": "alliance", "var2": "outcome", "ri": 0.3, "ni": 50}] * 2
+    data = pd.DataFrame([*rows, {**rows[0], **row}])
+    with pytest.raises(InputError, match=message):
+        pool_correlations(data)

@@ -293,6 +293,49 @@ def _text(values) -> np.ndarray:
     return out
 
 
+def check_correlation_rows(r, n, var1, var2, *, rows, source, columns: tuple[str, str, str],
+                           missing_r: bool) -> None:
+    """Raise InputError at the first row of study-level correlations that cannot be pooled.
+
+    Package-internal: the one check of the rows of a long correlation table, shared by
+    :func:`pool_correlation_matrices` and :func:`commonfactors.factors.pie.pool_correlations`. Each row
+    needs r in (-1, 1), a sample size n >= 4 (Fisher's z has variance 1 / (n - 3)) and two different
+    variables.
+
+    Parameters
+    ----------
+    r, n : arrays of shape (m,)
+        Correlations and sample sizes, one per row (m rows).
+    var1, var2 : arrays of shape (m,)
+        The two variables' names.
+    rows, source
+        The row labels and the file, for the message.
+    columns : (str, str, str)
+        The names of the r, n and second-variable columns, for the message.
+    missing_r : bool
+        Whether a missing r passes (the caller drops it with a warning).
+    """
+    ri, ni, var2_column = columns
+    bad = np.flatnonzero(~(np.abs(r) < 1) & ~(missing_r & np.isnan(r)))
+    if bad.size:
+        raise InputError(f"got {r[bad[0]]:g}", file=source, row=rows[bad[0]], column=ri,
+                         expected="a correlation in (-1, 1)")
+    bad = np.flatnonzero(~(n >= 4))
+    if bad.size:
+        got = "a missing value" if np.isnan(n[bad[0]]) else f"{n[bad[0]]:g}"
+        raise InputError(f"got {got}", file=source, row=rows[bad[0]], column=ni,
+                         expected="a sample size >= 4")
+    same = np.flatnonzero(var1 == var2)
+    if same.size:
+        raise InputError(
+            f"{str(var1[same[0]])!r} is correlated with itself",
+            file=source,
+            row=rows[same[0]],
+            column=var2_column,
+            expected="two different variables",
+        )
+
+
 def _stage1_data(data, study, var1, var2, ri, ni, outcome, nfun) -> _Stage1:
     """Validate the long table once (every InputError about its values is raised here)."""
     if not hasattr(data, "columns"):
@@ -317,30 +360,7 @@ def _stage1_data(data, study, var1, var2, ri, ni, outcome, nfun) -> _Stage1:
         miss = [i for i, x in enumerate(vals) if x is None]
         if miss:
             raise InputError("missing", file=source, row=rows[miss[0]], column=col, expected=what)
-    bad = np.flatnonzero(~np.isnan(r) & ~(np.abs(r) < 1))
-    if bad.size:
-        raise InputError(
-            f"got {r[bad[0]]:g}",
-            file=source,
-            row=rows[bad[0]],
-            column=ri,
-            expected="a correlation in (-1, 1)",
-        )
-    bad = np.flatnonzero(~(n >= 4))
-    if bad.size:
-        got = "a missing value" if np.isnan(n[bad[0]]) else f"{n[bad[0]]:g}"
-        raise InputError(
-            f"got {got}", file=source, row=rows[bad[0]], column=ni, expected="a sample size >= 4"
-        )
-    same = np.flatnonzero(a == b)
-    if same.size:
-        raise InputError(
-            f"{a[same[0]]!r} is correlated with itself",
-            file=source,
-            row=rows[same[0]],
-            column=var2,
-            expected="two different variables",
-        )
+    check_correlation_rows(r, n, a, b, rows=rows, source=source, columns=(ri, ni, var2), missing_r=True)
     keep = ~np.isnan(r)
     warn_dropped(list(rows[~keep]), "a missing correlation", stacklevel=5)
     seen: dict = {}

@@ -729,39 +729,18 @@ def pool_correlations(
     """
     from .._checks import numeric, require_column, row_labels, source_of
     from ..models.univariate import meta_analysis
+    from .corpool import check_correlation_rows
 
     for c in (var1, var2):
         require_column(data, c)
     r, _ = numeric(data, ri, name="ri")
     nn, _ = numeric(data, ni, name="ni", n=len(r))
-    rows_l, source = row_labels(data, len(r)), source_of(data)
-    bad = np.flatnonzero(~(np.abs(r) < 1))
-    if bad.size:
-        raise InputError(
-            f"got {r[bad[0]]:g}",
-            file=source,
-            row=rows_l[bad[0]],
-            column=ri,
-            expected="a correlation in (-1, 1)",
-        )
-    bad = np.flatnonzero(~(nn > 3))
-    if bad.size:
-        raise InputError(
-            f"got {nn[bad[0]]:g}", file=source, row=rows_l[bad[0]], column=ni, expected="a sample size > 3"
-        )
-    import pandas as pd
-
     a = np.asarray(data[var1]).astype(str)
     b = np.asarray(data[var2]).astype(str)
-    same = np.flatnonzero(a == b)
-    if same.size:
-        raise InputError(
-            f"a variable paired with itself ({a[same[0]]!r})",
-            file=source,
-            row=rows_l[same[0]],
-            column=var2,
-            expected="two different variables",
-        )
+    check_correlation_rows(r, nn, a, b, rows=row_labels(data, len(r)), source=source_of(data),
+                           columns=(ri, ni, var2), missing_r=False)
+    import pandas as pd
+
     key = [tuple(sorted(p)) for p in zip(a, b, strict=False)]
     out = []
     for pair in dict.fromkeys(key):
