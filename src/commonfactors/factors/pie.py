@@ -263,6 +263,19 @@ def _check_mc(draws, seed, level) -> tuple[int, int | None, float]:
     return int(draws), None if seed is None else int(seed), level
 
 
+def _pie_result(method: str, mc: tuple[int, int | None, float], components, r2: Share, unexplained: Share,
+                msgs: Sequence[str], *, inherited: tuple[str, ...] = (), **extra) -> PieResult:
+    """The result of :func:`additive_pie` or :func:`dominance_pie`, their new messages ``msgs`` emitted as
+    PieWarnings at the user's call and stored after the ``inherited`` ones (a pooled matrix's, already
+    emitted). ``mc``: (draws, seed, level) as :func:`_check_mc` returns them; ``extra``: the dominance pie's
+    ``n``, ``rejected_draws`` and ``pooled``."""
+    for m in msgs:
+        warnings.warn(m, PieWarning, stacklevel=3)
+    draws, seed, level = mc
+    return PieResult(method=method, draws=draws, seed=seed, level=level, components=tuple(components),
+                     unexplained=unexplained, r2=r2, warnings=tuple(inherited) + tuple(msgs), **extra)
+
+
 def additive_pie(
     components: Sequence[Component | ElementEstimate] | None = None,
     *,
@@ -342,19 +355,7 @@ def additive_pie(
         msgs.append(f"the factors' shares sum to {total:.3f} > 1: they overlap; use the dominance pie")
     r2 = Share(total, *_interval(tot_draws, level))
     un = Share(1 - total, *_interval(1 - tot_draws, level))
-    msgs = list(dict.fromkeys(msgs))
-    for m in msgs:
-        warnings.warn(m, PieWarning, stacklevel=2)
-    return PieResult(
-        method="additive",
-        draws=draws,
-        seed=seed,
-        level=level,
-        components=tuple(slices),
-        unexplained=un,
-        r2=r2,
-        warnings=tuple(msgs),
-    )
+    return _pie_result("additive", (draws, seed, level), slices, r2, un, list(dict.fromkeys(msgs)))
 
 
 def _as_matrix(correlations, outcome: str) -> CorrelationMatrix:
@@ -552,19 +553,16 @@ def dominance_pie(
         for i, name in enumerate(cm.names)
         for lo, hi in [_interval(gd[:, i], level)]
     )
-    for m in msgs:
-        warnings.warn(m, PieWarning, stacklevel=2)
-    return PieResult(
-        method="dominance",
-        draws=draws,
-        seed=seed,
-        level=level,
-        components=slices,
-        unexplained=Share(1 - r2_point, *_interval(1 - r2_draws, level)),
-        r2=Share(r2_point, *_interval(r2_draws, level)),
+    return _pie_result(
+        "dominance",
+        (draws, seed, level),
+        slices,
+        Share(r2_point, *_interval(r2_draws, level)),
+        Share(1 - r2_point, *_interval(1 - r2_draws, level)),
+        msgs,
+        inherited=pooled.warnings if pooled is not None else (),
         n=None if n is None or np.ndim(n) else float(n),
         rejected_draws=rejected,
-        warnings=(pooled.warnings if pooled is not None else ()) + tuple(msgs),
         pooled=pooled,
     )
 
