@@ -1,4 +1,4 @@
-"""Figures of the report: forest, contour-enhanced funnel and variance pie plots.
+"""Figures of the report: forest, contour-enhanced funnel, variance pie, Baujat and cumulative forest plots.
 
 Each plotting function takes result objects (:mod:`commonfactors.results`) and returns a
 :class:`matplotlib.figure.Figure` built without pyplot (no global figure registry, no GUI backend; the
@@ -81,6 +81,13 @@ def _styled(fn):
 def _short(label, width: int = 38) -> str:
     text = str(label)
     return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def _value_text(value) -> str:
+    """An order value as printed: whole numbers without decimals (1948.0 -> "1948")."""
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _fmt(x: float, digits: int = 2) -> str:
@@ -677,6 +684,245 @@ def _swatch(ax, y, colour, height):
         linewidth=0.4,
         clip_on=False,  # no clip path: its SVG id would hash the axes box, which may differ in the last bit
     )
+
+
+# ------------------------------------------------------------------------------------------------------
+# influence and sensitivity: Baujat plot, cumulative forest plot
+
+#: Studies up to which a Baujat plot labels every point; above it, only the flagged studies and the
+#: :data:`BAUJAT_LABELS` studies farthest out on either axis are labelled.
+BAUJAT_ALL_LABELS = 30
+BAUJAT_LABELS = 8
+
+
+@_styled
+def baujat(result_or_data, *, influential=None, title: str | None = None):
+    """A Baujat plot: each study's contribution to the heterogeneity (x) against its influence on the
+    pooled estimate (y).
+
+    Parameters
+    ----------
+    result_or_data : commonfactors.results.BaujatResult or commonfactors.results.MetaResult
+        The plot's data (``commonfactors.baujat``), or a model without moderators (``meta_analysis``),
+        whose ``yi``, ``vi``, ``slab`` and tau2 estimator give them.
+    influential : array_like of bool, optional
+        Studies to mark (one per study, in the same order), e.g. ``commonfactors.influence(...).influential``
+        (metafor's rules); drawn as red diamonds, and labelled first.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One point per study at x_i = (y_i - b)^2 / (v_i + tau2), the squared Pearson residual (for a
+        common-effect model, the study's contribution to Cochran's Q), and y_i = (b - b_(-i))^2 /
+        Var(b_(-i)), the squared change of the pooled estimate when the study is left out, standardised by
+        the variance of the estimate without it (metafor's ``baujat``). Every study is labelled when there are
+        at most :data:`BAUJAT_ALL_LABELS`; otherwise the flagged ones and the :data:`BAUJAT_LABELS` farthest
+        out, as far as their labels fit without covering each other (the title says how many).
+
+    Raises
+    ------
+    ValueError
+        ``result_or_data`` is a meta-regression (pass ``commonfactors.baujat(..., mods=...)`` instead).
+
+    References
+    ----------
+    Baujat, B., Mahé, C., Pignon, J.-P., & Hill, C. (2002). A graphical method for exploring heterogeneity in
+    meta-analyses: application to a meta-analysis of 65 trials. Statistics in Medicine, 21(18), 2641-2652
+    (Figure 1: contribution to the overall heterogeneity statistic against influence on the overall result).
+    """
+    from ..results.influence import BaujatResult
+
+    data = result_or_data
+    if not isinstance(data, BaujatResult):
+        if data.has_mods:
+            raise ValueError("a Baujat plot of a meta-regression needs its moderators: pass "
+                             "commonfactors.baujat(data, mods=...) instead of the fitted model")
+        import commonfactors as cf
+
+        data = cf.baujat(yi=data.yi, vi=data.vi, slab=data.slab, method=data.method)
+    x = np.asarray(data.x, dtype=float)
+    y = np.asarray(data.y, dtype=float)
+    slab = [str(s) for s in data.slab]
+    k = x.shape[0]
+    flagged = np.zeros(k, dtype=bool) if influential is None else np.asarray(influential, dtype=bool)
+    if flagged.shape != (k,):
+        raise ValueError(f"influential has {flagged.shape[0]} values for {k} studies")
+
+    fig = _figure(WIDTH * 0.8, 4.6)
+    ax = fig.add_subplot()
+    pal = palette()
+    ax.scatter(x[~flagged], y[~flagged], s=24 if k <= 200 else 10, color=pal[0], edgecolors="black",
+               linewidths=0.4, zorder=3, label="studies")
+    if flagged.any():
+        ax.scatter(x[flagged], y[flagged], s=40, marker="D", color=pal[3], edgecolors="black", linewidths=0.5,
+                   zorder=4, label="influential (metafor's rules)")
+    finite = np.isfinite(x) & np.isfinite(y)
+    x_top = max(1.0, float(np.max(x[finite])) if finite.any() else 1.0) * 1.18
+    y_top = max(1e-3, float(np.max(y[finite])) if finite.any() else 1.0) * 1.12
+    ax.set_xlim(0.0, x_top)
+    ax.set_ylim(0.0, y_top)
+    common = data.method in ("FE", "EE", "CE")
+    ax.set_xlabel("contribution to heterogeneity: " + ("share of Cochran's Q" if common else
+                                                        "squared Pearson residual"))
+    ax.set_ylabel("influence on the pooled estimate")
+    ax.grid(color="#eeeeee", linewidth=0.6)
+    ax.set_axisbelow(True)
+    if flagged.any():
+        ax.legend(loc="upper left", frameon=False)
+    heading = ax.set_title(f"k = {k}, tau\u00b2 estimator: {data.method}", loc="left", fontsize=8,
+                           color="#555555")
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+    # labels last, once the layout is fixed: most prominent first (flagged studies, then by the larger of
+    # the two coordinates as a fraction of its axis)
+    label_all = k <= BAUJAT_ALL_LABELS
+    prominence = np.where(finite, np.maximum(x / x_top, y / y_top), -1.0) + 2.0 * flagged
+    candidates = [i for i in np.argsort(-prominence, kind="stable") if finite[i]]
+    n_labels = _place_labels(fig, ax, [(x[i], y[i], _short(slab[i], 26), label_all) for i in candidates],
+                             limit=k if label_all else BAUJAT_LABELS)
+    if n_labels < k:
+        heading.set_text(f"{heading.get_text()}; {n_labels} of {k} studies labelled")
+    return fig
+
+
+#: label offsets tried in turn (points from the point, and the label's alignment): right, left, centred
+#: above and below, then one line farther out
+_OFFSETS = ((4, 3, "left"), (4, -10, "left"), (-4, 3, "right"), (-4, -10, "right"), (0, 6, "center"),
+            (0, -14, "center"), (8, 11, "left"), (8, -18, "left"), (-8, 11, "right"), (-8, -18, "right"))
+
+
+def _place_labels(fig, ax, points, *, limit: int) -> int:
+    """Label points (x, y, text, must) in the order given, each at the first offset of :data:`_OFFSETS`
+    where it stays inside the axes and covers no earlier label and no point; a label without such a place
+    is dropped
+    unless ``must`` (then it takes the first offset inside the axes). Labels beyond ``limit`` are drawn
+    only when ``must``. One layout pass fixes the axes first, so the text extents are the final ones.
+
+    Returns the number of labels drawn."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # the figure is saved through Agg at the same dpi
+    fig.draw_without_rendering()
+    fig.set_layout_engine(None)  # the labels stay inside the axes: the layout does not change
+    frame = ax.get_window_extent(renderer)
+    dots = ax.transData.transform([(x, y) for x, y, _, _ in points]) if points else np.empty((0, 2))
+    placed = []
+    for x, y, text, must in points:
+        if len(placed) >= limit and not must:
+            continue
+        fallback = None
+        for dx, dy, ha in _OFFSETS:
+            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=7,
+                                color="#333333")
+            box = label.get_window_extent(renderer)
+            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            free = not any(box.overlaps(other) for other in placed) and not np.any(
+                (dots[:, 0] > box.x0 - 3) & (dots[:, 0] < box.x1 + 3) & (dots[:, 1] > box.y0 - 3)
+                & (dots[:, 1] < box.y1 + 3))
+            if inside and free:
+                break
+            label.remove()
+            if inside and fallback is None:
+                fallback = (dx, dy, ha)
+        else:
+            if not must:
+                continue
+            dx, dy, ha = fallback or _OFFSETS[0]
+            label = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, fontsize=7,
+                                color="#333333")
+            box = label.get_window_extent(renderer)
+        placed.append(box)
+    return len(placed)
+
+
+@_styled
+def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str | None = None,
+                      level: float = 95, title: str | None = None, digits: int = 2):
+    """A cumulative forest plot: the pooled estimate and its confidence interval as the studies are added
+    one at a time (metafor's ``forest(cumul(...))``).
+
+    Parameters
+    ----------
+    result : commonfactors.results.CumulativeResult
+        The cumulative meta-analysis (``commonfactors.cumulative``, e.g. with ``order="year"``).
+    xlabel : str
+        Label of the effect-size axis (the measure and its scale).
+    order_label : str, optional
+        What the studies are ordered by (a column name such as "year"), shown under the axis.
+    level : float
+        Confidence level (percent) the cumulative analysis was run at, for the column heading (a
+        ``CumulativeResult`` does not record it).
+    title : str, optional
+        Figure title.
+    digits : int
+        Decimals of the printed estimates.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Row j (top to bottom) is the model of the first j studies: its estimate (a circle) and confidence
+        interval, labelled "+ study added (order value)", with
+        estimate [CI] printed to the right; the dashed line marks the estimate with all studies. With more than
+        :data:`MAX_LABELLED` steps the intervals become a shaded band around the line of estimates, and the
+        axis marks the order values (e.g. years) instead of the studies.
+
+    References
+    ----------
+    Lau, J., Antman, E. M., Jimenez-Silva, J., Kupelnick, B., Mosteller, F., & Chalmers, T. C. (1992).
+    Cumulative meta-analysis of therapeutic trials for myocardial infarction. New England Journal of
+    Medicine, 327(4), 248-254 (Figure 1: cumulative estimates with their intervals, by year).
+    """
+    est = np.asarray(result.estimate, dtype=float)
+    lo = np.asarray(result.ci_low, dtype=float)
+    hi = np.asarray(result.ci_high, dtype=float)
+    slab = [str(s) for s in result.slab]
+    values = [_value_text(v) for v in result.order_value]
+    k = est.shape[0]
+    labelled = k <= MAX_LABELLED
+    ypos = np.arange(k, 0, -1, dtype=float)
+    colour = palette()[0]
+
+    fig = _figure(WIDTH, min(11.0, 1.6 + (0.2 * k if labelled else 4.0)))
+    grid = fig.add_gridspec(1, 2, width_ratios=[2.5, 1.15], wspace=0.0)
+    ax = fig.add_subplot(grid[0, 0])
+    tax = fig.add_subplot(grid[0, 1], sharey=ax)
+    tax.axis("off")
+    tax.set_xlim(0.0, 1.0)
+    if labelled:
+        ax.hlines(ypos, lo, hi, color="black", linewidth=0.8)
+        ax.scatter(est, ypos, s=22, marker="o", color=colour, edgecolors="black", linewidths=0.4, zorder=3)
+        names = [f"+ {_short(s)}" + ("" if v in s or order_label is None else f" ({v})")
+                 for s, v in zip(slab, values, strict=True)]
+        ax.set_yticks(ypos, names)
+        for y, e, a, b in zip(ypos, est, lo, hi, strict=True):
+            tax.text(0.0, y, f"{_fmt(e, digits)} [{_fmt(a, digits)}, {_fmt(b, digits)}]", ha="left",
+                     va="center", fontsize=8)
+        tax.text(0.0, k + 0.6, f"Estimate [{level:g}% CI]", ha="left", va="bottom",
+                 fontweight="bold", fontsize=8)
+    else:
+        ax.fill_betweenx(ypos, lo, hi, color=colour, alpha=0.3, linewidth=0, label="confidence interval")
+        ax.plot(est, ypos, color=colour, linewidth=1.0, label="cumulative estimate")
+        # a tick where an order value first appears, at least k / 20 steps below the previous tick
+        ticks = []
+        for j in range(k):
+            if (j == 0 or values[j] != values[j - 1]) and (not ticks or j - ticks[-1] >= k / 20):
+                ticks.append(j)
+        ax.set_yticks(ypos[ticks], [f"{values[j]} (k = {j + 1})" for j in ticks])
+        tax.text(0.0, ypos[-1], f"all k = {k}:\n{_fmt(est[-1], digits)} [{_fmt(lo[-1], digits)}, "
+                 f"{_fmt(hi[-1], digits)}]", ha="left", va="center", fontsize=8, fontweight="bold")
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.set_ylim(0.3, k + 1.2 if labelled else k + 0.5)
+    ax.axvline(0.0, color=_GREY, linestyle=":", linewidth=0.8)
+    ax.axvline(est[-1], color=_GREY, linestyle="--", linewidth=0.6)
+    order = f"studies added in order of {order_label}" if order_label else "studies added in data order"
+    model = "common-effect model" if result.method in ("FE", "EE", "CE") else f"tau\u00b2 by {result.method}"
+    ax.set_xlabel(f"cumulative estimate: {xlabel}\n({order}; {model})")
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold")
+    return fig
 
 
 # ------------------------------------------------------------------------------------------------------

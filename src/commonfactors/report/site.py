@@ -59,6 +59,9 @@ FACTOR_PAGES = {
 #: Columns tried, in order, for study labels of a shipped or user dataset.
 LABEL_COLUMNS = ("slab", "study", "authors", "author", "trial", "id")
 
+#: Column by which a dataset's studies are added in the cumulative meta-analysis, when the data have it.
+YEAR_COLUMN = "year"
+
 #: Files of an existing output folder that a rebuild keeps (the site's README is committed in git).
 KEEP = ("README.md", ".gitignore")
 
@@ -266,8 +269,10 @@ class _Writer:
         test: str = "z",
         level: float = 95,
         note: str = "",
+        sensitivity: bool = False,
     ) -> dict:
-        """Fit, test for funnel asymmetry, draw, and return what ``model_block`` shows."""
+        """Fit, test for funnel asymmetry, draw, and return what ``model_block`` shows; with
+        ``sensitivity``, also what ``sensitivity_block`` shows (:meth:`sensitivity`)."""
         import numpy as np
 
         import commonfactors as cf
@@ -312,7 +317,9 @@ class _Writer:
         ]
         if not res.common_effect:
             settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
+        extra = self.sensitivity(data, res, key=key, xlabel=xlabel) if sensitivity else None
         return {
+            "sensitivity": extra,
             "key": key,
             "title": title,
             "note": note,
@@ -328,6 +335,56 @@ class _Writer:
             "funnel_size": funnel["size"],
             "studies": studies,
         }
+
+
+    def sensitivity(self, data: _Data, res, *, key: str, xlabel: str) -> dict:
+        """Influence diagnostics, the Baujat plot and (when the data have a :data:`YEAR_COLUMN`) the
+        cumulative meta-analysis by year, with the model options of ``res``."""
+        import numpy as np
+
+        import commonfactors as cf
+
+        from . import figures
+
+        common = dict(yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels), method=res.method)
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            infl = cf.influence(data.frame, test=res.test, level=res.level, **common)
+            bj = cf.baujat(data.frame, **common)
+        baujat = self.figure(figures.baujat(bj, influential=infl.influential), f"{key}-baujat")
+        rows = [
+            {
+                "line": str(int(r)),
+                "study": str(s),
+                "cells": [fmt(v, 4) for v in (rs, df, cd, cr, h, w, est)],
+                "flag": bool(flag),
+            }
+            for r, s, rs, df, cd, cr, h, w, est, flag in zip(
+                res.rows, infl.slab, infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio, infl.hat,
+                infl.weight, infl.leave1out_estimate, infl.influential, strict=True)
+        ]
+        out = {
+            "baujat_png": baujat["png"],
+            "baujat_svg": baujat["svg"],
+            "baujat_size": baujat["size"],
+            "influence": rows,
+            "flagged": [r["study"] for r in rows if r["flag"]],
+            "warnings": list(dict.fromkeys((*infl.warnings, *bj.warnings))),
+            "cumulative": None,
+            "cumulative_note": "",
+        }
+        if YEAR_COLUMN not in data.frame.columns:
+            return out
+        try:
+            with warnings.catch_warnings(record=True):
+                warnings.simplefilter("always")
+                cum = cf.cumulative(data.frame, order=YEAR_COLUMN, test=res.test, level=res.level, **common)
+        except InputError as e:  # a study without a year
+            out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
+            return out
+        fig = figures.cumulative_forest(cum, xlabel=xlabel, order_label=YEAR_COLUMN, level=res.level)
+        out["cumulative"] = {**self.figure(fig, f"{key}-cumulative"), "column": YEAR_COLUMN}
+        return out
 
 
 def _p_text(p: float) -> str:
@@ -588,8 +645,9 @@ def _spec_key(d: str, spec: tuple[str, str, str]) -> str:
     return "-".join(_slug(x) for x in (d, *spec))
 
 
-def _model_job(root: str, d: str, spec: tuple[str, str, str]):
-    """Fit one model on a shipped dataset and draw its figures (run in a worker process).
+def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool = False):
+    """Fit one model on a shipped dataset and draw its figures (run in a worker process); with
+    ``sensitivity``, also its influence diagnostics, Baujat plot and cumulative meta-analysis.
 
     Returns the ``model_block`` dict, or :data:`_NOT_REDRAWN` when the dataset's effect-size columns do not
     give ``spec``'s measure, or the estimator is not one of ``meta_analysis``'s.
@@ -615,7 +673,13 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str]):
         title = f"Common-effect model ({measure}, {test} test)"
     try:
         return _Writer(Path(root), env=False).model(
-            data, key=_spec_key(d, spec), title=title, method=method, test=test, note=_nesting_note(data)
+            data,
+            key=_spec_key(d, spec),
+            title=title,
+            method=method,
+            test=test,
+            note=_nesting_note(data),
+            sensitivity=sensitivity,
         )
     except ValueError as e:
         if isinstance(e, InputError):
@@ -646,17 +710,22 @@ class _Jobs:
     """Model jobs, in worker processes when a pool is given, else run when their result is asked for."""
 
     def __init__(self, root: Path, pool):
-        self.root, self.pool, self.futures = str(root), pool, {}
+        self.root, self.pool, self.futures, self.sensitivity = str(root), pool, {}, {}
 
-    def submit(self, d: str, spec: tuple[str, str, str]) -> None:
+    def submit(self, d: str, spec: tuple[str, str, str], sensitivity: bool = False) -> None:
+        """Queue a model job; the first submission of ``(d, spec)`` decides whether it has ``sensitivity``."""
         if (d, spec) not in self.futures:
-            self.futures[(d, spec)] = self.pool.submit(_model_job, self.root, d, spec) if self.pool else None
+            self.sensitivity[(d, spec)] = sensitivity
+            self.futures[(d, spec)] = (
+                self.pool.submit(_model_job, self.root, d, spec, sensitivity) if self.pool else None
+            )
 
     def result(self, d: str, spec: tuple[str, str, str]):
         self.submit(d, spec)
         future = self.futures[(d, spec)]
         if future is None:
-            future = self.futures[(d, spec)] = _Done(_model_job(self.root, d, spec))
+            job = _model_job(self.root, d, spec, self.sensitivity[(d, spec)])
+            future = self.futures[(d, spec)] = _Done(job)
         return future.result()
 
 
@@ -709,7 +778,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         jobs = _Jobs(root, pool)
         default = {d: (measures[d], "REML", "z") for d in pageable}
         for d in sorted(pageable, key=lambda d: -datasets.describe(d).rows):  # largest first
-            jobs.submit(d, default[d])
+            jobs.submit(d, default[d], sensitivity=True)  # the dataset page's model
 
         with warnings.catch_warnings(record=True):  # collected by run_all into the result's warnings
             warnings.simplefilter("always")
@@ -933,6 +1002,7 @@ def build_report(
             test=test,
             level=level,
             note=note,
+            sensitivity=True,
         )
         bar.step("model, bias tests and figures")
         w.page(
