@@ -192,3 +192,132 @@ def test_save_is_byte_identical_for_the_same_input(bcg, tmp_path):
         svg = (tmp_path / "a" / name).with_suffix(".svg").read_text()
         assert "<dc:date>" not in svg and "Matplotlib v" not in svg
     assert not list(tmp_path.glob("*/.*.tmp"))  # atomic writes leave no temporary files
+
+
+# ---------------------------------------------------------------------------------------------------
+# Baujat and cumulative forest plots
+
+# > b <- baujat(res); b$x; b$y                                                      # metafor 3.8-1
+BCG_BAUJAT_X = [0.0478183320720557, 1.4934111867874984, 0.5508752745770775, 1.5860497234913693,
+                0.6777109218995236, 0.0160055498336126, 1.5319028477969876, 1.6638456222974942,
+                0.1625233076132254, 1.1168475452701279, 0.4322210214811115, 1.5922384344098601,
+                1.2637879713966964]
+BCG_BAUJAT_Y = [0.001537501940577321, 0.112107095545737084, 0.024349037368338888, 0.237773320050604198,
+                0.066985818131784988, 0.000333271536545558, 0.107909507966587839, 0.198964614242498977,
+                0.018381613230846222, 0.111389571758924888, 0.048970625778589606, 0.061834543543001358,
+                0.115312850558173322]
+# > cu <- cumul(res, order=dat$year); cu$estimate; cu$ci.lb; cu$ci.ub; cu$slab     # metafor 3.8-1
+BCG_CUMUL_ORDER = [1, 2, 6, 3, 10, 9, 12, 5, 7, 11, 13, 4, 8]
+BCG_CUMUL = {
+    "estimate": [-0.889311333920205, -1.325003442244875, -0.972079557781193, -1.001093695596125,
+                 -1.101423550058774, -0.973463876140063, -0.901251436421003, -0.788565567147329,
+                 -0.865607471697204, -0.785210543786870, -0.708206256582989, -0.794767610948287,
+                 -0.714532348365101],
+    "ci_low": [-2.00766747907616, -2.00900886693700, -1.45317801497836, -1.43675989912115, -1.49275700293740,
+               -1.34126146835866, -1.27509466985645, -1.17458307681962, -1.25025685004325, -1.13828514426996,
+               -1.05783421326758, -1.14732144917017, -1.06689767574005],
+    "ci_high": [0.229044811235751, -0.640998017552754, -0.490981100584030, -0.565427492071100,
+                -0.710090097180149, -0.605666283921467, -0.527408202985551, -0.402548057475038,
+                -0.480958093351161, -0.432135943303781, -0.358578299898394, -0.442213772726407,
+                -0.362167020990150],
+}
+# > dat <- escalc(measure="OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non,
+# +               data=dat.landenberger2005)
+# > which(influence(rma(yi, vi, data=dat))$is.infl)                                # 54, metafor 3.8-1
+# > res <- rma(yi, vi, data=dat, control=list(threshold=1e-12, maxiter=1000))
+# > b <- baujat(res); b$x[54]; b$y[54]                                             # metafor 3.8-1
+# With metafor's default REML threshold (1e-5) the refit without study 54 stops early (tau2 0.0335724 instead
+# of 0.0335695) and b$y[54] is 3.15147145256232 (1.2e-4 relative); converged, it agrees with ours to 1e-11.
+LANDENBERGER_FLAGGED = {"row": 54, "slab": "Anderson (2002)", "x": 9.66239512836109, "y": 3.15184976624425}
+
+
+@pytest.fixture(scope="module")
+def bcg_data():
+    data = cf.effect_sizes(cf.load_dataset("bcg"), "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    data["label"] = [f"{a}, {y}" for a, y in zip(data["author"], data["year"], strict=True)]
+    return data
+
+
+def test_baujat_draws_metafor_values(bcg, bcg_data):
+    rtol = METAFOR_RTOL["influence"]
+    for source in (bcg, cf.baujat(bcg_data, slab="label")):  # from the fitted model or from baujat()
+        ax = figures.baujat(source).axes[0]
+        points = np.asarray(ax.collections[0].get_offsets())
+        assert list(points[:, 0]) == pytest.approx(BCG_BAUJAT_X, rel=rtol)
+        assert list(points[:, 1]) == pytest.approx(BCG_BAUJAT_Y, rel=rtol)
+        labels = {t.get_text() for t in ax.texts}
+        assert labels == set(bcg.slab)  # k = 13: every study labelled
+        assert ax.get_xlim()[0] == 0.0 and ax.get_ylim()[0] == 0.0
+        assert ax.get_title(loc="left") == "k = 13, tau\u00b2 estimator: REML"
+
+
+def test_baujat_marks_the_studies_metafor_flags():
+    data = cf.effect_sizes(cf.load_dataset("landenberger2005"), "OR", ai="n.ctrl.rec", bi="n.ctrl.non",
+                           ci="n.cbt.rec", di="n.cbt.non")
+    infl = cf.influence(data, slab="study")
+    assert list(np.flatnonzero(infl.influential) + 1) == [LANDENBERGER_FLAGGED["row"]]
+    fig = figures.baujat(cf.baujat(data, slab="study"), influential=infl.influential)
+    ax = fig.axes[0]
+    diamonds = next(c for c in ax.collections if c.get_label().startswith("influential"))
+    (x, y), = np.asarray(diamonds.get_offsets())
+    rtol = METAFOR_RTOL["influence"]
+    assert (x, y) == (pytest.approx(LANDENBERGER_FLAGGED["x"], rel=rtol),
+                      pytest.approx(LANDENBERGER_FLAGGED["y"], rel=rtol))
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[0] == LANDENBERGER_FLAGGED["slab"]  # flagged studies are labelled first
+    assert len(labels) <= figures.BAUJAT_LABELS
+    assert ax.get_title(loc="left").endswith(f"{len(labels)} of 58 studies labelled")
+    frame = ax.get_window_extent()
+    for t in ax.texts:  # inside the axes, none covering another
+        box = t.get_window_extent()
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_baujat_of_a_meta_regression_needs_its_moderators(bcg_data):
+    res = cf.meta_analysis(bcg_data, mods="~ ablat")
+    with pytest.raises(ValueError, match="needs its moderators"):
+        figures.baujat(res)
+
+
+def test_cumulative_forest_draws_metafor_numbers(bcg_data):
+    cum = cf.cumulative(bcg_data, order="year", slab="label")
+    fig = figures.cumulative_forest(cum, xlabel="log risk ratio", order_label="year")
+    ax, tax = fig.axes
+    rtol = METAFOR_RTOL["influence"]  # refits on subsets: metafor's REML stops at 1e-5 (2.5e-6 off here)
+    points = np.asarray(ax.collections[1].get_offsets())
+    assert list(points[:, 0]) == pytest.approx(BCG_CUMUL["estimate"], rel=rtol)
+    assert np.all(np.diff(points[:, 1]) < 0)  # first study on top
+    segments = ax.collections[0].get_segments()
+    assert [s[0, 0] for s in segments] == pytest.approx(BCG_CUMUL["ci_low"], rel=rtol)
+    assert [s[1, 0] for s in segments] == pytest.approx(BCG_CUMUL["ci_high"], rel=rtol)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    expected = [bcg_data["label"].iloc[i - 1] for i in BCG_CUMUL_ORDER]
+    assert labels == [f"+ {s}" for s in expected]  # the year is in the label already: not repeated
+    assert tax.texts[0].get_text() == "-0.89 [-2.01, 0.23]"
+    assert ax.get_xlabel() == ("cumulative estimate: log risk ratio\n"
+                               "(studies added in order of year; tau\u00b2 by REML)")
+
+
+def test_cumulative_forest_of_many_studies_is_a_band_with_year_ticks():
+    rng = np.random.default_rng(5)
+    k = figures.MAX_LABELLED + 40
+    years = np.sort(rng.integers(1980, 2020, k))
+    cum = cf.cumulative(yi=rng.normal(0.3, 0.3, k), vi=rng.uniform(0.01, 0.2, k), order=years.astype(float))
+    ax = figures.cumulative_forest(cum, order_label="year").axes[0]
+    line = ax.get_lines()[0]
+    assert list(line.get_xdata()) == pytest.approx(cum.estimate, rel=IDENTITY_RTOL)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0] == f"{years[0]} (k = 1)" and 2 <= len(ticks) <= 21
+    steps = [int(t.split("k = ")[1].rstrip(")")) for t in ticks]
+    assert all(b - a >= k / 20 for a, b in zip(steps, steps[1:], strict=False))
+
+
+def test_baujat_and_cumulative_files_are_byte_identical(bcg, bcg_data, tmp_path):
+    cum = cf.cumulative(bcg_data, order="year", slab="label")
+    for run in ("a", "b"):
+        figures.save(figures.baujat(bcg), tmp_path / run / "baujat")
+        figures.save(figures.cumulative_forest(cum, order_label="year"), tmp_path / run / "cumulative")
+    for name in ("baujat.png", "baujat.svg", "cumulative.png", "cumulative.svg"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

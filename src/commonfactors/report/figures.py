@@ -863,10 +863,10 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     -------
     matplotlib.figure.Figure
         Row j (top to bottom) is the model of the first j studies: its estimate (a circle) and confidence
-        interval, labelled "+ study added (order value)", with
-        estimate [CI] printed to the right; the dashed line marks the estimate with all studies. With more than
-        :data:`MAX_LABELLED` steps the intervals become a shaded band around the line of estimates, and the
-        axis marks the order values (e.g. years) instead of the studies.
+        interval, labelled "+ study added (order value)", with estimate [CI] printed to the right; the
+        dashed line marks the estimate with all studies. With more than :data:`MAX_LABELLED` steps the
+        intervals become a shaded band around the line of estimates, and
+        the axis marks the order values (e.g. years) instead of the studies.
 
     References
     ----------
