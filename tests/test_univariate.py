@@ -6,6 +6,7 @@ tests/conformance/inputs/mr_bcg_RR_alloc.csv (the BCG log risk ratios of dat.bcg
 each number.
 """
 
+import dataclasses
 import math
 import warnings
 
@@ -18,6 +19,7 @@ import commonfactors as cf
 from commonfactors._checks import effect_data
 from commonfactors.errors import DroppedRowsWarning, SmallKWarning
 from commonfactors.io import read_table
+from commonfactors.models._wls import is_intercept_only
 from commonfactors.models.univariate import fit, normalize_options
 from commonfactors.results.meta import MetaResult, SubgroupResult
 from conformance_cases import HERE
@@ -498,6 +500,20 @@ def test_k1_and_k2_give_defined_estimates(ys, method, test):
 
 
 # ---------------------------------------------------------------- large k
+
+
+def test_the_boundary_copies_the_inputs_and_stores_the_intercept_once():
+    """effect_data: yi and vi are its own float64 arrays (the caller's are never written, not even sei, which
+    it squares in place), and X without moderators is one stored 1.0 seen as a read-only (k, 1) column,
+    which the engine reads as the intercept-only model, with the numbers of a dense column of ones."""
+    y, s = np.array([0.1, 0.3, 0.2, 0.5]), np.array([0.1, 0.2, 0.15, 0.3])
+    s0 = s.copy()
+    ed = effect_data(yi=y, sei=s)
+    assert np.array_equal(s, s0) and not np.shares_memory(ed.vi, s) and not np.shares_memory(ed.yi, y)
+    assert np.array_equal(ed.vi, s0**2) and list(ed.index) == [0, 1, 2, 3] and ed.dropped == ()
+    assert ed.X.shape == (4, 1) and ed.X.strides[0] == 0 and not ed.X.flags.writeable
+    assert is_intercept_only(ed.X) and not is_intercept_only(np.broadcast_to(np.full((1, 1), 2.0), (4, 1)))
+    assert fit(ed).to_dict() == fit(dataclasses.replace(ed, X=np.ones((4, 1)))).to_dict()
 
 
 def test_fit_handles_a_million_studies_without_k_by_k_matrices():

@@ -10,6 +10,7 @@ for bare arrays), so an error found after filtering still names the row the user
 from __future__ import annotations
 
 import difflib
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -114,19 +115,35 @@ def numeric(data, arg, *, name: str, n: int | None = None) -> tuple[np.ndarray, 
             raise InputError(f"{name}={arg!r} names a column, but no data was given",
                              expected="data= a DataFrame, or an array for " + name)
         require_column(data, arg, role=name)
-        return to_float(data[arg], column=arg, rows=row_labels(data, len(data)), source=source_of(data)), arg
-    values = np.asarray(arg, dtype=object if np.asarray(arg).dtype.kind in "OUS" else None)
-    if values.ndim != 1:
-        raise InputError(f"{name} has shape {values.shape}", expected="a one-dimensional array")
-    if n is not None and values.shape[0] != n:
-        raise InputError(f"{name} has {values.shape[0]} values but the data have {n} rows",
-                         expected="one value per study")
-    return to_float(values, column=name, rows=row_labels(data, values.shape[0]), source=source_of(data)), None
+        values, column = np.asarray(data[arg]), arg
+    else:
+        values, column = np.asarray(arg, dtype=object if np.asarray(arg).dtype.kind in "OUS" else None), None
+        if values.ndim != 1:
+            raise InputError(f"{name} has shape {values.shape}", expected="a one-dimensional array")
+        if n is not None and values.shape[0] != n:
+            raise InputError(f"{name} has {values.shape[0]} values but the data have {n} rows",
+                             expected="one value per study")
+    if values.dtype.kind in "biuf":  # numbers already: nothing to parse, no row labels needed
+        return values.astype(np.float64), column
+    return to_float(values, column=column or name, rows=row_labels(data, values.shape[0]),
+                    source=source_of(data)), column
 
 
 def check_range(x, *, column, rows, source, low=None, high=None, low_open=False, high_open=False,
-                expected: str) -> None:
-    """Raise InputError at the first finite value outside [low, high] (open ends as flagged)."""
+                expected: str) -> bool:
+    """Raise InputError at the first value of the float array ``x`` that is infinite or outside [low, high]
+    (open ends as flagged); missing values (NaN) pass. Returns whether ``x`` has a missing value.
+
+    When every value passes (the usual case) this costs two reductions over ``x`` and no array: the minimum
+    and the maximum (NaN when a value is) bound all the values.
+    """
+    if x.size == 0:
+        return False
+    lo, hi = float(np.minimum.reduce(x)), float(np.maximum.reduce(x))
+    if (math.isfinite(lo) and math.isfinite(hi)
+            and (low is None or (lo > low if low_open else lo >= low))
+            and (high is None or (hi < high if high_open else hi <= high))):
+        return False
     bad = np.zeros(x.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
         if low is not None:
@@ -138,6 +155,7 @@ def check_range(x, *, column, rows, source, low=None, high=None, low_open=False,
     if hit.size:
         i = hit[0]
         raise InputError(f"got {x[i]:g}", file=source, row=rows[i], column=column, expected=expected)
+    return math.isnan(lo)
 
 
 def warn_dropped(rows, what: str, stacklevel: int = 4) -> None:
@@ -153,7 +171,8 @@ class EffectData:
     """Clean inputs of a meta-analytic model: the boundary's output, trusted by ``models``.
 
     yi, vi : float64 arrays of shape (k,), finite, vi > 0.
-    X : float64 array of shape (k, p), intercept first (a column of ones when there are no moderators).
+    X : float64 array of shape (k, p), intercept first (without moderators the read-only column of ones
+        of :func:`intercept`).
     names : coefficient names, length p ("intrcpt" first, as metafor).
     rows : labels of the k studies in the user's terms (file lines, index labels or positions).
     slab : study labels for printing, length k (the ``rows`` labels when no slab was given).
@@ -187,15 +206,19 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
     rows = row_labels(data, k0)
     if sei is not None:
         s, scol = numeric(data, sei, name="sei", n=k0)
-        check_range(s, column=scol or "sei", rows=rows, source=source, low=0, low_open=True,
-                    expected="a standard error > 0")
-        v, vcol = s**2, scol or "sei"
+        v_missing = check_range(s, column=scol or "sei", rows=rows, source=source, low=0, low_open=True,
+                                expected="a standard error > 0")
+        np.square(s, out=s)
+        v, vcol = s, scol or "sei"
     else:
         v, vcol = numeric(data, vi, name="vi", n=k0)
-        check_range(v, column=vcol or "vi", rows=rows, source=source, low=0, low_open=True,
-                    expected="a sampling variance > 0")
-    check_range(y, column=ycol or "yi", rows=rows, source=source, expected="a finite effect size")
-    keep = ~(np.isnan(y) | np.isnan(v))
+        v_missing = check_range(v, column=vcol or "vi", rows=rows, source=source, low=0, low_open=True,
+                                expected="a sampling variance > 0")
+    y_missing = check_range(y, column=ycol or "yi", rows=rows, source=source, expected="a finite effect size")
+    if y_missing or v_missing:
+        keep = ~(np.isnan(y) | np.isnan(v))
+    else:  # every row complete: no mask of k booleans
+        keep = None
     what = "missing yi or " + ("sei" if sei is not None else "vi")
     if slab is None:
         labels = rows  # the row labels themselves: no per-row string conversion on a million rows
@@ -204,26 +227,38 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
         labels = np.asarray([str(x) for x in data[slab]], dtype=object)
     else:
         labels = np.asarray([str(x) for x in slab], dtype=object)
-    dropped = list(rows[~keep])
+    dropped = [] if keep is None else list(rows[~keep])
     if mods is None:
         names = ("intrcpt",)
         warn_dropped(dropped, what)
     else:
         from ._design import design_matrix
 
+        keep = np.ones(k0, dtype=bool) if keep is None else keep
         X, names, mods_ok = design_matrix(data, mods, rows=rows, source=source, keep=keep)
         warn_dropped(dropped, what)
         warn_dropped(list(rows[keep & ~mods_ok]), "a missing moderator")
         keep = keep & mods_ok
-    if not keep.any():
+    if keep is not None and keep.all():
+        keep = None
+    if keep is not None and not keep.any():
         raise InputError("no study has both yi and vi", file=source, expected="at least one complete row")
-    X = np.ones((int(keep.sum()), 1)) if mods is None else X[keep]
+    index = np.arange(k0) if keep is None else np.flatnonzero(keep)
+    k = index.shape[0]
+    # without moderators X is the intercept column: one 1.0 repeated k times, a read-only view
+    X = intercept(k) if mods is None else X[index]
     frame = None
     if data is not None and hasattr(data, "iloc"):
-        frame = data if keep.all() else data.iloc[np.flatnonzero(keep)]
-    sel = slice(None) if keep.all() else keep  # no copies of a million complete rows
+        frame = data if keep is None else data.iloc[index]
+    sel = slice(None) if keep is None else index  # no copies of a million complete rows
     return EffectData(yi=y[sel], vi=v[sel], X=X, names=tuple(names), rows=rows[sel], slab=labels[sel],
-                      source=source, dropped=tuple(dropped), frame=frame, index=np.flatnonzero(keep))
+                      source=source, dropped=tuple(dropped), frame=frame, index=index)
+
+
+def intercept(k: int) -> np.ndarray:
+    """The design matrix of a model without moderators, shape (k, 1): a column of ones that stores one
+    number (``np.broadcast_to``, read-only), so a million studies cost no array of a million ones."""
+    return np.broadcast_to(np.ones((1, 1)), (k, 1))
 
 
 def group_codes(data, arg, *, name: str, n: int) -> tuple[np.ndarray, np.ndarray, str | None]:

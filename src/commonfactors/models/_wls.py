@@ -26,8 +26,15 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def is_intercept_only(X: np.ndarray) -> bool:
-    """True when ``X`` is a single column of ones (the model without moderators)."""
-    return X.shape[1] == 1 and bool(np.all(X[:, 0] == 1.0))
+    """True when ``X`` is a single column of ones (the model without moderators).
+
+    A column with stride 0 (``_checks.intercept``: one number repeated) is read at its first element."""
+    if X.shape[1] != 1:
+        return False
+    col = X[:, 0]
+    if col.strides[0] == 0 and col.shape[0] > 0:
+        return bool(col[0] == 1.0)
+    return bool(np.all(col == 1.0))
 
 
 @dataclass(frozen=True)
