@@ -3,8 +3,8 @@ estimates, conversions between metrics, and variance pies (additive and overlap-
 
 Modules: :mod:`.taxonomy` (factors, elements, their estimates), :mod:`.convert` (r, d, Fisher's z,
 shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, pooled correlation
-matrices, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix), :mod:`.corpool` (GLS pooling
-of correlation matrices, stage 1 of MASEM).
+matrices, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix),
+:mod:`.corpool` (GLS pooling of correlation matrices, stage 1 of MASEM).
 """
 
 from .corpool import olkin_siotani, pool_correlation_matrices
