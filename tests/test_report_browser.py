@@ -1,17 +1,16 @@
 """The report site in a real browser: headless Chromium from Debian's ``chromium`` package, driven by
 Playwright (never a downloaded browser).
 
-Builds the site from the shipped data into a temporary folder, opens every page, and checks that no page
-logs a console error or fails a request, that every image loaded (``naturalWidth > 0``) and that nothing
-was fetched from the network. A full-page screenshot of each page is kept in the test's temporary folder.
+Opens every page of the site built once per session from the shipped data (``built_site`` in
+tests/conftest.py) and checks that no page logs a console error or fails a request, that every image
+loaded (``naturalWidth > 0``) and that nothing was fetched from the network. A full-page screenshot of
+each page is kept in the test's temporary folder.
 CI installs the browser with ``apt-get install -y chromium`` and ``pip install playwright``.
 """
 
 from pathlib import Path
 
 import pytest
-
-from commonfactors.report import site
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -35,10 +34,8 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("browser") / "reports"
-    site.build_site(out, progress=False)
-    return out
+def built(built_site):
+    return built_site  # the session's one build (tests/conftest.py), shared with test_report_site.py
 
 
 def test_every_page_loads_without_errors_and_every_image_loads(built, browser, tmp_path_factory):

@@ -1,11 +1,13 @@
 """The report site (``commonfactors.report.site``, ``commonfactors report`` / ``report-all``).
 
-One full build from the shipped data (module fixture) is checked for its pages, the reproduction table,
+One full build from the shipped data (the session fixture ``built_site`` of tests/conftest.py, shared with
+the browser test) is checked for its pages, the reproduction table,
 offline use and links; user reports check escaping, determinism, atomic writes and the command line.
 Pinned numbers are metafor 3.8-1's (R calls beside them).
 """
 
 import csv
+import html
 import html.parser
 import re
 from pathlib import Path
@@ -58,10 +60,8 @@ def _parse(path: Path) -> _Page:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site") / "reports"
-    site.build_site(out, progress=False)
-    return out
+def built(built_site):
+    return built_site  # the session's one build (tests/conftest.py), shared with the browser test
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +131,51 @@ def test_dataset_page_shows_data_model_summary_forest_and_funnel(built):
     assert "Random-Effects Model (k = 13; tau^2 estimator: REML)" in text  # summary().as_html()
     assert "Regression Test" in text or "Egger" in text  # the bias tests
     srcs = [a["src"] for t, a in page.tags if t == "img"]
-    assert srcs == ["figures/bcg-rr-reml-z-forest.png", "figures/bcg-rr-reml-z-funnel.png"]
+    kinds = ("forest", "funnel", "baujat", "cumulative")
+    assert srcs == [f"figures/bcg-rr-reml-z-{kind}.png" for kind in kinds]
     for src in srcs:
         assert (built / src).with_suffix(".svg").is_file()
     hrefs = [a.get("href") for t, a in page.tags if t == "a"]
     assert "data/bcg.csv" in hrefs and "https://doi.org/10.1001/jama.1994.03510330076038" in hrefs
     assert (built / "data" / "bcg.csv").read_bytes() == (datasets.DATA_DIR / "bcg.csv").read_bytes()
+
+
+# > dat <- escalc(measure="OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non,
+# +               data=dat.landenberger2005)
+# > which(influence(rma(yi, vi, data=dat))$is.infl)                               # metafor 3.8-1
+LANDENBERGER_INFLUENTIAL = {54: "Anderson (2002)"}  # row 54, file line 55
+# > which(influence(rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg))$is.infl)
+BCG_INFLUENTIAL = {}  # integer(0)
+
+
+def _influence_rows(page: _Page, raw: str) -> list[tuple[str, bool]]:
+    """(study, flagged) per row of the influence table (a row is flagged when it has class "flagged");
+    a list, as study labels repeat (landenberger2005 has two rows each for four studies)."""
+    table = raw.split('<table class="influence">')[1].split("</table>")[0]
+    rows = re.findall(r'<tr( class="flagged")?><td class="num">\d+</td><td>([^<]*)</td>', table)
+    return [(html.unescape(study), bool(flag)) for flag, study in rows]
+
+
+def test_dataset_page_has_influence_and_sensitivity(built):
+    raw = (built / "dataset-landenberger2005.html").read_text(encoding="utf-8")
+    page = _Page(raw)
+    text = re.sub(r"\s+", " ", " ".join(page.text))
+    assert "Influence and sensitivity" in text
+    rows = _influence_rows(page, raw)
+    assert len(rows) == 58
+    assert [s for s, flagged in rows if flagged] == list(LANDENBERGER_INFLUENTIAL.values())
+    assert "1 of 58 studies is flagged as influential by metafor's rules" in text
+    srcs = [a["src"] for t, a in page.tags if t == "img"]
+    assert "figures/landenberger2005-or-reml-z-baujat.png" in srcs
+    assert not any(s.endswith("-cumulative.png") for s in srcs)  # no year column
+    assert "the data have no year column" in text
+
+    bcg_raw = (built / "dataset-bcg.html").read_text(encoding="utf-8")
+    bcg = _Page(bcg_raw)
+    assert not any(flagged for _, flagged in _influence_rows(bcg, bcg_raw)) and not BCG_INFLUENTIAL
+    bcg_text = re.sub(r"\s+", " ", " ".join(bcg.text))
+    assert "No study is flagged as influential" in bcg_text
+    assert "added in order of the column year" in bcg_text  # the caption names the column
 
 
 def test_analysis_page_shows_its_rows_and_the_models_it_names(built, reproduction):
@@ -212,9 +251,8 @@ def test_user_report_is_byte_identical_when_rebuilt(tmp_path, hostile):
     for run in ("a", "b"):
         site.build_report(data, tmp_path / run, slab="study", source=hostile, progress=False)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert {"index.html", "figures/mine-csv-forest.png", "figures/mine-csv-forest.svg",
-            "figures/mine-csv-funnel.png", "figures/mine-csv-funnel.svg", "data/mine.csv"} == {
-        p.as_posix() for p in files}
+    assert {"index.html", "data/mine.csv", *(f"figures/mine-csv-{kind}.{ext}" for kind in (
+        "forest", "funnel", "baujat") for ext in ("png", "svg"))} == {p.as_posix() for p in files}
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
 
