@@ -72,6 +72,31 @@ def test_chi2_matches_scipy(df):
     assert_close(D.chi2_ppf(P_GRID, df), st.chi2.ppf(P_GRID, df), SCIPY_RTOL)
 
 
+# mpmath 1.3.0, mp.dps = 60: the smaller tail at x = df + z sqrt(2 df), from
+# up = gammainc(mpf(df)/2, mpf(x)/2, inf, regularized=True) (lower tail 1 - up for z <= 0). scipy 1.17's
+# lower tail is off here (2.78274e-07 for df = 4e6, z = -5: 2.4e-4 relative).
+LARGE_DF_TAILS = {  # (df, z): smaller tail
+    (1e4, -5): 1.5421442986800218e-07, (1e4, -1.96): 0.0242088994560436, (1e4, 0): 0.5018806340338173,
+    (1e4, 1.96): 0.025774496435328743, (1e4, 5): 5.004281552203562e-07,
+    (999_999.0, -5): 2.702302714195398e-07, (999_999.0, -1.96): 0.024919548996639233,
+    (999_999.0, 0): 0.5001880632906371, (999_999.0, 1.96): 0.02507611731461174,
+    (999_999.0, 5): 3.038807135971021e-07,
+    (4e6, -5): 2.783417783833972e-07, (4e6, -1.96): 0.024958737573966973, (4e6, 0): 0.5000940315975192,
+    (4e6, 1.96): 0.025037021726131266, (4e6, 5): 2.9516331495397616e-07,
+}
+
+
+@pytest.mark.parametrize(("df", "z"), list(LARGE_DF_TAILS))
+def test_chi2_scalars_with_large_df_match_mpmath(df, z):
+    """One value at a time near the mode (the series then runs in numpy blocks: ``_gamma_series_one``), as
+    the Q-profile interval of a meta-analysis with k = 10^6 studies asks for them; and the quantile of
+    that tail probability returns x."""
+    x, tail = df + z * math.sqrt(2 * df), LARGE_DF_TAILS[df, z]
+    got = D.chi2_cdf(x, df) if z <= 0 else D.chi2_sf(x, df)
+    assert_close(got, tail, IDENTITY_RTOL)
+    assert_close(D.chi2_ppf(tail if z <= 0 else 1 - tail, df), x, IDENTITY_RTOL)
+
+
 @pytest.mark.parametrize("dfn", DFS)
 def test_f_matches_scipy(dfn):
     for dfd in DFS:
