@@ -199,6 +199,44 @@ def test_intercept_only_fast_paths_equal_the_general_ones(dense):
         assert trPP == pytest.approx(np.trace(Pt @ Pt), rel=1e-11)
         assert trW == pytest.approx(wt.sum(), rel=1e-12) and trW2 == pytest.approx(wt @ wt, rel=1e-12)
         assert f.q == pytest.approx(y @ Pt @ y, rel=1e-11)
+        sums = _wls.InterceptSums(y, v)
+        estimate, variance = sums.coefficient(sums.sums(t))
+        assert estimate == pytest.approx(wt @ y / wt.sum(), rel=1e-12)
+        assert variance == pytest.approx(1 / wt.sum(), rel=1e-12)
+    P0 = np.diag(1 / v) - np.outer(1 / v, 1 / v) / (1 / v).sum()
+    for q_e, tr_p in (_wls.cochran_q(y, v, ones), _wls.cochran_q(y, v, ones, _wls.InterceptSums(y, v))):
+        assert q_e == pytest.approx(y @ P0 @ y, rel=1e-11) and tr_p == pytest.approx(np.trace(P0), rel=1e-12)
+
+
+def test_q_profile_with_many_studies_solves_its_equations():
+    """k = 10^6: the search stops after one evaluation per bound once the curvature says the Newton step
+    left an error below 1e-12 (``_q_root``; two without that rule); the bounds still solve
+    Q(bound) = chi2 quantile (Viechtbauer 2007, eq. 6-7), and equal those found with the sums and the value
+    at the start passed ready."""
+    from commonfactors import _distributions as dist
+
+    rng = np.random.default_rng(7)
+    k = 1_000_000
+    v = rng.uniform(0.01, 0.2, k)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    X = np.ones((k, 1))
+    tau2 = T.reml(y, v, X).tau2
+    calls = []
+    q = _wls.q_function(y, v, X)
+
+    def counted(t):
+        calls.append(t)
+        return q(t)
+
+    lo, _ = T.solve_generalized_q(y, v, X, float(dist.chi2_ppf(0.975, k - 1)), q=counted, start=tau2,
+                                  q0=1e9)
+    assert len(calls) == 2  # the value at the start, and one Newton step later
+    sums = _wls.InterceptSums(y, v)
+    for bounds in (T.q_profile_ci(y, v, X, 95, start=tau2),
+                   T.q_profile_ci(y, v, X, 95, start=tau2, sums=sums, at_start=sums.q(tau2))):
+        assert bounds[0] == pytest.approx(lo, rel=1e-11)
+        assert _wls.generalized_q(y, v, X, bounds[0]) == pytest.approx(dist.chi2_ppf(0.975, k - 1), rel=1e-12)
+        assert _wls.generalized_q(y, v, X, bounds[1]) == pytest.approx(dist.chi2_ppf(0.025, k - 1), rel=1e-12)
 
 
 def test_derivatives_with_moderators_equal_dense_formulas(dense):

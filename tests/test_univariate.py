@@ -510,7 +510,11 @@ def test_the_boundary_copies_the_inputs_and_stores_the_intercept_once():
     s0 = s.copy()
     ed = effect_data(yi=y, sei=s)
     assert np.array_equal(s, s0) and not np.shares_memory(ed.vi, s) and not np.shares_memory(ed.yi, y)
-    assert np.array_equal(ed.vi, s0**2) and list(ed.index) == [0, 1, 2, 3] and ed.dropped == ()
+    assert np.array_equal(ed.vi, s0**2) and ed.dropped == ()
+    assert ed.index is None and list(ed.positions()) == [0, 1, 2, 3]  # every row kept: no array of k
+    with pytest.warns(DroppedRowsWarning):
+        kept = effect_data(yi=[0.1, np.nan, 0.2], vi=[0.01, 0.02, 0.03])
+    assert list(kept.index) == list(kept.positions()) == [0, 2]
     assert ed.X.shape == (4, 1) and ed.X.strides[0] == 0 and not ed.X.flags.writeable
     assert is_intercept_only(ed.X) and not is_intercept_only(np.broadcast_to(np.full((1, 1), 2.0), (4, 1)))
     assert fit(ed).to_dict() == fit(dataclasses.replace(ed, X=np.ones((4, 1)))).to_dict()

@@ -188,7 +188,11 @@ class EffectData:
     source: str | None
     dropped: tuple = ()
     frame: object = None  # the kept rows of the input table (for subgroups); None for bare arrays
-    index: np.ndarray | None = None  # 0-based positions of the kept rows in the input
+    index: np.ndarray | None = None  # 0-based positions of the kept rows in the input; None: all, in order
+
+    def positions(self) -> np.ndarray:
+        """0-based positions of the kept rows in the input: ``index``, or 0, ..., k - 1 when it is None."""
+        return np.arange(self.yi.shape[0]) if self.index is None else self.index
 
 
 def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) -> EffectData:
@@ -243,14 +247,14 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
         keep = None
     if keep is not None and not keep.any():
         raise InputError("no study has both yi and vi", file=source, expected="at least one complete row")
-    index = np.arange(k0) if keep is None else np.flatnonzero(keep)
-    k = index.shape[0]
+    index = None if keep is None else np.flatnonzero(keep)  # None: every row kept, in order
+    sel = slice(None) if keep is None else index  # no copies of a million complete rows
+    k = k0 if index is None else index.shape[0]
     # without moderators X is the intercept column: one 1.0 repeated k times, a read-only view
-    X = intercept(k) if mods is None else X[index]
+    X = intercept(k) if mods is None else X[sel]
     frame = None
     if data is not None and hasattr(data, "iloc"):
         frame = data if keep is None else data.iloc[index]
-    sel = slice(None) if keep is None else index  # no copies of a million complete rows
     return EffectData(yi=y[sel], vi=v[sel], X=X, names=tuple(names), rows=rows[sel], slab=labels[sel],
                       source=source, dropped=tuple(dropped), frame=frame, index=index)
 

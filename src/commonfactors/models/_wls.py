@@ -67,10 +67,14 @@ def wls(y: np.ndarray, X: np.ndarray, w: np.ndarray) -> WLSFit:
     return WLSFit(beta=b, A=A, resid=r, q=dot(w * r, r))
 
 
-def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tuple[float, float]:
+def cochran_q(y: np.ndarray, v: np.ndarray, X: np.ndarray, sums: InterceptSums | None = None
+              ) -> tuple[float, float]:
     """Cochran's Q_E = y'Py and tr(P) with the common-effect weights 1/v (Cochran, 1954, Biometrics 10(1),
     101-129; tr(P) is the denominator of DerSimonian & Laird's estimator and of the typical within-study
-    variance (k - p) / tr(P) of I2)."""
+    variance (k - p) / tr(P) of I2). ``sums`` (the model without moderators) saves the centring of y."""
+    if sums is not None:
+        at0 = sums.sums(0.0)
+        return sums.q_from(at0)[0], sums.trace_P_from(at0)
     w = 1.0 / v
     fit = wls(y, X, w)
     return fit.q, trace_P(X, w, fit.A)
@@ -122,53 +126,101 @@ def generalized_q(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> f
     return wls(y, X, 1.0 / (v + tau2)).q
 
 
-def q_function(y: np.ndarray, v: np.ndarray, X: np.ndarray):
+class InterceptSums:
+    """The model without moderators, in sums: everything the estimators, Q and its profile need at a given
+    tau2 is a function of
+
+        S_a = sum(w^a), T_a = sum(w^a yc), U_a = sum(w^a yc^2),  a = 1, 2, 3,
+
+    with w = 1/(v + tau2) and yc = y - mean(y) (every quantity but the estimate is invariant to a shift
+    of y; centring keeps the sums free of cancellation). With b = T_1 / S_1 (the estimate minus mean(y)):
+
+        beta = mean(y) + b, var(beta) = 1 / S_1, Q = y'Py = U_1 - b T_1,
+        y'PPy = -Q' = U_2 - 2 b T_2 + b^2 S_2, tr(P) = S_1 - S_2 / S_1,
+        tr(PP) = S_2 - 2 S_3 / S_1 + S_2^2 / S_1^2, tr(W) = S_1, tr(W^2) = S_2,
+
+    and with u = Py = w (yc - b), y'PPPy = u'Pu = U_3 - 2 b T_3 + b^2 S_3 - (T_2 - b S_2)^2 / S_1
+    (Q'' = 2 y'PPPy: dP/dtau2 = -PP; Harville, 1977, JASA 72(358), 320-338; Viechtbauer, 2005, eq. 11-14).
+
+    yc and yc^2 are formed once, in the constructor, and shared by all the evaluations of a fit (the
+    estimator's iterations, Cochran's Q, the coefficient and the Q-profile interval); each evaluation
+    makes w in one reused buffer (and w^2, w^3 in a second one) and a handful of sums: no other array
+    of length k.
+    """
+
+    def __init__(self, y: np.ndarray, v: np.ndarray):
+        self.mean = float(y.mean())
+        self.yc = y - self.mean
+        self.yc2 = self.yc * self.yc
+        self.v = v
+        self._w = np.empty_like(v)
+        self._wa = np.empty_like(v)
+
+    def sums(self, tau2: float, power: int = 2, s3: bool = False) -> list[list[float]]:
+        """[[S_1, T_1, U_1], [S_2, T_2, U_2], [S_3, T_3, U_3]] at ``tau2`` (Python floats), computed up to
+        the ``power``-th row (NaN below it), and S_3 alone with ``s3``."""
+        out = np.full((3, 3), np.nan)
+        w, wa = self._w, self._wa
+        np.add(self.v, tau2, out=w)
+        np.reciprocal(w, out=w)
+        out[0] = float(w.sum()), dot(w, self.yc), dot(w, self.yc2)
+        if power >= 2:
+            np.multiply(w, w, out=wa)
+            out[1] = float(wa.sum()), dot(wa, self.yc), dot(wa, self.yc2)
+            if power >= 3:
+                out[2] = dot(wa, w), float(np.einsum("i,i,i->", wa, w, self.yc)), float(
+                    np.einsum("i,i,i->", wa, w, self.yc2))
+            elif s3:
+                out[2, 0] = dot(wa, w)
+        return out.tolist()
+
+    def q(self, tau2: float) -> tuple[float, float]:
+        """Q(tau2) and Q'(tau2) (see :func:`q_function`)."""
+        return self.q_from(self.sums(tau2))
+
+    @staticmethod
+    def q_from(sums: list[list[float]]) -> tuple[float, float]:
+        """Q and Q' from the first two rows of :meth:`sums`."""
+        (s1, t1, u1), (s2, t2, u2) = sums[0], sums[1]
+        b = t1 / s1
+        return max(0.0, u1 - b * t1), -max(0.0, u2 - 2.0 * b * t2 + b * b * s2)
+
+    @staticmethod
+    def trace_P_from(sums: list[list[float]]) -> float:
+        """tr(P) = S_1 - S_2 / S_1 from :meth:`sums`."""
+        return sums[0][0] - sums[1][0] / sums[0][0]
+
+    def coefficient(self, sums: list[list[float]]) -> tuple[float, float]:
+        """The estimate mean(y) + T_1/S_1 and its variance 1/S_1, from the first row of :meth:`sums`."""
+        s1, t1, _ = sums[0]
+        return self.mean + t1 / s1, 1.0 / s1
+
+
+def q_function(y: np.ndarray, v: np.ndarray, X: np.ndarray, sums: InterceptSums | None = None):
     """``tau2 -> (Q(tau2), Q'(tau2))`` (see :func:`generalized_q`) for repeated evaluation (root finding).
 
     The derivative is Q' = -y'PPy = -sum((w e)^2), e the WLS residuals: dP/dtau2 = -PP (Harville, 1977,
     JASA 72(358), 320-338; Viechtbauer, 2005, eq. 11). Q is convex as well as decreasing, since
-    Q'' = 2 y'PPPy >= 0 (P is positive semi-definite).
-
-    Without moderators the work that does not depend on tau2 is done once: with yc = y - mean(y)
-    (Q is invariant to a shift of y), S_a = sum(w^a), T_a = sum(w^a yc), U_a = sum(w^a yc^2) and
-    b = T_1 / S_1, Q = U_1 - b T_1 and Q' = -(U_2 - 2 b T_2 + b^2 S_2): six sums and one reused buffer of
-    weights, no other array of length k per evaluation.
+    Q'' = 2 y'PPPy >= 0 (P is positive semi-definite). Without moderators both come from six sums
+    (:class:`InterceptSums`, which ``sums`` may pass ready).
     """
-    if not is_intercept_only(X):
-        def q_general(tau2: float) -> tuple[float, float]:
-            w = 1.0 / (v + tau2)
-            fit = wls(y, X, w)
-            we = w * fit.resid
-            return fit.q, -dot(we, we)
-        return q_general
-    yc = y - y.mean()
-    yc2 = yc * yc
-    w = np.empty_like(v)
+    if is_intercept_only(X):
+        return (sums if sums is not None else InterceptSums(y, v)).q
 
-    def q_intercept(tau2: float) -> tuple[float, float]:
-        np.add(v, tau2, out=w)
-        np.reciprocal(w, out=w)
-        s1 = float(w.sum())
-        t1 = dot(w, yc)
-        b = t1 / s1
-        s2 = dot(w, w)
-        t2 = float(np.einsum("i,i,i->", w, w, yc))
-        u2 = float(np.einsum("i,i,i->", w, w, yc2))
-        return max(0.0, dot(w, yc2) - b * t1), -max(0.0, u2 - 2.0 * b * t2 + b * b * s2)
-
-    return q_intercept
+    def q_general(tau2: float) -> tuple[float, float]:
+        w = 1.0 / (v + tau2)
+        fit = wls(y, X, w)
+        we = w * fit.resid
+        return fit.q, -dot(we, we)
+    return q_general
 
 
-def likelihood_terms(y: np.ndarray, v: np.ndarray, X: np.ndarray):
+def likelihood_terms(y: np.ndarray, v: np.ndarray, X: np.ndarray, sums: InterceptSums | None = None):
     """``(tau2, third) -> (y'PPy, tr(P), tr(PP), tr(W), tr(W^2), y'PPPy)`` with W = diag(1/(v + tau2)):
     the pieces of the ML and REML scores, their Fisher informations (Viechtbauer, 2005, eq. 11-14) and
     their derivatives (d tr(P)/d tau2 = -tr(PP), d y'PPy/d tau2 = -2 y'PPPy; Harville, 1977). y'PPPy
-    (for Newton steps) is computed only when ``third`` is true, NaN otherwise.
-
-    Without moderators they are sums of powers of w times powers of yc = y - mean(y): with
-    S_a = sum(w^a), T_a = sum(w^a yc), U_a = sum(w^a yc^2) and b = T_1 / S_1,
-    y'PPy = U_2 - 2 b T_2 + b^2 S_2, tr(P) = S_1 - S_2 / S_1, tr(PP) = S_2 - 2 S_3 / S_1 + S_2^2 / S_1^2,
-    and with u = Py = w (yc - b), y'PPPy = u'Pu = U_3 - 2 b T_3 + b^2 S_3 - (T_2 - b S_2)^2 / S_1.
+    (for Newton steps) is computed only when ``third`` is true, NaN otherwise. Without moderators they
+    are sums (:class:`InterceptSums`, which ``sums`` may pass ready).
     """
     if not is_intercept_only(X):
         def terms(tau2: float, third: bool = False):
@@ -183,23 +235,14 @@ def likelihood_terms(y: np.ndarray, v: np.ndarray, X: np.ndarray):
             return (dot(u, u), trace_P(X, w, fit.A), trace_PP(X, w, fit.A), float(w.sum()), dot(w, w),
                     ypPPPy)
         return terms
-    yc = y - y.mean()
-    yc2 = yc * yc
-    w = np.empty_like(v)
-    w2 = np.empty_like(v)
+    sums = sums if sums is not None else InterceptSums(y, v)
 
     def terms_intercept(tau2: float, third: bool = False):
-        np.add(v, tau2, out=w)
-        np.reciprocal(w, out=w)
-        np.multiply(w, w, out=w2)
-        s1, s2, s3 = float(w.sum()), float(w2.sum()), dot(w2, w)
-        t2 = dot(w2, yc)
-        b = dot(w, yc) / s1
-        ypPPy = dot(w2, yc2) - 2.0 * b * t2 + b * b * s2
+        (s1, t1, _), (s2, t2, u2), (s3, t3, u3) = sums.sums(tau2, 3 if third else 2, s3=True)
+        b = t1 / s1
+        ypPPy = u2 - 2.0 * b * t2 + b * b * s2
         ypPPPy = math.nan
         if third:
-            t3 = float(np.einsum("i,i,i->", w2, w, yc))
-            u3 = float(np.einsum("i,i,i->", w2, w, yc2))
             c = t2 - b * s2
             ypPPPy = max(0.0, u3 - 2.0 * b * t3 + b * b * s3 - c * c / s1)
         return (max(0.0, ypPPy), s1 - s2 / s1, s2 - 2.0 * s3 / s1 + s2 * s2 / (s1 * s1), s1, s2, ypPPPy)

@@ -214,7 +214,7 @@ def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, 
     method, test, level = normalize_options(method, test, level)
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     k = ed.yi.shape[0]
-    index = ed.index if ed.index is not None else np.arange(k)
+    index = ed.positions()
     if order is None:
         perm = np.arange(k)
         values = np.arange(1, k + 1)

@@ -444,14 +444,15 @@ def _prepare(data, ed: _checks.EffectData, *, cluster, within) -> Prepared:
     """The rest of the validation boundary (``ed`` comes from ``_checks.effect_data``): cluster and within
     columns through ``_checks.group_codes``; incomplete rows dropped with a warning; rows sorted by
     cluster."""
-    k0 = ed.index.shape[0] + len(ed.dropped)
+    k0 = ed.yi.shape[0] + len(ed.dropped)
+    kept = slice(None) if ed.index is None else ed.index
     ccodes, _, ccol = _checks.group_codes(data, cluster, name="cluster", n=k0)
-    ccodes = ccodes[ed.index]
+    ccodes = ccodes[kept]
     missing = ccodes < 0
     wcodes, wcol = None, None
     if within is not None:
         wcodes, _, wcol = _checks.group_codes(data, within, name="within", n=k0)
-        wcodes = wcodes[ed.index]
+        wcodes = wcodes[kept]
         missing |= wcodes < 0
     y, v, X, rows = ed.yi, ed.vi, ed.X, ed.rows
     if missing.any():
@@ -579,13 +580,14 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
     if not (isinstance(rho, (int, float)) and -1 <= rho <= 1):
         raise InputError(f"rho={rho!r}", expected="a correlation in [-1, 1]")
     ed = _checks.effect_data(data, yi=yi, vi=vi)
-    k0 = ed.index.shape[0] + len(ed.dropped)
+    index = ed.positions()
+    k0 = index.shape[0] + len(ed.dropped)
     codes, _, ccol = _checks.group_codes(data, cluster, name="cluster", n=k0)
     raw = np.asarray(data[cluster] if ccol is not None else cluster)
-    pos = ed.index[codes[ed.index] >= 0]
-    if pos.shape[0] < ed.index.shape[0]:
+    pos = index[codes[index] >= 0]
+    if pos.shape[0] < index.shape[0]:
         _checks.warn_dropped(
-            list(ed.rows[codes[ed.index] < 0]), f"a missing {ccol or 'cluster'}", stacklevel=3
+            list(ed.rows[codes[index] < 0]), f"a missing {ccol or 'cluster'}", stacklevel=3
         )
         if pos.shape[0] == 0:
             raise InputError(
@@ -595,7 +597,7 @@ def aggregate_effects(data=None, *, cluster, yi="yi", vi="vi", rho: float = 0.6,
                 expected="cluster labels for the effects",
             )
     y_all, v_all = np.empty(k0), np.empty(k0)
-    y_all[ed.index], v_all[ed.index] = ed.yi, ed.vi
+    y_all[index], v_all[index] = ed.yi, ed.vi
     pos = pos[np.argsort(codes[pos], kind="stable")]
     y, v, codes = y_all[pos], v_all[pos], codes[pos]
     blocks = Blocks.from_sorted_codes(codes)

@@ -45,7 +45,17 @@ import numpy as np
 
 from .. import _distributions as dist
 from ._roots import brent
-from ._wls import dot, is_intercept_only, likelihood_terms, q_function, trace_P, trace_PDPD, wls, xdx
+from ._wls import (
+    InterceptSums,
+    dot,
+    is_intercept_only,
+    likelihood_terms,
+    q_function,
+    trace_P,
+    trace_PDPD,
+    wls,
+    xdx,
+)
 
 #: the estimators of tau2, plus "FE"/"EE"/"CE" for the common-effect (equal-effects) model
 METHODS = ("FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "PMM")
@@ -61,6 +71,9 @@ SWITCH = 1e-3
 #: Newton iterations stop after a step below NEWTON_RTOL * (tau2 + mean(vi)): the error left is of the
 #: order of the square of that step (quadratic convergence), far below RTOL
 NEWTON_RTOL = 1e-9
+#: a Newton step for the Q-profile bounds below CURVED_STEP * (tau2 + mean(vi)) also ends the iterations
+#: when the error it leaves, estimated from the curvature, is below RTOL times that (see _q_root)
+CURVED_STEP = 1e-5
 
 
 @dataclass(frozen=True)
@@ -103,13 +116,13 @@ def dl(yi, vi, X) -> Tau2Fit:
     return Tau2Fit(tau2, _se_quadratic(X, w, vi, tau2, 1.0 / trP))
 
 
-def _he_tau2(yi, vi, X) -> float:
+def _he_tau2(yi, vi, X, sums: InterceptSums | None = None) -> float:
     """The Hedges estimate alone (no standard error): the start of ML and REML. Without moderators,
-    tau2 = sum((yi - mean(yi))^2) / (k - 1) - mean(vi), truncated at 0."""
+    tau2 = sum((yi - mean(yi))^2) / (k - 1) - mean(vi), truncated at 0 (``sums`` may pass yi centred)."""
     k, p = X.shape
     if is_intercept_only(X):
-        yc = yi - yi.mean()
-        return max(0.0, dot(yc, yc) / (k - 1) - float(vi.mean()))
+        yc2 = sums.yc2.sum() if sums is not None else dot(yc := yi - yi.mean(), yc)
+        return max(0.0, float(yc2) / (k - 1) - float(vi.mean()))
     fit = wls(yi, X, np.ones(k))
     trPV = float(vi.sum() - np.sum(fit.A * xdx(X, vi)))
     return max(0.0, (fit.q - trPV) / (k - p))
@@ -144,7 +157,8 @@ def sj(yi, vi, X) -> Tau2Fit:
     return Tau2Fit(tau2, _se_quadratic(X, w0, vi, tau2, t0 / (k - p)))
 
 
-def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
+def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float, sums: InterceptSums | None = None
+                    ) -> Tau2Fit:
     """Maximise the (restricted) log-likelihood over tau2 >= 0 by Fisher scoring (Viechtbauer, 2005,
     eq. 11-14), then Newton's method near the maximum: tau2 <- tau2 + score / information, with
 
@@ -173,7 +187,7 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
     scale = _scale(vi)
     tol = RTOL * scale
 
-    terms = likelihood_terms(yi, vi, X)
+    terms = likelihood_terms(yi, vi, X, sums)
 
     def score_info(t, third=False):
         ypPPy, trP, trPP, trW, trW2, ypPPPy = terms(t, third)
@@ -222,14 +236,14 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float) -> Tau2Fit:
     return Tau2Fit(tau2, math.sqrt(1.0 / info), converged, it)
 
 
-def ml(yi, vi, X) -> Tau2Fit:
+def ml(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Maximum likelihood (Hardy & Thompson, 1996; Viechtbauer, 2005), Fisher scoring from HE."""
-    return _fisher_scoring(yi, vi, X, restricted=False, start=_he_tau2(yi, vi, X))
+    return _fisher_scoring(yi, vi, X, restricted=False, start=_he_tau2(yi, vi, X, sums), sums=sums)
 
 
-def reml(yi, vi, X) -> Tau2Fit:
+def reml(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Restricted maximum likelihood (Viechtbauer, 2005; Raudenbush, 2009), Fisher scoring from HE."""
-    return _fisher_scoring(yi, vi, X, restricted=True, start=_he_tau2(yi, vi, X))
+    return _fisher_scoring(yi, vi, X, restricted=True, start=_he_tau2(yi, vi, X, sums), sums=sums)
 
 
 def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], scale: float
@@ -241,13 +255,18 @@ def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], sc
     h' = -Q'/Q^2. Every evaluation narrows a bracket [lo, hi] (h < 0 at lo, h > 0 at hi; lo = 0 at first,
     hi = infinity); a step that leaves it is replaced by bisection, or by doubling while hi is infinite
     (the safeguard of ``rtsafe``: Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4). Stops after
-    a Newton step below ``NEWTON_RTOL`` times tau2 + mean(vi) (quadratic convergence: what remains is of
-    the order of its square), or when the bracket is narrower than 1e-15 times that. Returns
-    (tau2, found); not found (NaN) when Q stays above ``target`` up to 1e12 times mean(vi).
+    a Newton step s below ``NEWTON_RTOL`` times tau2 + mean(vi) (quadratic convergence: what remains is of
+    the order of its square), or below ``CURVED_STEP`` times that when the error it leaves,
+    |h''| s^2 / (2 |h'|) (Press et al., 2007, eq. 9.4.13), with h'' the slope of h' between the last
+    two points, is below ``RTOL`` times that (with many studies the first step from the estimate already
+    lands within 1e-6: one evaluation per bound instead of two); or when the bracket is narrower than
+    1e-15 times tau2 + mean(vi). Returns (tau2, found); not found (NaN) when Q stays above ``target`` up
+    to 1e12 times mean(vi).
     """
     lo, hi = 0.0, math.inf
     t, (qt, dq) = start, at_start
     limit = 1e12 * scale
+    previous = None  # (tau2, h') at the point before t
     for _ in range(MAXITER):
         h = 1.0 / qt - 1.0 / target
         if h < 0.0:
@@ -263,6 +282,11 @@ def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], sc
             new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * max(t, lo) + scale
         if newton and abs(new - t) <= NEWTON_RTOL * (new + scale):
             return new, True
+        if newton and previous is not None and abs(new - t) <= CURVED_STEP * (new + scale):
+            curvature = abs(slope - previous[1]) / abs(t - previous[0])
+            if curvature * (new - t) ** 2 <= 2.0 * slope * RTOL * (new + scale):
+                return new, True
+        previous = (t, slope)
         if hi - lo <= 1e-15 * (lo + scale):
             return 0.5 * (lo + hi), True
         if new > limit:
@@ -275,17 +299,18 @@ def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], sc
 
 
 def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
-                        at_start: tuple[float, float] | None = None, q0: float | None = None
-                        ) -> tuple[float, bool]:
+                        at_start: tuple[float, float] | None = None, q0: float | None = None,
+                        sums: InterceptSums | None = None) -> tuple[float, bool]:
     """The tau2 >= 0 at which the generalised Q statistic equals ``target``, 0 if Q(0) <= target.
 
     Q(tau2) decreases in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so the root is unique; it is found
-    by :func:`_q_root` from ``start`` (default 0). ``q`` may pass a ready :func:`._wls.q_function`,
-    ``at_start`` its value at ``start`` and ``q0`` the value Q(0), to save evaluations. Returns
+    by :func:`_q_root` from ``start`` (default 0). ``q`` may pass a ready :func:`._wls.q_function` (or
+    ``sums`` the sums it is built on), ``at_start`` its value at ``start`` and ``q0`` the value Q(0), to
+    save evaluations. Returns
     (tau2, found); ``found`` is False (and tau2 NaN) when Q stays above ``target`` for every tau2 up to
     1e12 times the typical vi.
     """
-    q = q_function(yi, vi, X) if q is None else q
+    q = q_function(yi, vi, X, sums) if q is None else q
     start = max(0.0, start)
     if at_start is None:
         at_start = q(start)
@@ -304,25 +329,25 @@ def _se_morris(X, vi, tau2) -> float:
     return math.sqrt(2.0 * k * k / (k - p)) / sw
 
 
-def pm(yi, vi, X) -> Tau2Fit:
+def pm(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Paule-Mandel: the tau2 with Q(tau2) = k - p (0 when Q(0) <= k - p)."""
     k, p = X.shape
-    tau2, ok = solve_generalized_q(yi, vi, X, float(k - p))
+    tau2, ok = solve_generalized_q(yi, vi, X, float(k - p), sums=sums)
     return Tau2Fit(tau2, _se_morris(X, vi, tau2), ok)
 
 
-def eb(yi, vi, X) -> Tau2Fit:
+def eb(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Empirical Bayes (Morris, 1983; Berkey et al., 1995): the tau2 >= 0 solving
     sum w_i (k/(k-p) e_i^2 - v_i - tau2) = 0, w_i = 1/(v_i + tau2), e = WLS residuals.
     Since sum w_i (v_i + tau2) = k, this is Q(tau2) = k - p: the Paule-Mandel equation (Viechtbauer et al.,
     2015), solved here by the same root finder."""
-    return pm(yi, vi, X)
+    return pm(yi, vi, X, sums)
 
 
-def pmm(yi, vi, X) -> Tau2Fit:
+def pmm(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Median-unbiased Paule-Mandel: the tau2 with Q(tau2) = the median of chi2(k - p)."""
     k, p = X.shape
-    tau2, ok = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(0.5, k - p)))
+    tau2, ok = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(0.5, k - p)), sums=sums)
     return Tau2Fit(tau2, _se_morris(X, vi, tau2), ok)
 
 
@@ -342,22 +367,28 @@ def genq(yi, vi, X, weights) -> Tau2Fit:
 
 ESTIMATORS = {"FE": common_effect, "EE": common_effect, "CE": common_effect, "DL": dl, "HE": he, "HS": hs,
               "SJ": sj, "ML": ml, "REML": reml, "EB": eb, "PM": pm, "PMM": pmm}
+#: the estimators that take an InterceptSums (the iterative ones)
+SHARE_SUMS = frozenset({"ML", "REML", "EB", "PM", "PMM"})
 
 
 def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray,
-                  weights: np.ndarray | None = None) -> Tau2Fit:
+                  weights: np.ndarray | None = None, sums: InterceptSums | None = None) -> Tau2Fit:
     """Dispatch to the estimator named ``method`` (one of :data:`METHODS` or :data:`WEIGHTED_METHODS`,
-    already validated); ``weights`` (k,) are those of the weighted methods (GENQ).
+    already validated); ``weights`` (k,) are those of the weighted methods (GENQ); ``sums`` (the model
+    without moderators) is shared with the iterative estimators, which evaluate them repeatedly.
 
     Needs k - p >= 1 for every estimator but the common-effect model; with k = p the caller fixes
     tau2 = 0 (see :func:`commonfactors.models.univariate.fit`).
     """
     if method == "GENQ":
         return genq(yi, vi, X, weights)
+    if sums is not None and method in SHARE_SUMS:
+        return ESTIMATORS[method](yi, vi, X, sums)
     return ESTIMATORS[method](yi, vi, X)
 
 
-def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | None = None
+def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | None = None,
+                 at_start: tuple[float, float] | None = None, sums: InterceptSums | None = None
                  ) -> tuple[float, float]:
     """Q-profile confidence interval for tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52, eq. 6-7).
 
@@ -366,15 +397,17 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
     equation has no root in tau2 >= 0 (Q(0) already below the quantile) is 0, as in metafor's confint.
     The upper bound is searched up to 1e12 times the typical vi (metafor stops at tau2 = 100 and prints
     ">100"); beyond that it is NaN. Both roots are found by Newton steps (:func:`_q_root`) from ``start``,
-    best the estimate of tau2 (the interval is around it: two or three steps each for large k). ``q0`` may
-    pass Q(0), Cochran's Q_E (weights 1/vi).
+    best the estimate of tau2 (the interval is around it: one or two steps each for large k). ``q0`` may
+    pass Q(0), Cochran's Q_E (weights 1/vi), ``at_start`` (Q, Q') at ``start`` and ``sums`` the
+    :class:`._wls.InterceptSums` of the model without moderators, to save evaluations.
     """
     k, p = X.shape
     alpha = 1.0 - level / 100.0
     df = k - p
-    q = q_function(yi, vi, X)
+    q = q_function(yi, vi, X, sums)
     start = max(0.0, start)
-    at_start = q(start)
+    if at_start is None:
+        at_start = q(start)
     if q0 is None:
         q0 = at_start[0] if start == 0.0 else q(0.0)[0]
     lower, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)), q=q, start=start,

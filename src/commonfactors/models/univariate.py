@@ -24,7 +24,7 @@ from .. import _distributions as dist
 from .._checks import EffectData, check_range, effect_data, format_rows, group_codes, numeric, warn_dropped
 from ..errors import ConvergenceWarning, InputError, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
-from ._wls import cochran_q, wls, xdx
+from ._wls import InterceptSums, cochran_q, is_intercept_only, wls, xdx
 from .tau2 import COMMON_EFFECT, METHODS, WEIGHTED_METHODS, estimate_tau2, q_profile_ci
 
 Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "GENQ", "FE", "EE", "CE"]
@@ -148,12 +148,13 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         warn(f"test={test!r} needs more studies than coefficients (k = {k}); using test='z'", SmallKWarning)
         test = "z"
     random = method not in COMMON_EFFECT
+    sums = InterceptSums(y, v) if is_intercept_only(X) else None  # shared by every step below
     tau2, se_tau2 = 0.0, math.nan
     if random and df_res < 1:
         warn(f"k = {k} {'study' if k == 1 else 'studies'} for {p} coefficient{'s' if p > 1 else ''}: "
              "tau2 cannot be estimated and is set to 0", SmallKWarning)
     elif random:
-        tf = estimate_tau2(method, y, v, X, weights)
+        tf = estimate_tau2(method, y, v, X, weights, sums)
         tau2, se_tau2 = tf.tau2, tf.se_tau2
         if not tf.converged:
             warn(f"the {method} estimator of tau2 did not converge" +
@@ -162,10 +163,17 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
             warn(f"only k = {k} studies: tau2, I2 and H2 are very imprecise", SmallKWarning)
 
     # coefficients
-    w = 1.0 / (v + tau2)
-    wf = wls(y, X, w)
-    beta, vcov, q_w = wf.beta, wf.A, wf.q
-    del wf  # its k residuals are not needed: a smaller peak of memory for large k
+    w = v + tau2
+    np.reciprocal(w, out=w)  # w = 1 / (v + tau2), without a temporary array of k
+    if sums is not None:  # without moderators: beta = sum(w y) / sum(w), var = 1 / sum(w), from the sums
+        at_tau2 = sums.sums(tau2)
+        estimate, variance = sums.coefficient(at_tau2)
+        beta, vcov = np.array([estimate]), np.array([[variance]])
+        q_w, dq_w = sums.q_from(at_tau2)  # Q(tau2), Q'(tau2): also where the Q-profile search starts
+    else:
+        wf = wls(y, X, w)
+        beta, vcov, q_w = wf.beta, wf.A, wf.q
+        del wf  # its k residuals are not needed: a smaller peak of memory for large k
     if weights is not None:  # the linear estimator with weights a and its covariance under the model
         af = wls(y, X, weights)
         beta, vcov = af.beta, af.A @ xdx(X, weights * weights / w) @ af.A
@@ -187,7 +195,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         pi_low = pi_high = math.nan
 
     # heterogeneity: Cochran's Q_E from the common-effect fit
-    q, trP0 = cochran_q(y, v, X)
+    q, trP0 = cochran_q(y, v, X, sums)
     q_pval = float(dist.chi2_sf(q, df_res)) if df_res > 0 else 1.0
     vt = df_res / trP0 if df_res > 0 else math.nan
     tau2_ci = i2_ci = h2_ci = None
@@ -195,7 +203,9 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         i2, h2 = (0.0, 1.0) if tau2 == 0 else (100.0 * tau2 / (vt + tau2), (vt + tau2) / vt)
         if df_res > 0:
             profile = profile_ci and method not in WEIGHTED_METHODS
-            lo, hi = q_profile_ci(y, v, X, level, start=tau2, q0=q) if profile else (math.nan, math.nan)
+            lo, hi = (q_profile_ci(y, v, X, level, start=tau2, q0=q, sums=sums,
+                                   at_start=None if sums is None else (q_w, dq_w))
+                      if profile else (math.nan, math.nan))
             tau2_ci = (lo, hi)
             i2_ci = tuple(100.0 * t / (vt + t) for t in (lo, hi))
             h2_ci = tuple((vt + t) / vt for t in (lo, hi))
@@ -374,7 +384,7 @@ def _user_weights(data, weights, ed: EffectData, *, n: int) -> np.ndarray:
     """The boundary for ``weights``: a column of ``data`` or an array of the input's length; the values of
     the studies used must be finite and > 0."""
     values, column = numeric(data, weights, name="weights", n=n)
-    a = values[ed.index]
+    a = values if ed.index is None else values[ed.index]
     missing = np.flatnonzero(np.isnan(a))
     if missing.size:
         raise InputError("missing value", file=ed.source, row=ed.rows[missing[0]], column=column or "weights",
@@ -400,7 +410,7 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
     """
     n_all = len(data) if data is not None else len(np.asarray(by))
     codes, levels, column = group_codes(data, by, name="by", n=n_all)
-    index = ed.index if ed.index is not None else np.arange(ed.yi.shape[0])
+    index = ed.positions()
     codes = codes[index]
     notes = list(notes)
     missing = codes < 0
