@@ -11,7 +11,7 @@ import time
 import tracemalloc
 
 import numpy as np
-from _harness import Record
+from _harness import Record, interleaved
 
 K = 1_000_000
 SEED = 20240502
@@ -41,11 +41,11 @@ def run() -> list[Record]:
     yi, vi = simulate()
     cf.meta_analysis(yi=yi[:100], vi=vi[:100], method="REML")  # warm up imports
     cf.fit_many(yi[:100], vi[:100], method="REML")
-    pairs = [_ours(f"REML one fit k={K:,} (meta_analysis)",
-                   lambda: cf.meta_analysis(yi=yi, vi=vi, method="REML"), lambda res: res.tau2),
-             _ours(f"REML one fit k={K:,} (fit_many, m=1)",
-                   lambda: cf.fit_many(yi, vi, method="REML"), lambda res: float(res.tau2[0]))]
-    records = [rec for rec, _ in pairs]
+    fits = [(f"REML one fit k={K:,} (meta_analysis)", lambda: cf.meta_analysis(yi=yi, vi=vi, method="REML"),
+             lambda res: res.tau2),
+            (f"REML one fit k={K:,} (fit_many, m=1)", lambda: cf.fit_many(yi, vi, method="REML"),
+             lambda res: float(res.tau2[0]))]
+    records = [Record(name=name, peer_name="PyMARE", target=10.0) for name, _, _ in fits]
     try:
         from pymare.estimators import VarianceBasedLikelihoodEstimator
     except ImportError as e:
@@ -53,37 +53,21 @@ def run() -> list[Record]:
             rec.skipped = f"PyMARE is not installed ({e})"
         return records
     y, v, X = yi[:, None], vi[:, None], np.ones((K, 1))
+
     def fit_pymare():
         return VarianceBasedLikelihoodEstimator(method="REML").fit(y, v, X)
 
     est, _, peak_p = _timed_peak(fit_pymare)
-    peer = _best_of_3(fit_pymare)  # timed as ours: best of 3 untraced runs
     tau2_p = float(np.asarray(est.params_["tau2"]).ravel()[0])
-    for rec, tau2 in pairs:
-        rec.peer = peer
+    for rec, (_, fit, tau2_of) in zip(records, fits, strict=True):
+        res, _, peak = _timed_peak(fit)
+        tau2 = tau2_of(res)
+        rec.ours, rec.peer = interleaved(fit, fit_pymare)  # best of 5 each, alternating: the same load
         rel = abs(tau2_p - tau2) / tau2
         rec.checks_ok = rel <= 1e-6
-        rec.notes.append(f"PyMARE {__import__('pymare').__version__}: best of 3, tau2 = {tau2_p:.10g} "
-                         f"(relative difference {rel:.1e}), tracemalloc peak {peak_p:.0f} MB")
+        rec.notes.append(f"ours: tau2 = {tau2:.10g}; tracemalloc peak {peak:.0f} MB "
+                         f"({peak * 2**20 / (8 * K):.1f} arrays of k doubles)")
+        rec.notes.append(f"PyMARE {__import__('pymare').__version__}: tau2 = {tau2_p:.10g} (relative "
+                         f"difference {rel:.1e}), tracemalloc peak {peak_p:.0f} MB; both best of 5 calls, "
+                         "alternating")
     return records
-
-
-def _best_of_3(fn) -> float:
-    """The shortest wall time of three untraced calls."""
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def _ours(name, fit, tau2_of) -> tuple[Record, float]:
-    """The record with our best of 3 wall times and the tracemalloc peak of one more run; and tau2."""
-    rec = Record(name=name, peer_name="PyMARE", target=10.0)
-    res, _, peak = _timed_peak(fit)
-    rec.ours = _best_of_3(fit)
-    tau2 = tau2_of(res)
-    rec.notes.append(f"ours: tau2 = {tau2:.10g}; tracemalloc peak {peak:.0f} MB "
-                     f"({peak * 2**20 / (8 * K):.1f} arrays of k doubles)")
-    return rec, tau2

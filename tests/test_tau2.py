@@ -208,6 +208,25 @@ def test_intercept_only_fast_paths_equal_the_general_ones(dense):
         assert q_e == pytest.approx(y @ P0 @ y, rel=1e-11) and tr_p == pytest.approx(np.trace(P0), rel=1e-12)
 
 
+@pytest.mark.parametrize("k", [2, 13, _wls.InterceptSums.BLOCK, _wls.InterceptSums.BLOCK + 1,
+                               3 * _wls.InterceptSums.BLOCK + 17])
+def test_intercept_sums_equal_their_definitions_across_blocks(k):
+    """S_a = sum(w^a), T_a = sum(w^a yc), U_a = sum(w^a yc^2), w = 1/(v + tau2), yc = y - mean(y): summed a
+    block at a time, rows beyond ``power`` NaN, S_3 alone with ``s3``."""
+    rng = np.random.default_rng(k)
+    y, v = rng.normal(0.4, 1.0, k), rng.uniform(0.01, 0.2, k)
+    sums = _wls.InterceptSums(y, v)
+    for tau2 in (0.0, 0.07):
+        w, yc = 1 / (v + tau2), y - y.mean()
+        expected = [[np.sum(w**a), np.sum(w**a * yc), np.sum(w**a * yc**2)] for a in (1, 2, 3)]
+        np.testing.assert_allclose(sums.sums(tau2, 3), expected, rtol=1e-12)
+        two = sums.sums(tau2, 2, s3=True)
+        np.testing.assert_allclose(two[:2], expected[:2], rtol=1e-12)
+        assert two[2][0] == pytest.approx(expected[2][0], rel=1e-12)
+        assert np.isnan(two[2][1:]).all() and np.isnan(sums.sums(tau2)[2]).all()
+        assert np.isnan(sums.sums(tau2, 1)[1:]).all()
+
+
 def test_q_profile_with_many_studies_solves_its_equations():
     """k = 10^6: the search stops after one evaluation per bound once the curvature says the Newton step
     left an error below 1e-12 (``_q_root``; two without that rule); the bounds still solve

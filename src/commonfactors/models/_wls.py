@@ -142,37 +142,49 @@ class InterceptSums:
     and with u = Py = w (yc - b), y'PPPy = u'Pu = U_3 - 2 b T_3 + b^2 S_3 - (T_2 - b S_2)^2 / S_1
     (Q'' = 2 y'PPPy: dP/dtau2 = -PP; Harville, 1977, JASA 72(358), 320-338; Viechtbauer, 2005, eq. 11-14).
 
-    yc and yc^2 are formed once, in the constructor, and shared by all the evaluations of a fit (the
-    estimator's iterations, Cochran's Q, the coefficient and the Q-profile interval); each evaluation
-    makes w in one reused buffer (and w^2, w^3 in a second one) and a handful of sums: no other array
-    of length k.
+    yc is formed once, in the constructor, and shared by all the evaluations of a fit (the estimator's
+    iterations, Cochran's Q, the coefficient and the Q-profile interval). An evaluation runs over the
+    studies in blocks of ``BLOCK``: w and wy = w yc of a block are made in small reused buffers, which
+    stay in the processor's cache while the block's sums read them (S_1 = sum w, T_1 = sum wy,
+    U_1 = wy'yc, S_2 = w'w, T_2 = w'wy, U_2 = wy'wy, and with w2 = w^2: S_3 = w2'w, T_3 = w2'wy,
+    U_3 = sum(wy^2 w)). So memory holds one array of k (yc) besides the data, and each evaluation reads
+    v and yc once from main memory.
     """
+
+    BLOCK = 65_536
 
     def __init__(self, y: np.ndarray, v: np.ndarray):
         self.mean = float(y.mean())
         self.yc = y - self.mean
-        self.yc2 = self.yc * self.yc
         self.v = v
-        self._w = np.empty_like(v)
-        self._wa = np.empty_like(v)
+        n = min(self.BLOCK, v.shape[0])
+        self._w, self._wy, self._w2 = np.empty(n), np.empty(n), np.empty(n)
 
     def sums(self, tau2: float, power: int = 2, s3: bool = False) -> list[list[float]]:
         """[[S_1, T_1, U_1], [S_2, T_2, U_2], [S_3, T_3, U_3]] at ``tau2`` (Python floats), computed up to
         the ``power``-th row (NaN below it), and S_3 alone with ``s3``."""
-        out = np.full((3, 3), np.nan)
-        w, wa = self._w, self._wa
-        np.add(self.v, tau2, out=w)
-        np.reciprocal(w, out=w)
-        out[0] = float(w.sum()), dot(w, self.yc), dot(w, self.yc2)
-        if power >= 2:
-            np.multiply(w, w, out=wa)
-            out[1] = float(wa.sum()), dot(wa, self.yc), dot(wa, self.yc2)
-            if power >= 3:
-                out[2] = dot(wa, w), float(np.einsum("i,i,i->", wa, w, self.yc)), float(
-                    np.einsum("i,i,i->", wa, w, self.yc2))
-            elif s3:
-                out[2, 0] = dot(wa, w)
-        return out.tolist()
+        acc = np.zeros((3, 3))
+        third = power >= 3 or s3
+        for start in range(0, self.v.shape[0], self.BLOCK):
+            v, yc = self.v[start:start + self.BLOCK], self.yc[start:start + self.BLOCK]
+            m = v.shape[0]
+            w, wy = self._w[:m], self._wy[:m]
+            np.add(v, tau2, out=w)
+            np.reciprocal(w, out=w)
+            np.multiply(w, yc, out=wy)
+            acc[0] += float(w.sum()), float(wy.sum()), dot(wy, yc)
+            if power >= 2:
+                acc[1] += dot(w, w), dot(w, wy), dot(wy, wy)
+            if third:
+                w2 = np.multiply(w, w, out=self._w2[:m])
+                acc[2, 0] += dot(w2, w)
+                if power >= 3:
+                    acc[2, 1:] += dot(w2, wy), float(np.einsum("i,i,i->", wy, wy, w))
+        s3_sum = acc[2, 0]
+        acc[power:] = np.nan
+        if third:
+            acc[2, 0] = s3_sum
+        return acc.tolist()
 
     def q(self, tau2: float) -> tuple[float, float]:
         """Q(tau2) and Q'(tau2) (see :func:`q_function`)."""

@@ -121,8 +121,8 @@ def _he_tau2(yi, vi, X, sums: InterceptSums | None = None) -> float:
     tau2 = sum((yi - mean(yi))^2) / (k - 1) - mean(vi), truncated at 0 (``sums`` may pass yi centred)."""
     k, p = X.shape
     if is_intercept_only(X):
-        yc2 = sums.yc2.sum() if sums is not None else dot(yc := yi - yi.mean(), yc)
-        return max(0.0, float(yc2) / (k - 1) - float(vi.mean()))
+        yc = sums.yc if sums is not None else yi - yi.mean()
+        return max(0.0, dot(yc, yc) / (k - 1) - float(vi.mean()))
     fit = wls(yi, X, np.ones(k))
     trPV = float(vi.sum() - np.sum(fit.A * xdx(X, vi)))
     return max(0.0, (fit.q - trPV) / (k - p))
