@@ -207,3 +207,12 @@ def test_study_whose_removal_makes_a_moderator_constant_is_nan_with_a_warning():
         res = cf.influence(yi=[0.1, 0.2, 0.3, 0.8], vi=[0.01] * 4, mods=[0, 0, 0, 1],
                            slab=["1", "2", "3", "4"])
     assert math.isnan(res.rstudent[3]) and np.isfinite(res.rstudent[:3]).all()
+
+
+def test_warnings_of_the_refits_point_at_the_users_call():
+    """Warnings noticed deep inside (a leave-one-out refit with k = 1) are attributed to the line that
+    called the public function, not to a line of the package."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cf.influence(yi=[0.1, 0.5], vi=[0.01, 0.02])
+    assert caught and {c.filename for c in caught} == {__file__}

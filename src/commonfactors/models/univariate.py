@@ -250,10 +250,12 @@ class Notes:
     def __init__(self, initial=()):
         self.items: list[str] = list(initial)
 
-    def add(self, message: str, category, stacklevel: int = 4) -> None:
+    def add(self, message: str, category) -> None:
+        """Keep ``message`` and emit it once, pointing at the user's call (the first frame outside the
+        package, however deep the computation that noticed it)."""
         if message not in self.items:
             self.items.append(message)
-            warnings.warn(message, category, stacklevel=stacklevel)
+            warnings.warn(message, category, stacklevel=_user_stacklevel())
 
     def refit(self, context: str, ed: EffectData, **options) -> MetaResult:
         """:func:`fit` ``(ed, **options)`` with its warnings re-emitted once, prefixed by ``context``."""
@@ -261,7 +263,7 @@ class Notes:
             warnings.simplefilter("always")
             res = fit(ed, **options)
         for c in caught:
-            self.add(f"{context}: {c.message}", c.category, stacklevel=5)
+            self.add(f"{context}: {c.message}", c.category)
         return res
 
     def __call__(self) -> tuple[str, ...]:
