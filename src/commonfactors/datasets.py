@@ -7,8 +7,9 @@ snapshot, field schema and known quirks. Listing, describing and citing read onl
 pandas import), so ``commonfactors datasets list`` starts fast; :func:`load_dataset` and
 :func:`list_datasets` import pandas when called.
 
-The data folder is found relative to this file (``<repo>/data``), which is where an editable install
-(``pip install -e .``) keeps it.
+The data folder is the repository's ``data/`` when running from a source tree (an editable install,
+``pip install -e .``), otherwise the copy a built wheel installs as ``commonfactors/_data``
+(:func:`commonfactors._paths.shipped_dir`).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ from pathlib import Path
 
 from . import _format
 from ._io_write import atomic_path, write_atomic
+from ._paths import shipped_dir
 from .errors import InputError
 
-#: The curated data folder: ``<repository>/data`` (src/commonfactors/datasets.py -> parents[2]).
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+#: The curated data folder: ``<repository>/data`` in a source tree, ``commonfactors/_data`` once installed.
+DATA_DIR = shipped_dir("data")
 DESCRIPTOR = DATA_DIR / "datapackage.json"
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
@@ -39,8 +41,8 @@ _CATALOGUE_COLUMNS = ("id", "title", "k", "rows", "measure", "licence")
 def _package() -> dict:
     if not DESCRIPTOR.exists():
         raise InputError("the dataset catalogue is not installed", file=DESCRIPTOR,
-                         expected="the data/ folder of the commonfactors repository next to src/ "
-                                  "(an editable install: pip install -e .)")
+                         expected="the data/ folder next to src/ in a clone, or commonfactors/_data in an "
+                                  "installed wheel (reinstall commonfactors: pip install .)")
     return json.loads(DESCRIPTOR.read_text(encoding="utf-8"))
 
 

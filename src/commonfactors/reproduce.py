@@ -29,13 +29,13 @@ import difflib
 import importlib.util
 import math
 import warnings
-from pathlib import Path
 
+from ._paths import shipped_dir
 from .errors import InputError
 from .results.reproduce import MODEL_FIELDS, VERDICTS, ReproduceResult
 
-#: ``<repository>/analyses`` (src/commonfactors/reproduce.py -> parents[2]), as ``datasets.DATA_DIR``.
-ANALYSES_DIR = Path(__file__).resolve().parents[2] / "analyses"
+#: ``<repository>/analyses`` in a source tree, ``commonfactors/_analyses`` once installed (as ``DATA_DIR``).
+ANALYSES_DIR = shipped_dir("analyses")
 
 #: relative slack on the tolerance, so that a difference of exactly half a unit is not lost to binary rounding
 _SLACK = 1e-9
@@ -135,8 +135,8 @@ def analysis_ids() -> list[str]:
         raise InputError(
             "the analyses are not installed",
             file=ANALYSES_DIR,
-            expected="the analyses/ folder of the commonfactors repository next to src/ "
-            "(an editable install: pip install -e .)",
+            expected="the analyses/ folder next to src/ in a clone, or commonfactors/_analyses in an "
+            "installed wheel (reinstall commonfactors: pip install .)",
         )
     return sorted(p.stem for p in ANALYSES_DIR.glob("*.py") if not p.name.startswith("_"))
 

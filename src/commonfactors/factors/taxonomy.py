@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._paths import shipped_dir
 from ..errors import InputError
 from ..results.factors import ElementEstimate, ElementResult
 from . import convert
@@ -38,7 +39,7 @@ from . import convert
 #: The five factors, in the order the pie shows them.
 FACTORS: tuple[str, ...] = ("relationship", "client", "technique", "therapist", "expectancy")
 
-_DATA = Path(__file__).resolve().parents[3] / "data"
+_DATA = shipped_dir("data")
 
 
 @dataclass(frozen=True)
