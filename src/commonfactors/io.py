@@ -47,6 +47,14 @@ _SUPPORTED = ("CSV/TSV (.csv .tsv .txt), Excel (.xlsx), SPSS (.sav), Stata (.dta
 
 #: delimiters tried, in order of preference when several fit equally well
 _DELIMITERS = (",", ";", "\t", "|")
+#: the delimiter recorded for R's ``read.table(sep = "")`` layout, which ``write.table`` writes: fields
+#: separated by runs of spaces and tabs, sniffed only when none of :data:`_DELIMITERS` splits the header
+WHITESPACE = " "
+_WS_FIELDS = re.compile(r"[^ \t]+")
+#: one field of a whitespace-delimited line: quoted (R's escape: \" is a quote, any other backslash stays),
+#: unquoted (quotes inside it are kept), a quote that is not closed on this line, or the end of the line
+_WS_TOKEN = re.compile(r'[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^ \t"][^ \t]*)|(")|\Z)', re.S)
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 50
 _SNIFF_CHARS = 1 << 14  # plenty for the header and 50 records
@@ -156,7 +164,72 @@ def _is_blank(record: list[str]) -> bool:
     return not record or (len(record) == 1 and not record[0].strip())
 
 
+class _UnclosedQuote(Exception):
+    """A quoted field of a whitespace-delimited file that no later quote closes."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _whitespace_records(text: str):
+    """Records of R's ``read.table(sep = "")`` layout: (first line, last line, fields); blank lines give [].
+
+    Fields are separated by runs of spaces and tabs, leading and trailing ones ignored. A field that
+    starts with ``"`` runs to the next quote not escaped by a backslash and may span lines; inside it
+    ``\\"`` is a quote and any other backslash is kept with the character after it, and its closing
+    quote ends the field. A quote inside an unquoted field is part of it. These are the rules of R's
+    ``scan()`` (R Core Team, *R Data Import/Export*, section 2.1; ``?scan``, argument ``quote``), which
+    ``read.table`` uses on the output of ``write.table(qmethod = "escape")``, checked with R 4.2.
+
+    Raises
+    ------
+    _UnclosedQuote
+        A quote opens a field that no later quote closes (the line it opens on).
+    """
+    lines = _LINE_BREAK.split(text) if "\r" in text else text.split("\n")
+    n = len(lines)
+    i = 0
+    while i < n:
+        line, start = lines[i], i + 1
+        if '"' not in line:
+            yield start, start, _WS_FIELDS.findall(line)
+            i += 1
+            continue
+        fields: list[str] = []
+        pos = 0
+        while True:
+            m = _WS_TOKEN.match(line, pos)
+            if m.group(1) is not None:
+                fields.append(m.group(1).replace('\\"', '"'))
+            elif m.group(2) is not None:
+                fields.append(m.group(2))
+            elif m.group(3) is not None:  # the quote is closed on a later line, if any: join up to it
+                j = next((j for j in range(i + 1, n) if '"' in lines[j]), None)
+                if j is None:
+                    raise _UnclosedQuote(start)
+                line = "\n".join([line, *lines[i + 1: j + 1]])
+                i = j
+                continue
+            else:
+                break
+            pos = m.end()
+        yield start, i + 1, fields
+        i += 1
+
+
 def _sample_records(text: str, delimiter: str) -> list[list[str]]:
+    if delimiter == WHITESPACE:
+        out = []
+        try:
+            for _, _, rec in _whitespace_records(text):
+                if rec:
+                    out.append(rec)
+                    if len(out) >= _SNIFF_RECORDS:
+                        break
+        except _UnclosedQuote:
+            pass  # judged by what was read before it
+        return out
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     out = []
     try:
@@ -172,6 +245,10 @@ def _sample_records(text: str, delimiter: str) -> list[list[str]]:
 
 def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
     """Delimiter: the candidate that splits the header into most fields and every sampled line alike.
+
+    When none of ``, ; \\t |`` splits the header, runs of spaces and tabs (:data:`WHITESPACE`, R's
+    ``write.table`` layout) are the delimiter if they split the header into two or more fields and the
+    first data line into as many, or one more (a row name).
 
     Decimal comma: the delimiter is not a comma and the sampled cells hold numbers written ``0,25``
     but none written ``0.25``.
@@ -194,6 +271,10 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
             if best is None or score > best[0]:
                 best = (score, d, sample)
         delimiter, sample = (",", []) if best is None else best[1:]
+        if best is None or not best[0][0]:
+            spaced = _sample_records(head_text, WHITESPACE)
+            if spaced and len(spaced[0]) > 1 and (len(spaced) == 1 or 0 <= len(spaced[1]) - len(spaced[0]) <= 1):
+                delimiter, sample = WHITESPACE, spaced
     decimal = "."
     if delimiter != ",":
         cells = [c for r in sample[1:] for c in r]
@@ -205,6 +286,21 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
 
 #: why a first column without a name is left out (R's write.csv and pandas' to_csv write row names so)
 ROW_NAMES_NOTE = "the first column has no name: read as row names (as R's write.csv writes them) and left out"
+#: why the first field of each row is left out when the header is one name short (R's write.table)
+SHORT_HEADER_NOTE = ("the header has one name fewer than the rows have fields: the first field of each row "
+                     "read as its row name (as R's write.table writes them) and left out")
+
+
+def _row_names_first(header: list[str], first_row: list[str], delimiter: str) -> bool:
+    """The header names one field fewer than the first data row holds: rows start with a row name, as
+    R's ``read.table(header = TRUE)`` decides (R Core Team, ``?read.table``, argument ``row.names``).
+
+    Not when the extra field is an empty last field (a trailing delimiter, as some programs write):
+    that would shift every value one column to the left.
+    """
+    if header[0] == "" or len(first_row) != len(header) + 1:
+        return False
+    return delimiter == WHITESPACE or bool(first_row[-1].strip())
 
 
 def _check_header(header: list[str], *, path, line: int) -> list[str]:
@@ -233,16 +329,26 @@ def _ambiguous_decimal(value: str, *, path, line, column) -> InputError:
                                "(a '.' could be a thousands separator)")
 
 
-def _field_count_error(n: int, width: int, delimiter: str, *, path, line) -> InputError:
-    return InputError(f"has {n} field{'s' if n != 1 else ''} but the header has {width}", file=path, row=line,
-                      expected=f"{width} fields separated by {delimiter!r}")
+def _field_count_error(n: int, width: int, delimiter: str, *, path, line, short_header: bool = False
+                       ) -> InputError:
+    """``width`` fields per row were expected; with ``short_header``, a row name and ``width - 1`` values."""
+    what = f"has {n} field{'s' if n != 1 else ''} but "
+    what += (f"the rows before it have {width} (a row name and the header's {width - 1} columns)"
+             if short_header else f"the header has {width}")
+    sep = "runs of spaces or tabs" if delimiter == WHITESPACE else repr(delimiter)
+    return InputError(what, file=path, row=line, expected=f"{width} fields separated by {sep}")
 
 
-def _open_quote_error(n: int, width: int, start: int, end: int, path) -> InputError:
+#: how quotes are written: (whitespace-delimited, R's write.table) -> the expected text of errors
+_QUOTING = {False: 'fields quoted as "..." with inner quotes doubled ("")',
+            True: 'fields quoted as "..." with inner quotes written \\" (as R\'s write.table writes them)'}
+
+
+def _open_quote_error(n: int, width: int, start: int, end: int, path, *, spaced: bool = False) -> InputError:
     fields = f"{n} field{'s' if n != 1 else ''}"
     return InputError(f"has {fields} but the header has {width}: a quoted field opened on "
                       f"this row runs to line {end}, so its closing quote is probably missing", file=path,
-                      row=start, expected='fields quoted as "..." with inner quotes doubled ("")')
+                      row=start, expected=_QUOTING[spaced])
 
 
 def _empty_error(path) -> InputError:
@@ -269,6 +375,15 @@ def read_raw(path) -> RawTable:
     a decimal point. Quoted fields may hold delimiters, quotes (doubled) and newlines: each row is
     labelled by the line on which it starts. Blank lines are skipped.
 
+    When none of those delimiters splits the header, fields separated by runs of spaces or tabs are
+    read as R's ``read.table(header = TRUE)`` reads them: the layout of R's ``write.table(df, file)``
+    with or without ``row.names`` and ``quote``. Quoted fields there may hold spaces and newlines, and
+    write an inner quote as ``\\"`` (R's ``qmethod = "escape"``); ``NA`` is missing.
+
+    Row names: a header whose first name is empty (R's ``write.csv``), or a header with one name fewer
+    than the first data row has fields (R's ``write.table``, any delimiter), means the first field of
+    each row is a row name; it is left out, and ``attrs["notes"]`` says so.
+
     Raises
     ------
     InputError
@@ -285,28 +400,33 @@ def read_raw(path) -> RawTable:
     if not text.strip():
         raise _empty_error(path)
     dialect = _sniff(text[:_SNIFF_BYTES], path.suffix.lower(), encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter)
+    spaced = dialect.delimiter == WHITESPACE
+    records = _whitespace_records(text) if spaced else _csv_records(text, dialect.delimiter)
     header = None
     cells: dict[str, list[str]] = {}
     columns: list[list[str]] = []
     lines: list[int] = []
     end = 0  # the line the previous record ended on
     comma = dialect.decimal == ","
+    short_header = False
     try:
-        for rec in reader:
-            start, end = end + 1, reader.line_num
-            if _is_blank(rec):
+        for start, end, rec in records:
+            if (not rec) if spaced else _is_blank(rec):
                 continue
             if header is None:
                 header = _check_header(rec, path=path, line=start)
                 skip = int(header[0] == "")  # row names: checked for their count, then left out
+                continue
+            if not lines and _row_names_first(header, rec, dialect.delimiter):
+                header, skip, short_header = ["", *header], 1, True
+            if not columns:
                 cells = {h: [] for h in header[skip:]}
                 columns = [cells[h] for h in header[skip:]]
-                continue
             if len(rec) != len(header):
                 if end > start:  # a quoted field ran over several lines: most likely an unclosed quote
-                    raise _open_quote_error(len(rec), len(header), start, end, path)
-                raise _field_count_error(len(rec), len(header), dialect.delimiter, path=path, line=start)
+                    raise _open_quote_error(len(rec), len(header), start, end, path, spaced=spaced)
+                raise _field_count_error(len(rec), len(header), dialect.delimiter, path=path, line=start,
+                                         short_header=short_header)
             rec = rec[skip:]
             if comma:
                 rec = _decimal_commas(rec, header[skip:], path=path, line=start)
@@ -317,12 +437,24 @@ def read_raw(path) -> RawTable:
         raise InputError(f"cannot be parsed as delimited text ({e}); a quote opened on or after this row is "
                          "never closed", file=path, row=end + 1,
                          expected='fields quoted as "..." with inner quotes doubled') from None
+    except _UnclosedQuote as e:
+        raise InputError("a quoted field opened on this row is never closed", file=path, row=e.line,
+                         expected=_QUOTING[True]) from None
     if header is None:
         raise _empty_error(path)
     if not lines:
         raise _no_rows_error(path)
-    return RawTable(header[skip:], cells, np.asarray(lines, dtype=np.int64), os.fspath(path),
-                    notes=(ROW_NAMES_NOTE,) if skip else ())
+    notes = (SHORT_HEADER_NOTE,) if short_header else (ROW_NAMES_NOTE,) if skip else ()
+    return RawTable(header[skip:], cells, np.asarray(lines, dtype=np.int64), os.fspath(path), notes=notes)
+
+
+def _csv_records(text: str, delimiter: str):
+    """Records of the csv module's reader: (first line, last line, fields)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    end = 0
+    for rec in reader:
+        start, end = end + 1, reader.line_num
+        yield start, end, rec
 
 
 def _decimal_commas(rec: list[str], header: list[str], *, path, line) -> list[str]:
@@ -445,10 +577,15 @@ def _read_delimited_fast(path: Path):
             continue
         dialect = _sniff(head_text, path.suffix.lower(), enc)
         break
-    lines_before, header = _header_record(head_text, dialect.delimiter)
-    if header is None:  # the header is not within the sample: an odd file, read the careful way
+    if dialect.delimiter == WHITESPACE:  # R's write.table layout: quoting pandas does not read as R does
+        return read_raw(path).to_frame()
+    lines_before, header, first_row = _header_record(head_text, dialect.delimiter)
+    if header is None or first_row is None:  # not within the sample: an odd file, read the careful way
         return read_raw(path).to_frame()
     header = _check_header(header, path=path, line=lines_before)
+    short_header = _row_names_first(header, first_row, dialect.delimiter)
+    if short_header:
+        header = ["", *header]
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         df = _parse_with_pandas(path, header, lines_before, dialect)
         if df is None or df.empty:
@@ -463,22 +600,28 @@ def _read_delimited_fast(path: Path):
     df.index = pd.RangeIndex(lines.start, lines.stop) if isinstance(lines, range) else pd.Index(lines)
     if header[0] == "":
         df = df.drop(columns="")
-        df.attrs["notes"] = [ROW_NAMES_NOTE]
+        df.attrs["notes"] = [SHORT_HEADER_NOTE if short_header else ROW_NAMES_NOTE]
     if dialect.decimal == "," and _has_dot_decimal(df):
         return read_raw(path).to_frame()
     return df
 
 
 def _header_record(head_text: str, delimiter: str):
-    """(line the header record ends on, its fields); (n, None) when the sample holds no complete header."""
+    """(line the header record ends on, its fields, the first data record's fields); None for what the
+    sample does not hold complete."""
     reader = csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter)
+    found = []
     try:
         for rec in reader:
             if not _is_blank(rec):
-                return reader.line_num, rec
+                found.append((reader.line_num, rec))
+                if len(found) == 2:
+                    break
     except csv.Error:
         pass
-    return 0, None
+    if not found:
+        return 0, None, None
+    return found[0][0], found[0][1], found[1][1] if len(found) == 2 else None
 
 
 def _parse_with_pandas(path, header, lines_before, dialect):
