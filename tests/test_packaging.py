@@ -198,6 +198,13 @@ def test_installed_package_uses_its_own_copy(built):
 def test_installed_datasets_list(built):
     out = json.loads(_cli(built, "datasets", "list", "--format", "json"))
     assert out == {"datasets": datasets.catalogue()}
+    # the installed copy is found without pandas, as in tests/test_cli_datasets.py
+    code = ("import sys\nfrom commonfactors.cli import main\n"
+            "try:\n    main(['datasets', 'list'])\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(str('pandas' in sys.modules))")
+    out = _run([built["python"], "-c", code], built["outside"], built["env"])
+    assert out.stderr.strip() == "False"
+    assert out.stdout.splitlines()[1].startswith("bcg")
 
 
 @pytest.mark.slow
