@@ -4,6 +4,7 @@ tests/test_io_bad_files.py."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cli_run import in_a_process, in_process
 from commonfactors import _checks, io
 from commonfactors.errors import CommonFactorsWarning, InputError
+from tolerances import METAFOR_RTOL
 
 BAD = Path(__file__).parent / "data" / "bad"
 
@@ -206,6 +209,11 @@ def _big(tmp_path, header, row, n=60_000, insert=None, at=None):
         "unclosed",
         "spaces",
         "row_names",
+        "short_header",
+        "short_header_ragged",
+        "trailing_comma",
+        "long_first",
+        "whitespace",
     ],
 )
 def test_fast_path_agrees_on_large_files(tmp_path, kind, monkeypatch):
@@ -222,6 +230,8 @@ def test_fast_path_agrees_on_large_files(tmp_path, kind, monkeypatch):
         insert, at = "S,0.5,0.02", 35_000
     elif kind == "long":
         insert, at = "S,0.5,0.02,10,11", 35_000
+    elif kind == "long_first":  # pandas alone would drop the fifth field of every row
+        insert, at = "S,0.5,0.02,10,11", 1
     elif kind == "text":
         insert, at = "S,n.r.,0.02,10", 38_000
     elif kind == "decimal_comma":
@@ -237,11 +247,23 @@ def test_fast_path_agrees_on_large_files(tmp_path, kind, monkeypatch):
         row = lambda i: f" S{i} , {i / 1000!r} ,0.02, 7 "  # noqa: E731
     elif kind == "row_names":
         header, row = '"","yi","vi"', (lambda i: f'"{i + 1}",0.{i % 9},0.02')  # noqa: E731
+    elif kind in ("short_header", "short_header_ragged"):  # R's write.table(df, file, sep = ",")
+        header, row = '"yi","vi"', (lambda i: f'"{i + 1}",0.{i % 9},0.02')  # noqa: E731
+        if kind == "short_header_ragged":
+            insert, at = "0.5,0.02", 41_000
+    elif kind == "trailing_comma":  # one field more than the header, but empty: not a row name
+        header, row = "yi,vi", (lambda i: f"0.{i % 9},0.02,")  # noqa: E731
+    elif kind == "whitespace":  # R's write.table(df, file): read by read_raw on both paths
+        header, row = '"study" "yi" "vi"', (lambda i: f'"{i + 1}" "S {i}" 0.{i % 9} 0.02')  # noqa: E731
     path = _big(tmp_path, header, row, insert=insert, at=at)
     df = _same(path)
     if kind in ("plain", "quoted", "spaces"):
         assert list(df.index[:3]) == [2, 3, 4] and df.index[-1] == 60_001
-    if kind in ("plain", "quoted", "quoted_newline", "text", "decimal_comma", "spaces", "row_names"):
+    if kind in ("short_header", "whitespace"):
+        assert list(df.columns) == (["study"] if kind == "whitespace" else []) + ["yi", "vi"]
+        assert df.index[-1] == 60_001 and df.attrs["notes"] == [io.SHORT_HEADER_NOTE]
+    if kind in ("plain", "quoted", "quoted_newline", "text", "decimal_comma", "spaces", "row_names",
+                "short_header"):
         # these are read by pandas itself, without deferring to read_raw
         monkeypatch.setattr(io, "read_raw", lambda path: pytest.fail("the fast path deferred to read_raw"))
         pd.testing.assert_frame_equal(io._read_delimited_fast(path), df)
@@ -401,3 +423,117 @@ def test_fast_path_latin1_bytes_early_or_late(tmp_path, at):
     p = write(tmp_path, "a.csv", ("\n".join(lines) + "\n").encode("cp1252"))
     df = _same(p)
     assert df.loc[at + 1, "study"] == "Müller–Sánchez"
+
+
+# -- R's write.table: whitespace-delimited, R's quoting, a header one name short ---------------------------
+
+RWT = Path(__file__).parent / "data" / "r_write_table"
+#: tests/data/r_write_table/make_r_write_table.R writes each file with the call beside it; the value of
+#: R 4.2's read.table(file, header = TRUE) of each is in expected/<name>.csv, numbers with 17 significant
+#: digits (sprintf("%.17g")), so that reading them gives R's doubles exactly:
+#: > dat <- as.data.frame(escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg))
+#: > dat$yi[3] <- NA; dat$vi[7] <- NA
+#: > write.table(dat, "bcg_default.txt")                        # row names, quoted strings
+#: > write.table(dat, "bcg_no_row_names.txt", row.names = FALSE)
+#: > write.table(dat[, c("trial", "year", "tpos", "tneg", "cpos", "cneg", "ablat", "alloc", "yi", "vi")],
+#: +             "bcg_no_quote.txt", quote = FALSE)
+#: > write.table(dat, "bcg_tab.txt", sep = "\t")
+#: > write.table(odd, "odd_labels.txt")   # labels with a space, an inner quote, a backslash, NA, padding
+R_FILES = {
+    "bcg_default": True,  # name -> written with row names
+    "bcg_no_row_names": False,
+    "bcg_no_quote": True,
+    "bcg_tab": True,
+    "odd_labels": True,
+}
+
+
+@pytest.mark.parametrize("name", sorted(R_FILES))
+def test_r_write_table_reads_as_r_reads_it(name):
+    """Same columns, values (doubles bit for bit, NA where R has NA) and text as R's read.table."""
+    expected = io.read_table(RWT / "expected" / f"{name}.csv")
+    for df in both(RWT / f"{name}.txt"):
+        pd.testing.assert_frame_equal(df, expected, check_exact=True, check_like=False)
+        assert df.attrs["notes"] == ([io.SHORT_HEADER_NOTE] if R_FILES[name] else [])
+
+
+def test_r_write_table_labels():
+    """Pinned: R's read.table of odd_labels.txt gives these labels (R's escape quoting: \\" is a quote,
+    another backslash stays), yi and vi."""
+    for df in both(RWT / "odd_labels.txt"):
+        assert list(df.index) == [2, 3, 4, 5, 6]
+        labels = ["Smith 2001", 'O"Brien 2004', "Lee\\Kim 2010", "  padded  "]
+        assert list(df["study"].iloc[[0, 1, 2, 4]]) == labels
+        assert pd.isna(df["study"].iloc[3])
+        # > sprintf("%.17g", read.table("odd_labels.txt", header = TRUE)$yi)
+        np.testing.assert_array_equal(df["yi"], [0.12, -0.35, 0.333333333333333, 2e-10, np.nan])
+        np.testing.assert_array_equal(df["vi"], [0.031, 0.045, 0.027, 1e5, 0.052])
+
+
+def test_r_write_table_pools_through_the_command_line():
+    """``commonfactors pool bcg_default.txt --yi yi --vi vi``: R's write.table output, two NAs dropped."""
+    res = in_process("pool", RWT / "bcg_default.txt", "--yi", "yi", "--vi", "vi", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    # > ctl <- list(threshold = 1e-12, maxiter = 10000)
+    # > r <- rma(yi, vi, data = read.table("bcg_default.txt", header = TRUE), control = ctl)  # metafor 3.8-1
+    # > sprintf("%.17g", c(r$k, r$beta[1], r$tau2))
+    assert out["k"] == 11
+    assert out["estimate"] == pytest.approx(-0.621939430428607, rel=METAFOR_RTOL["rma"])
+    assert out["tau2"] == pytest.approx(0.29847233426863767, rel=METAFOR_RTOL["rma"])
+
+
+def test_whitespace_bad_value_names_file_line_column_through_the_cli(tmp_path):
+    text = (BAD / "r_write_table_row_names.txt").read_text(encoding="utf-8").replace(" 0.027\n", " -0.02\n")
+    p = write(tmp_path, "studies.txt", text)
+    with pytest.raises(InputError, match=r"studies\.txt, row 4, column 'vi': got -0\.02; expected a"):
+        _checks.effect_data(io.read_raw(p), yi="yi", vi="vi")
+    res = in_a_process("pool", p, "--yi", "yi", "--vi", "vi", "--format", "json")
+    assert res.returncode == 2 and res.stdout == "" and "Traceback" not in res.stderr
+    assert res.stderr.splitlines() == [res.stderr.strip()]
+    assert "studies.txt, row 4, column 'vi': got -0.02; expected a sampling variance > 0" in res.stderr
+
+
+# Each line checked against R 4.2: read.table(textConnection(text), header = TRUE, stringsAsFactors = FALSE)
+@pytest.mark.parametrize(
+    ("text", "rows", "cells"),
+    [
+        ('a b\nx"y" 1\n', [2], ['x"y"', 1]),  # a quote inside an unquoted field is kept
+        ('a b\n"p q"r 2\n', [2], ["r", 2]),  # a closing quote ends the field: row name "p q"
+        ('a b\n"t\\\\u" 5\n', [2], ["t\\\\u", 5]),  # "t\\u": both backslashes stay
+        ('a b\n"m\\tn" 6\n', [2], ["m\\tn", 6]),  # "m\tn": no escape sequences but \"
+        ('a b\n"a\\\\\\"b" 5\n', [2], ['a\\\\"b', 5]),  # "a\\\"b" -> a\\"b
+        ('a b\n"NA" 4\n""  8\n', [2, 3], [None, 4]),  # quoted NA and "" are missing
+        ('a b\n  "x"\t\t  8  \n\n\ty 9\n', [2, 4], ["x", 8]),  # runs of spaces and tabs, blank lines
+        ('a b\n"two\nlines" 6\nz 7\r\n', [2, 4], ["two\nlines", 6]),  # a quoted newline; rows by line
+        ('"a b" c\nx 8\n', [2], ["x", 8]),  # a quoted header name keeps its space (R: a.b)
+    ],
+)
+def test_whitespace_fields_follow_r_scan(tmp_path, text, rows, cells):
+    p = write(tmp_path, "a.txt", text)
+    for df in both(p):
+        assert list(df.index) == rows
+        got = [None if pd.isna(v) else v for v in df.iloc[0]]
+        assert got == cells
+
+
+def test_whitespace_is_sniffed_only_when_no_delimiter_splits_the_header(tmp_path):
+    one = write(tmp_path, "one.csv", "effect size\n0.12\n0.35\n")  # one column whose name has a space
+    for df in both(one):
+        assert list(df.columns) == ["effect size"] and list(df["effect size"]) == [0.12, 0.35]
+    csv = write(tmp_path, "c.csv", "study,yi\nSmith 2001,0.1\nJones 2004,0.2\n")
+    for df in both(csv):
+        assert list(df.columns) == ["study", "yi"] and list(df["study"]) == ["Smith 2001", "Jones 2004"]
+
+
+def test_short_header_means_row_names_for_any_delimiter(tmp_path):
+    """R's write.table(df, file, sep = "\\t" or ","): the header names one field fewer than the rows hold."""
+    for sep in ("\t", ",", ";"):
+        p = write(tmp_path, "a.txt", f'"yi"{sep}"vi"\n"1"{sep}0.1{sep}0.01\n"2"{sep}0.2{sep}0.02\n')
+        for df in both(p):
+            assert list(df.columns) == ["yi", "vi"] and list(df["vi"]) == [0.01, 0.02]
+            assert df.attrs["notes"] == [io.SHORT_HEADER_NOTE]
+    trailing = write(tmp_path, "t.csv", "yi,vi\n0.1,0.01,\n0.2,0.02,\n")  # an empty extra field: no row name
+    for reader in (io.read_raw, io.read_table):
+        with pytest.raises(InputError, match=r"row 2: has 3 fields but the header has 2"):
+            reader(trailing)

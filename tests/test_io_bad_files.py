@@ -92,6 +92,26 @@ CASES = [
     Case("utf16_unicode_text.txt", Loads(ROWS6, **POOLED6)),
     Case("crlf_spaces.csv", Loads(ROWS6, **POOLED6)),
     Case("r_write_csv_row_names.csv", Loads(ROWS6, **POOLED6)),
+    # R's write.table(df, file): spaces between fields, quoted strings, a row name first (header one short)
+    Case("r_write_table_row_names.txt", Loads(ROWS6, **POOLED6)),
+    Case(
+        "ragged_whitespace.txt",
+        Fails(
+            "row 4: has 3 fields but the rows before it have 4 (a row name and the header's 3 columns); "
+            "expected 4 fields separated by spaces or tabs"
+        ),
+    ),
+    Case(
+        "r_write_table_unquoted_spaces.txt",
+        Fails(
+            "row 2: has 5 fields but the header has 3; expected 3 fields separated by spaces or tabs, "
+            'with text that holds spaces quoted ("Smith 2001")'
+        ),
+    ),
+    Case(
+        "whitespace_unclosed_quote.txt",
+        Fails("row 7: a quoted field opened on this row is never closed; expected fields quoted as"),
+    ),
     Case(
         "decimal_comma_then_point.csv",
         Fails("row 62, column 'vi': got '1.234' in a file that writes numbers with a decimal comma"),

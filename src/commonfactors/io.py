@@ -247,8 +247,8 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
     """Delimiter: the candidate that splits the header into most fields and every sampled line alike.
 
     When none of ``, ; \\t |`` splits the header, runs of spaces and tabs (:data:`WHITESPACE`, R's
-    ``write.table`` layout) are the delimiter if they split the header into two or more fields and the
-    first data line into as many, or one more (a row name).
+    ``write.table`` layout) are the delimiter if they split both the header and the first data line
+    into two or more fields (a one-column file keeps its spaces: ``effect size`` over ``0.12``).
 
     Decimal comma: the delimiter is not a comma and the sampled cells hold numbers written ``0,25``
     but none written ``0.25``.
@@ -273,7 +273,7 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
         delimiter, sample = (",", []) if best is None else best[1:]
         if best is None or not best[0][0]:
             spaced = _sample_records(head_text, WHITESPACE)
-            if spaced and len(spaced[0]) > 1 and (len(spaced) == 1 or 0 <= len(spaced[1]) - len(spaced[0]) <= 1):
+            if spaced and len(spaced[0]) > 1 and (len(spaced) == 1 or len(spaced[1]) > 1):
                 delimiter, sample = WHITESPACE, spaced
     decimal = "."
     if delimiter != ",":
@@ -335,8 +335,12 @@ def _field_count_error(n: int, width: int, delimiter: str, *, path, line, short_
     what = f"has {n} field{'s' if n != 1 else ''} but "
     what += (f"the rows before it have {width} (a row name and the header's {width - 1} columns)"
              if short_header else f"the header has {width}")
-    sep = "runs of spaces or tabs" if delimiter == WHITESPACE else repr(delimiter)
-    return InputError(what, file=path, row=line, expected=f"{width} fields separated by {sep}")
+    expected = f"{width} fields separated by {delimiter!r}"
+    if delimiter == WHITESPACE:
+        expected = f"{width} fields separated by spaces or tabs"
+        if n > width:
+            expected += ', with text that holds spaces quoted ("Smith 2001"), as write.table() writes it'
+    return InputError(what, file=path, row=line, expected=expected)
 
 
 #: how quotes are written: (whitespace-delimited, R's write.table) -> the expected text of errors
@@ -586,6 +590,8 @@ def _read_delimited_fast(path: Path):
     short_header = _row_names_first(header, first_row, dialect.delimiter)
     if short_header:
         header = ["", *header]
+    if len(first_row) != len(header):  # pandas would silently drop what the first row holds beyond the names
+        return read_raw(path).to_frame()
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         df = _parse_with_pandas(path, header, lines_before, dialect)
         if df is None or df.empty:

@@ -30,6 +30,15 @@ def _rows(delim=",", decimal=".", study=STUDY, yi=YI, vi=VI, header=("study", "y
     return eol.join(out) + eol
 
 
+def _write_table():
+    """The six studies as R's ``write.table(df, file)`` writes them (R 4.2: sep " ", quote = TRUE,
+    row.names = TRUE, so the header names one field fewer than the rows hold)."""
+    out = ['"study" "yi" "vi"']
+    for i, (s, y, v) in enumerate(zip(STUDY, YI, VI, strict=True), start=1):
+        out.append(f'"{i}" "{s}" {y} {v}')
+    return "\n".join(out) + "\n"
+
+
 def _replace(values, i, new):
     values = list(values)
     values[i] = new
@@ -108,6 +117,15 @@ def text_files() -> dict[str, bytes]:
             )
         ),
         "old_excel.xls": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+        # R's write.table(df, file) (loads): fields split by spaces, strings quoted, and a row name first
+        # in each row, so the header has one field fewer than the rows
+        "r_write_table_row_names.txt": utf8(_write_table()),
+        # the same with the value of vi missing in the third row: 3 fields where the others have 4
+        "ragged_whitespace.txt": utf8(_write_table().replace(" -0.05 0.027\n", " -0.05\n")),
+        # write.table(df, file, quote = FALSE): the labels' spaces split them into two fields
+        "r_write_table_unquoted_spaces.txt": utf8(_write_table().replace('"', "")),
+        # a label whose closing quote is lost, on the last row
+        "whitespace_unclosed_quote.txt": utf8(_write_table().replace('2016" ', "2016 ")),
         # measure-specific inputs (commonfactors effects)
         "sd_zero.csv": utf8(
             "study,m1i,sd1i,n1i,m2i,sd2i,n2i\nA,10.2,4.1,20,12.5,4.4,21\nB,9.8,0,15,11.0,0,15\n"
