@@ -10,6 +10,12 @@ so that "row 5" is the fifth row of a spreadsheet view with the header as row 1.
 :class:`RawTable` of strings, without importing pandas, so ``commonfactors pool file.csv`` starts fast.
 On CSV/TSV both give the same values and raise the same errors. No statistics happen here.
 
+Delimited text is sniffed: ``,`` ``;`` tab or ``|`` (a decimal comma with the last three), else fields
+separated by runs of spaces or tabs, as R's ``write.table(df, "studies.txt")`` writes them (quoted
+strings with ``\\"`` for an inner quote, ``NA`` for missing, with or without row names or quotes) and
+R's ``read.table(header = TRUE)`` reads them. Row names (R's ``write.csv``: a first column without a
+name; R's ``write.table``: a header one name short) are left out.
+
 Each format's library is imported only when that format is read: openpyxl (.xlsx), pyreadstat
 (.sav, .dta), pyreadr (.rds, .RData), pyarrow (.parquet); CSV and JSON need only the standard library
 (and pandas for the DataFrame).
@@ -54,6 +60,9 @@ _WS_FIELDS = re.compile(r"[^ \t]+")
 #: one field of a whitespace-delimited line: quoted (R's escape: \" is a quote, any other backslash stays),
 #: unquoted (quotes inside it are kept), a quote that is not closed on this line, or the end of the line
 _WS_TOKEN = re.compile(r'[ \t]*(?:"((?:[^"\\]|\\.)*)"|([^ \t"][^ \t]*)|(")|\Z)', re.S)
+#: the same alternatives for a whole line at once (quoted, unquoted, an unclosed quote)
+_WS_LINE = re.compile(r'"((?:[^"\\]|\\.)*)"|([^ \t"][^ \t]*)|(")', re.S)
+_LONE_QUOTE = ("", "", '"')  # what _WS_LINE.findall gives for a quote that the line does not close
 _LINE_BREAK = re.compile(r"\r\n?|\n")
 _SNIFF_BYTES = 1 << 16
 _SNIFF_RECORDS = 50
@@ -194,6 +203,12 @@ def _whitespace_records(text: str):
         line, start = lines[i], i + 1
         if '"' not in line:
             yield start, start, _WS_FIELDS.findall(line)
+            i += 1
+            continue
+        found = _WS_LINE.findall(line)
+        if _LONE_QUOTE not in found:  # every quote is closed on this line
+            yield start, start, [plain or (quoted.replace('\\"', '"') if "\\" in quoted else quoted)
+                                 for quoted, plain, _ in found]
             i += 1
             continue
         fields: list[str] = []
@@ -482,7 +497,8 @@ def read_table(path, *, table: str | None = None):
     Parameters
     ----------
     path : str or path-like
-        A .csv/.tsv/.txt (see :func:`read_raw` for what is sniffed), .xlsx, .sav, .dta, .rds/.RData,
+        A .csv/.tsv/.txt/.dat (comma, semicolon, tab, pipe or whitespace-delimited, as R's
+        ``write.table`` writes; see :func:`read_raw` for what is sniffed), .xlsx, .sav, .dta, .rds/.RData,
         .parquet or .json file (records ``[{"yi": .., "vi": ..}, ...]`` or columns ``{"yi": [..], ...}``).
     table : str, optional
         The sheet of an Excel workbook (default: the first sheet) or the object of an .RData file
@@ -518,6 +534,15 @@ def read_table(path, *, table: str | None = None):
             study    yi     vi
     2  Smith 2001  0.12  0.031
     4  Jones 2004  0.35  0.045
+
+    R's ``write.table(df, "studies.txt")``: spaces between fields, quoted strings, row names first:
+
+    >>> path = path.with_name("studies.txt")
+    >>> _ = path.write_text('"study" "yi" "vi"\\n"1" "Smith 2001" 0.12 0.031\\n"2" "Jones 2004" NA 0.045\\n')
+    >>> read_table(path)
+            study    yi     vi
+    2  Smith 2001  0.12  0.031
+    3  Jones 2004   NaN  0.045
     """
     path = _existing(path)
     fmt = FORMATS.get(path.suffix.lower())
