@@ -537,3 +537,12 @@ def test_short_header_means_row_names_for_any_delimiter(tmp_path):
     for reader in (io.read_raw, io.read_table):
         with pytest.raises(InputError, match=r"row 2: has 3 fields but the header has 2"):
             reader(trailing)
+
+
+def test_write_table_with_decimal_comma(tmp_path):
+    # > write.table(data.frame(study = c("A b", "C"), yi = c(0.12, -1.5), vi = c(0.031, 2)), "dec.txt",
+    # +             dec = ",")   # R 4.2
+    p = write(tmp_path, "dec.txt", '"study" "yi" "vi"\n"1" "A b" 0,12 0,031\n"2" "C" -1,5 2\n')
+    for df in both(p):
+        assert list(df["study"]) == ["A b", "C"]
+        assert list(df["yi"]) == [0.12, -1.5] and list(df["vi"]) == [0.031, 2.0]
