@@ -546,3 +546,12 @@ def test_write_table_with_decimal_comma(tmp_path):
     for df in both(p):
         assert list(df["study"]) == ["A b", "C"]
         assert list(df["yi"]) == [0.12, -1.5] and list(df["vi"]) == [0.031, 2.0]
+
+
+@pytest.mark.parametrize("n", [0, 1, 6, 7, 8, 1000])
+def test_newlines_are_counted_across_blocks(n):
+    """io._count_newlines (the line count of quoted files) equals a direct count at and around block ends."""
+    from commonfactors.io import _count_newlines
+
+    buf = np.random.default_rng(n).integers(0, 20, n).astype(np.uint8)
+    assert _count_newlines(buf, block=7) == _count_newlines(buf) == int(np.sum(buf == 10))
