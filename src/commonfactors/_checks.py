@@ -108,14 +108,19 @@ def to_float(values, *, column: str | None, rows, source) -> np.ndarray:
     return out
 
 
+def _column(data, arg: str, *, name: str) -> np.ndarray:
+    """The values of column ``arg`` of ``data`` (given for the argument ``name``), which must exist."""
+    if data is None:
+        raise InputError(f"{name}={arg!r} names a column, but no data was given",
+                         expected="data= a DataFrame, or an array for " + name)
+    require_column(data, arg, role=name)
+    return np.asarray(data[arg])
+
+
 def numeric(data, arg, *, name: str, n: int | None = None) -> tuple[np.ndarray, str | None]:
     """Resolve ``arg`` (a column name of ``data``, or an array) to float64; returns (values, column)."""
     if isinstance(arg, str):
-        if data is None:
-            raise InputError(f"{name}={arg!r} names a column, but no data was given",
-                             expected="data= a DataFrame, or an array for " + name)
-        require_column(data, arg, role=name)
-        values, column = np.asarray(data[arg]), arg
+        values, column = _column(data, arg, name=name), arg
     else:
         values, column = np.asarray(arg, dtype=object if np.asarray(arg).dtype.kind in "OUS" else None), None
         if values.ndim != 1:
@@ -273,11 +278,7 @@ def group_codes(data, arg, *, name: str, n: int) -> tuple[np.ndarray, np.ndarray
     caller to drop with a warning. ``levels[code]`` is the label of each code.
     """
     if isinstance(arg, str):
-        if data is None:
-            raise InputError(f"{name}={arg!r} names a column, but no data was given",
-                             expected="data= a DataFrame, or an array for " + name)
-        require_column(data, arg, role=name)
-        values, column = np.asarray(data[arg]), arg
+        values, column = _column(data, arg, name=name), arg
     else:
         values, column = np.asarray(arg), None
         if values.ndim != 1 or values.shape[0] != n:
