@@ -1,8 +1,9 @@
 """Design matrices for meta-regression: R's formula conventions through formulaic.
 
 Categorical moderators use treatment coding with the first level (in sorted order) as reference,
-as R's default contrasts do. ``pmin``/``pmax`` are available in formulas, as in R
-(``~ I(pmin(weeks, 3))``). Part of the validation boundary: problems raise InputError.
+as R's default contrasts do. A formula is checked by :mod:`._formula` before anything in it is evaluated
+(what it may contain is listed there; ``pmin``/``pmax`` as in R, ``~ I(pmin(weeks, 3))``). Part of the
+validation boundary: problems raise InputError.
 """
 
 from __future__ import annotations
@@ -10,9 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import InputError
-
-#: R functions usable inside formulas, mapped to numpy.
-FORMULA_CONTEXT = {"pmin": np.minimum, "pmax": np.maximum, "log": np.log, "exp": np.exp, "sqrt": np.sqrt}
 
 
 def _as_frame(data):
@@ -57,34 +55,25 @@ def design_matrix(data, mods, *, rows, source, keep):
     if data is None:
         raise InputError(f"mods={mods!r} is a formula, but no data was given", expected="data= a table")
     import pandas as pd
-    from formulaic import Formula, model_matrix
+    from formulaic import model_matrix
 
-    formula = mods.strip()
-    if not formula.startswith("~"):
-        formula = "~ " + formula
+    from ._formula import check_formula, context
+
     frame = _as_frame(data)
-    try:
-        needed = sorted(Formula(formula).required_variables)
-    except Exception as e:  # formulaic raises many exception types for syntax errors
-        raise InputError(f"cannot parse the moderator formula {mods!r}: {e}", file=source,
-                         expected="an R-style formula such as '~ ablat + C(alloc)'") from None
-    names_in = [str(c) for c in frame.columns]
-    for v in needed:
-        if v not in names_in and v not in FORMULA_CONTEXT:
-            from ._checks import require_column
-
-            require_column(frame, v, role="moderator")
-    used = [v for v in needed if v in names_in]
+    checked = check_formula(mods, [str(c) for c in frame.columns], source=source, k=k)
     ok = np.ones(k, dtype=bool)
-    for v in used:
+    for v in checked.columns:
         ok &= ~pd.isna(frame[v]).to_numpy()
-    sub = frame.iloc[np.flatnonzero(ok & keep)]
-    for v in used:  # a moderator with one value explains nothing and makes X singular
+    use = np.flatnonzero(ok & keep)
+    sub = _numbers_where_needed(frame.iloc[use], checked.numeric, rows=rows[use], source=source)
+    for v in checked.columns:  # a moderator with one value explains nothing and makes X singular
         if sub[v].nunique() < 2 and len(sub):
             raise InputError(f"moderator {v!r} has a single value ({sub[v].iloc[0]!r}) in the studies used",
                              file=source, column=v, expected="a moderator with at least two levels")
+    _check_references(sub, checked.references, source)
     try:
-        mm = model_matrix(formula, sub, context=FORMULA_CONTEXT, na_action="raise")
+        with np.errstate(all="ignore"):  # log(0), 1/0: reported below with their row, not as warnings
+            mm = model_matrix(checked.formula, sub, context=context(), na_action="ignore")
     except Exception as e:
         raise InputError(f"cannot evaluate the moderator formula {mods!r}: {e}", file=source,
                          expected="moderators that are numbers or categories") from None
@@ -93,9 +82,41 @@ def design_matrix(data, mods, *, rows, source, keep):
         raise InputError(f"the formula {mods!r} removes the intercept", file=source,
                          expected="a model with an intercept (the '- 1' form is not supported)")
     X = np.full((k, len(names)), np.nan)
-    X[np.flatnonzero(ok & keep)] = np.asarray(mm, dtype=float)
+    X[use] = np.asarray(mm, dtype=float)
+    _check_finite(X[use], rows[use], names, source)
     _check_rank(X, ok & keep, names, source)
     return X, names, ok
+
+
+def _numbers_where_needed(sub, numeric, *, rows, source):
+    """The columns used in arithmetic or functions as float64; text in them names its row."""
+    from ._checks import to_float
+
+    if not numeric:
+        return sub
+    return sub.assign(**{v: to_float(sub[v].to_numpy(), column=v, rows=rows, source=source)
+                         for v in sorted(numeric)})
+
+
+def _check_references(sub, references, source):
+    """Each Treatment('level') names a level present in its column."""
+    for column, level, term in references:
+        levels = sub[column].unique().tolist()
+        if level not in levels:
+            shown = ", ".join(map(repr, sorted(map(str, levels))))
+            raise InputError(f"the moderator formula term {term!r} names the reference level {level!r}, "
+                             f"which is not a value of {column!r}", file=source, column=column,
+                             expected=f"one of {shown}")
+
+
+def _check_finite(Xu, rows, names, source):
+    """The design holds numbers: log(0), sqrt(-1) or 1/0 in a formula name their row and coefficient."""
+    bad = np.argwhere(~np.isfinite(Xu))
+    if bad.size:
+        i, j = bad[0]
+        raise InputError(f"the moderator formula gives {Xu[i, j]:g} for {names[j]!r}", file=source,
+                         row=rows[i], expected="finite moderator values (log and sqrt of positive numbers, "
+                         "no division by zero)")
 
 
 def _check_rank(X, use, names, source):
