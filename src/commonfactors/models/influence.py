@@ -19,6 +19,7 @@ from .._checks import EffectData, group_codes
 from ..errors import InputError, SmallKWarning
 from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult, LeaveOneOutResult
 from ..results.meta import MetaResult
+from ._leave_one_out import DeletedTau2, DeletionSums, Fits
 from ._wls import wls
 from .univariate import Method, Notes, Test, normalize_options, validated
 
@@ -29,24 +30,105 @@ def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:
                                slab=ed.slab[idx], frame=None, index=None)
 
 
-def _deleted_fits(ed: EffectData, notes: Notes, **options) -> list[MetaResult | None]:
-    """The model fitted without each study in turn; None where it cannot be fitted (too few studies left,
-    or a moderator constant once the study is removed), with a warning naming the studies."""
+def _refit_without(ed: EffectData, notes: Notes, i: int, **options) -> MetaResult | None:
+    """The model fitted without study i; None where it cannot be fitted (too few studies left, or a
+    moderator constant once the study is removed)."""
     k, p = ed.X.shape
-    fits: list[MetaResult | None] = []
-    failed = []
-    for i in range(k):
-        idx = np.delete(np.arange(k), i)
-        if idx.size < p or np.linalg.matrix_rank(ed.X[idx]) < p:
-            fits.append(None)
-            failed.append(str(ed.slab[i]))
-            continue
-        fits.append(notes.refit("leave-one-out fits", _rows(ed, idx), profile_ci=False, **options))
-    if failed:
-        notes.add(f"the model cannot be fitted without {'study' if len(failed) == 1 else 'studies'} "
-                  f"{', '.join(failed[:10])}{' ...' if len(failed) > 10 else ''}: "
-                  "the leave-one-out values are NaN", SmallKWarning)
+    idx = np.delete(np.arange(k), i)
+    if idx.size < p or np.linalg.matrix_rank(ed.X[idx]) < p:
+        return None
+    return notes.refit("leave-one-out fits", _rows(ed, idx), profile_ci=False, **options)
+
+
+def _deleted_fits(ed: EffectData, notes: Notes, **options) -> list[MetaResult | None]:
+    """The model fitted without each study in turn, one fit each (see :func:`_refit_without`)."""
+    fits = [_refit_without(ed, notes, i, **options) for i in range(ed.X.shape[0])]
+    _warn_unfitted(ed, notes, [i for i, r in enumerate(fits) if r is None])
     return fits
+
+
+def _warn_unfitted(ed: EffectData, notes: Notes, failed) -> None:
+    if len(failed):
+        names = [str(ed.slab[i]) for i in failed[:10]]
+        notes.add(f"the model cannot be fitted without {'study' if len(failed) == 1 else 'studies'} "
+                  f"{', '.join(names)}{' ...' if len(failed) > 10 else ''}: "
+                  "the leave-one-out values are NaN", SmallKWarning)
+
+
+@dataclasses.dataclass
+class _Deleted:
+    """The k models without one study, as arrays (NaN where a model cannot be fitted): the coefficients
+    ``beta`` (k, p) and their covariance ``vcov`` (k, p, p; Knapp-Hartung scaled under "knha"), ``tau2``,
+    Cochran's Q_E ``q``, the Knapp-Hartung factor ``s2`` (1 under z and t tests), and ``a_all`` (k, p):
+    diag (X'W_(-i)X)^{-1} over all k studies with W_(-i) = diag(1/(v + tau2_(-i)))."""
+
+    beta: np.ndarray
+    vcov: np.ndarray
+    tau2: np.ndarray
+    q: np.ndarray
+    s2: np.ndarray
+    a_all: np.ndarray
+
+    @classmethod
+    def empty(cls, k: int, p: int) -> _Deleted:
+        nan = math.nan
+        return cls(np.full((k, p), nan), np.full((k, p, p), nan), np.full(k, nan), np.full(k, nan),
+                   np.full(k, nan), np.full((k, p), nan))
+
+    def put(self, i: int, r: MetaResult, ed: EffectData, test: str) -> None:
+        """Row i from the fit ``r`` of the data without study i."""
+        k, p = ed.X.shape
+        keep = np.arange(k) != i
+        self.beta[i] = [c.estimate for c in r.coefficients]
+        self.vcov[i], self.tau2[i], self.q[i] = r.vcov, r.tau2, r.q
+        # Knapp-Hartung scaling of the deleted fit (Knapp & Hartung, 2003, eq. 7)
+        self.s2[i] = (wls(ed.yi[keep], ed.X[keep], r.weights).q / (k - 1 - p)
+                      if test == "knha" and k - 1 > p else 1.0)
+        self.a_all[i] = np.diag(wls(ed.yi, ed.X, 1.0 / (ed.vi + r.tau2)).A)
+
+
+def _rank_deficient(X: np.ndarray) -> np.ndarray:
+    """The studies without which X has rank < p: those with OLS leverage 1 (checked exactly where near)."""
+    k, p = X.shape
+    lev = np.einsum("ij,jk,ik->i", X, np.linalg.pinv(X.T @ X), X)
+    near = np.flatnonzero(lev > 1.0 - 1e-6)
+    return np.array([i for i in near if np.linalg.matrix_rank(np.delete(X, i, axis=0)) < p], dtype=int)
+
+
+def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, test: str,
+             level: float) -> _Deleted:
+    """The models without each study, all together (:mod:`._leave_one_out`) when every one of them has
+    residual degrees of freedom and at least 3 studies, else (and for any study whose tau2 did not
+    converge there) one fit per study; the numbers are those of :func:`.univariate.fit` on each subset."""
+    k, p = ed.X.shape
+    out = _Deleted.empty(k, p)
+    failed = _rank_deficient(ed.X) if k > p else np.arange(k)
+    idx = np.setdiff1d(np.arange(k), failed)
+    alone = idx
+    if k - 1 - p >= 1 and k - 1 >= 3 and idx.size:
+        sums = DeletionSums(ed.X, ed.yi, ed.vi)
+        y = ed.yi
+        sj_start = float(np.mean((y - y.mean()) ** 2))
+        est = DeletedTau2(sums, method, idx, full.tau2, sj_start)
+        fits = Fits(sums.at(est.tau2, idx, 1, full.tau2))
+        out.beta[idx] = fits.b
+        out.beta[idx, 0] += sums.mean
+        out.s2[idx] = fits.q / (k - 1 - p) if test == "knha" else 1.0  # Knapp & Hartung (2003), eq. 7
+        out.vcov[idx] = fits.A * out.s2[idx, None, None]
+        out.tau2[idx] = est.tau2
+        out.q[idx] = Fits(sums.common(0.0, 1, idx)).q
+        all_k = sums.at(est.tau2, None, 1, full.tau2)[:, :p, :p]
+        out.a_all[idx] = np.diagonal(np.linalg.inv(all_k), axis1=1, axis2=2)
+        alone = idx[~est.converged]
+    options = {"method": method, "test": test, "level": level}
+    for i in alone:
+        r = _refit_without(ed, notes, int(i), **options)
+        if r is None:
+            failed = np.append(failed, i)
+        else:
+            out.put(int(i), r, ed, test)
+    _warn_unfitted(ed, notes, sorted(int(i) for i in failed))
+    return out
 
 
 def _influence(ed: EffectData, notes: Notes, *, method: str, test: str, level: float) -> InfluenceResult:
@@ -58,46 +140,36 @@ def _influence(ed: EffectData, notes: Notes, *, method: str, test: str, level: f
     hat = full.weights * np.einsum("ij,jk,ik->i", X, A, X)           # h_i = w_i x_i' A x_i
     weight = 100.0 * full.weights / full.weights.sum()
     vb_inv = np.linalg.inv(full.vcov)
-    nan = math.nan
-    cols = {n: np.full(k, nan) for n in ("est", "tau2", "q", "rstudent", "cooks", "dffits", "covr")}
-    dfbetas = np.full((k, p), nan)
-    fits = _deleted_fits(ed, notes, method=method, test=test, level=level) if k > 1 else [None]
     if k == 1:
         notes.add("only k = 1 study: the leave-one-out diagnostics are NaN", SmallKWarning)
-    det_full = np.linalg.det(full.vcov)
-    for i, r in enumerate(fits):
-        if r is None:
-            continue
-        b_del = np.array([c.estimate for c in r.coefficients])
-        x = X[i]
-        diff = b - b_del
-        cols["est"][i], cols["tau2"][i], cols["q"][i] = b_del[0], r.tau2, r.q
-        # Knapp-Hartung scaling of the deleted fit (1 under z and t tests), which also scales the
-        # residual variances below: s2_(-i) = sum w_j e_j^2 / (k - 1 - p) (Knapp & Hartung, 2003, eq. 7)
-        keep = np.arange(k) != i
-        s2 = wls(y[keep], X[keep], r.weights).q / (k - 1 - p) if test == "knha" and k - 1 > p else 1.0
+        d = _Deleted.empty(k, p)
+    else:
+        d = _deleted(ed, notes, full, method=method, test=test, level=level)
+    diff = b[None, :] - d.beta
+    with np.errstate(invalid="ignore"):
         # studentized deleted residual: (y_i - x_i'b_(-i)) / sqrt(s2 (v_i + tau2_(-i)) + x_i'Var(b_(-i))x_i)
         # (Viechtbauer & Cheung, 2010, Res. Synth. Methods 1(2), 112-125, eq. 12)
-        cols["rstudent"][i] = (y[i] - x @ b_del) / math.sqrt(s2 * (v[i] + r.tau2) + x @ r.vcov @ x)
+        rstudent = ((y - np.einsum("ij,ij->i", X, d.beta))
+                    / np.sqrt(d.s2 * (v + d.tau2) + np.einsum("ij,ijk,ik->i", X, d.vcov, X)))
         # DFFITS: (x_i' b - x_i' b_(-i)) / sqrt(s2 h_i (tau2_(-i) + v_i)) (Viechtbauer & Cheung, 2010, eq. 13)
-        cols["dffits"][i] = (x @ diff) / math.sqrt(s2 * hat[i] * (r.tau2 + v[i]))
+        dffits = np.einsum("ij,ij->i", X, diff) / np.sqrt(d.s2 * hat * (d.tau2 + v))
         # Cook's distance: (b - b_(-i))' Var(b)^{-1} (b - b_(-i)) (Viechtbauer & Cheung, 2010, eq. 14)
-        cols["cooks"][i] = diff @ vb_inv @ diff
+        cooks = np.einsum("ij,jk,ik->i", diff, vb_inv, diff)
         # covariance ratio: det Var(b_(-i)) / det Var(b) (Viechtbauer & Cheung, 2010, eq. 15)
-        cols["covr"][i] = np.linalg.det(r.vcov) / det_full
+        covr = np.linalg.det(d.vcov) / np.linalg.det(full.vcov)
         # DFBETAS: (b - b_(-i)) / sqrt(s2 diag (X'W_(-i)X)^{-1}), W_(-i) = diag(1/(v + tau2_(-i))) over all k
         # studies (Viechtbauer & Cheung, 2010, eq. 16)
-        dfbetas[i] = diff / np.sqrt(s2 * np.diag(wls(y, X, 1.0 / (v + r.tau2)).A))
+        dfbetas = diff / np.sqrt(d.s2[:, None] * d.a_all)
     # influential as metafor flags it: |DFFITS| > 3 sqrt(p / (k - p)), P(chi2_p <= D_i) > .5, h_i > 3 p / k,
     # or any |DFBETAS| > 1
     with np.errstate(invalid="ignore", divide="ignore"):
         cut = 3.0 * math.sqrt(p / (k - p)) if k > p else math.inf
-        influential = ((np.abs(cols["dffits"]) > cut) | (np.asarray(dist.chi2_cdf(cols["cooks"], p)) > 0.5)
+        influential = ((np.abs(dffits) > cut) | (np.asarray(dist.chi2_cdf(cooks, p)) > 0.5)
                        | (hat > 3.0 * p / k) | np.any(np.abs(dfbetas) > 1.0, axis=1))
     return InfluenceResult(
-        k=k, method=full.method, test=full.test, names=ed.names, slab=ed.slab, leave1out_estimate=cols["est"],
-        leave1out_tau2=cols["tau2"], leave1out_q=cols["q"], rstudent=cols["rstudent"], cooks_d=cols["cooks"],
-        dffits=cols["dffits"], cov_ratio=cols["covr"], hat=hat, weight=weight, dfbetas=dfbetas,
+        k=k, method=full.method, test=full.test, names=ed.names, slab=ed.slab,
+        leave1out_estimate=d.beta[:, 0], leave1out_tau2=d.tau2, leave1out_q=d.q, rstudent=rstudent,
+        cooks_d=cooks, dffits=dffits, cov_ratio=covr, hat=hat, weight=weight, dfbetas=dfbetas,
         influential=influential, warnings=notes())
 
 

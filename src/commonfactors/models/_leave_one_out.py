@@ -1,0 +1,320 @@
+"""The k models fitted without one study each, all at once, in O(k) memory and time (no k x k matrix).
+
+Every quantity of a (mixed-effects) meta-analytic model with weights w_j = 1/(v_j + tau2) is a function of
+the moments
+
+    M_m(tau2) = sum_j w_j^m z_j z_j',   z_j = (x_j', y_j - mean(y))',   m = 1, 2, 3
+
+((p + 1) x (p + 1) matrices): with A = (X'WX)^{-1} and e = Z (-b', 1)',
+
+    b = A X'Wy,  Q(tau2) = sum w e^2 = (-b', 1) M_1 (-b', 1)',  y'PPy = (-b', 1) M_2 (-b', 1)',
+    tr(W) = M_1[0, 0], tr(P) = tr(W) - tr(A X'W^2X), tr(PP) = tr(W^2) - 2 tr(A X'W^3X) + tr((A X'W^2X)^2),
+    y'PPPy = (-b', 1) M_3 (-b', 1)' - c'Ac,  c = X'W^2e
+
+(Raudenbush, 2009, eq. 16.6-16.10; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293, eq. 11-14;
+Harville, 1977, JASA 72(358), 320-338, for the derivatives). The moments of the data without study i are
+those of all k studies minus study i's term. The leave-one-out tau2_(-i) differ from study to study, so the
+full moments are needed at k different tau2; near the expansion centre c (the full-data estimate) they are
+a series in the shift d = tau2 - c: with s = min_j (v_j + c) and u_j = s / (v_j + c) <= 1,
+
+    (v_j + c + d)^{-m} = s^{-m} sum_n binom(-m, n) (d/s)^n u_j^{m+n},
+    M_m(c + d) = s^{-m} sum_n binom(-m, n) (d/s)^n G_{m+n},   G_r = sum_j u_j^r z_j z_j',
+
+which converges for |d| < s; it is used for |d| <= s / 4 (34 terms bound the truncation below 1e-16), and
+the sums are computed directly, in blocks, for the few studies whose tau2_(-i) is farther away. Each
+estimator is then solved for all k deleted data sets together: closed forms (DL, HE, HS, SJ) from the
+moments, and a safeguarded Newton iteration (Newton steps inside a bracket of the root, bisection
+otherwise; Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4) for ML and REML (the root of the
+score) and PM, EB and PMM (the root of Q(tau2) = target), vectorised over the studies.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _distributions as dist
+
+#: the series in the shift of tau2 is used up to |d| <= SERIES_RADIUS * s (see the module docstring)
+SERIES_RADIUS = 0.25
+#: terms of the series: binom(N + 2, 2) SERIES_RADIUS^N < 1e-17
+SERIES_TERMS = 34
+#: Newton iterations (a study still unsolved after them is refitted on its own)
+MAXITER = 100
+#: a Newton step below STEP_RTOL * (tau2 + mean(vi)) ends the iterations (the error left is its square)
+STEP_RTOL = 1e-11
+#: entries of the (studies x k) weight blocks of the direct sums
+BLOCK = 1 << 21
+
+
+def _binomial_signs(m: int, n: np.ndarray) -> np.ndarray:
+    """binom(-m, n) = (-1)^n binom(m + n - 1, n) for m = 1, 2, 3."""
+    sign = np.where(n % 2 == 0, 1.0, -1.0)
+    if m == 1:
+        return sign
+    if m == 2:
+        return sign * (n + 1.0)
+    return sign * (n + 1.0) * (n + 2.0) / 2.0
+
+
+def _terms(radius: float) -> int:
+    """The number of terms N of the series for |d/s| <= ``radius``: binom(N + 2, 2) radius^N < 1e-17."""
+    n = 0
+    while n < SERIES_TERMS and (n + 1) * (n + 2) / 2 * radius**n >= 1e-17:
+        n += 1
+    return n
+
+
+class DeletionSums:
+    """The moments M_m of the k data sets without one study (see the module docstring).
+
+    ``X`` (k, p) with the intercept first, ``y`` and ``v`` (k,). Memory: the k products z_j z_j' and a few
+    arrays of k.
+    """
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, v: np.ndarray):
+        self.k, self.p = X.shape
+        self.mean = float(y.mean())
+        Z = np.column_stack([X, y - self.mean])
+        q = self.p + 1
+        self.zz = (Z[:, :, None] * Z[:, None, :]).reshape(self.k, q * q)
+        self.v = v
+        self.scale = float(v.mean())
+        self._series: dict[float, tuple[float, np.ndarray]] = {}
+
+    def _shape(self, flat: np.ndarray) -> np.ndarray:
+        return flat.reshape(flat.shape[:-1] + (self.p + 1, self.p + 1))
+
+    def common(self, tau2: float, m: int, idx: np.ndarray) -> np.ndarray:
+        """M_m(tau2) at one tau2 of the data without study ``idx[n]`` (n, p+1, p+1); m = -1 .. 3 (m = 0:
+        unweighted, m = -1: weights v + tau2)."""
+        w = (self.v + tau2) ** -float(m)
+        return self._shape((w @ self.zz)[None, :] - w[idx, None] * self.zz[idx])
+
+    def _coefficients(self, center: float) -> tuple[float, np.ndarray]:
+        """s and G_r (r = 0 .. SERIES_TERMS + 3) of the series around ``center``."""
+        if center not in self._series:
+            s = float(np.min(self.v)) + center
+            G = np.zeros((SERIES_TERMS + 4, self.zz.shape[1]))
+            step = max(1, BLOCK // 64)
+            for start in range(0, self.k, step):
+                u = s / (self.v[start:start + step] + center)
+                zz = self.zz[start:start + step]
+                power = np.ones_like(u)
+                for r in range(SERIES_TERMS + 4):
+                    G[r] += power @ zz
+                    power *= u
+            self._series[center] = (s, G)
+        return self._series[center]
+
+    def at(self, tau2: np.ndarray, idx: np.ndarray | None, m: int, center: float) -> np.ndarray:
+        """M_m(tau2[n]) (n, p+1, p+1): of the data without study ``idx[n]``, or of all k studies when
+        ``idx`` is None; by the series around ``center`` where it converges fast, directly otherwise."""
+        s, G = self._coefficients(center)
+        delta = (tau2 - center) / s
+        out = np.empty((tau2.shape[0], self.zz.shape[1]))
+        near = np.abs(delta) <= SERIES_RADIUS
+        rows = slice(None) if near.all() else np.flatnonzero(near)
+        d = delta[rows]
+        if d.size:  # Horner's scheme in d/s
+            terms = _terms(float(np.max(np.abs(d))))
+            c = _binomial_signs(m, np.arange(terms + 1))
+            acc = np.tile(c[terms] * G[m + terms], (d.shape[0], 1))
+            for n in range(terms - 1, -1, -1):
+                acc *= d[:, None]
+                acc += c[n] * G[m + n]
+            out[rows] = acc * s ** -float(m)
+        far = np.flatnonzero(~near)
+        rows = max(1, BLOCK // self.k)
+        for start in range(0, far.shape[0], rows):
+            sel = far[start:start + rows]
+            out[sel] = ((self.v[None, :] + tau2[sel, None]) ** -float(m)) @ self.zz
+        if idx is not None:
+            out -= ((self.v[idx] + tau2) ** -float(m))[:, None] * self.zz[idx]
+        return self._shape(out)
+
+
+class Fits:
+    """Weighted least squares from the moments M_1 (n, p+1, p+1): ``A`` = (X'WX)^{-1}, ``b`` (centred y),
+    ``e`` = (-b', 1) and Q = e' M_1 e."""
+
+    def __init__(self, M1: np.ndarray):
+        p = M1.shape[-1] - 1
+        self.A = np.linalg.inv(M1[:, :p, :p])
+        self.b = np.einsum("nij,nj->ni", self.A, M1[:, :p, p])
+        self.e = np.concatenate([-self.b, np.ones((M1.shape[0], 1))], axis=1)
+        self.q = quadratic(M1, self.e)
+
+
+def quadratic(M: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """e_n' M_n e_n for each n."""
+    return np.einsum("ni,nij,nj->n", e, M, e)
+
+
+def trace_of_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """tr(A_n B_n) for each n."""
+    return np.einsum("nij,nji->n", A, B)
+
+
+def likelihood_terms(M1, M2, M3):
+    """(y'PPy, tr(P), tr(PP), tr(W), tr(W^2), y'PPPy) for each deleted data set, from its moments."""
+    p = M1.shape[-1] - 1
+    f = Fits(M1)
+    B2 = M2[:, :p, :p]
+    AB2 = f.A @ B2
+    ypPPy = quadratic(M2, f.e)
+    trP = M1[:, 0, 0] - np.einsum("nii->n", AB2)
+    trPP = M2[:, 0, 0] - 2.0 * trace_of_product(f.A, M3[:, :p, :p]) + trace_of_product(AB2, AB2)
+    c = np.einsum("nij,nj->ni", M2[:, :p, :], f.e)          # X'W^2 e
+    ypPPPy = quadratic(M3, f.e) - np.einsum("ni,nij,nj->n", c, f.A, c)
+    return ypPPy, trP, trPP, M1[:, 0, 0], M2[:, 0, 0], ypPPPy
+
+
+def _newton(fun, start: np.ndarray, scale: float, floor: np.ndarray):
+    """Roots t_n >= 0 of functions g_n decreasing through their root: ``fun(t, sel)`` gives (g, g') of the
+    functions ``sel`` at ``t``. Newton steps inside the bracket [lo, hi] of each root that the evaluations
+    narrow (lo = 0 at first); a step that leaves it (or a non-negative slope) bisects it, or doubles t
+    while no point right of the root is known. A function still negative below ``floor`` stops there.
+    Returns (roots, converged, lo): lo > 0 where g was seen positive."""
+    t = np.maximum(start, 0.0)
+    n = t.shape[0]
+    lo, hi = np.zeros(n), np.full(n, math.inf)
+    done = np.zeros(n, dtype=bool)
+    for _ in range(MAXITER):
+        sel = np.flatnonzero(~done)
+        if sel.size == 0:
+            break
+        ts = t[sel]
+        g, dg = fun(ts, sel)
+        lo[sel] = np.where(g > 0, np.maximum(lo[sel], ts), lo[sel])
+        hi[sel] = np.where(g < 0, np.minimum(hi[sel], ts), hi[sel])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = np.where(dg < 0, ts - g / dg, math.nan)
+        inside = (new > lo[sel]) & (new < hi[sel])
+        fallback = np.where(np.isfinite(hi[sel]), 0.5 * (lo[sel] + hi[sel]),
+                            2.0 * np.maximum(ts, lo[sel]) + scale)
+        new = np.where(inside, new, fallback)
+        finished = (g == 0) | (inside & (np.abs(new - ts) <= STEP_RTOL * (new + scale)))
+        finished |= (hi[sel] - lo[sel] <= 1e-15 * (lo[sel] + scale)) | (hi[sel] <= floor[sel])
+        t[sel] = np.where(g == 0, ts, new)
+        done[sel] = finished
+    return t, done, lo
+
+
+class DeletedTau2:
+    """tau2 of the k data sets without one study, for the estimators of :mod:`.tau2` (metafor's definitions,
+    as in :func:`.tau2.estimate_tau2`), given the full-data estimate ``full_tau2``.
+
+    ``tau2`` (k,) and ``converged`` (k,): a study whose estimate did not converge is to be refitted alone.
+    Only for k - 1 - p >= 1 (tau2 is estimable without any one study).
+    """
+
+    def __init__(self, sums: DeletionSums, method: str, idx: np.ndarray, full_tau2: float,
+                 full_sj_start: float = 0.0):
+        self.sums, self.idx = sums, idx
+        self.df = sums.k - 1 - sums.p
+        self.converged = np.ones(idx.shape[0], dtype=bool)
+        self.center = full_tau2
+        estimate = getattr(self, f"_{method.lower()}", None)
+        self.tau2 = np.zeros(idx.shape[0]) if estimate is None else estimate(full_sj_start)
+
+    def _common(self, tau2: float, m: int) -> np.ndarray:
+        return self.sums.common(tau2, m, self.idx)
+
+    # closed forms ---------------------------------------------------------------------------------------
+    def _cochran(self):
+        M1, M2 = self._common(0.0, 1), self._common(0.0, 2)
+        f = Fits(M1)
+        p = self.sums.p
+        trP = M1[:, 0, 0] - np.einsum("nii->n", f.A @ M2[:, :p, :p])
+        return f.q, trP, M1[:, 0, 0]
+
+    def _dl(self, _):
+        """DerSimonian & Laird (1986): (Q_E - (k - p)) / tr(P), weights 1/v, truncated at 0."""
+        q, trP, _ = self._cochran()
+        return np.maximum(0.0, (q - self.df) / trP)
+
+    def _hs(self, _):
+        """Hunter & Schmidt: (Q_E - k) / sum(1/v), truncated at 0 (Viechtbauer et al., 2015)."""
+        q, _, sw = self._cochran()
+        return np.maximum(0.0, (q - (self.sums.k - 1)) / sw)
+
+    def _he(self, _):
+        """Hedges (1983): (RSS - tr(P V)) / (k - p), P = I - X(X'X)^{-1}X', truncated at 0."""
+        p = self.sums.p
+        M0 = self._common(0.0, 0)
+        f = Fits(M0)
+        Mv = self._common(0.0, -1)
+        trPV = Mv[:, 0, 0] - trace_of_product(f.A, Mv[:, :p, :p])
+        return np.maximum(0.0, (f.q - trPV) / self.df)
+
+    def _sj(self, full_start):
+        """Sidik & Jonkman (2005), eq. 6 and 9: tau2_0 Q(tau2_0) / (k - p), tau2_0 = mean((y - mean y)^2)."""
+        p = self.sums.p
+        M0 = self._common(0.0, 0)
+        n = self.sums.k - 1
+        t0 = (M0[:, p, p] - M0[:, 0, p] ** 2 / n) / n
+        q = Fits(self.sums.at(t0, self.idx, 1, full_start)).q
+        return t0 * q / self.df
+
+    # iterative estimators ---------------------------------------------------------------------------------
+    def _solve(self, fun, at_zero: np.ndarray, several_maxima: bool = False) -> np.ndarray:
+        """The root of g (``fun``; ``at_zero`` = g(0)) by :func:`_newton` from the full-data estimate; 0
+        where g(0) <= 0.
+
+        With ``several_maxima`` (a likelihood score, which may have several roots) the search runs where
+        g(0) <= 0 too, from the estimate down to 1e-8 mean(vi): where it sees g > 0, the likelihood has
+        a maximum inside (0, infinity) as well as at 0, and which one the iterations reach depends on
+        their start: those studies are refitted alone (``converged`` False)."""
+        tau2 = np.zeros(self.idx.shape[0])
+        positive = at_zero > 0
+        run = np.flatnonzero(positive | several_maxima)
+        if run.size:
+            floor = np.where(positive[run], 0.0, 1e-8 * self.sums.scale)
+            roots, ok, lo = _newton(lambda t, sel: fun(t, self.idx[run[sel]]), np.full(run.size, self.center),
+                                    self.sums.scale, floor)
+            keep = positive[run]
+            tau2[run[keep]] = roots[keep]
+            self.converged[run] = np.where(keep, ok, lo <= 0)
+        return tau2
+
+    def _likelihood(self, restricted: bool) -> np.ndarray:
+        """The root of the (restricted) likelihood score, 0 when the score at 0 is not positive (as
+        :func:`.tau2._fisher_scoring`); score = (y'PPy - tr(P)) / 2 (REML) or (y'PPy - tr(W)) / 2 (ML), its
+        derivative -(y'PPPy - tr(PP)/2) or -(y'PPPy - tr(W^2)/2) (Viechtbauer, 2005, eq. 11-14)."""
+        def score(terms):
+            ypPPy, trP, trPP, trW, trW2, ypPPPy = terms
+            if restricted:
+                return 0.5 * (ypPPy - trP), -(ypPPPy - 0.5 * trPP)
+            return 0.5 * (ypPPy - trW), -(ypPPPy - 0.5 * trW2)
+
+        at0 = score(likelihood_terms(*(self._common(0.0, m) for m in (1, 2, 3))))[0]
+        return self._solve(lambda t, idx: score(likelihood_terms(
+            *(self.sums.at(t, idx, m, self.center) for m in (1, 2, 3)))), at0, several_maxima=True)
+
+    def _reml(self, _):
+        return self._likelihood(restricted=True)
+
+    def _ml(self, _):
+        return self._likelihood(restricted=False)
+
+    def _q_root(self, target: float) -> np.ndarray:
+        """The tau2 with Q(tau2) = ``target`` (0 when Q(0) <= target); Q' = -y'PPy (Viechtbauer, 2007)."""
+        q0 = Fits(self._common(0.0, 1)).q
+
+        def fun(t, idx):
+            f = Fits(self.sums.at(t, idx, 1, self.center))
+            M2 = self.sums.at(t, idx, 2, self.center)
+            return f.q - target, -quadratic(M2, f.e)
+        return self._solve(fun, q0 - target)
+
+    def _pm(self, _):
+        """Paule & Mandel (1982): Q(tau2) = k - p."""
+        return self._q_root(float(self.df))
+
+    _eb = _pm
+
+    def _pmm(self, _):
+        """Median-unbiased Paule-Mandel: Q(tau2) = the median of chi2(k - p) (Viechtbauer, 2021)."""
+        return self._q_root(float(dist.chi2_ppf(0.5, self.df)))
