@@ -125,12 +125,20 @@ def parse_assumed(text: str) -> list[float]:
     "dominance shares at each (the factors' correlations with the outcome come from --correlations, "
     "or else from the shipped estimates).",
 )
-@click.option("--draws", type=int, default=10000, show_default=True, help="Monte Carlo draws.")
+@click.option(
+    "--draws",
+    type=int,
+    default=10000,
+    show_default=True,
+    help="Monte Carlo draws. Draws whose results would not fit in 2 GiB (or half the machine's memory) are "
+    "refused before any work; so are dominance pies of more than 20 factors, or of more than 2^31 subset "
+    "R2 (draws x 2^factors).",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same numbers).")
 @click.option("--level", type=float, default=95, show_default=True, help="Interval level in percent.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
 def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, fmt):
-    """Each factor's share of outcome variance with Monte Carlo intervals (issue 5)."""
+    """Each factor's share of outcome variance with Monte Carlo intervals."""
     from ..factors import pie as _pie
 
     method = method or ("dominance" if correlations or sensitivity is not None else "additive")

@@ -19,6 +19,7 @@ logit scale for an ICC. :func:`published_pies` returns the pies of the literatur
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,13 +33,23 @@ from . import convert
 from .dominance import (
     CorrelationMatrix,
     check_correlation_matrix,
+    check_factor_count,
     equicorrelated,
     general_dominance,
     is_positive_definite,
+    memory_bytes,
     subset_r2,
 )
 
 METRICS = ("r", "d", "icc", "share")
+
+#: Memory a pie may use: 2 GiB, or half the machine's physical memory when that is less. Draws that would
+#: need more are refused before anything is allocated.
+MEMORY_BUDGET = 2 * 2**30
+#: Monte Carlo work a dominance pie may take: draws x 2**p subset R2 (about a minute on one core).
+MAX_SUBSET_R2 = 2**31
+#: Correlation matrices drawn, checked and decomposed together by the dominance pie.
+DRAW_CHUNK = 4096
 
 
 class PieWarning(CommonFactorsWarning):
@@ -263,6 +274,52 @@ def _check_mc(draws, seed, level) -> tuple[int, int | None, float]:
     return int(draws), None if seed is None else int(seed), level
 
 
+def memory_budget() -> int:
+    """Bytes a pie may use: :data:`MEMORY_BUDGET`, or half the machine's physical memory when less."""
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return MEMORY_BUDGET
+    return min(MEMORY_BUDGET, physical // 2)
+
+
+def _check_memory(draws: int, per_draw: int, fixed: int, what: str, source: str | None = None) -> None:
+    """Refuse ``draws`` that need more than :func:`memory_budget`: ``per_draw`` bytes each (what is kept
+    for the intervals) plus ``fixed`` bytes whatever the draws (the chunks being worked on)."""
+    budget = memory_budget()
+    need = draws * per_draw + fixed
+    if need > budget:
+        most = max(0, (budget - fixed) // per_draw)
+        raise InputError(
+            f"draws = {draws:,} of {what} need {_gib(need)} of memory, more than a pie's budget of "
+            f"{_gib(budget)} (the smaller of {_gib(MEMORY_BUDGET)} and half the machine's memory)",
+            file=source,
+            expected=f"at most {most:,} draws" if most >= 100 else "fewer factors",
+        )
+
+
+def _check_dominance_size(draws: int, p: int, source: str | None) -> None:
+    """Refuse a dominance pie too large to compute, before anything is allocated: more than
+    :data:`~commonfactors.factors.dominance.MAX_FACTORS` factors, more than :data:`MAX_SUBSET_R2` subset R2
+    over the draws, or more memory than :func:`memory_budget`."""
+    check_factor_count(p, source)
+    p1 = p + 1
+    chunk = DRAW_CHUNK * 8 * (3 * p1 * p1 // 2 + 4 * p1 * p1)  # normal draws and their transforms; matrices
+    # kept: the weights of each draw, their sum R2, 1 - R2 and the copy a percentile sorts
+    _check_memory(draws, 8 * (p + 3), chunk + memory_bytes(p), f"{p} factors", source)
+    if draws * 2**p > MAX_SUBSET_R2:
+        raise InputError(
+            f"draws = {draws:,} of {p} factors take {draws * 2**p:,} subset R2 ({2**p:,} a draw), more than "
+            f"the {MAX_SUBSET_R2:,} a dominance pie may take",
+            file=source,
+            expected=f"at most {MAX_SUBSET_R2 // 2**p:,} draws with {p} factors",
+        )
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
+
+
 def _pie_result(method: str, mc: tuple[int, int | None, float], components, r2: Share, unexplained: Share,
                 msgs: Sequence[str], *, inherited: tuple[str, ...] = (), **extra) -> PieResult:
     """The result of :func:`additive_pie` or :func:`dominance_pie`, their new messages ``msgs`` emitted as
@@ -303,6 +360,12 @@ def additive_pie(
         ``components``: per factor ``share`` (from the point estimate) and ``ci_low``/``ci_high``
         (percentiles of the draws); ``r2``: the sum of the shares; ``unexplained``: 1 minus that sum.
 
+    Raises
+    ------
+    InputError
+        No components, repeated factor names, or ``draws`` needing more memory than :func:`memory_budget`
+        (checked before drawing).
+
     Warns
     -----
     PieWarning
@@ -329,6 +392,9 @@ def additive_pie(
     names = [c.factor for c in comps]
     if len(set(names)) != len(names):
         raise InputError(f"factor names repeat: {names}", expected="one component per factor")
+    # kept: each factor's draws; with them at most 6 arrays of draws (a factor's normal draws and their
+    # transforms, the total, 1 - total, the copy a percentile sorts)
+    _check_memory(draws, 8 * (len(comps) + 6), 0, f"{len(comps)} factors")
     rng = np.random.default_rng(seed)
     sims = np.vstack([_share_draws(c, rng, draws) for c in comps])
     slices = []
@@ -451,7 +517,9 @@ def dominance_pie(
     InputError
         An invalid matrix (see ``check_correlation_matrix``; a pooled matrix that is not positive
         definite), no ``n``/``se_z`` for a plain matrix, ``n``/``se_z`` with a pooled one, or fewer than
-        one in ``max_tries`` drawn matrices positive definite.
+        one in ``max_tries`` drawn matrices positive definite. Before anything is drawn: more than
+        :data:`~commonfactors.factors.dominance.MAX_FACTORS` factors, ``draws`` needing more memory than
+        :func:`memory_budget`, or more than :data:`MAX_SUBSET_R2` subset R2 (``draws`` x 2**p).
 
     Notes
     -----
@@ -461,7 +529,8 @@ def dominance_pie(
     correlations as mean and their GLS covariance (Becker 1992; Cheung & Chan 2005), which keeps those
     covariances. A drawn matrix that is not positive definite is **rejected** and redrawn (no repair
     by projection), so the intervals come from the draws' distribution truncated to valid correlation
-    matrices; ``rejected_draws`` counts them and a warning is given when any were rejected.
+    matrices; ``rejected_draws`` counts them and a warning is given when any were rejected. Matrices are
+    drawn and decomposed :data:`DRAW_CHUNK` at a time; only each kept draw's weights stay in memory.
     """
     from ..results.factors import CorrelationPoolResult
 
@@ -482,6 +551,7 @@ def dominance_pie(
         S = _pair_se(cm, n, se_z, outcome)
     R = cm.R
     p1 = R.shape[0]
+    _check_dominance_size(draws, p1 - 1, cm.source)
     iu = np.triu_indices(p1, 1)
     rng = np.random.default_rng(seed)
     if pooled is not None:
@@ -499,27 +569,27 @@ def dominance_pie(
         def sample(size):
             return np.tanh(z0 + se * rng.standard_normal((size, len(z0))))
 
-    kept, rejected, tried = [], 0, 0
-    while sum(len(x) for x in kept) < draws and tried < max_tries * draws:
-        need = draws - sum(len(x) for x in kept)
-        batch = min(max(need, 256), max_tries * draws - tried)
-        Rd = np.empty((batch, p1, p1))
-        vals = sample(batch)
+    gd = np.empty((draws, p1 - 1))  # general dominance weights of the kept draws, filled chunk by chunk
+    kept, rejected, tried = 0, 0, 0
+    while kept < draws and tried < max_tries * draws:
+        size = min(DRAW_CHUNK, max(draws - kept, 256), max_tries * draws - tried)
+        Rd = np.empty((size, p1, p1))
+        vals = sample(size)
         Rd[:, iu[0], iu[1]] = vals
         Rd[:, iu[1], iu[0]] = vals
         Rd[:, np.arange(p1), np.arange(p1)] = 1.0
-        ok = is_positive_definite(Rd)
-        tried += batch
-        rejected += int((~ok).sum())
-        kept.append(Rd[ok][:need])
-    Rs = np.concatenate(kept)
-    if Rs.shape[0] < draws:
+        valid = is_positive_definite(Rd)
+        tried += size
+        rejected += size - int(valid.sum())
+        ok = np.flatnonzero(valid)[: draws - kept]
+        gd[kept : kept + len(ok)] = general_dominance(Rd[ok])
+        kept += len(ok)
+    if kept < draws:
         raise InputError(
-            f"only {Rs.shape[0]} of {tried} drawn correlation matrices were positive definite",
+            f"only {kept} of {tried} drawn correlation matrices were positive definite",
             file=cm.source,
             expected="correlations farther from singularity, or a larger n",
         )
-    gd = general_dominance(Rs)
     point = general_dominance(R)
     r2_point = float(subset_r2(R)[-1])
     r2_draws = gd.sum(axis=1)
@@ -590,6 +660,7 @@ def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4
     if not rxy:
         raise InputError("no factors", expected="a mapping of factor names to correlations with the outcome")
     names = list(rxy)
+    check_factor_count(len(names))
     r = np.array([_finite(rxy[k], f"{k}: r") for k in names])
     if np.any(np.abs(r) >= 1):
         raise InputError(f"correlations {r.tolist()}", expected="each in (-1, 1)")
