@@ -102,12 +102,12 @@ def test_influence_study_that_identifies_a_level_is_nan_with_a_warning():
 
 @pytest.mark.slow
 def test_influence_memory_is_linear_in_k():
-    """k = 20,000 studies: peak memory of the computation below 40 MB (the k x k matrices of the textbook
-    formulas would need 3.2 GB each); the inputs take 0.5 MB."""
+    """k = 20,000 studies with a moderator: peak memory of the computation below 35 MB (16 MB measured;
+    the inputs take 0.5 MB, and a k x k matrix of the textbook formulas would take 3.2 GB)."""
     yi, vi, x = _data(6, 20_000, True)
     tracemalloc.start()
     res = cf.influence(yi=yi, vi=vi, mods=x)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert np.isfinite(res.rstudent).all()
-    assert peak < 40e6, f"peak {peak / 1e6:.1f} MB"
+    assert peak < 35e6, f"peak {peak / 1e6:.1f} MB"
