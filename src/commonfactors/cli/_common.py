@@ -38,6 +38,42 @@ def read_input(file_or_dataset: str, *, light: bool = True):
                      expected="a path to a data file, or a dataset ID from 'commonfactors datasets list'")
 
 
+def source_file(file_or_dataset: str) -> Path | None:
+    """The file FILE_OR_DATASET reads: the path when it exists, else a shipped dataset's file, else None."""
+    path = Path(file_or_dataset)
+    if path.exists():
+        return path
+    from .. import datasets
+
+    if file_or_dataset in datasets.dataset_ids():
+        return datasets.DATA_DIR / datasets.describe(file_or_dataset).path.removeprefix("data/")
+    return None
+
+
+def refuse_input_as_output(out, source) -> None:
+    """Raise InputError when the output file ``out`` is the input file ``source``, whatever the spelling
+    (``./x``, an absolute path, a symbolic or hard link: compared with ``os.path.samefile``)."""
+    if out is None or source is None:
+        return
+    try:
+        same = os.path.samefile(out, source)
+    except OSError:  # the output does not exist yet
+        return
+    if same:
+        raise InputError(f"is the input file {str(source)!r}; writing there would destroy it", file=out,
+                         expected="another output file (--out)")
+
+
+def refuse_folder_holding_input(out_dir, source) -> None:
+    """Raise InputError when the output folder ``out_dir``, which a report replaces, holds the input file."""
+    if source is None:
+        return
+    folder, source = Path(out_dir).resolve(), Path(source).resolve()
+    if source.is_relative_to(folder):
+        raise InputError(f"holds the input file {str(source)!r}; a report replaces this folder", file=out_dir,
+                         expected="an output folder that does not hold the input")
+
+
 def effect_columns(fn):
     """The FILE_OR_DATASET argument and the columns of a univariate model's input: --yi, --vi (or --sei),
     --slab, with metafor's names."""

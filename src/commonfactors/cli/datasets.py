@@ -12,7 +12,7 @@ import io
 import click
 
 from .. import datasets as catalogue_module
-from ._common import FORMATS_TABLE, echo_json
+from ._common import FORMATS_TABLE, echo_json, refuse_input_as_output, source_file
 
 
 def _csv(header: list[str], rows: list[list]) -> str:
@@ -81,5 +81,6 @@ def cite(id, style):
               help="Output file; the format follows the extension: .csv (an exact copy) or .parquet.")
 def export(id, out):
     """Write a dataset to a CSV or Parquet file (atomically: no partial file on error)."""
+    refuse_input_as_output(out, source_file(id) if id in catalogue_module.dataset_ids() else None)
     path = catalogue_module.export(id, out)
     click.echo(f"wrote {path}", err=True)

@@ -14,7 +14,7 @@ import click
 from .. import _format
 from ..effects import ARGUMENTS, MEASURES, effect_sizes
 from ..errors import DroppedRowsWarning
-from ._common import FORMATS_TABLE, echo_json, read_input
+from ._common import FORMATS_TABLE, echo_json, read_input, refuse_input_as_output, source_file
 
 
 def _measure_help() -> str:
@@ -94,12 +94,14 @@ def _text(out, used: list[str]) -> str:
     "out_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="With --format csv: write the table to this file (atomically) instead of stdout.",
+    help="With --format csv: write the table to this file (atomically; not the input file), not stdout.",
 )
 def effects(file_or_dataset, measure, add, to, drop00, fmt, out_path, **columns):
     """Compute effect sizes yi and sampling variances vi (metafor's escalc definitions and defaults)."""
     if out_path is not None and fmt != "csv":
         raise click.UsageError("--out is used with --format csv")
+    if out_path is not None:
+        refuse_input_as_output(out_path, source_file(file_or_dataset))
     data = read_input(file_or_dataset, light=False)
     given = {a: c for a, c in columns.items() if c is not None}
     with warnings.catch_warnings():

@@ -11,7 +11,7 @@ import click
 
 from ..effects.measures import ARGUMENTS
 from ..models.tau2 import METHODS
-from ._common import read_input
+from ._common import read_input, refuse_folder_holding_input, source_file
 
 
 def _column_options(fn):
@@ -33,7 +33,7 @@ def _column_options(fn):
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Output folder (replaced atomically).",
+    help="Output folder: new, empty, or a previous report (replaced atomically; other folders are refused).",
 )
 @click.option("--yi", default=None, help="Column of effect sizes [default: yi].")
 @click.option("--vi", default=None, help="Column of sampling variances [default: vi].")
@@ -82,6 +82,7 @@ def report(
     if measure is not None and not given:
         raise click.UsageError(f"--measure {measure} needs its columns (e.g. --ai COLUMN ...)")
     shipped = not Path(file_or_dataset).exists() and file_or_dataset in datasets.dataset_ids()
+    refuse_folder_holding_input(out_dir, source_file(file_or_dataset))
     data = read_input(file_or_dataset, light=False)
     options = {"measure": measure, "columns": given or None, "yi": yi or "yi", "vi": vi, "sei": sei}
     if shipped and measure is None and yi is None and vi is None and sei is None:
@@ -122,7 +123,8 @@ def report(
     default="reports",
     show_default=True,
     type=click.Path(file_okay=False),
-    help="Output folder of the site (replaced atomically; its README.md is kept).",
+    help="Output folder of the site: new, empty, or a previous site (replaced atomically; its README.md is "
+    "kept; other folders are refused).",
 )
 @click.option("--quiet", is_flag=True, help="No progress counter.")
 def report_all(out_dir, quiet):
