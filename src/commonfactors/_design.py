@@ -8,6 +8,8 @@ validation boundary: problems raise InputError.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .errors import InputError
@@ -22,14 +24,19 @@ def _as_frame(data):
 def coefficient_name(term: str) -> str:
     """formulaic's names in metafor's spelling.
 
-    'Intercept' -> 'intrcpt', 'alloc[T.random]' -> 'allocrandom'.
+    'Intercept' -> 'intrcpt', 'alloc[T.random]' -> 'allocrandom', 'poly(ablat, 2)[1]' -> 'poly(ablat, 2)1'.
     """
     if term == "Intercept":
         return "intrcpt"
+    poly = re.fullmatch(r"(poly\(.*\))\[(\d+)\]", term)
+    if poly:
+        return poly[1] + poly[2]
     if "[T." in term and term.endswith("]"):
         var, level = term[:-1].split("[T.", 1)
         if var.startswith("C(") and var.endswith(")"):
             var = var[2:-1].split(",")[0]
+        elif var.startswith("factor(") and "," in var:  # factor(alloc, Treatment('random')) as factor(alloc)
+            var = var.split(",")[0] + ")"
         return f"{var}{level}"
     return term
 

@@ -267,8 +267,7 @@ class _FactorCheck:
     def reject(self, node: ast.AST, why: str | None = None) -> None:
         """Fail on ``node``, or first on what it is built from when that is already outside the grammar."""
         inner = node.func if isinstance(node, ast.Call) else getattr(node, "value", None)
-        if why is None and isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)) and inner is not None \
-                and not isinstance(inner, ast.Name):
+        if isinstance(node, (ast.Call, ast.Attribute, ast.Subscript)) and not isinstance(inner, ast.Name):
             self.numeric_expr(inner)  # raises on an earlier offence: 'a.__class__.mro' names '.__class__'
         if why is None:
             why = _what(node)
