@@ -688,7 +688,8 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
 
 
 def _pool(workers: int):
-    """A process pool for the model jobs (fork: the workers inherit the imported modules), or None."""
+    """A process pool for the model jobs (fork: the workers inherit the imported modules), or None.
+    The workers ignore SIGINT (:func:`_worker_signals`)."""
     import concurrent.futures
     import multiprocessing
 
@@ -703,7 +704,17 @@ def _pool(workers: int):
 
     figures.palette()
     cf.bias_tests  # noqa: B018  (the lazy export imports the models)
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                                  initializer=_worker_signals)
+
+
+def _worker_signals() -> None:
+    """In a worker: Ctrl-C (sent to the whole process group) is left to the parent, which cancels the
+    jobs and reports it once; SIGTERM ends the worker (not the parent's handler, inherited by fork)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 class _Jobs:
@@ -887,29 +898,142 @@ def _not_redrawn_note(spec: tuple[str, str, str]) -> str:
     )
 
 
+#: Written into every site built here; a non-empty output folder without it is refused, never replaced.
+SITE_MARKER = ".commonfactors-site"
+
+
 @contextlib.contextmanager
 def _staging(out_dir):
-    """Yield a fresh folder next to ``out_dir``; on success it replaces ``out_dir`` (keeping the files of
-    :data:`KEEP`), on any error it is removed and ``out_dir`` is left as it was."""
+    """Yield a fresh folder next to ``out_dir``; on success it replaces ``out_dir`` in one atomic step
+    (:func:`_swap`), keeping the files of :data:`KEEP`; on any error, Ctrl-C or SIGTERM (which the command
+    line turns into the same KeyboardInterrupt) it is removed and ``out_dir`` is left as it was.
+
+    ``out_dir`` must be new, empty (or hold only :data:`KEEP` files) or a site built here (it holds
+    :data:`SITE_MARKER`); any other folder is refused with InputError before anything is written, so a
+    folder of the user's files is never replaced. The temporary folder is ``.<name>.building-<pid>-<random>``;
+    those left by a process that no longer runs (killed with SIGKILL, a power cut) are removed first.
+    """
+    from .._io_write import user_umask
+
     out = Path(out_dir).resolve()
+    _refuse_foreign_folder(out, out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    _remove_stale_builds(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-", dir=out.parent))
+    old = tmp
     try:
         yield tmp
         for name in KEEP:
             if (out / name).is_file():
                 shutil.copy2(out / name, tmp / name)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.replace(out, old / "site")
-            os.replace(tmp, out)
+        (tmp / SITE_MARKER).write_text(f"built by commonfactors {__version__}\n", encoding="utf-8")
+        os.chmod(tmp, 0o777 & ~user_umask())
+        old = _swap(tmp, out)
+    except OSError as e:
+        raise _naming_folder(e, tmp, out_dir) from None
+    finally:
+        with _signals_held():
+            shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+
+
+def _refuse_foreign_folder(out: Path, out_dir) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise InputError("is a file", file=out_dir, expected="a folder for the report")
+    names = sorted(p.name for p in out.iterdir())
+    if SITE_MARKER in names or set(names) <= set(KEEP):
+        return
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    raise InputError(f"holds files that are not a report built by commonfactors ({shown}); nothing was "
+                     "replaced", file=out_dir,
+                     expected=f"a new or empty folder, or a previous report's (it holds {SITE_MARKER})")
+
+
+def _remove_stale_builds(out: Path) -> None:
+    """Remove ``.<name>.building-<pid>-*`` folders next to ``out`` whose process no longer runs."""
+    prefix = f".{out.name}.building-"
+    for p in out.parent.iterdir():
+        pid = p.name[len(prefix):].split("-", 1)[0] if p.name.startswith(prefix) else ""
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _naming_folder(e: OSError, tmp: Path, out_dir) -> OSError:
+    """``e`` naming the user's folder ``out_dir`` instead of a file in the temporary folder (or nothing)."""
+    if e.filename is None or str(e.filename).startswith(str(tmp)):
+        return type(e)(e.errno, e.strerror, str(out_dir))
+    return e
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """SIGINT and SIGTERM wait until the end of the block (POSIX; elsewhere the block runs as it is)."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _swap(new: Path, out: Path) -> Path:
+    """Put the folder ``new`` at ``out`` so that at every instant ``out`` is the old site or the new one;
+    return where the old site now is (to be removed).
+
+    On Linux, ``renameat2(RENAME_EXCHANGE)`` (kernel 3.15, glibc 2.28; ext4, xfs, btrfs, tmpfs, ...) swaps
+    the two names in one system call, so ``out`` stays a real folder (``reports/index.html`` opens as a
+    path; git sees ``reports/README.md`` as before). A symbolic link ``out`` to a versioned build folder,
+    replaced with ``os.replace``, would be atomic everywhere, but ``out`` would then be a link, which git
+    records as a file and which tools that do not follow links treat differently: chosen against. Where
+    the exchange is not available, two renames (the old site aside, the new one in) with SIGINT and
+    SIGTERM held back in between, so only SIGKILL or a crash can leave ``out`` missing, with the old
+    site in a ``.building-`` folder.
+    """
+    with _signals_held():
+        if not out.exists():
+            os.replace(new, out)
+            return new
+        if _exchange(new, out):
+            return new
+        aside = new.with_name(new.name + "-old")
+        os.replace(out, aside)
+        os.replace(new, out)
+        return aside
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the names ``a`` and ``b`` atomically with Linux's renameat2; False where it is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # glibc older than 2.28, or another C library
+        return False
+    at_fdcwd, rename_exchange = -100, 2  # <fcntl.h> AT_FDCWD, <linux/fs.h> RENAME_EXCHANGE
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # the file system cannot exchange
+        return False
+    raise OSError(code, os.strerror(code), str(b))
 
 
 # ------------------------------------------------------------------------------------------------------
