@@ -99,10 +99,10 @@ def _numbers_where_needed(sub, numeric, *, rows, source):
     """The columns used in arithmetic or functions as float64; text in them names its row."""
     from ._checks import to_float
 
-    if not numeric:
+    text = sorted(v for v in numeric if sub[v].dtype.kind not in "biuf")
+    if not text:
         return sub
-    return sub.assign(**{v: to_float(sub[v].to_numpy(), column=v, rows=rows, source=source)
-                         for v in sorted(numeric)})
+    return sub.assign(**{v: to_float(sub[v].to_numpy(), column=v, rows=rows, source=source) for v in text})
 
 
 def _check_references(sub, references, source):
