@@ -38,6 +38,7 @@ estimator with arbitrary weights).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -387,6 +388,12 @@ def estimate_tau2(method: str, yi: np.ndarray, vi: np.ndarray, X: np.ndarray,
     return ESTIMATORS[method](yi, vi, X)
 
 
+@functools.lru_cache(maxsize=1024)
+def _chi2_quantile(prob: float, df: int) -> float:
+    """chi2_ppf(prob, df), remembered: the fits of a subgroup analysis need the same few quantiles."""
+    return float(dist.chi2_ppf(prob, df))
+
+
 def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | None = None,
                  at_start: tuple[float, float] | None = None, sums: InterceptSums | None = None
                  ) -> tuple[float, float]:
@@ -410,8 +417,8 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
         at_start = q(start)
     if q0 is None:
         q0 = at_start[0] if start == 0.0 else q(0.0)[0]
-    lower, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)), q=q, start=start,
+    lower, _ = solve_generalized_q(yi, vi, X, _chi2_quantile(1.0 - alpha / 2.0, df), q=q, start=start,
                                    at_start=at_start, q0=q0)
-    upper, _ = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(alpha / 2.0, df)), q=q, start=start,
+    upper, _ = solve_generalized_q(yi, vi, X, _chi2_quantile(alpha / 2.0, df), q=q, start=start,
                                    at_start=at_start, q0=q0)
     return lower, upper

@@ -12,6 +12,7 @@ Knows nothing of files.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import sys
@@ -70,6 +71,13 @@ def normalize_options(method, test, level) -> tuple[str, str, float]:
     return m, t, lv
 
 
+@functools.lru_cache(maxsize=1024)
+def _critical(prob: float, df: float) -> float:
+    """The normal (df = inf) or t quantile at ``prob``, remembered: the fits of a subgroup analysis need
+    the same few."""
+    return float(dist.norm_ppf(prob)) if math.isinf(df) else float(dist.t_ppf(prob, df))
+
+
 def _tests(beta, se, test: str, df: float, level: float):
     """Statistics, two-sided p-values and confidence limits: z (normal), or t with ``df`` degrees of
     freedom."""
@@ -77,10 +85,10 @@ def _tests(beta, se, test: str, df: float, level: float):
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
     if test == "z":
-        crit = float(dist.norm_ppf(1.0 - alpha / 2.0))
+        crit = _critical(1.0 - alpha / 2.0, math.inf)
         pval = 2.0 * np.asarray(dist.norm_sf(np.abs(stat)), dtype=float)
     elif df >= 1:
-        crit = float(dist.t_ppf(1.0 - alpha / 2.0, df))
+        crit = _critical(1.0 - alpha / 2.0, df)
         pval = 2.0 * np.asarray(dist.t_sf(np.abs(stat), df), dtype=float)
     else:  # no residual degrees of freedom: t tests are undefined
         crit = math.nan
@@ -422,8 +430,10 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
         warn_dropped(ed.rows[missing], f"a missing {column or 'by'}", stacklevel=_user_stacklevel())
         notes.append(msg)
     results, names = [], []
+    order = np.argsort(codes, kind="stable")                  # the studies of each level, in input order
+    bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
     for g, label in enumerate(levels):
-        sel = np.flatnonzero(codes == g)
+        sel = order[bounds[g]:bounds[g + 1]]
         if sel.size == 0:
             continue
         sub = dataclasses.replace(ed, yi=ed.yi[sel], vi=ed.vi[sel], X=ed.X[sel], rows=ed.rows[sel],
@@ -439,12 +449,15 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
             warnings.simplefilter("always")
             res = fit(sub, method=method, test=test, level=level,
                       weights=None if weights is None else weights[sel])
-        where = f"{column or 'by'} = {_label(label)}: "
-        for c in caught:
-            warnings.warn(where + str(c.message), c.category, stacklevel=_user_stacklevel())
-        results.append(dataclasses.replace(res, warnings=tuple(where + m for m in res.warnings)))
-        notes.extend(where + m for m in res.warnings)
-        names.append(_label(label))
+        name = _label(label)
+        if res.warnings or caught:
+            where = f"{column or 'by'} = {name}: "
+            for c in caught:
+                warnings.warn(where + str(c.message), c.category, stacklevel=_user_stacklevel())
+            res = dataclasses.replace(res, warnings=tuple(where + m for m in res.warnings))
+            notes.extend(res.warnings)
+        results.append(res)
+        names.append(name)
     qb, qb_df = _q_between(results)
     qb_p = float(dist.chi2_sf(qb, qb_df)) if qb_df > 0 and math.isfinite(qb) else math.nan
     return SubgroupResult(by=column or "by", levels=tuple(names), results=tuple(results), q_between=qb,
