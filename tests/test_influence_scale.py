@@ -112,3 +112,28 @@ def test_influence_memory_is_linear_in_k():
     tracemalloc.stop()
     assert np.isfinite(res.rstudent).all()
     assert peak < 35e6, f"peak {peak / 1e6:.1f} MB"
+
+
+LEAVE1OUT_COLUMNS = ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2", "h2")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_leave_one_out_and_baujat_equal_k_separate_refits(method):
+    for seed, k, test in ((7, 6, "z"), (8, 19, "knha"), (9, 33, "t")):
+        yi, vi, _ = _data(seed, k, False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits = [cf.meta_analysis(yi=np.delete(yi, i), vi=np.delete(vi, i), method=method, test=test)
+                    for i in range(k)]
+            full = cf.meta_analysis(yi=yi, vi=vi, method=method)
+            fits_z = fits if test == "z" else [
+                cf.meta_analysis(yi=np.delete(yi, i), vi=np.delete(vi, i), method=method) for i in range(k)]
+            loo = cf.leave_one_out(yi=yi, vi=vi, method=method, test=test)
+            bj = cf.baujat(yi=yi, vi=vi, method=method)
+        assert loo.warnings == () and bj.warnings == ()
+        for name in LEAVE1OUT_COLUMNS:
+            np.testing.assert_allclose(getattr(loo, name), [getattr(r, name) for r in fits], rtol=ORACLE_RTOL,
+                                       atol=1e-12, err_msg=f"{method} k={k} {test}: {name}")
+        # Baujat's y: (b - b_(-i))^2 / Var(b_(-i)) (metafor's baujat, models without moderators)
+        expected_y = [(full.estimate - r.estimate) ** 2 / r.se**2 for r in fits_z]
+        np.testing.assert_allclose(bj.y, expected_y, rtol=ORACLE_RTOL, atol=1e-14, err_msg=f"{method} k={k}")

@@ -145,6 +145,7 @@ class Fits:
         self.b = np.einsum("nij,nj->ni", self.A, M1[:, :p, p])
         self.e = np.concatenate([-self.b, np.ones((M1.shape[0], 1))], axis=1)
         self.q = quadratic(M1, self.e)
+        self.w_sum = M1[:, 0, 0]
 
 
 def quadratic(M: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -155,6 +156,12 @@ def quadratic(M: np.ndarray, e: np.ndarray) -> np.ndarray:
 def trace_of_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """tr(A_n B_n) for each n."""
     return np.einsum("nij,nji->n", A, B)
+
+
+def trace_p(f: Fits, M2: np.ndarray) -> np.ndarray:
+    """tr(P) = tr(W) - tr(A X'W^2X) from the fits ``f`` and the moments M_2 of the same weights."""
+    p = M2.shape[-1] - 1
+    return f.w_sum - np.einsum("nii->n", f.A @ M2[:, :p, :p])
 
 
 def likelihood_terms(M1, M2, M3):
@@ -224,11 +231,8 @@ class DeletedTau2:
 
     # closed forms ---------------------------------------------------------------------------------------
     def _cochran(self):
-        M1, M2 = self._common(0.0, 1), self._common(0.0, 2)
-        f = Fits(M1)
-        p = self.sums.p
-        trP = M1[:, 0, 0] - np.einsum("nii->n", f.A @ M2[:, :p, :p])
-        return f.q, trP, M1[:, 0, 0]
+        f = Fits(self._common(0.0, 1))
+        return f.q, trace_p(f, self._common(0.0, 2)), f.w_sum
 
     def _dl(self, _):
         """DerSimonian & Laird (1986): (Q_E - (k - p)) / tr(P), weights 1/v, truncated at 0."""

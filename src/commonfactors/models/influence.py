@@ -19,9 +19,10 @@ from .._checks import EffectData, group_codes
 from ..errors import InputError, SmallKWarning
 from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult, LeaveOneOutResult
 from ..results.meta import MetaResult
-from ._leave_one_out import DeletedTau2, DeletionSums, Fits
+from ._leave_one_out import DeletedTau2, DeletionSums, Fits, trace_p
 from ._wls import wls
-from .univariate import Method, Notes, Test, normalize_options, validated
+from .tau2 import COMMON_EFFECT
+from .univariate import Method, Notes, Test, _tests, normalize_options, validated
 
 
 def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:
@@ -59,13 +60,15 @@ def _warn_unfitted(ed: EffectData, notes: Notes, failed) -> None:
 class _Deleted:
     """The k models without one study, as arrays (NaN where a model cannot be fitted): the coefficients
     ``beta`` (k, p) and their covariance ``vcov`` (k, p, p; Knapp-Hartung scaled under "knha"), ``tau2``,
-    Cochran's Q_E ``q``, the Knapp-Hartung factor ``s2`` (1 under z and t tests), and ``a_all`` (k, p):
-    diag (X'W_(-i)X)^{-1} over all k studies with W_(-i) = diag(1/(v + tau2_(-i)))."""
+    Cochran's Q_E ``q`` and tr(P) with weights 1/v ``tr_p0`` (whose ratio to k - 1 - p is the typical
+    within-study variance of I2), the Knapp-Hartung factor ``s2`` (1 under z and t tests), and ``a_all``
+    (k, p): diag (X'W_(-i)X)^{-1} over all k studies with W_(-i) = diag(1/(v + tau2_(-i)))."""
 
     beta: np.ndarray
     vcov: np.ndarray
     tau2: np.ndarray
     q: np.ndarray
+    tr_p0: np.ndarray
     s2: np.ndarray
     a_all: np.ndarray
 
@@ -73,14 +76,14 @@ class _Deleted:
     def empty(cls, k: int, p: int) -> _Deleted:
         nan = math.nan
         return cls(np.full((k, p), nan), np.full((k, p, p), nan), np.full(k, nan), np.full(k, nan),
-                   np.full(k, nan), np.full((k, p), nan))
+                   np.full(k, nan), np.full(k, nan), np.full((k, p), nan))
 
     def put(self, i: int, r: MetaResult, ed: EffectData, test: str) -> None:
         """Row i from the fit ``r`` of the data without study i."""
         k, p = ed.X.shape
         keep = np.arange(k) != i
         self.beta[i] = [c.estimate for c in r.coefficients]
-        self.vcov[i], self.tau2[i], self.q[i] = r.vcov, r.tau2, r.q
+        self.vcov[i], self.tau2[i], self.q[i], self.tr_p0[i] = r.vcov, r.tau2, r.q, r.q_df / r.vt
         # Knapp-Hartung scaling of the deleted fit (Knapp & Hartung, 2003, eq. 7)
         self.s2[i] = (wls(ed.yi[keep], ed.X[keep], r.weights).q / (k - 1 - p)
                       if test == "knha" and k - 1 > p else 1.0)
@@ -95,6 +98,12 @@ def _rank_deficient(X: np.ndarray) -> np.ndarray:
     return np.array([i for i in near if np.linalg.matrix_rank(np.delete(X, i, axis=0)) < p], dtype=int)
 
 
+def _all_together(k: int, p: int) -> bool:
+    """Whether the models without one study are fitted together: every one has residual degrees of freedom
+    and at least 3 studies (else :func:`.univariate.fit` warns, or switches the test, for each)."""
+    return k - 1 - p >= 1 and k - 1 >= 3
+
+
 def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, test: str,
              level: float) -> _Deleted:
     """The models without each study, all together (:mod:`._leave_one_out`) when every one of them has
@@ -105,7 +114,7 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
     failed = _rank_deficient(ed.X) if k > p else np.arange(k)
     idx = np.setdiff1d(np.arange(k), failed)
     alone = idx
-    if k - 1 - p >= 1 and k - 1 >= 3 and idx.size:
+    if _all_together(k, p) and idx.size:
         sums = DeletionSums(ed.X, ed.yi, ed.vi)
         y = ed.yi
         sj_start = float(np.mean((y - y.mean()) ** 2))
@@ -116,7 +125,9 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
         out.s2[idx] = fits.q / (k - 1 - p) if test == "knha" else 1.0  # Knapp & Hartung (2003), eq. 7
         out.vcov[idx] = fits.A * out.s2[idx, None, None]
         out.tau2[idx] = est.tau2
-        out.q[idx] = Fits(sums.common(0.0, 1, idx)).q
+        common = Fits(sums.common(0.0, 1, idx))
+        out.q[idx] = common.q
+        out.tr_p0[idx] = trace_p(common, sums.common(0.0, 2, idx))
         all_k = sums.at(est.tau2, None, 1, full.tau2)[:, :p, :p]
         out.a_all[idx] = np.diagonal(np.linalg.inv(all_k), axis1=1, axis2=2)
         alone = idx[~est.converged]
@@ -256,10 +267,37 @@ def leave_one_out(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: M
     k = ed.yi.shape[0]
     if k == 1:
         notes.add("only k = 1 study: the leave-one-out analyses are NaN", SmallKWarning)
-        fits = [None]
+        table = _table([None])
+    elif _all_together(k, 1):
+        full = notes.refit("full model", ed, method=method, test=test, level=level, profile_ci=False)
+        table = _deleted_table(_deleted(ed, notes, full, method=method, test=test, level=level), k,
+                               random=method not in COMMON_EFFECT, test=test, level=level)
     else:
-        fits = _deleted_fits(ed, notes, method=method, test=test, level=level)
-    return LeaveOneOutResult(k=k, method=method, test=test, slab=ed.slab, **_table(fits), warnings=notes())
+        table = _table(_deleted_fits(ed, notes, method=method, test=test, level=level))
+    return LeaveOneOutResult(k=k, method=method, test=test, slab=ed.slab, **table, warnings=notes())
+
+
+def _deleted_table(d: _Deleted, k: int, *, random: bool, test: str, level: float) -> dict[str, np.ndarray]:
+    """The columns of :func:`_table` from the models without one study (no moderators; k - 2 >= 1), with
+    :func:`.univariate.fit`'s definitions: tests and intervals of the estimate (z, or t(k - 2) under t and
+    knha), Q_E's p-value on k - 2 df, and I2 = 100 tau2 / (vt + tau2), H2 = (vt + tau2) / vt with
+    vt = (k - 2) / tr(P) for random-effects models, I2 = 100 max(0, (Q - df) / Q), H2 = Q / df for the
+    common-effect model (Higgins & Thompson, 2002, Stat. Med. 21, 1539-1558)."""
+    df = k - 2
+    estimate = d.beta[:, 0]
+    se = np.sqrt(d.vcov[:, 0, 0])
+    stat, pval, crit = _tests(estimate, se, test, math.inf if test == "z" else float(df), level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if random:
+            vt = df / d.tr_p0
+            i2 = np.where(d.tau2 == 0, 0.0, 100.0 * d.tau2 / (vt + d.tau2))
+            h2 = np.where(d.tau2 == 0, 1.0, (vt + d.tau2) / vt)
+        else:
+            i2 = np.where(d.q > 0, 100.0 * np.maximum(0.0, (d.q - df) / d.q), 0.0)
+            h2 = d.q / df
+    return {"estimate": estimate, "se": se, "stat": stat, "pval": pval, "ci_low": estimate - crit * se,
+            "ci_high": estimate + crit * se, "q": d.q,
+            "q_pval": np.asarray(dist.chi2_sf(d.q, df), dtype=float), "tau2": d.tau2, "i2": i2, "h2": h2}
 
 
 def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, method: Method = "REML",
@@ -338,8 +376,8 @@ def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
     if k == 1:
         notes.add("only k = 1 study: the influence on the fitted value is NaN", SmallKWarning)
     else:
-        for i, r in enumerate(_deleted_fits(ed, notes, method=method)):
-            if r is not None:
-                b_del = np.array([c.estimate for c in r.coefficients])
-                ys[i] = (fitted[i] - X[i] @ b_del) ** 2 / (X[i] @ r.vcov @ X[i])
+        d = _deleted(ed, notes, full, method=method, test="z", level=95.0)
+        with np.errstate(invalid="ignore"):
+            ys = ((fitted - np.einsum("ij,ij->i", X, d.beta)) ** 2
+                  / np.einsum("ij,ijk,ik->i", X, d.vcov, X))
     return BaujatResult(k=k, method=method, slab=ed.slab, x=xs, y=ys, warnings=notes())
