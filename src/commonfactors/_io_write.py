@@ -36,7 +36,7 @@ def _target(path: Path) -> tuple[Path, os.stat_result | None]:
     """
     try:
         st = os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # new (a file in the way is named by _make_parent)
         return path, None
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
@@ -55,11 +55,16 @@ def _make_parent(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
 
 
-def _naming(e: OSError, path: Path, tmp) -> OSError:
-    """``e`` with the user's ``path`` as its file name when it names the temporary file or nothing."""
-    if e.filename is None or str(e.filename) == str(tmp):
-        return type(e)(e.errno, e.strerror, str(path))
-    return e
+#: errno values of a failed write: an error naming a copy's source and our temporary file is about the latter.
+WRITE_ERRORS = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def user_path_error(e: OSError, path: Path, temporary: str) -> OSError:
+    """``e`` naming the user's ``path`` when it names nothing, or a file whose name starts with
+    ``temporary`` (our temporary file or folder)."""
+    ours = e.filename is None or str(e.filename).startswith(temporary) or (
+        e.errno in WRITE_ERRORS and str(e.filename2 or "").startswith(temporary))
+    return type(e)(e.errno, e.strerror, str(path)) if ours else e
 
 
 @contextlib.contextmanager
@@ -74,7 +79,7 @@ def _regular(path: Path, st: os.stat_result | None):
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as e:
-        raise _naming(e, path, tmp) from None
+        raise user_path_error(e, path, str(path.parent / f".{path.name}.")) from None
     finally:
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -91,7 +96,7 @@ def _special(path: Path):
             with open(tmp, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst)
         except OSError as e:
-            raise _naming(e, path, tmp) from None
+            raise user_path_error(e, path, folder) from None
 
 
 @contextlib.contextmanager
