@@ -913,15 +913,16 @@ def _staging(out_dir):
     folder of the user's files is never replaced. The temporary folder is ``.<name>.building-<pid>-<random>``;
     those left by a process that no longer runs (killed with SIGKILL, a power cut) are removed first.
     """
-    from .._io_write import user_umask
+    from .._io_write import user_path_error, user_umask
 
     out = Path(out_dir).resolve()
     _refuse_foreign_folder(out, out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_builds(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-{os.getpid()}-", dir=out.parent))
-    old = tmp
+    prefix = out.parent / f".{out.name}.building-{os.getpid()}-"
+    tmp = old = None
     try:
+        tmp = old = Path(tempfile.mkdtemp(prefix=prefix.name, dir=out.parent))
         yield tmp
         for name in KEEP:
             if (out / name).is_file():
@@ -930,11 +931,11 @@ def _staging(out_dir):
         os.chmod(tmp, 0o777 & ~user_umask())
         old = _swap(tmp, out)
     except OSError as e:
-        raise _naming_folder(e, tmp, out_dir) from None
+        raise user_path_error(e, Path(out_dir), str(prefix)) from None  # the user's folder, not ours
     finally:
         with _signals_held():
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.rmtree(old, ignore_errors=True)
+            for folder in {tmp, old} - {None}:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def _refuse_foreign_folder(out: Path, out_dir) -> None:
@@ -968,13 +969,6 @@ def _running(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
-
-
-def _naming_folder(e: OSError, tmp: Path, out_dir) -> OSError:
-    """``e`` naming the user's folder ``out_dir`` instead of a file in the temporary folder (or nothing)."""
-    if e.filename is None or str(e.filename).startswith(str(tmp)):
-        return type(e)(e.errno, e.strerror, str(out_dir))
-    return e
 
 
 @contextlib.contextmanager
