@@ -62,6 +62,10 @@ LABEL_COLUMNS = ("slab", "study", "authors", "author", "trial", "id")
 #: Column by which a dataset's studies are added in the cumulative meta-analysis, when the data have it.
 YEAR_COLUMN = "year"
 
+#: Rows above which a table of studies on a page is cut to :data:`TABLE_ROWS` rows; the whole table is then
+#: written to a CSV file in ``tables/`` and linked from the page, so a page of 10,000 studies stays small.
+TABLE_ROWS = 60
+
 #: Files of an existing output folder that a rebuild keeps (the site's README is committed in git).
 KEEP = ("README.md", ".gitignore")
 
@@ -252,6 +256,16 @@ class _Writer:
         write_atomic(path, html)
         os.chmod(path, 0o644)
 
+    def table(self, frame, stem: str) -> str:
+        """Write ``frame`` (one row per study, unrounded) as ``tables/<stem>.csv`` and return its link."""
+        from .._io_write import write_atomic
+
+        (self.root / "tables").mkdir(exist_ok=True)
+        path = self.root / "tables" / f"{stem}.csv"
+        write_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
+        os.chmod(path, 0o644)
+        return f"tables/{stem}.csv"
+
     def copy(self, source: Path, relative: str) -> str:
         target = self.root / "data" / relative
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -300,10 +314,19 @@ class _Writer:
             figures.funnel(res, trim_fill=bias.trim_and_fill, xlabel=xlabel), f"{key}-funnel"
         )
         share = 100 * res.weights / res.weights.sum()
+        shown = slice(0, TABLE_ROWS if res.k > TABLE_ROWS else res.k)  # the first rows, in file order
         studies = [
             (str(int(r)), str(s), fmt(y, 4), fmt(v, 4), fmt(w, 2))
-            for r, s, y, v, w in zip(res.rows, res.slab, res.yi, res.vi, share, strict=True)
+            for r, s, y, v, w in zip(res.rows[shown], res.slab[shown], res.yi[shown], res.vi[shown],
+                                     share[shown], strict=True)
         ]
+        studies_file = None
+        if res.k > TABLE_ROWS:
+            import pandas as pd
+
+            studies_file = self.table(pd.DataFrame({"line": res.rows, "study": [str(s) for s in res.slab],
+                                                    "yi": res.yi, "vi": res.vi, "weight": share}),
+                                      f"{key}-studies")
         settings = [
             ("Effect sizes", data.effect_text),
             ("Measure", xlabel),
@@ -334,6 +357,9 @@ class _Writer:
             "funnel_svg": funnel["svg"],
             "funnel_size": funnel["size"],
             "studies": studies,
+            "k": res.k,
+            "studies_file": studies_file,
+            "forest_rule": _forest_rule(res.k),
         }
 
 
@@ -352,23 +378,30 @@ class _Writer:
             infl = cf.influence(data.frame, test=res.test, level=res.level, **common)
             bj = cf.baujat(data.frame, **common)
         baujat = self.figure(figures.baujat(bj, influential=infl.influential), f"{key}-baujat")
+        shown = _most_influential(infl)
         rows = [
             {
-                "line": str(int(r)),
-                "study": str(s),
-                "cells": [fmt(v, 4) for v in (rs, df, cd, cr, h, w, est)],
-                "flag": bool(flag),
+                "line": str(int(res.rows[i])),
+                "study": str(infl.slab[i]),
+                "cells": [fmt(c[i], 4) for c in (infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio,
+                                                 infl.hat, infl.weight, infl.leave1out_estimate)],
+                "flag": bool(infl.influential[i]),
             }
-            for r, s, rs, df, cd, cr, h, w, est, flag in zip(
-                res.rows, infl.slab, infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio, infl.hat,
-                infl.weight, infl.leave1out_estimate, infl.influential, strict=True)
+            for i in shown
         ]
+        influence_file = None
+        if shown.shape[0] < infl.k:
+            frame = infl.to_frame()
+            frame.insert(0, "line", res.rows)
+            influence_file = self.table(frame, f"{key}-influence")
         out = {
             "baujat_png": baujat["png"],
             "baujat_svg": baujat["svg"],
             "baujat_size": baujat["size"],
             "influence": rows,
-            "flagged": [r["study"] for r in rows if r["flag"]],
+            "k": infl.k,
+            "influence_file": influence_file,
+            "flagged": [str(s) for s, flag in zip(infl.slab, infl.influential, strict=True) if flag],
             "warnings": list(dict.fromkeys((*infl.warnings, *bj.warnings))),
             "cumulative": None,
             "cumulative_note": "",
@@ -383,8 +416,43 @@ class _Writer:
             out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
             return out
         fig = figures.cumulative_forest(cum, xlabel=xlabel, order_label=YEAR_COLUMN, level=res.level)
-        out["cumulative"] = {**self.figure(fig, f"{key}-cumulative"), "column": YEAR_COLUMN}
+        out["cumulative"] = {**self.figure(fig, f"{key}-cumulative"), "column": YEAR_COLUMN,
+                             "rule": _cumulative_rule(cum.k)}
         return out
+
+
+def _most_influential(infl):
+    """Positions of the influence table's rows: every study when there are at most :data:`TABLE_ROWS`, in
+    file order; otherwise the :data:`TABLE_ROWS` flagged by metafor's rules first, then those with the
+    largest Cook's distance (ties in file order)."""
+    import numpy as np
+
+    if infl.k <= TABLE_ROWS:
+        return np.arange(infl.k)
+    cooks = np.nan_to_num(np.asarray(infl.cooks_d, dtype=float), nan=-np.inf)
+    order = np.lexsort((-cooks, ~np.asarray(infl.influential, dtype=bool)))  # last key sorts first
+    return order[:TABLE_ROWS]
+
+
+def _forest_rule(k: int) -> str:
+    """How a forest plot of ``k`` studies is drawn, for its caption ("" when every study is labelled)."""
+    from .figures import MAX_LABELLED
+
+    if k <= MAX_LABELLED:
+        return ""
+    return (f"With more than {MAX_LABELLED} studies the rows are not labelled: all {k} studies are drawn, "
+            "one thin row each, sorted by effect size (a caterpillar plot), and listed in the table below.")
+
+
+def _cumulative_rule(k: int) -> str:
+    """How a cumulative forest plot of ``k`` steps is drawn, for its caption ("" when every step is a row)."""
+    from .figures import MAX_LABELLED
+
+    if k <= MAX_LABELLED:
+        return ""
+    return (f"With more than {MAX_LABELLED} studies the intervals form a shaded band around the line of "
+            "cumulative estimates, and the axis marks the values of the column where they change (k = the "
+            "studies so far).")
 
 
 def _p_text(p: float) -> str:
