@@ -21,6 +21,7 @@ import pytest
 from commonfactors.cli import main
 from commonfactors.errors import InputError
 from commonfactors.factors import dominance, pie
+from commonfactors.factors.corpool import pool_correlation_matrices
 from commonfactors.factors.dominance import MAX_FACTORS, equicorrelated, general_dominance, subset_r2
 from commonfactors.factors.pie import PieWarning, additive_pie, dominance_pie
 from test_dominance import brute_force_orders
@@ -225,6 +226,32 @@ def test_dominance_work_beyond_the_limit_is_refused_with_the_draws_that_fit():
     most = pie.MAX_SUBSET_R2 // 2**MAX_FACTORS
     with pytest.raises(InputError, match=rf"more than the 2,147,483,648 .* expected at most {most:,} draws"):
         dominance_pie(frame, n=100, draws=10000)
+
+
+def long_correlations(q: int, k: int) -> pd.DataFrame:
+    """k studies each reporting all correlations of q variables (the last one the outcome), r = 0.1."""
+    names = [f"v{i}" for i in range(q - 1)] + ["outcome"]
+    pairs = itertools.combinations(range(q), 2)
+    rows = [(f"s{s}", names[a], names[b], 0.1, 200) for a, b in pairs for s in range(k)]
+    return pd.DataFrame(rows, columns=["study", "var1", "var2", "r", "n"])
+
+
+def test_pooling_more_variables_than_a_pie_takes_is_refused_before_pooling():
+    frame = long_correlations(MAX_FACTORS + 2, 2)  # before: 30 s of GLS, then refused by the pie
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match=rf"{MAX_FACTORS + 1} factors: .*expected at most {MAX_FACTORS} "):
+        pool_correlation_matrices(frame)
+    assert time.perf_counter() - t0 < 2
+
+
+def test_pooling_beyond_the_memory_budget_is_refused(monkeypatch):
+    frame = long_correlations(4, 3)  # 6 correlations: 7 x 3 x 36 + 2 x 216 doubles = 9,504 bytes
+    assert pool_correlation_matrices(frame).k == 3
+    monkeypatch.setattr(pie, "MEMORY_BUDGET", 9000)
+    message = (r"4 variables in 3 studies: pooling their 6 correlations needs 9,504 bytes of memory, "
+               r"more than the budget of 9,000 bytes; expected fewer")
+    with pytest.raises(InputError, match=message):
+        pool_correlation_matrices(frame)
 
 
 # --- through the command line, in a real process ----------------------------------------------------------

@@ -141,7 +141,9 @@ def pool_correlation_matrices(
         A missing column; a correlation outside (-1, 1); n < 4 or missing; a variable correlated with
         itself; a pair listed twice in one study; no ``outcome``, a variable never paired with the
         outcome, or a pair of variables no study reports; a study whose correlations cannot occur
-        together (their sampling covariance is not positive definite).
+        together (their sampling covariance is not positive definite). Before pooling: more than
+        :data:`~commonfactors.factors.dominance.MAX_FACTORS` variables besides the outcome, or more
+        memory than :func:`~commonfactors.factors.pie.memory_budget`.
 
     Warns
     -----
@@ -399,6 +401,7 @@ def _stage1_data(data, study, var1, var2, ri, ni, outcome, nfun) -> _Stage1:
                 expected=f"every variable paired with {outcome!r} in at least one study",
             )
     names = tuple([v for v in first if v != outcome] + [outcome])
+    _check_size(len(names), len({sid[i] for i in kept}), source)
     pos = {v: j for j, v in enumerate(names)}
     pairs = tuple((x, y) for x in range(len(names)) for y in range(x + 1, len(names)))
     pair_pos = {p: j for j, p in enumerate(pairs)}
@@ -427,6 +430,27 @@ def _stage1_data(data, study, var1, var2, ri, ni, outcome, nfun) -> _Stage1:
     return _Stage1(
         names, pairs, tuple(studies), np.asarray(ns), tuple(idxs), tuple(rs), tuple(firsts), source
     )
+
+
+def _check_size(q: int, k: int, source) -> None:
+    """Refuse before any work: more factors than a dominance pie takes, or q variables of k studies whose GLS
+    would need more memory than a pie may use (:func:`~commonfactors.factors.pie.memory_budget`): about
+    seven (k, m, m) arrays of the m = q (q - 1) / 2 correlations (the studies' covariances, weights and
+    their products) and two (m, m, m) arrays (the REML information)."""
+    from .dominance import MAX_FACTORS, check_factor_count
+    from .pie import byte_size, memory_budget
+
+    check_factor_count(q - 1, source)  # the pooled matrix is for a dominance pie: refused before pooling
+    m = q * (q - 1) // 2
+    need, budget = 8 * (7 * k * m * m + 2 * m**3), memory_budget()
+    if need > budget:
+        studies = "1 study" if k == 1 else f"{k} studies"
+        raise InputError(
+            f"{q} variables in {studies}: pooling their {m:,} correlations needs {byte_size(need)} of "
+            f"memory, more than the budget of {byte_size(budget)}",
+            file=source,
+            expected=f"fewer variables (a dominance pie takes at most {MAX_FACTORS} factors and the outcome)",
+        )
 
 
 def _weighted_mean(d: _Stage1) -> np.ndarray:

@@ -291,8 +291,8 @@ def _check_memory(draws: int, per_draw: int, fixed: int, what: str, source: str 
     if need > budget:
         most = max(0, (budget - fixed) // per_draw)
         raise InputError(
-            f"draws = {draws:,} of {what} need {_gib(need)} of memory, more than a pie's budget of "
-            f"{_gib(budget)} (the smaller of {_gib(MEMORY_BUDGET)} and half the machine's memory)",
+            f"draws = {draws:,} of {what} need {byte_size(need)} of memory, more than a pie's budget of "
+            f"{byte_size(budget)} (the smaller of {byte_size(MEMORY_BUDGET)} and half the machine's memory)",
             file=source,
             expected=f"at most {most:,} draws" if most >= 100 else "fewer factors",
         )
@@ -316,8 +316,11 @@ def _check_dominance_size(draws: int, p: int, source: str | None) -> None:
         )
 
 
-def _gib(n: int) -> str:
-    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.0f} MiB"
+def byte_size(n: int) -> str:
+    """Bytes for a message: in GiB from 1 GiB, in MiB from 1 MiB, else in bytes."""
+    if n >= 2**30:
+        return f"{n / 2**30:,.1f} GiB"
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def _pie_result(method: str, mc: tuple[int, int | None, float], components, r2: Share, unexplained: Share,
