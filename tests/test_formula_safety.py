@@ -131,8 +131,10 @@ def test_formula_keyword_cannot_write_into_a_column(bcg):
     ("~ ablat | year", "has a left-hand side or several parts"),
     ("~ " + "I(" * 300 + "ablat" + ")" * 300, "cannot parse the moderator formula"),
     ("~ I(" + "+".join(["ablat"] * 20000) + ")", "cannot parse the moderator formula"),
+    ("~ (ablat + year)**1000000", "expands to more than 5000 products of terms"),  # 2^1000000 products
+    ("~ " + "*".join(["(ablat + year)"] * 30), "expands to more than 5000 products of terms"),  # ~3^30
 ], ids=["int-power", "poly-degree", "numpy", "misspelled", "comparison", "modulo", "levels", "two-parts",
-        "nested", "long"])
+        "nested", "long", "power-of-terms", "products-of-sums"])
 def test_other_refusals_are_one_line(mods, fragment, bcg):
     with pytest.raises(InputError) as e:
         cf.meta_analysis(bcg, mods=mods)

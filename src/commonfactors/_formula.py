@@ -34,6 +34,8 @@ from .errors import InputError
 UNARY = {"log": np.log, "log2": np.log2, "log10": np.log10, "exp": np.exp, "sqrt": np.sqrt, "abs": np.abs}
 #: R's parallel minimum and maximum, two or more arguments
 PARALLEL = ("pmin", "pmax")
+#: the most products of terms a formula may expand to ((a + b + c)**3 forms 27)
+MAX_PRODUCTS = 5000
 #: arithmetic allowed inside I() and the functions' arguments
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 
@@ -100,13 +102,20 @@ def check_formula(mods: str, columns, *, source=None, k: int) -> CheckedFormula:
     """
     from formulaic import Formula
     from formulaic.formula import SimpleFormula
+    from formulaic.parser import DefaultFormulaParser
 
     columns = tuple(map(str, columns))
     text = mods.strip()
     if not text.startswith("~"):
         text = "~ " + text
     try:
+        products = _products(DefaultFormulaParser().get_ast(text))
+        if products > MAX_PRODUCTS:
+            raise InputError(f"the moderator formula {_shown(mods)!r} expands to more than {MAX_PRODUCTS} "
+                             "products of terms", file=source, expected="fewer or lower-order interactions")
         formula = Formula(text)
+    except InputError:
+        raise
     except Exception as e:  # formulaic raises many exception types for syntax errors
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise InputError(f"cannot parse the moderator formula {_shown(mods)!r}: {_shown(first, 200)}",
@@ -125,6 +134,39 @@ def check_formula(mods: str, columns, *, source=None, k: int) -> CheckedFormula:
             numeric |= check.numeric
             references += check.references
     return CheckedFormula(formula, tuple(found), frozenset(numeric), tuple(references))
+
+
+def _products(tree) -> int:
+    """An upper bound on the products of terms formulaic forms to expand a formula's operator tree.
+
+    ``(a + b + c + d)**10`` forms 4^10 products and ``(a + b) * (c + d) * ...`` grows as 3^n: both are
+    bounded here before formulaic expands them (capped at MAX_PRODUCTS + 1, so the bound stays small).
+    Walked without recursion: ``a + a + ... + a`` nests as deep as it is long.
+    """
+    sizes: dict[int, int] = {}
+    stack = [(tree, False)]
+    while stack:
+        node, ready = stack.pop()
+        args = getattr(node, "args", None)
+        if args is None:  # a token: one term
+            sizes[id(node)] = 1
+        elif not ready:
+            stack += [(node, True), *((arg, False) for arg in args)]
+        else:
+            sizes[id(node)] = _combined(node, [sizes[id(arg)] for arg in args])
+    return sizes[id(tree)]
+
+
+def _combined(node, sizes: list[int]) -> int:
+    symbol = node.operator.symbol
+    if len(sizes) == 1 or symbol in ("+", "-", "|"):
+        n = sum(sizes)
+    elif symbol in ("**", "^"):
+        power = str(node.args[1])
+        n = sizes[0] ** min(int(power), 64) if power.isdigit() else sizes[0]
+    else:  # ':', '*', '/', '%in%', '~': at most every product plus both sides
+        n = sizes[0] * sizes[1] + sizes[0] + sizes[1]
+    return min(n, MAX_PRODUCTS + 1)
 
 
 class _FactorCheck:
