@@ -254,6 +254,21 @@ def test_pooling_beyond_the_memory_budget_is_refused(monkeypatch):
         pool_correlation_matrices(frame)
 
 
+def test_assumed_correlations_beyond_the_work_limit_are_refused_at_once():
+    rxy = {f"f{i}": 0.1 for i in range(MAX_FACTORS)}
+    most = pie.MAX_SUBSET_R2 // 2**MAX_FACTORS
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match=rf"expected at most {most:,} assumed correlations"):
+        pie.dominance_sensitivity(rxy, rho=[0.1] * (most + 1))
+    assert time.perf_counter() - t0 < 1
+
+
+@pytest.mark.parametrize("seed", [-1, -(2**70)])
+def test_negative_seeds_are_input_errors(seed):
+    with pytest.raises(InputError, match=rf"seed = {seed}; expected an integer >= 0"):
+        additive_pie(_components(), draws=100, seed=seed)
+
+
 # --- through the command line, in a real process ----------------------------------------------------------
 
 
@@ -266,6 +281,10 @@ def test_cli_refuses_a_billion_dominance_draws_naming_the_file(tmp_path):
     path = matrix_csv(tmp_path, random_correlation(np.random.default_rng(3), 6))
     assert_refused(run_measured(tmp_path, "pie", "--correlations", path, "--n", 300, "--draws", 10**9),
                    f"Error: {path}: draws = 1,000,000,000 of 6 factors", "expected at most")
+
+
+def test_cli_refuses_a_negative_seed_in_one_line(tmp_path):
+    assert_refused(run_measured(tmp_path, "pie", "--seed", -5), "seed = -5; expected an integer >= 0")
 
 
 def test_cli_refuses_more_factors_than_the_maximum_at_once(tmp_path):

@@ -266,8 +266,8 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float]:
 def _check_mc(draws, seed, level) -> tuple[int, int | None, float]:
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 100:
         raise InputError(f"draws = {draws!r}", expected="an integer >= 100")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise InputError(f"seed = {seed!r}", expected="an integer (or None for fresh randomness)")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputError(f"seed = {seed!r}", expected="an integer >= 0 (or None for fresh randomness)")
     level = float(level)
     if not 0 < level < 100:
         raise InputError(f"level = {level:g}", expected="a confidence level in percent, between 0 and 100")
@@ -353,7 +353,7 @@ def additive_pie(
     draws : int
         Monte Carlo draws (>= 100).
     seed : int or None
-        Seed of ``numpy.random.default_rng``; the same seed gives the same numbers.
+        Seed (>= 0) of ``numpy.random.default_rng``; the same seed gives the same numbers.
     level : float
         Interval level in percent.
 
@@ -657,6 +657,12 @@ def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4
         One row per (rho, factor): ``rho``, ``factor``, ``share`` (general dominance weight),
         ``additive_share`` (r^2, what the additive pie shows), ``r2`` (R2 of all factors at that rho),
         ``positive_definite`` (False: the assumed matrix is impossible and ``share``/``r2`` are NaN).
+
+    Raises
+    ------
+    InputError
+        A correlation outside (-1, 1), more than :data:`~commonfactors.factors.dominance.MAX_FACTORS`
+        factors, or more than :data:`MAX_SUBSET_R2` subset R2 in all (``len(rho)`` x 2**p).
     """
     import pandas as pd
 
@@ -664,6 +670,13 @@ def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4
         raise InputError("no factors", expected="a mapping of factor names to correlations with the outcome")
     names = list(rxy)
     check_factor_count(len(names))
+    rho = list(rho)
+    if len(rho) * 2 ** len(names) > MAX_SUBSET_R2:
+        raise InputError(
+            f"{len(rho):,} assumed correlations of {len(names)} factors take {len(rho) * 2 ** len(names):,} "
+            f"subset R2, more than the {MAX_SUBSET_R2:,} a dominance analysis may take",
+            expected=f"at most {MAX_SUBSET_R2 // 2 ** len(names):,} assumed correlations",
+        )
     r = np.array([_finite(rxy[k], f"{k}: r") for k in names])
     if np.any(np.abs(r) >= 1):
         raise InputError(f"correlations {r.tolist()}", expected="each in (-1, 1)")
