@@ -22,8 +22,9 @@ ORACLE_RTOL = 1e-8
 def _data(seed: int, k: int, moderators: bool):
     rng = np.random.default_rng(seed)
     vi = rng.uniform(0.005, 0.3, k)
-    x = rng.normal(size=k)
-    yi = 0.2 + (0.3 * x if moderators else 0) + rng.normal(0.0, np.sqrt(vi + rng.uniform(0.0, 0.2)))
+    x = 40.0 + 10.0 * rng.normal(size=k)                 # a moderator away from 0, as absolute latitudes
+    tau2 = rng.uniform(0.0, 0.2)
+    yi = 0.2 + (0.03 * (x - 40.0) if moderators else 0) + rng.normal(0.0, np.sqrt(vi + tau2))
     return yi, vi, (x if moderators else None)
 
 

@@ -3,9 +3,12 @@
 Every quantity of a (mixed-effects) meta-analytic model with weights w_j = 1/(v_j + tau2) is a function of
 the moments
 
-    M_m(tau2) = sum_j w_j^m z_j z_j',   z_j = (x_j', y_j - mean(y))',   m = 1, 2, 3
+    M_m(tau2) = sum_j w_j^m z_j z_j',   z_j = (x_j', y_j)',   m = 1, 2, 3
 
-((p + 1) x (p + 1) matrices): with A = (X'WX)^{-1} and e = Z (-b', 1)',
+((p + 1) x (p + 1) matrices; y and the moderators but the intercept are centred at their means, which
+changes no quantity below but the coefficients, given back in the original parametrisation by
+:meth:`DeletionSums.uncentred`, and keeps the quadratic forms free of cancellation): with A = (X'WX)^{-1}
+and e = Z (-b', 1)',
 
     b = A X'Wy,  Q(tau2) = sum w e^2 = (-b', 1) M_1 (-b', 1)',  y'PPy = (-b', 1) M_2 (-b', 1)',
     tr(W) = M_1[0, 0], tr(P) = tr(W) - tr(A X'W^2X), tr(PP) = tr(W^2) - 2 tr(A X'W^3X) + tr((A X'W^2X)^2),
@@ -76,12 +79,23 @@ class DeletionSums:
     def __init__(self, X: np.ndarray, y: np.ndarray, v: np.ndarray):
         self.k, self.p = X.shape
         self.mean = float(y.mean())
-        Z = np.column_stack([X, y - self.mean])
+        self.x_mean = X[:, 1:].mean(axis=0)
+        Z = np.column_stack([np.ones(self.k), X[:, 1:] - self.x_mean, y - self.mean])
         q = self.p + 1
         self.zz = (Z[:, :, None] * Z[:, None, :]).reshape(self.k, q * q)
         self.v = v
         self.scale = float(v.mean())
         self._series: dict[float, tuple[float, np.ndarray]] = {}
+
+    def uncentred(self, b: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients (n, p) and their covariance matrices (n, p, p) of the centred parametrisation in
+        the original one: b_0 = mean(y) + b_0c - sum_j mean(x_j) b_j, A = T A_c T' with T = I but
+        T[0, 1:] = -mean(x)."""
+        beta = b.copy()
+        beta[:, 0] += self.mean - b[:, 1:] @ self.x_mean
+        T = np.eye(self.p)
+        T[0, 1:] = -self.x_mean
+        return beta, T @ A @ T.T
 
     def _shape(self, flat: np.ndarray) -> np.ndarray:
         return flat.reshape(flat.shape[:-1] + (self.p + 1, self.p + 1))

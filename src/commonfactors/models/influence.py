@@ -120,16 +120,15 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
         sj_start = float(np.mean((y - y.mean()) ** 2))
         est = DeletedTau2(sums, method, idx, full.tau2, sj_start)
         fits = Fits(sums.at(est.tau2, idx, 1, full.tau2))
-        out.beta[idx] = fits.b
-        out.beta[idx, 0] += sums.mean
+        out.beta[idx], A = sums.uncentred(fits.b, fits.A)
         out.s2[idx] = fits.q / (k - 1 - p) if test == "knha" else 1.0  # Knapp & Hartung (2003), eq. 7
-        out.vcov[idx] = fits.A * out.s2[idx, None, None]
+        out.vcov[idx] = A * out.s2[idx, None, None]
         out.tau2[idx] = est.tau2
         common = Fits(sums.common(0.0, 1, idx))
         out.q[idx] = common.q
         out.tr_p0[idx] = trace_p(common, sums.common(0.0, 2, idx))
         all_k = sums.at(est.tau2, None, 1, full.tau2)[:, :p, :p]
-        out.a_all[idx] = np.diagonal(np.linalg.inv(all_k), axis1=1, axis2=2)
+        out.a_all[idx] = np.diagonal(sums.uncentred(fits.b, np.linalg.inv(all_k))[1], axis1=1, axis2=2)
         alone = idx[~est.converged]
     options = {"method": method, "test": test, "level": level}
     for i in alone:
