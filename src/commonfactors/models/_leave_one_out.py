@@ -122,31 +122,42 @@ class DeletionSums:
             self._series[center] = (s, G)
         return self._series[center]
 
-    def at(self, tau2: np.ndarray, idx: np.ndarray | None, m: int, center: float) -> np.ndarray:
-        """M_m(tau2[n]) (n, p+1, p+1): of the data without study ``idx[n]``, or of all k studies when
-        ``idx`` is None; by the series around ``center`` where it converges fast, directly otherwise."""
+    def at(self, tau2: np.ndarray, idx: np.ndarray | None, powers: tuple[int, ...], center: float
+           ) -> list[np.ndarray]:
+        """M_m(tau2[n]) (n, p+1, p+1) for each m in ``powers``: of the data without study ``idx[n]``, or of
+        all k studies when ``idx`` is None; by the series around ``center`` where it converges fast (each
+        entry a polynomial in d/s, by Horner's scheme), directly otherwise."""
         s, G = self._coefficients(center)
         delta = (tau2 - center) / s
-        out = np.empty((tau2.shape[0], self.zz.shape[1]))
+        n_out, q2 = tau2.shape[0], self.zz.shape[1]
+        out = [np.empty((q2, n_out)) for _ in powers]        # one contiguous row per entry of M_m
         near = np.abs(delta) <= SERIES_RADIUS
         rows = slice(None) if near.all() else np.flatnonzero(near)
         d = delta[rows]
-        if d.size:  # Horner's scheme in d/s
-            terms = _terms(float(np.max(np.abs(d))))
-            c = _binomial_signs(m, np.arange(terms + 1))
-            acc = np.tile(c[terms] * G[m + terms], (d.shape[0], 1))
-            for n in range(terms - 1, -1, -1):
-                acc *= d[:, None]
-                acc += c[n] * G[m + n]
-            out[rows] = acc * s ** -float(m)
+        terms = _terms(float(np.max(np.abs(d)))) if d.size else 0
+        for m, o in zip(powers, out, strict=True):
+            if not d.size:
+                break
+            C = _binomial_signs(m, np.arange(terms + 1))[:, None] * G[m:m + terms + 1] * s ** -float(m)
+            for j in range(q2):
+                acc = np.full(d.shape[0], C[terms, j])
+                for n in range(terms - 1, -1, -1):
+                    acc *= d
+                    acc += C[n, j]
+                o[j, rows] = acc
         far = np.flatnonzero(~near)
-        rows = max(1, BLOCK // self.k)
-        for start in range(0, far.shape[0], rows):
-            sel = far[start:start + rows]
-            out[sel] = ((self.v[None, :] + tau2[sel, None]) ** -float(m)) @ self.zz
+        block = max(1, BLOCK // self.k)
+        for start in range(0, far.shape[0], block):
+            sel = far[start:start + block]
+            w = 1.0 / (self.v[None, :] + tau2[sel, None])
+            for m, o in zip(powers, out, strict=True):
+                o[:, sel] = (self.zz.T @ (w**m).T)
         if idx is not None:
-            out -= ((self.v[idx] + tau2) ** -float(m))[:, None] * self.zz[idx]
-        return self._shape(out)
+            w = 1.0 / (self.v[idx] + tau2)
+            zz = self.zz[idx].T
+            for m, o in zip(powers, out, strict=True):
+                o -= w**m * zz
+        return [self._shape(o.T) for o in out]
 
 
 class Fits:
@@ -273,7 +284,7 @@ class DeletedTau2:
         M0 = self._common(0.0, 0)
         n = self.sums.k - 1
         t0 = (M0[:, p, p] - M0[:, 0, p] ** 2 / n) / n
-        q = Fits(self.sums.at(t0, self.idx, 1, full_start)).q
+        q = Fits(self.sums.at(t0, self.idx, (1,), full_start)[0]).q
         return t0 * q / self.df
 
     # iterative estimators ---------------------------------------------------------------------------------
@@ -309,7 +320,7 @@ class DeletedTau2:
 
         at0 = score(likelihood_terms(*(self._common(0.0, m) for m in (1, 2, 3))))[0]
         return self._solve(lambda t, idx: score(likelihood_terms(
-            *(self.sums.at(t, idx, m, self.center) for m in (1, 2, 3)))), at0, several_maxima=True)
+            *self.sums.at(t, idx, (1, 2, 3), self.center))), at0, several_maxima=True)
 
     def _reml(self, _):
         return self._likelihood(restricted=True)
@@ -322,8 +333,8 @@ class DeletedTau2:
         q0 = Fits(self._common(0.0, 1)).q
 
         def fun(t, idx):
-            f = Fits(self.sums.at(t, idx, 1, self.center))
-            M2 = self.sums.at(t, idx, 2, self.center)
+            M1, M2 = self.sums.at(t, idx, (1, 2), self.center)
+            f = Fits(M1)
             return f.q - target, -quadratic(M2, f.e)
         return self._solve(fun, q0 - target)
 

@@ -119,7 +119,7 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
         y = ed.yi
         sj_start = float(np.mean((y - y.mean()) ** 2))
         est = DeletedTau2(sums, method, idx, full.tau2, sj_start)
-        fits = Fits(sums.at(est.tau2, idx, 1, full.tau2))
+        fits = Fits(sums.at(est.tau2, idx, (1,), full.tau2)[0])
         out.beta[idx], A = sums.uncentred(fits.b, fits.A)
         out.s2[idx] = fits.q / (k - 1 - p) if test == "knha" else 1.0  # Knapp & Hartung (2003), eq. 7
         out.vcov[idx] = A * out.s2[idx, None, None]
@@ -127,7 +127,7 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
         common = Fits(sums.common(0.0, 1, idx))
         out.q[idx] = common.q
         out.tr_p0[idx] = trace_p(common, sums.common(0.0, 2, idx))
-        all_k = sums.at(est.tau2, None, 1, full.tau2)[:, :p, :p]
+        all_k = sums.at(est.tau2, None, (1,), full.tau2)[0][:, :p, :p]
         out.a_all[idx] = np.diagonal(sums.uncentred(fits.b, np.linalg.inv(all_k))[1], axis1=1, axis2=2)
         alone = idx[~est.converged]
     options = {"method": method, "test": test, "level": level}
