@@ -171,6 +171,20 @@ def test_many_studies_figures_are_bounded_and_their_rules_stated(many):
     assert re.search(rf"\d of {K} studies labelled", (out / "figures" / "many-csv-baujat.svg").read_text())
 
 
+def test_figures_of_many_studies_embed_their_markers_and_stay_byte_identical(tmp_path):
+    rng = np.random.default_rng(9)
+    k = figures.VECTOR_STUDIES + 100
+    res = cf.meta_analysis(yi=rng.normal(0.3, 0.3, k), vi=rng.uniform(0.01, 0.2, k))
+    for run in ("a", "b"):
+        figures.save(figures.forest(res), tmp_path / run / "forest")
+        figures.save(figures.funnel(res), tmp_path / run / "funnel")
+    for name in ("forest.png", "forest.svg", "funnel.png", "funnel.svg"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    for name in ("forest.svg", "funnel.svg"):
+        drawn = (tmp_path / "a" / name).read_text(encoding="utf-8")
+        assert drawn.count("<image ") in (1, 2) and len(drawn) < 300_000, name  # an image per layer
+
+
 @pytest.mark.slow
 def test_report_of_10000_studies_peaks_under_1_gb(tmp_path):
     data = _write_studies(tmp_path / "k10000.csv", 10_000)
