@@ -9,8 +9,11 @@ for bare arrays), so an error found after filtering still names the row the user
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import difflib
 import math
+import re
 import warnings
 from dataclasses import dataclass
 
@@ -83,28 +86,74 @@ def require_column(data, name: str, *, role: str | None = None) -> None:
                      expected=f"{what}; the columns are {', '.join(map(repr, names))}")
 
 
+#: text a spreadsheet or R writes for a logical value
+_LOGICAL = frozenset({"true", "false"})
+#: a number written with thousands separators: 1,000 or 1.000,5 or 1'000 or 1 000
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}([,.' ]\d{3})+([.,]\d+)?", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([ T].*)?|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}", re.ASCII)
+_NUMBER_EXPECTED = "a number (or empty / NA for a missing value)"
+
+
+def _not_a_number(v, *, column, row, source) -> InputError:
+    """Why the cell ``v`` is not a number: a logical, a date, a number with separators, or other text."""
+    if isinstance(v, (bool, np.bool_)):
+        return InputError(f"got {v} (a logical value)", file=source, row=row, column=column,
+                          expected=_NUMBER_EXPECTED)
+    if isinstance(v, (datetime.date, datetime.time, np.datetime64, np.timedelta64, datetime.timedelta)):
+        return InputError(f"got {v} (a date or time)", file=source, row=row, column=column,
+                          expected=_NUMBER_EXPECTED)
+    s = str(v).strip()
+    if s.lower() in _LOGICAL:
+        return InputError(f"got {s!r} (a logical value)", file=source, row=row, column=column,
+                          expected=_NUMBER_EXPECTED)
+    if "_" in s or _THOUSANDS.fullmatch(s):
+        return InputError(f"got {s!r}, a number written with a digit separator", file=source, row=row,
+                          column=column, expected="a number written without thousands separators or '_' "
+                                                  "(1000, not 1,000, 1.000 or 1_000)")
+    if _DATE.fullmatch(s):
+        return InputError(f"got {s!r} (a date)", file=source, row=row, column=column,
+                          expected=_NUMBER_EXPECTED)
+    return InputError(f"got {s!r}", file=source, row=row, column=column, expected=_NUMBER_EXPECTED)
+
+
 def to_float(values, *, column: str | None, rows, source) -> np.ndarray:
-    """Convert one column to float64; missing spellings become NaN, any other text raises InputError."""
+    """Convert one column to float64; missing spellings become NaN, anything else that is not a number raises
+    InputError naming its row: text, logical values (``True``, ``TRUE``), dates, numbers written with
+    thousands separators (``1,000``) or with ``_`` (``1_000``, which Python's ``float()`` would accept),
+    and digits other than ASCII 0-9 (which ``float()`` would accept too).
+    """
     arr = np.asarray(values)
-    if arr.dtype.kind in "biuf":
+    if arr.dtype.kind in "iuf":
         return arr.astype(np.float64)
+    if arr.dtype.kind in "bMm":
+        raise _not_a_number(arr[0] if arr.dtype.kind != "b" else bool(arr[0]), column=column, row=rows[0],
+                            source=source)
     out = np.empty(arr.shape[0], dtype=np.float64)
     for i, v in enumerate(arr):
-        if v is None:
+        if v is None or type(v).__name__ == "NAType":  # pandas' NA of nullable columns
             out[i] = np.nan
             continue
-        if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-            out[i] = float(v)
+        if (isinstance(v, (int, float, decimal.Decimal, np.integer, np.floating))
+                and not isinstance(v, (bool, np.bool_))):
+            try:
+                out[i] = float(v)
+            except OverflowError:  # a Python int beyond the range of a float (JSON allows any digits)
+                raise InputError(f"got an integer of {len(str(abs(v)))} digits", file=source, row=rows[i],
+                                 column=column, expected="a number within the range of double precision "
+                                                         "(|x| < 1.8e308)") from None
             continue
-        s = str(v).strip()
+        if not isinstance(v, str):
+            raise _not_a_number(v, column=column, row=rows[i], source=source)
+        s = v.strip()
         if s in _MISSING:
             out[i] = np.nan
             continue
         try:
             out[i] = float(s)
         except ValueError:
-            raise InputError(f"got {s!r}", file=source, row=rows[i], column=column,
-                             expected="a number (or empty / NA for a missing value)") from None
+            raise _not_a_number(s, column=column, row=rows[i], source=source) from None
+        if "_" in s or not s.isascii():
+            raise _not_a_number(s, column=column, row=rows[i], source=source)
     return out
 
 
@@ -128,7 +177,7 @@ def numeric(data, arg, *, name: str, n: int | None = None) -> tuple[np.ndarray, 
         if n is not None and values.shape[0] != n:
             raise InputError(f"{name} has {values.shape[0]} values but the data have {n} rows",
                              expected="one value per study")
-    if values.dtype.kind in "biuf":  # numbers already: nothing to parse, no row labels needed
+    if values.dtype.kind in "iuf":  # numbers already: nothing to parse, no row labels needed
         return values.astype(np.float64), column
     return to_float(values, column=column or name, rows=row_labels(data, values.shape[0]),
                     source=source_of(data)), column
@@ -161,6 +210,68 @@ def check_range(x, *, column, rows, source, low=None, high=None, low_open=False,
         i = hit[0]
         raise InputError(f"got {x[i]:g}", file=source, row=rows[i], column=column, expected=expected)
     return math.isnan(lo)
+
+
+#: bounds of the values a model accepts (see :func:`check_scale` and :func:`check_span`)
+YI_MAX = 1e30
+VI_MIN, VI_MAX = 1e-30, 1e60
+VI_SPAN = 1e8
+_SCALE_WHY = "beyond it the weights 1/vi, squares and sums overflow or lose all precision in double precision"
+
+
+def check_scale(y, v, *, ycol, vcol, rows, source, sei: bool = False) -> None:
+    """Refuse effect sizes and variances whose arithmetic would overflow or lose all precision.
+
+    Accepted: ``|yi| <= 1e30`` (and not subnormal, ``0 < |yi| < 2.2e-308``, which holds fewer than 53
+    significant bits), ``1e-30 <= vi <= 1e60`` (standard errors ``1e-15 <= sei <= 1e30``).
+
+    Why these bounds: double precision overflows above 1.8e308 and turns subnormal below 2.2e-308 (IEEE
+    754). The models form weights ``w = 1/(vi + tau2)``, their squares and cubes (REML information,
+    Knapp-Hartung, Egger's test), ``w * yi^2`` and ``(w * yi)^2`` (Q, residuals, influence), and sums of
+    these over k studies. Within the bounds every such term is at most ``1e30^4 = 1e120`` (``w^4``,
+    ``vi^4 <= 1e240``) and at least ``1e-240``, so sums over even 10^9 studies stay 10^60 away from
+    overflow and underflow. Real data sit far inside: effect sizes on standardised, log or correlation
+    scales are below 100 in size, raw mean differences below 1e10, and a sampling variance of 1e-30
+    would need some 10^30 participants.
+    """
+    kind = "standard error" if sei else "sampling variance"
+    low, high = (math.sqrt(VI_MIN), math.sqrt(VI_MAX)) if sei else (VI_MIN, VI_MAX)
+    check_range(v, column=vcol, rows=rows, source=source, low=low, high=high,
+                expected=f"a {kind} between {low:g} and {high:g} ({_SCALE_WHY})")
+    check_range(y, column=ycol, rows=rows, source=source, low=-YI_MAX, high=YI_MAX,
+                expected=f"a finite effect size with |yi| <= {YI_MAX:g} ({_SCALE_WHY})")
+    tiny = np.finfo(np.float64).tiny
+    with np.errstate(invalid="ignore"):
+        sub = np.flatnonzero(np.abs(y) < tiny)
+    sub = sub[y[sub] != 0]
+    if sub.size:
+        i = sub[0]
+        raise InputError(f"got {y[i]:g}, a subnormal number", file=source, row=rows[i], column=ycol,
+                         expected=f"0 or an effect size with |yi| >= {tiny:g} ({_SCALE_WHY})")
+
+
+def check_span(v, *, column, rows, source) -> None:
+    """Refuse sampling variances more than :data:`VI_SPAN` (1e8) times apart within one analysis.
+
+    Double precision keeps about 16 digits. REML's information ``tr(PP) = sum(w^2) - 2 sum(w^3)/sum(w) +
+    (sum(w^2)/sum(w))^2`` and ``tr(P) = sum(w) - sum(w^2)/sum(w)`` cancel their leading terms when one
+    weight ``w = 1/vi`` dominates, leaving a relative error of about 1e-16 times the squared weight ratio:
+    with variances 1e10 apart they come out 0 (random data show it; 1e8 apart they do not). Real variances
+    span a few orders of magnitude (samples of 10 to 10^6 participants give 10^5); beyond eight, rows are
+    most likely in different units.
+    """
+    if v.size == 0:
+        return
+    lo, hi = float(np.fmin.reduce(v)), float(np.fmax.reduce(v))  # NaN (missing) ignored
+    if not hi > VI_SPAN * lo:
+        return
+    with np.errstate(invalid="ignore"):
+        i, j = int(np.nanargmin(v)), int(np.nanargmax(v))
+    where = format_rows([rows[i]])
+    raise InputError(f"the sampling variances span {hi / lo:.1e} times, from {lo:g} ({where}) "
+                     f"to {hi:g}", file=source, row=rows[j], column=column,
+                     expected=f"variances within a factor of {VI_SPAN:g} of each other (beyond it the "
+                              "smaller weights are lost to rounding; check the units of these rows)")
 
 
 def warn_dropped(rows, what: str, stacklevel: int = 4) -> None:
@@ -217,12 +328,15 @@ def effect_data(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None) 
         s, scol = numeric(data, sei, name="sei", n=k0)
         v_missing = check_range(s, column=scol or "sei", rows=rows, source=source, low=0, low_open=True,
                                 expected="a standard error > 0")
+        check_scale(y, s, ycol=ycol or "yi", vcol=scol or "sei", rows=rows, source=source, sei=True)
         np.square(s, out=s)
         v, vcol = s, scol or "sei"
     else:
         v, vcol = numeric(data, vi, name="vi", n=k0)
         v_missing = check_range(v, column=vcol or "vi", rows=rows, source=source, low=0, low_open=True,
                                 expected="a sampling variance > 0")
+        check_scale(y, v, ycol=ycol or "yi", vcol=vcol or "vi", rows=rows, source=source)
+    check_span(v, column=vcol or "vi", rows=rows, source=source)
     y_missing = check_range(y, column=ycol or "yi", rows=rows, source=source, expected="a finite effect size")
     if y_missing or v_missing:
         keep = ~(np.isnan(y) | np.isnan(v))
