@@ -24,11 +24,14 @@ Each format's library is imported only when that format is read: openpyxl (.xlsx
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import os
 import re
+import stat
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +73,12 @@ _SNIFF_CHARS = 1 << 14  # plenty for the header and 50 records
 #: above this size read_table parses CSV with pandas' C reader (then checks it against these rules)
 FAST_CSV_BYTES = 1 << 20
 
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
-_COMMA_NUMBER = re.compile(r"\s*[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?\s*")
-_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*")
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", re.ASCII)
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
+_COMMA_NUMBER = re.compile(r"\s*[+-]?(\d+,?\d*|,\d+)([eE][+-]?\d+)?\s*", re.ASCII)
+_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d*,\d+([eE][+-]?\d+)?\s*", re.ASCII)
 _INFINITY = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
-_DOT_DECIMAL = re.compile(r"\s*[+-]?\d*\.\d+([eE][+-]?\d+)?\s*")
+_DOT_DECIMAL = re.compile(r"\s*[+-]?\d*\.\d+([eE][+-]?\d+)?\s*", re.ASCII)
 
 
 class RawTable:
@@ -379,10 +382,45 @@ def _no_rows_error(path) -> InputError:
 
 
 def _existing(path) -> Path:
+    """``path`` as a regular file this process may read; anything else is an InputError naming it.
+
+    A directory, a pipe (FIFO), a socket or a device is refused before it is opened (reading a pipe would
+    wait for a writer forever); a file without read permission is refused by opening it.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", file=path, expected="a readable file or a dataset ID")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("no such file", file=path, expected="a readable file or a dataset ID") from None
+    except OSError as e:
+        raise _os_error(path, e) from None
+    if stat.S_ISDIR(mode):
+        raise InputError("is a directory", file=path, expected=f"a data file: {_SUPPORTED}")
+    if not stat.S_ISREG(mode):
+        kind = ("a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise InputError(f"is {kind}, not a regular file", file=path, expected=f"a data file: {_SUPPORTED}")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as e:
+        raise _os_error(path, e) from None
     return path
+
+
+def _os_error(path, e: OSError) -> InputError:
+    """A file the system refuses to read (permission denied, an I/O error) as one line naming it."""
+    why = (e.strerror or type(e).__name__).lower()
+    expected = ("a file this user may read (check its permissions)" if isinstance(e, PermissionError)
+                else "a readable file")
+    return InputError(f"cannot be read ({why})", file=path, expected=expected)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise _os_error(path, e) from None
 
 
 def read_raw(path) -> RawTable:
@@ -411,7 +449,7 @@ def read_raw(path) -> RawTable:
         quote, or (with decimal commas) a number written with a decimal point.
     """
     path = _existing(path)
-    raw = path.read_bytes()
+    raw = _read_bytes(path)
     if not raw.strip():
         raise _empty_error(path)
     _not_text(raw[:_SNIFF_BYTES], path)
@@ -741,7 +779,7 @@ def _has_dot_decimal(df) -> bool:
     for c in df.columns:
         col = df[c]
         if col.dtype.kind not in "biuf":
-            if col.dropna().astype(str).str.fullmatch(_DOT_DECIMAL.pattern).any():
+            if col.dropna().astype(str).str.fullmatch(_DOT_DECIMAL.pattern, flags=re.ASCII).any():
                 return True
     return False
 
@@ -750,36 +788,159 @@ def _has_dot_decimal(df) -> bool:
 # Excel
 
 
+#: Limits on an .xlsx workbook, generous for real data, checked before openpyxl parses it so that an archive
+#: built to expand (a "zip bomb") is refused at once: the total uncompressed size of its parts (openpyxl
+#: parses some 5 MB of sheet XML a second, so 200 MB already takes it 40 s), the compression ratio of any
+#: part above 1 MB (sheets of real data compress 5 to 15 times; deflate reaches about 1000 on repeated
+#: text), the number of parts, and a sheet's rows, columns (16,384 is Excel's own limit) and cells.
+XLSX_LIMITS = {"bytes": 200_000_000, "ratio": 100, "members": 10_000, "rows": 1_000_000, "columns": 16_384,
+               "cells": 20_000_000}
+_RATIO_FROM_BYTES = 1_000_000
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]*)(\d*)(?::([A-Z]*)(\d*))?\"")
+_MERGED = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
+
+
+def _too_large(path, what: str, found: int, limit: int, kind: str) -> InputError:
+    return InputError(f"{what} {found:,} {kind}; the limit is {limit:,}", file=path,
+                      expected="a workbook within the limits, refused unread beyond them (save large "
+                               "data as CSV)")
+
+
+def _check_xlsx_bounds(path: Path) -> None:
+    """Refuse a workbook beyond :data:`XLSX_LIMITS` from its zip directory and the ``<dimension>`` each
+    sheet declares, before openpyxl parses it. zipfile never inflates a part beyond the size the
+    directory declares (a larger part fails its CRC check), so the declared sizes bound the work."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+            if len(parts) > XLSX_LIMITS["members"]:
+                raise _too_large(path, "the workbook holds", len(parts), XLSX_LIMITS["members"], "parts")
+            total = sum(p.file_size for p in parts)
+            if total > XLSX_LIMITS["bytes"]:
+                raise _too_large(path, "the workbook's parts expand to", total, XLSX_LIMITS["bytes"], "bytes")
+            for p in parts:
+                if p.file_size > _RATIO_FROM_BYTES and p.file_size > XLSX_LIMITS["ratio"] * p.compress_size:
+                    ratio = p.file_size // max(p.compress_size, 1)
+                    raise _too_large(path, f"part {p.filename} expands from {p.compress_size:,} to "
+                                           f"{p.file_size:,} bytes:", ratio, XLSX_LIMITS["ratio"], "times")
+            for p in parts:
+                if p.filename.startswith("xl/worksheets/") and p.filename.endswith(".xml"):
+                    _check_sheet_part(path, z, p)
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
+        raise _library_error(path, "an Excel .xlsx", e) from None
+
+
+def _cell_ref(letters: bytes, digits: bytes) -> tuple[int, int]:
+    """(row, column) of a cell reference such as ``XFD1048576``."""
+    column = 0
+    for ch in letters:
+        column = column * 26 + ch - 64
+    return int(digits or 0), column
+
+
+def _check_sheet_part(path, z: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
+    """The used range a sheet declares (``<dimension ref="A1:C7"/>``) and the cells its merged ranges
+    cover (openpyxl creates every covered cell), against the limits; the part is read a block at a time."""
+    tail, merged, first = b"", 0, True
+    with z.open(part) as fh:
+        while block := fh.read(1 << 20):
+            text = tail + block
+            if first:
+                m = _DIMENSION.search(text)
+                if m is not None:
+                    end = (m.group(3), m.group(4)) if m.group(3) is not None else (m.group(1), m.group(2))
+                    _check_extent(path, f"sheet part {part.filename} declares", *_cell_ref(*end))
+                first = False
+            for m in _MERGED.finditer(text):
+                if m.end() > len(tail):  # not counted with the previous block
+                    (r1, c1), (r2, c2) = _cell_ref(m.group(1), m.group(2)), _cell_ref(m.group(3), m.group(4))
+                    merged += (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
+            if merged > XLSX_LIMITS["cells"]:
+                raise _too_large(path, f"sheet part {part.filename} merges", merged, XLSX_LIMITS["cells"],
+                                 "cells")
+            tail = text[-256:]
+
+
+def _check_extent(path, what: str, rows: int, columns: int, filled_rows: int | None = None) -> None:
+    """Rows, columns and cells (``filled_rows`` of ``columns``, else the whole range) within the limits."""
+    if rows > XLSX_LIMITS["rows"]:
+        raise _too_large(path, what, rows, XLSX_LIMITS["rows"], "rows")
+    if columns > XLSX_LIMITS["columns"]:
+        raise _too_large(path, what, columns, XLSX_LIMITS["columns"], "columns")
+    n = rows if filled_rows is None else filled_rows
+    if n * columns > XLSX_LIMITS["cells"]:
+        raise _too_large(path, f"{what} {n:,} rows x {columns:,} columns =", n * columns,
+                         XLSX_LIMITS["cells"], "cells")
+
+
+def _sheet_grid(ws, path) -> dict[int, list]:
+    """Sheet row -> its values (as wide as the widest row), for the rows that hold cells, built from the
+    cells the sheet holds: openpyxl's ``iter_rows`` creates every cell of the used range (one stray cell
+    at XFD1048576 would mean 17 billion), so its ``_cells`` store is read instead."""
+    cells = ws._cells  # {(row, column): Cell} of the cells the sheet holds
+    rows = {r for r, _ in cells}
+    width = max((c for _, c in cells), default=0)
+    _check_extent(path, f"sheet {ws.title!r} spans", max(rows, default=0), width, filled_rows=len(rows))
+    grid = {r: [None] * width for r in sorted(rows)}
+    for (r, c), cell in cells.items():
+        grid[r][c - 1] = cell.value
+    return grid
+
+
+def _pick_sheet(wb, sheet: str | None, path):
+    """The named sheet, or the first visible one; hidden and very hidden sheets are skipped (their cells
+    are not what the workbook shows). Returns (sheet, note)."""
+    sheets = {ws.title: ws for ws in wb.worksheets}
+    hidden = [t for t, ws in sheets.items() if ws.sheet_state != "visible"]
+    shown = f" (hidden: {', '.join(map(repr, hidden))})" if hidden else ""
+    if sheet is not None:
+        if sheet not in sheets:
+            raise InputError(f"has no sheet {sheet!r}", file=path,
+                             expected=f"one of the sheets {', '.join(map(repr, sheets))}{shown}")
+        ws = sheets[sheet]
+    else:
+        visible = [ws for ws in sheets.values() if ws.sheet_state == "visible"]
+        if not visible:
+            raise InputError(f"has no visible sheet{shown}", file=path,
+                             expected="a visible sheet holding the table, or table= naming a hidden one")
+        ws = visible[0]
+    if len(sheets) == 1:
+        return ws, None
+    note = f"read sheet {ws.title!r} of {len(sheets)}"
+    return ws, note + (f"; hidden sheets not read: {', '.join(map(repr, hidden))}" if sheet is None and hidden
+                       else "")
+
+
 def _read_excel(path: Path, sheet: str | None):
-    """The first (or named) sheet of an .xlsx workbook; rows labelled by their sheet row.
+    """The first visible (or the named) sheet of an .xlsx workbook; rows labelled by their sheet row.
 
     The header is the first non-empty row. Merged cells in the header rows, and a second row of text
     right under the header above numeric data, are reported as errors rather than guessed at. Cells
     merged in the data (a study label spanning its rows) take the merged cell's value, as the sheet
-    shows it, and ``attrs["notes"]`` says so.
+    shows it, and ``attrs["notes"]`` says so. A workbook beyond :data:`XLSX_LIMITS` is refused before
+    it is parsed, and a sheet whose cells span more than those limits before its cells are read.
     """
     import openpyxl
     import pandas as pd
 
+    _check_xlsx_bounds(path)
     try:
-        wb = openpyxl.load_workbook(path, data_only=True)
+        with _collected_warnings() as caught:  # openpyxl warns of features it drops (data validation, ...)
+            wb = openpyxl.load_workbook(path, data_only=True)
     except Exception as e:  # openpyxl raises zipfile / KeyError / InvalidFileException for bad files
         raise _library_error(path, "an Excel .xlsx", e) from None
-    if sheet is None:
-        ws = wb.worksheets[0]
-    elif sheet in wb.sheetnames:
-        ws = wb[sheet]
-    else:
-        raise InputError(f"has no sheet {sheet!r}", file=path,
-                         expected=f"one of the sheets {', '.join(map(repr, wb.sheetnames))}")
-    grid = {r[0].row: [c.value for c in r] for r in ws.iter_rows() if r}
+    _reissue(path, caught)
+    ws, sheet_note = _pick_sheet(wb, sheet, path)
+    grid = _sheet_grid(ws, path)
     _unsaved_formulas(path, ws.title, grid)
     rows = [(n, v) for n, v in grid.items() if any(_present(x) for x in v)]
     if not rows:
         raise _empty_error(path)
     header_row = rows[0][0]
     _merged_header(ws, header_row, path)
-    notes = [] if len(wb.sheetnames) == 1 else [f"read sheet {ws.title!r} of {len(wb.sheetnames)}"]
+    notes = [] if sheet_note is None else [sheet_note]
     for rng in ws.merged_cells.ranges:  # in the data: every covered cell shows the top-left value
         value = grid[rng.min_row][rng.min_col - 1]
         for r in range(rng.min_row, rng.max_row + 1):
@@ -816,7 +977,10 @@ def _unsaved_formulas(path, title: str, grid: dict) -> None:
     try:
         for r in wb[title].iter_rows():
             for c in r:
-                if isinstance(c.value, str) and c.value.startswith("=") and grid[c.row][c.column - 1] is None:
+                if not (isinstance(c.value, str) and c.value.startswith("=")):
+                    continue
+                saved = grid.get(c.row, ())
+                if c.column > len(saved) or saved[c.column - 1] is None:
                     cell = f"{get_column_letter(c.column)}{c.row}"
                     raise InputError(f"cell {cell} holds the formula {c.value!r} but no saved value",
                                      file=path, row=c.row, expected="computed values (open the workbook in "
@@ -841,6 +1005,8 @@ def _cell(x):
 
 def _value_dtype(vals):
     kinds = {type(v) for v in vals if v is not None}
+    if int in kinds and any(not -(2**63) <= v < 2**63 for v in vals if type(v) is int):
+        return object  # beyond int64 (JSON allows any digits): _checks says which value
     if kinds and kinds <= {int} and None not in vals:
         return np.int64
     if kinds <= {int, float}:
@@ -895,9 +1061,11 @@ def _read_readstat(path: Path, fmt: str):
     else:
         reader, what = pyreadstat.read_dta, "a Stata .dta"
     try:
-        df, meta = reader(os.fspath(path), apply_value_formats=True, formats_as_category=True)
+        with _collected_warnings() as caught:
+            df, meta = reader(os.fspath(path), apply_value_formats=True, formats_as_category=True)
     except Exception as e:  # pyreadstat.ReadstatError and friends
         raise _library_error(path, what, e) from None
+    _reissue(path, caught)
     labelled = [c for c in df.columns if c in (meta.variable_value_labels or {})]
     df.index = _record_index(len(df))
     notes = []
@@ -918,18 +1086,37 @@ def _plain(x):
     return int(x) if isinstance(x, float) and x.is_integer() else x
 
 
+@contextlib.contextmanager
+def _collected_warnings():
+    """Record the warnings a reading library issues (none printed), for :func:`_reissue`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _reissue(path, caught) -> None:
+    """The library's warnings about the data (UserWarning, RuntimeWarning; not its deprecation notices),
+    each as one :class:`CommonFactorsWarning` line naming the file and pointing at the caller of
+    ``read_table``, never at the library's source line."""
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)):
+            warnings.warn(f"{path}: {' '.join(str(w.message).split())}", CommonFactorsWarning, stacklevel=4)
+
+
 def _read_r(path: Path, name: str | None):
     """An .rds data frame, or a data frame in an .RData file (the only one, or the one named)."""
     import pyreadr
 
     try:
-        objects = pyreadr.read_r(os.fspath(path))
+        with _collected_warnings() as caught:
+            objects = pyreadr.read_r(os.fspath(path))
     except Exception as e:  # pyreadr.PyreadrError, LibrdataError
         raise _library_error(path, "an R .rds/.RData", e) from None
-    frames = {k: v for k, v in objects.items() if hasattr(v, "columns")}
+    frames = {k: v for k, v in objects.items() if hasattr(v, "columns") and list(v.columns) != [None]}
     if not frames:
-        raise InputError("holds no data frame", file=path,
-                         expected="an R data frame saved with saveRDS() or save()")
+        raise InputError(f"holds {_r_objects(objects, caught)}, not a data frame", file=path,
+                         expected="an R data frame saved with saveRDS(df) or save(df, file = ...)")
+    _reissue(path, caught)
     if name is not None:
         if name not in frames:
             raise InputError(f"has no data frame {name!r}", file=path,
@@ -945,16 +1132,60 @@ def _read_r(path: Path, name: str | None):
     return df
 
 
+_R_TYPES = {"f": "numeric", "i": "integer", "b": "logical"}
+
+
+def _r_objects(objects: dict, caught) -> str:
+    """What an R file without a data frame holds, in words: pyreadr turns a vector into a one-column table
+    named None, and skips lists (with a warning)."""
+    vectors = [f"{'an' if k is None else repr(k) + ', an'} R vector of {len(v)} "
+               f"{_R_TYPES.get(v.dtypes.iloc[0].kind, 'character')} values" for k, v in objects.items()]
+    if vectors:
+        return " and ".join(vectors)
+    if any("Lists" in str(w.message) for w in caught):
+        return "an R list (or another object that is not a table)"
+    return "no object pyreadr can read"
+
+
 def _read_parquet(path: Path):
     import pyarrow.parquet as pq
 
     try:
-        df = pq.read_table(path).to_pandas()
+        with _collected_warnings() as caught:
+            df = pq.read_table(path).to_pandas()
     except Exception as e:  # pyarrow.ArrowInvalid (bad footer), OSError (truncated)
         raise _library_error(path, "a Parquet", e) from None
+    _reissue(path, caught)
     df = df.reset_index(drop=True)
     df.index = _record_index(len(df))
     return df
+
+
+_JSON_TABLE = "JSON records [{...}, ...] or columns {\"yi\": [...], ...}"
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str, number: int):
+        super().__init__(key)
+        self.key, self.number = key, number
+
+
+class _UniqueKeys:
+    """``object_pairs_hook`` for json.loads: a dict per JSON object, refusing a key given twice (the
+    standard library keeps the last silently). Objects close in document order, so for records the
+    n-th object is record n."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, pairs):
+        self.count += 1
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            seen = set()
+            key = next(k for k, _ in pairs if k in seen or seen.add(k))
+            raise _DuplicateKey(key, self.count)
+        return obj
 
 
 def _read_json(path: Path):
@@ -963,15 +1194,25 @@ def _read_json(path: Path):
 
     import pandas as pd
 
-    raw = path.read_bytes()
+    raw = _read_bytes(path)
     if not raw.strip():
         raise _empty_error(path)
     text, _ = _decode(raw)
+    objects = _UniqueKeys()
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, object_pairs_hook=objects)
     except json.JSONDecodeError as e:
         raise InputError(f"is not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}", file=path,
-                         expected="JSON records [{...}, ...] or columns {\"yi\": [...], ...}") from None
+                         expected=_JSON_TABLE) from None
+    except RecursionError:
+        raise InputError("nests JSON arrays or objects too deeply to be read", file=path,
+                         expected=_JSON_TABLE + ", two levels deep") from None
+    except _DuplicateKey as e:
+        records = text.lstrip().startswith("[")
+        raise InputError(f"the key {e.key!r} appears twice in " + (f"record {e.number}" if records
+                                                                   else "an object"),
+                         file=path, row=e.number + 1 if records else None, column=e.key,
+                         expected="each key once per object") from None
     if isinstance(obj, list):
         columns: dict[str, list] = {}
         for i, rec in enumerate(obj):
@@ -991,7 +1232,7 @@ def _read_json(path: Path):
         columns = {str(k): list(v) for k, v in obj.items()}
     else:
         raise InputError(f"holds a JSON {type(obj).__name__} that is neither records nor columns", file=path,
-                         expected="JSON records [{...}, ...] or columns {\"yi\": [...], ...}")
+                         expected=_JSON_TABLE)
     n = len(next(iter(columns.values()))) if columns else 0
     if n == 0:
         raise _no_rows_error(path)
