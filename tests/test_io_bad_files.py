@@ -260,6 +260,49 @@ CASES = [
     ),
     Case("columns_unequal.json", Fails("the columns have different lengths ('yi': 3, 'vi': 2)")),
     Case("not_json.json", Fails("is not valid JSON: Expecting ',' delimiter at line 2, column 14")),
+    # -- types that are not numbers, in every format
+    Case("logical_effect.csv", Fails("row 4, column 'yi': got 'TRUE' (a logical value); expected a number")),
+    Case("date_effect.csv", Fails("row 3, column 'yi': got '2016-03-01' (a date); expected a number")),
+    Case(
+        "underscore_number.csv",
+        Fails("row 5, column 'yi': got '1_000', a number written with a digit separator; expected a number"),
+    ),
+    Case(
+        "thousands_separator.csv",
+        Fails("row 3, column 'yi': got '1,250', a number written with a digit separator; expected a number"),
+    ),
+    Case(
+        "thousands_decimal_comma.csv",
+        Fails("row 5, column 'yi': got '1.250,5', a number written with a digit separator"),
+    ),
+    Case("excel_logical.xlsx", Fails("row 2, column 'yi': got False (a logical value); expected a number")),
+    Case("excel_date.xlsx", Fails("row 5, column 'yi': got 2016-03-01 00:00:00 (a date or time)")),
+    Case("logical.parquet", Fails("row 2, column 'yi': got False (a logical value); expected a number")),
+    Case("logical.rds", Fails("row 2, column 'yi': got False (a logical value); expected a number")),
+    Case("logical.json", Fails("row 2, column 'yi': got False (a logical value); expected a number")),
+    # -- values whose arithmetic overflows double precision
+    Case(
+        "effect_1e308.csv",
+        Fails("row 4, column 'yi': got 1e+308; expected a finite effect size with |yi| <= 1e+30"),
+    ),
+    Case(
+        "variance_1e308.csv",
+        Fails("row 6, column 'vi': got 1e+308; expected a sampling variance between 1e-30 and 1e+60"),
+    ),
+    Case(
+        "variance_subnormal.csv",
+        Fails("row 2, column 'vi': got 9.99989e-321; expected a sampling variance between 1e-30 and 1e+60"),
+    ),
+    # -- hidden sheets, JSON keys and nesting, R objects that are not tables
+    Case("hidden_first_sheet.xlsx", Loads(ROWS6, **POOLED6)),
+    Case("only_hidden_sheets.xlsx", Fails("has no visible sheet (hidden: 'Old', 'Studies', 'Secret')")),
+    Case("duplicate_keys.json", Fails("row 3, column 'yi': the key 'yi' appears twice in record 2")),
+    Case("nested_deep.json", Fails("nests JSON arrays or objects too deeply to be read")),
+    Case(
+        "rds_vector.rds",
+        Fails("holds an R vector of 6 numeric values, not a data frame; expected an R data frame"),
+    ),
+    Case("rds_list.rds", Fails("holds an R list (or another object that is not a table), not a data frame")),
     # -- measure-specific (commonfactors effects)
     Case(
         "sd_zero.csv",

@@ -9,8 +9,11 @@ on the fly in a temporary directory (``write_large_csv``), so it is never commit
 
 from __future__ import annotations
 
+import datetime
+import gzip
 import io
 import re
+import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -139,6 +142,17 @@ def text_files() -> dict[str, bytes]:
             "study,ai,n1i,ci,n2i\nA,4,20,9,21\nB,6,30,11,29\nC,3,12,7,12\nD,12,10,5,10\n"
         ),
         "r_above_one.csv": utf8("study,ri,ni\nA,0.25,40\nB,1.2,55\nC,0.31,60\n"),
+        # types that are not numbers: R's logical, a date, digit separators (Python's float() reads 1_000)
+        "logical_effect.csv": utf8(_rows(yi=_replace(YI, 2, "TRUE"))),
+        "date_effect.csv": utf8(_rows(yi=_replace(YI, 1, "2016-03-01"))),
+        "underscore_number.csv": utf8(_rows(yi=_replace(YI, 3, "1_000"))),
+        "thousands_separator.csv": utf8(_rows(yi=_replace(YI, 1, '"1,250"'))),
+        # decimal commas with a point as thousands separator: 1.250,5
+        "thousands_decimal_comma.csv": utf8(_rows(";", ",").replace("0,48;", "1.250,5;")),
+        # values whose arithmetic overflows double precision
+        "effect_1e308.csv": utf8(_rows(yi=_replace(YI, 2, "1e308"))),
+        "variance_1e308.csv": utf8(_rows(vi=_replace(VI, 4, "1e308"))),
+        "variance_subnormal.csv": utf8(_rows(vi=_replace(VI, 0, "1e-320"))),
     }
     return files
 
@@ -167,9 +181,8 @@ def _fixed_zip(raw: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _workbook(rows, merged=(), title="Studies") -> bytes:
-    import datetime
-
+def _workbook(rows, merged=(), title="Studies", before=(), after=()) -> bytes:
+    """One sheet of ``rows``; ``before`` and ``after`` are other sheets, (title, rows, state)."""
     import openpyxl
 
     wb = openpyxl.Workbook()
@@ -179,6 +192,12 @@ def _workbook(rows, merged=(), title="Studies") -> bytes:
         ws.append(list(r))
     for rng in merged:
         ws.merge_cells(rng)
+    for i, (name, other, state) in enumerate([*before, *after]):
+        sheet = wb.create_sheet(name, index=i if i < len(before) else None)
+        for r in other:
+            sheet.append(list(r))
+        sheet.sheet_state = state
+    wb.active = wb.worksheets.index(ws)
     wb.properties.created = wb.properties.modified = datetime.datetime(2020, 1, 1)
     buf = io.BytesIO()
     wb.save(buf)
@@ -209,7 +228,30 @@ def excel_files() -> dict[str, bytes]:
         ),
     }
     files["corrupt.xlsx"] = files["excel_negative_variance.xlsx"][:300]
+    files["excel_logical.xlsx"] = _workbook([["study", "yi", "vi"], *[[s, y > 0.2, v] for s, y, v in data]])
+    files["excel_date.xlsx"] = _workbook(
+        [["study", "yi", "vi"], *data[:3], [data[3][0], datetime.datetime(2016, 3, 1), data[3][2]], *data[4:]]
+    )
+    # an old sheet (hidden) first, a very hidden one last: the visible "Studies" sheet is read
+    old = [["study", "yi", "vi"], *[[s, 9.0, 0.01] for s in STUDY]]
+    files["hidden_first_sheet.xlsx"] = _workbook(
+        [["study", "yi", "vi"], *data], before=[("Old", old, "hidden")], after=[("Secret", old, "veryHidden")]
+    )
+    files["only_hidden_sheets.xlsx"] = _hide_all(files["hidden_first_sheet.xlsx"])
     return files
+
+
+def _hide_all(raw: bytes) -> bytes:
+    """The same workbook with every sheet hidden (openpyxl refuses to save one so)."""
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b'state="visible"', b'state="hidden"')
+            out.writestr(info, data)
+    return buf.getvalue()
 
 
 def _sav_fixed(raw: bytes) -> bytes:
@@ -256,8 +298,28 @@ def binary_files(tmp: Path) -> dict[str, bytes]:
     out["one_frame.RData"] = one
     out["records.json"] = frame.to_json(orient="records").encode()
     out["columns_unequal.json"] = b'{"yi": [0.12, 0.35, -0.05], "vi": [0.031, 0.045]}'
+    logical = frame.assign(yi=[y > 0.2 for y in frame["yi"]])
+    pq.write_table(pa.Table.from_pandas(logical, preserve_index=False), tmp / "l.parquet")
+    out["logical.parquet"] = (tmp / "l.parquet").read_bytes()
+    pyreadr.write_rds(tmp / "l.rds", logical)
+    out["logical.rds"] = (tmp / "l.rds").read_bytes()
+    out["logical.json"] = logical.to_json(orient="records").encode()
+    out["duplicate_keys.json"] = b'[{"yi": 0.12, "vi": 0.031},\n {"yi": 0.35, "vi": 0.045, "yi": 0.5}]'
+    out["nested_deep.json"] = b"[" * 5000 + b"]" * 5000
+    out["rds_vector.rds"] = _rds(_r_doubles(YI))
+    out["rds_list.rds"] = _rds(struct.pack(">ii", 19, 2) + _r_doubles(YI) + _r_doubles(VI))
     out["not_json.json"] = b'[{"yi": 0.12, "vi": 0.031},\n {"yi": 0.35 "vi": 0.045}]'
     return out
+
+
+def _r_doubles(values) -> bytes:
+    """An R numeric vector in R's serialization format (XDR; R Core Team, *R Internals*, section 1.8)."""
+    return struct.pack(f">ii{len(values)}d", 14, len(values), *map(float, values))
+
+
+def _rds(item: bytes) -> bytes:
+    """An .rds file holding ``item``: gzip of "X\\n", format version 2, R 4.2.0, readable from R 2.3.0."""
+    return gzip.compress(b"X\n" + struct.pack(">iii", 2, 0x040200, 0x020300) + item, mtime=0)
 
 
 def all_files(tmp: Path) -> dict[str, bytes]:
