@@ -111,6 +111,16 @@ def test_multilevel_and_subgroups_refuse_too(bcg, tmp_path, monkeypatch):
     assert not (tmp_path / MARKER).exists()
 
 
+def test_a_formula_object_is_not_evaluated_either(bcg, tmp_path, monkeypatch):
+    """Only formula strings are read as formulas: formulaic's own Formula objects are refused unparsed."""
+    from formulaic import Formula
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"mods is a SimpleFormula; expected a formula string"):
+        cf.meta_analysis(bcg, mods=Formula("~ I(open('marker', 'w'))"))
+    assert not (tmp_path / MARKER).exists()
+
+
 def test_formula_keyword_cannot_write_into_a_column(bcg):
     """``log(ablat, year)`` would be numpy's ``out=year``: it overwrites the user's column."""
     before = bcg.copy()

@@ -48,7 +48,12 @@ def design_matrix(data, mods, *, rows, source, keep):
     """
     k = len(rows)
     if not isinstance(mods, str):
-        M = np.asarray(mods, dtype=float)
+        try:
+            M = np.asarray(mods, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"mods is a {type(mods).__name__}", file=source,
+                             expected="a formula string such as '~ ablat + C(alloc)' or an array of numbers "
+                             "with one row per study") from None
         if M.ndim == 1:
             M = M[:, None]
         if M.shape[0] != k:
