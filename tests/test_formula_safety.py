@@ -264,3 +264,16 @@ def test_backticks_name_a_column_that_is_not_a_python_name(bcg):
     data = bcg.rename(columns={"ablat": "abs lat"})
     X, _ = _X(data, "~ I(`abs lat` ** 2)")
     np.testing.assert_array_equal(X[:, 1], bcg["ablat"].to_numpy(float) ** 2)
+
+
+def test_interaction_with_a_category_is_named_as_metafor(bcg):
+    """metafor 3.8-1, rma(yi, vi, mods = ~ ablat * alloc): intrcpt, ablat, allocrandom, allocsystematic,
+    ablat:allocrandom, ablat:allocsystematic."""
+    X, names = _X(bcg, "~ ablat * C(alloc)")
+    a, alloc = bcg["ablat"].to_numpy(float), bcg["alloc"].to_numpy()
+    direct = {"intrcpt": np.ones(len(a)), "ablat": a, "allocrandom": alloc == "random",
+              "allocsystematic": alloc == "systematic", "ablat:allocrandom": a * (alloc == "random"),
+              "ablat:allocsystematic": a * (alloc == "systematic")}
+    assert sorted(names) == sorted(direct) and names[:2] == ("intrcpt", "ablat")
+    for j, name in enumerate(names):
+        np.testing.assert_array_equal(X[:, j], direct[name], err_msg=name)

@@ -22,23 +22,46 @@ def _as_frame(data):
 
 
 def coefficient_name(term: str) -> str:
-    """formulaic's names in metafor's spelling.
+    """formulaic's names in metafor's spelling, factor by factor for interactions.
 
-    'Intercept' -> 'intrcpt', 'alloc[T.random]' -> 'allocrandom', 'poly(ablat, 2)[1]' -> 'poly(ablat, 2)1'.
+    'Intercept' -> 'intrcpt', 'alloc[T.random]' -> 'allocrandom', 'poly(ablat, 2)[1]' -> 'poly(ablat, 2)1',
+    'ablat:C(alloc)[T.random]' -> 'ablat:allocrandom'.
     """
     if term == "Intercept":
         return "intrcpt"
-    poly = re.fullmatch(r"(poly\(.*\))\[(\d+)\]", term)
+    return ":".join(_factor_name(f) for f in _interaction_factors(term))
+
+
+def _interaction_factors(term: str) -> list[str]:
+    """Split 'a:C(b, Treatment('x:y'))[T.c]' at the colons outside brackets and quotes."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(term):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == ":" and depth == 0:
+            parts.append(term[start:i])
+            start = i + 1
+    return [*parts, term[start:]]
+
+
+def _factor_name(factor: str) -> str:
+    poly = re.fullmatch(r"(poly\(.*\))\[(\d+)\]", factor)
     if poly:
         return poly[1] + poly[2]
-    if "[T." in term and term.endswith("]"):
-        var, level = term[:-1].split("[T.", 1)
+    if "[T." in factor and factor.endswith("]"):
+        var, level = factor[:-1].split("[T.", 1)
         if var.startswith("C(") and var.endswith(")"):
             var = var[2:-1].split(",")[0]
         elif var.startswith("factor(") and "," in var:  # factor(alloc, Treatment('random')) as factor(alloc)
             var = var.split(",")[0] + ")"
         return f"{var}{level}"
-    return term
+    return factor
 
 
 def design_matrix(data, mods, *, rows, source, keep):
