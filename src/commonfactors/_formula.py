@@ -37,7 +37,7 @@ PARALLEL = ("pmin", "pmax")
 #: the most products of terms a formula may expand to ((a + b + c)**3 forms 27)
 MAX_PRODUCTS = 5000
 #: arithmetic allowed inside I() and the functions' arguments
-OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 EXPECTED = ("columns, numbers, C()/factor() (with Treatment('level') for the reference level), a:b and a*b, "
             "I() with + - * / ** and the functions log, log2, log10, exp, sqrt, abs, pmin, pmax, "
@@ -67,7 +67,8 @@ def context() -> dict:
     """The only names a checked formula's expressions are evaluated with (besides the data's columns).
 
     ``C``, ``Treatment``, ``I``, ``poly``, ``scale`` and ``center`` are formulaic's (``poly`` computes R's
-    orthogonal polynomials, ``Treatment`` takes patsy's ``reference=``); ``factor`` is ``C``.
+    orthogonal polynomials, ``stats::poly``: Chambers, J. M. & Hastie, T. J. (1992). Statistical Models in S,
+    Wadsworth; ``Treatment`` takes patsy's ``reference=``); ``factor`` is ``C``.
     """
     from formulaic.transforms import TRANSFORMS
 
