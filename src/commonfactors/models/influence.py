@@ -1,9 +1,12 @@
 """Case diagnostics of meta-analytic models: leave-one-out analyses, influence measures, cumulative
 meta-analysis and Baujat plot data (metafor's ``influence``, ``leave1out``, ``cumul`` and ``baujat``).
 
-Each public function validates its input once; every refit (without one study, or with the first j studies)
-is :func:`commonfactors.models.univariate.fit` on the clean arrays, so each number is that of
-``meta_analysis`` on the same studies. k refits cost k model fits, without their Q-profile intervals
+Each public function validates its input once. The k models without one study (influence, leave-one-out,
+Baujat) are solved together from sums over the studies (:mod:`._leave_one_out`): O(k) time and memory, with
+the definitions of :func:`commonfactors.models.univariate.fit`, so each number is that of ``meta_analysis``
+on the same studies (to the estimators' convergence, ~1e-12). A study whose model cannot be solved there
+(fewer than 3 studies or no residual degrees of freedom left, a second maximum of the likelihood) is
+refitted alone with ``fit``, as is every cumulative step; refits skip the Q-profile intervals
 (``profile_ci=False``: no diagnostic here reports them). Knows nothing of files.
 """
 
