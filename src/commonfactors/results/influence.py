@@ -14,6 +14,21 @@ import numpy as np
 from .._format import Summary, fmt, fmt_p, jsonable, table
 
 
+def _plain(values):
+    """A column (or a dict of columns) as JSON values, as :func:`.._format.jsonable` gives them (NaN and
+    infinities as None), without visiting each value in Python unless the column holds objects."""
+    if isinstance(values, dict):
+        return {str(name): _plain(v) for name, v in values.items()}
+    array = np.asarray(values)
+    if array.dtype.kind not in "fbiu":
+        return jsonable(values)
+    out = array.tolist()
+    if array.dtype.kind == "f":
+        for i in np.flatnonzero(~np.isfinite(array)).tolist():
+            out[i] = None
+    return out
+
+
 class _StudyTable:
     """Shared contract of the per-study results: ``_COLUMNS`` names the array fields, in order."""
 
@@ -33,8 +48,9 @@ class _StudyTable:
         return {}
 
     def to_dict(self) -> dict:
-        return jsonable({"k": self.k, "method": self.method, "slab": [str(s) for s in self.slab],
-                         **self._columns(), **self._extra(), "warnings": list(self.warnings)})
+        columns = {name: _plain(values) for name, values in {**self._columns(), **self._extra()}.items()}
+        return {"k": self.k, "method": self.method, "slab": [str(s) for s in self.slab], **columns,
+                "warnings": list(self.warnings)}
 
     def _cell(self, name, value, digits):
         if isinstance(value, (bool, np.bool_)):
