@@ -10,7 +10,6 @@ the command in a new process (wall time and the child's peak resident memory).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -83,17 +82,29 @@ def _pie_in_process(frame) -> tuple[float, float]:
     return wall, peak
 
 
+#: runs a command from a fresh small interpreter and writes its peak resident memory (KiB) to the file named
+#: first: measured from this process, the child's peak would include this one's memory (Linux counts the
+#: parent's pages a child held until it ran the new program)
+MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def _pie_in_a_process(frame) -> tuple[float, float, int]:
     """Wall seconds, peak resident memory (MB) and exit code of `commonfactors pie` in a new process."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "matrix.csv"
+        path, usage = Path(folder) / "matrix.csv", Path(folder) / "usage.txt"
         frame.to_csv(path)
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "commonfactors.cli", "pie", "--method", "dominance",
-                                 "--correlations", str(path), "--n", str(N), "--format", "json"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        return time.perf_counter() - t0, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+        command = [sys.executable, "-m", "commonfactors.cli", "pie", "--method", "dominance",
+                   "--correlations", str(path), "--n", str(N), "--format", "json"]
+        proc = subprocess.run([sys.executable, "-c", MEASURE, str(usage), *command])
+        return time.perf_counter() - t0, int(usage.read_text()) / 1024, proc.returncode
 
 
 def run() -> list[Record]:

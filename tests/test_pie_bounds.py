@@ -8,7 +8,6 @@ dominance); Lindeman, Merenda & Gold (1980) (the same weights as an average over
 
 import itertools
 import json
-import os
 import subprocess
 import sys
 import time
@@ -56,16 +55,27 @@ def matrix_csv(folder, R, name="m.csv") -> str:
     return str(path)
 
 
+#: runs ``commonfactors ARGS`` from a fresh small interpreter and writes the child's peak resident memory
+#: (KiB) and CPU seconds to the file named first. Measured from pytest itself, the child's peak would include
+#: pytest's own memory: Linux counts the parent's pages the child held until it ran the new program.
+MEASURE = """
+import os, subprocess, sys
+proc = subprocess.Popen([sys.executable, "-m", "commonfactors.cli", *sys.argv[2:]])
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(tmp_path, *args) -> tuple[int, str, str, int, float]:
     """``commonfactors ARGS`` in a new process: exit code, stdout, stderr, and the child's own peak resident
     memory in bytes and CPU seconds (from wait4: the work it did, whatever else the machine runs)."""
-    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
-    with open(out, "w") as fo, open(err, "w") as fe:
-        proc = subprocess.Popen([sys.executable, "-m", "commonfactors.cli", *map(str, args)], stdout=fo,
-                                stderr=fe)
-        _, status, usage = os.wait4(proc.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    return code, out.read_text(), err.read_text(), usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
+    usage = tmp_path / "usage.txt"
+    proc = subprocess.run([sys.executable, "-c", MEASURE, str(usage), *map(str, args)], capture_output=True,
+                          text=True, timeout=600)
+    maxrss_kib, cpu = usage.read_text().split()
+    return proc.returncode, proc.stdout, proc.stderr, int(maxrss_kib) * 1024, float(cpu)
 
 
 def assert_refused(res, *fragments):
