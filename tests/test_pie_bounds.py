@@ -291,6 +291,17 @@ def test_cli_refuses_a_billion_dominance_draws_naming_the_file(tmp_path):
                    f"Error: {path}: draws = 1,000,000,000 of 6 factors", "expected at most")
 
 
+@pytest.mark.parametrize("content, message", [
+    (b",a,outcome\na,1,0.3\noutcome,0.3,1\xff\n", "m.csv: not UTF-8 text (invalid start byte); expected"),
+    (b",a,outcome\n\na,1,0.3,4\noutcome,0.3,1\n", "m.csv, row 3: 4 cells; expected 3"),  # a blank line counts
+    (b",a,outcome\na,1,0.3\noutcome,0.3,1\nb,1,1\n", "m.csv, row 4: more rows than the 2 variables"),
+], ids=["latin-1", "blank-line", "extra-row"])
+def test_cli_refuses_a_bad_square_file_naming_its_line(tmp_path, content, message):
+    (tmp_path / "m.csv").write_bytes(content)
+    assert_refused(run_measured(tmp_path, "pie", "--correlations", tmp_path / "m.csv", "--n", 100), message)
+    assert (tmp_path / "m.csv").read_bytes() == content
+
+
 def test_cli_refuses_a_negative_seed_in_one_line(tmp_path):
     assert_refused(run_measured(tmp_path, "pie", "--seed", -5), "seed = -5; expected an integer >= 0")
 

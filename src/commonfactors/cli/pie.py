@@ -15,31 +15,57 @@ from ._common import FORMATS, echo_json
 
 def read_correlation_csv(path: str):
     """A square CSV correlation matrix: names in the header row (after a first cell that is ignored) and in
-    the first column. Returns a DataFrame of the cells as text (validated by ``check_correlation_matrix``)."""
+    the first column. Returns a DataFrame of the cells as text (validated by ``check_correlation_matrix``).
+    More factors than a dominance analysis takes, or more rows than the header names, are refused as they
+    are read; rows are the file's line numbers."""
     import pandas as pd
 
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-    if len(rows) < 2:
+    try:
+        header, names, cells = _square_rows(path)
+    except UnicodeDecodeError as e:
+        raise InputError(f"not UTF-8 text ({e.reason})", file=path, expected="a UTF-8 CSV file") from None
+    if not names:
         raise InputError(
             "fewer than two lines",
             file=path,
             expected="a header row of names and one row per variable, the outcome's named 'outcome'",
         )
-    header = [c.strip() for c in rows[0][1:]]
-    for line, r in enumerate(rows[1:], start=2):
-        if len(r) != len(header) + 1:
-            raise InputError(
-                f"{len(r)} cells",
-                file=path,
-                row=line,
-                expected=f"{len(header) + 1} (a name, then one value per column)",
-            )
-    frame = pd.DataFrame(
-        [r[1:] for r in rows[1:]], index=[r[0].strip() for r in rows[1:]], columns=header, dtype=object
-    )
+    frame = pd.DataFrame(cells, index=names, columns=header, dtype=object)
     frame.attrs["source"] = path
     return frame
+
+
+def _square_rows(path: str) -> tuple[list[str], list[str], list[list[str]]]:
+    """The header's names, each row's name and its cells, read one line at a time (blank lines skipped)."""
+    from ..factors.dominance import check_factor_count
+
+    header, names, cells = None, [], []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        for r in reader:
+            if not any(c.strip() for c in r):
+                continue
+            if header is None:
+                header = [c.strip() for c in r[1:]]
+                check_factor_count(len(header) - 1, path)  # one of the columns is the outcome
+                continue
+            if len(r) != len(header) + 1:
+                raise InputError(
+                    f"{len(r)} cells",
+                    file=path,
+                    row=reader.line_num,
+                    expected=f"{len(header) + 1} (a name, then one value per column)",
+                )
+            if len(names) == len(header):
+                raise InputError(
+                    f"more rows than the {len(header)} variables of the header",
+                    file=path,
+                    row=reader.line_num,
+                    expected="one row per variable (a square matrix)",
+                )
+            names.append(r[0].strip())
+            cells.append(r[1:])
+    return header or [], names, cells
 
 
 #: columns that mark the long per-study format of --correlations (one row per study and correlation)
