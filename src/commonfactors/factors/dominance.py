@@ -39,8 +39,7 @@ SYMMETRY_TOL = 1e-8
 #: Smallest eigenvalue accepted as positive definite.
 PD_TOL = 1e-10
 #: Most factors a dominance analysis takes. Its work and memory double with each factor (the R2 of all 2**p
-#: subsets): at 20 factors one matrix takes about 0.3 s and 0.25 GB (most of it the 20 x 2**20 weights), and
-#: each further Monte Carlo draw about 0.1 s.
+#: subsets): at 20 factors each matrix (each Monte Carlo draw) takes about 0.1 s, in 40 MB.
 MAX_FACTORS = 20
 #: Memory the sweeps of subset R2 work in: a core's L2 cache on common machines (larger batches run slower).
 WORK_BYTES = 4 * 2**20
@@ -286,10 +285,10 @@ def batch_size(p: int) -> int:
 
 def memory_bytes(p: int) -> int:
     """Bytes :func:`general_dominance` holds at most for p factors besides its output, whatever the number of
-    matrices: the p x 2**p weights (9 p bytes a subset while they are built, with 32 for the subset sizes
-    and weights), the sweeps (:data:`WORK_BYTES`, or one matrix's when larger) and the R2 of one matrix's
-    2**p subsets four times (pieces, joined, 1 - residual, transposed)."""
-    return 9 * p * 2**p + 32 * 2**p + max(WORK_BYTES, 16 * 2**p)
+    matrices, 8 bytes a subset each: the sweeps (:data:`WORK_BYTES`, or one matrix's two largest steps when
+    larger), two weights, and the R2 of one matrix's subsets five times over (pieces, joined, 1 - residual,
+    weighted, folded)."""
+    return max(WORK_BYTES, 16 * 2**p) + 8 * 7 * 2**p
 
 
 def check_factor_count(p: int, source: str | None = None) -> None:
@@ -345,33 +344,41 @@ def general_dominance(R) -> np.ndarray:
     -----
     The average over sizes of the average increment at each size gives each increment
     R2(S + {i}) - R2(S), |S| = s, the weight w_s = 1 / (p C(p - 1, s)), the Shapley weight s! (p - 1 - s)!
-    / p! (Lindeman et al. 1980). So the weights are one product of the 2**p subset R2 (:func:`subset_r2`)
-    with a p x 2**p matrix holding w_{|T|-1} where factor i is in subset T and -w_{|T|} where it is not
-    (summed by einsum's own loop: a threaded BLAS product of this size waits for idle cores); matrices are
-    processed in batches of at most :data:`WORK_BYTES`.
+    / p! (Lindeman et al. 1980), with w_p = 0. So the weight of factor i is the sum over the subsets T
+    holding i of (w_{|T|-1} + w_{|T|}) R2(T), less the sum over all T of w_{|T|} R2(T); the first sums, for
+    every i at once, come from folding the 2**p terms in halves on each factor (2 x 2**p additions in all).
+    The subset R2 come from :func:`subset_r2`, in batches of at most :data:`WORK_BYTES`.
     """
     R = np.asarray(R, dtype=float)
     p = R.shape[-1] - 1
     check_factor_count(p)
-    weights = _shapley_weights(p)
+    with_i, every = _shapley_weights(p)
     out = np.empty((int(np.prod(R.shape[:-2])), p))
     for rows, r2 in _batched_r2(R):
-        out[rows] = np.einsum("kn,pk->np", r2, weights)
+        out[rows] = (_sums_with_each_factor(r2 * with_i[:, None]) - np.einsum("k,kn->n", every, r2)).T
     return out.reshape(R.shape[:-2] + (p,))
 
 
-def _shapley_weights(p: int) -> np.ndarray:
-    """The (p, 2**p) matrix W with general dominance = W @ subset R2 (see :func:`general_dominance`)."""
-    w = np.array([0.0] + [1.0 / (p * comb(p - 1, s)) for s in range(p)] + [0.0])  # w[1 + s]; no |S| = -1, p
+def _shapley_weights(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per subset T (index mask): w_{|T|-1} + w_{|T|} and w_{|T|} (see :func:`general_dominance`)."""
+    w = np.array([0.0] + [1.0 / (p * comb(p - 1, s)) for s in range(p)] + [0.0])  # w[1 + s]; none at -1, p
     masks = np.arange(2**p)
-    bits = [(masks >> i & 1).astype(bool) for i in range(p)]
-    size = sum(b.view(np.uint8) for b in bits)
-    with_i, without_i = w[size], -w[size + 1]  # w_{|T| - 1} for T with factor i, -w_{|T|} without
-    W = np.empty((p, 2**p))
-    for i, b in enumerate(bits):
-        W[i] = without_i
-        np.copyto(W[i], with_i, where=b)
-    return W
+    size = np.zeros(2**p, dtype=np.int64)
+    for i in range(p):
+        size += masks >> i & 1
+    return w[size] + w[size + 1], w[size + 1]
+
+
+def _sums_with_each_factor(c: np.ndarray) -> np.ndarray:
+    """For c of shape (2**p, n) over the subsets (index mask), the (p, n) sums over the subsets holding each
+    factor: the top factor's are the upper half; adding the halves leaves the same problem on p - 1."""
+    p = c.shape[0].bit_length() - 1
+    out = np.empty((p, c.shape[1]))
+    for i in reversed(range(p)):
+        half = c.shape[0] // 2
+        out[i] = c[half:].sum(axis=0)
+        c = c[:half] + c[half:]
+    return out
 
 
 def equicorrelated(rxy, rho: float) -> np.ndarray:
