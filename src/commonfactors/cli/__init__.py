@@ -141,6 +141,17 @@ def _silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _forget_interrupt() -> None:
+    """Let the interpreter exit with our code after a Ctrl-C that we handled.
+
+    CPython remembers a KeyboardInterrupt that ended code run from a string (``exec``/``eval`` of text,
+    as formulaic and dataclasses use) even when a caller caught it, and ``python -m`` then ends the
+    process by SIGINT instead of our exit code 130. Running code from a string resets that record
+    (``run_eval_code_obj`` in CPython's pythonrun.c).
+    """
+    exec("None")  # a constant: resets the record, runs nothing
+
+
 def _os_error(e: OSError) -> _Stop:
     if e.errno == errno.EPIPE:  # the reader went away (| head): not an error
         _silence_stdout()
@@ -188,6 +199,7 @@ class LazyGroup(click.Group):
             except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
                 raise
             except KeyboardInterrupt as e:
+                _forget_interrupt()
                 raise _Stop("interrupted", 143 if isinstance(e, Terminated) else 130) from None
             except OSError as e:
                 raise _os_error(e) from None
