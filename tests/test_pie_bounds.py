@@ -343,6 +343,11 @@ def test_pie_help_speaks_to_users():
     from click.testing import CliRunner
 
     text = CliRunner().invoke(main, ["pie", "--help"]).output
-    assert "Monte Carlo draws" in text
+    flat = " ".join(text.split())
+    assert "Monte Carlo draws" in flat
+    # the limits the help states are the ones applied
+    assert f"not fit in {pie.MEMORY_BUDGET // 2**30} GiB" in flat
+    assert f"more than {MAX_FACTORS} factors" in flat
+    assert f"more than 2^{pie.MAX_SUBSET_R2.bit_length() - 1} subset R2" in flat
     for word in ("issue", "helper", "session", "task", "todo"):
         assert word not in text.lower(), word
