@@ -117,6 +117,25 @@ def test_report_refuses_a_folder_of_user_files(tmp_path, command):
     assert snapshot(tmp_path) == before
 
 
+def test_a_site_of_an_earlier_version_without_marker_is_replaced(tmp_path):
+    old = tmp_path / "site"
+    (old / "figures").mkdir(parents=True)
+    (old / "index.html").write_text("<html><footer>Built by commonfactors 0.1.0 (Python 3.11)</footer></html>")
+    (old / "figures" / "pie.png").write_bytes(b"png")
+    proc = cli("report", "bcg", "--quiet", "--out", old)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert (old / site.SITE_MARKER).is_file() and not (old / "figures" / "pie.png").exists()
+
+
+def test_a_folder_whose_index_html_is_not_ours_is_refused(tmp_path):
+    folder = tmp_path / "homepage"
+    folder.mkdir()
+    (folder / "index.html").write_text("<html>my own page</html>")
+    before = snapshot(tmp_path)
+    one_line(cli("report", "bcg", "--quiet", "--out", folder), 2, "not a report built by commonfactors")
+    assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("spelling", ["x.csv", "./x.csv", "absolute", "link.csv"])
 def test_effects_refuses_to_overwrite_its_input(tmp_path, spelling):
     shutil.copy(datasets.DATA_DIR / "bcg.csv", tmp_path / "x.csv")

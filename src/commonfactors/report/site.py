@@ -977,7 +977,8 @@ def _staging(out_dir):
     line turns into the same KeyboardInterrupt) it is removed and ``out_dir`` is left as it was.
 
     ``out_dir`` must be new, empty (or hold only :data:`KEEP` files) or a site built here (it holds
-    :data:`SITE_MARKER`); any other folder is refused with InputError before anything is written, so a
+    :data:`SITE_MARKER`, or is a site of an earlier version, whose ``index.html`` says it was built by
+    commonfactors); any other folder is refused with InputError before anything is written, so a
     folder of the user's files is never replaced. The temporary folder is ``.<name>.building-<pid>-<random>``;
     those left by a process that no longer runs (killed with SIGKILL, a power cut) are removed first.
     """
@@ -1012,12 +1013,20 @@ def _refuse_foreign_folder(out: Path, out_dir) -> None:
     if not out.is_dir():
         raise InputError("is a file", file=out_dir, expected="a folder for the report")
     names = sorted(p.name for p in out.iterdir())
-    if SITE_MARKER in names or set(names) <= set(KEEP):
+    if SITE_MARKER in names or set(names) <= set(KEEP) or _site_without_marker(out):
         return
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     raise InputError(f"holds files that are not a report built by commonfactors ({shown}); nothing was "
                      "replaced", file=out_dir,
                      expected=f"a new or empty folder, or a previous report's (it holds {SITE_MARKER})")
+
+
+def _site_without_marker(out: Path) -> bool:
+    """A site built by a version that wrote no marker: its ``index.html`` says "Built by commonfactors"."""
+    index = out / "index.html"
+    if not index.is_file() or index.stat().st_size > 10_000_000:
+        return False
+    return b"Built by commonfactors " in index.read_bytes()
 
 
 def _remove_stale_builds(out: Path) -> None:
