@@ -463,6 +463,22 @@ def _tau2_pmm(y, v, present, k):
     return tau2, _morris_se(v, k, tau2), ok
 
 
+def q_profile_arrays(y, v, lower_target, upper_target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Q-profile confidence intervals for tau2 (Viechtbauer, 2007, Stat. Med. 26(1), 37-52, eq. 6-7) of the
+    meta-analyses of clean (k, m) arrays (missing studies: y = 0, v = inf; k >= 2 studies each), as
+    :func:`.tau2.q_profile_ci` defines them: the bounds are the tau2 at which the generalised Q statistic
+    equals ``lower_target`` (the upper alpha/2 quantile of chi2(k - 1)) and ``upper_target`` (the lower
+    one), 0 where Q(0) is already at or below it, NaN beyond 1e12 times the mean vi (where that function
+    stops searching). Returns (lower, upper, found), arrays of length m.
+    """
+    present = np.isfinite(v)
+    k = present.sum(axis=0).astype(np.float64)
+    lower, found_lower = _generalised_q_root(y, v, present, k, lower_target)
+    upper, found_upper = _generalised_q_root(y, v, present, k, upper_target)
+    upper = np.where(upper > 1e12 * _mean_v(v, present, k), np.nan, upper)
+    return lower, upper, found_lower & found_upper
+
+
 ESTIMATORS = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj, "ML": _tau2_ml,
               "REML": _tau2_reml, "EB": _tau2_eb, "PM": _tau2_pm, "PMM": _tau2_pmm}
 

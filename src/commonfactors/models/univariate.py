@@ -26,7 +26,8 @@ from .._checks import EffectData, check_range, effect_data, format_rows, group_c
 from ..errors import ConvergenceWarning, InputError, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
 from ._wls import InterceptSums, cochran_q, is_intercept_only, wls, xdx
-from .tau2 import COMMON_EFFECT, METHODS, WEIGHTED_METHODS, estimate_tau2, q_profile_ci
+from .batch import fit_arrays, q_profile_arrays
+from .tau2 import COMMON_EFFECT, METHODS, WEIGHTED_METHODS, _chi2_quantile, estimate_tau2, q_profile_ci
 
 Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "GENQ", "FE", "EE", "CE"]
 Test = Literal["z", "t", "knha", "hksj"]
@@ -432,9 +433,16 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
     results, names = [], []
     order = np.argsort(codes, kind="stable")                  # the studies of each level, in input order
     bounds = np.searchsorted(codes[order], np.arange(len(levels) + 1))
+    together = {}
+    if ed.X.shape[1] == 1 and weights is None:
+        together = _levels_together(ed, order, bounds, method=method, test=test, level=level)
     for g, label in enumerate(levels):
         sel = order[bounds[g]:bounds[g + 1]]
         if sel.size == 0:
+            continue
+        if g in together:
+            results.append(together[g])
+            names.append(_label(label))
             continue
         sub = dataclasses.replace(ed, yi=ed.yi[sel], vi=ed.vi[sel], X=ed.X[sel], rows=ed.rows[sel],
                                   slab=ed.slab[sel], frame=None, index=index[sel])
@@ -463,6 +471,84 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
     return SubgroupResult(by=column or "by", levels=tuple(names), results=tuple(results), q_between=qb,
                           q_between_df=qb_df, q_between_pval=qb_p, method=method, test=test, level=level,
                           warnings=tuple(notes))
+
+
+#: studies times subgroups in one call of the batched engine by :func:`_levels_together` (4 MB per array)
+LEVELS_BLOCK = 2**19
+#: the subgroups fitted together in one call have at most this ratio of largest to smallest k (padding)
+LEVELS_SPREAD = 1.25
+
+
+def _levels_together(ed: EffectData, order: np.ndarray, bounds: np.ndarray, *, method: str, test: str,
+                     level: float) -> dict[int, MetaResult]:
+    """The models without moderators of the subgroups with k >= 3 studies (``order[bounds[g]:bounds[g + 1]]``
+    are the studies of subgroup g), fitted together by the batched engine (:func:`.batch.fit_arrays` and
+    :func:`.batch.q_profile_arrays`, metafor's definitions as :func:`fit`'s; each model agrees with
+    :func:`fit` on its studies to the estimators' convergence, ~1e-12 of tau2 + mean vi), by subgroup.
+
+    Subgroups of similar k (within ``LEVELS_SPREAD``) go in one (k_max, m) array padded with weight zero
+    (y = 0, v = inf), m at most ``LEVELS_BLOCK / k_max``. Subgroups with fewer than 3 studies, and any whose
+    tau2 or Q-profile interval did not converge there, are left out: :func:`fit` fits them alone, with its
+    warnings.
+    """
+    sizes = np.diff(bounds)
+    levels = np.flatnonzero(sizes >= 3)
+    levels = levels[np.argsort(sizes[levels], kind="stable")]
+    out: dict[int, MetaResult] = {}
+    start = 0
+    while start < levels.size:
+        n_min = sizes[levels[start]]
+        stop = int(np.searchsorted(sizes[levels], LEVELS_SPREAD * n_min, side="right"))
+        stop = min(stop, start + max(1, LEVELS_BLOCK // int(sizes[levels[stop - 1]])))
+        out.update(_fit_block(ed, order, bounds, levels[start:stop], method=method, test=test, level=level))
+        start = stop
+    return out
+
+
+def _fit_block(ed: EffectData, order: np.ndarray, bounds: np.ndarray, gs: np.ndarray, *, method: str,
+               test: str, level: float) -> dict[int, MetaResult]:
+    """The subgroups ``gs`` of :func:`_levels_together` in one batched fit; the fields of :func:`fit`."""
+    k = np.diff(bounds)[gs]
+    n = int(k.max())
+    used = np.arange(n)[:, None] < k[None, :]
+    study = order[np.where(used, bounds[gs][None, :] + np.arange(n)[:, None], 0)]
+    y = np.where(used, ed.yi[study], 0.0)
+    v = np.where(used, ed.vi[study], np.inf)
+    random = method not in COMMON_EFFECT
+    fits = fit_arrays(y, v, method=method if random else "FE", test=test, level=level)
+    ok = fits["converged"]
+    df = k - 1
+    w0 = 1.0 / v
+    sw0 = w0.sum(axis=0)
+    vt = df / (sw0 - np.einsum("ij,ij->j", w0, w0) / sw0)          # (k - 1) / tr(P), weights 1/vi
+    if random:
+        alpha = 1.0 - level / 100.0
+        quantile = {d: (_chi2_quantile(1.0 - alpha / 2.0, d), _chi2_quantile(alpha / 2.0, d))
+                    for d in np.unique(df).tolist()}
+        lo, hi, found = q_profile_arrays(y, v, np.array([quantile[d][0] for d in df.tolist()]),
+                                         np.array([quantile[d][1] for d in df.tolist()]))
+        ok &= found
+    out = {}
+    for c in np.flatnonzero(ok).tolist():
+        g = int(gs[c])
+        sel = order[bounds[g]:bounds[g + 1]]
+        row = {name: float(fits[name][c]) for name in ("estimate", "se", "stat", "pval", "ci_low", "ci_high",
+                                                         "pi_low", "pi_high", "tau2", "se_tau2", "i2", "h2",
+                                                         "q", "q_pval")}
+        vtc = float(vt[c])
+        ci = (float(lo[c]), float(hi[c])) if random else None
+        coef = Coefficient(ed.names[0], row["estimate"], row["se"], row["stat"], row["pval"], row["ci_low"],
+                           row["ci_high"])
+        out[g] = MetaResult(
+            **row, k=int(k[c]), tau2_ci=ci,
+            i2_ci=None if ci is None else tuple(100.0 * t / (vtc + t) for t in ci),
+            h2_ci=None if ci is None else tuple((vtc + t) / vtc for t in ci),
+            q_df=int(df[c]), method=method, test=test, level=level,
+            df=math.inf if test == "z" else float(df[c]), coefficients=(coef,), qm=math.nan, qm_df=0,
+            qm_pval=math.nan, r2=math.nan, qe=row["q"], qe_pval=row["q_pval"], vt=vtc, yi=ed.yi[sel],
+            vi=ed.vi[sel], X=ed.X[sel], weights=1.0 / (ed.vi[sel] + row["tau2"]),
+            vcov=np.array([[row["se"] ** 2]]), slab=ed.slab[sel], rows=ed.rows[sel])
+    return out
 
 
 def _q_between(results: list[MetaResult]) -> tuple[float, int]:
