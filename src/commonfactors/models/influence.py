@@ -24,6 +24,7 @@ from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult,
 from ..results.meta import MetaResult
 from ._leave_one_out import DeletedTau2, DeletionSums, Fits, trace_p
 from ._wls import wls
+from .batch import fit_arrays
 from .tau2 import COMMON_EFFECT
 from .univariate import Method, Notes, Test, _tests, normalize_options, validated
 
@@ -243,10 +244,12 @@ def influence(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None, me
     return _influence(ed, notes, method=method, test=test, level=level)
 
 
+_TABLE = ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2", "h2")
+
+
 def _table(results: list[MetaResult | None]) -> dict[str, np.ndarray]:
     """Columns estimate ... h2 from a list of fits (NaN where a fit is missing)."""
-    names = ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "q", "q_pval", "tau2", "i2", "h2")
-    return {n: np.array([math.nan if r is None else float(getattr(r, n)) for r in results]) for n in names}
+    return {n: np.array([math.nan if r is None else float(getattr(r, n)) for r in results]) for n in _TABLE}
 
 
 def leave_one_out(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML",
@@ -340,11 +343,73 @@ def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, 
                              expected="a value to order the studies by")
         perm = np.argsort(codes, kind="stable")
         values = levels[codes[perm]]
-    fits = [notes.refit("cumulative fits", _rows(ed, perm[:j]), method=method, test=test, level=level,
-                        profile_ci=False) for j in range(1, k + 1)]
+    table = _cumulative_table(ed, perm, notes, method=method, test=test, level=level)
     values = np.asarray([v.item() if hasattr(v, "item") else v for v in values], dtype=object)
     return CumulativeResult(k=k, method=method, test=test, slab=ed.slab[perm], order_value=values,
-                            **_table(fits), warnings=notes())
+                            **table, warnings=notes())
+
+
+def _cumulative_table(ed: EffectData, perm: np.ndarray, notes: Notes, *, method: str, test: str,
+                      level: float) -> dict[str, np.ndarray]:
+    """The columns of :func:`_table` for the models of the first j studies in the order ``perm``, j = 1..k.
+
+    The first two (which warn: k = 1, 2) and any whose tau2 did not converge in the batched engine are fitted
+    alone by :func:`.univariate.fit`; the others together (:func:`_prefix_fits`). Rows are computed and kept
+    as numbers, never as k models (whose arrays of j studies each would hold O(k^2) memory).
+    """
+    k = perm.size
+
+    def alone(j: int) -> MetaResult:
+        return notes.refit("cumulative fits", _rows(ed, perm[:j]), method=method, test=test, level=level,
+                           profile_ci=False)
+
+    head = min(k, 2)
+    table = _table([alone(j) for j in range(1, head + 1)])
+    if k > head:
+        rest, converged = _prefix_fits(ed.yi[perm], ed.vi[perm], head + 1, method=method, test=test,
+                                       level=level)
+        table = {name: np.concatenate([table[name], rest[name]]) for name in table}
+        for j in head + 1 + np.flatnonzero(~converged):
+            r = alone(int(j))
+            for name, column in table.items():
+                column[j - 1] = getattr(r, name)
+    return table
+
+
+#: studies times models in one call of the batched engine by :func:`_prefix_fits` (4 MB per working array)
+PREFIX_BLOCK = 2**19
+
+
+def _prefix_fits(y: np.ndarray, v: np.ndarray, first: int, *, method: str, test: str, level: float
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The models of the first j studies of ``y``, ``v`` for j = first..k, fitted together by
+    :func:`.batch.fit_arrays` (metafor's definitions for models without moderators, those of
+    :func:`.univariate.fit`; rows agree with it to the estimators' convergence, ~1e-12): the columns of
+    :func:`_table` and whether each tau2 converged.
+
+    The models go in blocks of m consecutive j, as an (n, m) array of the first n = j_max studies where
+    column c holds study i for i < j_c and, below, padding of weight zero (y = 0, v = inf); m is the largest
+    with n m <= ``PREFIX_BLOCK``, so memory stays O(k) whatever k (the time is O(k^2), as for k fits).
+    """
+    k = y.shape[0]
+    engine = "FE" if method in COMMON_EFFECT else method
+    columns = {name: np.empty(k - first + 1) for name in _TABLE}
+    converged = np.empty(k - first + 1, dtype=bool)
+    lo = first
+    while lo <= k:
+        # m (lo + m - 1) <= PREFIX_BLOCK
+        m = int((1 - lo + math.sqrt((lo - 1) ** 2 + 4 * PREFIX_BLOCK)) // 2)
+        j = np.arange(lo, min(lo + max(m, 1), k + 1))
+        n = int(j[-1])
+        used = np.arange(n)[:, None] < j[None, :]
+        out = fit_arrays(np.where(used, y[:n, None], 0.0), np.where(used, v[:n, None], np.inf),
+                         method=engine, test=test, level=level)
+        at = slice(lo - first, lo - first + j.size)
+        for name, column in columns.items():
+            column[at] = out[name]
+        converged[at] = out["converged"]
+        lo += j.size
+    return columns, converged
 
 
 def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
