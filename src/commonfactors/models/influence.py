@@ -6,8 +6,11 @@ Baujat) are solved together from sums over the studies (:mod:`._leave_one_out`):
 the definitions of :func:`commonfactors.models.univariate.fit`, so each number is that of ``meta_analysis``
 on the same studies (to the estimators' convergence, ~1e-12). A study whose model cannot be solved there
 (fewer than 3 studies or no residual degrees of freedom left, a second maximum of the likelihood) is
-refitted alone with ``fit``, as is every cumulative step; refits skip the Q-profile intervals
-(``profile_ci=False``: no diagnostic here reports them). Knows nothing of files.
+refitted alone with ``fit``. The cumulative models (of the first 3, 4, ..., k studies) are fitted together
+by the batched engine (:func:`.batch.fit_arrays`) in blocks of bounded size: O(k) memory, O(k^2) time as
+k fits but without their overhead; the first two, and any whose tau2 did not converge there, are refitted
+alone. Refits skip the Q-profile intervals (``profile_ci=False``: no diagnostic here reports them). Knows
+nothing of files.
 """
 
 from __future__ import annotations
