@@ -792,9 +792,11 @@ def _has_dot_decimal(df) -> bool:
 #: built to expand (a "zip bomb") is refused at once: the total uncompressed size of its parts (openpyxl
 #: parses some 5 MB of sheet XML a second, so 200 MB already takes it 40 s), the compression ratio of any
 #: part above 1 MB (sheets of real data compress 5 to 15 times; deflate reaches about 1000 on repeated
-#: text), the number of parts, and a sheet's rows, columns (16,384 is Excel's own limit) and cells.
+#: text), the number of parts, and a sheet's rows, columns (16,384 is Excel's own limit) and cells (200 MB of
+#: XML holds at most some 6 million), and the cells its merged ranges cover (openpyxl creates each one, some
+#: 200,000 a second; real sheets merge a label over a few rows).
 XLSX_LIMITS = {"bytes": 200_000_000, "ratio": 100, "members": 10_000, "rows": 1_000_000, "columns": 16_384,
-               "cells": 20_000_000}
+               "cells": 10_000_000, "merged": 100_000}
 _RATIO_FROM_BYTES = 1_000_000
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]*)(\d*)(?::([A-Z]*)(\d*))?\"")
 _MERGED = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
@@ -857,8 +859,8 @@ def _check_sheet_part(path, z: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
                 if m.end() > len(tail):  # not counted with the previous block
                     (r1, c1), (r2, c2) = _cell_ref(m.group(1), m.group(2)), _cell_ref(m.group(3), m.group(4))
                     merged += (abs(r2 - r1) + 1) * (abs(c2 - c1) + 1)
-            if merged > XLSX_LIMITS["cells"]:
-                raise _too_large(path, f"sheet part {part.filename} merges", merged, XLSX_LIMITS["cells"],
+            if merged > XLSX_LIMITS["merged"]:
+                raise _too_large(path, f"sheet part {part.filename} merges", merged, XLSX_LIMITS["merged"],
                                  "cells")
             tail = text[-256:]
 
