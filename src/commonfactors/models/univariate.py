@@ -572,8 +572,8 @@ def _q_between(results: list[MetaResult]) -> tuple[float, int]:
     p = len(results[0].coefficients)
     if G < 2:
         return math.nan, 0
-    b = [np.array([c.estimate for c in r.coefficients]) for r in results]
-    prec = [np.linalg.inv(r.vcov) for r in results]
-    b_bar = np.linalg.solve(sum(prec), sum(P @ bg for P, bg in zip(prec, b, strict=True)))
-    q = sum(float((bg - b_bar) @ P @ (bg - b_bar)) for P, bg in zip(prec, b, strict=True))
-    return q, (G - 1) * p
+    b = np.array([[c.estimate for c in r.coefficients] for r in results])      # (G, p)
+    prec = np.linalg.inv(np.stack([r.vcov for r in results]))                   # (G, p, p): V_g^{-1}
+    b_bar = np.linalg.solve(prec.sum(axis=0), np.einsum("gij,gj->i", prec, b))
+    d = b - b_bar
+    return float(np.einsum("gi,gij,gj->", d, prec, d)), (G - 1) * p
