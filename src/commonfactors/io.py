@@ -670,7 +670,7 @@ def _read_delimited_fast(path: Path):
     if header[0] == "":
         df = df.drop(columns="")
         df.attrs["notes"] = [SHORT_HEADER_NOTE if short_header else ROW_NAMES_NOTE]
-    if dialect.decimal == "," and _has_dot_decimal(df):
+    if dialect.decimal == "," and _numbers_in_text(df):
         return read_raw(path).to_frame()
     return df
 
@@ -775,11 +775,15 @@ def _rows_well_formed(df, lines: np.ndarray, buf: np.ndarray, dialect: _Dialect,
     return True
 
 
-def _has_dot_decimal(df) -> bool:
+def _numbers_in_text(df) -> bool:
+    """A text column of a decimal-comma file holds a number pandas left as text: written with a decimal
+    point (``1.234``, an error), or with a decimal comma in a column that also holds text (read_raw
+    converts those cell by cell, so that an error names the cell that is not a number)."""
+    either = f"(?:{_DOT_DECIMAL.pattern})|(?:{_COMMA_DECIMAL.pattern})"
     for c in df.columns:
         col = df[c]
         if col.dtype.kind not in "biuf":
-            if col.dropna().astype(str).str.fullmatch(_DOT_DECIMAL.pattern, flags=re.ASCII).any():
+            if col.dropna().astype(str).str.fullmatch(either, flags=re.ASCII).any():
                 return True
     return False
 
