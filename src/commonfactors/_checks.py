@@ -222,8 +222,9 @@ _SCALE_WHY = "beyond it the weights 1/vi, squares and sums overflow or lose all 
 def check_scale(y, v, *, ycol, vcol, rows, source, sei: bool = False) -> None:
     """Refuse effect sizes and variances whose arithmetic would overflow or lose all precision.
 
-    Accepted: ``|yi| <= 1e30`` (and not subnormal, ``0 < |yi| < 2.2e-308``, which holds fewer than 53
-    significant bits), ``1e-30 <= vi <= 1e60`` (standard errors ``1e-15 <= sei <= 1e30``).
+    Accepted: ``|yi| <= 1e30``, ``1e-30 <= vi <= 1e60`` (standard errors ``1e-15 <= sei <= 1e30``). A
+    subnormal variance (below 2.2e-308) is refused by the lower bound; a subnormal effect size is harmless
+    (it enters sums and products as the 0 it nearly is).
 
     Why these bounds: double precision overflows above 1.8e308 and turns subnormal below 2.2e-308 (IEEE
     754). The models form weights ``w = 1/(vi + tau2)``, their squares and cubes (REML information,
@@ -240,14 +241,6 @@ def check_scale(y, v, *, ycol, vcol, rows, source, sei: bool = False) -> None:
                 expected=f"a {kind} between {low:g} and {high:g} ({_SCALE_WHY})")
     check_range(y, column=ycol, rows=rows, source=source, low=-YI_MAX, high=YI_MAX,
                 expected=f"a finite effect size with |yi| <= {YI_MAX:g} ({_SCALE_WHY})")
-    tiny = np.finfo(np.float64).tiny
-    with np.errstate(invalid="ignore"):
-        sub = np.flatnonzero(np.abs(y) < tiny)
-    sub = sub[y[sub] != 0]
-    if sub.size:
-        i = sub[0]
-        raise InputError(f"got {y[i]:g}, a subnormal number", file=source, row=rows[i], column=ycol,
-                         expected=f"0 or an effect size with |yi| >= {tiny:g} ({_SCALE_WHY})")
 
 
 def check_span(v, *, column, rows, source) -> None:
