@@ -473,10 +473,11 @@ def q_profile_arrays(y, v, lower_target, upper_target) -> tuple[np.ndarray, np.n
     """
     present = np.isfinite(v)
     k = present.sum(axis=0).astype(np.float64)
+    limit = 1e12 * _mean_v(v, present, k)
     lower, found_lower = _generalised_q_root(y, v, present, k, lower_target)
     upper, found_upper = _generalised_q_root(y, v, present, k, upper_target)
-    upper = np.where(upper > 1e12 * _mean_v(v, present, k), np.nan, upper)
-    return lower, upper, found_lower & found_upper
+    return (np.where(lower > limit, np.nan, lower), np.where(upper > limit, np.nan, upper),
+            found_lower & found_upper)
 
 
 ESTIMATORS = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj, "ML": _tau2_ml,
