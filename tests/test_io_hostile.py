@@ -205,7 +205,7 @@ def test_no_exception_but_input_error_within_the_bounds():
     in [1e-30, 1e60]): pooling, the bias tests and the influence diagnostics end in a result or an
     InputError, never in another exception."""
     rng = np.random.default_rng(20261205)
-    for _ in range(25):
+    for _ in range(12):
         k = int(rng.integers(3, 9))
         yi = rng.normal(size=k) * 10 ** rng.uniform(-15, 29) * 10 ** rng.uniform(-1, 1, size=k)
         low = rng.uniform(-30, 52)
@@ -380,7 +380,7 @@ def _bomb(path: Path, parts: dict) -> Path:
     buf = stdio.BytesIO()
     wb.save(buf)
     src = zipfile.ZipFile(buf)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as out:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
         for info in src.infolist():
             if info.filename not in parts:
                 out.writestr(info.filename, src.read(info.filename))
