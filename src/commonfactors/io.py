@@ -539,8 +539,8 @@ def read_table(path, *, table: str | None = None):
         ``write.table`` writes; see :func:`read_raw` for what is sniffed), .xlsx, .sav, .dta, .rds/.RData,
         .parquet or .json file (records ``[{"yi": .., "vi": ..}, ...]`` or columns ``{"yi": [..], ...}``).
     table : str, optional
-        The sheet of an Excel workbook (default: the first sheet) or the object of an .RData file
-        (default: its only data frame).
+        The sheet of an Excel workbook (default: the first visible sheet; hidden ones are read only when
+        named) or the object of an .RData file (default: its only data frame).
 
     Returns
     -------
@@ -553,13 +553,16 @@ def read_table(path, *, table: str | None = None):
     Raises
     ------
     InputError
-        The file cannot be read as its suffix says, or its header is unusable (empty, repeated or
-        merged column names, two header rows); the message names the file, row and column.
+        The file is not a readable regular file (permission denied, a directory, a pipe or a device),
+        cannot be read as its suffix says, or its header is unusable (empty, repeated or merged column
+        names, two header rows); a JSON object repeats a key or nests too deeply; an R file holds no data
+        frame; a workbook exceeds :data:`XLSX_LIMITS`. The message names the file, row and column.
 
     Warns
     -----
     CommonFactorsWarning
-        SPSS / Stata value labels were turned into categories (the message lists the columns).
+        SPSS / Stata value labels were turned into categories (the message lists the columns); a
+        reading library warned (pyreadstat, pyreadr, openpyxl, pyarrow: its message, on one line).
 
     Examples
     --------
