@@ -115,10 +115,30 @@ def test_q_profile_bounds_do_not_depend_on_the_start(bcg_ablat_year):
         assert T.q_profile_ci(y, v, X, 95, start=start) == pytest.approx(ref, rel=1e-12)
 
 
-def test_q_profile_upper_bound_beyond_the_search_limit_is_nan():
-    # Q(tau2) = 0.5e12 / (1 + tau2) reaches chi2_.025(1) = 9.8e-4 only at tau2 ~ 5e14 > 1e12 * mean(vi)
+def test_q_profile_upper_bound_far_beyond_the_sampling_variances_is_found():
+    # Q(tau2) = 0.5e12 / (1 + tau2) reaches chi2_.025(1) = 9.8e-4 only at tau2 ~ 5e14 > 1e12 * mean(vi):
+    # the search goes on to 2 RSS / target, beyond which Q is below the target
+    from commonfactors import _distributions as dist
+
     lo, hi = T.q_profile_ci(np.array([0.0, 1e6]), np.ones(2), np.ones((2, 1)), 95)
-    assert lo > 0 and math.isnan(hi)
+    assert lo == pytest.approx(0.5e12 / dist.chi2_ppf(0.975, 1) - 1.0, rel=1e-12)
+    assert hi == pytest.approx(0.5e12 / dist.chi2_ppf(0.025, 1) - 1.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("method", ["PM", "EB", "PMM"])
+def test_generalised_q_roots_of_effects_spread_far_beyond_their_variances(method):
+    """yi in the millions with vi = 0.001: the root of Q(tau2) = target lies far beyond 1e12 mean(vi)
+    (was a ZeroDivisionError); it solves its equation and fit_many agrees."""
+    from commonfactors import _distributions as dist
+    from commonfactors import fit_many, meta_analysis
+
+    y, v = np.array([0.0, 1e6, -1e6, 5e5]), np.full(4, 1e-3)
+    res = meta_analysis(yi=y, vi=v, method=method)
+    target = dist.chi2_ppf(0.5, 3) if method == "PMM" else 3.0
+    assert _wls.generalized_q(y, v, np.ones((4, 1)), res.tau2) == pytest.approx(target, rel=1e-10)
+    assert fit_many(y[None, :], v[None, :], method=method).tau2[0] == pytest.approx(res.tau2, rel=1e-10)
+    lo, hi = res.tau2_ci
+    assert lo < res.tau2 < hi and math.isfinite(hi)
 
 
 def test_q_profile_bounds_of_two_studies_are_found_far_out():

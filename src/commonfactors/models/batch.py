@@ -468,15 +468,19 @@ def q_profile_arrays(y, v, lower_target, upper_target) -> tuple[np.ndarray, np.n
     meta-analyses of clean (k, m) arrays (missing studies: y = 0, v = inf; k >= 2 studies each), as
     :func:`.tau2.q_profile_ci` defines them: the bounds are the tau2 at which the generalised Q statistic
     equals ``lower_target`` (the upper alpha/2 quantile of chi2(k - 1)) and ``upper_target`` (the lower
-    one), 0 where Q(0) is already at or below it, NaN beyond 1e12 times the mean vi (where that function
-    stops searching). Returns (lower, upper, found), arrays of length m.
+    one), 0 where Q(0) is already at or below it, NaN beyond where that function stops searching
+    (1e12 times the mean vi, or 2 RSS / target when the effect sizes spread further: see
+    :func:`.tau2._search_limit`). Returns (lower, upper, found), arrays of length m.
     """
     present = np.isfinite(v)
     k = present.sum(axis=0).astype(np.float64)
-    limit = 1e12 * _mean_v(v, present, k)
+    far = 1e12 * _mean_v(v, present, k)
+    mean = np.where(present, y, 0.0).sum(axis=0) / k
+    rss = np.where(present, (y - mean[None, :]) ** 2, 0.0).sum(axis=0)
     lower, found_lower = _generalised_q_root(y, v, present, k, lower_target)
     upper, found_upper = _generalised_q_root(y, v, present, k, upper_target)
-    return (np.where(lower > limit, np.nan, lower), np.where(upper > limit, np.nan, upper),
+    return (np.where(lower > np.maximum(far, 2.0 * rss / lower_target), np.nan, lower),
+            np.where(upper > np.maximum(far, 2.0 * rss / upper_target), np.nan, upper),
             found_lower & found_upper)
 
 

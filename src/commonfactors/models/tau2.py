@@ -247,8 +247,8 @@ def reml(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     return _fisher_scoring(yi, vi, X, restricted=True, start=_he_tau2(yi, vi, X, sums), sums=sums)
 
 
-def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], scale: float
-            ) -> tuple[float, bool]:
+def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], scale: float,
+            limit: float) -> tuple[float, bool]:
     """The root of Q(tau2) = ``target``, where Q(0) > target, by Newton's method on
     h(tau2) = 1/Q(tau2) - 1/target (increasing, and nearly linear: exactly so when all vi are equal,
     Q = sum((y - mean y)^2) / (v + tau2)), from ``start`` where (Q, Q') = ``at_start``.
@@ -262,11 +262,10 @@ def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], sc
     two points, is below ``RTOL`` times that (with many studies the first step from the estimate already
     lands within 1e-6: one evaluation per bound instead of two); or when the bracket is narrower than
     1e-15 times tau2 + mean(vi). Returns (tau2, found); not found (NaN) when Q stays above ``target`` up
-    to 1e12 times mean(vi).
+    to ``limit``.
     """
     lo, hi = 0.0, math.inf
     t, (qt, dq) = start, at_start
-    limit = 1e12 * scale
     previous = None  # (tau2, h') at the point before t
     for _ in range(MAXITER):
         h = 1.0 / qt - 1.0 / target
@@ -309,17 +308,28 @@ def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
     ``sums`` the sums it is built on), ``at_start`` its value at ``start`` and ``q0`` the value Q(0), to
     save evaluations. Returns
     (tau2, found); ``found`` is False (and tau2 NaN) when Q stays above ``target`` for every tau2 up to
-    1e12 times the typical vi.
+    :func:`_search_limit`.
     """
     q = q_function(yi, vi, X, sums) if q is None else q
-    start = max(0.0, start)
+    if not (math.isfinite(start) and start > 0.0):  # no usable start (an estimate that was not found)
+        start, at_start = 0.0, None
     if at_start is None:
         at_start = q(start)
     if q0 is None:
         q0 = at_start[0] if start == 0.0 else q(0.0)[0]
     if q0 <= target:
         return 0.0, True
-    return _q_root(q, target, start=start, at_start=at_start, scale=_scale(vi))
+    return _q_root(q, target, start=start, at_start=at_start, scale=_scale(vi),
+                   limit=_search_limit(yi, vi, X, target))
+
+
+def _search_limit(yi, vi, X, target: float) -> float:
+    """Where the search for Q(tau2) = ``target`` stops: 1e12 times the typical vi, or further when the
+    data need it. Q(tau2) = min_b sum (y - Xb)^2 / (v + tau2) <= RSS / (min v + tau2), with RSS the
+    ordinary least-squares residual sum of squares, so the root lies below RSS / ``target``: effect
+    sizes spread far beyond their sampling variances (yi in the millions, vi = 0.001) are still found."""
+    resid = yi - X @ np.linalg.lstsq(X, yi, rcond=None)[0]
+    return max(1e12 * _scale(vi), 2.0 * float(resid @ resid) / target)
 
 
 def _se_morris(X, vi, tau2) -> float:
@@ -402,7 +412,7 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
     The bounds are the tau2 at which the generalised Q statistic equals the upper and lower alpha/2
     quantiles of chi2(k - p): Q(lower) = chi2_{1 - alpha/2}, Q(upper) = chi2_{alpha/2}. A bound whose
     equation has no root in tau2 >= 0 (Q(0) already below the quantile) is 0, as in metafor's confint.
-    The upper bound is searched up to 1e12 times the typical vi (metafor stops at tau2 = 100 and prints
+    The upper bound is searched up to :func:`_search_limit` (metafor stops at tau2 = 100 and prints
     ">100"); beyond that it is NaN. Both roots are found by Newton steps (:func:`_q_root`) from ``start``,
     best the estimate of tau2 (the interval is around it: one or two steps each for large k). ``q0`` may
     pass Q(0), Cochran's Q_E (weights 1/vi), ``at_start`` (Q, Q') at ``start`` and ``sums`` the
@@ -412,7 +422,8 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
     alpha = 1.0 - level / 100.0
     df = k - p
     q = q_function(yi, vi, X, sums)
-    start = max(0.0, start)
+    if not (math.isfinite(start) and start > 0.0):
+        start, at_start = 0.0, None
     if at_start is None:
         at_start = q(start)
     if q0 is None:
