@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import CommonFactorsWarning, InputError
+from ..errors import CommonFactorsWarning, InputError
 
 #: Strings read as missing values (R's and spreadsheets' usual spellings), matched exactly.
 MISSING = frozenset({"", "NA", "N/A", "NaN", "nan", "NULL", "null", ".", "-", "#N/A"})
