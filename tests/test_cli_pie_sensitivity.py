@@ -193,13 +193,13 @@ def test_bad_long_files_exit_2_with_file_row_and_column(tmp_path):
     )
 
 
-def test_sensitivity_view_result_contract():
+def test_dominance_sensitivity_result_contract():
     import dataclasses
 
     from commonfactors._format import Summary
-    from commonfactors.factors.pie import sensitivity_view
+    from commonfactors.factors.pie import dominance_sensitivity
 
-    res = sensitivity_view(
+    res = dominance_sensitivity(
         {"alliance": 0.28, "empathy": 0.2}, [0.0, 0.3], sources={"alliance": ("Fluckiger 2018",)}
     )
     with pytest.raises(dataclasses.FrozenInstanceError):

@@ -1,5 +1,5 @@
 """Variance pies (commonfactors.factors.pie): additive and dominance pies, Monte Carlo intervals
-(reproducible, shrinking with k, covering the true share at the nominal rate), sensitivity view and the
+(reproducible, shrinking with k, covering the true share at the nominal rate), dominance sensitivity and the
 published pies table."""
 
 import math
@@ -207,16 +207,19 @@ def test_dominance_needs_a_sample_size():
         dominance_pie(_matrix(), n=3, draws=500)
 
 
-def test_sensitivity_view():
-    df = dominance_sensitivity({"alliance": 0.28, "empathy": 0.28, "expectancy": 0.12}, rho=[0.0, 0.3, -0.6])
-    at0 = df[df["rho"] == 0.0]
+def test_dominance_sensitivity():
+    with pytest.warns(PieWarning, match="assumed r = -0.6: no 3 factors can all correlate this way"):
+        res = dominance_sensitivity({"alliance": 0.28, "empathy": 0.28, "expectancy": 0.12},
+                                    rho=[0.0, 0.3, -0.6])
+    df = res.to_frame()
+    at0 = df[df["assumed_r"] == 0.0]
     assert list(at0["share"]) == pytest.approx([0.28**2, 0.28**2, 0.12**2], rel=IDENTITY_RTOL)
-    at3 = df[df["rho"] == 0.3]
+    at3 = df[df["assumed_r"] == 0.3]
     assert at3["share"].sum() == pytest.approx(at3["r2"].iloc[0], rel=IDENTITY_RTOL)
     assert (at3["share"] < at3["additive_share"]).all()
     # three factors all correlating -0.6 is impossible (equicorrelation needs rho > -1 / (p - 1) = -0.5)
-    neg = df[df["rho"] == -0.6]
-    assert not neg["positive_definite"].any() and neg["share"].isna().all()
+    neg = df[df["assumed_r"] == -0.6]
+    assert not neg["valid"].any() and neg["share"].isna().all()
     with pytest.raises(InputError, match="assumed correlation"):
         dominance_sensitivity({"a": 0.2}, rho=[1.0])
 
@@ -237,16 +240,16 @@ def test_published_pies_table():
     assert set(allp[allp["verified"] == "UNVERIFIED"]["year"]) == {2011}
 
 
-def test_pool_correlations_pools_each_pair_like_metafor_and_feeds_the_dominance_pie():
+def test_pool_correlations_pairwise_pools_each_pair_like_metafor_and_feeds_the_dominance_pie():
     # > r <- c(.40, .10, .35, .05); n <- c(60, 120, 45, 200)
     # > res <- rma(atanh(r), 1 / (n - 3), method = "REML", control = list(threshold = 1e-12, maxiter = 1000))
     # > tanh(res$b); res$se; res$tau2                                # metafor 3.8-1, run to convergence
-    from commonfactors.factors.pie import correlation_frames, pool_correlations
+    from commonfactors.factors.pie import correlation_frames, pool_correlations_pairwise
 
     pairs = [("alliance", "outcome"), ("empathy", "outcome"), ("alliance", "empathy")]
     rows = [{"var1": a, "var2": b, "ri": r, "ni": n}
             for a, b in pairs for r, n in zip([0.40, 0.10, 0.35, 0.05], [60, 120, 45, 200], strict=True)]
-    pooled = pool_correlations(pd.DataFrame(rows))
+    pooled = pool_correlations_pairwise(pd.DataFrame(rows))
     assert len(pooled) == 3 and list(pooled["k"]) == [4, 4, 4]
     first = pooled.iloc[0]
     assert first["r"] == pytest.approx(0.201464632391541, rel=METAFOR_RTOL["rma"])
@@ -264,11 +267,11 @@ def test_pool_correlations_pools_each_pair_like_metafor_and_feeds_the_dominance_
     ({"ni": 3}, r"row 2, column 'ni': got 3; expected a sample size >= 4"),
     ({"var2": "alliance"}, r"row 2, column 'var2': 'alliance' is correlated with itself; expected two"),
 ])
-def test_pool_correlations_checks_rows_as_the_gls_pooling_does(row, message):
+def test_pool_correlations_pairwise_checks_rows_as_the_gls_pooling_does(row, message):
     """The row checks are those of factors.corpool (one helper); unlike it, a missing r is an error here."""
-    from commonfactors.factors.pie import pool_correlations
+    from commonfactors.factors.pie import pool_correlations_pairwise
 
     rows = [{"var1": "alliance", "var2": "outcome", "ri": 0.3, "ni": 50}] * 2
     data = pd.DataFrame([*rows, {**rows[0], **row}])
     with pytest.raises(InputError, match=message):
-        pool_correlations(data)
+        pool_correlations_pairwise(data)

@@ -50,9 +50,9 @@ def _correlation_pool():
 
 
 def _sensitivity():
-    from commonfactors.factors.pie import sensitivity_view
+    from commonfactors.factors.pie import dominance_sensitivity
 
-    return sensitivity_view({"alliance": 0.28, "empathy": 0.2}, rho=(0.0, 0.3))
+    return dominance_sensitivity({"alliance": 0.28, "empathy": 0.2}, rho=(0.0, 0.3))
 
 
 def _reproduce():

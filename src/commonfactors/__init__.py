@@ -34,7 +34,7 @@ _EXPORTS: dict[str, str] = {
     "additive_pie": "factors.pie",
     "dominance_pie": "factors.pie",
     "dominance_sensitivity": "factors.pie",
-    "pool_correlations": "factors.pie",
+    "pool_correlations_pairwise": "factors.pie",
     "pool_correlation_matrices": "factors.corpool",
     "published_pies": "factors.pie",
     "element_estimates": "factors.taxonomy",

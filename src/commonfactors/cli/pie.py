@@ -187,7 +187,7 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, f
                     expected="columns study, var1, var2, r, n",
                 )
             if correlations is None:
-                res = _pie.sensitivity_view(None, rho)
+                res = _pie.dominance_sensitivity(None, rho)
             else:
                 pooled = None
                 if long:
@@ -198,7 +198,8 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, f
 
                     cm = check_correlation_matrix(read_correlation_csv(correlations))
                     rxy = dict(zip(cm.names, cm.rxy, strict=True))
-                res = _pie.sensitivity_view(rxy, rho, sources={k: (f"r from {correlations}",) for k in rxy})
+                sources = {k: (f"r from {correlations}",) for k in rxy}
+                res = _pie.dominance_sensitivity(rxy, rho, sources=sources)
                 if pooled is not None:  # the stage-1 caveats (heterogeneity) hold for these r too
                     res = dataclasses.replace(res, warnings=pooled.warnings + res.warnings)
         else:

@@ -2,8 +2,8 @@
 estimates, conversions between metrics, and variance pies (additive and overlap-aware) with intervals.
 
 Modules: :mod:`.taxonomy` (factors, elements, their estimates), :mod:`.convert` (r, d, Fisher's z,
-shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, pooled correlation
-matrices, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix),
+shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, correlations pooled pair by
+pair, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix),
 :mod:`.corpool` (GLS pooling of correlation matrices, stage 1 of MASEM).
 """
 
@@ -13,9 +13,8 @@ from .pie import (
     component,
     dominance_pie,
     dominance_sensitivity,
-    pool_correlations,
+    pool_correlations_pairwise,
     published_pies,
-    sensitivity_view,
 )
 from .taxonomy import FACTORS, element_estimates, list_elements
 
@@ -29,7 +28,6 @@ __all__ = [
     "list_elements",
     "olkin_siotani",
     "pool_correlation_matrices",
-    "pool_correlations",
+    "pool_correlations_pairwise",
     "published_pies",
-    "sensitivity_view",
 ]

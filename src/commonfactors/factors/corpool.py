@@ -300,9 +300,9 @@ def check_correlation_rows(r, n, var1, var2, *, rows, source, columns: tuple[str
     """Raise InputError at the first row of study-level correlations that cannot be pooled.
 
     Package-internal: the one check of the rows of a long correlation table, shared by
-    :func:`pool_correlation_matrices` and :func:`commonfactors.factors.pie.pool_correlations`. Each row
-    needs r in (-1, 1), a sample size n >= 4 (Fisher's z has variance 1 / (n - 3)) and two different
-    variables.
+    :func:`pool_correlation_matrices` and :func:`commonfactors.factors.pie.pool_correlations_pairwise`.
+    Each row needs r in (-1, 1), a sample size n >= 4 (Fisher's z has variance 1 / (n - 3)) and two
+    different variables.
 
     Parameters
     ----------

@@ -8,8 +8,8 @@ Two pies:
 * :func:`dominance_pie` splits the outcome's R2 from all factors together by general dominance
   weights (:mod:`commonfactors.factors.dominance`), from a correlation matrix among the factors and
   the outcome, so that nothing is counted twice; :func:`dominance_sensitivity` shows how the split
-  moves when the correlations among factors are unknown and assumed; :func:`pool_correlations` pools
-  that matrix from study-level correlations.
+  moves when the correlations among factors are unknown and assumed; :func:`pool_correlations_pairwise` pools
+  that matrix from study-level correlations, each pair on its own.
 
 Intervals are percentile intervals of ``draws`` Monte Carlo draws from each estimate's approximate
 sampling distribution (``seed`` fixes them): normal on Fisher's z for r, normal for d, normal on the
@@ -28,7 +28,7 @@ import numpy as np
 
 from .._distributions import norm_ppf
 from ..errors import CommonFactorsWarning, InputError
-from ..results.factors import ElementEstimate, PieResult, PieSlice, SensitivityResult, Share
+from ..results.factors import ElementEstimate, PieResult, PieSlice, SensitivityResult, SensitivityRow, Share
 from . import convert
 from .dominance import (
     CorrelationMatrix,
@@ -499,8 +499,8 @@ def dominance_pie(
         Sample size the correlations rest on: one (harmonic mean) N, or one per pair (labelled like
         ``correlations``). Each Fisher z is drawn with standard error 1 / sqrt(n - 3).
     se_z : pandas.DataFrame, optional
-        Standard errors of the pooled Fisher z of each pair (e.g. from :func:`pool_correlations`, which
-        include between-study heterogeneity), instead of ``n``.
+        Standard errors of the pooled Fisher z of each pair (e.g. from :func:`pool_correlations_pairwise`,
+        which include between-study heterogeneity), instead of ``n``.
     draws, seed, level
         As in :func:`additive_pie`.
     sources : mapping, optional
@@ -640,32 +640,51 @@ def dominance_pie(
     )
 
 
-def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)):
-    """General dominance weights when the correlations among factors are unknown: one assumed value at a time.
+def dominance_sensitivity(
+    rxy: Mapping[str, float] | None = None,
+    rho=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
+    *,
+    sources: Mapping[str, Sequence[str]] | None = None,
+) -> SensitivityResult:
+    """The dominance pie when the correlations among factors are unknown: one assumed common value at a time.
 
     Parameters
     ----------
-    rxy : mapping of str to float
-        Each factor's correlation with the outcome (e.g. a pooled r, or d converted by
-        :func:`~commonfactors.factors.convert.d_to_r`).
+    rxy : mapping of str to float, optional
+        Each factor's correlation with the outcome. Default: the shipped estimate of each factor
+        (:func:`default_components`) as a correlation: r as is, d as r = d / sqrt(d^2 + 4) (Borenstein
+        et al. 2009, eq. 7.7), an ICC or share as r = sqrt(share) (the correlation whose square is that
+        share of outcome variance).
     rho : sequence of float
-        Assumed common correlation among all factors, each in (-1, 1).
+        Assumed common correlations among the factors, each in (-1, 1).
+    sources : mapping, optional
+        Citations per factor (default: those of the shipped estimates when ``rxy`` is not given).
 
     Returns
     -------
-    pandas.DataFrame
-        One row per (rho, factor): ``rho``, ``factor``, ``share`` (general dominance weight),
-        ``additive_share`` (r^2, what the additive pie shows), ``r2`` (R2 of all factors at that rho),
-        ``positive_definite`` (False: the assumed matrix is impossible and ``share``/``r2`` are NaN).
+    SensitivityResult
+        Per assumed value the general dominance weights (proportions of outcome variance), their sum R2
+        and whether the assumed matrix is positive definite (if not, the shares and R2 are NaN); the
+        additive shares r^2 (what the additive pie shows). ``to_frame()`` gives one row per (assumed_r,
+        factor).
 
     Raises
     ------
     InputError
         A correlation outside (-1, 1), more than :data:`~commonfactors.factors.dominance.MAX_FACTORS`
         factors, or more than :data:`MAX_SUBSET_R2` subset R2 in all (``len(rho)`` x 2**p).
-    """
-    import pandas as pd
 
+    Warns
+    -----
+    PieWarning
+        An assumed value no set of factors can take (the matrix is not positive definite).
+    """
+    if rxy is None:
+        with warnings.catch_warnings():  # the components' interval caveats do not apply to point values
+            warnings.simplefilter("ignore", PieWarning)
+            comps = default_components()
+        rxy = {c.factor: _point_r(c) for c in comps}
+        sources = sources or {c.factor: (*c.sources, _r_basis(c)) for c in comps}
     if not rxy:
         raise InputError("no factors", expected="a mapping of factor names to correlations with the outcome")
     names = list(rxy)
@@ -688,67 +707,8 @@ def dominance_sensitivity(rxy: Mapping[str, float], rho=(0.0, 0.1, 0.2, 0.3, 0.4
         R = equicorrelated(r, a)
         ok = bool(is_positive_definite(R))
         w = general_dominance(R) if ok else np.full(len(r), np.nan)
-        tot = float(w.sum()) if ok else math.nan
-        rows.extend(
-            {
-                "rho": a,
-                "factor": nm,
-                "share": float(w[i]),
-                "additive_share": float(r[i] ** 2),
-                "r2": tot,
-                "positive_definite": ok,
-            }
-            for i, nm in enumerate(names)
-        )
-    return pd.DataFrame(rows)
-
-
-def sensitivity_view(
-    rxy: Mapping[str, float] | None = None,
-    rho=(0.0, 0.1, 0.2, 0.3, 0.4, 0.5),
-    *,
-    sources: Mapping[str, Sequence[str]] | None = None,
-) -> SensitivityResult:
-    """The dominance pie at each assumed common correlation among factors, as a result object.
-
-    Parameters
-    ----------
-    rxy : mapping of str to float, optional
-        Each factor's correlation with the outcome. Default: the shipped estimate of each factor
-        (:func:`default_components`) as a correlation: r as is, d as r = d / sqrt(d^2 + 4) (Borenstein
-        et al. 2009, eq. 7.7), an ICC or share as r = sqrt(share) (the correlation whose square is that
-        share of outcome variance).
-    rho : sequence of float
-        Assumed common correlations among the factors, each in (-1, 1).
-    sources : mapping, optional
-        Citations per factor (default: those of the shipped estimates when ``rxy`` is not given).
-
-    Returns
-    -------
-    SensitivityResult
-        Per assumed value the general dominance weights, their sum R2 and whether the assumed matrix is
-        positive definite (computed by :func:`dominance_sensitivity`).
-    """
-    from ..results.factors import SensitivityResult, SensitivityRow
-
-    if rxy is None:
-        with warnings.catch_warnings():  # the components' interval caveats do not apply to point values
-            warnings.simplefilter("ignore", PieWarning)
-            comps = default_components()
-        rxy = {c.factor: _point_r(c) for c in comps}
-        sources = sources or {c.factor: (*c.sources, _r_basis(c)) for c in comps}
-    table = dominance_sensitivity(rxy, rho)
-    names = list(rxy)
-    rows = tuple(
-        SensitivityRow(
-            assumed_r=float(a),
-            shares=tuple(float(x) for x in g["share"]),
-            r2=float(g["r2"].iloc[0]),
-            valid=bool(g["positive_definite"].iloc[0]),
-        )
-        for a, g in table.groupby("rho", sort=False)
-    )
-    first = table[table["rho"] == table["rho"].iloc[0]]
+        rows.append(SensitivityRow(assumed_r=a, shares=tuple(float(x) for x in w),
+                                   r2=float(w.sum()) if ok else math.nan, valid=ok))
     msgs = [
         f"assumed r = {row.assumed_r:g}: no {len(names)} factors can all correlate this way (the matrix is "
         "not positive definite)"
@@ -761,8 +721,8 @@ def sensitivity_view(
     return SensitivityResult(
         factors=tuple(names),
         rxy=tuple(float(rxy[n]) for n in names),
-        additive_shares=tuple(float(x) for x in first["additive_share"]),
-        rows=rows,
+        additive_shares=tuple(float(x**2) for x in r),
+        rows=tuple(rows),
         sources=tuple(tuple(src.get(n, ())) for n in names),
         warnings=tuple(msgs),
     )
@@ -785,7 +745,7 @@ def _r_basis(c: Component) -> str:
     }[c.metric]
 
 
-def pool_correlations(
+def pool_correlations_pairwise(
     data, *, var1: str = "var1", var2: str = "var2", ri: str = "ri", ni: str = "ni", method: str = "REML"
 ):
     """Pool a correlation matrix from study-level correlations, each pair by random effects on Fisher's z.
@@ -853,7 +813,7 @@ def pool_correlations(
 
 
 def correlation_frames(pooled, outcome: str = "outcome"):
-    """The matrices of pooled r and of se_z (both labelled DataFrames) from :func:`pool_correlations`' table.
+    """The matrices of pooled r and of se_z (labelled DataFrames) from :func:`pool_correlations_pairwise`.
 
     Raises
     ------
