@@ -265,7 +265,8 @@ def test_fast_path_agrees_on_large_files(tmp_path, kind, monkeypatch):
     if kind in ("plain", "quoted", "quoted_newline", "text", "decimal_comma", "spaces", "row_names",
                 "short_header"):
         # these are read by pandas itself, without deferring to read_raw
-        monkeypatch.setattr(io, "read_raw", lambda path: pytest.fail("the fast path deferred to read_raw"))
+        monkeypatch.setattr(io._text, "read_raw",
+                            lambda path: pytest.fail("the fast path deferred to read_raw"))
         pd.testing.assert_frame_equal(io._read_delimited_fast(path), df)
 
 
@@ -550,8 +551,8 @@ def test_write_table_with_decimal_comma(tmp_path):
 
 @pytest.mark.parametrize("n", [0, 1, 6, 7, 8, 1000])
 def test_newlines_are_counted_across_blocks(n):
-    """io._count_newlines (the line count of quoted files) equals a direct count at and around block ends."""
-    from commonfactors.io import _count_newlines
+    """_count_newlines (the line count of quoted files) equals a direct count at and around block ends."""
+    from commonfactors.io._text import _count_newlines
 
     buf = np.random.default_rng(n).integers(0, 20, n).astype(np.uint8)
     assert _count_newlines(buf, block=7) == _count_newlines(buf) == int(np.sum(buf == 10))

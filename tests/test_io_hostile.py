@@ -289,7 +289,7 @@ def test_permission_denied_through_the_api(tmp_path, monkeypatch):
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(io, "open", refuse, raising=False)
+    monkeypatch.setattr(io._common, "open", refuse, raising=False)
     for reader in (io.read_table, io.read_raw):
         with pytest.raises(InputError, match=r"locked.csv: cannot be read \(permission denied\); expected a "
                                              r"file this user may read"):
