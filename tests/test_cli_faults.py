@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from commonfactors import datasets
-from commonfactors.report import site
+from commonfactors.report import _staging
+from commonfactors.report._staging import SITE_MARKER
 
 HERE = Path(__file__).parent
 BCG_YI_VI = HERE / "conformance" / "inputs" / "model_bcg_RR.csv"  # yi, vi of the 13 BCG trials (RR)
@@ -76,7 +77,7 @@ def user_files(folder: Path) -> Path:
 def previous_site(folder: Path) -> Path:
     """A report folder as a previous run leaves it (with the marker), quick to make."""
     folder.mkdir()
-    (folder / site.SITE_MARKER).write_text("built by commonfactors\n")
+    (folder / SITE_MARKER).write_text("built by commonfactors\n")
     (folder / "index.html").write_text("<p>previous report</p>\n")
     (folder / "README.md").write_text("kept\n")
     return folder
@@ -124,7 +125,7 @@ def test_a_site_of_an_earlier_version_without_marker_is_replaced(tmp_path):
     (old / "figures" / "pie.png").write_bytes(b"png")
     proc = cli("report", "bcg", "--quiet", "--out", old)
     assert (proc.returncode, proc.stderr) == (0, "")
-    assert (old / site.SITE_MARKER).is_file() and not (old / "figures" / "pie.png").exists()
+    assert (old / SITE_MARKER).is_file() and not (old / "figures" / "pie.png").exists()
 
 
 def test_a_folder_whose_index_html_is_not_ours_is_refused(tmp_path):
@@ -367,7 +368,7 @@ def test_a_build_killed_with_sigkill_is_cleaned_up_by_the_next_run(tmp_path):
     done = cli("report", "bcg", "--quiet", "--out", tmp_path / "site")
     assert done.returncode == 0 and done.stderr == "", done.stderr
     assert builds(tmp_path) == [alive.name]
-    assert (tmp_path / "site" / "index.html").is_file() and (tmp_path / "site" / site.SITE_MARKER).is_file()
+    assert (tmp_path / "site" / "index.html").is_file() and (tmp_path / "site" / SITE_MARKER).is_file()
 
 
 def test_rebuild_replaces_a_previous_report_and_keeps_its_readme(tmp_path):
@@ -424,7 +425,7 @@ def test_site_swap_never_leaves_the_site_missing(tmp_path):
     out = tmp_path / "site"
 
     def rebuild():
-        with site._staging(out) as root:
+        with _staging.staging(out) as root:
             (root / "index.html").write_text("page\n" * 1000)
             (root / "figures").mkdir()
             for i in range(20):
@@ -446,9 +447,9 @@ def test_site_swap_without_renameat2_holds_signals_between_the_two_renames(tmp_p
         blocked.append({signal.SIGINT, signal.SIGTERM} <= signal.pthread_sigmask(signal.SIG_BLOCK, []))
         real_replace(a, b)
 
-    monkeypatch.setattr(site, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(_staging, "_exchange", lambda a, b: False)
     monkeypatch.setattr(os, "replace", replace)
-    with site._staging(out) as root:
+    with _staging.staging(out) as root:
         (root / "index.html").write_text("new\n")
     assert blocked == [True, True]
     assert (out / "index.html").read_text() == "new\n" and (out / "README.md").read_text() == "kept\n"
@@ -477,7 +478,7 @@ def test_stale_build_of_a_reused_name_is_not_mistaken(tmp_path):
     for name in (f".site.building-{dead}-a", f".other.building-{dead}-a", f".site.building-{os.getpid()}-b",
                  ".site.building-x"):
         (tmp_path / name).mkdir()
-    with site._staging(tmp_path / "site") as root:
+    with _staging.staging(tmp_path / "site") as root:
         (root / "index.html").write_text("page\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [f".other.building-{dead}-a", f".site.building-{os.getpid()}-b", ".site.building-x", "site"])

@@ -19,6 +19,7 @@ import commonfactors as cf
 from commonfactors import datasets, reproduce
 from commonfactors.cli import main
 from commonfactors.report import site
+from commonfactors.report._staging import SITE_MARKER
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
 
@@ -251,7 +252,7 @@ def test_user_report_is_byte_identical_when_rebuilt(tmp_path, hostile):
     for run in ("a", "b"):
         site.build_report(data, tmp_path / run, slab="study", source=hostile, progress=False)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
-    assert {"index.html", site.SITE_MARKER, "data/mine.csv", *(f"figures/mine-csv-{kind}.{ext}" for kind in (
+    assert {"index.html", SITE_MARKER, "data/mine.csv", *(f"figures/mine-csv-{kind}.{ext}" for kind in (
         "forest", "funnel", "baujat") for ext in ("png", "svg"))} == {p.as_posix() for p in files}
     for rel in files:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
@@ -267,7 +268,7 @@ def test_rebuild_replaces_the_folder_and_keeps_its_readme(tmp_path, hostile):
     out = tmp_path / "out"
     out.mkdir()
     (out / "README.md").write_text("generated site; see make reports\n")
-    (out / site.SITE_MARKER).write_text("")
+    (out / SITE_MARKER).write_text("")
     (out / "stale.html").write_text("old")
     site.build_report(cf.read_table(hostile), out, progress=False)
     assert (out / "README.md").read_text() == "generated site; see make reports\n"
@@ -280,7 +281,7 @@ def test_interrupted_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
     out.mkdir()
     (out / "index.html").write_text("previous site")
     (out / "README.md").write_text("readme")
-    (out / site.SITE_MARKER).write_text("")
+    (out / SITE_MARKER).write_text("")
     calls = []
     original = site._Writer.page
 
@@ -294,7 +295,7 @@ def test_interrupted_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         site.build_site(out, progress=False)
     assert len(calls) == 3
-    assert sorted(p.name for p in out.iterdir()) == [site.SITE_MARKER, "README.md", "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == [SITE_MARKER, "README.md", "index.html"]
     assert (out / "index.html").read_text() == "previous site"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reports"]  # no staging folder left
 
