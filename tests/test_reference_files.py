@@ -1,0 +1,28 @@
+"""tests/reference/conformance.json, recomputed from tests/conformance/inputs by
+tests/reference/conformance.R, holds the numbers of tests/conformance/cases.json (metafor 3.8-1) within the
+conformance tolerances."""
+
+import pytest
+
+from conformance_cases import CASE_COUNTS, load_cases
+from reference import load
+from tolerances import agrees, atol_for, rtol_for
+
+RECOMPUTED = {c["id"]: c for c in load("conformance")["cases"]}
+#: metafor's names of the bias sections whose tolerance is looked up under the command line's name
+TOLERANCE_NAME = {"selmodel_3psm": "selection_3psm"}
+PINNED = [c for kind in CASE_COUNTS for c in load_cases(kind)]
+
+
+def test_every_case_is_recomputed():
+    assert sorted(RECOMPUTED) == sorted(c["id"] for c in PINNED)
+
+
+@pytest.mark.parametrize("case", PINNED, ids=[c["id"] for c in PINNED])
+def test_recomputed_numbers_agree_with_the_pinned_cases(case):
+    recomputed = RECOMPUTED[case["id"]]
+    assert recomputed["kind"] == case["kind"]
+    for field, expected in case["expected"].items():
+        got = recomputed["expected"][field]
+        rtol = rtol_for(case["kind"], TOLERANCE_NAME.get(field, field))
+        assert agrees(got, expected, rtol, atol_for(field)), (field, got, expected)
