@@ -15,6 +15,7 @@ import commonfactors as cf
 from commonfactors._format import Summary
 from commonfactors.errors import BoundaryWarning, InputError, SmallKWarning
 from conformance_cases import input_path, load_cases
+from reference import load
 from tolerances import IDENTITY_RTOL, assert_agrees, rtol_for
 
 RTOL = rtol_for("bias", "")
@@ -27,16 +28,10 @@ def conformance_data(name):
     return cf.read_table(input_path(case))
 
 
-# metafor 3.8-1:
-# > d <- read.csv("tests/conformance/inputs/model_<name>.csv")
-# > tf <- trimfill(rma(yi, vi, data=d, control=list(threshold=1e-12)), estimator="R0")
-# > c(tf$k0, tf$side, tf$beta, tf$se, tf$tau2)
+# metafor 3.8-1, tests/reference/bias.R: trimfill(rma(...), estimator="R0") on model_<name>.csv
 # (metafor's trimfill refits with its default threshold 1e-5: agreement to ~5e-6, within 1e-5)
-TRIMFILL_R0 = {
-    "hackshaw1998": (7, "left", 0.174471172054710161, 0.048431721972261546, 0.024455705698201703),
-    "linde2005_RR": (8, "left", 0.30980274038462152, 0.14469819761362676, 0.49771580987504910),
-    "bangertdrowns2004": (0, "left", 0.221928621684769872, 0.046033906763931279, 0.049938674345446722),
-}
+TRIMFILL_R0 = {name: tuple(r[f] for f in ("k0", "side", "estimate", "se", "tau2"))
+               for name, r in load("bias")["trimfill_r0"].items()}
 
 
 @pytest.mark.parametrize("name", sorted(TRIMFILL_R0))

@@ -3,7 +3,8 @@ against metafor 3.8-1 run here, and degenerate inputs.
 
 Data: the BCG vaccine trials (Colditz et al., 1994; metadat's dat.bcg), log risk ratios from
 ``escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)`` (full precision below).
-Reference numbers: ``rma(yi, vi, data=dat, control=list(threshold=1e-12))`` and the calls given above each.
+Reference numbers: tests/reference/influence.R (``rma(yi, vi, data=dat, control=list(threshold=1e-12))`` and
+the calls named above each test) writes them to tests/reference/influence.json.
 """
 
 import math
@@ -16,6 +17,7 @@ import pytest
 import commonfactors as cf
 from commonfactors._format import Summary
 from commonfactors.errors import InputError, SmallKWarning
+from reference import load
 from tolerances import ALGEBRA_ATOL, ATOL_FLOOR, IDENTITY_RTOL, assert_agrees, atol_for, rtol_for
 
 RTOL = rtol_for("influence", "")
@@ -38,13 +40,9 @@ def close(got, expected, what, rtol=RTOL):
     assert_agrees(list(map(float, got)), list(expected), rtol=rtol, atol=ATOL_FLOOR, what=what)
 
 
-# > inf <- influence(res); inf$inf$cov.r; inf$dfbs$intrcpt; which(inf$inf$inf == "*")
-COV_R = [1.116448986146, 1.01019229175459, 1.06699581106103, 0.965126485136275, 1.13802335405798,
-         1.24071642703881, 1.00771140825968, 1.00107013890372, 1.19676223794612, 1.05052732509888,
-         1.1859790918485, 1.02585693499391, 1.06504067847919]
-DFBETAS = [-0.0402658891701639, -0.345862309951213, -0.159655276645787, -0.513813387319709, 0.271084262192489,
-           -0.0192286805312358, -0.338703872105723, 0.471373883729409, 0.141892189166113, -0.348659750570534,
-           0.233001917025957, 0.253522002519313, 0.354815829342827]
+REFERENCE = load("influence")  # tests/reference/influence.R, with rma(yi, vi, data=dat, control=ctl)
+COV_R = REFERENCE["influence"]["cov_ratio"]
+DFBETAS = REFERENCE["influence"]["dfbetas"]["intrcpt"]
 
 
 def test_influence_cov_ratio_dfbetas_and_flags_match_metafor():
@@ -55,28 +53,25 @@ def test_influence_cov_ratio_dfbetas_and_flags_match_metafor():
     assert list(res.slab) == list(BCG.trial)
 
 
-# > influence(rma(yi, vi, data=dat, test="knha", control=ctl))$inf / $dfbs, first three studies
+# influence(rma(yi, vi, data=dat, test="knha", control=ctl)), first three studies
 def test_influence_knha_matches_metafor():
+    ref = REFERENCE["influence_knha"]
     res = cf.influence(BCG, test="knha")
-    close(res.dfbetas[:3, 0], [-0.0394270164406, -0.3445341787930, -0.1571261497453], "dfbetas")
-    close(res.rstudent[:3], [-0.213597850408, -1.286829636919, -0.742764119170], "rstudent")
-    close(res.dffits[:3], [-0.039859473556, -0.342268313288, -0.157821189645], "dffits")
-    close(res.cooks_d[:3], [0.00169741156091, 0.11198760425391, 0.02569079648416], "cooks_d")
-    close(res.cov_ratio[:3], [1.15148565411, 1.00665067873, 1.08934443419], "cov_ratio")
+    close(res.dfbetas[:3, 0], ref["dfbetas"]["intrcpt"][:3], "dfbetas")
+    close(res.rstudent[:3], ref["rstudent"][:3], "rstudent")
+    close(res.dffits[:3], ref["dffits"][:3], "dffits")
+    close(res.cooks_d[:3], ref["cooks_d"][:3], "cooks_d")
+    close(res.cov_ratio[:3], ref["cov_ratio"][:3], "cov_ratio")
 
 
-# > influence(rma(yi, vi, mods=~ablat, data=dat, control=ctl)), first four studies; no study flagged
+# influence(rma(yi, vi, mods=~ablat, data=dat, control=ctl)), first four studies; no study flagged
 def test_influence_with_moderators_matches_metafor():
+    ref = REFERENCE["influence_ablat"]
     res = cf.influence(BCG, mods="~ ablat")
-    close(res.dfbetas[:4, 0], [0.00650885157923, 0.14085964984132, 0.02990136972777, 0.26034979031557],
-          "dfb0")
-    close(res.dfbetas[:4, 1], [0.0223717991958, -0.1933376167522, -0.0677516827134, -0.4037081204270], "dfb1")
-    close(res.rstudent[:4], [0.225873773193, -0.481929669244, -0.544191483087, -0.664450333546], "rstudent")
-    close(res.dffits[:4], [0.0639729377955, -0.212663315871, -0.100729805067, -0.466590519169], "dffits")
-    close(res.cooks_d[:4], [0.00480423588743, 0.0489041644097, 0.0103949578491, 0.249505130751], "cooks_d")
-    close(res.cov_ratio[:4], [1.24400357679, 1.49046007256, 1.12919575957, 1.90201193352], "cov_ratio")
-    close(res.hat[:4], [0.0490232949592, 0.149265842606, 0.0351420480338, 0.34810326642], "hat")
-    close(res.weight[:4], [2.82286880188, 4.18782412952, 2.3074366588, 11.7748750473], "weight")
+    close(res.dfbetas[:4, 0], ref["dfbetas"]["intrcpt"][:4], "dfb0")
+    close(res.dfbetas[:4, 1], ref["dfbetas"]["ablat"][:4], "dfb1")
+    for field in ("rstudent", "dffits", "cooks_d", "cov_ratio", "hat", "weight"):
+        close(getattr(res, field)[:4], ref[field][:4], field)
     assert not res.influential.any()
     assert res.to_frame().columns[-2:].tolist() == ["dfbetas_intrcpt", "dfbetas_ablat"]
 
@@ -90,22 +85,8 @@ def test_influential_flag_follows_metafor_rules():
     assert np.flatnonzero(res.influential).tolist() == [2]
 
 
-# > cm <- cumul(res, order=dat$year); cbind(cm$estimate, cm$se, cm$tau2, cm$I2)
-CUMUL = [
-    (-0.889311333920205, 0.570600354892951, 0.0, 0.0),
-    (-1.325003442244875, 0.348988772287383, 0.0, 0.0),
-    (-0.972079931813254, 0.245463345292549, 0.0872067928387365, 40.7091050987494),
-    (-1.001096174496205, 0.222284835267113, 0.0762623088687948, 33.9756362165583),
-    (-1.101425785211241, 0.199665575172569, 0.0857551704918718, 48.4128268879407),
-    (-0.973463894381975, 0.187655301688145, 0.1046041815641578, 60.0007890723498),
-    (-0.901251100272631, 0.190738392985326, 0.1204597218593377, 59.9975614627678),
-    (-0.788565503718831, 0.196951051080791, 0.1780273482668484, 72.3903628269257),
-    (-0.865607438786438, 0.196253208782384, 0.2023350868966314, 73.5064569179256),
-    (-0.785210367856669, 0.180143139440426, 0.2005458458156374, 81.4028370143013),
-    (-0.708205992370622, 0.178384419410614, 0.2280919281686166, 83.0108675201996),
-    (-0.794767604515522, 0.179877685980582, 0.2731829293866654, 87.0313627395745),
-    (-0.714532342158140, 0.179781516105207, 0.3132432581364859, 92.2213845212691),
-]
+# cumul(res, order=dat$year)
+CUMUL = list(zip(*(REFERENCE["cumulative_year"][f] for f in ("estimate", "se", "tau2", "i2")), strict=True))
 
 
 def test_cumulative_by_year_matches_metafor():
@@ -138,15 +119,9 @@ def test_cumulative_missing_order_names_the_row():
         cf.cumulative(data, order="year")
 
 
-# > b <- baujat(res); b$x; b$y
-BAUJAT_X = [0.0478183405467927, 1.4934114075928551, 0.5508753366657925, 1.5860500734646961,
-            0.6777110311298381, 0.0160055560011056, 1.5319030625855072, 1.6638459497329090,
-            0.1625233292089766, 1.1168477625427731, 0.4322210972249771, 1.5922385451031982,
-            1.2637881718026482]
-BAUJAT_Y = [0.001537500918463179, 0.112107073414489000, 0.024349046895046654, 0.237773641745260750,
-            0.066985834997827787, 0.000333272180158999, 0.107909485433818009, 0.198964671902796014,
-            0.018381621780552009, 0.111389615903809289, 0.048970640673485728, 0.061834563955091973,
-            0.115312876242490189]
+# baujat(res)
+BAUJAT_X = REFERENCE["baujat"]["x"]
+BAUJAT_Y = REFERENCE["baujat"]["y"]
 
 
 def test_baujat_matches_metafor():
@@ -156,14 +131,12 @@ def test_baujat_matches_metafor():
     assert res.to_frame().columns.tolist() == ["slab", "x", "y"]
 
 
-# > l1 <- leave1out(res); cbind(l1$estimate, l1$se, l1$tau2, l1$I2, l1$Q), first three studies
+# leave1out(res), first three studies
 def test_leave_one_out_matches_metafor():
+    ref = REFERENCE["leave1out"]
     res = cf.leave_one_out(BCG)
-    close(res.estimate[:3], [-0.707083784699262, -0.654031200293526, -0.685554410836618], "estimate")
-    close(res.se[:3], [0.189961014528878, 0.180695386232994, 0.185706196739523], "se")
-    close(res.tau2[:3], [0.336156701803671, 0.292583083996311, 0.320737929649056], "tau2")
-    close(res.i2[:3], [93.2259340939757, 92.2539554674382, 92.9354117977666], "i2")
-    close(res.q[:3], [151.5825727471086, 145.3176076702088, 150.1970444579526], "q")
+    for field in ("estimate", "se", "tau2", "i2", "q"):
+        close(getattr(res, field)[:3], ref[field][:3], field)
 
 
 def test_influence_to_dict_has_the_cli_fields_and_frame_one_row_per_study():

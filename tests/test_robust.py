@@ -1,10 +1,10 @@
 """Cluster-robust inference (models/robust.py): CR2, Satterthwaite df and the HTZ test.
 
-References: metafor 3.8-1 ``robust(m, cluster = ..., clubSandwich = TRUE)`` with clubSandwich 0.5.8, run
-here with R 4.2.2 (the call beside each number; models fitted with ``control = list(rel.tol = 1e-10)``),
-and the textbook formulas computed with dense matrices (Bell & McCaffrey, 2002, Survey Methodology 28(2),
-169-181; Pustejovsky & Tipton, 2018, J. Bus. Econ. Stat. 36(4), 672-683; Tipton & Pustejovsky, 2015,
-J. Educ. Behav. Stat. 40(6), 604-634).
+References: metafor 3.8-1 ``robust(m, cluster = ..., clubSandwich = TRUE)`` with clubSandwich 0.5.8, by
+tests/reference/robust.R (the calls; models fitted with ``control = list(rel.tol = 1e-10)``) into
+tests/reference/robust.json, and the textbook formulas computed with dense matrices (Bell & McCaffrey,
+2002, Survey Methodology 28(2), 169-181; Pustejovsky & Tipton, 2018, J. Bus. Econ. Stat. 36(4), 672-683;
+Tipton & Pustejovsky, 2015, J. Educ. Behav. Stat. 40(6), 604-634).
 """
 
 import math
@@ -19,9 +19,11 @@ from commonfactors.io import read_table
 from commonfactors.models.multilevel import Blocks, evaluate
 from commonfactors.models.robust import cr2
 from conformance_cases import HERE
+from reference import load
 from tolerances import ALGEBRA_RTOL, CR2_ALGEBRA_RTOL, IDENTITY_RTOL, METAFOR_RTOL_FIELD, assert_agrees
 
 RTOL = METAFOR_RTOL_FIELD["robust"]
+REFERENCE = load("robust")
 
 SMALL = pd.DataFrame(
     {
@@ -32,20 +34,11 @@ SMALL = pd.DataFrame(
 )
 
 
+# m <- rma.mv(yi, vi, random = ~ 1 | cl/es, data = d, method = METHOD); robust(m, cluster = d$cl,
+# clubSandwich = TRUE)   (d as in tests/test_multilevel.py)
 @pytest.mark.parametrize(
     "method, expected",
-    [
-        # m <- rma.mv(yi, vi, random = ~ 1 | cl/es, data = d, method = METHOD); r <- robust(m, cluster = d$cl,
-        # clubSandwich = TRUE); c(r$se, r$dfs, r$pval, r$ci.lb, r$ci.ub)   (d as in tests/test_multilevel.py)
-        (
-            "REML",
-            [0.120326435547711, 2.9927994312948, 0.0287852526707126, 0.0936478407017092, 0.86055615952217],
-        ),
-        (
-            "ML",
-            [0.118221800030287, 2.98663863750733, 0.028078923013401, 0.0967489520622227, 0.851126006956108],
-        ),
-    ],
+    [(m, [r[f] for f in ("se", "df", "pval", "ci_low", "ci_high")]) for m, r in REFERENCE["small"].items()],
 )
 def test_small_example_matches_clubsandwich(method, expected):
     got = cf.multilevel_meta_analysis(SMALL, cluster="cl", method=method, robust="cr2").to_dict()["robust"]
@@ -56,37 +49,14 @@ def test_small_example_matches_clubsandwich(method, expected):
 
 
 def test_moderator_with_dropped_rows_matches_clubsandwich():
-    # m <- rma.mv(yi, vi, mods = ~ difficulty, random = ~ 1 | cluster/within, data = knapp2017,
-    #             test = "t", control = list(rel.tol = 1e-10))
-    # r <- robust(m, cluster = knapp2017$cluster, clubSandwich = TRUE)   (metafor drops the 9 rows without
-    # difficulty; the fit has sigma2_2 at the boundary)
-    # cbind(r$se, r$dfs, r$pval, r$ci.lb, r$ci.ub); c(r$QM, r$QMdf, r$QMp)
+    # robust(rma.mv(yi, vi, mods = ~ difficulty, random = ~ 1 | cluster/within, test = "t"), ...): metafor
+    # drops the 9 rows without difficulty; the fit has sigma2_2 at the boundary
     data = read_table(HERE / "inputs" / "ml_knapp2017.csv")
     with pytest.warns(DroppedRowsWarning), pytest.warns(BoundaryWarning):
         res = cf.multilevel_meta_analysis(
             data, cluster="cluster", within="within", mods="~ difficulty", test="t", robust="cr2"
         )
-    expected = {
-        "coefficients": [
-            {
-                "se": 0.1089597916280857,
-                "df": 6.39902068598038,
-                "pval": 0.12223626913080159,
-                "ci_low": -0.0686528638100535,
-                "ci_high": 0.456619941361220,
-            },
-            {
-                "se": 0.0238298517707674,
-                "df": 5.43822208183131,
-                "pval": 0.00276870351427549,
-                "ci_low": 0.0635179515285339,
-                "ci_high": 0.183120461077043,
-            },
-        ],
-        "qm": 26.7805048599349,
-        "qm_df": [1, 5.43822208183131],
-        "qm_pval": 0.00276870351427548,
-    }
+    expected = REFERENCE["knapp2017_difficulty"]
     assert_agrees(res.to_dict()["robust"], expected, rtol=RTOL, what="robust")
 
 

@@ -1,8 +1,8 @@
 """tau2 estimators and the array helpers under them (models/tau2.py, models/_wls.py, models/_roots.py).
 
 metafor 3.8-1 reference numbers for models with moderators (the conformance cases have them only for
-REML, ML and DL), computed with R 4.2 on tests/conformance/inputs/mr_bcg_RR_ablat_year.csv:
-``d <- read.csv(".../mr_bcg_RR_ablat_year.csv")``; the call is beside each number.
+REML, ML and DL) on tests/conformance/inputs/mr_bcg_RR_ablat_year.csv, and for REML where plain Fisher
+scoring does not converge: tests/reference/tau2.R writes them to tests/reference/tau2.json.
 """
 
 import math
@@ -13,6 +13,7 @@ import pytest
 from commonfactors.models import _roots, _wls
 from commonfactors.models import tau2 as T
 from conformance_cases import HERE
+from reference import load
 from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 RTOL = METAFOR_RTOL["metareg"]
@@ -25,17 +26,9 @@ def bcg_ablat_year():
     return y, v, np.column_stack([np.ones(len(y)), a[:, 2], a[:, 3]])
 
 
-# > r <- rma(yi ~ ablat + year, vi, data=d, method=M, control=list(threshold=1e-12, tol=1e-13))
-# > c(r$tau2, r$se.tau2)
-WITH_MODERATORS = {
-    "SJ": (0.253226123181914, 0.133261729344786),
-    "HS": (0.0251355173590155, 0.0130793109403581),
-    "HE": (0.235610760816534, 0.192028695739493),
-    "EB": (0.171637115724687, 0.11763993838256),
-    "PM": (0.171637115724534, 0.117639938382481),
-    "PMM": (0.195666615102529, 0.129914368291628),
-    "DL": (0.0790389578091283, 0.0739352391461771),
-}
+REFERENCE = load("tau2")
+# rma(yi ~ ablat + year, vi, method=M, control=list(threshold=1e-12, tol=1e-13)): tau2, se.tau2
+WITH_MODERATORS = {m: (r["tau2"], r["se_tau2"]) for m, r in REFERENCE["with_moderators"].items()}
 
 
 @pytest.mark.parametrize("method", sorted(WITH_MODERATORS))
@@ -47,13 +40,12 @@ def test_estimators_with_moderators_match_metafor(bcg_ablat_year, method):
 
 
 def test_reml_where_plain_fisher_scoring_oscillates():
-    # > rma(c(0,0,0,0,0,1), c(1,1,1,1,1,.125), control=list(threshold=1e-12)) stops: "Fisher scoring algorithm
-    # > did not converge"; with control=list(threshold=1e-12, stepadj=0.5): tau2 0.0883472717247357,
-    # > se.tau2 0.423937279951256
+    # metafor stops: "Fisher scoring algorithm did not converge"; its numbers with stepadj=0.5
+    expected = REFERENCE["reml_oscillating"]
     fit = T.reml(np.array([0.0, 0, 0, 0, 0, 1]), np.array([1.0, 1, 1, 1, 1, 0.125]), np.ones((6, 1)))
     assert fit.converged
-    assert fit.tau2 == pytest.approx(0.0883472717247357, rel=1e-9)
-    assert fit.se_tau2 == pytest.approx(0.423937279951256, rel=1e-9)
+    assert fit.tau2 == pytest.approx(expected["tau2"], rel=1e-9)
+    assert fit.se_tau2 == pytest.approx(expected["se_tau2"], rel=1e-9)
 
 
 def test_reml_where_fisher_scoring_approaches_a_two_cycle_slowly():
@@ -63,13 +55,12 @@ def test_reml_where_fisher_scoring_approaches_a_two_cycle_slowly():
                   0.1144, 0.0007773, -0.01412, 0.03666])
     v = np.array([0.00377, 0.003569, 0.005231, 0.006732, 0.002649, 0.006223, 0.003132, 0.00466, 0.005783,
                   0.003934, 0.005417, 0.005468, 5.257e-05, 0.0003137])
-    # > rma(y, v) stops: "Fisher scoring algorithm did not converge"; with
-    # > control=list(threshold=1e-12, stepadj=0.5, maxiter=10000): c(r$tau2, r$se.tau2)
-    # > 0.000571694999046208 0.000834510785917071
+    # metafor stops: "Fisher scoring algorithm did not converge"; its numbers with stepadj=0.5, maxiter=10000
+    expected = REFERENCE["reml_two_cycle"]
     fit = T.reml(y, v, np.ones((14, 1)))
     assert fit.converged and fit.iterations < 10
-    assert fit.tau2 == pytest.approx(0.000571694999046208, rel=1e-9)
-    assert fit.se_tau2 == pytest.approx(0.000834510785917071, rel=1e-9)
+    assert fit.tau2 == pytest.approx(expected["tau2"], rel=1e-9)
+    assert fit.se_tau2 == pytest.approx(expected["se_tau2"], rel=1e-9)
 
 
 def test_equal_variances_reduce_to_closed_forms():

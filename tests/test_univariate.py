@@ -1,9 +1,8 @@
 """meta_analysis() / fit(): options, degenerate inputs, subgroups, warnings, oracle and property tests.
 
-Reference numbers not in tests/conformance/cases.json were computed with R 4.2, metafor 3.8-1, on
-tests/conformance/inputs/mr_bcg_RR_alloc.csv (the BCG log risk ratios of dat.bcg with alloc), with
-``d <- read.csv(".../mr_bcg_RR_alloc.csv"); ctl <- list(threshold=1e-12)``; the exact call is beside
-each number.
+Reference numbers not in tests/conformance/cases.json were computed with metafor 3.8-1, mostly on
+tests/conformance/inputs/mr_bcg_RR_alloc.csv (the BCG log risk ratios of dat.bcg with alloc), by
+tests/reference/univariate.R (the calls) into tests/reference/univariate.json.
 """
 
 import dataclasses
@@ -23,6 +22,7 @@ from commonfactors.models._wls import is_intercept_only
 from commonfactors.models.univariate import fit, normalize_options
 from commonfactors.results.meta import MetaResult, SubgroupResult
 from conformance_cases import HERE
+from reference import load
 from tolerances import (
     ALGEBRA_RTOL,
     ATOL_FLOOR,
@@ -35,6 +35,7 @@ from tolerances import (
 )
 
 RTOL = METAFOR_RTOL["rma"]
+REFERENCE = load("univariate")
 
 
 @pytest.fixture(scope="module")
@@ -82,35 +83,32 @@ def test_sei_gives_the_same_model_as_vi(bcg):
 
 
 def test_t_test_and_prediction_interval_match_metafor(bcg):
-    # > r <- rma(yi, vi, data=d, test="t", control=ctl); predict(r)
     r = cf.meta_analysis(bcg, test="t")
-    expected = {"estimate": -0.71453234215814, "se": 0.179781516105207, "stat": -3.97444830613176,
-                "pval": 0.00184464721013836, "ci_low": -1.10624261598519, "ci_high": -0.32282206833109,
-                "pi_low": -1.995341958509115, "pi_high": 0.566277274192835}
+    expected = {f: REFERENCE["t_test"][f]
+                for f in ("estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high")}
     for f, e in expected.items():
         assert close(getattr(r, f), e), f
     assert r.df == 12
 
 
 def test_t_test_omnibus_is_an_f_test_as_metafor(bcg):
-    # > r <- rma(yi ~ alloc, vi, data=d, test="t", control=ctl); c(r$QM, r$QMp, r$pval)
+    expected = REFERENCE["t_test_mods"]
     r = cf.meta_analysis(bcg, mods="~ alloc", test="t")
-    assert close(r.qm, 0.883755700965982) and close(r.qm_pval, 0.443176640600807)
-    for c, e in zip(r.coefficients, [0.267601948842522, 0.40565659708454, 0.876844418117453], strict=True):
+    assert close(r.qm, expected["qm"]) and close(r.qm_pval, expected["qm_pval"])
+    for c, e in zip(r.coefficients, expected["pval"], strict=True):
         assert close(c.pval, e)
     assert [c.name for c in r.coefficients] == ["intrcpt", "allocrandom", "allocsystematic"]
     assert r.qm_df == 2 and r.df == 10
 
 
 def test_level_90_matches_metafor(bcg):
-    # > r <- rma(yi, vi, data=d, level=90, control=ctl); c(r$ci.lb, r$ci.ub)
-    # > confint(r, level=90, control=list(tol=1e-13))$random[c(1, 3), 2:3]
+    ref = REFERENCE["level_90"]
     r = cf.meta_analysis(bcg, level=90)
-    assert close(r.ci_low, -1.01024662098262) and close(r.ci_high, -0.418818063333656)
-    expected = [0.14100224158316, 0.90980547195273]
+    assert close(r.ci_low, ref["ci_low"]) and close(r.ci_high, ref["ci_high"])
+    expected = ref["tau2_ci"]
     assert all(close(a, b, rtol_for("rma", "tau2_ci")) for a, b in zip(r.tau2_ci, expected, strict=True))
     assert all(close(a, b, rtol_for("rma", "i2_ci"))
-               for a, b in zip(r.i2_ci, [84.2189405792817, 97.1779065386451], strict=True))
+               for a, b in zip(r.i2_ci, ref["i2_ci"], strict=True))
     assert r.level == 90.0
 
 
@@ -118,11 +116,10 @@ def test_level_90_matches_metafor(bcg):
 
 
 def test_k2_works_and_warns_as_metafor(bcg):
-    # > r <- rma(yi, vi, data=d[1:2,], control=ctl); c(r$b, r$se, r$tau2, r$se.tau2, r$I2, r$H2, r$QE, r$QEp)
     with pytest.warns(SmallKWarning, match="only k = 2 studies"):
         r = cf.meta_analysis(bcg.iloc[:2])
-    expected = [-1.32500344224488, 0.348988772287383, 0, 0.36781282561684, 0, 1, 0.931479077449155,
-                0.334478882442814]
+    fields = ("estimate", "se", "tau2", "se_tau2", "i2", "h2", "qe", "qe_pval")
+    expected = [REFERENCE["k2"][f] for f in fields]
     got = [r.estimate, r.se, r.tau2, r.se_tau2, r.i2, r.h2, r.q, r.q_pval]
     assert all(close(g, e) for g, e in zip(got, expected, strict=True)), got
     # confint(r): ci.lb = 0 and ci.ub "> 100" (metafor stops its search at 100; we search further)
@@ -143,11 +140,11 @@ def test_k1_gives_the_study_with_tau2_zero_and_a_warning(bcg):
 
 @pytest.mark.parametrize("test", ["t", "knha"])
 def test_k1_with_t_tests_falls_back_to_z_as_metafor(bcg, test):
-    # > rma(0.5, 0.1, test="knha"): 'Setting argument test="z" since k=1.' se 0.3162278, pval 0.1138463
+    # metafor: 'Setting argument test="z" since k=1.'
     with pytest.warns(SmallKWarning, match=f"test='{test}' needs more studies than coefficients"):
         r = cf.meta_analysis(yi=[0.5], vi=[0.1], test=test)
     assert r.test == "z" and close(r.se, 0.1 ** 0.5, IDENTITY_RTOL)
-    assert close(r.pval, 0.1138463, 0, printed(7))
+    assert close(r.pval, REFERENCE["k1_knha"]["pval"], 0, printed(7))
 
 
 def test_common_effect_k1(bcg):
@@ -190,41 +187,14 @@ def test_fit_without_profile_intervals_changes_nothing_else(bcg, method):
 
 # ---------------------------------------------------------------- GENQ (user weights)
 
-# > w <- 1/sqrt(d$vi); r <- rma(yi, vi, data=d, weights=w, method="GENQ", test=T); p <- predict(r)
-# > c(r$tau2, r$se.tau2, r$b, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, p$pi.lb, p$pi.ub, r$I2, r$H2,
-# >   r$QE, r$QEp)
+# weights 1 / sei
 GENQ_FIELDS = ("tau2", "se_tau2", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high",
                "i2", "h2", "q", "q_pval")
-GENQ = {
-    "z": (0.315495514121575, 0.178373352846584, -0.588290806869734, 0.207394024674554, -2.83658513205909,
-          0.00455988200815607, -0.99477562584067, -0.181805987898798, -1.76182944435279, 0.585247830613321,
-          92.2726234136137, 12.9410025358638, 152.233008082373, 1.99676459084579e-26),
-    "knha": (0.315495514121575, 0.178373352846584, -0.588290806869734, 0.208012748166122, -2.82814785178414,
-             0.0152279821044545, -1.04151165130842, -0.135069962431049, -1.89333388479816, 0.716752271058695,
-             92.2726234136137, 12.9410025358638, 152.233008082373, 1.99676459084579e-26),
-}
-# > r <- rma(yi, vi, mods=~alloc, data=d, weights=w, method="GENQ", test=T)
-# > c(r$tau2, r$se.tau2, r$b, r$se, r$zval, r$pval, r$ci.lb, r$ci.ub, r$QM, r$QMp, r$R2, r$I2, r$H2,
-# >   r$QE, r$QEp)
-GENQ_MODS = {
-    "z": (0.432785963582593, 0.257194064815342, [-0.633405320810221, -0.0165231114105371, 0.207610885243726],
-          [0.519744585321753, 0.628739465515201, 0.658337743236104],
-          [-1.21868575199895, -0.0262797427500399, 0.315356194258589],
-          [0.222963487812266, 0.979034212274746, 0.752491223055537],
-          [-1.65208598920056, -1.24882981947929, -1.08270738116242],
-          [0.385275347580121, 1.21578359665822, 1.49792915164987],
-          0.19327613263424, 0.907884540671264, 0, 90.4436551543813, 10.4642519305744, 132.367638262708,
-          1.53521295641896e-23),
-    "knha": (0.432785963582593, 0.257194064815342,
-             [-0.633405320810221, -0.0165231114105371, 0.207610885243726],
-             [0.461653458022291, 0.55846613249562, 0.584756252002878],
-             [-1.37203633982015, -0.0295865952277181, 0.355038333549453],
-             [0.200044389142401, 0.976978909963878, 0.729934830021631],
-             [-1.6620333267835, -1.26086319874254, -1.09530723878576],
-             [0.395222685163059, 1.22781697592147, 1.51052900927321],
-             0.122488690710403, 0.886022968734208, 0, 90.4436551543813, 10.4642519305744, 132.367638262708,
-             1.53521295641896e-23),
-}
+GENQ = {test: tuple(r[{"q": "qe", "q_pval": "qe_pval"}.get(f, f)] for f in GENQ_FIELDS)
+        for test, r in REFERENCE["genq"].items()}
+GENQ_MODS_FIELDS = ("tau2", "se_tau2", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "qm", "qm_pval",
+                    "r2", "i2", "h2", "qe", "qe_pval")
+GENQ_MODS = {test: tuple(r[f] for f in GENQ_MODS_FIELDS) for test, r in REFERENCE["genq_mods"].items()}
 
 
 @pytest.mark.parametrize("test", sorted(GENQ))
@@ -254,14 +224,13 @@ def test_genq_with_moderators_matches_metafor(bcg, test):
 
 
 def test_genq_in_subgroups_matches_metafor(bcg):
-    # > s <- d$alloc == "random"; r <- rma(yi, vi, data=d[s,], weights=w[s], method="GENQ")
-    # > c(r$k, r$tau2, r$b, r$se)
+    expected = REFERENCE["genq_random"]
     bcg = bcg.assign(w=1 / np.sqrt(bcg["vi"]))
     with pytest.warns(SmallKWarning):
         r = cf.meta_analysis(bcg, by="alloc", method="GENQ", weights="w")
     res = r.results[r.levels.index("random")]
-    assert res.k == 7 and close(res.tau2, 0.554517368471002)
-    assert close(res.estimate, -0.649928432220757) and close(res.se, 0.398456756865453)
+    assert res.k == expected["k"] and close(res.tau2, expected["tau2"])
+    assert close(res.estimate, expected["estimate"]) and close(res.se, expected["se"])
 
 
 def test_genq_with_inverse_variance_or_unit_weights_is_dl_or_he(bcg):
@@ -312,18 +281,14 @@ def test_bad_weights_name_the_row_and_column(bcg):
 
 
 def test_subgroups_match_metafor(bcg):
-    # > fits <- lapply(sort(unique(d$alloc)), function(a) rma(yi, vi, data=d[d$alloc==a,], control=ctl))
-    # > sapply(fits, function(f) c(f$k, coef(f), f$se, f$tau2))
-    # > rma(sapply(fits, coef), sei=sapply(fits, function(f) f$se), mods=~factor(g), method="FE")$QM (and QMp)
+    ref = REFERENCE["subgroups"]
     with pytest.warns(SmallKWarning, match="alloc = alternate: only k = 2 studies"):
         r = cf.meta_analysis(bcg, by="alloc")
     assert isinstance(r, SubgroupResult) and r.levels == ("alternate", "random", "systematic")
-    expected = [(2, -0.540792961849346, 0.281601613103888, 0.132577039878093),
-                (7, -0.970964704263089, 0.27595610297277, 0.392528006900774),
-                (4, -0.424207391510871, 0.359745232433123, 0.400345880175115)]
+    expected = [(g["k"], g["estimate"], g["se"], g["tau2"]) for g in ref["groups"]]
     for res, (k, est, se, tau2) in zip(r.results, expected, strict=True):
         assert res.k == k and close(res.estimate, est) and close(res.se, se) and close(res.tau2, tau2)
-    assert close(r.q_between, 1.86144494615464) and close(r.q_between_pval, 0.394268758885584)
+    assert close(r.q_between, ref["q_between"]) and close(r.q_between_pval, ref["q_between_pval"])
     assert r.q_between_df == 2
     d = r.to_dict()
     assert [s["level"] for s in d["subgroups"]] == ["alternate", "random", "systematic"]
@@ -331,24 +296,11 @@ def test_subgroups_match_metafor(bcg):
     assert "Test for Subgroup Differences:" in str(r.summary())
 
 
-# > d <- read.csv(".../mr_bangertdrowns2004_length_imag_meta.csv"); for each level l of meta (0, 1):
-# > f <- rma(yi, vi, mods=~length, data=d[d$meta==l,], test=T, control=ctl)
-# > c(f$k, f$b, f$se, f$tau2, f$QM, f$QMp, f$QE, f$QEp)
-# > and the test of equal coefficients: b <- unlist(lapply(fits, coef)); V <- bdiag(lapply(fits, vcov))
-# > m <- rma.mv(b, as.matrix(V), mods=~0+factor(rep(1:2, 2)), method="FE"); c(m$QE, m$QEp)
+# one fit per level of meta (0, 1), mods ~ length, and the test of equal coefficients across them
 SUBGROUP_MODS = {
-    "z": ([(28, [0.0269564488601676, 0.00998746104071393], [0.0734142198791919, 0.00734207929471184],
-            0.0137198934415733, 1.85042741996649, 0.173733691071324, 38.3215149489846, 0.0565209754760005),
-           (16, [0.235323918855907, 0.00965686845521824], [0.204728883918099, 0.0157646534679516],
-            0.0894359730677361, 0.375235374367451, 0.540164279247069, 48.8659997862147,
-            9.44214200392221e-06)],
-          3.73981022442841, 0.154138286962002),
-    "knha": ([(28, [0.0269564488601676, 0.00998746104071393], [0.0785498341521106, 0.00785568670320669],
-               0.0137198934415733, 1.61637411469337, 0.214854466295737, 38.3215149489846, 0.0565209754760005),
-              (16, [0.235323918855907, 0.00965686845521824], [0.213175091648362, 0.0164150333041411],
-               0.0894359730677361, 0.346090034902586, 0.565705249115556, 48.8659997862147,
-               9.44214200392221e-06)],
-             3.40521529124075, 0.182207770728945),
+    test: ([tuple(g[f] for f in ("k", "estimate", "se", "tau2", "qm", "qm_pval", "qe", "qe_pval"))
+            for g in r["groups"]], r["q_between"], r["q_between_pval"])
+    for test, r in REFERENCE["subgroups_mods"].items()
 }
 
 
@@ -371,16 +323,13 @@ def test_subgroups_with_moderators_match_metafor(test):
 
 
 def test_subgroups_with_two_moderators_match_metafor():
-    # > d <- read.csv(".../mr_lopez2019_f2f_cog_ba_home_group.csv"); as above with mods=~cog+home, by group:
-    # > group 1: f$se 0.460121314697768 0.512570174095919 0.552391259156207, f$tau2 2.12404188970629;
-    # > between: m$QE 0.872698537606748, m$QEp 0.832010774769743 (df 3)
+    ref = REFERENCE["subgroups_two_mods"]  # as above with mods ~ cog + home, by group
     d = read_table(HERE / "inputs" / "mr_lopez2019_f2f_cog_ba_home_group.csv")
     r = cf.meta_analysis(d, by="group", mods="~ cog + home")
     g1 = r.results[1]
-    assert all(close(c.se, e) for c, e in zip(g1.coefficients, [0.460121314697768, 0.512570174095919,
-                                                                 0.552391259156207], strict=True))
-    assert close(g1.tau2, 2.12404188970629)
-    assert close(r.q_between, 0.872698537606748) and close(r.q_between_pval, 0.832010774769743)
+    assert all(close(c.se, e) for c, e in zip(g1.coefficients, ref["groups"][1]["se"], strict=True))
+    assert close(g1.tau2, ref["groups"][1]["tau2"])
+    assert close(r.q_between, ref["q_between"]) and close(r.q_between_pval, ref["q_between_pval"])
     assert r.q_between_df == 3
 
 
