@@ -15,6 +15,7 @@ import pytest
 import commonfactors as cf
 from commonfactors.errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKWarning
 from commonfactors.models import batch
+from commonfactors.models._options import TESTS
 from commonfactors.results.batch import ARRAY_FIELDS, BatchResult
 from conformance_cases import HERE, load_cases
 from tolerances import (
@@ -203,9 +204,9 @@ def test_bad_input_names_row_column_and_study(yi, vi, message):
 
 
 @pytest.mark.parametrize(("option", "message"), [
-    ({"method": "reml"}, r"method='reml' is not available; expected one of REML, ML, DL"),
-    ({"test": "hksj"}, r"test='hksj' is not available; expected one of z, t, knha"),
-    ({"level": 0.95 * 200}, r"level=190\.0 is not a percentage"),
+    ({"method": "XYZ"}, r"method='XYZ' is not one of REML, ML, DL"),
+    ({"test": "wald"}, r"test='wald' is not one of z, t, knha"),
+    ({"level": 0.95 * 200}, r"level=190\.0 is not between 0 and 100"),
 ])
 def test_bad_options_raise_value_error(option, message):
     with pytest.raises(ValueError, match=message):
@@ -265,7 +266,7 @@ def batches(draw):
     return yi, vi
 
 
-@pytest.mark.parametrize("test", batch.TESTS)
+@pytest.mark.parametrize("test", TESTS)
 @pytest.mark.parametrize("method", batch.METHODS)
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=batches())

@@ -404,8 +404,8 @@ def test_missing_column_and_bad_options():
         cf.multilevel_meta_analysis(SMALL, cluster="cl", method="DL")
     with pytest.raises(InputError, match="test='knha'"):
         cf.multilevel_meta_analysis(SMALL, cluster="cl", test="knha")
-    with pytest.raises(InputError, match="level=0.95; expected a confidence level in percent"):
-        cf.multilevel_meta_analysis(SMALL, cluster="cl", level=0.95)
+    with pytest.raises(InputError, match="level=100 is not between 0 and 100"):
+        cf.multilevel_meta_analysis(SMALL, cluster="cl", level=100)
     with pytest.raises(InputError, match="robust='cr1'"):
         cf.multilevel_meta_analysis(SMALL, cluster="cl", robust="cr1")
     with pytest.raises(InputError, match="cluster has shape"):

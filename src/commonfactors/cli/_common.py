@@ -5,13 +5,32 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import get_args
 
 import click
 
 from ..errors import InputError
+from ..models._options import TEST_ALIASES, TESTS, Method, UnweightedMethod
 
 FORMATS_TABLE = click.Choice(["text", "json", "csv"])
 FORMATS = click.Choice(["text", "json"])
+
+
+def method_option(*, weighted: bool = False, help: str | None = None):
+    """``--method``: the models' estimators of tau2 (GENQ, which needs ``--weights``, only if ``weighted``);
+    any case, as the models."""
+    names = get_args(Method if weighted else UnweightedMethod)
+    return click.option("--method", type=click.Choice(names, case_sensitive=False), default="REML",
+                        show_default=True, help=help)
+
+
+#: ``--test``: the models' tests and their aliases, any case
+test_option = click.option("--test", type=click.Choice(TESTS + tuple(TEST_ALIASES), case_sensitive=False),
+                           default="z", show_default=True,
+                           help="z, t, or Knapp-Hartung (knha; hksj is an alias).")
+#: ``--level``: read by the models' rule, as metafor
+level_option = click.option("--level", type=float, default=95.0, show_default=True,
+                            help="Confidence level: a percent (95), a proportion (0.95) or an alpha (0.05).")
 
 
 def read_input(file_or_dataset: str, *, light: bool = True):

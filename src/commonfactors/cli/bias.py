@@ -13,14 +13,12 @@ import warnings
 import click
 
 from ..errors import CommonFactorsWarning
-from ..models.tau2 import METHODS
-from ._common import FORMATS, echo_json, effect_columns, read_input
+from ._common import FORMATS, echo_json, effect_columns, method_option, read_input
 
 
 @click.command()
 @effect_columns
-@click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True,
-              help="Estimator of tau2 for the models (Egger, trim and fill, PET-PEESE).")
+@method_option(help="Estimator of tau2 for the models (Egger, trim and fill, PET-PEESE).")
 @click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True,
               help="Trim-and-fill estimator of the number of missing studies.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
@@ -31,7 +29,7 @@ def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, fmt):
     data = read_input(file_or_dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
-        res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method.upper(),
+        res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method,
                          estimator=estimator)
     if fmt == "json":
         echo_json(res.to_dict())

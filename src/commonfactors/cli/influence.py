@@ -12,15 +12,14 @@ import warnings
 import click
 
 from ..errors import CommonFactorsWarning
-from ..models.tau2 import METHODS
-from ._common import FORMATS_TABLE, echo_json, effect_columns, read_input
+from ._common import FORMATS_TABLE, echo_json, effect_columns, method_option, read_input, test_option
 
 
 @click.command()
 @effect_columns
 @click.option("--mods", default=None, metavar="FORMULA", help='Moderators, e.g. "~ ablat + C(alloc)".')
-@click.option("--method", type=click.Choice(METHODS, case_sensitive=False), default="REML", show_default=True)
-@click.option("--test", type=click.Choice(["z", "t", "knha"]), default="z", show_default=True)
+@method_option()
+@test_option
 @click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
 def influence(file_or_dataset, yi, vi, sei, slab, mods, method, test, fmt):
     """Leave-one-out diagnostics: rstudent, DFFITS, Cook's distance, covariance ratio, hat values, weights."""
@@ -29,7 +28,7 @@ def influence(file_or_dataset, yi, vi, sei, slab, mods, method, test, fmt):
     data = read_input(file_or_dataset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
-        res = run(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, mods=mods, method=method.upper(),
+        res = run(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, mods=mods, method=method,
                   test=test)
     if fmt == "json":
         echo_json(res.to_dict())

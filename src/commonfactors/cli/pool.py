@@ -15,8 +15,7 @@ import warnings
 
 import click
 
-from ..models.tau2 import METHODS, WEIGHTED_METHODS
-from ._common import FORMATS_TABLE, echo_json, read_input
+from ._common import FORMATS_TABLE, echo_json, level_option, method_option, read_input, test_option
 
 
 def _csv(records: list[dict]) -> str:
@@ -34,17 +33,15 @@ def _csv(records: list[dict]) -> str:
 @click.option("--yi", default="yi", show_default=True, help="Column of effect sizes.")
 @click.option("--vi", default=None, help="Column of sampling variances [default: vi].")
 @click.option("--sei", default=None, help="Column of standard errors (instead of --vi).")
-@click.option("--method", type=click.Choice(METHODS + WEIGHTED_METHODS, case_sensitive=False), default="REML",
-              show_default=True,
-              help="Estimator of tau2; FE/EE/CE for a common-effect model; GENQ needs --weights.")
-@click.option("--test", type=click.Choice(["z", "t", "knha", "hksj"], case_sensitive=False), default="z",
-              show_default=True, help="z, t, or Knapp-Hartung (knha; hksj is an alias).")
+@method_option(weighted=True,
+               help="Estimator of tau2; FE/EE/CE for a common-effect model; GENQ needs --weights.")
+@test_option
 @click.option("--mods", default=None, help='Moderators as an R-style formula, e.g. "~ ablat + C(alloc)".')
 @click.option("--by", default=None,
               help="Column defining subgroups: one model (with --mods, one meta-regression) per level, and "
                    "the test of their differences.")
 @click.option("--weights", default=None, help="Column of study weights (> 0), with --method GENQ.")
-@click.option("--level", type=float, default=95.0, show_default=True, help="Confidence level (percent).")
+@level_option
 @click.option("--slab", default=None, help="Column of study labels.")
 @click.option("--cluster", default=None, help="Column of cluster IDs: a three-level model.")
 @click.option("--within", default=None, help="Column of effect IDs within clusters (with --cluster).")

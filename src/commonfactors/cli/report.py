@@ -10,8 +10,14 @@ from __future__ import annotations
 import click
 
 from ..effects.measures import ARGUMENTS
-from ..models.tau2 import METHODS
-from ._common import read_input, refuse_folder_holding_input, source_file
+from ._common import (
+    level_option,
+    method_option,
+    read_input,
+    refuse_folder_holding_input,
+    source_file,
+    test_option,
+)
 
 
 def _column_options(fn):
@@ -40,21 +46,9 @@ def _column_options(fn):
 @click.option("--sei", default=None, help="Column of standard errors (instead of --vi).")
 @click.option("--measure", default=None, help="Compute effect sizes with this escalc measure (SMD, RR, ...).")
 @_column_options
-@click.option(
-    "--method",
-    type=click.Choice(METHODS, case_sensitive=False),
-    default="REML",
-    show_default=True,
-    help="Estimator of tau2; FE/EE/CE for a common-effect model.",
-)
-@click.option(
-    "--test",
-    type=click.Choice(["z", "t", "knha", "hksj"], case_sensitive=False),
-    default="z",
-    show_default=True,
-    help="z, t, or Knapp-Hartung (knha; hksj is an alias).",
-)
-@click.option("--level", type=float, default=95.0, show_default=True, help="Confidence level (percent).")
+@method_option(help="Estimator of tau2; FE/EE/CE for a common-effect model.")
+@test_option
+@level_option
 @click.option("--slab", default=None, help="Column of study labels.")
 @click.option("--title", default=None, help="Page title.")
 @click.option("--quiet", is_flag=True, help="No progress counter.")

@@ -12,7 +12,7 @@ so each row equals a single fit with ``meta_analysis`` / metafor's ``rma``.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
+from typing import get_args
 
 import numpy as np
 
@@ -20,11 +20,10 @@ from .. import _distributions as dist
 from .._checks import format_rows
 from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKWarning
 from ..results.batch import BatchResult
+from ._options import BatchMethod, Test, normalize_options
 
-Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"]
-Test = Literal["z", "t", "knha"]
-METHODS: tuple[str, ...] = ("REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE")
-TESTS: tuple[str, ...] = ("z", "t", "knha")
+#: the estimators of the batched engine
+METHODS: tuple[str, ...] = get_args(BatchMethod)
 
 #: iterations stop when the change in tau2 is at most TOL * (tau2 + mean vi of the row): a
 #: scale-free version of metafor's absolute ``threshold`` (the conformance cases used 1e-12)
@@ -35,7 +34,7 @@ MAXITER = 1000
 SWITCH = 1e-3
 
 
-def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 95) -> BatchResult:
+def fit_many(yi, vi, method: BatchMethod = "REML", test: Test = "z", level: float = 95) -> BatchResult:
     r"""Fit m random-effects (or common-effect) meta-analyses at once, one per row.
 
     Parameters
@@ -48,9 +47,11 @@ def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 9
         Estimator of tau2, as metafor's ``rma(method=)``. Default "REML".
     test : {"z", "t", "knha"}
         Inference on the pooled effect: normal, t with k - 1 df, or Knapp-Hartung (t with k - 1 df
-        and the weighted residual variance as multiplier of the variance). Default "z".
+        and the weighted residual variance as multiplier of the variance; ``"hksj"`` is an alias).
+        Default "z".
     level : float
-        Confidence level in percent (default 95) of the confidence and prediction intervals.
+        Confidence level of the confidence and prediction intervals: a percent (default 95), a
+        proportion (0.95) or a two-sided alpha (0.05), as metafor.
 
     Returns
     -------
@@ -65,9 +66,8 @@ def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 9
     ------
     InputError
         ``yi`` and ``vi`` differ in shape, are not numeric or not 1-D/2-D, a ``vi`` is <= 0 or
-        infinite, or a ``yi`` is infinite (the message names the row and the study, 0-based).
-    ValueError
-        ``method``, ``test`` or ``level`` is not one of the allowed values.
+        infinite, or a ``yi`` is infinite (the message names the row and the study, 0-based); ``method``,
+        ``test`` or ``level`` is not one of the allowed values.
 
     Warns
     -----
@@ -100,20 +100,13 @@ def fit_many(yi, vi, method: Method = "REML", test: Test = "z", level: float = 9
     >>> res.k.tolist(), np.round(res.tau2, 4).tolist()
     ([3, 4], [0.0322, 0.2215])
     """
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is not available; expected one of {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise ValueError(f"test={test!r} is not available; expected one of {', '.join(TESTS)}")
-    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) \
-            or not 0 < level < 100:
-        raise ValueError(f"level={level!r} is not a percentage; expected a number between 0 and 100 "
-                         "(e.g. 95)")
+    method, test, level = normalize_options(method, test, level, methods=METHODS)
     y, v, notes = _clean(yi, vi)
-    fit = fit_arrays(y, v, method=method, test=test, level=float(level))
+    fit = fit_arrays(y, v, method=method, test=test, level=level)
     notes += _row_warnings(fit, test)
     for category, text in notes:
         warnings.warn(text, category, stacklevel=2)
-    return BatchResult(**fit, method=method, test=test, level=float(level),
+    return BatchResult(**fit, method=method, test=test, level=level,
                        warnings=tuple(text for _, text in notes))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _distributions as dist
 from .._checks import EffectData
-from ..errors import BoundaryWarning, ConvergenceWarning, SmallKWarning
+from ..errors import BoundaryWarning, ConvergenceWarning, InputError, SmallKWarning
 from ..results.bias import (
     BiasResult,
     FailSafeN,
@@ -29,7 +29,8 @@ from ..results.bias import (
     TrimFillResult,
 )
 from ..results.meta import Coefficient
-from .univariate import Method, Notes, Test, normalize_options, validated
+from ._options import Method, Test, check_choice, normalize_level, normalize_options
+from .univariate import Notes, validated
 
 Side = Literal["left", "right"]
 Estimator = Literal["L0", "R0"]
@@ -139,8 +140,8 @@ def egger_test(data=None, *, yi="yi", vi="vi", sei=None, slab=None, model: Liter
     (-0.8075, -0.5096)
     """
     method, test, level = normalize_options(method, test, level)
-    _check_choice("model", model, ("rma", "lm"))
-    _check_choice("predictor", predictor, ("sei", "vi"))
+    check_choice("model", model, ("rma", "lm"))
+    check_choice("predictor", predictor, ("sei", "vi"))
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _regression(ed, notes, model=model, predictor=predictor, method=method, test=test, level=level)
 
@@ -435,9 +436,9 @@ def trim_and_fill(data=None, *, yi="yi", vi="vi", sei=None, slab=None, estimator
     adjusting for publication bias in meta-analysis. Biometrics, 56(2), 455-463.
     """
     method, test, level = normalize_options(method, test, level)
-    _check_choice("estimator", estimator, ("L0", "R0"))
+    check_choice("estimator", estimator, ("L0", "R0"))
     if side is not None:
-        _check_choice("side", side, ("left", "right"))
+        check_choice("side", side, ("left", "right"))
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _trim_and_fill(ed, notes, method=method, test=test, level=level, estimator=estimator, side=side,
                           maxiter=maxiter)
@@ -484,7 +485,7 @@ def fail_safe_n(data=None, *, yi="yi", vi="vi", sei=None, slab=None, alpha: floa
     """
     alpha = float(alpha)
     if not 0 < alpha < 1:
-        raise ValueError(f"alpha={alpha!r} is not between 0 and 1")
+        raise InputError(f"alpha={alpha!r} is not between 0 and 1")
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _fail_safe_n(ed, notes, alpha)
 
@@ -706,9 +707,9 @@ def selection_model(data=None, *, yi="yi", vi="vi", sei=None, slab=None, steps=(
     """
     steps = tuple(float(s) for s in np.atleast_1d(steps))
     if not steps or any(not 0 < s <= 1 for s in steps) or len(set(steps)) != len(steps):
-        raise ValueError(f"steps={steps!r} must be distinct numbers in (0, 1]")
-    _check_choice("alternative", alternative, ("greater", "less"))
-    _, _, level = normalize_options("ML", "z", level)
+        raise InputError(f"steps={steps!r} must be distinct numbers in (0, 1]")
+    check_choice("alternative", alternative, ("greater", "less"))
+    level = normalize_level(level)
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     return _selection_model(ed, notes, steps=steps, alternative=alternative, level=level)
 
@@ -740,7 +741,7 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
     method, _, _ = normalize_options(method, "z", 95)
     levels = tuple(float(p) for p in levels)
     if any(not 0 < p < 1 for p in levels):
-        raise ValueError(f"levels={levels!r} must be two-sided significance levels in (0, 1)")
+        raise InputError(f"levels={levels!r} must be two-sided significance levels in (0, 1)")
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     res = notes.refit("funnel plot", ed, method=method, profile_ci=False)
     sei_ = np.sqrt(ed.vi)
@@ -780,10 +781,10 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
     (1, 'right', 598)
     """
     method, test, level = normalize_options(method, test, level)
-    _check_choice("estimator", estimator, ("L0", "R0"))
+    check_choice("estimator", estimator, ("L0", "R0"))
     if side is not None:
-        _check_choice("side", side, ("left", "right"))
-    _check_choice("alternative", alternative, ("greater", "less"))
+        check_choice("side", side, ("left", "right"))
+    check_choice("alternative", alternative, ("greater", "less"))
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     opts = {"method": method, "test": test, "level": level}
     egger = _regression(ed, notes, model="rma", predictor="sei", **opts)
@@ -800,8 +801,3 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
         sel = None
     return BiasResult(k=ed.yi.shape[0], method=method, egger=egger, egger_classical=classical, begg=begg,
                       trim_and_fill=tf, fail_safe_n=fsn, pet_peese=pp, selection_3psm=sel, warnings=notes())
-
-
-def _check_choice(name: str, value, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")

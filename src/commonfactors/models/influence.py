@@ -26,10 +26,11 @@ from ..errors import InputError, SmallKWarning
 from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult, LeaveOneOutResult
 from ..results.meta import MetaResult
 from ._leave_one_out import DeletedTau2, DeletionSums, Fits, trace_p
+from ._options import Method, Test, normalize_options
 from ._wls import wls
 from .batch import fit_arrays
 from .tau2 import COMMON_EFFECT
-from .univariate import Method, Notes, Test, _tests, normalize_options, validated
+from .univariate import Notes, _tests, validated
 
 
 def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:

@@ -26,16 +26,17 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 
 from .. import _checks
 from .._distributions import chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
 from ..errors import BoundaryWarning, ConvergenceWarning, InputError
+from ._options import MultilevelMethod as Method
+from ._options import MultilevelTest as Test
+from ._options import normalize_options
 
-Method = Literal["REML", "ML"]
-Test = Literal["z", "t"]
 Robust = Literal["cr2"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -231,17 +232,6 @@ def cochran_qe(y, v, X) -> float:
     return float(np.dot(w, r * r))
 
 
-def _validate_options(method, test, level, robust):
-    if method not in ("REML", "ML"):
-        raise InputError(f"method={method!r}", expected="'REML' or 'ML' for a multilevel model")
-    if test not in ("z", "t"):
-        raise InputError(f"test={test!r}", expected="'z' or 't' for a multilevel model")
-    if not (isinstance(level, (int, float)) and 1 <= level < 100):
-        raise InputError(f"level={level!r}", expected="a confidence level in percent, such as 95")
-    if robust is not None and str(robust).lower() != "cr2":
-        raise InputError(f"robust={robust!r}", expected="None or 'cr2'")
-
-
 def multilevel_meta_analysis(
     data=None,
     *,
@@ -279,7 +269,8 @@ def multilevel_meta_analysis(
     test : {"z", "t"}
         Normal tests, or t tests with k - p degrees of freedom (and F for the omnibus test).
     level : float
-        Confidence level in percent.
+        Confidence level: a percent (default 95), a proportion (0.95) or a two-sided alpha (0.05), as
+        metafor.
     robust : {None, "cr2"}
         Add cluster-robust inference: the CR2 variance estimator with Satterthwaite degrees of freedom
         and the approximate Hotelling T^2 (HTZ) test for the moderators, as clubSandwich.
@@ -298,7 +289,8 @@ def multilevel_meta_analysis(
     InputError
         A column is missing or not numeric, ``vi <= 0``, a (cluster, within) pair repeats, all effects
         sit in one cluster, every cluster holds a single effect (the two variances are then not
-        identifiable: use ``meta_analysis``), or there are no more effects than coefficients.
+        identifiable: use ``meta_analysis``), there are no more effects than coefficients, or an option
+        is not one of the allowed values.
 
     Warns
     -----
@@ -337,7 +329,10 @@ def multilevel_meta_analysis(
     >>> round(res.estimate, 4), round(res.se, 4), [round(s, 4) for s in res.sigma2]
     (0.4771, 0.1208, [0.0427, 0.0033])
     """
-    _validate_options(method, test, level, robust)
+    method, test, level = normalize_options(method, test, level, methods=get_args(Method),
+                                            tests=get_args(Test))
+    if robust is not None and str(robust).lower() != "cr2":
+        raise InputError(f"robust={robust!r}", expected="None or 'cr2'")
     ed = _checks.effect_data(data, yi=yi, vi=vi, sei=sei, mods=mods)
     prep = _prepare(data, ed, cluster=cluster, within=within)
     y, v, X, blocks = prep.y, prep.v, prep.X, prep.blocks
@@ -391,7 +386,7 @@ def multilevel_meta_analysis(
         n_clusters=n,
         method=method,
         test=test,
-        level=float(level),
+        level=level,
         has_mods=mods is not None,
         coefficients=coefs,
         sigma2=(float(ev.sigma2[0]), float(ev.sigma2[1])),

@@ -17,7 +17,6 @@ import math
 import os
 import sys
 import warnings
-from typing import Literal
 
 import numpy as np
 
@@ -25,16 +24,10 @@ from .. import _distributions as dist
 from .._checks import EffectData, check_range, effect_data, format_rows, group_codes, numeric, warn_dropped
 from ..errors import ConvergenceWarning, InputError, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
+from ._options import Method, Test, normalize_options
 from ._wls import InterceptSums, cochran_q, is_intercept_only, wls, xdx
 from .batch import fit_arrays, q_profile_arrays
-from .tau2 import COMMON_EFFECT, METHODS, WEIGHTED_METHODS, _chi2_quantile, estimate_tau2, q_profile_ci
-
-Method = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "GENQ", "FE", "EE", "CE"]
-Test = Literal["z", "t", "knha", "hksj"]
-TESTS = ("z", "t", "knha")
-#: other names of the tests, normalised by :func:`normalize_options`
-TEST_ALIASES = {"hksj": "knha", "hk": "knha"}
-
+from .tau2 import COMMON_EFFECT, WEIGHTED_METHODS, _chi2_quantile, estimate_tau2, q_profile_ci
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -45,31 +38,6 @@ def _user_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     return level
-
-
-def normalize_options(method, test, level) -> tuple[str, str, float]:
-    """Validate and normalise the model options, in one place.
-
-    ``method`` is case-insensitive; ``test="hksj"`` (Hartung-Knapp-Sidik-Jonkman) is an alias of
-    ``"knha"``; ``level`` is a percent in (0, 100) (a value below 1 is read as a proportion, as metafor
-    does). Raises ValueError naming the allowed values.
-    """
-    m = method.upper() if isinstance(method, str) else method
-    if m not in METHODS + WEIGHTED_METHODS:
-        raise ValueError(f"method={method!r} is not one of {', '.join(METHODS + WEIGHTED_METHODS)}")
-    t = test.lower() if isinstance(test, str) else test
-    t = TEST_ALIASES.get(t, t)
-    if t not in TESTS:
-        raise ValueError(f"test={test!r} is not one of z, t, knha (or its alias hksj)")
-    try:
-        lv = float(level)
-    except (TypeError, ValueError):
-        raise ValueError(f"level={level!r} is not a number between 0 and 100 (a percent)") from None
-    if 0 < lv < 1:
-        lv *= 100.0
-    if not 0 < lv < 100:
-        raise ValueError(f"level={level!r} is not between 0 and 100 (a percent, e.g. 95)")
-    return m, t, lv
 
 
 @functools.lru_cache(maxsize=1024)
@@ -98,11 +66,11 @@ def _tests(beta, se, test: str, df: float, level: float):
 
 
 def check_weights(method: str, weights) -> None:
-    """``weights`` are given exactly when ``method`` needs them (GENQ); a ValueError otherwise."""
+    """``weights`` are given exactly when ``method`` needs them (GENQ); an InputError otherwise."""
     if method in WEIGHTED_METHODS and weights is None:
-        raise ValueError(f"method={method!r} needs weights= (the weights of its generalised Q statistic)")
+        raise InputError(f"method={method!r} needs weights= (the weights of its generalised Q statistic)")
     if method not in WEIGHTED_METHODS and weights is not None:
-        raise ValueError(f"weights= are only used by method='GENQ', not by method={method!r}")
+        raise InputError(f"weights= are only used by method='GENQ', not by method={method!r}")
 
 
 def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: float = 95,
@@ -324,7 +292,8 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
         Normal tests, t tests with k - p degrees of freedom, or the Knapp-Hartung adjustment with t tests
         (``"hksj"`` is an alias). Default "z".
     level : float
-        Confidence level in percent (default 95).
+        Confidence level: a percent (default 95), a proportion (0.95) or a two-sided alpha (0.05), as
+        metafor (:func:`.normalize_options`).
     weights : str or array_like, optional
         Weights (> 0) of the studies for ``method="GENQ"`` only (metafor's ``weights=``): they define the
         generalised Q statistic whose moments give tau2, and weight the coefficients (see :func:`fit`).
@@ -347,10 +316,8 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
     InputError
         A named column is missing or not numeric, ``vi <= 0``, a moderator has one level, a weight of a
         study used is missing or not > 0, or (``by`` with ``mods``) a subgroup cannot estimate the
-        coefficients.
-    ValueError
-        An unknown ``method`` or ``test``, a ``level`` outside (0, 100), or ``weights`` without
-        ``method="GENQ"`` (or GENQ without them).
+        coefficients; an unknown ``method`` or ``test``, a ``level`` outside (0, 100), or ``weights``
+        without ``method="GENQ"`` (or GENQ without them).
 
     Warns
     -----
