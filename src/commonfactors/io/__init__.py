@@ -117,20 +117,13 @@ def read_table(path, *, table: str | None = None):
         raise InputError(f"table={table!r} was given, but a {fmt} file holds one table", file=path,
                          expected="table= only for Excel sheets and .RData objects")
     if fmt == "csv":
-        if path.stat().st_size > FAST_CSV_BYTES:
-            df = _read_delimited_fast(path)
-        else:
-            df = read_raw(path).to_frame()
-    elif fmt == "excel":
-        df = _read_excel(path, table)
+        df = _read_delimited_fast(path) if path.stat().st_size > FAST_CSV_BYTES else read_raw(path).to_frame()
+    elif fmt in ("excel", "r"):
+        df = _read_excel(path, table) if fmt == "excel" else _read_r(path, table)
     elif fmt in ("spss", "stata"):
         df = _read_readstat(path, fmt)
-    elif fmt == "r":
-        df = _read_r(path, table)
-    elif fmt == "parquet":
-        df = _read_parquet(path)
     else:
-        df = _read_json(path)
+        df = _read_parquet(path) if fmt == "parquet" else _read_json(path)
     df.attrs["source"] = os.fspath(path)
     df.attrs.setdefault("notes", [])
     return df

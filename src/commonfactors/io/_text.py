@@ -129,33 +129,37 @@ def _decode(raw: bytes) -> tuple[str, str]:
     raise AssertionError("latin-1 decodes any byte string")  # pragma: no cover
 
 
-def _is_blank(record: list[str]) -> bool:
-    """An empty or whitespace-only line (a row of empty fields is a row, not a blank line)."""
-    return not record or (len(record) == 1 and not record[0].strip())
+def _is_blank(record: list[str], spaced: bool = False) -> bool:
+    """An empty or whitespace-only line (a row of empty fields is a row, not a blank line); in R's
+    whitespace-delimited layout (``spaced``), a line without fields."""
+    return not record or (not spaced and len(record) == 1 and not record[0].strip())
 
 
-def _sample_records(text: str, delimiter: str) -> list[list[str]]:
+def _records(text: str, delimiter: str):
+    """(first line, last line, fields) of each record, blank lines included: R's ``read.table`` layout for
+    :data:`WHITESPACE`, else the csv module's reader."""
     if delimiter == WHITESPACE:
-        out = []
-        try:
-            for _, _, rec in _whitespace_records(text):
-                if rec:
-                    out.append(rec)
-                    if len(out) >= _SNIFF_RECORDS:
-                        break
-        except _UnclosedQuote:
-            pass  # judged by what was read before it
-        return out
+        yield from _whitespace_records(text)
+        return
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    end = 0
+    for rec in reader:
+        start, end = end + 1, reader.line_num
+        yield start, end, rec
+
+
+def _sample_records(text: str, delimiter: str, n: int = _SNIFF_RECORDS) -> list[tuple[int, list[str]]]:
+    """The first ``n`` records of a sample that are not blank: (the line each ends on, its fields). A quote
+    the sample does not close ends it: the sample is judged by what was read before it."""
     out = []
     try:
-        for rec in reader:
-            if not _is_blank(rec):
-                out.append(rec)
-                if len(out) >= _SNIFF_RECORDS:
+        for _, end, rec in _records(text, delimiter):
+            if not _is_blank(rec, delimiter == WHITESPACE):
+                out.append((end, rec))
+                if len(out) == n:
                     break
-    except csv.Error:
-        pass  # an unclosed quote in the sample: judged by what was read before it
+    except (csv.Error, _UnclosedQuote):
+        pass
     return out
 
 
@@ -174,11 +178,11 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
         head_text = head_text[: head_text.rfind("\n") + 1]  # drop a partial last line of the sample
     if suffix == ".tsv":
         delimiter = "\t"
-        sample = _sample_records(head_text, delimiter)
+        sample = [rec for _, rec in _sample_records(head_text, delimiter)]
     else:
         best = None
         for rank, d in enumerate(_DELIMITERS):
-            sample = _sample_records(head_text, d)
+            sample = [rec for _, rec in _sample_records(head_text, d)]
             if not sample:
                 continue
             width = len(sample[0])
@@ -188,7 +192,7 @@ def _sniff(head_text: str, suffix: str, encoding: str) -> _Dialect:
                 best = (score, d, sample)
         delimiter, sample = (",", []) if best is None else best[1:]
         if best is None or not best[0][0]:
-            spaced = _sample_records(head_text, WHITESPACE)
+            spaced = [rec for _, rec in _sample_records(head_text, WHITESPACE)]
             if spaced and len(spaced[0]) > 1 and (len(spaced) == 1 or len(spaced[1]) > 1):
                 delimiter, sample = WHITESPACE, spaced
     decimal = "."
@@ -215,13 +219,6 @@ def _row_names_first(header: list[str], first_row: list[str], delimiter: str) ->
     if header[0] == "" or len(first_row) != len(header) + 1:
         return False
     return delimiter == WHITESPACE or bool(first_row[-1].strip())
-
-
-def _ambiguous_decimal(value: str, *, path, line, column) -> InputError:
-    return InputError(f"got {value.strip()!r} in a file that writes numbers with a decimal comma", file=path,
-                      row=line, column=column,
-                      expected="every number written with a decimal comma "
-                               "(a '.' could be a thousands separator)")
 
 
 def _field_count_error(n: int, width: int, delimiter: str, *, path, line, short_header: bool = False
@@ -285,7 +282,6 @@ def read_raw(path) -> RawTable:
         raise _empty_error(path)
     dialect = _sniff(text[:_SNIFF_BYTES], path.suffix.lower(), encoding)
     spaced = dialect.delimiter == WHITESPACE
-    records = _whitespace_records(text) if spaced else _csv_records(text, dialect.delimiter)
     header = None
     cells: dict[str, list[str]] = {}
     columns: list[list[str]] = []
@@ -294,8 +290,8 @@ def read_raw(path) -> RawTable:
     comma = dialect.decimal == ","
     short_header = False
     try:
-        for start, end, rec in records:
-            if (not rec) if spaced else _is_blank(rec):
+        for start, end, rec in _records(text, dialect.delimiter):
+            if _is_blank(rec, spaced):
                 continue
             if header is None:
                 header = _check_header(rec, path=path, line=start)
@@ -332,22 +328,16 @@ def read_raw(path) -> RawTable:
     return RawTable(header[skip:], cells, np.asarray(lines, dtype=np.int64), os.fspath(path), notes=notes)
 
 
-def _csv_records(text: str, delimiter: str):
-    """Records of the csv module's reader: (first line, last line, fields)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    end = 0
-    for rec in reader:
-        start, end = end + 1, reader.line_num
-        yield start, end, rec
-
-
 def _decimal_commas(rec: list[str], header: list[str], *, path, line) -> list[str]:
     out = []
     for h, c in zip(header, rec, strict=True):
         if _COMMA_NUMBER.fullmatch(c):
             c = c.replace(",", ".")
         elif _DOT_DECIMAL.fullmatch(c):
-            raise _ambiguous_decimal(c, path=path, line=line, column=h)
+            raise InputError(f"got {c.strip()!r} in a file that writes numbers with a decimal comma",
+                             file=path, row=line, column=h,
+                             expected="every number written with a decimal comma (a '.' could be a thousands "
+                                      "separator)")
         out.append(c)
     return out
 
@@ -411,16 +401,7 @@ def _read_delimited_fast(path: Path):
 def _header_record(head_text: str, delimiter: str):
     """(line the header record ends on, its fields, the first data record's fields); None for what the
     sample does not hold complete."""
-    reader = csv.reader(io.StringIO(head_text, newline=""), delimiter=delimiter)
-    found = []
-    try:
-        for rec in reader:
-            if not _is_blank(rec):
-                found.append((reader.line_num, rec))
-                if len(found) == 2:
-                    break
-    except csv.Error:
-        pass
+    found = _sample_records(head_text, delimiter, 2)
     if not found:
         return 0, None, None
     return found[0][0], found[0][1], found[1][1] if len(found) == 2 else None
