@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from ._numbers import to_float
 from .errors import InputError
 
 
@@ -125,8 +126,6 @@ def design_matrix(data, mods, *, rows, source, keep):
 
 def _numbers_where_needed(sub, numeric, *, rows, source):
     """The columns used in arithmetic or functions as float64; text in them names its row."""
-    from ._checks import to_float
-
     text = sorted(v for v in numeric if sub[v].dtype.kind not in "biuf")
     if not text:
         return sub

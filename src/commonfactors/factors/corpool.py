@@ -54,8 +54,9 @@ from typing import Literal
 
 import numpy as np
 
-from .._checks import format_rows, require_column, row_labels, source_of, to_float, warn_dropped
+from .._checks import format_rows, require_column, row_labels, source_of, warn_dropped
 from .._distributions import chi2_sf, norm_ppf
+from .._numbers import to_float
 from ..errors import CommonFactorsWarning, ConvergenceWarning, InputError
 from ..results.factors import CorrelationPoolResult, PooledCorrelation
 
