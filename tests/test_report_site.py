@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import commonfactors as cf
 from commonfactors import datasets, reproduce
 from commonfactors.cli import main
-from commonfactors.report import site
+from commonfactors.report import render, site
 from commonfactors.report._staging import SITE_MARKER
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
@@ -283,7 +283,7 @@ def test_interrupted_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
     (out / "README.md").write_text("readme")
     (out / SITE_MARKER).write_text("")
     calls = []
-    original = site._Writer.page
+    original = render.Writer.page
 
     def page_then_interrupt(self, name, template, **context):
         calls.append(name)
@@ -291,7 +291,7 @@ def test_interrupted_site_build_leaves_the_previous_site(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self, name, template, **context)
 
-    monkeypatch.setattr(site._Writer, "page", page_then_interrupt)
+    monkeypatch.setattr(render.Writer, "page", page_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         site.build_site(out, progress=False)
     assert len(calls) == 3

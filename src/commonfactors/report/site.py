@@ -22,16 +22,15 @@ import ast
 import contextlib
 import math
 import os
-import shutil
 import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__
 from .._format import fmt, fmt_p
 from ..errors import InputError
 from ._staging import staging
+from .render import Writer, markup
 
 #: The factors' page titles and one-line descriptions, in the order of the pie.
 FACTOR_PAGES = {
@@ -66,9 +65,6 @@ YEAR_COLUMN = "year"
 #: written to a CSV file in ``tables/`` and linked from the page, so a page of 10,000 studies stays small.
 TABLE_ROWS = 60
 
-_DIR = Path(__file__).resolve().parent
-
-
 # ------------------------------------------------------------------------------------------------------
 # small helpers
 
@@ -91,24 +87,6 @@ class _Progress:
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
-
-
-def _env():
-    import jinja2
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_DIR / "templates"),
-        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
-def _markup(html: str):
-    import markupsafe
-
-    return markupsafe.Markup(html)
 
 
 def _num(x, digits: int = 4) -> str:
@@ -155,12 +133,6 @@ def _labels(frame) -> list[str]:
                 ]
             return labels
     return [f"study {i + 1}" for i in range(len(frame))]
-
-
-def _fig_size(fig) -> tuple[int, int]:
-    """Display size in CSS pixels (100 per inch; the PNG has 1.5 times as many for sharp screens)."""
-    w, h = fig.get_size_inches()
-    return int(round(100 * w)), int(round(100 * h))
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -224,198 +196,152 @@ def _xlabel(measure: str | None) -> str:
     return "effect size (yi)"
 
 
-class _Writer:
-    """Writes figures and pages into the site folder ``root`` and caches the fitted models."""
+def _model(
+    w: Writer,
+    data: _Data,
+    *,
+    key: str,
+    title: str,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    note: str = "",
+    sensitivity: bool = False,
+) -> dict:
+    """Fit, test for funnel asymmetry, draw, and return what ``model_block`` shows; with
+    ``sensitivity``, also what ``sensitivity_block`` shows (:func:`_sensitivity`)."""
+    import numpy as np
 
-    def __init__(self, root: Path, env: bool = True):
-        self.root = root
-        self.env = _env() if env else None  # model jobs in worker processes write figures only
-        self.css = _markup((_DIR / "static" / "site.css").read_text(encoding="utf-8"))
-        (root / "figures").mkdir(parents=True, exist_ok=True)
-        (root / "data").mkdir(parents=True, exist_ok=True)
+    import commonfactors as cf
 
-    def figure(self, fig, stem: str) -> dict:
-        from . import figures
+    from . import figures
 
-        figures.save(fig, self.root / "figures" / stem)
-        size = _fig_size(fig)
-        fig.clear()
-        return {"png": f"figures/{stem}.png", "svg": f"figures/{stem}.svg", "size": size}
-
-    def page(self, name: str, template: str, **context) -> None:
-        from .._io_write import write_atomic
-
-        context.setdefault("nav", [])
-        html = self.env.get_template(template).render(
-            css=self.css, version=__version__, built_with=_built_with(), **context
+    with warnings.catch_warnings(record=True):  # kept in each result's ``warnings`` and shown on the page
+        warnings.simplefilter("always")
+        res = cf.meta_analysis(
+            data.frame,
+            yi=data.yi,
+            vi=data.vi,
+            sei=data.sei,
+            slab=np.asarray(data.labels),
+            method=method,
+            test=test,
+            level=level,
         )
-        path = self.root / name
-        write_atomic(path, html)
-        os.chmod(path, 0o644)
-
-    def table(self, frame, stem: str) -> str:
-        """Write ``frame`` (one row per study, unrounded) as ``tables/<stem>.csv`` and return its link."""
-        from .._io_write import write_atomic
-
-        (self.root / "tables").mkdir(exist_ok=True)
-        path = self.root / "tables" / f"{stem}.csv"
-        write_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
-        os.chmod(path, 0o644)
-        return f"tables/{stem}.csv"
-
-    def copy(self, source: Path, relative: str) -> str:
-        target = self.root / "data" / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        os.chmod(target, 0o644)
-        return f"data/{relative}"
-
-    def model(
-        self,
-        data: _Data,
-        *,
-        key: str,
-        title: str,
-        method: str = "REML",
-        test: str = "z",
-        level: float = 95,
-        note: str = "",
-        sensitivity: bool = False,
-    ) -> dict:
-        """Fit, test for funnel asymmetry, draw, and return what ``model_block`` shows; with
-        ``sensitivity``, also what ``sensitivity_block`` shows (:meth:`sensitivity`)."""
-        import numpy as np
-
-        import commonfactors as cf
-
-        from . import figures
-
-        with warnings.catch_warnings(record=True):  # kept in each result's ``warnings`` and shown on the page
-            warnings.simplefilter("always")
-            res = cf.meta_analysis(
-                data.frame,
-                yi=data.yi,
-                vi=data.vi,
-                sei=data.sei,
-                slab=np.asarray(data.labels),
-                method=method,
-                test=test,
-                level=level,
-            )
-            bias = cf.bias_tests(
-                yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res), test=test, level=level
-            )
-        xlabel = _xlabel(data.measure)
-        forest = self.figure(figures.forest(res, xlabel=xlabel), f"{key}-forest")
-        funnel = self.figure(
-            figures.funnel(res, trim_fill=bias.trim_and_fill, xlabel=xlabel), f"{key}-funnel"
+        bias = cf.bias_tests(
+            yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res), test=test, level=level
         )
-        share = 100 * res.weights / res.weights.sum()
-        shown = slice(0, TABLE_ROWS if res.k > TABLE_ROWS else res.k)  # the first rows, in file order
-        studies = [
-            (str(int(r)), str(s), fmt(y, 4), fmt(v, 4), fmt(w, 2))
-            for r, s, y, v, w in zip(res.rows[shown], res.slab[shown], res.yi[shown], res.vi[shown],
-                                     share[shown], strict=True)
-        ]
-        studies_file = None
-        if res.k > TABLE_ROWS:
-            import pandas as pd
+    xlabel = _xlabel(data.measure)
+    forest = w.figure(figures.forest(res, xlabel=xlabel), f"{key}-forest")
+    funnel = w.figure(
+        figures.funnel(res, trim_fill=bias.trim_and_fill, xlabel=xlabel), f"{key}-funnel"
+    )
+    share = 100 * res.weights / res.weights.sum()
+    shown = slice(0, TABLE_ROWS if res.k > TABLE_ROWS else res.k)  # the first rows, in file order
+    studies = [
+        (str(int(r)), str(s), fmt(y, 4), fmt(v, 4), fmt(w, 2))
+        for r, s, y, v, w in zip(res.rows[shown], res.slab[shown], res.yi[shown], res.vi[shown],
+                                 share[shown], strict=True)
+    ]
+    studies_file = None
+    if res.k > TABLE_ROWS:
+        import pandas as pd
 
-            studies_file = self.table(pd.DataFrame({"line": res.rows, "study": [str(s) for s in res.slab],
-                                                    "yi": res.yi, "vi": res.vi, "weight": share}),
-                                      f"{key}-studies")
-        settings = [
-            ("Effect sizes", data.effect_text),
-            ("Measure", xlabel),
-            ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
-            ("Test and level", f"{res.test} test, {res.level:g}% intervals"),
-            ("Studies used (k)", str(res.k)),
-            (
-                "Pooled estimate",
-                f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
-            ),
-        ]
-        if not res.common_effect:
-            settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
-        extra = self.sensitivity(data, res, key=key, xlabel=xlabel) if sensitivity else None
-        return {
-            "sensitivity": extra,
-            "key": key,
-            "title": title,
-            "note": note,
-            "settings": settings,
-            "level": f"{res.level:g}",
-            "summary_html": _markup(res.summary().as_html()),
-            "bias_html": _markup(bias.summary().as_html()),
-            "forest_png": forest["png"],
-            "forest_svg": forest["svg"],
-            "forest_size": forest["size"],
-            "funnel_png": funnel["png"],
-            "funnel_svg": funnel["svg"],
-            "funnel_size": funnel["size"],
-            "studies": studies,
-            "k": res.k,
-            "studies_file": studies_file,
-            "forest_rule": _forest_rule(res.k),
+        studies_file = w.table(pd.DataFrame({"line": res.rows, "study": [str(s) for s in res.slab],
+                                                "yi": res.yi, "vi": res.vi, "weight": share}),
+                                  f"{key}-studies")
+    settings = [
+        ("Effect sizes", data.effect_text),
+        ("Measure", xlabel),
+        ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
+        ("Test and level", f"{res.test} test, {res.level:g}% intervals"),
+        ("Studies used (k)", str(res.k)),
+        (
+            "Pooled estimate",
+            f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
+        ),
+    ]
+    if not res.common_effect:
+        settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
+    extra = _sensitivity(w, data, res, key=key, xlabel=xlabel) if sensitivity else None
+    return {
+        "sensitivity": extra,
+        "key": key,
+        "title": title,
+        "note": note,
+        "settings": settings,
+        "level": f"{res.level:g}",
+        "summary_html": markup(res.summary().as_html()),
+        "bias_html": markup(bias.summary().as_html()),
+        "forest_png": forest["png"],
+        "forest_svg": forest["svg"],
+        "forest_size": forest["size"],
+        "funnel_png": funnel["png"],
+        "funnel_svg": funnel["svg"],
+        "funnel_size": funnel["size"],
+        "studies": studies,
+        "k": res.k,
+        "studies_file": studies_file,
+        "forest_rule": _forest_rule(res.k),
+    }
+
+
+def _sensitivity(w: Writer, data: _Data, res, *, key: str, xlabel: str) -> dict:
+    """Influence diagnostics, the Baujat plot and (when the data have a :data:`YEAR_COLUMN`) the
+    cumulative meta-analysis by year, with the model options of ``res``."""
+    import numpy as np
+
+    import commonfactors as cf
+
+    from . import figures
+
+    common = dict(yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels), method=res.method)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        infl = cf.influence(data.frame, test=res.test, level=res.level, **common)
+        bj = cf.baujat(data.frame, **common)
+    baujat = w.figure(figures.baujat(bj, influential=infl.influential), f"{key}-baujat")
+    shown = _most_influential(infl)
+    rows = [
+        {
+            "line": str(int(res.rows[i])),
+            "study": str(infl.slab[i]),
+            "cells": [fmt(c[i], 4) for c in (infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio,
+                                             infl.hat, infl.weight, infl.leave1out_estimate)],
+            "flag": bool(infl.influential[i]),
         }
-
-
-    def sensitivity(self, data: _Data, res, *, key: str, xlabel: str) -> dict:
-        """Influence diagnostics, the Baujat plot and (when the data have a :data:`YEAR_COLUMN`) the
-        cumulative meta-analysis by year, with the model options of ``res``."""
-        import numpy as np
-
-        import commonfactors as cf
-
-        from . import figures
-
-        common = dict(yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels), method=res.method)
+        for i in shown
+    ]
+    influence_file = None
+    if shown.shape[0] < infl.k:
+        frame = infl.to_frame()
+        frame.insert(0, "line", res.rows)
+        influence_file = w.table(frame, f"{key}-influence")
+    out = {
+        "baujat_png": baujat["png"],
+        "baujat_svg": baujat["svg"],
+        "baujat_size": baujat["size"],
+        "influence": rows,
+        "k": infl.k,
+        "influence_file": influence_file,
+        "flagged": [str(s) for s, flag in zip(infl.slab, infl.influential, strict=True) if flag],
+        "warnings": list(dict.fromkeys((*infl.warnings, *bj.warnings))),
+        "cumulative": None,
+        "cumulative_note": "",
+    }
+    if YEAR_COLUMN not in data.frame.columns:
+        return out
+    try:
         with warnings.catch_warnings(record=True):
             warnings.simplefilter("always")
-            infl = cf.influence(data.frame, test=res.test, level=res.level, **common)
-            bj = cf.baujat(data.frame, **common)
-        baujat = self.figure(figures.baujat(bj, influential=infl.influential), f"{key}-baujat")
-        shown = _most_influential(infl)
-        rows = [
-            {
-                "line": str(int(res.rows[i])),
-                "study": str(infl.slab[i]),
-                "cells": [fmt(c[i], 4) for c in (infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio,
-                                                 infl.hat, infl.weight, infl.leave1out_estimate)],
-                "flag": bool(infl.influential[i]),
-            }
-            for i in shown
-        ]
-        influence_file = None
-        if shown.shape[0] < infl.k:
-            frame = infl.to_frame()
-            frame.insert(0, "line", res.rows)
-            influence_file = self.table(frame, f"{key}-influence")
-        out = {
-            "baujat_png": baujat["png"],
-            "baujat_svg": baujat["svg"],
-            "baujat_size": baujat["size"],
-            "influence": rows,
-            "k": infl.k,
-            "influence_file": influence_file,
-            "flagged": [str(s) for s, flag in zip(infl.slab, infl.influential, strict=True) if flag],
-            "warnings": list(dict.fromkeys((*infl.warnings, *bj.warnings))),
-            "cumulative": None,
-            "cumulative_note": "",
-        }
-        if YEAR_COLUMN not in data.frame.columns:
-            return out
-        try:
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                cum = cf.cumulative(data.frame, order=YEAR_COLUMN, test=res.test, level=res.level, **common)
-        except InputError as e:  # a study without a year
-            out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
-            return out
-        fig = figures.cumulative_forest(cum, xlabel=xlabel, order_label=YEAR_COLUMN, level=res.level)
-        out["cumulative"] = {**self.figure(fig, f"{key}-cumulative"), "column": YEAR_COLUMN,
-                             "rule": _cumulative_rule(cum.k)}
+            cum = cf.cumulative(data.frame, order=YEAR_COLUMN, test=res.test, level=res.level, **common)
+    except InputError as e:  # a study without a year
+        out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
         return out
+    fig = figures.cumulative_forest(cum, xlabel=xlabel, order_label=YEAR_COLUMN, level=res.level)
+    out["cumulative"] = {**w.figure(fig, f"{key}-cumulative"), "column": YEAR_COLUMN,
+                         "rule": _cumulative_rule(cum.k)}
+    return out
 
 
 def _most_influential(infl):
@@ -461,12 +387,6 @@ def _bias_method(res) -> str:
     return "REML" if res.common_effect else res.method
 
 
-def _built_with() -> str:
-    import matplotlib
-
-    return f"Python {sys.version.split()[0]}, matplotlib {matplotlib.__version__}"
-
-
 # ------------------------------------------------------------------------------------------------------
 # the shipped datasets
 
@@ -498,7 +418,7 @@ def _dataset_data(info) -> dict:
     }
 
 
-def _copy_dataset(w: _Writer, id: str, info: dict) -> None:
+def _copy_dataset(w: Writer, id: str, info: dict) -> None:
     """Copy a shipped dataset's file and provenance file into the site's ``data/`` and link them in
     ``info``."""
     from ..datasets import DATA_DIR, describe
@@ -585,7 +505,7 @@ def _row(r: dict, dataset_pages: dict) -> dict:
     }
 
 
-def _pie_context(w: _Writer, estimates_file: str) -> dict:
+def _pie_context(w: Writer, estimates_file: str) -> dict:
     import commonfactors as cf
 
     from . import figures
@@ -633,7 +553,7 @@ def _data_dir() -> Path:
     return DATA_DIR
 
 
-def _factor_context(w: _Writer, factor: str, pie: dict, dataset_pages: dict) -> dict:
+def _factor_context(w: Writer, factor: str, pie: dict, dataset_pages: dict) -> dict:
     from ..factors.taxonomy import ELEMENTS, element_estimates
     from . import figures
 
@@ -737,7 +657,8 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
     if method in ("FE", "EE", "CE"):
         title = f"Common-effect model ({measure}, {test} test)"
     try:
-        return _Writer(Path(root), env=False).model(
+        return _model(
+            Writer(Path(root), with_env=False),
             data,
             key=_spec_key(d, spec),
             title=title,
@@ -847,7 +768,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
     workers = min(os.cpu_count() or 1, 4) if workers is None else workers
     bar = _Progress(total=2 + len(pageable) + len(ids) + len(FACTOR_PAGES) + 1, enabled=progress)
     with staging(out_dir) as root, contextlib.ExitStack() as stack:
-        w = _Writer(root)
+        w = Writer(root)
         pool = _pool(workers)
         if pool is not None:
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
@@ -1019,7 +940,7 @@ def build_report(
     bar = _Progress(total=2, enabled=progress)
     prepared = _prepare(data, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns, slab=slab)
     with staging(out_dir) as root:
-        w = _Writer(root)
+        w = Writer(root)
         if dataset is not None:
             prepared.info = _dataset_data(datasets.describe(dataset))
             _copy_dataset(w, dataset, prepared.info)
@@ -1045,7 +966,8 @@ def build_report(
             if source is not None and Path(source).is_file():
                 prepared.info["file"] = w.copy(Path(source), Path(source).name)
         note = _nesting_note(prepared) if dataset is not None else ""
-        fit = w.model(
+        fit = _model(
+            w,
             prepared,
             key=_slug(name) or "data",
             title=f"Model: {method}, {test} test",

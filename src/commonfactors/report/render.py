@@ -1,0 +1,98 @@
+"""Rendering of the report's pages: the jinja2 environment (autoescaped, templates in ``templates/``), and
+the writer that puts pages, figures, tables and copied data files into the site folder.
+
+Templates get plain content (strings, numbers, lists and the links of figures already written); text
+from data files is escaped, so a study called ``<script>`` is shown as text. Pages load nothing from the
+network: the stylesheet is inlined and the figures are local PNG files (with SVG versions for print).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .. import __version__
+
+_DIR = Path(__file__).resolve().parent
+
+
+def env():
+    """The templates' environment: autoescaped, undefined names an error."""
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def markup(html: str):
+    """``html`` built here (a result's summary table), marked as safe to insert unescaped."""
+    import markupsafe
+
+    return markupsafe.Markup(html)
+
+
+def fig_size(fig) -> tuple[int, int]:
+    """Display size in CSS pixels (100 per inch; the PNG has 1.5 times as many for sharp screens)."""
+    w, h = fig.get_size_inches()
+    return int(round(100 * w)), int(round(100 * h))
+
+
+def built_with() -> str:
+    """The versions the page footer names."""
+    import matplotlib
+
+    return f"Python {sys.version.split()[0]}, matplotlib {matplotlib.__version__}"
+
+
+class Writer:
+    """Writes pages, figures, tables and copies of data files into the site folder ``root``."""
+
+    def __init__(self, root: Path, with_env: bool = True):
+        self.root = root
+        self.env = env() if with_env else None  # model jobs in worker processes write figures only
+        self.css = markup((_DIR / "static" / "site.css").read_text(encoding="utf-8"))
+        (root / "figures").mkdir(parents=True, exist_ok=True)
+        (root / "data").mkdir(parents=True, exist_ok=True)
+
+    def figure(self, fig, stem: str) -> dict:
+        from . import figures
+
+        figures.save(fig, self.root / "figures" / stem)
+        size = fig_size(fig)
+        fig.clear()
+        return {"png": f"figures/{stem}.png", "svg": f"figures/{stem}.svg", "size": size}
+
+    def page(self, name: str, template: str, **context) -> None:
+        from .._io_write import write_atomic
+
+        context.setdefault("nav", [])
+        html = self.env.get_template(template).render(
+            css=self.css, version=__version__, built_with=built_with(), **context
+        )
+        path = self.root / name
+        write_atomic(path, html)
+        os.chmod(path, 0o644)
+
+    def table(self, frame, stem: str) -> str:
+        """Write ``frame`` (one row per study, unrounded) as ``tables/<stem>.csv`` and return its link."""
+        from .._io_write import write_atomic
+
+        (self.root / "tables").mkdir(exist_ok=True)
+        path = self.root / "tables" / f"{stem}.csv"
+        write_atomic(path, frame.to_csv(index=False, lineterminator="\n"))
+        os.chmod(path, 0o644)
+        return f"tables/{stem}.csv"
+
+    def copy(self, source: Path, relative: str) -> str:
+        target = self.root / "data" / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
+        return f"data/{relative}"
