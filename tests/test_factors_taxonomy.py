@@ -7,6 +7,7 @@ import pytest
 from commonfactors.errors import InputError
 from commonfactors.factors import taxonomy
 from commonfactors.factors.taxonomy import element, element_estimates, list_elements
+from reference import load
 from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 # The elements issue 5 lists, per factor
@@ -82,20 +83,8 @@ def test_names_are_forgiving_and_unknown_names_suggest():
 
 
 def test_pooled_treatment_effect_matches_metafor():
-    # > d <- read.csv("data/metapsy_depression_psyctr.csv", check.names = FALSE)
-    # > key <- paste(study, condition_arm1, condition_arm2, multi_arm1, multi_arm2)
-    # > key <- factor(key, levels = unique(key))
-    # > yi <- as.vector(tapply(d$.g, key, mean)); sei <- as.vector(tapply(d$.g_se, key, mean))
-    # > res <- rma(yi, sei = sei, method = "REML"); predict(res)          # metafor 3.8-1, R 4.2
-    expected = {
-        "k": 599,
-        "estimate": 0.739662339786158,
-        "ci_low": 0.685759700379408,
-        "ci_high": 0.793564979192909,
-        "pi_low": -0.443084413106613,
-        "pi_high": 1.92240909267893,
-        "i2": 88.7885082690613,
-    }
+    # metafor 3.8-1, tests/reference/taxonomy.R: rma(yi, sei = sei, method = "REML") on one row per comparison
+    expected = load("taxonomy")["treatment_effect"]
     est = element_estimates("treatment-effect").estimates[0]
     assert est.origin == "pooled" and est.metric == "d" and "REML" in est.model
     got = est.to_dict()
