@@ -1,13 +1,15 @@
-"""Import direction (DESIGN.md "The data flow", STYLE.md section 2): nothing reaches back.
+"""The layer order of the package (README, Architecture): each module imports only from the layers below it.
 
-``errors`` <- ``_checks`` <- ``io``/``effects`` <- ``models`` <- ``results`` <- ``factors`` <- ``report``
-<- ``cli``. Imports are read from the source with :mod:`ast` (lazy imports inside functions count too),
-and ``import commonfactors`` is checked in a fresh interpreter to stay light.
+Imports are read from the source with :mod:`ast`, those inside functions included, and checked against
+:data:`ALLOWED`, one row per top-level module or subpackage. :data:`RAISES_INPUT_ERROR` says which modules
+may raise ``InputError`` (the boundary, and public entry points that check their own arguments), and
+``import commonfactors`` is checked in a fresh interpreter to stay light.
 """
 
 import ast
 import subprocess
 import sys
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,54 @@ import commonfactors
 
 PACKAGE = Path(commonfactors.__file__).parent
 HEAVY = ("scipy", "pandas", "formulaic", "matplotlib", "jinja2")
+
+_LEAVES = ("errors", "_distributions", "_format", "_io_write", "_paths")
+#: top-level module or subpackage -> what it may import from the package ("commonfactors": the public API
+#: of the package itself). Its own submodules are always allowed. Bottom to top, as the README draws it.
+ALLOWED: dict[str, set[str]] = {
+    "errors": set(),
+    "_distributions": set(),
+    "_format": set(),
+    "_io_write": set(),
+    "_paths": set(),
+    "_numbers": {"errors"},
+    "_formula": {"errors"},
+    "_design": {"errors", "_numbers", "_formula"},
+    "_checks": {"errors", "_numbers", "_design"},
+    "io": {"errors", "_checks", "_numbers"},
+    "datasets": {*_LEAVES, "io"},
+    "effects": {"errors", "_checks", "_numbers", "_distributions"},
+    "results": {"errors", "_format"},
+    "models": {"errors", "_checks", "_distributions", "_format", "results"},
+    "reproduce": {*_LEAVES, "results"},
+    "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results"},
+    "report": {*_LEAVES, "commonfactors", "datasets", "effects", "models", "results", "reproduce", "factors",
+               "io"},
+    "cli": {*_LEAVES, "_checks", "io", "datasets", "effects", "models", "results", "reproduce", "factors",
+            "report"},
+    "commonfactors": {"errors"},  # the package's __init__: the rest is re-exported lazily, by name
+}
+
+#: modules that may raise InputError: the boundary, and public entry points checking their own arguments
+RAISES_INPUT_ERROR = {
+    "_checks": "validation of in-memory data",
+    "_numbers": "table cells that are not numbers",
+    "_design": "moderators: values, levels, collinearity",
+    "_formula": "moderator formulas outside the whitelist",
+    "io": "user files",
+    "cli": "command-line arguments and files",
+    "datasets": "an unknown dataset ID",
+    "reproduce": "an unknown analysis ID",
+    "effects": "effect_sizes() and the conversions: measures and their arguments",
+    "models._options": "the declared options of every model, checked in one place",
+    "models.univariate": "user weights, subgroups",
+    "models.multilevel": "cluster and within-cluster labels",
+    "models.batch": "fit_many(): arrays of shape (m, k)",
+    "models.influence": "the order of a cumulative meta-analysis",
+    "models.bias": "the options of the small-study tests",
+    "factors": "pies: components, correlation matrices, Monte Carlo settings",
+    "report": "the output folder and the columns a report names",
+}
 
 
 def _module_name(path: Path) -> str:
@@ -28,13 +78,12 @@ def _is_module(name: str) -> bool:
     return (PACKAGE / rel).with_suffix(".py").is_file() or (PACKAGE / rel / "__init__.py").is_file()
 
 
-def _imports(path: Path) -> list[tuple[str, str | None, bool]]:
+def _imports(tree: ast.Module, path: Path) -> list[tuple[str, str | None, bool]]:
     """(module, name or None, at module level) for every import in ``path``, relative imports resolved.
 
     ``from . import io`` gives ("commonfactors.io", None, ...): a name that is a submodule counts as that
     module; ``from .x import f`` gives ("commonfactors.x", "f", ...).
     """
-    tree = ast.parse(path.read_text(encoding="utf-8"))
     top = {id(node) for node in tree.body}
     package = _module_name(path) if path.name == "__init__.py" else _module_name(path).rpartition(".")[0]
     found = []
@@ -56,13 +105,25 @@ def _imports(path: Path) -> list[tuple[str, str | None, bool]]:
     return found
 
 
+def _raises_input_error(tree: ast.Module) -> bool:
+    calls = (n.func for n in ast.walk(tree) if isinstance(n, ast.Call))
+    return any(getattr(f, "id", getattr(f, "attr", None)) == "InputError" for f in calls)
+
+
 SOURCES = sorted(PACKAGE.rglob("*.py"))
-IMPORTS = {_module_name(p): _imports(p) for p in SOURCES}
+TREES = {_module_name(p): (ast.parse(p.read_text(encoding="utf-8")), p) for p in SOURCES}
+IMPORTS = {m: _imports(tree, p) for m, (tree, p) in TREES.items()}
 
 
 def _own(module: str) -> list[tuple[str, str | None]]:
     """The package-internal imports of ``module``."""
     return [(m, n) for m, n, _ in IMPORTS[module] if m == "commonfactors" or m.startswith("commonfactors.")]
+
+
+def _unit(module: str) -> str:
+    """The row of :data:`ALLOWED` a module belongs to: its top-level module or subpackage."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "commonfactors"
 
 
 def _in(module: str, layer: str) -> bool:
@@ -77,12 +138,27 @@ def test_the_import_parser_sees_the_package():
     assert {"commonfactors.errors", "commonfactors.models.tau2", "commonfactors.cli.pool"} <= set(IMPORTS)
     assert ("commonfactors.results.meta", "MetaResult") in _own("commonfactors.models.univariate")
     assert ("commonfactors.io", None) in _own("commonfactors.cli._common")  # `from .. import io`
+    assert ("commonfactors._design", "design_matrix") in _own("commonfactors._checks")
 
 
-@pytest.mark.parametrize("module", _layer("models"))
-def test_models_know_nothing_of_files_reports_or_the_command_line(module):
-    bad = [(m, n) for m, n in _own(module) if any(_in(m, x) for x in ("io", "report", "cli", "datasets"))]
-    assert not bad, f"{module} imports {bad}"
+def test_the_layer_table_covers_the_package_and_has_no_cycle():
+    assert {_unit(m) for m in IMPORTS} <= set(ALLOWED)
+    order = list(TopologicalSorter(ALLOWED).static_order())  # raises CycleError on a cycle
+    assert order.index("_checks") < order.index("models") and order.index("results") < order.index("models")
+
+
+def test_the_table_keeps_models_apart_from_files_and_results_apart_from_models():
+    assert not ALLOWED["models"] & {"io", "datasets", "report", "cli"}  # models know nothing of files
+    assert ALLOWED["results"] <= {"_format", "errors"}  # result objects only format
+    assert all(not ALLOWED[leaf] for leaf in _LEAVES)
+    assert [u for u in ALLOWED if {"cli", "report"} & ALLOWED[u]] == ["cli"]  # report only from the cli
+
+
+@pytest.mark.parametrize("module", sorted(IMPORTS))
+def test_each_module_imports_only_from_the_layers_below(module):
+    unit = _unit(module)
+    bad = [(m, n) for m, n in _own(module) if _unit(m) != unit and _unit(m) not in ALLOWED[unit]]
+    assert not bad, f"{module} ({unit!r}) may import only {sorted(ALLOWED[unit])}, but imports {bad}"
 
 
 @pytest.mark.parametrize("module", _layer("report"))
@@ -92,29 +168,11 @@ def test_report_uses_only_public_model_functions(module):
     assert not bad, f"{module} reaches into model internals: {bad}"
 
 
-def test_errors_imports_nothing_from_the_package():
-    assert _own("commonfactors.errors") == []
-
-
-@pytest.mark.parametrize("module", ["commonfactors._distributions", "commonfactors._format",
-                                    "commonfactors._io_write"])
-def test_leaf_helpers_import_nothing_from_the_package(module):
-    assert _own(module) == []
-
-
-@pytest.mark.parametrize("module", _layer("results"))
-def test_results_only_format(module):
-    """Result objects compute nothing heavy on access: they need only _format, errors and each other."""
-    allowed = ("commonfactors._format", "commonfactors.errors")
-    bad = [(m, n) for m, n in _own(module) if not (m in allowed or _in(m, "results"))]
-    assert not bad, f"{module} imports {bad}"
-
-
-@pytest.mark.parametrize("module", [m for m in IMPORTS if not _in(m, "cli")])
-def test_only_the_command_line_imports_cli_and_report(module):
-    bad = [(m, n) for m, n in _own(module)
-           if _in(m, "cli") or (_in(m, "report") and not _in(module, "report"))]
-    assert not bad, f"{module} imports {bad}"
+@pytest.mark.parametrize("module", sorted(m for m in TREES if _raises_input_error(TREES[m][0])))
+def test_input_errors_are_raised_at_the_boundary_or_where_documented(module):
+    assert any(_in(module, where) for where in RAISES_INPUT_ERROR), (
+        f"{module} raises InputError; only the boundary and the documented entry points may "
+        f"({', '.join(RAISES_INPUT_ERROR)})")
 
 
 @pytest.mark.parametrize("module", sorted(IMPORTS))
