@@ -2,7 +2,7 @@
 
 Labels such as ``Smith $5 vs $10`` or ``$\\frac{1}{$`` are study names, not mathtext: the figures keep them
 as typed and render them to PNG and SVG. A report of thousands of studies stays a readable page: figures
-of bounded size, tables cut to ``site.TABLE_ROWS`` rows with the whole table in a linked CSV file, and the
+of bounded size, tables cut to ``content.TABLE_ROWS`` rows with the whole table in a linked CSV file, and the
 rule that cut them stated on the page; at 10,000 studies (slow) it runs in under 1 GB.
 """
 
@@ -18,7 +18,7 @@ import pytest
 
 import commonfactors as cf
 from cli_run import in_a_process
-from commonfactors.report import figures, site
+from commonfactors.report import content, figures, site
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
 
@@ -133,8 +133,8 @@ def test_many_studies_page_stays_small_with_whole_tables_in_csv(many):
     out, page = many
     assert len(page.encode()) < 100_000
     studies = page.split("Studies in this model")[1].split("</table>")[0]
-    assert studies.count("<tr><td") == site.TABLE_ROWS
-    assert f"the first {site.TABLE_ROWS} of {K}, in file" in studies
+    assert studies.count("<tr><td") == content.TABLE_ROWS
+    assert f"the first {content.TABLE_ROWS} of {K}, in file" in studies
     rows = _csv(out / "tables" / "many-csv-studies.csv")
     assert [r["line"] for r in rows] == [str(i) for i in range(2, K + 2)]  # file lines, header = 1
     assert rows[0]["study"].startswith("Study 1 $5 vs $10, ")
@@ -145,13 +145,13 @@ def test_many_studies_influence_table_lists_the_flagged_then_the_largest_cooks_d
     out, page = many
     table = page.split('<table class="influence">')[1].split("</table>")[0]
     shown = re.findall(r'<tr( class="flagged")?><td class="num">(\d+)</td>', table)
-    assert len(shown) == site.TABLE_ROWS
+    assert len(shown) == content.TABLE_ROWS
     full = _csv(out / "tables" / "many-csv-influence.csv")
     assert len(full) == K and 'href="tables/many-csv-influence.csv"' in page
     flagged = [r["line"] for r in full if r["influential"] == "True"]
     assert {"2", "3", "4"} <= set(flagged)  # the three outliers
     ranked = sorted(full, key=lambda r: (r["influential"] != "True", -float(r["cooks_d"])))  # stable
-    expected = [r["line"] for r in ranked][: site.TABLE_ROWS]
+    expected = [r["line"] for r in ranked][: content.TABLE_ROWS]
     assert [line for _, line in shown] == expected
     assert [bool(flag) for flag, _ in shown] == [line in flagged for line in expected]
     assert f"{len(flagged)} of {K} studies" in page

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 import commonfactors as cf
 from commonfactors import datasets, reproduce
 from commonfactors.cli import main
-from commonfactors.report import render, site
+from commonfactors.report import content, render, site
 from commonfactors.report._staging import SITE_MARKER
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
@@ -75,18 +75,18 @@ def _pageable() -> list[str]:
 
 
 def test_every_page_is_built(built):
-    expected = {"index.html", *(f"factor-{f}.html" for f in site.FACTOR_PAGES),
+    expected = {"index.html", *(f"factor-{f}.html" for f in content.FACTOR_PAGES),
                 *(f"analysis-{i}.html" for i in reproduce.analysis_ids()),
                 *(f"dataset-{d}.html" for d in _pageable())}
     assert {p.name for p in built.glob("*.html")} == expected
-    assert set(site.FACTOR_PAGES) == {"relationship", "client", "technique", "therapist", "expectancy"}
+    assert set(content.FACTOR_PAGES) == {"relationship", "client", "technique", "therapist", "expectancy"}
     assert not list(built.parent.glob(".reports.*"))  # the staging folder was moved, not left behind
 
 
 def test_reproduction_table_lists_every_published_number(built, reproduction):
     page = _parse(built / "index.html")
     rows = {r["id"]: r for r in reproduction.rows}
-    anchors = {site._slug(i): r for i, r in rows.items()}
+    anchors = {content.slug(i): r for i, r in rows.items()}
     assert set(page.rows) == set(anchors)
     for anchor, r in anchors.items():
         cells = page.rows[anchor]
@@ -182,7 +182,7 @@ def test_dataset_page_has_influence_and_sensitivity(built):
 def test_analysis_page_shows_its_rows_and_the_models_it_names(built, reproduction):
     rows = [r for r in reproduction.rows if r["id"].startswith("vanhouwelingen2002_bcg:")]
     page = _parse(built / "analysis-vanhouwelingen2002_bcg.html")
-    assert set(page.rows) == {site._slug(r["id"]) for r in rows}
+    assert set(page.rows) == {content.slug(r["id"]) for r in rows}
     specs = list(dict.fromkeys((r["model"]["measure"].split(" ")[0], r["model"]["estimator"],
                                 r["model"]["test"]) for r in rows))
     assert ("OR", "FE", "z") in specs  # the common-effect odds ratio of van Houwelingen et al. (2002)
@@ -208,7 +208,7 @@ def test_index_shows_the_pie_with_intervals(built):
 def test_factor_pages_list_the_elements_and_their_estimates(built):
     from commonfactors.factors.taxonomy import ELEMENTS
 
-    for factor in site.FACTOR_PAGES:
+    for factor in content.FACTOR_PAGES:
         page = _parse(built / f"factor-{factor}.html")
         for e in ELEMENTS:
             if e.factor == factor:

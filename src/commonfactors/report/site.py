@@ -6,67 +6,30 @@ pie beside the published pies, the reproduction table), one page per factor, one
 publication (analysis script) and one per dataset. :func:`build_report` writes the same kind of page for
 a user's own data.
 
-Pages are rendered by jinja2 templates with autoescaping on, so text from data files (a study called
-``<script>``) is shown as text. Pages load nothing from the network: the stylesheet is inlined and the
-figures are local PNG files (with SVG versions for print). The site is written into a temporary folder
-next to the target and moved into place at the end, so an interrupted build leaves the previous site (or
-nothing) behind, never a half-written one; ``README.md`` and ``.gitignore`` of an existing target folder
-are carried over.
+Both orchestrate three layers: :mod:`~commonfactors.report.content` prepares the data and fits the models
+(what each page shows), :mod:`~commonfactors.report.render` renders the pages with jinja2 templates
+(autoescaped, offline), and :mod:`~commonfactors.report._staging` keeps the output folder safe: the site
+is written into a temporary folder next to the target and moved into place at the end, so an interrupted
+build leaves the previous site (or nothing) behind, never a half-written one; ``README.md`` and
+``.gitignore`` of an existing target folder are carried over.
 
 This layer consumes result objects and public functions only; it never reaches into model internals.
 """
 
 from __future__ import annotations
 
-import ast
 import contextlib
-import math
 import os
 import sys
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._format import fmt, fmt_p
-from ..errors import InputError
+from . import content
 from ._staging import staging
-from .render import Writer, markup
-
-#: The factors' page titles and one-line descriptions, in the order of the pie.
-FACTOR_PAGES = {
-    "relationship": (
-        "Alliance and relationship",
-        "The therapeutic alliance and the other elements of the therapy relationship: empathy, "
-        "positive regard, congruence, goal consensus, collaboration, repair of ruptures, feedback.",
-    ),
-    "client": (
-        "Client",
-        "What clients bring: readiness to change, expectations, preferences, severity, social support.",
-    ),
-    "technique": (
-        "Technique",
-        "The treatment method: differences between bona fide treatments, specific "
-        "ingredients, adherence and competence, and the total effect of treatment.",
-    ),
-    "therapist": (
-        "Therapist",
-        "Therapist effects: the share of outcome variance that lies between therapists.",
-    ),
-    "expectancy": ("Expectancy", "Expectancy, credibility and placebo-type effects."),
-}
-
-#: Columns tried, in order, for study labels of a shipped or user dataset.
-LABEL_COLUMNS = ("slab", "study", "authors", "author", "trial", "id")
-
-#: Column by which a dataset's studies are added in the cumulative meta-analysis, when the data have it.
-YEAR_COLUMN = "year"
-
-#: Rows above which a table of studies on a page is cut to :data:`TABLE_ROWS` rows; the whole table is then
-#: written to a CSV file in ``tables/`` and linked from the page, so a page of 10,000 studies stays small.
-TABLE_ROWS = 60
+from .render import Writer
 
 # ------------------------------------------------------------------------------------------------------
-# small helpers
+# progress
 
 
 class _Progress:
@@ -87,651 +50,6 @@ class _Progress:
         else:
             sys.stderr.write(line + "\n")
         sys.stderr.flush()
-
-
-def _num(x, digits: int = 4) -> str:
-    if x is None:
-        return "–"
-    if isinstance(x, str):
-        return x
-    return fmt(x, digits)
-
-
-def _digits(tolerance) -> int:
-    """Decimals to show a reproduction row with: one more than its tolerance implies (0.005 -> 3)."""
-    if tolerance == 0:
-        return 0
-    if not isinstance(tolerance, (int, float)) or tolerance <= 0:
-        return 4
-    return max(2, min(6, int(math.ceil(-math.log10(2 * tolerance))) + 1))
-
-
-def _interval(lo, hi, digits: int = 2, scale: float = 1.0) -> str:
-    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return "NA"
-    return f"[{fmt(scale * lo, digits)}, {fmt(scale * hi, digits)}]"
-
-
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in str(text).lower()).strip("-")
-
-
-def _labels(frame) -> list[str]:
-    """Study labels from the first label-like column (``LABEL_COLUMNS``), with the year appended when
-    there is a ``year`` column and the label does not contain it; "study 1", "study 2", ... otherwise."""
-    import pandas as pd
-
-    for col in LABEL_COLUMNS:
-        if col in frame.columns:
-            values = frame[col]
-            numeric = pd.api.types.is_numeric_dtype(values)
-            labels = [f"{col} {v}" if numeric else str(v) for v in values]
-            if not numeric and "year" in frame.columns and pd.api.types.is_integer_dtype(frame["year"]):
-                labels = [
-                    lab if str(y) in lab else f"{lab}, {y}"
-                    for lab, y in zip(labels, frame["year"], strict=True)
-                ]
-            return labels
-    return [f"study {i + 1}" for i in range(len(frame))]
-
-
-# ------------------------------------------------------------------------------------------------------
-# one model on one dataset: fit, bias tests, figures, and the dict a template shows
-
-
-@dataclass
-class _Data:
-    """Effect sizes of one dataset, ready to pool, and what the page says about where they came from."""
-
-    frame: object
-    yi: str
-    vi: str | None
-    sei: str | None
-    measure: str | None
-    effect_text: str
-    labels: list[str]
-    info: dict = field(default_factory=dict)
-
-
-def _effects(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None) -> tuple[object, dict]:
-    """``frame`` with effect sizes: computed with ``effect_sizes`` when ``measure`` and escalc ``columns``
-    are given, else read from the ``yi`` and ``vi`` (or ``sei``) columns."""
-    import commonfactors as cf
-
-    if columns:
-        out = cf.effect_sizes(frame, measure, **columns)
-        text = f"{measure} computed from " + ", ".join(f"{a} = {c}" for a, c in columns.items())
-        return out, {"yi": "yi", "vi": "vi", "sei": None, "text": text}
-    vi = vi if (vi is not None or sei is not None) else "vi"
-    text = f"effect sizes in column {yi}, " + (f"standard errors in {sei}" if sei else f"variances in {vi}")
-    if measure:
-        text = f"{measure}: {text}"
-    return frame, {"yi": yi, "vi": vi, "sei": sei, "text": text}
-
-
-def _prepare(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None, slab=None) -> _Data:
-    out, spec = _effects(frame, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns)
-    if slab is not None:
-        if slab not in frame.columns:
-            raise InputError("no such column", column=slab, expected="a column of study labels")
-        labels = [str(v) for v in frame[slab]]
-    else:
-        labels = _labels(frame)
-    return _Data(
-        frame=out,
-        yi=spec["yi"],
-        vi=spec["vi"],
-        sei=spec["sei"],
-        measure=measure,
-        effect_text=spec["text"],
-        labels=labels,
-    )
-
-
-def _xlabel(measure: str | None) -> str:
-    from ..effects import MEASURES
-
-    if measure in MEASURES:
-        return MEASURES[measure].description
-    return "effect size (yi)"
-
-
-def _model(
-    w: Writer,
-    data: _Data,
-    *,
-    key: str,
-    title: str,
-    method: str = "REML",
-    test: str = "z",
-    level: float = 95,
-    note: str = "",
-    sensitivity: bool = False,
-) -> dict:
-    """Fit, test for funnel asymmetry, draw, and return what ``model_block`` shows; with
-    ``sensitivity``, also what ``sensitivity_block`` shows (:func:`_sensitivity`)."""
-    import numpy as np
-
-    import commonfactors as cf
-
-    from . import figures
-
-    with warnings.catch_warnings(record=True):  # kept in each result's ``warnings`` and shown on the page
-        warnings.simplefilter("always")
-        res = cf.meta_analysis(
-            data.frame,
-            yi=data.yi,
-            vi=data.vi,
-            sei=data.sei,
-            slab=np.asarray(data.labels),
-            method=method,
-            test=test,
-            level=level,
-        )
-        bias = cf.bias_tests(
-            yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res), test=test, level=level
-        )
-    xlabel = _xlabel(data.measure)
-    forest = w.figure(figures.forest(res, xlabel=xlabel), f"{key}-forest")
-    funnel = w.figure(
-        figures.funnel(res, trim_fill=bias.trim_and_fill, xlabel=xlabel), f"{key}-funnel"
-    )
-    share = 100 * res.weights / res.weights.sum()
-    shown = slice(0, TABLE_ROWS if res.k > TABLE_ROWS else res.k)  # the first rows, in file order
-    studies = [
-        (str(int(r)), str(s), fmt(y, 4), fmt(v, 4), fmt(w, 2))
-        for r, s, y, v, w in zip(res.rows[shown], res.slab[shown], res.yi[shown], res.vi[shown],
-                                 share[shown], strict=True)
-    ]
-    studies_file = None
-    if res.k > TABLE_ROWS:
-        import pandas as pd
-
-        studies_file = w.table(pd.DataFrame({"line": res.rows, "study": [str(s) for s in res.slab],
-                                                "yi": res.yi, "vi": res.vi, "weight": share}),
-                                  f"{key}-studies")
-    settings = [
-        ("Effect sizes", data.effect_text),
-        ("Measure", xlabel),
-        ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
-        ("Test and level", f"{res.test} test, {res.level:g}% intervals"),
-        ("Studies used (k)", str(res.k)),
-        (
-            "Pooled estimate",
-            f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
-        ),
-    ]
-    if not res.common_effect:
-        settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
-    extra = _sensitivity(w, data, res, key=key, xlabel=xlabel) if sensitivity else None
-    return {
-        "sensitivity": extra,
-        "key": key,
-        "title": title,
-        "note": note,
-        "settings": settings,
-        "level": f"{res.level:g}",
-        "summary_html": markup(res.summary().as_html()),
-        "bias_html": markup(bias.summary().as_html()),
-        "forest_png": forest["png"],
-        "forest_svg": forest["svg"],
-        "forest_size": forest["size"],
-        "funnel_png": funnel["png"],
-        "funnel_svg": funnel["svg"],
-        "funnel_size": funnel["size"],
-        "studies": studies,
-        "k": res.k,
-        "studies_file": studies_file,
-        "forest_rule": _forest_rule(res.k),
-    }
-
-
-def _sensitivity(w: Writer, data: _Data, res, *, key: str, xlabel: str) -> dict:
-    """Influence diagnostics, the Baujat plot and (when the data have a :data:`YEAR_COLUMN`) the
-    cumulative meta-analysis by year, with the model options of ``res``."""
-    import numpy as np
-
-    import commonfactors as cf
-
-    from . import figures
-
-    common = dict(yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels), method=res.method)
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        infl = cf.influence(data.frame, test=res.test, level=res.level, **common)
-        bj = cf.baujat(data.frame, **common)
-    baujat = w.figure(figures.baujat(bj, influential=infl.influential), f"{key}-baujat")
-    shown = _most_influential(infl)
-    rows = [
-        {
-            "line": str(int(res.rows[i])),
-            "study": str(infl.slab[i]),
-            "cells": [fmt(c[i], 4) for c in (infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio,
-                                             infl.hat, infl.weight, infl.leave1out_estimate)],
-            "flag": bool(infl.influential[i]),
-        }
-        for i in shown
-    ]
-    influence_file = None
-    if shown.shape[0] < infl.k:
-        frame = infl.to_frame()
-        frame.insert(0, "line", res.rows)
-        influence_file = w.table(frame, f"{key}-influence")
-    out = {
-        "baujat_png": baujat["png"],
-        "baujat_svg": baujat["svg"],
-        "baujat_size": baujat["size"],
-        "influence": rows,
-        "k": infl.k,
-        "influence_file": influence_file,
-        "flagged": [str(s) for s, flag in zip(infl.slab, infl.influential, strict=True) if flag],
-        "warnings": list(dict.fromkeys((*infl.warnings, *bj.warnings))),
-        "cumulative": None,
-        "cumulative_note": "",
-    }
-    if YEAR_COLUMN not in data.frame.columns:
-        return out
-    try:
-        with warnings.catch_warnings(record=True):
-            warnings.simplefilter("always")
-            cum = cf.cumulative(data.frame, order=YEAR_COLUMN, test=res.test, level=res.level, **common)
-    except InputError as e:  # a study without a year
-        out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
-        return out
-    fig = figures.cumulative_forest(cum, xlabel=xlabel, order_label=YEAR_COLUMN, level=res.level)
-    out["cumulative"] = {**w.figure(fig, f"{key}-cumulative"), "column": YEAR_COLUMN,
-                         "rule": _cumulative_rule(cum.k)}
-    return out
-
-
-def _most_influential(infl):
-    """Positions of the influence table's rows: every study when there are at most :data:`TABLE_ROWS`, in
-    file order; otherwise the :data:`TABLE_ROWS` flagged by metafor's rules first, then those with the
-    largest Cook's distance (ties in file order)."""
-    import numpy as np
-
-    if infl.k <= TABLE_ROWS:
-        return np.arange(infl.k)
-    cooks = np.nan_to_num(np.asarray(infl.cooks_d, dtype=float), nan=-np.inf)
-    order = np.lexsort((-cooks, ~np.asarray(infl.influential, dtype=bool)))  # last key sorts first
-    return order[:TABLE_ROWS]
-
-
-def _forest_rule(k: int) -> str:
-    """How a forest plot of ``k`` studies is drawn, for its caption ("" when every study is labelled)."""
-    from .figures import MAX_LABELLED
-
-    if k <= MAX_LABELLED:
-        return ""
-    return (f"With more than {MAX_LABELLED} studies the rows are not labelled: all {k} studies are drawn, "
-            "one thin row each, sorted by effect size (a caterpillar plot), and listed in the table below.")
-
-
-def _cumulative_rule(k: int) -> str:
-    """How a cumulative forest plot of ``k`` steps is drawn, for its caption ("" when every step is a row)."""
-    from .figures import MAX_LABELLED
-
-    if k <= MAX_LABELLED:
-        return ""
-    return (f"With more than {MAX_LABELLED} studies the intervals form a shaded band around the line of "
-            "cumulative estimates, and the axis marks the values of the column where they change (k = the "
-            "studies so far).")
-
-
-def _p_text(p: float) -> str:
-    text = fmt_p(p)
-    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
-
-
-def _bias_method(res) -> str:
-    return "REML" if res.common_effect else res.method
-
-
-# ------------------------------------------------------------------------------------------------------
-# the shipped datasets
-
-
-def _dataset_data(info) -> dict:
-    """What the page says about a shipped dataset (from its catalogue entry)."""
-    from ..datasets import format_citation
-
-    doi = info.citation.get("doi")
-    citation = format_citation(info.citation, "apa")
-    link = f"https://doi.org/{doi}" if doi else None
-    if link and citation.rstrip(".").endswith(link):  # shown as a link instead of plain text
-        citation = citation.rstrip(".")[: -len(link)].rstrip()
-    return {
-        "id": info.id,
-        "title": info.title,
-        "citation": citation,
-        "doi": link,
-        "licence": info.licence,
-        "snapshot": " ".join(str(info.snapshot.get(k, "")) for k in ("version", "date")).strip(),
-        "sources": [s.get("title", "") + (f" ({s['path']})" if s.get("path") else "") for s in info.sources],
-        "quirks": list(info.quirks),
-        "rows": info.rows,
-        "k": info.k,
-        "file": None,
-        "file_name": info.path,
-        "provenance": None,
-        "provenance_name": info.provenance,
-    }
-
-
-def _copy_dataset(w: Writer, id: str, info: dict) -> None:
-    """Copy a shipped dataset's file and provenance file into the site's ``data/`` and link them in
-    ``info``."""
-    from ..datasets import DATA_DIR, describe
-
-    entry = describe(id)
-    path = Path(entry.path)  # relative to the repository: data/<file>
-    relative = path.relative_to("data") if path.parts[0] == "data" else path
-    info["file"] = w.copy(DATA_DIR / relative, relative.as_posix())
-    provenance = entry.provenance.split(" (")[0]  # "published/README.md (section A)" names a file and a part
-    if provenance and (DATA_DIR / provenance).is_file():
-        info["provenance"] = w.copy(DATA_DIR / provenance, provenance)
-
-
-def _shipped(id: str) -> _Data:
-    """The dataset ``id`` with effect sizes as its catalogue entry describes them."""
-    import commonfactors as cf
-    from commonfactors import datasets
-
-    info = datasets.describe(id)
-    effect = dict(info.effect)
-    measure = effect.pop("measure")
-    frame = cf.load_dataset(id)
-    if "yi" in effect:
-        data = _prepare(frame, yi=effect["yi"], vi=effect.get("vi"), sei=effect.get("sei"), measure=measure)
-    else:
-        data = _prepare(frame, measure=measure, columns=effect)
-    data.info = _dataset_data(info)
-    return data
-
-
-def _nesting_note(data: _Data) -> str:
-    k, rows = data.info.get("k"), data.info.get("rows")
-    if k is not None and rows is not None and rows > k:
-        return (
-            f"The file has {rows} rows from {k} studies (several effects per study). The model below "
-            "pools every row as if independent, a descriptive overview; see the reproduced publications "
-            "for models that respect the nesting."
-        )
-    return ""
-
-
-# ------------------------------------------------------------------------------------------------------
-# the site
-
-
-def _analysis_title(id: str) -> tuple[str, str]:
-    """The docstring of ``analyses/<id>.py`` and its first line (the publication it reproduces)."""
-    from ..reproduce import ANALYSES_DIR
-
-    doc = ast.get_docstring(ast.parse((ANALYSES_DIR / f"{id}.py").read_text(encoding="utf-8"))) or id
-    return doc, doc.strip().split("\n")[0].rstrip(".").replace("``", "")  # reST literals in the title
-
-
-def _verdict_counts(rows) -> list[tuple[str, int]]:
-    from ..results.reproduce import VERDICTS
-
-    return [(v, sum(r["verdict"] == v for r in rows)) for v in VERDICTS]
-
-
-def _model_text(model: dict) -> str:
-    return "; ".join(f"{k} {v}" for k, v in model.items() if v not in (None, ""))
-
-
-def _row(r: dict, dataset_pages: dict) -> dict:
-    d = _digits(r["tolerance"])
-    analysis = r["id"].split(":")[0]
-    return {
-        "anchor": _slug(r["id"]),
-        "page": f"analysis-{analysis}.html#{_slug(r['id'])}",
-        "publication": r["publication"],
-        "quantity": r["quantity"],
-        "dataset": r["dataset"],
-        "dataset_page": dataset_pages.get(r["dataset"]),
-        "published": _num(r["published"], max(d - 1, 0)),  # as printed
-        "reproduced": _num(r["reproduced"], d),
-        "difference": _num(r["difference"], d),
-        "tolerance": _num(r["tolerance"], d + 1),
-        "verdict": r["verdict"],
-        "verdict_class": _slug(r["verdict"]),
-        "verified": r["verified"],
-        "citation": r["citation"],
-        "why": r["why"],
-        "model": _model_text(r["model"]),
-    }
-
-
-def _pie_context(w: Writer, estimates_file: str) -> dict:
-    import commonfactors as cf
-
-    from . import figures
-
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        pie = cf.additive_pie()
-    published = cf.published_pies()
-    fig = w.figure(figures.pie(pie, published), "variance-pie")
-    pies_file = w.copy(Path(_data_dir(), "published", "pies.csv"), "published/pies.csv")
-
-    def share(s):
-        return {"share": fmt(100 * s.share, 2), "interval": _interval(s.ci_low, s.ci_high, 2, 100)}
-
-    slices = [
-        {
-            "title": FACTOR_PAGES[c.factor][0],
-            "page": f"factor-{c.factor}.html",
-            "element": c.element,
-            "sources": "; ".join(c.sources),
-            **share(c),
-        }
-        for c in pie.components
-    ]
-    return {
-        "level": f"{pie.level:g}",
-        "method": f"additive pie, {pie.draws} draws, seed {pie.seed}",
-        "png": fig["png"],
-        "svg": fig["svg"],
-        "size": fig["size"],
-        "slices": slices,
-        "r2": share(pie.r2),
-        "unexplained": share(pie.unexplained),
-        "warnings": list(pie.warnings),
-        "result": pie,
-        "published_file": pies_file,
-        "published_file_name": "data/published/pies.csv",
-        "estimates_file": estimates_file,
-    }
-
-
-def _data_dir() -> Path:
-    from ..datasets import DATA_DIR
-
-    return DATA_DIR
-
-
-def _factor_context(w: Writer, factor: str, pie: dict, dataset_pages: dict) -> dict:
-    from ..factors.taxonomy import ELEMENTS, element_estimates
-    from . import figures
-
-    title, blurb = FACTOR_PAGES[factor]
-    elements = [e for e in ELEMENTS if e.factor == factor]
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        results = [element_estimates(e.name) for e in elements]
-    fig = figures.estimates(results)
-    figure = None if fig is None else w.figure(fig, f"factor-{factor}-estimates")
-    pooled = sorted({e.pooled.dataset for e in elements if e.pooled is not None})
-    rows_by_element = []
-    for e, res in zip(elements, results, strict=True):
-        rows = []
-        for est in res.estimates:
-            page = dataset_pages.get(e.pooled.dataset) if est.origin == "pooled" and e.pooled else None
-            rows.append(
-                {
-                    "label": est.label,
-                    "metric": est.metric,
-                    "estimate": fmt(est.estimate, 3),
-                    "k": est.k_text or ("NA" if est.k is None else str(est.k)),
-                    "n": est.n_text or ("NA" if est.n is None else str(est.n)),
-                    "ci": _interval(est.ci_low, est.ci_high, 3),
-                    "pi": _interval(est.pi_low, est.pi_high, 3),
-                    "i2": fmt(est.i2, 1),
-                    "share": fmt(100 * est.share, 2),
-                    "checked": "pooled here" if est.origin == "pooled" else est.verified,
-                    "source": est.source,
-                    "year": est.year or "",
-                    "page": page,
-                    "where": f"model: {est.model}" if est.model else f"seen: {est.where_seen}",
-                }
-            )
-        rows_by_element.append({"name": e.name, "description": e.description, "rows": rows})
-    slice_ = next((s for s in pie["slices"] if s["page"] == f"factor-{factor}.html"), None)
-    return {
-        "title": title,
-        "blurb": blurb,
-        "slice": slice_,
-        "level": pie["level"],
-        "figure": figure,
-        "elements": rows_by_element,
-        "estimates_file": pie["estimates_file"],
-        "pooled": [{"id": p, "page": dataset_pages.get(p, "index.html")} for p in pooled],
-    }
-
-
-#: what a model job returns when the data cannot be refitted as the analysis names it
-_NOT_REDRAWN = "not redrawn"
-
-
-def _measure_token(text) -> str:
-    """The escalc measure an analysis row names ("ZCOR (back-transformed to r)" -> "ZCOR")."""
-    return str(text or "").split(" ")[0].strip()
-
-
-def _plan(rows: list[dict], shipped_measures: dict[str, str]) -> dict[str, list[tuple[str, str, str]]]:
-    """For each dataset of an analysis, the (measure, estimator, test) specs its rows name, in order."""
-    out: dict[str, list[tuple[str, str, str]]] = {}
-    for r in rows:
-        d = r["dataset"]
-        if d in shipped_measures:
-            model = r["model"]
-            measure = _measure_token(model.get("measure")) or shipped_measures[d]
-            spec = (measure, str(model.get("estimator") or "REML"), str(model.get("test") or "z"))
-            out.setdefault(d, [])
-            if spec not in out[d]:
-                out[d].append(spec)
-    return out
-
-
-def _spec_key(d: str, spec: tuple[str, str, str]) -> str:
-    return "-".join(_slug(x) for x in (d, *spec))
-
-
-def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool = False):
-    """Fit one model on a shipped dataset and draw its figures (run in a worker process); with
-    ``sensitivity``, also its influence diagnostics, Baujat plot and cumulative meta-analysis.
-
-    Returns the ``model_block`` dict, or :data:`_NOT_REDRAWN` when the dataset's effect-size columns do not
-    give ``spec``'s measure, or the estimator is not one of ``meta_analysis``'s.
-    """
-    from ..datasets import describe
-
-    measure, method, test = spec
-    base = data = _shipped(d)
-    if measure != data.measure:
-        effect = dict(describe(d).effect)
-        effect.pop("measure")
-        if "yi" in effect:
-            return _NOT_REDRAWN
-        try:
-            with warnings.catch_warnings(record=True):
-                warnings.simplefilter("always")
-                data = _prepare(base.frame, measure=measure, columns=effect)
-            data.info = base.info
-        except InputError:  # the measure needs other columns (e.g. one arm's counts)
-            return _NOT_REDRAWN
-    title = f"Random-effects model ({measure}, {method}, {test} test)"
-    if method in ("FE", "EE", "CE"):
-        title = f"Common-effect model ({measure}, {test} test)"
-    try:
-        return _model(
-            Writer(Path(root), with_env=False),
-            data,
-            key=_spec_key(d, spec),
-            title=title,
-            method=method,
-            test=test,
-            note=_nesting_note(data),
-            sensitivity=sensitivity,
-        )
-    except ValueError as e:
-        if isinstance(e, InputError):
-            raise
-        return _NOT_REDRAWN
-
-
-def _pool(workers: int):
-    """A process pool for the model jobs (fork: the workers inherit the imported modules), or None.
-    The workers ignore SIGINT (:func:`_worker_signals`)."""
-    import concurrent.futures
-    import multiprocessing
-
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    import matplotlib.backends.backend_agg  # noqa: F401  imported once here, inherited by the workers
-    import matplotlib.backends.backend_svg  # noqa: F401
-
-    import commonfactors as cf
-
-    from . import figures
-
-    figures.palette()
-    cf.bias_tests  # noqa: B018  (the lazy export imports the models)
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
-                                                  initializer=_worker_signals)
-
-
-def _worker_signals() -> None:
-    """In a worker: Ctrl-C (sent to the whole process group) is left to the parent, which cancels the
-    jobs and reports it once; SIGTERM ends the worker (not the parent's handler, inherited by fork)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-class _Jobs:
-    """Model jobs, in worker processes when a pool is given, else run when their result is asked for."""
-
-    def __init__(self, root: Path, pool):
-        self.root, self.pool, self.futures, self.sensitivity = str(root), pool, {}, {}
-
-    def submit(self, d: str, spec: tuple[str, str, str], sensitivity: bool = False) -> None:
-        """Queue a model job; the first submission of ``(d, spec)`` decides whether it has ``sensitivity``."""
-        if (d, spec) not in self.futures:
-            self.sensitivity[(d, spec)] = sensitivity
-            self.futures[(d, spec)] = (
-                self.pool.submit(_model_job, self.root, d, spec, sensitivity) if self.pool else None
-            )
-
-    def result(self, d: str, spec: tuple[str, str, str]):
-        self.submit(d, spec)
-        future = self.futures[(d, spec)]
-        if future is None:
-            job = _model_job(self.root, d, spec, self.sensitivity[(d, spec)])
-            future = self.futures[(d, spec)] = _Done(job)
-        return future.result()
-
-
-@dataclass
-class _Done:
-    value: object
-
-    def result(self):
-        return self.value
 
 
 def build_site(out_dir="reports", progress: bool = True, workers: int | None = None) -> Path:
@@ -766,13 +84,13 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
     measures = {d: datasets.describe(d).effect["measure"] for d in pageable}
     ids = reproduce.analysis_ids()
     workers = min(os.cpu_count() or 1, 4) if workers is None else workers
-    bar = _Progress(total=2 + len(pageable) + len(ids) + len(FACTOR_PAGES) + 1, enabled=progress)
+    bar = _Progress(total=2 + len(pageable) + len(ids) + len(content.FACTOR_PAGES) + 1, enabled=progress)
     with staging(out_dir) as root, contextlib.ExitStack() as stack:
         w = Writer(root)
-        pool = _pool(workers)
+        pool = content.pool(workers)
         if pool is not None:
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-        jobs = _Jobs(root, pool)
+        jobs = content.Jobs(root, pool)
         default = {d: (measures[d], "REML", "z") for d in pageable}
         for d in sorted(pageable, key=lambda d: -datasets.describe(d).rows):  # largest first
             jobs.submit(d, default[d], sensitivity=True)  # the dataset page's model
@@ -784,33 +102,33 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         by_analysis: dict[str, list[dict]] = {i: [] for i in ids}
         for r in repro.rows:
             by_analysis.setdefault(r["id"].split(":")[0], []).append(r)
-        plans = {i: _plan(by_analysis[i], measures) for i in ids}
+        plans = {i: content.plan(by_analysis[i], measures) for i in ids}
         for i in ids:
             for d, specs in plans[i].items():
                 for spec in specs:
                     jobs.submit(d, spec)
 
-        estimates_file = w.copy(_data_dir() / "published" / "estimates.csv", "published/estimates.csv")
-        pie = _pie_context(w, estimates_file)
+        estimates_file = w.copy(content.data_dir() / "published" / "estimates.csv", "published/estimates.csv")
+        pie = content.pie_context(w, estimates_file)
         bar.step("variance pie")
         dataset_pages = {d: f"dataset-{d}.html" for d in pageable}
         nav = [
             ("index.html#pie", "Variance pie"),
             ("index.html#reproduction", "Reproduction table"),
-            *((f"factor-{f}.html", t) for f, (t, _) in FACTOR_PAGES.items()),
+            *((f"factor-{f}.html", t) for f, (t, _) in content.FACTOR_PAGES.items()),
         ]
         factors = []
-        for f, (title, blurb) in FACTOR_PAGES.items():
-            context = _factor_context(w, f, pie, dataset_pages)
+        for f, (title, blurb) in content.FACTOR_PAGES.items():
+            context = content.factor_context(w, f, pie, dataset_pages)
             w.page(f"factor-{f}.html", "factor.html", title=title, factor=context, nav=nav)
             factors.append({"page": f"factor-{f}.html", "title": title, "blurb": blurb})
             bar.step(f"factor {f}")
 
-        titles = {i: _analysis_title(i) for i in ids}
+        titles = {i: content.analysis_title(i) for i in ids}
         infos = {}
         for d in pageable:
-            info = infos[d] = _dataset_data(datasets.describe(d))
-            _copy_dataset(w, d, info)
+            info = infos[d] = content.dataset_data(datasets.describe(d))
+            content.copy_dataset(w, d, info)
             users = [{"page": f"analysis-{i}.html", "title": titles[i][1]} for i in ids if d in plans[i]]
             w.page(
                 f"dataset-{d}.html",
@@ -833,8 +151,8 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
                 shown = []
                 for spec in specs:
                     fit = jobs.result(d, spec)
-                    if fit == _NOT_REDRAWN:
-                        fit = {**jobs.result(d, default[d]), "note": _not_redrawn_note(spec)}
+                    if fit == content.NOT_REDRAWN:
+                        fit = {**jobs.result(d, default[d]), "note": content.not_redrawn_note(spec)}
                     if fit not in shown:
                         shown.append(fit)
                 parts.append({"data": infos[d], "page": dataset_pages[d], "fits": shown})
@@ -843,8 +161,8 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
                 "id": i,
                 "title": title,
                 "description": doc,
-                "counts": _verdict_counts(rows),
-                "rows": [_row(r, dataset_pages) for r in rows],
+                "counts": content.verdict_counts(rows),
+                "rows": [content.row(r, dataset_pages) for r in rows],
                 "datasets": parts,
             }
             w.page(f"analysis-{i}.html", "analysis.html", title=title, analysis=context, nav=nav)
@@ -853,9 +171,9 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
             bar.step(f"analysis {i}")
 
         reproduction = {
-            "rows": [_row(r, dataset_pages) for r in repro.rows],
+            "rows": [content.row(r, dataset_pages) for r in repro.rows],
             "total": len(repro.rows),
-            "counts": _verdict_counts(repro.rows),
+            "counts": content.verdict_counts(repro.rows),
             "warnings": list(repro.warnings),
             "estimates_file": estimates_file,
         }
@@ -872,16 +190,6 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         )
         bar.step("index")
     return Path(out_dir)
-
-
-def _not_redrawn_note(spec: tuple[str, str, str]) -> str:
-    measure, method, test = spec
-    return (
-        f"The analysis pools {measure} with estimator {method!r} and a {test} test, which cannot be refitted "
-        "from the dataset's effect-size columns as a univariate model (another measure's columns, or a "
-        "multilevel model); its numbers are in the table above. Shown here: the dataset's default model, "
-        "as on the dataset page."
-    )
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -938,12 +246,12 @@ def build_report(
     from .. import datasets
 
     bar = _Progress(total=2, enabled=progress)
-    prepared = _prepare(data, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns, slab=slab)
+    prepared = content.prepare(data, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns, slab=slab)
     with staging(out_dir) as root:
         w = Writer(root)
         if dataset is not None:
-            prepared.info = _dataset_data(datasets.describe(dataset))
-            _copy_dataset(w, dataset, prepared.info)
+            prepared.info = content.dataset_data(datasets.describe(dataset))
+            content.copy_dataset(w, dataset, prepared.info)
             name = dataset
         else:
             name = Path(source).name if source is not None else "data"
@@ -965,11 +273,11 @@ def build_report(
             }
             if source is not None and Path(source).is_file():
                 prepared.info["file"] = w.copy(Path(source), Path(source).name)
-        note = _nesting_note(prepared) if dataset is not None else ""
-        fit = _model(
+        note = content.nesting_note(prepared) if dataset is not None else ""
+        fit = content.model(
             w,
             prepared,
-            key=_slug(name) or "data",
+            key=content.slug(name) or "data",
             title=f"Model: {method}, {test} test",
             method=method,
             test=test,
