@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "d_from_f": "effects",
     "d_from_p": "effects",
     "meta_analysis": "models.univariate",
+    "METHODS": "models._options",
     "additive_pie": "factors.pie",
     "dominance_pie": "factors.pie",
     "dominance_sensitivity": "factors.pie",

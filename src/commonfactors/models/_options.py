@@ -18,6 +18,8 @@ UnweightedMethod = Literal["FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML
 #: the generalised Q estimator, which needs user weights
 WeightedMethod = Literal["GENQ"]
 Method = Literal[UnweightedMethod, WeightedMethod]
+#: the estimators ``meta_analysis`` accepts, as ``commonfactors.METHODS``
+METHODS: tuple[str, ...] = get_args(UnweightedMethod) + get_args(WeightedMethod)
 #: the estimators of the batched engine (``fit_many``)
 BatchMethod = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"]
 #: the estimators of the three-level model

@@ -625,6 +625,10 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
             data.info = base.info
         except InputError:  # the measure needs other columns (e.g. one arm's counts)
             return NOT_REDRAWN
+    import commonfactors as cf
+
+    if method.upper() not in cf.METHODS:  # e.g. a three-level model's "REML (three-level)"
+        return NOT_REDRAWN
     title = f"Random-effects model ({measure}, {method}, {test} test)"
     if method in ("FE", "EE", "CE"):
         title = f"Common-effect model ({measure}, {test} test)"
@@ -640,7 +644,7 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
             sensitivity=sensitivity,
         )
     except ValueError as e:
-        if isinstance(e, InputError) and not str(e).startswith("method="):  # method: a three-level model's
+        if isinstance(e, InputError):
             raise
         return NOT_REDRAWN
 
