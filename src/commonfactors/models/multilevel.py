@@ -36,6 +36,7 @@ from ..errors import BoundaryWarning, ConvergenceWarning, InputError
 from ._options import MultilevelMethod as Method
 from ._options import MultilevelTest as Test
 from ._options import normalize_options
+from ._wls import cochran_q
 
 Robust = Literal["cr2"]
 
@@ -221,17 +222,6 @@ def _start(y, v, X) -> np.ndarray:
     return np.array([half, half])
 
 
-def cochran_qe(y, v, X) -> float:
-    """QE: the residual heterogeneity statistic with V = diag(v) (Hedges & Olkin, 1985, Statistical Methods
-    for Meta-Analysis, ch. 8; metafor's QE of rma.mv): sum of w (y - X b)^2 with w = 1/v and b the
-    weighted least-squares fit."""
-    w = 1.0 / v
-    Xw = X * w[:, None]
-    b = np.linalg.solve(X.T @ Xw, Xw.T @ y)
-    r = y - X @ b
-    return float(np.dot(w, r * r))
-
-
 def multilevel_meta_analysis(
     data=None,
     *,
@@ -380,7 +370,7 @@ def multilevel_meta_analysis(
         )
         for j in range(p)
     )
-    q = cochran_qe(y, v, X)
+    q = cochran_q(y, v, X)[0]  # metafor's QE of rma.mv: weights 1/v
     return MultilevelResult(
         k=k,
         n_clusters=n,
