@@ -21,6 +21,7 @@ from .._checks import format_rows
 from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKWarning
 from ..results.batch import BatchResult
 from ._options import BatchMethod, Test, normalize_options
+from .tau2 import search_limit
 
 #: the estimators of the batched engine
 METHODS: tuple[str, ...] = get_args(BatchMethod)
@@ -463,17 +464,17 @@ def q_profile_arrays(y, v, lower_target, upper_target) -> tuple[np.ndarray, np.n
     equals ``lower_target`` (the upper alpha/2 quantile of chi2(k - 1)) and ``upper_target`` (the lower
     one), 0 where Q(0) is already at or below it, NaN beyond where that function stops searching
     (1e12 times the mean vi, or 2 RSS / target when the effect sizes spread further: see
-    :func:`.tau2._search_limit`). Returns (lower, upper, found), arrays of length m.
+    :func:`.tau2.search_limit`). Returns (lower, upper, found), arrays of length m.
     """
     present = np.isfinite(v)
     k = present.sum(axis=0).astype(np.float64)
-    far = 1e12 * _mean_v(v, present, k)
+    mean_v = _mean_v(v, present, k)
     mean = np.where(present, y, 0.0).sum(axis=0) / k
     rss = np.where(present, (y - mean[None, :]) ** 2, 0.0).sum(axis=0)
     lower, found_lower = _generalised_q_root(y, v, present, k, lower_target)
     upper, found_upper = _generalised_q_root(y, v, present, k, upper_target)
-    return (np.where(lower > np.maximum(far, 2.0 * rss / lower_target), np.nan, lower),
-            np.where(upper > np.maximum(far, 2.0 * rss / upper_target), np.nan, upper),
+    return (np.where(lower > search_limit(rss, mean_v, lower_target), np.nan, lower),
+            np.where(upper > search_limit(rss, mean_v, upper_target), np.nan, upper),
             found_lower & found_upper)
 
 

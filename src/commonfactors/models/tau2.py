@@ -324,12 +324,19 @@ def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
 
 
 def _search_limit(yi, vi, X, target: float) -> float:
-    """Where the search for Q(tau2) = ``target`` stops: 1e12 times the typical vi, or further when the
-    data need it. Q(tau2) = min_b sum (y - Xb)^2 / (v + tau2) <= RSS / (min v + tau2), with RSS the
-    ordinary least-squares residual sum of squares, so the root lies below RSS / ``target``: effect
-    sizes spread far beyond their sampling variances (yi in the millions, vi = 0.001) are still found."""
+    """Where the search for Q(tau2) = ``target`` stops: :func:`search_limit` of the ordinary least-squares
+    residual sum of squares."""
     resid = yi - X @ np.linalg.lstsq(X, yi, rcond=None)[0]
-    return max(1e12 * _scale(vi), 2.0 * float(resid @ resid) / target)
+    return float(search_limit(float(resid @ resid), _scale(vi), target))
+
+
+def search_limit(rss, mean_v, target):
+    """Where a search for Q(tau2) = ``target`` stops: 1e12 times the typical vi, or further when the data
+    need it. Q(tau2) = min_b sum (y - Xb)^2 / (v + tau2) <= RSS / (min v + tau2), with RSS the ordinary
+    least-squares residual sum of squares, so the root lies below RSS / ``target``: effect sizes spread
+    far beyond their sampling variances (yi in the millions, vi = 0.001) are still found. Arrays broadcast
+    (the batched engine's rows)."""
+    return np.maximum(1e12 * mean_v, 2.0 * rss / target)
 
 
 def _se_morris(X, vi, tau2) -> float:
