@@ -80,7 +80,18 @@ def require_column(data, name: str, *, role: str | None = None) -> None:
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     what = f"the {role} column" if role else "a column"
     raise InputError(f"no column {name!r}{hint}", file=source_of(data),
-                     expected=f"{what}; the columns are {', '.join(map(repr, names))}")
+                     expected=f"{what}; the columns are {', '.join(map(repr, names))}{_other_sheets(data)}")
+
+
+def _other_sheets(data) -> str:
+    """For a table read from one sheet of a workbook of several: which sheet was read, and the others."""
+    attrs = getattr(data, "attrs", None)
+    sheets = attrs.get("sheets", ()) if isinstance(attrs, dict) else ()
+    if len(sheets) < 2:
+        return ""
+    others = ", ".join(repr(t) for t in sheets if t != attrs.get("sheet"))
+    return (f" (of sheet {attrs.get('sheet')!r}; the workbook's other sheets are {others}: choose one with "
+            "--sheet NAME or N, or table= in Python)")
 
 
 #: text a spreadsheet or R writes for a logical value

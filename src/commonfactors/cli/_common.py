@@ -33,19 +33,36 @@ level_option = click.option("--level", type=float, default=95.0, show_default=Tr
                             help="Confidence level: a percent (95), a proportion (0.95) or an alpha (0.05).")
 
 
+def _remember_sheet(ctx, param, value):
+    ctx.meta[_SHEET] = value
+    return value
+
+
+_SHEET = "commonfactors.sheet"
+#: ``--sheet``: the sheet of an .xlsx workbook that :func:`read_input` reads, kept in the click context
+sheet_option = click.option("--sheet", metavar="NAME|N", expose_value=False, callback=_remember_sheet,
+                            help="The sheet of an .xlsx workbook to read, by name or number (1 = the first "
+                                 "tab). Default: the first visible sheet.")
+
+
 def read_input(file_or_dataset: str, *, light: bool = True):
     """A table from a file path, or from a shipped dataset's ID.
 
     CSV/TSV files are read without pandas (``io.read_raw``) when ``light`` is true, for a fast start;
-    other formats go through ``io.read_table``.
+    other formats go through ``io.read_table``, with the workbook sheet given by ``--sheet``.
     """
     path = Path(file_or_dataset)
+    ctx = click.get_current_context(silent=True)
+    sheet = ctx.meta.get(_SHEET) if ctx is not None else None
     if path.exists():
         from .. import io
 
+        if sheet is not None and io.FORMATS.get(path.suffix.lower()) != "excel":
+            raise InputError(f"--sheet {sheet} was given, but this is not an .xlsx workbook", file=path,
+                             expected="--sheet only with .xlsx files")
         if light and path.suffix.lower() in (".csv", ".tsv", ".txt") and path.stat().st_size < 5_000_000:
             return io.read_raw(path)
-        return io.read_table(path)
+        return io.read_table(path, table=sheet)
     if os.sep not in file_or_dataset and "." not in file_or_dataset:
         try:
             from ..datasets import load_dataset
@@ -102,6 +119,7 @@ def effect_columns(fn):
         click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances."),
         click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi)."),
         click.option("--slab", default=None, metavar="COLUMN", help="Study labels."),
+        sheet_option,
     ]):
         fn = decorator(fn)
     return fn

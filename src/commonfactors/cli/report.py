@@ -15,6 +15,7 @@ from ._common import (
     method_option,
     read_input,
     refuse_folder_holding_input,
+    sheet_option,
     source_file,
     test_option,
 )
@@ -46,6 +47,7 @@ def _column_options(fn):
 @click.option("--sei", default=None, help="Column of standard errors (instead of --vi).")
 @click.option("--measure", default=None, help="Compute effect sizes with this escalc measure (SMD, RR, ...).")
 @_column_options
+@sheet_option
 @method_option(help="Estimator of tau2; FE/EE/CE for a common-effect model.")
 @test_option
 @level_option

@@ -50,7 +50,7 @@ FORMATS = {
 }
 
 
-def read_table(path, *, table: str | None = None):
+def read_table(path, *, table: str | int | None = None):
     """Read a user file into a DataFrame indexed by the row number a user sees.
 
     Parameters
@@ -59,9 +59,10 @@ def read_table(path, *, table: str | None = None):
         A .csv/.tsv/.txt/.dat (comma, semicolon, tab, pipe or whitespace-delimited, as R's
         ``write.table`` writes; see :func:`read_raw` for what is sniffed), .xlsx, .sav, .dta, .rds/.RData,
         .parquet or .json file (records ``[{"yi": .., "vi": ..}, ...]`` or columns ``{"yi": [..], ...}``).
-    table : str, optional
-        The sheet of an Excel workbook (default: the first visible sheet; hidden ones are read only when
-        named) or the object of an .RData file (default: its only data frame).
+    table : str or int, optional
+        The sheet of an Excel workbook, by name or number (1 is the first tab; default: the first visible
+        sheet; hidden ones are read only when named) or the object of an .RData file (default: its only
+        data frame).
 
     Returns
     -------

@@ -122,17 +122,21 @@ def _sheet_grid(ws, path) -> dict[int, list]:
     return grid
 
 
-def _pick_sheet(wb, sheet: str | None, path):
-    """The named sheet, or the first visible one; hidden and very hidden sheets are skipped (their cells
-    are not what the workbook shows). Returns (sheet, note)."""
+def _pick_sheet(wb, sheet, path):
+    """The named sheet (a name, or a number: 1 is the first tab), or the first visible one; hidden and
+    very hidden sheets are skipped (their cells are not what the workbook shows). Returns (sheet, note)."""
     sheets = {ws.title: ws for ws in wb.worksheets}
     hidden = [t for t, ws in sheets.items() if ws.sheet_state != "visible"]
     shown = f" (hidden: {', '.join(map(repr, hidden))})" if hidden else ""
     if sheet is not None:
-        if sheet not in sheets:
+        ws = sheets.get(str(sheet))
+        number = str(sheet).strip()
+        if ws is None and number.isdigit() and 1 <= int(number) <= len(sheets):
+            ws = wb.worksheets[int(number) - 1]
+        if ws is None:
             raise InputError(f"has no sheet {sheet!r}", file=path,
-                             expected=f"one of the sheets {', '.join(map(repr, sheets))}{shown}")
-        ws = sheets[sheet]
+                             expected=f"one of the sheets {', '.join(map(repr, sheets))}{shown}, or a number "
+                                      f"1 to {len(sheets)}")
     else:
         visible = [ws for ws in sheets.values() if ws.sheet_state == "visible"]
         if not visible:
@@ -146,7 +150,18 @@ def _pick_sheet(wb, sheet: str | None, path):
                        else "")
 
 
-def _read_excel(path: Path, sheet: str | None):
+def _no_data(error: InputError, ws, wb) -> InputError:
+    """``error`` (an empty sheet, a header without rows) naming the sheet read and the workbook's others."""
+    others = [t.title for t in wb.worksheets if t.title != ws.title]
+    if not others:
+        return error
+    return InputError(error.problem, file=error.file,
+                      expected=f"{error.expected} in sheet {ws.title!r}; the workbook's other sheets are "
+                               f"{', '.join(map(repr, others))} (choose one with --sheet NAME or N, or table= "
+                               "in Python)")
+
+
+def _read_excel(path: Path, sheet):
     """The first visible (or the named) sheet of an .xlsx workbook; rows labelled by their sheet row.
 
     The header is the first non-empty row. Merged cells in the header rows, and a second row of text
@@ -167,7 +182,7 @@ def _read_excel(path: Path, sheet: str | None):
     _unsaved_formulas(path, ws.title, grid)
     rows = [(n, v) for n, v in grid.items() if any(_present(x) for x in v)]
     if not rows:
-        raise _empty_error(path)
+        raise _no_data(_empty_error(path), ws, wb)
     header_row = rows[0][0]
     _merged_header(ws, header_row, path)
     notes = [] if sheet_note is None else [sheet_note]
@@ -183,13 +198,14 @@ def _read_excel(path: Path, sheet: str | None):
     names = _check_header(["" if x is None else str(x) for x in rows[0][1]], path=path, line=header_row)
     data = rows[1:]
     if not data:
-        raise _no_rows_error(path)
+        raise _no_data(_no_rows_error(path), ws, wb)
     _second_header(data, names, header_row, path)
     if names[0] == "":
         notes.append(ROW_NAMES_NOTE.replace("R's write.csv", "pandas' to_excel"))
     df = _typed_frame({h: [v[j] for _, v in data] for j, h in enumerate(names) if h}, [n for n, _ in data])
     df.attrs["notes"] = notes
     df.attrs["sheet"] = ws.title
+    df.attrs["sheets"] = tuple(t.title for t in wb.worksheets)
     return df
 
 

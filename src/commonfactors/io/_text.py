@@ -135,13 +135,22 @@ def _is_blank(record: list[str], spaced: bool = False) -> bool:
     return not record or (not spaced and len(record) == 1 and not record[0].strip())
 
 
+def _csv_reader(text: str, delimiter: str):
+    """The csv module's reader over ``text``. Its field limit (131,072 characters by default) is raised to
+    the length of ``text``, which no field can exceed: a long abstract in a column is data, and the text
+    is already in memory. The limit is process-wide and only ever raised."""
+    if len(text) >= csv.field_size_limit():
+        csv.field_size_limit(len(text) + 1)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
 def _records(text: str, delimiter: str):
     """(first line, last line, fields) of each record, blank lines included: R's ``read.table`` layout for
     :data:`WHITESPACE`, else the csv module's reader."""
     if delimiter == WHITESPACE:
         yield from _whitespace_records(text)
         return
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = _csv_reader(text, delimiter)
     end = 0
     for rec in reader:
         start, end = end + 1, reader.line_num
@@ -483,7 +492,7 @@ def _rows_well_formed(df, lines: np.ndarray, buf: np.ndarray, dialect: _Dialect,
         first = lines[i] - 1  # 0-based index of the line the record starts on
         last_line = lines[i + 1] - 2 if i + 1 < len(lines) else len(line_end) - 1
         chunk = buf[line_start[first]: line_end[last_line]].tobytes().decode(dialect.encoding, "replace")
-        recs = list(csv.reader(io.StringIO(chunk, newline=""), delimiter=dialect.delimiter))
+        recs = list(_csv_reader(chunk, dialect.delimiter))
         if not recs or _is_blank(recs[0]) or len(recs[0]) != width:
             return False
     return True
