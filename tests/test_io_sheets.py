@@ -47,7 +47,8 @@ def test_an_unknown_sheet_lists_the_sheets(book):
 
 
 def test_an_empty_sheet_names_the_others(book):
-    with pytest.raises(InputError, match=r"the file is empty.*in sheet 'notes'.*other sheets are 'README', 'data'.*--sheet"):
+    expected = r"the file is empty.*in sheet 'notes'.*other sheets are 'README', 'data'.*--sheet"
+    with pytest.raises(InputError, match=expected):
         io.read_table(book[0], table="notes")
 
 

@@ -157,8 +157,8 @@ def _no_data(error: InputError, ws, wb) -> InputError:
         return error
     return InputError(error.problem, file=error.file,
                       expected=f"{error.expected} in sheet {ws.title!r}; the workbook's other sheets are "
-                               f"{', '.join(map(repr, others))} (choose one with --sheet NAME or N, or table= "
-                               "in Python)")
+                               f"{', '.join(map(repr, others))} (choose one with --sheet NAME or N, or "
+                               "table= in Python)")
 
 
 def _read_excel(path: Path, sheet):
