@@ -142,3 +142,23 @@ def test_factors_show_unknown_element_exits_2():
     res = run("factors", "show", "alliences")
     assert res.exit_code == 2 and "did you mean 'alliance'" in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_factors_show_a_factor_lists_its_elements():
+    """A factor's name is what people type first: it shows the factor's elements, as the taxonomy has them."""
+    res = run("factors", "show", "therapist")
+    assert res.exit_code == 0 and "therapist-effects" in res.output and "alliance" not in res.output
+    js = json.loads(run("factors", "show", "Relationship", "--format", "json").output)
+    assert js["factor"] == "relationship"
+    assert [e["element"] for e in js["elements"]] == [
+        "alliance", "empathy", "positive-regard", "congruence", "goal-consensus", "collaboration",
+        "repairing-ruptures", "feedback"]
+
+
+@pytest.mark.parametrize("typed, suggested", [
+    ("repair", "'repairing-ruptures'"), ("expect", "'expectations' or 'expectancy'"),
+    ("aliance", "'alliance'")])
+def test_factors_show_suggests_elements_and_factors(typed, suggested):
+    res = run("factors", "show", typed)
+    assert res.exit_code == 2 and f"(did you mean {suggested}?)" in res.output
+    assert "or a factor: relationship, client, technique, therapist, expectancy" in res.output

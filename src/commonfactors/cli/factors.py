@@ -1,4 +1,5 @@
-"""``commonfactors factors list | show ELEMENT``: the factors, their elements and each element's estimates."""
+"""``commonfactors factors list | show ELEMENT|FACTOR``: the factors, their elements and each element's
+estimates."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ def list_(fmt):
     """List the factors and their elements."""
     from ..factors.taxonomy import list_elements
 
-    df = list_elements()
+    _echo_elements(list_elements(), fmt)
+
+
+def _echo_elements(df, fmt, **extra) -> None:
     if fmt == "json":
-        echo_json({"elements": df.to_dict(orient="records")})
+        echo_json({**extra, "elements": df.to_dict(orient="records")})
         return
     header = ["factor", "element", "estimates", "pooled from", "in pie", "description"]
     rows = [
@@ -45,9 +49,19 @@ def list_(fmt):
 @click.argument("element")
 @click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True, help="text is table.")
 def show(element, fmt):
-    """Every estimate of ELEMENT: metric, estimate, k, N, CI, PI, I2, share of variance and source."""
-    from ..factors.taxonomy import element_estimates
+    """Every estimate of ELEMENT: metric, estimate, k, N, CI, PI, I2, share of variance and source.
 
+    A factor's name (relationship, client, technique, therapist, expectancy) lists its elements."""
+    from ..factors.taxonomy import FACTORS, element_estimates, list_elements
+
+    factor = element.strip().lower()
+    if factor in FACTORS:
+        df = list_elements()
+        _echo_elements(df[df["factor"] == factor].reset_index(drop=True), fmt, factor=factor)
+        if fmt != "json":
+            click.echo(f"\n'{factor}' is a factor; show the estimates of one element with "
+                       f"'commonfactors factors show ELEMENT'.", err=True)
+        return
     res = element_estimates(element)
     if fmt == "json":
         echo_json(res.to_dict())

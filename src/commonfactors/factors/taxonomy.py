@@ -296,9 +296,13 @@ def element(name: str) -> Element:
             return e
     import difflib
 
-    close = difflib.get_close_matches(key, [e.name for e in ELEMENTS], n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise InputError(f"no element {name!r}{hint}", expected="one of " + ", ".join(e.name for e in ELEMENTS))
+    names = [e.name for e in ELEMENTS]
+    candidates = names + list(FACTORS)  # a factor's name is a valid `factors show` argument too
+    close = [n for n in candidates if n.startswith(key) or key.startswith(n)] or difflib.get_close_matches(
+        key, candidates, n=3)
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+    raise InputError(f"no element {name!r}{hint}", expected="one of " + ", ".join(names) +
+                     "; or a factor: " + ", ".join(FACTORS))
 
 
 def list_elements():
