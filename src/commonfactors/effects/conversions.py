@@ -167,6 +167,22 @@ def logor_to_d(logor, vi=None) -> Conversion:
     return _result(x["logor"] / _LOGISTIC, vi, scalar)
 
 
+def d_to_g(d, n1i, n2i) -> Conversion:
+    """Hedges' g from Cohen's d: g = J(n1 + n2 - 2) d with the exact correction J (Hedges, 1981, eq. 6e),
+    and the variance 1/n1 + 1/n2 + g^2 / (2 (n1 + n2)) at g, as escalc's SMD (Borenstein et al., 2009,
+    eq. 4.20).
+
+    >>> yi, vi = d_to_g(0.5, 20, 20)
+    >>> round(yi, 4), round(vi, 4)
+    (0.49, 0.103)
+    """
+    x, scalar = _arrays(d=d, n1i=n1i, n2i=n2i)
+    for k in ("n1i", "n2i"):
+        _check(x[k], k, low=2, expected="a group size >= 2")
+    g = hedges_j(x["n1i"] + x["n2i"] - 2) * x["d"]
+    return _result(g, _d_variance(g, x["n1i"], x["n2i"]), scalar)
+
+
 def d_from_t(t, n1i, n2i, *, correct: bool = False) -> Conversion:
     """Standardized mean difference from an independent-samples t statistic.
 
