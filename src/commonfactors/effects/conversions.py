@@ -174,7 +174,7 @@ def d_to_g(d, n1i, n2i) -> Conversion:
 
     >>> yi, vi = d_to_g(0.5, 20, 20)
     >>> round(yi, 4), round(vi, 4)
-    (0.49, 0.103)
+    (0.4901, 0.103)
     """
     x, scalar = _arrays(d=d, n1i=n1i, n2i=n2i)
     for k in ("n1i", "n2i"):
