@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "influence": "influence:influence",
     "report": "report:report",
     "report-all": "report:report_all",
+    "convert": "convert:convert",
 }
 
 
