@@ -46,6 +46,9 @@ def test_heterogeneity_and_knha():
     assert np.allclose(got, [3.0, np.nan], equal_nan=True)
     # R: pchisq(20, 10, lower.tail = FALSE) = 0.02925268807696
     assert inf.q_pval(20.0, 10) == pytest.approx(0.02925268807696, rel=1e-9) and inf.q_pval(0.0, 0) == 1.0
+    got = inf.q_pval(np.array([20.0, 0.0]), 10)  # one df for every Q (leave-one-out tables)
+    assert got[0] == pytest.approx(0.02925268807696, rel=1e-9) and got[1] == 1.0
+    assert np.array_equal(inf.q_pval(np.array([20.0, 3.0]), 0), [1.0, 1.0])
 
 
 def test_omnibus_chi2_and_f():

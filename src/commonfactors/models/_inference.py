@@ -118,8 +118,9 @@ def heterogeneity_common(q, df):
 
 
 def q_pval(q, df):
-    """p-value of Cochran's Q against chi2(df); 1 without degrees of freedom (metafor's convention)."""
-    df_arr = np.asarray(df)
-    if df_arr.ndim == 0:
+    """p-value of Cochran's Q against chi2(df); 1 without degrees of freedom (metafor's convention).
+    ``q`` and ``df`` may be arrays (broadcast together)."""
+    if np.ndim(q) == 0 and np.ndim(df) == 0:
         return float(dist.chi2_sf(q, df)) if df > 0 else 1.0
+    df_arr = np.asarray(df)
     return np.where(df_arr > 0, dist.chi2_sf(q, np.maximum(df_arr, 1)), 1.0)

@@ -25,12 +25,13 @@ from .._checks import EffectData, group_codes
 from ..errors import InputError, SmallKWarning
 from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult, LeaveOneOutResult
 from ..results.meta import MetaResult
+from . import _inference as inference
 from ._leave_one_out import DeletedTau2, DeletionSums, Fits, trace_p
 from ._options import Method, Test, normalize_options
 from ._wls import wls
 from .batch import fit_arrays
 from .tau2 import COMMON_EFFECT
-from .univariate import Notes, _tests, validated
+from .univariate import Notes, validated
 
 
 def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:
@@ -93,7 +94,7 @@ class _Deleted:
         self.beta[i] = [c.estimate for c in r.coefficients]
         self.vcov[i], self.tau2[i], self.q[i], self.tr_p0[i] = r.vcov, r.tau2, r.q, r.q_df / r.vt
         # Knapp-Hartung scaling of the deleted fit (Knapp & Hartung, 2003, eq. 7)
-        self.s2[i] = (wls(ed.yi[keep], ed.X[keep], r.weights).q / (k - 1 - p)
+        self.s2[i] = (inference.knha_factor(wls(ed.yi[keep], ed.X[keep], r.weights).q, k - 1 - p)
                       if test == "knha" and k - 1 > p else 1.0)
         self.a_all[i] = np.diag(wls(ed.yi, ed.X, 1.0 / (ed.vi + r.tau2)).A)
 
@@ -129,7 +130,7 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
         est = DeletedTau2(sums, method, idx, full.tau2, sj_start)
         fits = Fits(sums.at(est.tau2, idx, (1,), full.tau2)[0])
         out.beta[idx], A = sums.uncentred(fits.b, fits.A)
-        out.s2[idx] = fits.q / (k - 1 - p) if test == "knha" else 1.0  # Knapp & Hartung (2003), eq. 7
+        out.s2[idx] = inference.knha_factor(fits.q, k - 1 - p) if test == "knha" else 1.0
         out.vcov[idx] = A * out.s2[idx, None, None]
         out.tau2[idx] = est.tau2
         common = Fits(sums.common(0.0, 1, idx))
@@ -295,18 +296,15 @@ def _deleted_table(d: _Deleted, k: int, *, random: bool, test: str, level: float
     df = k - 2
     estimate = d.beta[:, 0]
     se = np.sqrt(d.vcov[:, 0, 0])
-    stat, pval, crit = _tests(estimate, se, test, math.inf if test == "z" else float(df), level)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if random:
+    stat, pval, _, low, high = inference.wald(estimate, se, math.inf if test == "z" else float(df), level)
+    if random:
+        with np.errstate(invalid="ignore", divide="ignore"):
             vt = df / d.tr_p0
-            i2 = np.where(d.tau2 == 0, 0.0, 100.0 * d.tau2 / (vt + d.tau2))
-            h2 = np.where(d.tau2 == 0, 1.0, (vt + d.tau2) / vt)
-        else:
-            i2 = np.where(d.q > 0, 100.0 * np.maximum(0.0, (d.q - df) / d.q), 0.0)
-            h2 = d.q / df
-    return {"estimate": estimate, "se": se, "stat": stat, "pval": pval, "ci_low": estimate - crit * se,
-            "ci_high": estimate + crit * se, "q": d.q,
-            "q_pval": np.asarray(dist.chi2_sf(d.q, df), dtype=float), "tau2": d.tau2, "i2": i2, "h2": h2}
+        i2, h2 = inference.heterogeneity_random(d.tau2, vt)
+    else:
+        i2, h2 = inference.heterogeneity_common(d.q, df)
+    return {"estimate": estimate, "se": se, "stat": stat, "pval": pval, "ci_low": low, "ci_high": high,
+            "q": d.q, "q_pval": inference.q_pval(d.q, df), "tau2": d.tau2, "i2": i2, "h2": h2}
 
 
 def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, method: Method = "REML",

@@ -12,7 +12,6 @@ Knows nothing of files.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import os
 import sys
@@ -20,10 +19,10 @@ import warnings
 
 import numpy as np
 
-from .. import _distributions as dist
 from .._checks import EffectData, check_range, effect_data, format_rows, group_codes, numeric, warn_dropped
 from ..errors import ConvergenceWarning, InputError, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
+from . import _inference as inference
 from ._options import Method, Test, normalize_options
 from ._wls import InterceptSums, cochran_q, is_intercept_only, wls, xdx
 from .batch import fit_arrays, q_profile_arrays
@@ -38,31 +37,6 @@ def _user_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     return level
-
-
-@functools.lru_cache(maxsize=1024)
-def _critical(prob: float, df: float) -> float:
-    """The normal (df = inf) or t quantile at ``prob``, remembered: the fits of a subgroup analysis need
-    the same few."""
-    return float(dist.norm_ppf(prob)) if math.isinf(df) else float(dist.t_ppf(prob, df))
-
-
-def _tests(beta, se, test: str, df: float, level: float):
-    """Statistics, two-sided p-values and confidence limits: z (normal), or t with ``df`` degrees of
-    freedom."""
-    alpha = 1.0 - level / 100.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stat = beta / se
-    if test == "z":
-        crit = _critical(1.0 - alpha / 2.0, math.inf)
-        pval = 2.0 * np.asarray(dist.norm_sf(np.abs(stat)), dtype=float)
-    elif df >= 1:
-        crit = _critical(1.0 - alpha / 2.0, df)
-        pval = 2.0 * np.asarray(dist.t_sf(np.abs(stat), df), dtype=float)
-    else:  # no residual degrees of freedom: t tests are undefined
-        crit = math.nan
-        pval = np.full(beta.shape, math.nan)
-    return stat, pval, crit
 
 
 def check_weights(method: str, weights) -> None:
@@ -156,53 +130,39 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         beta, vcov = af.beta, af.A @ xdx(X, weights * weights / w) @ af.A
         w = weights
     if test == "knha":
-        vcov = vcov * (q_w / df_res if df_res > 0 else math.nan)  # Knapp & Hartung (2003), eq. 7
+        vcov = vcov * inference.knha_factor(q_w, df_res)
     se = np.sqrt(np.diag(vcov))
     df = math.inf if test == "z" else float(df_res)
-    stat, pval, crit = _tests(beta, se, test, df, level)
-    coefs = tuple(Coefficient(name, float(b), float(s), float(z), float(pv), float(b - crit * s),
-                              float(b + crit * s))
-                  for name, b, s, z, pv in zip(data.names, beta, se, stat, pval, strict=True))
+    stat, pval, crit, low, high = inference.wald(beta, se, df, level)
+    coefs = tuple(Coefficient(name, *(float(x) for x in values))
+                  for name, *values in zip(data.names, beta, se, stat, pval, low, high, strict=True))
 
     # prediction interval (models without moderators)
+    pi_low = pi_high = math.nan
     if random and p == 1:
-        sp = math.sqrt(tau2 + se[0] ** 2)
-        pi_low, pi_high = float(beta[0] - crit * sp), float(beta[0] + crit * sp)
-    else:
-        pi_low = pi_high = math.nan
+        pi_low, pi_high = (float(x) for x in inference.prediction_interval(beta[0], se[0], tau2, crit))
 
     # heterogeneity: Cochran's Q_E from the common-effect fit
     q, trP0 = cochran_q(y, v, X, sums)
-    q_pval = float(dist.chi2_sf(q, df_res)) if df_res > 0 else 1.0
+    q_pval = inference.q_pval(q, df_res)
     vt = df_res / trP0 if df_res > 0 else math.nan
     tau2_ci = i2_ci = h2_ci = None
     if random:
-        i2, h2 = (0.0, 1.0) if tau2 == 0 else (100.0 * tau2 / (vt + tau2), (vt + tau2) / vt)
+        i2, h2 = inference.heterogeneity_random(tau2, vt)
         if df_res > 0:
             profile = profile_ci and method not in WEIGHTED_METHODS
-            lo, hi = (q_profile_ci(y, v, X, level, start=tau2, q0=q, sums=sums,
-                                   at_start=None if sums is None else (q_w, dq_w))
-                      if profile else (math.nan, math.nan))
-            tau2_ci = (lo, hi)
-            i2_ci = tuple(100.0 * t / (vt + t) for t in (lo, hi))
-            h2_ci = tuple((vt + t) / vt for t in (lo, hi))
-    elif df_res > 0:
-        i2 = 100.0 * max(0.0, (q - df_res) / q) if q > 0 else 0.0
-        h2 = q / df_res
+            tau2_ci = (q_profile_ci(y, v, X, level, start=tau2, q0=q, sums=sums,
+                                    at_start=None if sums is None else (q_w, dq_w))
+                       if profile else (math.nan, math.nan))
+            i2_ci, h2_ci = _heterogeneity_ci(tau2_ci, vt)
     else:
-        i2, h2 = 0.0, 1.0
+        i2, h2 = inference.heterogeneity_common(q, df_res)
 
     # moderators
     qm = qm_pval = r2 = math.nan
     m = p - 1
     if m > 0:
-        b = beta[1:]
-        qm = float(b @ np.linalg.solve(vcov[1:, 1:], b))
-        if test == "z":
-            qm_pval = float(dist.chi2_sf(qm, m))
-        else:
-            qm /= m
-            qm_pval = float(dist.f_sf(qm, m, df_res)) if df_res > 0 else math.nan
+        qm, _, qm_pval = inference.omnibus(beta[1:], vcov[1:, 1:], test, df_res)
         if random:
             tau2_re = estimate_tau2(method, y, v, np.ones((k, 1)), weights).tau2 if k > 1 else 0.0
             r2 = 100.0 * max(0.0, (tau2_re - tau2) / tau2_re) if tau2_re > 0 else 0.0
@@ -214,6 +174,14 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         i2=i2, i2_ci=i2_ci, h2=h2, h2_ci=h2_ci, q=q, q_df=df_res, q_pval=q_pval, method=method, test=test,
         level=level, df=df, coefficients=coefs, qm=qm, qm_df=m, qm_pval=qm_pval, r2=r2, qe=q, qe_pval=q_pval,
         vt=vt, yi=y, vi=v, X=X, weights=w, vcov=vcov, slab=data.slab, rows=data.rows, warnings=tuple(notes))
+
+
+def _heterogeneity_ci(tau2_ci, vt: float):
+    """The intervals of I2 and H2 (tuples of floats) at the limits of tau2's interval ``tau2_ci`` (None
+    for both without one)."""
+    if tau2_ci is None:
+        return None, None
+    return tuple(tuple(float(x) for x in a) for a in inference.heterogeneity_random(np.array(tau2_ci), vt))
 
 
 class Notes:
@@ -434,7 +402,7 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
         results.append(res)
         names.append(name)
     qb, qb_df = _q_between(results)
-    qb_p = float(dist.chi2_sf(qb, qb_df)) if qb_df > 0 and math.isfinite(qb) else math.nan
+    qb_p = inference.q_pval(qb, qb_df) if qb_df > 0 and math.isfinite(qb) else math.nan
     return SubgroupResult(by=column or "by", levels=tuple(names), results=tuple(results), q_between=qb,
                           q_between_df=qb_df, q_between_pval=qb_p, method=method, test=test, level=level,
                           warnings=tuple(notes))
@@ -504,12 +472,12 @@ def _fit_block(ed: EffectData, order: np.ndarray, bounds: np.ndarray, gs: np.nda
                                                          "q", "q_pval")}
         vtc = float(vt[c])
         ci = (float(lo[c]), float(hi[c])) if random else None
+        i2_ci, h2_ci = _heterogeneity_ci(ci, vtc)
         coef = Coefficient(ed.names[0], row["estimate"], row["se"], row["stat"], row["pval"], row["ci_low"],
                            row["ci_high"])
         out[g] = MetaResult(
             **row, k=int(k[c]), tau2_ci=ci,
-            i2_ci=None if ci is None else tuple(100.0 * t / (vtc + t) for t in ci),
-            h2_ci=None if ci is None else tuple((vtc + t) / vtc for t in ci),
+            i2_ci=i2_ci, h2_ci=h2_ci,
             q_df=int(df[c]), method=method, test=test, level=level,
             df=math.inf if test == "z" else float(df[c]), coefficients=(coef,), qm=math.nan, qm_df=0,
             qm_pval=math.nan, r2=math.nan, qe=row["q"], qe_pval=row["q_pval"], vt=vtc, yi=ed.yi[sel],
