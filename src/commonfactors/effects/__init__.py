@@ -20,7 +20,7 @@ import numpy as np
 from .. import _checks
 from ..errors import DroppedRowsWarning, InputError
 from .conversions import Conversion, d_from_f, d_from_p, d_from_t, d_to_logor, d_to_r, logor_to_d, r_to_d
-from .measures import _ALTERNATIVES, _TABLE, ARGUMENTS, MEASURES, Measure, hedges_j
+from .measures import _ALTERNATIVES, ARGUMENTS, MEASURES, Measure, hedges_j
 
 __all__ = [
     "effect_sizes",
@@ -48,12 +48,12 @@ def _resolve_measure(name) -> Measure:
     return MEASURES[key]
 
 
-def _warn(rows, what: str, found: list) -> None:
+def _warn(rows, what: str, found: list, fields: str = "yi/vi") -> None:
     rows = list(rows)
     if rows:
         n = len(rows)
         studies = f"{n} {'study' if n == 1 else 'studies'}"
-        text = f"{studies} with {what}: yi/vi set to NA ({_checks.format_rows(rows)})"
+        text = f"{studies} with {what}: {fields} set to NA ({_checks.format_rows(rows)})"
         found.append(text)
         warnings.warn(text, DroppedRowsWarning, stacklevel=3)
 
@@ -97,6 +97,8 @@ def _validated(m: Measure, data, given: dict, alt: dict):
             elif arg in ("n1i", "n2i", "ni"):
                 low = m.n_min.get(arg, 1)
                 check(arg, x < low, f"a sample size >= {low} for measure {m.name}")
+            elif arg in ("t1i", "t2i"):
+                check(arg, x <= 0, "a person-time > 0")
             if arg in m.cells or arg in ("ai", "ci", "xi"):
                 check(arg, x < 0, "a count >= 0")
         for need, (total, count) in alt.items():
@@ -117,20 +119,27 @@ def _validated(m: Measure, data, given: dict, alt: dict):
 
 
 def _zero_cells(m: Measure, inputs: dict, ok, *, add, to, drop00, rows, found):
-    """metafor's zero-cell rules: drop00 (2x2 tables only), then ``add`` to the cells chosen by ``to``."""
+    """metafor's zero-cell rules: drop00 (2x2 tables and IRR), then ``add`` to the cells chosen by ``to``."""
     cells = np.column_stack([inputs[a] for a in m.cells])
-    if drop00 and m.cells == _TABLE:
-        a, b, c, d = cells.T
-        empty = ok & (((a == 0) & (c == 0)) | ((b == 0) & (d == 0)))
-        _warn(rows[empty], "no events (or only events) in both groups (drop00)", found)
+    if drop00 and m.empty is not None:
+        empty, what = m.empty(inputs)
+        empty = ok & empty
+        _warn(rows[empty], what, found)
         ok = ok & ~empty
     zero = ok & np.any(cells == 0, axis=1)
     to_add = {"only0": zero, "all": ok, "if0all": ok & zero.any(), "none": np.zeros(ok.shape, bool)}[to]
-    return {a: np.where(to_add, inputs[a] + add, inputs[a]) for a in m.cells}, ok
+    return {**inputs, **{a: np.where(to_add, inputs[a] + add, inputs[a]) for a in m.cells}}, ok
 
 
 def effect_sizes(
-    data=None, measure: str = "SMD", *, add: float = 0.5, to: To = "only0", drop00: bool = False, **columns
+    data=None,
+    measure: str = "SMD",
+    *,
+    add: float = 0.5,
+    to: To = "only0",
+    drop00: bool = False,
+    vtype: str = "LS",
+    **columns,
 ):
     """Compute effect sizes ``yi`` and sampling variances ``vi`` as metafor's ``escalc``.
 
@@ -139,17 +148,23 @@ def effect_sizes(
     data : pandas.DataFrame, optional
         One row per study. Column arguments are column names of ``data``, or arrays (one value per row).
     measure : str
-        A key of ``MEASURES``: SMD, SMDH, MD, ROM, SMCC, SMCR, COR, UCOR, ZCOR, OR, RR, RD, PR, PLO, MN.
-    ai, bi, ci, di, n1i, n2i, m1i, m2i, sd1i, sd2i, ri, ni, xi, mi, sdi : str or array_like
+        A key of ``MEASURES``: SMD, SMDH, MD, ROM, SMCC, SMCR, COR, UCOR, ZCOR, OR, RR, RD, IRR, PR, PLN,
+        PLO, PAS, PFT, MN.
+    ai, bi, ci, di, n1i, n2i, x1i, x2i, t1i, t2i, m1i, m2i, sd1i, sd2i, ri, ni, xi, mi, sdi : str or array
         The measure's inputs, named as in escalc (``MEASURES[m].signature`` lists them). 2x2 tables take
-        ``ai, bi, ci, di`` or ``ai, ci, n1i, n2i``; proportions ``xi, ni`` or ``xi, mi``.
+        ``ai, bi, ci, di`` or ``ai, ci, n1i, n2i``; incidence rates events ``x1i, x2i`` and person-time
+        ``t1i, t2i``; proportions ``xi, ni`` or ``xi, mi``.
     add : float
-        Added to the cells of count data (2x2 tables; ``xi`` and ``mi`` for PR/PLO). Default 1/2.
+        Added to the counts (2x2 tables; ``x1i`` and ``x2i`` for IRR; ``xi`` and ``mi`` for PR, PLN and
+        PLO; PAS and PFT need none). Default 1/2.
     to : {"only0", "all", "if0all", "none"}
         Which studies get ``add``: those with a zero cell (default, as metafor), all, all when any study
         has a zero cell, or none.
     drop00 : bool
-        2x2 tables with no events (ai = ci = 0) or only events (bi = di = 0) give NA. Default False.
+        2x2 tables with no events (ai = ci = 0) or only events (bi = di = 0), and IRR with no events in
+        either group, give NA. Default False.
+    vtype : {"LS", "UB"}
+        The sampling variance: large-sample (default) or, for SMD, unbiased (Hedges 1983).
 
     Returns
     -------
@@ -169,7 +184,8 @@ def effect_sizes(
     -----
     DroppedRowsWarning
         "N studies with missing inputs: yi/vi set to NA (rows ...)", and likewise for tables dropped by
-        ``drop00`` and for values that cannot be computed (zero cells with ``to="none"``).
+        ``drop00``, for values that cannot be computed (zero cells with ``to="none"``) and for samples
+        too small, which escalc keeps as NA (ni <= 3 for COR and ZCOR: vi; ni <= 4 for UCOR: yi and vi).
 
     References
     ----------
@@ -198,6 +214,8 @@ def effect_sizes(
         raise InputError(f"to={to!r}", expected='one of "only0", "all", "if0all", "none"')
     if not (isinstance(add, (int, float)) and math.isfinite(add) and add >= 0):
         raise InputError(f"add={add!r}", expected="a number >= 0")
+    if vtype not in m.vtypes:
+        raise InputError(f"vtype={vtype!r} for measure {m.name}", expected="one of " + ", ".join(m.vtypes))
     given = {a: c for a, c in columns.items() if c is not None}
     if data is not None and not isinstance(data, pd.DataFrame):
         data = data.to_frame() if hasattr(data, "to_frame") else pd.DataFrame(data)
@@ -224,14 +242,23 @@ def effect_sizes(
         _first_bad(bad & ok, values[arg], column=names[arg], rows=rows, source=source, expected=expected)
     found: list[str] = []
     _warn(rows[~ok], "missing inputs", found)
-    if m.cells:
+    if m.cells and m.adds:
         inputs, ok = _zero_cells(m, inputs, ok, add=add, to=to, drop00=drop00, rows=rows, found=found)
 
     yi, vi = np.full(n, np.nan), np.full(n, np.nan)
+    options = {"vtype": vtype} if vtype != "LS" else {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        y, v = m.function(**{a: x[ok] for a, x in inputs.items()})
+        y, v = m.function(**{a: x[ok] for a, x in inputs.items()}, **options)
     yi[ok], vi[ok] = y, v
-    undefined = ok & ~(np.isfinite(yi) & np.isfinite(vi))
+    small = np.zeros(n, bool)
+    if m.small is not None:
+        arg, at_most, fields, why = m.small
+        small = ok & (inputs[arg] <= at_most)
+        _warn(rows[small], f"{names[arg]} <= {at_most:g} ({why})", found, fields)
+        vi[small] = np.nan
+        if fields == "yi/vi":
+            yi[small] = np.nan
+    undefined = ok & ~small & ~(np.isfinite(yi) & np.isfinite(vi))
     _warn(
         rows[undefined], f"{m.name} undefined" + (" (zero cells; see add and to)" if m.cells else ""), found
     )

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 #: every argument effect_sizes() accepts (escalc's names)
-ARGUMENTS = tuple("ai bi ci di n1i n2i m1i m2i sd1i sd2i ri ni xi mi sdi".split())
+ARGUMENTS = tuple("ai bi ci di n1i n2i x1i x2i t1i t2i m1i m2i sd1i sd2i ri ni xi mi sdi".split())
 
 #: count-data arguments a measure may take in a second form: needed -> (total, count), needed = total - count
 _ALTERNATIVES = {"bi": ("n1i", "ai"), "di": ("n2i", "ci"), "mi": ("ni", "xi")}
+
+
+class SmallSample(NamedTuple):
+    """Rows whose ``arg`` is at most ``at_most`` get ``fields`` ("vi" or "yi/vi") NA, as escalc does."""
+
+    arg: str
+    at_most: float
+    fields: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -21,8 +31,10 @@ class Measure:
 
     ``needs`` are the escalc arguments the function takes; for count data, ``bi``/``di``/``mi`` may be
     given as the totals ``n1i``/``n2i``/``ni`` instead (``signature`` shows both). ``cells`` are the
-    counts that receive ``add`` under the zero-cell rule; ``n_min`` the smallest sample size for which
-    the measure is defined; ``optional`` arguments are accepted and ignored (as escalc does).
+    counts; they receive ``add`` under the zero-cell rule unless ``adds`` is False, and ``empty`` marks
+    the studies ``drop00`` leaves out. ``n_min`` is the smallest sample size accepted; ``small`` the
+    sizes escalc keeps as NA with a warning. ``optional`` arguments are accepted and ignored (as escalc
+    does); ``vtypes`` are the variance estimators the function computes (its ``vtype`` argument).
     """
 
     name: str
@@ -34,6 +46,10 @@ class Measure:
     n_min: dict = field(default_factory=dict)
     optional: tuple[str, ...] = ()
     undefined: Callable | None = None
+    adds: bool = True
+    empty: Callable | None = None
+    small: SmallSample | None = None
+    vtypes: tuple[str, ...] = ("LS",)
 
     @property
     def signature(self) -> str:
@@ -45,8 +61,9 @@ class Measure:
 MEASURES: dict[str, Measure] = {}
 
 
-def measure(name, *, needs, description, cells=(), n_min=None, optional=(), undefined=None):
-    """Register a measure function under ``name`` (its docstring's last paragraph is the reference)."""
+def measure(name, *, needs, description, cells=(), n_min=None, optional=(), **rules):
+    """Register a measure function under ``name`` (its docstring's last paragraph is the reference);
+    ``rules`` are the other fields of :class:`Measure`."""
 
     def register(fn):
         reference = " ".join(fn.__doc__.strip().split("\n\n")[-1].split())
@@ -59,7 +76,7 @@ def measure(name, *, needs, description, cells=(), n_min=None, optional=(), unde
             tuple(cells),
             dict(n_min or {}),
             tuple(optional),
-            undefined,
+            **rules,
         )
         return fn
 
@@ -120,21 +137,26 @@ def _pooled_sd_zero(v):
     n_min={"n1i": 2, "n2i": 2},
     description="standardized mean difference (Hedges' g)",
     undefined=_pooled_sd_zero,
+    vtypes=("LS", "UB"),
 )
-def _smd(m1i, sd1i, n1i, m2i, sd2i, n2i):
+def _smd(m1i, sd1i, n1i, m2i, sd2i, n2i, vtype="LS"):
     """Standardized mean difference with the exact small-sample correction (Hedges' g).
 
-    g = J(n1 + n2 - 2) (m1 - m2) / s_pooled; large-sample variance 1/n1 + 1/n2 + g^2 / (2 (n1 + n2)).
+    g = J(m) (m1 - m2) / s_pooled, m = n1 + n2 - 2. Variance: large-sample (vtype "LS")
+    1/n1 + 1/n2 + g^2 / (2 (n1 + n2)); unbiased (vtype "UB") 1/n1 + 1/n2 + (1 - (m - 2) / (m J(m)^2)) g^2.
 
     Hedges, L. V. (1981). Distribution theory for Glass's estimator of effect size and related estimators.
     J. Educ. Stat., 6(2), 107-128 (J, eq. 6e). Hedges, L. V. (1982). Estimation of effect size from a
-    series of independent experiments. Psychol. Bull., 92(2), 490-499 (variance, eq. 8).
+    series of independent experiments. Psychol. Bull., 92(2), 490-499 (variance, eq. 8). Hedges, L. V.
+    (1983). A random effects model for effect sizes. Psychol. Bull., 93(2), 388-395 (unbiased variance).
     """
     m = n1i + n2i - 2
     sp = np.sqrt(((n1i - 1) * sd1i**2 + (n2i - 1) * sd2i**2) / m)  # pooled SD
-    yi = hedges_j(m) * (m1i - m2i) / sp
-    vi = 1 / n1i + 1 / n2i + yi**2 / (2 * (n1i + n2i))  # Hedges (1982), eq. 8
-    return yi, vi
+    j = hedges_j(m)
+    yi = j * (m1i - m2i) / sp
+    if vtype == "UB":
+        return yi, 1 / n1i + 1 / n2i + (1 - (m - 2) / (m * j**2)) * yi**2  # Hedges (1983)
+    return yi, 1 / n1i + 1 / n2i + yi**2 / (2 * (n1i + n2i))  # Hedges (1982), eq. 8
 
 
 @measure(
@@ -257,7 +279,12 @@ def _smcr(m1i, m2i, sd1i, ni, ri):
 # -- correlations -----------------------------------------------------------------------------------------
 
 
-@measure("COR", needs=("ri", "ni"), n_min={"ni": 4}, description="raw correlation coefficient")
+@measure(
+    "COR",
+    needs=("ri", "ni"),
+    description="raw correlation coefficient",
+    small=SmallSample("ni", 3, "vi", "too small for the sampling variance"),
+)
 def _cor(ri, ni):
     """Raw correlation r with large-sample variance (1 - r^2)^2 / (n - 1).
 
@@ -267,7 +294,12 @@ def _cor(ri, ni):
     return ri, (1 - ri**2) ** 2 / (ni - 1)
 
 
-@measure("UCOR", needs=("ri", "ni"), n_min={"ni": 5}, description="bias-corrected correlation coefficient")
+@measure(
+    "UCOR",
+    needs=("ri", "ni"),
+    description="bias-corrected correlation coefficient",
+    small=SmallSample("ni", 4, "yi/vi", "too small for the bias correction"),
+)
 def _ucor(ri, ni):
     """Correlation corrected for its negative bias, G(r) = r 2F1(1/2, 1/2; (n - 2)/2; 1 - r^2),
     with variance (1 - G^2)^2 / (n - 1).
@@ -290,9 +322,9 @@ def _r_is_one(v):
 @measure(
     "ZCOR",
     needs=("ri", "ni"),
-    n_min={"ni": 4},
     description="Fisher's r-to-z transformed correlation",
     undefined=_r_is_one,
+    small=SmallSample("ni", 3, "vi", "too small for the sampling variance"),
 )
 def _zcor(ri, ni):
     """Fisher's z = atanh(r) with variance 1 / (n - 3).
@@ -308,7 +340,12 @@ def _zcor(ri, ni):
 _TABLE = ("ai", "bi", "ci", "di")
 
 
-@measure("OR", needs=_TABLE, cells=_TABLE, description="log odds ratio")
+def _table_empty(v):
+    a, b, c, d = (v[x] for x in _TABLE)
+    return ((a == 0) & (c == 0)) | ((b == 0) & (d == 0)), "no events (or only events) in both groups (drop00)"
+
+
+@measure("OR", needs=_TABLE, cells=_TABLE, description="log odds ratio", empty=_table_empty)
 def _or(ai, bi, ci, di):
     """Log odds ratio log(ad / (bc)) with variance 1/a + 1/b + 1/c + 1/d.
 
@@ -319,7 +356,7 @@ def _or(ai, bi, ci, di):
     return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
 
 
-@measure("RR", needs=_TABLE, cells=_TABLE, description="log risk ratio")
+@measure("RR", needs=_TABLE, cells=_TABLE, description="log risk ratio", empty=_table_empty)
 def _rr(ai, bi, ci, di):
     """Log risk ratio log((a / n1) / (c / n2)) with variance 1/a - 1/n1 + 1/c - 1/n2.
 
@@ -330,7 +367,7 @@ def _rr(ai, bi, ci, di):
     return np.log((ai / n1i) / (ci / n2i)), 1 / ai - 1 / n1i + 1 / ci - 1 / n2i
 
 
-@measure("RD", needs=_TABLE, cells=_TABLE, description="risk difference")
+@measure("RD", needs=_TABLE, cells=_TABLE, description="risk difference", empty=_table_empty)
 def _rd(ai, bi, ci, di):
     """Risk difference p1 - p2 with variance p1 (1 - p1) / n1 + p2 (1 - p2) / n2.
 
@@ -340,6 +377,30 @@ def _rd(ai, bi, ci, di):
     n1i, n2i = ai + bi, ci + di
     p1, p2 = ai / n1i, ci / n2i
     return p1 - p2, p1 * (1 - p1) / n1i + p2 * (1 - p2) / n2i
+
+
+# -- two groups, events and person-time -------------------------------------------------------------------
+
+
+def _no_events(v):
+    return (v["x1i"] == 0) & (v["x2i"] == 0), "no events in both groups (drop00)"
+
+
+@measure(
+    "IRR",
+    needs=("x1i", "x2i", "t1i", "t2i"),
+    cells=("x1i", "x2i"),
+    description="log incidence rate ratio",
+    empty=_no_events,
+)
+def _irr(x1i, x2i, t1i, t2i):
+    """Log incidence rate ratio log((x1 / t1) / (x2 / t2)), events x and person-time t, with variance
+    1/x1 + 1/x2.
+
+    Rothman, K. J., Greenland, S., & Lash, T. L. (2008). Modern Epidemiology (3rd ed.). Lippincott
+    Williams & Wilkins (ch. 14, person-time data: the rate ratio and its variance).
+    """
+    return np.log((x1i / t1i) / (x2i / t2i)), 1 / x1i + 1 / x2i
 
 
 # -- single groups ----------------------------------------------------------------------------------------
@@ -363,6 +424,53 @@ def _plo(xi, mi):
     Lipsey, M. W., & Wilson, D. B. (2001). Practical Meta-Analysis. Sage (ch. 3, logit of a proportion).
     """
     return np.log(xi / mi), 1 / xi + 1 / mi
+
+
+@measure("PLN", needs=("xi", "mi"), cells=("xi", "mi"), description="log transformed proportion")
+def _pln(xi, mi):
+    """Log proportion log(x / n) (n = x + m) with variance 1/x - 1/n (delta method).
+
+    Katz, D., Baptista, J., Azen, S. P., & Pike, M. C. (1978). Obtaining confidence intervals for the
+    risk ratio in cohort studies. Biometrics, 34(3), 469-474 (the variance of one group's log risk).
+    """
+    ni = xi + mi
+    return np.log(xi / ni), 1 / xi - 1 / ni
+
+
+@measure(
+    "PAS",
+    needs=("xi", "mi"),
+    cells=("xi", "mi"),
+    adds=False,
+    description="arcsine square root transformed proportion",
+)
+def _pas(xi, mi):
+    """Arcsine square root transformed proportion asin(sqrt(x / n)) with variance 1 / (4 n).
+
+    Anscombe, F. J. (1948). The transformation of Poisson, binomial and negative-binomial data.
+    Biometrika, 35(3/4), 246-254.
+    """
+    ni = xi + mi
+    return np.arcsin(np.sqrt(xi / ni)), 1 / (4 * ni)
+
+
+@measure(
+    "PFT",
+    needs=("xi", "mi"),
+    cells=("xi", "mi"),
+    adds=False,
+    description="Freeman-Tukey double arcsine transformed proportion",
+)
+def _pft(xi, mi):
+    """Freeman-Tukey double arcsine transformed proportion
+    (asin(sqrt(x / (n + 1))) + asin(sqrt((x + 1) / (n + 1)))) / 2 with variance 1 / (4 n + 2).
+
+    Freeman, M. F., & Tukey, J. W. (1950). Transformations related to the angular and the square root.
+    Ann. Math. Stat., 21(4), 607-611.
+    """
+    ni = xi + mi
+    yi = (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1)))) / 2
+    return yi, 1 / (4 * ni + 2)
 
 
 @measure("MN", needs=("mi", "sdi", "ni"), description="raw mean")
