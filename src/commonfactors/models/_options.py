@@ -22,6 +22,10 @@ Method = Literal[UnweightedMethod, WeightedMethod]
 METHODS: tuple[str, ...] = get_args(UnweightedMethod) + get_args(WeightedMethod)
 #: the estimators of the batched engine (``fit_many``)
 BatchMethod = Literal["REML", "ML", "DL", "HE", "HS", "SJ", "EB", "PM", "PMM", "FE"]
+#: the methods that pool 2x2 tables from their counts: Mantel-Haenszel (``mantel_haenszel``) and Peto's
+#: one-step odds ratio (``peto``)
+BinaryMethod = Literal["MH", "PETO"]
+BINARY_METHODS: tuple[str, ...] = get_args(BinaryMethod)
 #: the estimators of the three-level model
 MultilevelMethod = Literal["REML", "ML"]
 #: tests of the coefficients: normal, t, and Knapp & Hartung's adjusted t
