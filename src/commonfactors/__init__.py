@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "d_from_f": "effects",
     "d_from_p": "effects",
     "meta_analysis": "models.univariate",
+    "mantel_haenszel": "models.binary",
+    "peto": "models.binary",
     "METHODS": "models._options",
     "additive_pie": "factors.pie",
     "dominance_pie": "factors.pie",
