@@ -1,9 +1,11 @@
 """``commonfactors pool FILE_OR_DATASET --yi COL (--vi COL | --sei COL) ...``: pooled effects.
 
 Common-, random- and mixed-effects models and subgroups through :func:`commonfactors.meta_analysis`;
-with ``--cluster`` a three-level model through ``commonfactors.models.multilevel``. The JSON output is
-the contract of DESIGN.md. On the default path (a CSV file, ``--format json``) this imports only numpy,
-click and the package: no pandas, scipy or formulaic (``--mods`` needs formulaic).
+with ``--cluster`` a three-level model through ``commonfactors.models.multilevel``; with ``--method MH``
+or ``PETO`` 2x2 tables (``--ai --bi --ci --di`` or ``--ai --ci --n1i --n2i``) pooled by
+``commonfactors.models.binary``. The JSON output is the contract of DESIGN.md. On the default path (a CSV
+file, ``--format json``) this imports only numpy, click and the package: no pandas, scipy or formulaic
+(``--mods`` needs formulaic).
 """
 
 from __future__ import annotations
@@ -12,10 +14,15 @@ import csv
 import io
 import math
 import warnings
+from typing import get_args
 
 import click
 
-from ._common import FORMATS_TABLE, echo_json, level_option, method_option, read_input, test_option
+from ..models._options import BINARY_METHODS, Method
+from ._common import FORMATS_TABLE, echo_json, level_option, read_input, test_option
+
+#: the 2x2 table's columns, as metafor's escalc names them
+_CELLS = ("ai", "bi", "ci", "di", "n1i", "n2i")
 
 
 def _csv(records: list[dict]) -> str:
@@ -33,8 +40,18 @@ def _csv(records: list[dict]) -> str:
 @click.option("--yi", default="yi", show_default=True, help="Column of effect sizes.")
 @click.option("--vi", default=None, help="Column of sampling variances [default: vi].")
 @click.option("--sei", default=None, help="Column of standard errors (instead of --vi).")
-@method_option(weighted=True,
-               help="Estimator of tau2; FE/EE/CE for a common-effect model; GENQ needs --weights.")
+@click.option("--method", type=click.Choice(get_args(Method) + BINARY_METHODS, case_sensitive=False),
+              default="REML", show_default=True,
+              help="Estimator of tau2; FE/EE/CE for a common-effect model; GENQ needs --weights; MH "
+                   "(Mantel-Haenszel) or PETO (Peto's odds ratio) pool 2x2 tables given by --ai ... --di.")
+@click.option("--measure", type=click.Choice(["OR", "RR", "RD"], case_sensitive=False), default=None,
+              help="With --method MH: OR (the default), RR or RD. PETO pools odds ratios.")
+@click.option("--ai", default=None, metavar="COLUMN", help="2x2 tables: events in group 1 (MH, PETO).")
+@click.option("--bi", default=None, metavar="COLUMN", help="2x2 tables: non-events in group 1.")
+@click.option("--ci", default=None, metavar="COLUMN", help="2x2 tables: events in group 2.")
+@click.option("--di", default=None, metavar="COLUMN", help="2x2 tables: non-events in group 2.")
+@click.option("--n1i", default=None, metavar="COLUMN", help="2x2 tables: size of group 1 (instead of --bi).")
+@click.option("--n2i", default=None, metavar="COLUMN", help="2x2 tables: size of group 2 (instead of --di).")
 @test_option
 @click.option("--mods", default=None, help='Moderators as an R-style formula, e.g. "~ ablat + C(alloc)".')
 @click.option("--by", default=None,
@@ -48,10 +65,20 @@ def _csv(records: list[dict]) -> str:
 @click.option("--robust", type=click.Choice(["cr2"], case_sensitive=False), default=None,
               help="Cluster-robust inference (with --cluster).")
 @click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
-def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, weights, level, slab, cluster, within, robust,
-         fmt):
+def pool(file_or_dataset, yi, vi, sei, method, measure, ai, bi, ci, di, n1i, n2i, test, mods, by, weights,
+         level, slab, cluster, within, robust, fmt):
     """Pool effect sizes: common/random-effects model, meta-regression (--mods), subgroups (--by),
-    or a three-level model (--cluster)."""
+    a three-level model (--cluster), or 2x2 tables by Mantel-Haenszel or Peto (--method MH|PETO)."""
+    cells = dict(zip(_CELLS, (ai, bi, ci, di, n1i, n2i), strict=True))
+    if method.upper() in BINARY_METHODS:
+        others = {"--vi": vi, "--sei": sei, "--mods": mods, "--by": by, "--weights": weights,
+                  "--cluster": cluster, "--within": within, "--robust": robust}
+        _pool_tables(file_or_dataset, method.upper(), measure, cells, test, level, slab, others, fmt)
+        return
+    given = [f"--{name}" for name, column in cells.items() if column is not None]
+    if given or measure is not None:
+        raise click.UsageError(f"{', '.join(given or ['--measure'])}: 2x2 tables are pooled by --method MH "
+                               "or PETO (for other models compute effect sizes with 'commonfactors effects')")
     if vi is not None and sei is not None:
         raise click.UsageError("give either --vi or --sei, not both")
     if cluster is None and (within is not None or robust is not None):
@@ -80,6 +107,42 @@ def pool(file_or_dataset, yi, vi, sei, method, test, mods, by, weights, level, s
                 if type(e) is not ValueError:  # InputError: reported by the command group
                     raise
                 raise click.UsageError(str(e)) from None
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    if fmt == "json":
+        echo_json(res.to_dict())
+    elif fmt == "csv":
+        click.echo(_csv(res.records()), nl=False)
+    else:
+        click.echo(str(res.summary()))
+
+
+def _pool_tables(file_or_dataset, method, measure, cells, test, level, slab, others, fmt):
+    """``--method MH|PETO``: 2x2 tables pooled by Mantel-Haenszel or Peto (commonfactors.models.binary)."""
+    clash = [name for name, value in others.items() if value is not None]
+    if test.lower() != "z":
+        clash.append("--test")
+    if clash:
+        raise click.UsageError(f"{', '.join(clash)} cannot be combined with --method {method} "
+                               "(a common-effect model of 2x2 tables with a z test)")
+    if method == "PETO" and measure is not None and measure.upper() != "OR":
+        raise click.UsageError(f"--method PETO pools odds ratios, not --measure {measure.upper()}")
+    if cells["ai"] is None or cells["ci"] is None or not (
+            (cells["bi"] is not None and cells["di"] is not None)
+            or (cells["n1i"] is not None and cells["n2i"] is not None)):
+        raise click.UsageError(f"--method {method} needs the 2x2 tables: --ai, --bi, --ci and --di, or --ai, "
+                               "--ci, --n1i and --n2i (columns of counts)")
+    if cells["bi"] is not None and cells["di"] is not None:
+        cells = {**cells, "n1i": None, "n2i": None}
+    data = read_input(file_or_dataset)
+    from ..models.binary import mantel_haenszel, peto
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if method == "MH":
+            res = mantel_haenszel(data, **cells, measure=measure or "OR", level=level, slab=slab)
+        else:
+            res = peto(data, **cells, level=level, slab=slab)
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     if fmt == "json":
