@@ -20,6 +20,7 @@ from .. import _distributions as dist
 from .._checks import format_rows
 from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKWarning
 from ..results.batch import BatchResult
+from . import _inference as inference
 from ._options import BatchMethod, Test, normalize_options
 from .tau2 import search_limit
 
@@ -486,19 +487,16 @@ ESTIMATORS = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj, "M
 
 
 def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dict:
-    r"""Pooled effect, tests, intervals and heterogeneity statistics given tau2, per row.
+    r"""Pooled effect, tests, intervals and heterogeneity statistics given tau2, per row, from
+    :mod:`._inference` (metafor's definitions):
 
-    - ``se`` = :math:`1/\sqrt{\sum w}`; with "knha" it is multiplied by
-      :math:`\sqrt{\sum w_i (y_i - \hat\mu)^2/(k-1)}` (Knapp & Hartung, 2003, Stat. Med. 22(17),
-      2693-2710); "t" and "knha" use the t distribution with k - 1 df.
-    - prediction interval :math:`\hat\mu \pm c \sqrt{se^2 + \hat\tau^2}` with the same critical value c
-      (Riley, Higgins & Deeks, 2011, BMJ 342:d549, as metafor's predict(); absent for "FE").
-    - Q with weights 1/v on k - 1 df (Cochran, 1954, Biometrics 10(1), 101-129).
-    - random effects: :math:`I^2 = 100\,\hat\tau^2/(\hat\tau^2 + s^2)`, :math:`H^2 = (\hat\tau^2 + s^2)/s^2`
-      with the typical within-study variance :math:`s^2 = (k-1)\sum w/((\sum w)^2 - \sum w^2)`
-      (Higgins & Thompson, 2002, Stat. Med. 21(11), 1539-1558); "FE":
-      :math:`I^2 = 100 \max\{0, (Q - (k-1))/Q\}`, :math:`H^2 = Q/(k-1)`.
-    - k = 1: the z test, Q = 0 (p = 1), I2 = 0, H2 = 1, as metafor.
+    - ``se`` = :math:`1/\sqrt{\sum w}`, w = 1/(v + tau2); with "knha" multiplied by the square root of the
+      Knapp-Hartung factor; "t" and "knha" use the t distribution with k - 1 df;
+    - the prediction interval with the same critical value (absent for "FE");
+    - Q with weights 1/v on k - 1 df (Cochran, 1954, Biometrics 10(1), 101-129);
+    - I2 and H2 of the random-effects model with the typical within-study variance
+      :math:`s^2 = (k-1)\sum w/((\sum w)^2 - \sum w^2)`, w = 1/v, or of the common-effect model ("FE");
+    - k = 1: the z test, Q = 0 (p = 1), I2 = 0, H2 = 1, as metafor; k = 0: NaN.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         w0, sw0, _, q = _fe_parts(y, v)
@@ -510,33 +508,19 @@ def _inference(y, v, k, tau2, se_tau2, converged, *, method, test, level) -> dic
         use_t = (k > 1) if test in ("t", "knha") else np.zeros(k.shape, dtype=bool)
         if test == "knha":
             r = np.subtract(y, mu)
-            s2w = _rowdot(w, r, r) / df
-            se = np.where(use_t, se * np.sqrt(s2w), se)
-        p = 1.0 - (1.0 - level / 100.0) / 2.0
-        crit = np.full(k.shape, float(dist.norm_ppf(p)))
-        stat = mu / se
-        pval = 2.0 * dist.norm_sf(np.abs(stat))
-        if use_t.any():  # t quantiles once per distinct df (they are costly, and most rows share k)
-            dfs, which = np.unique(df[use_t], return_inverse=True)
-            crit[use_t] = dist.t_ppf(np.full(dfs.shape, p), dfs)[which]
-            pval[use_t] = 2.0 * dist.t_sf(np.abs(stat[use_t]), df[use_t])
+            se = np.where(use_t, se * np.sqrt(inference.knha_factor(_rowdot(w, r, r), df)), se)
+        stat, pval, crit, ci_low, ci_high = inference.wald(mu, se, np.where(use_t, df, np.inf), level)
+        single, none = k == 1, k == 0
+        q = np.where(single, 0.0, q)
         if method == "FE":
             pi_low = pi_high = np.full(k.shape, np.nan)
-            i2 = 100.0 * np.maximum(0.0, (q - df) / q)
-            h2 = q / df
+            i2, h2 = inference.heterogeneity_common(q, df)
         else:
-            half = crit * np.sqrt(se * se + tau2)
-            pi_low, pi_high = mu - half, mu + half
-            s2 = df * sw0 / (sw0 * sw0 - _rowdot(w0, w0))
-            i2 = 100.0 * tau2 / (tau2 + s2)
-            h2 = (tau2 + s2) / s2
-        single = k == 1
-        q = np.where(single, 0.0, q)
-        q_pval = np.where(single, 1.0, dist.chi2_sf(q, np.where(single, 1.0, df)))
-        i2 = np.where(single, 0.0, i2)
-        h2 = np.where(single, 1.0, h2)
-    none = k == 0
-    return dict(k=k, estimate=mu, se=se, stat=stat, pval=pval, ci_low=mu - crit * se, ci_high=mu + crit * se,
-                pi_low=pi_low, pi_high=pi_high, tau2=tau2, se_tau2=se_tau2, i2=i2, h2=h2,
-                q=np.where(none, np.nan, q), q_df=np.maximum(k - 1, 0), q_pval=np.where(none, np.nan, q_pval),
-                converged=converged)
+            pi_low, pi_high = inference.prediction_interval(mu, se, tau2, crit)
+            i2, h2 = inference.heterogeneity_random(tau2, df * sw0 / (sw0 * sw0 - _rowdot(w0, w0)))
+        i2, h2 = np.where(single, 0.0, i2), np.where(single, 1.0, h2)
+        q_pval = inference.q_pval(q, df)
+    return dict(k=k, estimate=mu, se=se, stat=stat, pval=pval, ci_low=ci_low, ci_high=ci_high,
+                pi_low=pi_low, pi_high=pi_high, tau2=tau2, se_tau2=se_tau2, i2=np.where(none, np.nan, i2),
+                h2=np.where(none, np.nan, h2), q=np.where(none, np.nan, q), q_df=np.maximum(k - 1, 0),
+                q_pval=np.where(none, np.nan, q_pval), converged=converged)
