@@ -75,7 +75,7 @@ def _text(out, used: list[str]) -> str:
     type=float,
     default=0.5,
     show_default=True,
-    help="Added to the cells of count data (2x2 tables, PR/PLO).",
+    help="Added to the counts (2x2 tables, IRR, PR/PLN/PLO).",
 )
 @click.option(
     "--to",
@@ -86,7 +86,16 @@ def _text(out, used: list[str]) -> str:
     help="Which studies get --add: those with a zero cell, all, all if any, none.",
 )
 @click.option(
-    "--drop00", is_flag=True, help="NA for 2x2 tables with no events (or only events) in both groups."
+    "--drop00",
+    is_flag=True,
+    help="NA for 2x2 tables with no events (or only events) in both groups, and IRR with no events.",
+)
+@click.option(
+    "--vtype",
+    type=click.Choice(["LS", "UB"]),
+    default="LS",
+    show_default=True,
+    help="The sampling variance: LS large-sample, UB unbiased (SMD).",
 )
 @click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
 @click.option(
@@ -96,7 +105,7 @@ def _text(out, used: list[str]) -> str:
     default=None,
     help="With --format csv: write the table to this file (atomically; not the input file), not stdout.",
 )
-def effects(file_or_dataset, measure, add, to, drop00, fmt, out_path, **columns):
+def effects(file_or_dataset, measure, add, to, drop00, vtype, fmt, out_path, **columns):
     """Compute effect sizes yi and sampling variances vi (metafor's escalc definitions and defaults)."""
     if out_path is not None and fmt != "csv":
         raise click.UsageError("--out is used with --format csv")
@@ -106,7 +115,7 @@ def effects(file_or_dataset, measure, add, to, drop00, fmt, out_path, **columns)
     given = {a: c for a, c in columns.items() if c is not None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DroppedRowsWarning)  # reported below, in the chosen format
-        out = effect_sizes(data, measure, add=add, to=to, drop00=drop00, **given)
+        out = effect_sizes(data, measure, add=add, to=to, drop00=drop00, vtype=vtype, **given)
     found = out.attrs["warnings"]
     if fmt == "json":
         echo_json(
