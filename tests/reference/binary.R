@@ -15,22 +15,25 @@ tables <- list(
   collins1985b = with(dat.collins1985b, data.frame(ai = pre.xti, bi = pre.nti - pre.xti,
                                                     ci = pre.xci, di = pre.nci - pre.xci)),
   # the smallest meta-analysis: two studies
-  bcg_two = with(dat.bcg[1:2, ], data.frame(ai = tpos, bi = tneg, ci = cpos, di = cneg))
+  bcg_two = with(dat.bcg[1:2, ], data.frame(ai = tpos, bi = tneg, ci = cpos, di = cneg)),
+  # degenerate: one study; no events in any study (no estimate; Q of no study)
+  bcg_one = with(dat.bcg[1, ], data.frame(ai = tpos, bi = tneg, ci = cpos, di = cneg)),
+  no_events = data.frame(ai = c(0, 0), bi = c(10, 12), ci = c(0, 0), di = c(11, 9))
 )
 
+# q_df as print.rma.mh / print.rma.peto show it (0 when no study enters Q)
 fields <- function(r) {
   out <- list(k = r$k, estimate = as.numeric(r$beta), se = r$se, stat = r$zval, pval = r$pval,
-              ci_low = r$ci.lb, ci_high = r$ci.ub, q = r$QE, q_df = r$k.yi - 1, q_pval = r$QEp,
+              ci_low = r$ci.lb, ci_high = r$ci.ub, q = r$QE, q_df = max(r$k.yi - 1, 0), q_pval = r$QEp,
               i2 = r$I2, h2 = r$H2)
-  if (!is.null(r$MH) && !is.na(r$MH))
-    out <- c(out, list(cmh = r$MH, cmh_pval = r$MHp))
-  if (!is.null(r$TA) && !is.na(r$TA))
-    out <- c(out, list(tarone = r$TA, tarone_df = r$k.pos - 1, tarone_pval = r$TAp))
+  if (r$measure == "OR" && !is.null(r$MH))  # rma.mh of odds ratios: NA where undefined
+    out <- c(out, list(cmh = r$MH, cmh_pval = r$MHp, tarone = r$TA, tarone_df = max(r$k.pos - 1, 0),
+                       tarone_pval = r$TAp))
   out
 }
 
 cases <- list()
-for (name in names(tables)) {
+for (name in setdiff(names(tables), c("bcg_one", "no_events"))) {
   d <- tables[[name]]
   for (measure in c("OR", "RR", "RD")) {
     r <- rma.mh(ai, bi, ci, di, data = d, measure = measure)
@@ -57,5 +60,15 @@ r <- rma.peto(ai, bi, ci, di, data = tables$hahn2001, level = 90)
 cases[[length(cases) + 1]] <- list(id = "hahn2001_PETO_level90", data = "hahn2001",
                                    call = "rma.peto(ai, bi, ci, di, level = 90)",
                                    spec = list(method = "PETO", measure = "OR", level = 90), expected = fields(r))
+
+for (name in c("bcg_one", "no_events")) {
+  r <- rma.mh(ai, bi, ci, di, data = tables[[name]])
+  cases[[length(cases) + 1]] <- list(id = sprintf("%s_MH_OR", name), data = name,
+                                     call = "rma.mh(ai, bi, ci, di)",
+                                     spec = list(method = "MH", measure = "OR"), expected = fields(r))
+}
+r <- rma.peto(ai, bi, ci, di, data = tables$bcg_one)
+cases[[length(cases) + 1]] <- list(id = "bcg_one_PETO", data = "bcg_one", call = "rma.peto(ai, bi, ci, di)",
+                                   spec = list(method = "PETO", measure = "OR"), expected = fields(r))
 
 write_reference(list(tables = tables, cases = cases), "binary")

@@ -331,14 +331,15 @@ def _study_estimates(t: _Tables, measure: str):
 
 def _common(estimate, se, yi, vi, level) -> dict:
     """The Wald test and interval of the pooled estimate, and Cochran's Q of the studies' estimates
-    around it with I2 and H2 (Higgins & Thompson, 2002), as metafor's ``rma.mh``/``rma.peto``."""
+    around it with I2 and H2 (Higgins & Thompson, 2002), as metafor's ``rma.mh``/``rma.peto``: Q = 0 on
+    0 df (I2 = 0, H2 = 1) with fewer than two studies in Q."""
     stat, pval, _, low, high = _inference.wald(estimate, se, level=level)
     used = ~np.isnan(yi)
-    q_df = int(used.sum()) - 1
-    q = float(np.sum((yi[used] - estimate) ** 2 / vi[used])) if q_df >= 0 else math.nan
-    i2, h2 = _inference.heterogeneity_common(q, q_df) if q_df >= 0 else (math.nan, math.nan)
+    q_df = max(int(used.sum()) - 1, 0)
+    q = float(np.sum((yi[used] - estimate) ** 2 / vi[used])) if q_df > 0 else 0.0
+    i2, h2 = _inference.heterogeneity_common(q, q_df)
     return {"estimate": float(estimate), "se": float(se), "stat": float(stat), "pval": float(pval),
-            "ci_low": float(low), "ci_high": float(high), "q": q, "q_df": max(q_df, 0),
+            "ci_low": float(low), "ci_high": float(high), "q": q, "q_df": q_df,
             "q_pval": _inference.q_pval(q, q_df), "i2": i2, "h2": h2}
 
 
@@ -357,11 +358,12 @@ def _cmh(t: _Tables, correct: bool) -> tuple[float, float]:
 
 def _tarone(t: _Tables, log_or: float) -> tuple[float, int, float]:
     """Tarone's (1985) test of a common odds ratio: the Breslow-Day statistic at the Mantel-Haenszel
-    estimate minus Tarone's correction, over the tables with both outcomes, on (their number) - 1 df."""
+    estimate minus Tarone's correction, over the tables with both outcomes, on (their number) - 1 df (0
+    with one such table, and no p-value, as metafor)."""
     informative = (t.a + t.c > 0) & (t.b + t.d > 0)
-    df = int(informative.sum()) - 1
-    if not math.isfinite(log_or) or df < 1:
-        return math.nan, max(df, 0), math.nan
+    df = max(int(informative.sum()) - 1, 0)
+    if not math.isfinite(log_or):
+        return math.nan, df, math.nan
     a, n1, n2 = t.a[informative], t.n1[informative], t.n2[informative]
     m1 = a + t.c[informative]
     psi = math.exp(log_or)
@@ -379,4 +381,4 @@ def _tarone(t: _Tables, log_or: float) -> tuple[float, int, float]:
     with np.errstate(divide="ignore"):
         v = 1.0 / (1.0 / e + 1.0 / (n1 - e) + 1.0 / (m1 - e) + 1.0 / (n2 - m1 + e))
     stat = float(np.sum((a - e) ** 2 / v) - np.sum(a - e) ** 2 / np.sum(v))
-    return stat, df, _inference.q_pval(stat, df)
+    return stat, df, _inference.q_pval(stat, df) if df > 0 else math.nan
