@@ -7,14 +7,15 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from .._format import Summary, fmt, jsonable, table
+from ._table import Printable
 
 #: the per-meta-analysis fields, in the order of the command line contract (and of to_frame's columns)
 ARRAY_FIELDS = ("k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
                 "se_tau2", "i2", "h2", "q", "q_df", "q_pval", "converged")
 
 
-@dataclass(frozen=True, eq=False)
-class BatchResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class BatchResult(Printable):
     """Result of :func:`commonfactors.fit_many`: one entry per meta-analysis (row of the input).
 
     Attributes
@@ -112,6 +113,3 @@ class BatchResult:
             rows.append([name, *(fmt(v) for v in qs)])
         lines += ["", table(["", "min", "25%", "median", "75%", "max"], rows)]
         return Summary("\n".join(lines), notes=self.warnings)
-
-    def __repr__(self) -> str:
-        return str(self.summary())

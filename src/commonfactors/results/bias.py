@@ -15,28 +15,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._format import Summary, fmt, fmt_p, jsonable, table
+from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, df_text, frame, one_row, pick
 from .meta import MetaResult
 
 
-class _Printable:
-    """``__repr__`` is the summary text, as a metafor user expects from typing the object's name."""
+class _OneRow(Printable):
+    """A test with one row of results: ``to_dict()`` is the fields ``_JSON`` (the command line contract),
+    ``to_frame()`` one row of the fields ``_ROW``."""
 
-    def __repr__(self) -> str:
-        return str(self.summary())
+    _JSON: tuple[str, ...] = ()
+    _ROW: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict:
+        return jsonable(pick(self, self._JSON))
 
-def _frame(rows: list[dict], columns: list[str]):
-    import pandas as pd
-
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _df_text(df: float) -> str:
-    return "inf" if math.isinf(df) else str(int(df)) if df == int(df) else fmt(df, 2)
+    def to_frame(self):
+        return one_row(self, self._ROW)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RegressionTest(_Printable):
+class RegressionTest(_OneRow):
     """Egger's regression test for funnel plot asymmetry (metafor's ``regtest``).
 
     ``model`` is ``"rma"`` (a meta-regression on the predictor with the model's tau2 estimator) or ``"lm"``
@@ -62,24 +60,21 @@ class RegressionTest(_Printable):
     limit_ci_high: float
     warnings: tuple[str, ...] = ()
 
+    _JSON = ("stat", "pval", "limit_estimate")
+    _ROW = ("model", "predictor", "slope", "slope_se", "stat", "pval", "df", "limit_estimate", "limit_se",
+            "limit_ci_low", "limit_ci_high")
+
     def to_dict(self) -> dict:
         """``{stat, pval, limit_estimate}`` for the "rma" model, ``{stat, pval, df}`` for "lm"."""
         if self.model == "lm":
             return jsonable({"stat": self.stat, "pval": self.pval, "df": int(self.df)})
-        return jsonable({"stat": self.stat, "pval": self.pval, "limit_estimate": self.limit_estimate})
-
-    def to_frame(self):
-        """One row: model, predictor, slope, slope_se, stat, pval, df, limit_estimate, limit_se, limit_ci_low,
-        limit_ci_high."""
-        cols = ["model", "predictor", "slope", "slope_se", "stat", "pval", "df", "limit_estimate", "limit_se",
-                "limit_ci_low", "limit_ci_high"]
-        return _frame([{c: getattr(self, c) for c in cols}], cols)
+        return super().to_dict()
 
     def summary(self, digits: int = 4) -> Summary:
         name = ("Weighted regression with multiplicative dispersion" if self.model == "lm"
                 else f"Mixed-effects meta-regression model (tau^2 estimator: {self.method})")
         statname = "t" if self.model == "lm" else "z"
-        dfs = f", df = {_df_text(self.df)}" if self.model == "lm" else ""
+        dfs = f", df = {df_text(self.df)}" if self.model == "lm" else ""
         lines = ["Regression Test for Funnel Plot Asymmetry", "", f"Model:     {name}",
                  f"Predictor: {'standard error' if self.predictor == 'sei' else 'sampling variance'}", "",
                  f"Test for Funnel Plot Asymmetry: {statname} = {fmt(self.stat, digits)}{dfs}, "
@@ -90,7 +85,7 @@ class RegressionTest(_Printable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RankTest(_Printable):
+class RankTest(_OneRow):
     """Begg and Mazumdar's rank correlation test (metafor's ``ranktest``): Kendall's tau (tau-b with ties)
     between the standardised effects and the sampling variances, with the exact two-sided p-value
     (``exact=True``; k < 50 and no ties) or the normal approximation with the tie-corrected variance."""
@@ -101,14 +96,8 @@ class RankTest(_Printable):
     exact: bool
     warnings: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        """``{tau, pval}``."""
-        return jsonable({"tau": self.tau, "pval": self.pval})
-
-    def to_frame(self):
-        """One row: k, tau, pval, exact."""
-        return _frame([{"k": self.k, "tau": self.tau, "pval": self.pval, "exact": self.exact}],
-                      ["k", "tau", "pval", "exact"])
+    _JSON = ("tau", "pval")
+    _ROW = ("k", "tau", "pval", "exact")
 
     def summary(self, digits: int = 4) -> Summary:
         text = (f"Rank Correlation Test for Funnel Plot Asymmetry\n\n"
@@ -118,7 +107,7 @@ class RankTest(_Printable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class TrimFillResult(_Printable):
+class TrimFillResult(_OneRow):
     """Trim and fill (Duval & Tweedie, 2000): ``k0`` studies estimated missing on ``side`` ("left" or
     "right") by ``estimator`` ("L0" or "R0"), imputed as mirror images around the trimmed estimate, and the
     model refitted to the augmented data (``fit``, whose estimate, se and tau2 are repeated here).
@@ -139,10 +128,8 @@ class TrimFillResult(_Printable):
     filled: np.ndarray = field(repr=False)
     warnings: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        """``{k0, estimate, se, tau2, side}``."""
-        return jsonable({"k0": self.k0, "estimate": self.estimate, "se": self.se, "tau2": self.tau2,
-                         "side": self.side})
+    _JSON = ("k0", "estimate", "se", "tau2", "side")
+
 
     def to_frame(self):
         """One row per study of the augmented data: yi, vi, filled (True for imputed studies)."""
@@ -157,7 +144,7 @@ class TrimFillResult(_Printable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FailSafeN(_Printable):
+class FailSafeN(_OneRow):
     """Rosenthal's (1979) fail-safe N: the number of studies averaging null results that would bring the
     Stouffer combined one-sided p-value (``pval``) up to ``alpha``; ``fsnum`` is 0 when it is already
     above."""
@@ -168,14 +155,8 @@ class FailSafeN(_Printable):
     pval: float
     warnings: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict:
-        """``{fsnum}``."""
-        return jsonable({"fsnum": self.fsnum})
-
-    def to_frame(self):
-        """One row: k, fsnum, alpha, pval."""
-        return _frame([{"k": self.k, "fsnum": self.fsnum, "alpha": self.alpha, "pval": self.pval}],
-                      ["k", "fsnum", "alpha", "pval"])
+    _JSON = ("fsnum",)
+    _ROW = ("k", "fsnum", "alpha", "pval")
 
     def summary(self, digits: int = 4) -> Summary:
         text = (f"Fail-safe N Calculation Using the Rosenthal Approach\n\n"
@@ -185,7 +166,7 @@ class FailSafeN(_Printable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class PetPeeseResult(_Printable):
+class PetPeeseResult(Printable):
     """PET and PEESE (Stanley & Doucouliagos, 2014): the intercepts of meta-regressions of the effects on
     their standard errors (``pet``) and on their sampling variances (``peese``), with the model's tau2
     estimator; each a :class:`commonfactors.results.meta.Coefficient`."""
@@ -202,22 +183,18 @@ class PetPeeseResult(_Printable):
 
     def to_frame(self):
         """Two rows (pet, peese): name, estimate, se, stat, pval, ci_low, ci_high."""
-        cols = ["estimate", "se", "stat", "pval", "ci_low", "ci_high"]
-        return _frame([{"name": n, **{c: getattr(co, c) for c in cols}}
-                       for n, co in (("pet", self.pet), ("peese", self.peese))], ["name", *cols])
+        return frame([{**pick(co, COEF_FIELDS), "name": n}
+                      for n, co in (("pet", self.pet), ("peese", self.peese))], COEF_FIELDS)
 
     def summary(self, digits: int = 4) -> Summary:
-        rows = [[n, fmt(c.estimate, digits), fmt(c.se, digits), fmt(c.stat, digits), fmt_p(c.pval, digits),
-                 fmt(c.ci_low, digits), fmt(c.ci_high, digits)] for n, c in (("PET", self.pet),
-                                                                             ("PEESE", self.peese))]
+        rows = [[n, *coef_cells(c, digits)] for n, c in (("PET", self.pet), ("PEESE", self.peese))]
         text = ("PET-PEESE (intercepts of meta-regressions on sei and vi; "
-                f"tau^2 estimator: {self.method})\n\n"
-                + table(["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"], rows))
+                f"tau^2 estimator: {self.method})\n\n" + table(coef_header(), rows))
         return Summary(text, notes=self.warnings)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class SelectionModelResult(_Printable):
+class SelectionModelResult(Printable):
     """A step-function selection model (Vevea & Hedges, 1995) fitted by maximum likelihood.
 
     ``estimate``/``se``/``stat``/``pval``/``ci_low``/``ci_high``: the adjusted average effect; ``tau2``,
@@ -256,11 +233,13 @@ class SelectionModelResult(_Printable):
 
     def to_frame(self):
         """One row per p-value interval: lower and upper p bound, k, delta, se_delta."""
-        lows = (0.0, *self.steps[:-1])
-        return _frame([{"p_low": lo, "p_high": hi, "k": n, "delta": d, "se_delta": s}
-                       for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta,
-                                                  self.se_delta, strict=True)],
-                      ["p_low", "p_high", "k", "delta", "se_delta"])
+        columns = ("p_low", "p_high", "k", "delta", "se_delta")
+        return frame([dict(zip(columns, row, strict=True)) for row in self._intervals()], columns)
+
+    def _intervals(self) -> list[tuple]:
+        """(p_low, p_high, k, delta, se_delta) of each p-value interval."""
+        return list(zip((0.0, *self.steps[:-1]), self.steps, self.k_per_interval, self.delta, self.se_delta,
+                        strict=True))
 
     def summary(self, digits: int = 4) -> Summary:
         lines = [f"Random-Effects Model (k = {self.k}; tau^2 estimator: ML)",
@@ -270,20 +249,15 @@ class SelectionModelResult(_Printable):
                  f"(SE = {fmt(self.se_tau2, digits)})", "",
                  f"Test for Selection Model Parameters: LRT(df = {self.lrt_df}) = {fmt(self.lrt, digits)}, "
                  f"p-val = {fmt_p(self.lrt_pval, digits)}", "", "Model Results:", "",
-                 table(["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"],
-                       [["", fmt(self.estimate, digits), fmt(self.se, digits), fmt(self.stat, digits),
-                         fmt_p(self.pval, digits), fmt(self.ci_low, digits), fmt(self.ci_high, digits)]]),
-                 "", "Selection Model Results:", ""]
-        lows = (0.0, *self.steps[:-1])
+                 table(coef_header(), [["", *coef_cells(self, digits)]]), "", "Selection Model Results:", ""]
         rows = [[f"{lo:g} < p <= {hi:g}", str(n), fmt(d, digits), fmt(s, digits)]
-                for lo, hi, n, d, s in zip(lows, self.steps, self.k_per_interval, self.delta, self.se_delta,
-                                           strict=True)]
+                for lo, hi, n, d, s in self._intervals()]
         lines.append(table(["", "k", "estimate", "se"], rows))
         return Summary("\n".join(lines), notes=self.warnings)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class FunnelData(_Printable):
+class FunnelData(Printable):
     """Data for a contour-enhanced funnel plot (Peters et al., 2008).
 
     ``yi``, ``sei``, ``slab``: the points; ``estimate``: the pooled estimate (the centre of the pseudo
@@ -339,7 +313,7 @@ class FunnelData(_Printable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class BiasResult(_Printable):
+class BiasResult(Printable):
     """All small-study-effect diagnostics of :func:`commonfactors.bias_tests` on one data set."""
 
     k: int
@@ -371,28 +345,20 @@ class BiasResult(_Printable):
 
     def to_frame(self):
         """One row per method: method, estimate (the adjusted effect where there is one), se, stat, pval."""
+        e, c, t, f, pp, sel = (self.egger, self.egger_classical, self.trim_and_fill, self.fail_safe_n,
+                               self.pet_peese, self.selection_3psm)
         nan = math.nan
-        sel = self.selection_3psm
-        rows = [
-            {"method": "egger", "estimate": self.egger.limit_estimate, "se": self.egger.limit_se,
-             "stat": self.egger.stat, "pval": self.egger.pval},
-            {"method": "egger_classical", "estimate": self.egger_classical.limit_estimate,
-             "se": self.egger_classical.limit_se, "stat": self.egger_classical.stat,
-             "pval": self.egger_classical.pval},
-            {"method": "begg", "estimate": nan, "se": nan, "stat": self.begg.tau, "pval": self.begg.pval},
-            {"method": "trim_and_fill", "estimate": self.trim_and_fill.estimate, "se": self.trim_and_fill.se,
-             "stat": float(self.trim_and_fill.k0), "pval": self.trim_and_fill.pval},
-            {"method": "fail_safe_n", "estimate": nan, "se": nan, "stat": float(self.fail_safe_n.fsnum),
-             "pval": self.fail_safe_n.pval},
-            {"method": "pet", "estimate": self.pet_peese.pet.estimate, "se": self.pet_peese.pet.se,
-             "stat": self.pet_peese.pet.stat, "pval": self.pet_peese.pet.pval},
-            {"method": "peese", "estimate": self.pet_peese.peese.estimate, "se": self.pet_peese.peese.se,
-             "stat": self.pet_peese.peese.stat, "pval": self.pet_peese.peese.pval},
-            {"method": "selection_3psm", "estimate": nan if sel is None else sel.estimate,
-             "se": nan if sel is None else sel.se, "stat": nan if sel is None else sel.lrt,
-             "pval": nan if sel is None else sel.lrt_pval},
-        ]
-        return _frame(rows, ["method", "estimate", "se", "stat", "pval"])
+        rows = [("egger", e.limit_estimate, e.limit_se, e.stat, e.pval),
+                ("egger_classical", c.limit_estimate, c.limit_se, c.stat, c.pval),
+                ("begg", nan, nan, self.begg.tau, self.begg.pval),
+                ("trim_and_fill", t.estimate, t.se, float(t.k0), t.pval),
+                ("fail_safe_n", nan, nan, float(f.fsnum), f.pval),
+                ("pet", pp.pet.estimate, pp.pet.se, pp.pet.stat, pp.pet.pval),
+                ("peese", pp.peese.estimate, pp.peese.se, pp.peese.stat, pp.peese.pval),
+                ("selection_3psm",
+                 *((nan,) * 4 if sel is None else (sel.estimate, sel.se, sel.lrt, sel.lrt_pval)))]
+        columns = ("method", "estimate", "se", "stat", "pval")
+        return frame([dict(zip(columns, row, strict=True)) for row in rows], columns)
 
     def summary(self, digits: int = 4) -> Summary:
         e, c, b, t, f = self.egger, self.egger_classical, self.begg, self.trim_and_fill, self.fail_safe_n
@@ -400,7 +366,7 @@ class BiasResult(_Printable):
         rows = [
             ["Egger (meta-regression on sei)", f"z = {fmt(e.stat, digits)}", fmt_p(e.pval, digits),
              f"limit estimate {fmt(e.limit_estimate, digits)}"],
-            ["Egger (classical, weighted lm)", f"t({_df_text(c.df)}) = {fmt(c.stat, digits)}",
+            ["Egger (classical, weighted lm)", f"t({df_text(c.df)}) = {fmt(c.stat, digits)}",
              fmt_p(c.pval, digits), ""],
             ["Begg rank correlation", f"tau = {fmt(b.tau, digits)}", fmt_p(b.pval, digits), ""],
             [f"Trim and fill ({t.estimator})", f"k0 = {t.k0} ({t.side})", "",

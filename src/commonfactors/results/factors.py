@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _format
 from .._format import Summary, fmt
+from ._table import Printable
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class ElementEstimate:
         return _format.jsonable(asdict(self))
 
 
-@dataclass(frozen=True)
-class ElementResult:
+@dataclass(frozen=True, repr=False)
+class ElementResult(Printable):
     """All estimates linked to one element of the taxonomy (``commonfactors factors show ELEMENT``)."""
 
     element: str
@@ -115,9 +116,6 @@ class ElementResult:
             }
         )
 
-    def __repr__(self) -> str:
-        return str(self.summary())
-
 
 @dataclass(frozen=True)
 class Share:
@@ -150,8 +148,8 @@ class PieSlice:
     se: float = float("nan")
 
 
-@dataclass(frozen=True)
-class PieResult:
+@dataclass(frozen=True, repr=False)
+class PieResult(Printable):
     """Each factor's share of outcome variance, the explained total (``r2``) and the unexplained rest.
 
     ``method`` is "additive" (each factor's own r^2, summed as the published pies do) or "dominance"
@@ -290,9 +288,6 @@ class PieResult:
             | ({} if self.pooled is None else {"pooled_correlations": self.pooled.to_dict()})
         )
 
-    def __repr__(self) -> str:
-        return str(self.summary())
-
 
 @dataclass(frozen=True)
 class PooledCorrelation:
@@ -311,8 +306,8 @@ class PooledCorrelation:
     tau2: float
 
 
-@dataclass(frozen=True, eq=False)
-class CorrelationPoolResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class CorrelationPoolResult(Printable):
     """A correlation matrix pooled from studies by GLS (stage 1 of Cheung & Chan 2005), with the
     asymptotic covariance of its correlations and the homogeneity test.
 
@@ -413,9 +408,6 @@ class CorrelationPoolResult:
             }
         )
 
-    def __repr__(self) -> str:
-        return str(self.summary())
-
 
 @dataclass(frozen=True)
 class SensitivityRow:
@@ -430,8 +422,8 @@ class SensitivityRow:
     valid: bool
 
 
-@dataclass(frozen=True)
-class SensitivityResult:
+@dataclass(frozen=True, repr=False)
+class SensitivityResult(Printable):
     """Dominance shares when the correlations among factors are unknown: one row per assumed value.
 
     ``factors`` with their correlations with the outcome ``rxy`` (and ``sources``); ``additive_shares``
@@ -513,9 +505,6 @@ class SensitivityResult:
                 "warnings": list(self.warnings),
             }
         )
-
-    def __repr__(self) -> str:
-        return str(self.summary())
 
 
 def _count(x, text: str) -> str:

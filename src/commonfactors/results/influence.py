@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._format import Summary, fmt, fmt_p, jsonable, table
+from ._table import Printable
 
 
 def _plain(values):
@@ -29,7 +30,7 @@ def _plain(values):
     return out
 
 
-class _StudyTable:
+class _StudyTable(Printable):
     """Shared contract of the per-study results: ``_COLUMNS`` names the array fields, in order."""
 
     _COLUMNS: tuple[str, ...] = ()
@@ -62,9 +63,6 @@ class _StudyTable:
         rows = [[str(s)] + [self._cell(c, cols[c][i], digits) for c in cols] for i, s in enumerate(self.slab)]
         text = f"{self._TITLE} (k = {self.k}; tau^2 estimator: {self.method})\n\n" + table(["", *cols], rows)
         return Summary(text, notes=self.warnings)
-
-    def __repr__(self) -> str:
-        return str(self.summary())
 
 
 @dataclass(frozen=True, eq=False, repr=False)

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _format
-from .._format import Summary, fmt, fmt_p, jsonable
+from .._format import Summary, fmt, jsonable
+from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, coef_table, df_text, frame, pick, pval_eq
 
-_COEF_FIELDS = ("name", "estimate", "se", "stat", "pval", "ci_low", "ci_high")
 _SUBGROUP_FIELDS = ("k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
                     "i2", "q", "q_pval")
 
@@ -34,7 +33,7 @@ class Coefficient:
     ci_high: float
 
     def to_dict(self) -> dict:
-        return jsonable({f: getattr(self, f) for f in _COEF_FIELDS})
+        return jsonable(pick(self, COEF_FIELDS))
 
 
 def _pair(x):
@@ -50,8 +49,8 @@ def _signif(p: float) -> str:
     return ""
 
 
-@dataclass(frozen=True, eq=False)
-class MetaResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class MetaResult(Printable):
     """Result of :func:`commonfactors.meta_analysis` for a common-, random- or mixed-effects model.
 
     Field names are the command line's JSON keys; nothing is rounded. ``estimate`` ... ``ci_high`` are
@@ -139,88 +138,59 @@ class MetaResult:
 
     def records(self) -> list[dict]:
         """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
-        return [{f: getattr(c, f) for f in _COEF_FIELDS} for c in self.coefficients]
+        return [pick(c, COEF_FIELDS) for c in self.coefficients]
 
     def to_frame(self):
         """One row per coefficient: name, estimate, se, stat, pval, ci_low, ci_high."""
-        import pandas as pd
-
-        return pd.DataFrame(self.records(), columns=list(_COEF_FIELDS))
+        return frame(self.records(), COEF_FIELDS)
 
     def summary(self, digits: int = 4) -> Summary:
         """metafor's print layout: model line, heterogeneity, tests, and the "Model Results" table."""
         return Summary(_model_text(self, digits), notes=self.warnings)
 
-    def __repr__(self) -> str:
-        return str(self.summary())
-
 
 def _model_text(r: MetaResult, digits: int) -> str:
     lines = []
-    resid = "residual " if r.has_mods else "total "
+    amount = "residual" if r.has_mods else "total"
+    variability = "unaccounted" if r.has_mods else "total"
+    het = [(f"I^2 ({amount} heterogeneity / {variability} variability):", f"{fmt(r.i2, 2)}%"),
+           (f"H^2 ({variability} variability / sampling variability):", fmt(r.h2, 2))]
     if r.common_effect:
         name = {"FE": "Fixed-Effects", "EE": "Equal-Effects", "CE": "Common-Effects"}[r.method]
         name += " with Moderators" if r.has_mods else ""
         lines += [f"{name} Model (k = {r.k})", ""]
-        het = [("I^2 (" + resid + "heterogeneity / " + ("unaccounted" if r.has_mods else "total")
-                + " variability):", f"{fmt(r.i2, 2)}%"),
-               ("H^2 (" + ("unaccounted" if r.has_mods else "total")
-                + " variability / sampling variability):",
-                fmt(r.h2, 2))]
     else:
         kind = "Mixed-Effects" if r.has_mods else "Random-Effects"
         lines += [f"{kind} Model (k = {r.k}; tau^2 estimator: {r.method})", ""]
-        amount = "residual" if r.has_mods else "total"
         het = [(f"tau^2 (estimated amount of {amount} heterogeneity):",
                 f"{fmt(r.tau2, digits)} (SE = {fmt(r.se_tau2, digits)})"),
-               ("tau (square root of estimated tau^2 value):", fmt(r.tau, digits)),
-               (f"I^2 ({amount} heterogeneity / {'unaccounted' if r.has_mods else 'total'} variability):",
-                f"{fmt(r.i2, 2)}%"),
-               (f"H^2 ({'unaccounted' if r.has_mods else 'total'} variability / sampling variability):",
-                fmt(r.h2, 2))]
+               ("tau (square root of estimated tau^2 value):", fmt(r.tau, digits)), *het]
         if r.has_mods:
             het.append(("R^2 (amount of heterogeneity accounted for):", f"{fmt(r.r2, 2)}%"))
     width = max(len(a) for a, _ in het)
     lines += [f"{a.ljust(width)} {b}" for a, b in het]
     qname = "QE" if r.has_mods else "Q"
     lines += ["", f"Test for {'Residual ' if r.has_mods else ''}Heterogeneity:",
-              f"{qname}(df = {r.q_df}) = {fmt(r.q, digits)}, p-val {_pval_eq(r.q_pval, digits)}"]
+              f"{qname}(df = {r.q_df}) = {fmt(r.q, digits)}, p-val {pval_eq(r.q_pval, digits)}"]
     if r.has_mods:
         m = len(r.coefficients) - 1
         which = "coefficient 2" if m == 1 else f"coefficients 2:{m + 1}"
         stat = (f"QM(df = {r.qm_df})" if r.test == "z"
-                else f"F(df1 = {r.qm_df}, df2 = {_fmt_df(r.df)})")
+                else f"F(df1 = {r.qm_df}, df2 = {df_text(r.df)})")
         lines += ["", f"Test of Moderators ({which}):",
-                  f"{stat} = {fmt(r.qm, digits)}, p-val {_pval_eq(r.qm_pval, digits)}"]
+                  f"{stat} = {fmt(r.qm, digits)}, p-val {pval_eq(r.qm_pval, digits)}"]
     lines += ["", "Model Results:", ""]
-    statname = "zval" if r.test == "z" else "tval"
-    header = ["", "estimate", "se", statname] + ([] if r.test == "z" else ["df"])
-    header += ["pval", "ci.lb", "ci.ub", ""]
-    rows = []
-    for c in r.coefficients:
-        row = [c.name if r.has_mods else "", fmt(c.estimate, digits), fmt(c.se, digits), fmt(c.stat, digits)]
-        row += [] if r.test == "z" else [_fmt_df(r.df)]
-        row += [fmt_p(c.pval, digits), fmt(c.ci_low, digits), fmt(c.ci_high, digits), _signif(c.pval)]
-        rows.append(row)
-    text = _format.table(header, rows)
-    if not r.has_mods:  # no (empty) name column for the pooled effect, as metafor
-        text = "\n".join(line[2:] for line in text.split("\n"))
-    lines.append(text)
+    header = coef_header("zval" if r.test == "z" else "tval", df=r.test != "z") + [""]
+    df = None if r.test == "z" else df_text(r.df)
+    rows = [[c.name, *coef_cells(c, digits, df), _signif(c.pval)] for c in r.coefficients]
+    # no (empty) name column for the pooled effect, as metafor
+    lines.append(coef_table(header, rows, names=r.has_mods))
     lines += ["", "---", "Signif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"]
     return "\n".join(lines)
 
 
-def _pval_eq(p: float, digits: int) -> str:
-    s = fmt_p(p, digits)
-    return s.replace("<", "< ") if s.startswith("<") else f"= {s}"
-
-
-def _fmt_df(df: float) -> str:
-    return str(int(df)) if df == int(df) else fmt(df, 2)
-
-
-@dataclass(frozen=True, eq=False)
-class SubgroupResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class SubgroupResult(Printable):
     """Result of ``meta_analysis(..., by=column)``: one :class:`MetaResult` per level of ``by`` (levels in
     sorted order), and the test for subgroup differences: ``q_between`` with ``q_between_df`` = (number of
     subgroups - 1) degrees of freedom and its chi-square p-value ``q_between_pval``. With moderators each
@@ -257,24 +227,22 @@ class SubgroupResult:
         return bool(self.results) and self.results[0].has_mods
 
     def _columns(self) -> list[str]:
-        return ["level", "k", *_COEF_FIELDS, "tau2", "qe", "qe_pval"] if self.has_mods \
+        return ["level", "k", *COEF_FIELDS, "tau2", "qe", "qe_pval"] if self.has_mods \
             else ["level", *_SUBGROUP_FIELDS]
 
     def records(self) -> list[dict]:
         """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
         pairs = zip(self.levels, self.results, strict=True)
         if self.has_mods:
-            return [{"level": lvl, "k": r.k, **{f: getattr(c, f) for f in _COEF_FIELDS}, "tau2": r.tau2,
+            return [{"level": lvl, "k": r.k, **pick(c, COEF_FIELDS), "tau2": r.tau2,
                      "qe": r.qe, "qe_pval": r.qe_pval} for lvl, r in pairs for c in r.coefficients]
-        return [{"level": lvl, **{c: getattr(r, c) for c in _SUBGROUP_FIELDS}} for lvl, r in pairs]
+        return [{"level": lvl, **pick(r, _SUBGROUP_FIELDS)} for lvl, r in pairs]
 
     def to_frame(self):
         """One row per subgroup: level, k, estimate, se, stat, pval, ci_low, ci_high, pi_low, pi_high,
         tau2, i2, q, q_pval. With moderators one row per subgroup and coefficient: level, k, name, estimate,
         se, stat, pval, ci_low, ci_high, tau2, qe, qe_pval."""
-        import pandas as pd
-
-        return pd.DataFrame(self.records(), columns=self._columns())
+        return frame(self.records(), self._columns())
 
     def summary(self, digits: int = 4) -> Summary:
         blocks = [f"Subgroups by {self.by} (tau^2 estimated within each subgroup)"]
@@ -283,8 +251,5 @@ class SubgroupResult:
         what = f" (all {len(self.results[0].coefficients)} coefficients)" if self.has_mods else ""
         blocks += ["", f"Test for Subgroup Differences{what}:",
                    f"QM(df = {self.q_between_df}) = {fmt(self.q_between, digits)}, "
-                   f"p-val {_pval_eq(self.q_between_pval, digits)}"]
+                   f"p-val {pval_eq(self.q_between_pval, digits)}"]
         return Summary("\n".join(blocks), notes=self.warnings)
-
-    def __repr__(self) -> str:
-        return str(self.summary())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .. import _format
+from .._format import Summary, fmt, fmt_p, jsonable, table
+from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, coef_table, pick
 from .meta import Coefficient
 
 
@@ -44,8 +45,8 @@ class RobustInference:
         return {"coefficients": coefs, "qm": self.qm, "qm_df": list(self.qm_df), "qm_pval": self.qm_pval}
 
 
-@dataclass(frozen=True, slots=True)
-class MultilevelResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class MultilevelResult(Printable):
     """Result of multilevel_meta_analysis(). Field names are the CLI's JSON keys; nothing is rounded.
 
     ``sigma2`` = (between-cluster, within-cluster) variance; ``q``/``q_df``/``q_pval`` the test for
@@ -97,37 +98,17 @@ class MultilevelResult:
         return {"logLik": self.loglik, "AIC": dev + 2.0 * m, "BIC": dev + m * math.log(n), "AICc": aicc}
 
     def to_dict(self) -> dict:
-        c0 = self.coefficients[0]
+        head = {"k": self.k, "n_clusters": self.n_clusters}
+        levels = {"sigma2": list(self.sigma2), "loglik": self.loglik}
         if not self.has_mods:
-            out = {
-                "k": self.k,
-                "n_clusters": self.n_clusters,
-                "estimate": c0.estimate,
-                "se": c0.se,
-                "stat": c0.stat,
-                "pval": c0.pval,
-                "ci_low": c0.ci_low,
-                "ci_high": c0.ci_high,
-                "sigma2": list(self.sigma2),
-                "loglik": self.loglik,
-                "q": self.q,
-            }
+            out = {**head, **pick(self.coefficients[0], COEF_FIELDS[1:]), **levels, "q": self.q}
         else:
-            out = {
-                "k": self.k,
-                "n_clusters": self.n_clusters,
-                "coefficients": [asdict(c) for c in self.coefficients],
-                "qm": self.qm,
-                "qm_df": self.qm_df,
-                "qm_pval": self.qm_pval,
-                "sigma2": list(self.sigma2),
-                "loglik": self.loglik,
-                "qe": self.q,
-            }
+            out = {**head, "coefficients": [asdict(c) for c in self.coefficients], "qm": self.qm,
+                   "qm_df": self.qm_df, "qm_pval": self.qm_pval, **levels, "qe": self.q}
         if self.robust is not None:
             out["robust"] = self.robust.to_dict(self.has_mods)
         out["warnings"] = list(self.warnings)
-        return _format.jsonable(out)
+        return jsonable(out)
 
     def to_frame(self):
         """One row per coefficient: name, estimate, se, stat, pval, ci_low, ci_high, and with robust
@@ -140,122 +121,54 @@ class MultilevelResult:
                 frame[f"robust_{f}"] = [getattr(c, f) for c in self.robust.coefficients]
         return frame
 
-    def summary(self) -> _format.Summary:
-        fmt, fmt_p = _format.fmt, _format.fmt_p
+    def summary(self) -> Summary:
         stats = self.fit_statistics()
-        lines = [
-            f"Multivariate Meta-Analysis Model (k = {self.k}; method: {self.method})",
-            "",
-            _format.table(["", *stats], [[self.method, *(fmt(x) for x in stats.values())]]),
-            "",
-            "Variance Components:",
-            "",
-        ]
-        rows = [
-            [
-                "sigma^2.1",
-                fmt(self.sigma2[0]),
-                fmt(math.sqrt(self.sigma2[0])),
-                str(self.n_clusters),
-                "no",
-                self.cluster_name,
-            ],
-            [
-                "sigma^2.2",
-                fmt(self.sigma2[1]),
-                fmt(math.sqrt(self.sigma2[1])),
-                str(self.k),
-                "no",
-                self.within_name,
-            ],
-        ]
-        lines += [_format.table(["", "estim", "sqrt", "nlvls", "fixed", "factor"], rows), ""]
-        qname = "QE" if self.has_mods else "Q"
-        lines += [
-            "Test for Residual Heterogeneity:" if self.has_mods else "Test for Heterogeneity:",
-            f"{qname}(df = {self.q_df}) = {fmt(self.q)}, p-val {_pv(self.q_pval)}",
-            "",
-        ]
+        levels = zip(self.sigma2, (self.n_clusters, self.k), (self.cluster_name, self.within_name),
+                     strict=True)
+        rows = [[f"sigma^2.{i + 1}", fmt(s2), fmt(math.sqrt(s2)), str(n), "no", name]
+                for i, (s2, n, name) in enumerate(levels)]
+        lines = [f"Multivariate Meta-Analysis Model (k = {self.k}; method: {self.method})", "",
+                 table(["", *stats], [[self.method, *(fmt(x) for x in stats.values())]]), "",
+                 "Variance Components:", "", table(["", "estim", "sqrt", "nlvls", "fixed", "factor"], rows),
+                 "", "Test for Residual Heterogeneity:" if self.has_mods else "Test for Heterogeneity:",
+                 f"{'QE' if self.has_mods else 'Q'}(df = {self.q_df}) = {fmt(self.q)}, "
+                 f"p-val {_pv(self.q_pval)}", ""]
         robust = self.robust
         if robust is not None:
             sizes = self.cluster_sizes
             mid = len(sizes) // 2
             median = sizes[mid] if len(sizes) % 2 else (sizes[mid - 1] + sizes[mid]) / 2
-            lines += [
-                f"Number of estimates:   {self.k}",
-                f"Number of clusters:    {self.n_clusters}",
-                f"Estimates per cluster: {sizes[0]}-{sizes[-1]} (mean: {self.k / self.n_clusters:.2f}, "
-                f"median: {median:g})",
-                "",
-            ]
+            lines += [f"Number of estimates:   {self.k}", f"Number of clusters:    {self.n_clusters}",
+                      f"Estimates per cluster: {sizes[0]}-{sizes[-1]} (mean: {self.k / self.n_clusters:.2f}, "
+                      f"median: {median:g})", ""]
         p = len(self.coefficients)
         if p > 1:
             span = f"coefficients 2:{p}" if p > 2 else "coefficient 2"
             lines.append(f"Test of Moderators ({span}):")
             if robust is not None:
-                lines.append(
-                    f"F(df1 = {fmt(robust.qm_df[0], 0)}, df2 = {fmt(robust.qm_df[1], 2)}) = "
-                    f"{fmt(robust.qm)}, p-val {_pv(robust.qm_pval)}  (CR2, HTZ)"
-                )
+                lines.append(f"F(df1 = {fmt(robust.qm_df[0], 0)}, df2 = {fmt(robust.qm_df[1], 2)}) = "
+                             f"{fmt(robust.qm)}, p-val {_pv(robust.qm_pval)}  (CR2, HTZ)")
             elif self.test == "z":
                 lines.append(f"QM(df = {self.qm_df}) = {fmt(self.qm)}, p-val {_pv(self.qm_pval)}")
             else:
-                lines.append(
-                    f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {fmt(self.qm)}, "
-                    f"p-val {_pv(self.qm_pval)}"
-                )
+                lines.append(f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {fmt(self.qm)}, "
+                             f"p-val {_pv(self.qm_pval)}")
             lines.append("")
         lines += ["Model Results:", ""]
         if robust is None:
-            header = ["", "estimate", "se", "zval" if self.test == "z" else "tval", "pval", "ci.lb", "ci.ub"]
-            body = [
-                [
-                    c.name,
-                    fmt(c.estimate),
-                    fmt(c.se),
-                    fmt(c.stat),
-                    fmt_p(c.pval),
-                    fmt(c.ci_low),
-                    fmt(c.ci_high),
-                ]
-                for c in self.coefficients
-            ]
+            header = coef_header("zval" if self.test == "z" else "tval")
+            body = [[c.name, *coef_cells(c)] for c in self.coefficients]
         else:
-            header = ["", "estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"]
-            body = [
-                [
-                    c.name,
-                    fmt(c.estimate),
-                    fmt(c.se),
-                    fmt(c.stat),
-                    fmt(c.df, 2),
-                    fmt_p(c.pval),
-                    fmt(c.ci_low),
-                    fmt(c.ci_high),
-                ]
-                for c in robust.coefficients
-            ]
-        if p == 1:
-            header, body = header[1:], [r[1:] for r in body]
-        lines.append(_format.table(header, body) if p > 1 else _table_plain(header, body))
+            header = coef_header("tval", df=True)
+            body = [[c.name, *coef_cells(c, df=fmt(c.df, 2))] for c in robust.coefficients]
+        lines.append(coef_table(header, body, names=p > 1))
         if robust is not None:
-            lines += [
-                "",
-                "Results based on cluster-robust inference (var-cov estimator: CR2,",
-                "approx t/F-tests and confidence intervals, df: Satterthwaite approx).",
-            ]
-        return _format.Summary("\n".join(lines), notes=self.warnings)
-
-    def __repr__(self) -> str:
-        return str(self.summary())
+            lines += ["", "Results based on cluster-robust inference (var-cov estimator: CR2,",
+                      "approx t/F-tests and confidence intervals, df: Satterthwaite approx)."]
+        return Summary("\n".join(lines), notes=self.warnings)
 
 
 def _pv(p) -> str:
-    text = _format.fmt_p(p)
+    text = fmt_p(p)
     return text if text.startswith("<") else f"= {text}"
 
-
-def _table_plain(header, body) -> str:
-    """A table without a row-name column (metafor prints the intercept-only model this way)."""
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
-    return "\n".join("  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *body])

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from .._format import Summary, fmt, jsonable, table
+from ._table import Printable
 
 #: The verdicts a row can carry, in the order the summary counts them.
 VERDICTS = ("reproduced", "differs", "not checked", "not reproducible from shipped data")
@@ -65,8 +66,8 @@ def _digits(row: dict) -> int:
     return max(2, min(6, int(math.ceil(-math.log10(2 * tol))) + 1))
 
 
-@dataclass(frozen=True, eq=False)
-class ReproduceResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ReproduceResult(Printable):
     """Published numbers next to their reproduction from shipped data.
 
     ``rows`` are dicts with the keys of :data:`ROW_FIELDS`: ``id`` (``<analysis>:<quantity>``),
@@ -136,6 +137,3 @@ class ReproduceResult:
             f"{len(self.analyses)} analyses)\n\n" + table(header, body) + f"\n\nVerdicts: {counts}"
         )
         return Summary(text, notes=self.warnings)
-
-    def __repr__(self) -> str:
-        return str(self.summary())
