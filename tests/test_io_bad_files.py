@@ -6,8 +6,8 @@ reader ``read_raw``, then the validation boundary ``_checks``) and through the c
 for the measure-specific files). An error must give exit code 2, exactly one line on stderr, no
 traceback and no output file; a file that loads must give the values written in the table below.
 
-Reference estimates: metafor 3.8-1 (R 4.2), computed on the values the files hold, with the call beside
-each number.
+Reference estimates: metafor 3.8-1 (R 4.2.2), computed on the values the files hold by
+tests/reference/io_bad_files.R.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 from commonfactors import _checks, io
 from commonfactors.cli import COMMANDS, main
 from commonfactors.errors import CommonFactorsWarning, InputError
+from reference import load
 from tolerances import METAFOR_RTOL
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -36,17 +37,13 @@ YI = [0.12, 0.35, -0.05, 0.48, 0.22, 0.30]
 VI = [0.031, 0.045, 0.027, 0.060, 0.038, 0.052]
 ROWS6 = [2, 3, 4, 5, 6, 7]
 
-# > library(metafor)  # 3.8-1; REML run to convergence, as tests/conformance (README there)
-# > ctl <- list(threshold = 1e-12, maxiter = 10000)
-# > yi <- c(0.12, 0.35, -0.05, 0.48, 0.22, 0.30); vi <- c(0.031, 0.045, 0.027, 0.060, 0.038, 0.052)
-# > rma(yi, vi, control = ctl)$beta[1]  # tau2 = 0
-EST6 = 0.1909548771163643
-# > rma(yi[-c(2, 4)], vi[-c(2, 4)], control = ctl)$beta[1]  # missing_values.csv: rows 3, 5 dropped
-EST4 = 0.11823079110025378
-# > rma(c(0.12, 0.35, -0.05), c(0.031, 0.045, 0.027), control = ctl)$beta[1]   # tau2 = 0.00208
-EST3 = 0.1088095506079894
-# > rma(c(0.12, 0.18, 0.35), c(0.031, 0.036, 0.045), control = ctl)$beta[1]   # excel_merged_study_labels.xlsx
-EST_MERGED = 0.20239651416122006
+# metafor 3.8-1, tests/reference/io_bad_files.R: rma(yi, vi, control = list(threshold = 1e-12,
+# maxiter = 10000))$beta on the values the files hold
+POOLED = load("io_bad_files")
+EST6 = POOLED["six_studies"]  # tau2 = 0
+EST4 = POOLED["rows_3_5_dropped"]  # missing_values.csv: rows 3, 5 dropped
+EST3 = POOLED["three_studies"]  # tau2 = 0.00208
+EST_MERGED = POOLED["merged_labels"]  # excel_merged_study_labels.xlsx
 
 
 @dataclass(frozen=True)
@@ -363,19 +360,6 @@ IDS = [c.file for c in CASES]
 POOL_CASES = [c for c in CASES if not c.measure]
 MEASURE_CASES = [c for c in CASES if c.measure]
 
-HAS_EFFECTS = importlib.util.find_spec("commonfactors.effects") is not None
-needs_pool = pytest.mark.xfail(
-    "pool" not in COMMANDS,
-    strict=True,
-    reason="the 'pool' command is not registered yet (another engineer's issue)",
-)
-needs_effects_cli = pytest.mark.xfail(
-    "effects" not in COMMANDS, strict=True, reason="the 'effects' command is not registered yet"
-)
-needs_effects_api = pytest.mark.xfail(
-    not HAS_EFFECTS, strict=True, reason="commonfactors.effects is not there yet"
-)
-
 
 def test_the_corpus_is_complete():
     """Every committed file has an expected outcome, and every outcome a file (the table cannot shrink)."""
@@ -441,7 +425,6 @@ def test_measure_inputs_through_checks(case):
         assert x[rows.index(row)] == value, name
 
 
-@needs_effects_api
 @pytest.mark.parametrize("case", MEASURE_CASES, ids=[c.file for c in MEASURE_CASES])
 def test_measure_inputs_through_effect_sizes(case):
     from commonfactors.effects import effect_sizes
@@ -479,7 +462,6 @@ def _assert_cli_error(result, out, left, message):
     assert not out.exists() and left == [], "an output file was left behind"
 
 
-@needs_pool
 @pytest.mark.parametrize("case", POOL_CASES, ids=[c.file for c in POOL_CASES])
 def test_cli_pool(case, tmp_path):
     assert "pool" in COMMANDS
@@ -495,7 +477,6 @@ def test_cli_pool(case, tmp_path):
     assert payload["estimate"] == pytest.approx(case.expect.estimate, rel=METAFOR_RTOL["rma"])
 
 
-@needs_effects_cli
 @pytest.mark.parametrize("case", MEASURE_CASES, ids=[c.file for c in MEASURE_CASES])
 def test_cli_effects(case, tmp_path):
     assert "effects" in COMMANDS
@@ -505,7 +486,6 @@ def test_cli_effects(case, tmp_path):
     _assert_cli_error(result, out, left, case.expect.message)
 
 
-@needs_pool
 @pytest.mark.parametrize("name", ["negative_variance.csv", "merged_header.xlsx"])
 def test_cli_error_in_a_real_process(name):
     """End to end: a separate process prints one line on stderr, no traceback, and exits 2."""
@@ -573,9 +553,8 @@ def test_200_mb_csv(tmp_path):
     np.testing.assert_array_equal(data.rows, i + 1)
     np.testing.assert_array_equal(data.yi, ((i * 7919) % 2001 - 1000) / 2000)
     np.testing.assert_array_equal(data.vi, 0.01 + (i % 97) / 1000)
-    if "pool" in COMMANDS:
-        result, out, has_out, _ = _invoke(
-            [str(path), "--yi", "yi", "--vi", "vi", "--format", "json"], tmp_path, "pool"
-        )
-        assert result.exit_code == 0, result.output
-        assert json.loads(out.read_text() if has_out else result.stdout)["k"] == n
+    result, out, has_out, _ = _invoke(
+        [str(path), "--yi", "yi", "--vi", "vi", "--format", "json"], tmp_path, "pool"
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text() if has_out else result.stdout)["k"] == n
