@@ -18,6 +18,7 @@ from commonfactors.models import batch
 from commonfactors.models._options import TESTS
 from commonfactors.results.batch import ARRAY_FIELDS, BatchResult
 from conformance_cases import HERE, load_cases
+from reference import load
 from tolerances import (
     ATOL_FLOOR,
     IDENTITY_RTOL,
@@ -94,12 +95,10 @@ def test_rows_in_any_order_with_empty_and_single_study_rows():
     assert res.warnings == tuple(messages)
 
 
-# > rma(yi=0.5, vi=0.1, method="REML", test="knha")   # metafor 3.8-1: 'Setting argument test="z" since k=1.'
-# > predict(.)  -> pi.lb = ci.lb, pi.ub = ci.ub
-SINGLE = {"k": 1, "estimate": 0.5, "se": 0.316227766016838, "stat": 1.58113883008419,
-          "pval": 0.113846298007548, "ci_low": -0.119794994002846, "ci_high": 1.11979499400285,
-          "pi_low": -0.119794994002846, "pi_high": 1.11979499400285, "tau2": 0.0, "se_tau2": None, "i2": 0.0,
-          "h2": 1.0, "q": 0.0, "q_df": 0, "q_pval": 1.0, "converged": True}
+# metafor 3.8-1, tests/reference/batch.R: rma(yi=0.5, vi=0.1, method="REML", test="knha") and predict(.)
+# ('Setting argument test="z" since k=1.'; pi.lb = ci.lb, pi.ub = ci.ub)
+REFERENCE = load("batch")
+SINGLE = {**REFERENCE["single_study_knha"], "converged": True}
 
 
 @pytest.mark.parametrize("method", batch.METHODS)
@@ -129,18 +128,11 @@ def test_no_study_gives_nan():
             assert math.isnan(values[0]) and math.isnan(values[2]), field
 
 
-# Reference numbers for test = "t" (no case in cases.json), metafor 3.8-1, bcg (model_bcg_RR.csv):
-# > d <- read.csv("tests/conformance/inputs/model_bcg_RR.csv")
-# > r <- rma(yi, vi, data=d, method=M, test="t", level=90, control=list(threshold=1e-12, tol=1e-13))
-# > predict(r)   # M in REML, PM, FE; estimate, se, stat, pval, ci, pi, tau2 printed with %.15g
-T_TEST = {
-    "REML": [-0.71453234215814, 0.179781516105207, -3.97444830613176, 0.00184464721013836, -1.03495470104822,
-             -0.394109983268062, -1.76224557814407, 0.333180893827794, 0.313243258136486],
-    "PM": [-0.714968153493444, 0.180892191537623, -3.95245448361291, 0.00191927183127799, -1.03737005538508,
-           -0.392566251601805, -1.77057366133583, 0.340637354348937, 0.318068452205024],
-    "FE": [-0.430285163654091, 0.0404987517108638, -10.6246525010465, 1.85381317704368e-07,
-           -0.502465584847696, -0.358104742460487, None, None, 0.0],
-}
+# Reference numbers for test = "t" (no case in cases.json), metafor 3.8-1, tests/reference/batch.R:
+#   d <- read.csv("tests/conformance/inputs/model_bcg_RR.csv")
+#   r <- rma(yi, vi, data=d, method=M, test="t", level=90, control=list(threshold=1e-12, tol=1e-13))
+#   predict(r)   # M in REML, PM, FE; estimate, se, stat, pval, ci, pi, tau2
+T_TEST = REFERENCE["bcg_t_level90"]
 
 
 @pytest.mark.parametrize("method", sorted(T_TEST))
@@ -148,8 +140,8 @@ def test_t_test_and_level_match_metafor(method):
     row = INPUTS.index("inputs/model_bcg_RR.csv")
     res = cf.fit_many(YI, VI, method=method, test="t", level=90).to_dict()
     names = ["estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2"]
-    for field, expected in zip(names, T_TEST[method], strict=True):
-        assert_agrees(res[field][row], expected, rtol=METAFOR_RTOL["rma"], what=field)
+    for field in names:
+        assert_agrees(res[field][row], T_TEST[method][field], rtol=METAFOR_RTOL["rma"], what=field)
 
 
 def test_each_row_equals_its_own_fit():

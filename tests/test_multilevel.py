@@ -1,8 +1,8 @@
 """Three-level model (models/multilevel.py): extra metafor references, the O(k) algebra against dense
 matrices, a simulation, degenerate inputs and the result contract.
 
-Reference numbers were computed here with R 4.2.2, metafor 3.8-1 (``control = list(rel.tol = 1e-10)``);
-the call is given beside each block.
+Reference numbers: R 4.2.2, metafor 3.8-1 (``control = list(rel.tol = 1e-10)``), written by
+tests/reference/multilevel.R; the call is given beside each block.
 """
 
 import math
@@ -18,6 +18,7 @@ from commonfactors.errors import BoundaryWarning, DroppedRowsWarning, InputError
 from commonfactors.io import read_raw, read_table
 from commonfactors.models.multilevel import Blocks, evaluate, fit_sigma2
 from conformance_cases import HERE
+from reference import load
 from tolerances import (
     ALGEBRA_ATOL,
     ALGEBRA_RTOL,
@@ -43,54 +44,16 @@ SMALL = pd.DataFrame(
     }
 )
 
+REFERENCE = load("multilevel")
 # m <- rma.mv(yi, vi, random = ~ 1 | cl/es, data = d, method = METHOD, control = list(rel.tol = 1e-10))
 # c(m$b, m$se, m$zval, m$pval, m$ci.lb, m$ci.ub, m$sigma2, logLik(m), m$QE)
-SMALL_R = {
-    "REML": [
-        0.47710200011194,
-        0.120782721476012,
-        3.95008486546393,
-        7.81234881777466e-05,
-        0.240372216064224,
-        0.713831784159655,
-        0.0427356882042207,
-        0.0032627471670793,
-        -0.0490373219615852,
-        16.4001883239171,
-    ],
-    "ML": [
-        0.473937479509166,
-        0.102967669738088,
-        4.60277950073736,
-        4.16889531858972e-06,
-        0.272124555250498,
-        0.675750403767833,
-        0.0270068927452746,
-        0.00293731371612794,
-        0.189210148752881,
-        16.4001883239171,
-    ],
-}
+SMALL_R = REFERENCE["small"]
 
 
 @pytest.mark.parametrize("method", ["REML", "ML"])
 def test_small_example_matches_metafor(method):
     got = cf.multilevel_meta_analysis(SMALL, cluster="cl", method=method).to_dict()
-    b, se, z, p, lo, hi, s1, s2, ll, q = SMALL_R[method]
-    expected = {
-        "k": 8,
-        "n_clusters": 4,
-        "estimate": b,
-        "se": se,
-        "stat": z,
-        "pval": p,
-        "ci_low": lo,
-        "ci_high": hi,
-        "sigma2": [s1, s2],
-        "loglik": ll,
-        "q": q,
-        "warnings": [],
-    }
+    expected = {"k": 8, "n_clusters": 4, **SMALL_R[method], "warnings": []}
     assert set(got) == set(expected) | {"warnings"}
     for field, value in expected.items():
         assert_agrees(got[field], value, rtol=RTOL, what=field)
@@ -102,24 +65,9 @@ def test_ml_with_moderator_at_the_boundary_matches_metafor():
     # c(m$b, m$se, m$zval, m$pval, m$ci.lb, m$ci.ub, m$QM, m$QMp, m$sigma2, logLik(m), m$QE)
     with pytest.warns(BoundaryWarning, match="sigma2_1 is estimated at 0"):
         got = cf.multilevel_meta_analysis(SMALL, cluster="cl", mods="~ x", method="ML").to_dict()
-    coefs = [
-        [
-            0.186439535170827,
-            0.153133658641668,
-            1.21749546653943,
-            0.223415760255607,
-            -0.113696920587693,
-            0.486575990929347,
-        ],
-        [
-            0.0742712858099902,
-            0.0374677559041476,
-            1.98227206347762,
-            0.0474487989769189,
-            0.000835833656323032,
-            0.147706737963657,
-        ],
-    ]
+    expected = REFERENCE["small_ml_x"]
+    coefs = [[c[f] for f in ("estimate", "se", "stat", "pval", "ci_low", "ci_high")]
+             for c in expected["coefficients"]]
     # metafor stops at sigma2_1 = 1.8e-12 on its log scale (loglik 1.37976210937091); ours is the boundary
     # value 0 itself (loglik 1.3797621094894, higher), which moves the slope's CI bound 0.000836 by 2e-8
     for c, (b, se, z, p, lo, hi) in zip(got["coefficients"], coefs, strict=True):
@@ -131,14 +79,12 @@ def test_ml_with_moderator_at_the_boundary_matches_metafor():
             what=c["name"],
         )
     assert [c["name"] for c in got["coefficients"]] == ["intrcpt", "x"]
-    assert_agrees(got["qm"], 3.9294025336438, rtol=RTOL, what="qm")
+    assert_agrees(got["qm"], expected["qm"], rtol=RTOL, what="qm")
     assert got["qm_df"] == 1
-    assert_agrees(got["qm_pval"], 0.0474487989769189, rtol=RTOL, what="qm_pval")
-    assert_agrees(
-        got["sigma2"], [1.81893373779818e-12, 0.00956185947265536], rtol=RTOL, atol=1e-10, what="sigma2"
-    )
-    assert_agrees(got["loglik"], 1.37976210937091, rtol=RTOL, what="loglik")
-    assert_agrees(got["qe"], 11.3741769346111, rtol=RTOL, what="qe")
+    assert_agrees(got["qm_pval"], expected["qm_pval"], rtol=RTOL, what="qm_pval")
+    assert_agrees(got["sigma2"], expected["sigma2"], rtol=RTOL, atol=1e-10, what="sigma2")
+    assert_agrees(got["loglik"], expected["loglik"], rtol=RTOL, what="loglik")
+    assert_agrees(got["qe"], expected["qe"], rtol=RTOL, what="qe")
     assert got["k"] == 8 and got["n_clusters"] == 4
 
 
@@ -153,25 +99,10 @@ def test_t_test_with_dropped_moderator_rows_matches_metafor():
             data, cluster="cluster", within="within", mods="~ difficulty", test="t"
         )
     got = res.to_dict()
-    assert got["k"] == 57 and got["n_clusters"] == 25
-    expected = [
-        [
-            0.193983538775583,
-            0.1526271605264629,
-            1.27096342555590,
-            0.209091008006101087,
-            -0.1118881260657099,
-            0.499855203616876,
-        ],
-        [
-            0.123319206302789,
-            0.0349709503809439,
-            3.52633271213546,
-            0.000858170161062218,
-            0.0532358556251943,
-            0.193402556980383,
-        ],
-    ]
+    reference = REFERENCE["knapp2017_difficulty_t"]
+    assert got["k"] == reference["k"] and got["n_clusters"] == reference["n_clusters"]
+    expected = [[c[f] for f in ("estimate", "se", "stat", "pval", "ci_low", "ci_high")]
+                for c in reference["coefficients"]]
     for c, e in zip(got["coefficients"], expected, strict=True):
         assert_agrees(
             [c["estimate"], c["se"], c["stat"], c["pval"], c["ci_low"], c["ci_high"]],
@@ -180,53 +111,32 @@ def test_t_test_with_dropped_moderator_rows_matches_metafor():
             what=c["name"],
         )
     # c(m$QM, m$QMdf, m$QMp, m$sigma2, logLik(m), m$QE)
-    assert_agrees(got["qm"], 12.4350223966766, rtol=RTOL, what="qm")
-    assert got["qm_df"] == [1, 55]
-    assert_agrees(got["qm_pval"], 0.000858170161062218, rtol=RTOL, what="qm_pval")
+    assert_agrees(got["qm"], reference["qm"], rtol=RTOL, what="qm")
+    assert got["qm_df"] == reference["qm_df"]
+    assert_agrees(got["qm_pval"], reference["qm_pval"], rtol=RTOL, what="qm_pval")
     # metafor: sigma2_2 = 3.0e-10 (its log-scale optimiser's floor); ours is exactly 0 with a BoundaryWarning
-    assert_agrees(
-        got["sigma2"], [0.0701335919015476, 3.02541165171672e-10], rtol=RTOL, atol=1e-9, what="sigma2"
-    )
-    assert_agrees(got["loglik"], -20.0545282265562, rtol=RTOL, what="loglik")
-    assert_agrees(got["qe"], 99.2096313784145, rtol=RTOL, what="qe")
+    assert_agrees(got["sigma2"], reference["sigma2"], rtol=RTOL, atol=1e-9, what="sigma2")
+    assert_agrees(got["loglik"], reference["loglik"], rtol=RTOL, what="loglik")
+    assert_agrees(got["qe"], reference["qe"], rtol=RTOL, what="qe")
     assert any("sigma2_2 is estimated at 0" in w for w in got["warnings"])
 
 
 def test_aggregate_matches_metafor():
     # a <- escalc(measure = "GEN", yi = yi, vi = vi, data = read.csv("ml_assink2016.csv"))
-    # ag <- aggregate(a, cluster = cluster, struct = "CS", rho = 0.6)        # and weighted = FALSE
-    # cbind(ag$cluster, ag$yi, ag$vi)[c(1, 4, 11, 16), ]
+    # ag <- aggregate(a, cluster = cluster, struct = "CS", rho = 0.6, addk = TRUE)   # and weighted = FALSE
+    # cbind(ag$cluster, ag$ki, ag$yi, ag$vi)[c(1, 4, 11, 16), ]
+    reference = REFERENCE["assink2016_aggregate_cs_rho06"]
     data = read_table(HERE / "inputs" / "ml_assink2016.csv")
     weighted = cf.aggregate_effects(data, cluster="cluster", rho=0.6)
     simple = cf.aggregate_effects(data, cluster="cluster", rho=0.6, weighted=False)
     assert list(weighted.columns) == ["cluster", "yi", "vi", "ki"] and len(weighted) == 17
     rows = [0, 3, 10, 15]
-    assert weighted["cluster"].iloc[rows].tolist() == [1, 4, 11, 16]
-    assert weighted["ki"].iloc[rows].tolist() == [6, 1, 22, 16]
-    assert_agrees(
-        weighted["yi"].iloc[rows].tolist(),
-        [0.1628769718864407, -0.0447, 0.5257654801491958, 0.0180987797402826],
-        rtol=R_CLOSED_FORM_RTOL,
-        what="yi",
-    )
-    assert_agrees(
-        weighted["vi"].iloc[rows].tolist(),
-        [0.0196966727560070, 0.0331, 0.0114324055497126, 0.0168634511648797],
-        rtol=R_CLOSED_FORM_RTOL,
-        what="vi",
-    )
-    assert_agrees(
-        simple["yi"].iloc[rows].tolist(),
-        [0.302283333333333, -0.0447, 1.362677272727273, 0.1322625],
-        rtol=R_CLOSED_FORM_RTOL,
-        what="yi",
-    )
-    assert_agrees(
-        simple["vi"].iloc[rows].tolist(),
-        [0.0326785730607774, 0.0331, 0.0454458551399529, 0.0392881688381349],
-        rtol=R_CLOSED_FORM_RTOL,
-        what="vi",
-    )
+    assert weighted["cluster"].iloc[rows].tolist() == reference["weighted"]["cluster"]
+    assert weighted["ki"].iloc[rows].tolist() == reference["weighted"]["ki"]
+    for name, got in (("weighted", weighted), ("simple", simple)):
+        for field in ("yi", "vi"):
+            assert_agrees(got[field].iloc[rows].tolist(), reference[name][field], rtol=R_CLOSED_FORM_RTOL,
+                          what=field)
 
 
 def test_aggregate_rejects_a_correlation_that_is_not_positive_definite():
@@ -499,11 +409,11 @@ def test_result_contract_with_moderators():
 
 def test_fit_statistics_match_metafor():
     # fitstats(rma.mv(yi, vi, random = ~ 1 | cluster/within, data = assink, method = "REML", ...)):
-    # logLik -73.63270544, AIC 153.26541088, BIC 161.05077043, AICc 153.51804246
+    # logLik, AIC, BIC, AICc to 8 decimals
     res = cf.multilevel_meta_analysis(read_table(HERE / "inputs" / "ml_assink2016.csv"), cluster="cluster")
     assert_agrees(
         list(res.fit_statistics().values()),
-        [-73.63270544, 153.26541088, 161.05077043, 153.51804246],
+        REFERENCE["assink2016_fitstats"],
         rtol=0,
         atol=printed(8),  # as metafor prints them
         what="fitstats",
