@@ -4,7 +4,7 @@ coverage of every published estimate, the result contract, and the reproduced va
 Published numbers and their sources are in the analysis scripts (page/table, and where each number was
 seen); this file checks that each "reproduced" row is within its stated tolerance by recomputing
 |reproduced - published| here, never trusting the verdict, and pins the reproduced values to metafor 3.8-1
-on the same data (R 4.2; the R call beside each number).
+on the same data (R 4.2.2, tests/reference/reproduce.R).
 """
 
 import math
@@ -19,6 +19,7 @@ from commonfactors import reproduce as rp
 from commonfactors._format import Summary
 from commonfactors.errors import InputError
 from commonfactors.results.reproduce import COLUMNS, ROW_FIELDS, VERDICTS, ReproduceResult
+from reference import load
 from tolerances import METAFOR_RTOL, assert_agrees
 
 ANALYSES = Path(rp.__file__).resolve().parents[2] / "analyses"
@@ -109,108 +110,14 @@ def test_counts_add_up(table):
 
 # --- the reproduced numbers against metafor 3.8-1 on the same data ------------------------------------------
 
-# every value: R 4.2, metafor 3.8-1, metadat 1.2-0; iterative estimators run to convergence with
-# control=list(threshold=1e-12) (metafor's default stopping rule stops earlier, ~1e-3 on these ML fits)
-METAFOR = {
-    # dat <- escalc("OR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
-    # exp(c(rma(yi, vi, data=dat, method="FE")$b))
-    "vanhouwelingen2002_bcg:or_fe": 0.6465278031,
-    # r <- rma(yi, vi, data=dat, method="ML", control=list(threshold=1e-12))
-    # exp(c(r$b, r$ci.lb, r$ci.ub)); r$tau2
-    "vanhouwelingen2002_bcg:or_ml": 0.4761764351,
-    "vanhouwelingen2002_bcg:or_ml_ci_low": 0.3359647506,
-    "vanhouwelingen2002_bcg:or_ml_ci_high": 0.6749041291,
-    "vanhouwelingen2002_bcg:tau2_ml": 0.3024565724,
-    # r <- rma(yi, vi, mods=~ablat, data=dat, method="ML", control=list(threshold=1e-12, maxiter=10000))
-    # c(r$b, r$se, r$tau2, r$R2)
-    "vanhouwelingen2002_bcg:mr_intercept": 0.371070498027,
-    "vanhouwelingen2002_bcg:mr_ablat": -0.032722493346,
-    "vanhouwelingen2002_bcg:mr_intercept_se": 0.105971211063,
-    "vanhouwelingen2002_bcg:mr_ablat_se": 0.003371539840,
-    "vanhouwelingen2002_bcg:mr_tau2": 0.003998401013,
-    "vanhouwelingen2002_bcg:mr_r2": 98.678024755140,
-    # b <- escalc("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
-    # exp(c(rma(yi, vi, data=b, method="DL")$b))
-    "colditz1994_bcg:rr_dl": 0.4896241505,
-    # m <- escalc("ZCOR", ri=ri, ni=ni, data=dat.molloy2014)
-    # r <- rma(yi, vi, data=m, control=list(threshold=1e-12))
-    # tanh(c(r$b)); tanh(c(r$ci.lb, r$ci.ub)) with the default threshold: 0.08783258562 0.20866625401
-    "molloy2014:r": 0.1488040177,
-    # d <- escalc("PLO", xi=x.p, ni=n.p, data=dat.dorn2007); r <- rma(yi, vi, data=d, method="DL")
-    # 100 * plogis(c(r$b, r$ci.lb, r$ci.ub))
-    "dorn2007:placebo_response": 42.63873931,
-    "dorn2007:placebo_response_ci_low": 35.63186562,
-    "dorn2007:placebo_response_ci_high": 49.95416105,
-    # l <- escalc("OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non, data=dat.landenberger2005)
-    # exp(c(rma(yi, vi, data=l)$b))
-    "landenberger2005:or": 1.52591867,
-    # x <- read.csv("data/metapsy_depression_psyctr.csv", check.names=FALSE); x <- x[x$outcome_type=="msd",]
-    # e <- escalc("SMD", m1i=mean_arm1, sd1i=sd_arm1, n1i=n_arm1, m2i=mean_arm2, sd2i=sd_arm2,
-    #             n2i=n_arm2, data=x)
-    # e$yi <- ifelse(e$.g < 0, -1, 1) * abs(e$yi)
-    # f <- function(v) ifelse(is.na(v), "", as.character(v))
-    # e$comparison <- paste(f(e$study), f(e$condition_arm1), f(e$condition_arm2), f(e$multi_arm1),
-    #                       f(e$multi_arm2), sep=" | ")
-    # a <- aggregate(e, cluster=comparison, rho=0.6); c(rma(yi, vi, data=a)$b)   (nrow(a) = 522)
-    "metapsy_depression:g_all": 0.7463161239,
-    # c(rma(yi, vi, data=a, subset=condition_arm2==lv)$b) for lv in "cau", "other ctr", "wl"
-    "metapsy_depression:g_cau": 0.6391082482,
-    "metapsy_depression:g_other_ctr": 0.5351760772,
-    "metapsy_depression:g_wl": 0.9414031358,
-    # d <- read.csv("data/metapsy_total_response.csv", check.names=FALSE)
-    # exp(c(rma(d$logrr, sei=d[["se.logrr"]])$b))
-    "metapsy_total_response:rr_all": 2.1817003,
-    # e <- escalc("RR", ai=d[["improved.ig"]], n1i=d[["n.ig"]], ci=d[["improved.cg"]], n2i=d[["n.cg"]])
-    # exp(c(rma(e)$b))
-    "metapsy_total_response:rr_all_metafor_rule": 2.301442,
-    # Viechtbauer (2010), BCG: dat <- escalc("RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
-    # ctl <- list(threshold=1e-12, maxiter=10000); r <- rma(yi, vi, data=dat, control=ctl); c(r$b, r$tau2)
-    "viechtbauer2010_bcg:re_estimate": -0.714532342158,
-    "viechtbauer2010_bcg:re_tau2": 0.313243258136,
-    # ci <- confint(r, control=list(tol=1e-12)); ci$random["I^2(%)", 2:3]; ci$random["H^2", 2]
-    "viechtbauer2010_bcg:re_i2_ci_low": 81.9205745586,
-    "viechtbauer2010_bcg:re_i2_ci_high": 97.6780749579,
-    "viechtbauer2010_bcg:re_h2_ci_low": 5.53114922396,
-    # m <- rma(yi, vi, mods=~ablat+year, data=dat, control=ctl); c(m$QM, m$b[1], m$se[1])
-    "viechtbauer2010_bcg:me_qm": 12.2044868792,
-    "viechtbauer2010_bcg:me_intercept": -3.54535301996,
-    "viechtbauer2010_bcg:me_intercept_se": 29.0956222327,
-    # k <- rma(yi, vi, mods=~factor(alloc)+ablat, data=dat, test="knha", control=ctl); c(k$QM, k$tau2)
-    "viechtbauer2010_bcg:knha_f": 3.44710676348,
-    "viechtbauer2010_bcg:knha_tau2": 0.144594297359,
-    # regtest(rma(yi, vi, data=dat), model="lm")$zval
-    "viechtbauer2010_bcg:egger_lm_t": -1.40128200229,
-    # tf <- trimfill(rma(yi, vi, data=dat, method="FE")); c(tf$k0, tf$b)
-    "viechtbauer2010_bcg:tf_k0": 4.0,
-    "viechtbauer2010_bcg:tf_estimate": -0.291025992106,
-    # rma(yi, vi, mods=~ablat, data=dat, method="ML", control=ctl)$tau2
-    "viechtbauer2010_bcg:ml_ablat_tau2": 0.0343514424819,
-    # Berkey et al. (1995): b <- dat
-    # b$vi <- with(b, mean(tneg/tpos)/(tneg+tpos) + mean(cneg/cpos)/(cneg+cpos))
-    # b$ac <- b$ablat - mean(b$ablat); e <- rma(yi, vi, data=b, method="EB", control=ctl)
-    # me <- rma(yi, vi, mods=~ac, data=b, method="EB", control=ctl)
-    # fe <- rma(yi, vi, mods=~ac, data=b, method="FE")
-    # c(e$b, e$tau2, me$b, me$tau2, fe$b[1], fe$se[2])
-    "berkey1995_bcg:re_estimate": -0.542944632622,
-    "berkey1995_bcg:re_tau2": 0.268153801523,
-    "berkey1995_bcg:me_intercept": -0.630364947503,
-    "berkey1995_bcg:me_ablat": -0.0267611628309,
-    "berkey1995_bcg:me_tau2": 0.157180004076,
-    "berkey1995_bcg:fe_intercept": -0.594971482664,
-    "berkey1995_bcg:fe_ablat_se": 0.0039874846791,
-}
-#: metafor printed these with fewer digits (7 significant), so they agree to 1e-6 relative at best
-_SHORT = {
-    "landenberger2005:or",
-    "metapsy_total_response:rr_all",
-    "metapsy_total_response:rr_all_metafor_rule",
-}
+# every value: metafor 3.8-1 on the same data, tests/reference/reproduce.R (the R call of each row id there);
+# iterative estimators run to convergence where the analysis does
+METAFOR = load("reproduce")["reproduced"]
 
 
 @pytest.mark.parametrize("row_id", sorted(METAFOR))
 def test_reproduced_value_matches_metafor(rows, row_id):
-    rtol = 1e-6 if row_id in _SHORT else METAFOR_RTOL["rma"]
-    assert_agrees(rows[row_id]["reproduced"], METAFOR[row_id], rtol=rtol, what=row_id)
+    assert_agrees(rows[row_id]["reproduced"], METAFOR[row_id], rtol=METAFOR_RTOL["rma"], what=row_id)
 
 
 def test_published_bcg_analyses_differ_only_where_the_paper_stopped_early(rows):
