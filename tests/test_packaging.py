@@ -28,6 +28,7 @@ from commonfactors import _paths, datasets, reproduce
 from commonfactors.cli import main
 from commonfactors.factors import taxonomy
 from commonfactors.results.reproduce import VERDICTS
+from reference import load
 from tolerances import METAFOR_RTOL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,11 +105,9 @@ def test_package_data_globs_cover_the_shipped_folders(folder):
 # ----------------------------------------------------------------------------------------------------------
 # a built wheel, installed outside the repository
 
-# metafor 3.8-1, run to convergence:
+# metafor 3.8-1, tests/reference/packaging.R, run to convergence:
 #   res <- rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg, control=list(threshold=1e-12))
-#   print(c(k=res$k, b=res$b[1], se=res$se, tau2=res$tau2, QE=res$QE), digits=12)
-BCG_RR_REML = {"k": 13, "estimate": -0.714532342158, "se": 0.179781516105, "tau2": 0.313243258136,
-               "q": 152.233008082373}
+BCG_RR_REML = load("packaging")["bcg_rr_reml"]
 
 
 def _run(args, cwd, env) -> subprocess.CompletedProcess:

@@ -19,6 +19,7 @@ from commonfactors.factors.pie import (
     dominance_sensitivity,
     published_pies,
 )
+from reference import load
 from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 COMPONENTS = [
@@ -241,9 +242,9 @@ def test_published_pies_table():
 
 
 def test_pool_correlations_pairwise_pools_each_pair_like_metafor_and_feeds_the_dominance_pie():
-    # > r <- c(.40, .10, .35, .05); n <- c(60, 120, 45, 200)
-    # > res <- rma(atanh(r), 1 / (n - 3), method = "REML", control = list(threshold = 1e-12, maxiter = 1000))
-    # > tanh(res$b); res$se; res$tau2                                # metafor 3.8-1, run to convergence
+    # metafor 3.8-1, tests/reference/pie.R: rma(atanh(r), 1 / (n - 3), method = "REML") run to convergence,
+    # tanh(res$b), res$se, res$tau2 for the first pair's r and n
+    expected = load("pie")["pairwise"]
     from commonfactors.factors.pie import correlation_frames, pool_correlations_pairwise
 
     pairs = [("alliance", "outcome"), ("empathy", "outcome"), ("alliance", "empathy")]
@@ -252,9 +253,9 @@ def test_pool_correlations_pairwise_pools_each_pair_like_metafor_and_feeds_the_d
     pooled = pool_correlations_pairwise(pd.DataFrame(rows))
     assert len(pooled) == 3 and list(pooled["k"]) == [4, 4, 4]
     first = pooled.iloc[0]
-    assert first["r"] == pytest.approx(0.201464632391541, rel=METAFOR_RTOL["rma"])
-    assert first["se_z"] == pytest.approx(0.0929594401349556, rel=METAFOR_RTOL["rma"])
-    assert first["tau2"] == pytest.approx(0.0223029998739848, rel=METAFOR_RTOL["rma"])
+    assert first["r"] == pytest.approx(expected["r"], rel=METAFOR_RTOL["rma"])
+    assert first["se_z"] == pytest.approx(expected["se_z"], rel=METAFOR_RTOL["rma"])
+    assert first["tau2"] == pytest.approx(expected["tau2"], rel=METAFOR_RTOL["rma"])
     R, S = correlation_frames(pooled)
     assert list(R.index) == ["alliance", "empathy", "outcome"]
     res = dominance_pie(R, se_z=S, draws=500, seed=1)

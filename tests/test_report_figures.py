@@ -1,7 +1,8 @@
 """Figures of the report (``commonfactors.report.figures``): what they draw, and deterministic files.
 
 The BCG example (Colditz et al., 1994; metadat's dat.bcg, shipped as dataset ``bcg``) is drawn and the
-drawn numbers are compared with metafor 3.8-1 on the same data (R calls beside the numbers).
+drawn numbers are compared with metafor 3.8-1 on the same data (tests/reference/report.R; R calls beside
+the numbers).
 """
 
 import math
@@ -12,23 +13,22 @@ import pytest
 
 import commonfactors as cf
 from commonfactors.report import figures
+from reference import load
 from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
 
-# > dat <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
-# > res <- rma(yi, vi, data=dat)
-# > c(res$b, res$ci.lb, res$ci.ub, predict(res)$pi.lb, predict(res)$pi.ub)       # metafor 3.8-1
-BCG_REML = {"estimate": -0.714532348365, "ci_low": -1.066897675740, "ci_high": -0.362167020990,
-            "pi_low": -1.866692346607, "pi_high": 0.437627649877}
-# > weights(res)                                                                     # percent
-BCG_WEIGHTS = [5.059483079316, 6.364679632127, 4.436027763097, 9.698746735697, 8.868456286828,
-               10.095738165294, 6.027181702942, 10.189438634593, 8.743133131698, 8.367607247337,
-               9.925026662839, 3.821629422842, 8.402851535391]
-# > trimfill(res)$k0; trimfill(res)$side
-BCG_K0, BCG_SIDE = 1, "right"
-# > qnorm(1 - c(.10, .05, .01) / 2)
-Z_CONTOURS = {0.10: 1.644853626951, 0.05: 1.959963984540, 0.01: 2.575829303549}
+# metafor 3.8-1, tests/reference/report.R:
+#   dat <- escalc(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
+#   res <- rma(yi, vi, data=dat)
+REFERENCE = load("report")
+BCG = REFERENCE["bcg_reml"]
+# c(res$b, res$ci.lb, res$ci.ub, predict(res)$pi.lb, predict(res)$pi.ub)
+BCG_REML = {name: BCG[name] for name in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")}
+BCG_WEIGHTS = BCG["weights"]  # weights(res), percent
+BCG_K0, BCG_SIDE = BCG["trimfill"]["k0"], BCG["trimfill"]["side"]  # trimfill(res)$k0, trimfill(res)$side
+# qnorm(1 - c(.10, .05, .01) / 2)
+Z_CONTOURS = dict(zip(REFERENCE["z_contours"]["p"], REFERENCE["z_contours"]["z"], strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -197,38 +197,19 @@ def test_save_is_byte_identical_for_the_same_input(bcg, tmp_path):
 # ---------------------------------------------------------------------------------------------------
 # Baujat and cumulative forest plots
 
-# > b <- baujat(res); b$x; b$y                                                      # metafor 3.8-1
-BCG_BAUJAT_X = [0.0478183320720557, 1.4934111867874984, 0.5508752745770775, 1.5860497234913693,
-                0.6777109218995236, 0.0160055498336126, 1.5319028477969876, 1.6638456222974942,
-                0.1625233076132254, 1.1168475452701279, 0.4322210214811115, 1.5922384344098601,
-                1.2637879713966964]
-BCG_BAUJAT_Y = [0.001537501940577321, 0.112107095545737084, 0.024349037368338888, 0.237773320050604198,
-                0.066985818131784988, 0.000333271536545558, 0.107909507966587839, 0.198964614242498977,
-                0.018381613230846222, 0.111389571758924888, 0.048970625778589606, 0.061834543543001358,
-                0.115312850558173322]
-# > cu <- cumul(res, order=dat$year); cu$estimate; cu$ci.lb; cu$ci.ub; cu$slab     # metafor 3.8-1
-BCG_CUMUL_ORDER = [1, 2, 6, 3, 10, 9, 12, 5, 7, 11, 13, 4, 8]
-BCG_CUMUL = {
-    "estimate": [-0.889311333920205, -1.325003442244875, -0.972079557781193, -1.001093695596125,
-                 -1.101423550058774, -0.973463876140063, -0.901251436421003, -0.788565567147329,
-                 -0.865607471697204, -0.785210543786870, -0.708206256582989, -0.794767610948287,
-                 -0.714532348365101],
-    "ci_low": [-2.00766747907616, -2.00900886693700, -1.45317801497836, -1.43675989912115, -1.49275700293740,
-               -1.34126146835866, -1.27509466985645, -1.17458307681962, -1.25025685004325, -1.13828514426996,
-               -1.05783421326758, -1.14732144917017, -1.06689767574005],
-    "ci_high": [0.229044811235751, -0.640998017552754, -0.490981100584030, -0.565427492071100,
-                -0.710090097180149, -0.605666283921467, -0.527408202985551, -0.402548057475038,
-                -0.480958093351161, -0.432135943303781, -0.358578299898394, -0.442213772726407,
-                -0.362167020990150],
-}
-# > dat <- escalc(measure="OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non,
-# +               data=dat.landenberger2005)
-# > which(influence(rma(yi, vi, data=dat))$is.infl)                                # 54, metafor 3.8-1
-# > res <- rma(yi, vi, data=dat, control=list(threshold=1e-12, maxiter=1000))
-# > b <- baujat(res); b$x[54]; b$y[54]                                             # metafor 3.8-1
+BCG_BAUJAT_X, BCG_BAUJAT_Y = BCG["baujat"]["x"], BCG["baujat"]["y"]  # b <- baujat(res); b$x; b$y
+# cu <- cumul(res, order=dat$year); cu$slab; cu$estimate; cu$ci.lb; cu$ci.ub
+BCG_CUMUL_ORDER = BCG["cumul"]["order"]
+BCG_CUMUL = {name: BCG["cumul"][name] for name in ("estimate", "ci_low", "ci_high")}
+# dat <- escalc(measure="OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non,
+#               data=dat.landenberger2005)
+# which(influence(rma(yi, vi, data=dat))$is.infl); then, run to convergence,
+# b <- baujat(rma(yi, vi, data=dat, control=list(threshold=1e-12, maxiter=1000))) at the flagged row.
 # With metafor's default REML threshold (1e-5) the refit without study 54 stops early (tau2 0.0335724 instead
 # of 0.0335695) and b$y[54] is 3.15147145256232 (1.2e-4 relative); converged, it agrees with ours to 1e-11.
-LANDENBERGER_FLAGGED = {"row": 54, "slab": "Anderson (2002)", "x": 9.66239512836109, "y": 3.15184976624425}
+LANDENBERGER = REFERENCE["landenberger2005_or_reml"]
+LANDENBERGER_FLAGGED = {"row": LANDENBERGER["influential"][0], "slab": LANDENBERGER["slab"][0],
+                        "x": LANDENBERGER["baujat_x"], "y": LANDENBERGER["baujat_y"]}
 
 
 @pytest.fixture(scope="module")

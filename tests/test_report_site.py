@@ -3,7 +3,7 @@
 One full build from the shipped data (the session fixture ``built_site`` of tests/conftest.py, shared with
 the browser test) is checked for its pages, the reproduction table,
 offline use and links; user reports check escaping, determinism, atomic writes and the command line.
-Pinned numbers are metafor 3.8-1's (R calls beside them).
+Pinned numbers are metafor 3.8-1's (tests/reference/report.R; R calls beside them).
 """
 
 import csv
@@ -20,13 +20,16 @@ from commonfactors import datasets, reproduce
 from commonfactors.cli import main
 from commonfactors.report import content, render, site
 from commonfactors.report._staging import SITE_MARKER
+from reference import load
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
 
-# > res <- rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg); round(c(res$b, res$tau2), 4)
-BCG_REML_PRINTED = ("-0.7145", "0.3132")  # as metafor prints them (4 decimals)
-# > res <- rma(measure="ZCOR", ri=ri, ni=ni, data=dat.molloy2014); tanh(res$b)
-MOLLOY_R = 0.1488048390
+# metafor 3.8-1, tests/reference/report.R
+REFERENCE = load("report")
+# res <- rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg)
+BCG_REML_PRINTED = tuple(REFERENCE["bcg_reml"]["printed"])  # c(res$b, res$tau2) as print(res) shows them
+# tanh(rma(measure="ZCOR", ri=ri, ni=ni, data=dat.molloy2014)$b)
+MOLLOY_R = REFERENCE["molloy2014_zcor_reml"]["r"]
 
 
 class _Page(html.parser.HTMLParser):
@@ -141,12 +144,13 @@ def test_dataset_page_shows_data_model_summary_forest_and_funnel(built):
     assert (built / "data" / "bcg.csv").read_bytes() == (datasets.DATA_DIR / "bcg.csv").read_bytes()
 
 
-# > dat <- escalc(measure="OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non,
-# +               data=dat.landenberger2005)
-# > which(influence(rma(yi, vi, data=dat))$is.infl)                               # metafor 3.8-1
-LANDENBERGER_INFLUENTIAL = {54: "Anderson (2002)"}  # row 54, file line 55
-# > which(influence(rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg))$is.infl)
-BCG_INFLUENTIAL = {}  # integer(0)
+# dat <- escalc(measure="OR", ai=n.ctrl.rec, bi=n.ctrl.non, ci=n.cbt.rec, di=n.cbt.non,
+#               data=dat.landenberger2005)
+# which(influence(rma(yi, vi, data=dat))$is.infl)                       # row 54, file line 55
+LANDENBERGER_INFLUENTIAL = dict(zip(REFERENCE["landenberger2005_or_reml"]["influential"],
+                                    REFERENCE["landenberger2005_or_reml"]["slab"], strict=True))
+# which(influence(rma(measure="RR", ai=tpos, bi=tneg, ci=cpos, di=cneg, data=dat.bcg))$is.infl)
+BCG_INFLUENTIAL = REFERENCE["bcg_reml"]["influential"]  # integer(0)
 
 
 def _influence_rows(page: _Page, raw: str) -> list[tuple[str, bool]]:
