@@ -15,7 +15,11 @@ def test_critical_values_z_and_t():
     got = inf.critical(90, np.array([4.0, math.inf, 0.0, 4.0]))
     assert got[0] == pytest.approx(2.131846786326649, abs=1e-10) and got[3] == got[0]
     assert got[1] == pytest.approx(1.644853626951472, abs=1e-12) and math.isnan(got[2])
-    assert math.isnan(inf.critical(95, 0.5))
+    assert math.isnan(inf.critical(95, math.nan))
+    # Satterthwaite's df may be below 1. R: qt(0.975, 0.5) = 164.5576734804945;
+    # 2 * pt(-2, 0.5) = 0.4455148901831313
+    assert inf.critical(95, 0.5) == pytest.approx(164.5576734804945, rel=1e-10)
+    assert inf.two_sided_p(2.0, 0.5) == pytest.approx(0.4455148901831313, rel=1e-10)
 
 
 def test_two_sided_p_values():

@@ -55,9 +55,10 @@ from typing import Literal
 import numpy as np
 
 from .._checks import format_rows, require_column, row_labels, source_of, warn_dropped
-from .._distributions import chi2_sf, norm_ppf
+from .._distributions import chi2_sf
 from .._numbers import to_float
 from ..errors import CommonFactorsWarning, ConvergenceWarning, InputError
+from ..models._inference import critical
 from ..results.factors import CorrelationPoolResult, PooledCorrelation
 
 Method = Literal["FE", "REML"]
@@ -214,7 +215,7 @@ def pool_correlation_matrices(
         fit = _gls(st, tau2)
     rho, vcov = fit["beta"], fit["cov"]
     se = np.sqrt(np.diag(vcov))
-    zq = float(norm_ppf(1 - (1 - level / 100) / 2))
+    zq = critical(level)
     n_pair = np.zeros(m)
     for n_i, idx in zip(d.n, d.idx, strict=True):
         n_pair[idx] += n_i

@@ -25,28 +25,29 @@ def _quantile(prob: float, df: float) -> float:
 
 def critical(level: float, df=math.inf):
     """The two-sided critical value for a ``level`` percent interval: the normal quantile when ``df`` is
-    infinite, the t(df) quantile otherwise (NaN where df < 1, when no t test exists). ``df`` may be an
-    array: the quantiles are computed once per distinct value (they are costly; most rows share one)."""
+    infinite, the t(df) quantile otherwise, for any df > 0 (Satterthwaite's are fractional); NaN where
+    df <= 0 or NaN, when no t test exists. ``df`` may be an array: the quantiles are computed once per
+    distinct value (they are costly; most rows share one)."""
     prob = 1.0 - (1.0 - level / 100.0) / 2.0
     if np.ndim(df) == 0:
         df = float(df)
-        return _quantile(prob, df) if df >= 1 else math.nan
+        return _quantile(prob, df) if df > 0 else math.nan
     df = np.asarray(df, dtype=float)
     values, which = np.unique(df, return_inverse=True)
-    quantiles = np.array([_quantile(prob, d) if d >= 1 else math.nan for d in values])
+    quantiles = np.array([_quantile(prob, d) if d > 0 else math.nan for d in values])
     return quantiles[which].reshape(df.shape)
 
 
 def two_sided_p(stat, df=math.inf):
-    """Two-sided p-value of a z (``df`` infinite) or t(df) statistic; NaN where df < 1. Arrays allowed,
-    ``df`` broadcast against ``stat``."""
+    """Two-sided p-value of a z (``df`` infinite) or t(df) statistic; NaN where df <= 0 or NaN (as
+    :func:`critical`). Arrays allowed, ``df`` broadcast against ``stat``."""
     a = np.abs(np.asarray(stat, dtype=float))
     if np.ndim(df) == 0 and math.isinf(df):
         p = 2.0 * np.asarray(dist.norm_sf(a), dtype=float)
     else:
         df = np.broadcast_to(np.asarray(df, dtype=float), a.shape)
         z = np.isinf(df)
-        usable = df >= 1
+        usable = df > 0
         p = np.full(a.shape, math.nan)
         if z.any():
             p[z] = 2.0 * np.asarray(dist.norm_sf(a[z]), dtype=float)

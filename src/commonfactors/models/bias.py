@@ -29,6 +29,7 @@ from ..results.bias import (
     TrimFillResult,
 )
 from ..results.meta import Coefficient
+from . import _inference as inference
 from ._options import Method, Test, check_choice, normalize_level, normalize_options
 from .univariate import Notes, validated
 
@@ -282,7 +283,7 @@ def _rank_test(ed: EffectData, notes: Notes) -> RankTest:
                  + np.sum(tx * (tx - 1)) * np.sum(tv * (tv - 1)) / (2.0 * k * (k - 1))
                  + (np.sum(tx * (tx - 1) * (tx - 2)) * np.sum(tv * (tv - 1) * (tv - 2))
                     / (9.0 * k * (k - 1) * (k - 2)) if k > 2 else 0.0))
-        pval = float(2.0 * dist.norm_sf(abs(s) / math.sqrt(var_s)))
+        pval = inference.two_sided_p(s / math.sqrt(var_s))
     return RankTest(k=k, tau=tau, pval=pval, exact=exact, warnings=notes())
 
 
@@ -653,12 +654,10 @@ def _selection_model(ed: EffectData, notes: Notes, *, steps=(0.025,), alternativ
         ses = np.full(theta.shape[0], nan)
     est = sign * float(beta[0])
     se = float(ses[0])
-    crit = float(dist.norm_ppf(1.0 - (1.0 - level / 100.0) / 2.0))
-    stat = est / se if se > 0 else nan
-    pval = float(2.0 * dist.norm_sf(abs(stat))) if math.isfinite(stat) else nan
+    stat, pval, _, ci_low, ci_high = inference.wald(est, se, level=level)   # se > 0 or NaN
     lrt = max(0.0, 2.0 * (ll - ll0))
     return SelectionModelResult(
-        k=k, estimate=est, se=se, stat=stat, pval=pval, ci_low=est - crit * se, ci_high=est + crit * se,
+        k=k, estimate=est, se=se, stat=float(stat), pval=pval, ci_low=ci_low, ci_high=ci_high,
         tau2=float(tau2), se_tau2=float(ses[1]), delta=tuple(float(d) for d in delta),
         se_delta=(nan, *(float(s) for s in ses[2:])), steps=steps, k_per_interval=counts,
         alternative=alternative, lrt=lrt, lrt_df=m - 1, lrt_pval=float(dist.chi2_sf(lrt, m - 1)), loglik=ll,
@@ -746,7 +745,7 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
     res = notes.refit("funnel plot", ed, method=method, profile_ci=False)
     sei_ = np.sqrt(ed.vi)
     return FunnelData(yi=ed.yi, sei=sei_, slab=ed.slab, estimate=res.estimate, se_max=float(sei_.max()),
-                      levels=levels, z=tuple(float(dist.norm_ppf(1.0 - p / 2.0)) for p in levels))
+                      levels=levels, z=tuple(inference.critical(100.0 * (1.0 - p)) for p in levels))
 
 
 def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML", test: Test = "z",

@@ -31,8 +31,8 @@ from typing import Literal, get_args
 import numpy as np
 
 from .. import _checks
-from .._distributions import chi2_sf, f_sf, norm_ppf, norm_sf, t_ppf, t_sf
 from ..errors import BoundaryWarning, ConvergenceWarning, InputError
+from . import _inference as inference
 from ._options import MultilevelMethod as Method
 from ._options import MultilevelTest as Test
 from ._options import normalize_options
@@ -332,23 +332,10 @@ def multilevel_meta_analysis(
     notes = _fit_warnings(fit)
     ev = fit.ev
     se = np.sqrt(np.diag(ev.M))
-    stat = ev.beta / se
-    alpha = 1 - level / 100
-    if test == "z":
-        pval = 2 * norm_sf(np.abs(stat))
-        crit = norm_ppf(1 - alpha / 2)
-    else:
-        pval = 2 * t_sf(np.abs(stat), k - p)
-        crit = t_ppf(1 - alpha / 2, k - p)
+    stat, pval, _, low, high = inference.wald(ev.beta, se, math.inf if test == "z" else float(k - p), level)
     qm, qm_df, qm_pval = math.nan, 0, math.nan
     if p > 1:
-        b = ev.beta[1:]
-        qm = float(b @ np.linalg.solve(ev.M[1:, 1:], b))  # Wald test of the moderators
-        if test == "z":
-            qm_df, qm_pval = p - 1, float(chi2_sf(qm, p - 1))
-        else:
-            qm = qm / (p - 1)
-            qm_df, qm_pval = (p - 1, k - p), float(f_sf(qm, p - 1, k - p))
+        qm, qm_df, qm_pval = inference.omnibus(ev.beta[1:], ev.M[1:, 1:], test, k - p)
     robust_part = None
     if robust is not None:
         from .robust import cr2
@@ -365,8 +352,8 @@ def multilevel_meta_analysis(
             se=float(se[j]),
             stat=float(stat[j]),
             pval=float(pval[j]),
-            ci_low=float(ev.beta[j] - crit * se[j]),
-            ci_high=float(ev.beta[j] + crit * se[j]),
+            ci_low=float(low[j]),
+            ci_high=float(high[j]),
         )
         for j in range(p)
     )
@@ -383,7 +370,7 @@ def multilevel_meta_analysis(
         loglik=ev.loglik,
         q=q,
         q_df=k - p,
-        q_pval=float(chi2_sf(q, k - p)),
+        q_pval=inference.q_pval(q, k - p),
         qm=qm,
         qm_df=qm_df,
         qm_pval=qm_pval,

@@ -36,8 +36,9 @@ import warnings
 
 import numpy as np
 
-from .._distributions import f_sf, t_ppf, t_sf
+from .._distributions import f_sf
 from ..errors import CommonFactorsWarning, SmallKWarning
+from . import _inference as inference
 
 
 def _adjustments(v, X, blocks, sigma2, M) -> np.ndarray:
@@ -116,26 +117,15 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
     se = np.sqrt(np.diag(vcr))
     P = T @ M  # columns: p_j for the contrasts e_1 .. e_p
     z, Q = _omega_products(P, X, v, blocks, sigma2, M)
-    alpha = 1 - level / 100
-    coefs = []
-    for s in range(p):
-        expect = _trace_omega(z, Q, M, s, s)
-        df = expect**2 / _sum_omega_products(z, Q, M, s, s, s, s)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stat = beta[s] / se[s]
-        crit = t_ppf(1 - alpha / 2, df)
-        coefs.append(
-            RobustCoefficient(
-                name=names[s],
-                estimate=float(beta[s]),
-                se=float(se[s]),
-                stat=float(stat),
-                df=float(df),
-                pval=float(2 * t_sf(abs(stat), df)),
-                ci_low=float(beta[s] - crit * se[s]),
-                ci_high=float(beta[s] + crit * se[s]),
-            )
-        )
+    # Satterthwaite's df of each coefficient: (tr Omega)^2 / sum_ij Omega_ij^2
+    dfs = np.array([_trace_omega(z, Q, M, s, s) ** 2 / _sum_omega_products(z, Q, M, s, s, s, s)
+                    for s in range(p)])
+    stat, pval, _, low, high = inference.wald(beta, se, dfs, level)
+    coefs = [
+        RobustCoefficient(name=names[s], estimate=float(beta[s]), se=float(se[s]), stat=float(stat[s]),
+                          df=float(dfs[s]), pval=float(pval[s]), ci_low=float(low[s]), ci_high=float(high[s]))
+        for s in range(p)
+    ]
     qm, qm_df, qm_pval = math.nan, (math.nan, math.nan), math.nan
     if p > 1:
         q = p - 1
