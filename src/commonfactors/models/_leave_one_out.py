@@ -38,15 +38,12 @@ import math
 import numpy as np
 
 from .. import _distributions as dist
+from .tau2 import MAXITER, within_tolerance
 
 #: the series in the shift of tau2 is used up to |d| <= SERIES_RADIUS * s (see the module docstring)
 SERIES_RADIUS = 0.25
 #: terms of the series: binom(N + 2, 2) SERIES_RADIUS^N < 1e-17
 SERIES_TERMS = 34
-#: Newton iterations (a study still unsolved after them is refitted on its own)
-MAXITER = 100
-#: a Newton step below STEP_RTOL * (tau2 + mean(vi)) ends the iterations (the error left is its square)
-STEP_RTOL = 1e-11
 #: entries of the (studies x k) weight blocks of the direct sums
 BLOCK = 1 << 21
 
@@ -227,8 +224,8 @@ def _newton(fun, start: np.ndarray, scale: float, floor: np.ndarray):
         fallback = np.where(np.isfinite(hi[sel]), 0.5 * (lo[sel] + hi[sel]),
                             2.0 * np.maximum(ts, lo[sel]) + scale)
         new = np.where(inside, new, fallback)
-        finished = (g == 0) | (inside & (np.abs(new - ts) <= STEP_RTOL * (new + scale)))
-        finished |= (hi[sel] - lo[sel] <= 1e-15 * (lo[sel] + scale)) | (hi[sel] <= floor[sel])
+        finished = (g == 0) | within_tolerance(new - ts, new, scale, inside, hi[sel] - lo[sel])
+        finished |= hi[sel] <= floor[sel]
         t[sel] = np.where(g == 0, ts, new)
         done[sel] = finished
     return t, done, lo

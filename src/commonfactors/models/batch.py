@@ -22,18 +22,10 @@ from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKW
 from ..results.batch import BatchResult
 from . import _inference as inference
 from ._options import BatchMethod, Test, normalize_options
-from .tau2 import search_limit
+from .tau2 import MAXITER, SWITCH, search_limit, within_tolerance
 
 #: the estimators of the batched engine
 METHODS: tuple[str, ...] = get_args(BatchMethod)
-
-#: iterations stop when the change in tau2 is at most TOL * (tau2 + mean vi of the row): a
-#: scale-free version of metafor's absolute ``threshold`` (the conformance cases used 1e-12)
-TOL = 1e-12
-#: iteration limit of the safeguarded Fisher scoring (ML/REML) and Newton (PM/PMM/EB) iterations
-MAXITER = 1000
-#: Fisher scoring turns to Newton once its step is below SWITCH * (tau2 + mean vi)
-SWITCH = 1e-3
 
 
 def fit_many(yi, vi, method: BatchMethod = "REML", test: Test = "z", level: float = 95) -> BatchResult:
@@ -304,10 +296,10 @@ def _solve(equation, y, v, present, k, *, start, target=None):
     half the previous one, is replaced by bisection (the safeguard of ``rtsafe``, Press et al., 2007,
     Numerical Recipes, 3rd ed., sec. 9.4). This prevents the two-cycles of plain Fisher scoring when
     the step overshoots the boundary (where metafor's rma stops with "Fisher scoring algorithm did not
-    converge") and cannot change a fixed point. A meta-analysis stops when its step is at most
-    ``TOL * (tau2 + mean vi)``. Finished ones are frozen, and dropped from the working arrays once they
-    are half of them; the (k, m) temporaries live in three buffers allocated once (allocating them at
-    every step costs more than the arithmetic).
+    converge") and cannot change a fixed point. A meta-analysis stops by the rule of single fits
+    (:func:`.tau2.within_tolerance`), after at most ``MAXITER`` iterations. Finished ones are frozen,
+    and dropped from the working arrays once they are half of them; the (k, m) temporaries live in three
+    buffers allocated once (allocating them at every step costs more than the arithmetic).
     """
     n = k.size
     target = np.zeros(n) if target is None else target
@@ -335,9 +327,9 @@ def _solve(equation, y, v, present, k, *, start, target=None):
         new = np.where(bisect, 0.5 * (lo + hi), new)
         new = np.where((new <= 0) | ((t + step <= 0) & ~seen0), 0.0, new)  # try the boundary once
         seen0 |= new == 0
-        tol = TOL * (t + wscale)
+        newton = near & ~bisect
+        done = active & (boundary | (g == 0) | within_tolerance(new - t, new, wscale, newton, hi - lo))
         last = np.abs(new - t)
-        done = active & (boundary | (g == 0) | (last <= tol) | (hi - lo <= tol))
         new = np.where(boundary | (g == 0), t, new)
         tau2[idx[active]] = new[active]
         converged[idx[done]] = True

@@ -64,12 +64,14 @@ METHODS = ("FE", "EE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "
 WEIGHTED_METHODS = ("GENQ",)
 COMMON_EFFECT = frozenset({"FE", "EE", "CE"})
 
-#: convergence of Fisher scoring: change in tau2 relative to tau2 + mean(vi) (the cases: 1e-12 absolute)
+#: the rules of every iteration for tau2 (single fits, fit_many, leave-one-out fits; within_tolerance):
+#: a step or a bracket of the root at most RTOL * (tau2 + mean(vi)) ends it (the cases: 1e-12 absolute)
 RTOL = 1e-12
+#: iterations allowed
 MAXITER = 1000
-#: Fisher scoring turns to Newton steps once its step is below SWITCH * (tau2 + mean(vi)) (as fit_many)
+#: Fisher scoring turns to Newton steps once its step is below SWITCH * (tau2 + mean(vi))
 SWITCH = 1e-3
-#: Newton iterations stop after a step below NEWTON_RTOL * (tau2 + mean(vi)): the error left is of the
+#: a Newton step below NEWTON_RTOL * (tau2 + mean(vi)) ends the iterations: the error left is of the
 #: order of the square of that step (quadratic convergence), far below RTOL
 NEWTON_RTOL = 1e-9
 #: a Newton step for the Q-profile bounds below CURVED_STEP * (tau2 + mean(vi)) also ends the iterations
@@ -86,6 +88,14 @@ class Tau2Fit:
     se_tau2: float
     converged: bool = True
     iterations: int = 0
+
+
+def within_tolerance(step, tau2, scale, newton=False, width=math.inf):
+    """The stopping rule of every iteration for tau2: the last ``step`` (to ``tau2``), or the ``width`` of
+    the bracket of the root, is at most ``RTOL`` times tau2 + ``scale`` (a typical vi), or a ``newton`` step
+    is at most ``NEWTON_RTOL`` times that. Arrays broadcast (one value per model)."""
+    size, ref = np.abs(step), tau2 + scale
+    return (size <= RTOL * ref) | (width <= RTOL * ref) | (newton & (size <= NEWTON_RTOL * ref))
 
 
 def _scale(v: np.ndarray) -> float:
@@ -230,7 +240,7 @@ def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float, sums: Intercep
             break
         tau2 += step
         size = last = abs(step)
-        if size <= tol + RTOL * tau2 or (newton and observed > 0 and size <= NEWTON_RTOL * (tau2 + scale)):
+        if within_tolerance(size, tau2, scale, newton and observed > 0):
             converged = True
             break
         newton = newton or size <= SWITCH * (tau2 + scale)
@@ -261,8 +271,8 @@ def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], sc
     |h''| s^2 / (2 |h'|) (Press et al., 2007, eq. 9.4.13), with h'' the slope of h' between the last
     two points, is below ``RTOL`` times that (with many studies the first step from the estimate already
     lands within 1e-6: one evaluation per bound instead of two); or when the bracket is narrower than
-    1e-15 times tau2 + mean(vi). Returns (tau2, found); not found (NaN) when Q stays above ``target`` up
-    to ``limit``.
+    ``RTOL`` times tau2 + mean(vi) (:func:`within_tolerance`). Returns (tau2, found); not found (NaN)
+    when Q stays above ``target`` up to ``limit``.
     """
     lo, hi = 0.0, math.inf
     t, (qt, dq) = start, at_start
@@ -280,14 +290,14 @@ def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], sc
         newton = lo < new < hi
         if not newton:
             new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * max(t, lo) + scale
-        if newton and abs(new - t) <= NEWTON_RTOL * (new + scale):
+        if newton and within_tolerance(new - t, new, scale, True):
             return new, True
         if newton and previous is not None and abs(new - t) <= CURVED_STEP * (new + scale):
             curvature = abs(slope - previous[1]) / abs(t - previous[0])
             if curvature * (new - t) ** 2 <= 2.0 * slope * RTOL * (new + scale):
                 return new, True
         previous = (t, slope)
-        if hi - lo <= 1e-15 * (lo + scale):
+        if within_tolerance(math.inf, lo, scale, width=hi - lo):
             return 0.5 * (lo + hi), True
         if new > limit:
             if t >= limit:
