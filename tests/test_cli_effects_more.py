@@ -82,3 +82,20 @@ def test_help_lists_the_measures_their_arguments_and_vtype():
     for needle in ("IRR: x1i, x2i, t1i, t2i", "PFT: xi, mi|ni", "PAS: xi, mi|ni", "PLN: xi, mi|ni",
                    "--x1i COLUMN", "--t2i COLUMN", "--vtype [LS|UB]"):
         assert needle in text, needle
+
+
+def test_an_sd_of_zero_is_one_warning_line_on_stderr_naming_row_and_column(tmp_path):
+    data = tmp_path / "trials.csv"
+    data.write_text("m1,s1,n1,m2,s2,n2\n1,0,10,0,1.2,12\n2,1.5,20,1,1,25\n3,1,15,2,0,15\n")
+    proc = in_process("effects", data, "--measure", "SMD", "--m1i", "m1", "--sd1i", "s1", "--n1i", "n1",
+                      "--m2i", "m2", "--sd2i", "s2", "--n2i", "n2", "--format", "csv")
+    assert proc.returncode == 0
+    assert proc.stderr.splitlines() == [
+        "warning: 1 study with 0 in column 's1' (an SD of 0 is usually a missing value coded 0): computed as "
+        "given (row 2)",
+        "warning: 1 study with 0 in column 's2' (an SD of 0 is usually a missing value coded 0): computed as "
+        "given (row 4)",
+    ]
+    # escalc("SMD", ...): effects_more.R, case smd_sd0
+    yi = [float(line.split(",")[-2]) for line in proc.stdout.splitlines()[1:]]
+    assert_agrees(yi, CASES["smd_sd0"]["yi"], rtol=RTOL)

@@ -109,3 +109,38 @@ def test_vtype_other_than_ls_is_refused_where_the_measure_has_none():
 def test_proportions_over_their_total_are_refused():
     with pytest.raises(InputError, match=r"column 'xi': got 11 but ni is 10"):
         cf.effect_sizes(pd.DataFrame({"x": [11]}), "PFT", xi=[11], ni=[10])
+
+
+@pytest.mark.parametrize(
+    "name, sd1_rows, sd2_rows",
+    [("smd_sd0", "element 1", "element 3"), ("md_sd0", "elements 1, 2", "element 2"),
+     ("rom_sd0", "elements 1, 2", "element 2"), ("smcc_sd0", "element 1", "element 2")],
+)
+def test_an_sd_of_zero_is_computed_as_escalc_and_warned_with_rows_and_column(name, sd1_rows, sd2_rows):
+    # yi and vi as escalc (test_escalc_yi_vi_match_metafor, same cases); escalc itself does not warn
+    case = CASES[name]
+    with pytest.warns(cf.CommonFactorsWarning) as caught:
+        out = cf.effect_sizes(None, case["measure"], **case["args"])
+    texts = [str(w.message) for w in caught]
+    assert texts == out.attrs["warnings"] == [
+        f"{sd1_rows.count(',') + 1} {'study' if ',' not in sd1_rows else 'studies'} with 0 in column 'sd1i' "
+        f"(an SD of 0 is usually a missing value coded 0): computed as given ({sd1_rows})",
+        f"1 study with 0 in column 'sd2i' (an SD of 0 is usually a missing value coded 0): computed as given "
+        f"({sd2_rows})",
+    ]
+    assert not any(issubclass(w.category, DroppedRowsWarning) for w in caught)  # no row is dropped
+
+
+def test_an_sd_of_zero_names_the_file_row_and_column(tmp_path):
+    path = tmp_path / "trials.csv"
+    path.write_text("m1,s1,n1,m2,s2,n2\n1,1,10,0,1.2,12\n3,1,15,2,0,15\n")
+    with pytest.warns(cf.CommonFactorsWarning, match=r"^1 study with 0 in column 's2' .*\(row 3\)$"):
+        out = cf.effect_sizes(cf.read_table(path), "SMD", m1i="m1", sd1i="s1", n1i="n1", m2i="m2", sd2i="s2",
+                              n2i="n2")
+    # escalc("SMD", m1i=3, sd1i=1, n1i=15, m2i=2, sd2i=0, n2i=15): smd_sd0, third study
+    assert out["yi"].iloc[1] == pytest.approx(CASES["smd_sd0"]["yi"][2], rel=METAFOR_RTOL["effect_size"])
+
+
+def test_both_sds_zero_still_leave_smd_undefined():
+    with pytest.raises(InputError, match=r"sd1i and sd2i not both 0"):
+        cf.effect_sizes(None, "SMD", m1i=[1], sd1i=[0], n1i=[10], m2i=[0], sd2i=[0], n2i=[10])

@@ -13,7 +13,7 @@ import click
 
 from .. import _format
 from ..effects import ARGUMENTS, MEASURES, effect_sizes
-from ..errors import DroppedRowsWarning
+from ..errors import CommonFactorsWarning
 from ._common import FORMATS_TABLE, echo_json, read_input, refuse_input_as_output, source_file
 
 
@@ -114,7 +114,7 @@ def effects(file_or_dataset, measure, add, to, drop00, vtype, fmt, out_path, **c
     data = read_input(file_or_dataset, light=False)
     given = {a: c for a, c in columns.items() if c is not None}
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DroppedRowsWarning)  # reported below, in the chosen format
+        warnings.simplefilter("ignore", CommonFactorsWarning)  # reported below, in the chosen format
         out = effect_sizes(data, measure, add=add, to=to, drop00=drop00, vtype=vtype, **given)
     found = out.attrs["warnings"]
     if fmt == "json":

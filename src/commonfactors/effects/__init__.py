@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 
 from .. import _checks
-from ..errors import DroppedRowsWarning, InputError
+from ..errors import CommonFactorsWarning, DroppedRowsWarning, InputError
 from .conversions import Conversion, d_from_f, d_from_p, d_from_t, d_to_logor, d_to_r, logor_to_d, r_to_d
 from .measures import _ALTERNATIVES, ARGUMENTS, MEASURES, Measure, hedges_j
 
@@ -48,14 +48,14 @@ def _resolve_measure(name) -> Measure:
     return MEASURES[key]
 
 
-def _warn(rows, what: str, found: list, fields: str = "yi/vi") -> None:
+def _warn(rows, what: str, found: list, outcome="yi/vi set to NA", category=DroppedRowsWarning) -> None:
     rows = list(rows)
     if rows:
         n = len(rows)
         studies = f"{n} {'study' if n == 1 else 'studies'}"
-        text = f"{studies} with {what}: {fields} set to NA ({_checks.format_rows(rows)})"
+        text = f"{studies} with {what}: {outcome} ({_checks.format_rows(rows)})"
         found.append(text)
-        warnings.warn(text, DroppedRowsWarning, stacklevel=3)
+        warnings.warn(text, category, stacklevel=3)
 
 
 def _first_bad(bad, values, *, column, rows, source, expected):
@@ -186,6 +186,9 @@ def effect_sizes(
         "N studies with missing inputs: yi/vi set to NA (rows ...)", and likewise for tables dropped by
         ``drop00``, for values that cannot be computed (zero cells with ``to="none"``) and for samples
         too small, which escalc keeps as NA (ni <= 3 for COR and ZCOR: vi; ni <= 4 for UCOR: yi and vi).
+    CommonFactorsWarning
+        "N studies with 0 in column 'sd1': computed as given (rows ...)": a standard deviation of 0 in
+        one group (SMD, SMDH, MD, ROM, SMCC), computed as escalc does, is usually a missing value.
 
     References
     ----------
@@ -254,7 +257,7 @@ def effect_sizes(
     if m.small is not None:
         arg, at_most, fields, why = m.small
         small = ok & (inputs[arg] <= at_most)
-        _warn(rows[small], f"{names[arg]} <= {at_most:g} ({why})", found, fields)
+        _warn(rows[small], f"{names[arg]} <= {at_most:g} ({why})", found, f"{fields} set to NA")
         vi[small] = np.nan
         if fields == "yi/vi":
             yi[small] = np.nan
@@ -263,6 +266,11 @@ def effect_sizes(
         rows[undefined], f"{m.name} undefined" + (" (zero cells; see add and to)" if m.cells else ""), found
     )
     yi[undefined] = vi[undefined] = np.nan
+    for arg in ("sd1i", "sd2i"):
+        if arg in m.needs:
+            zero = ok & ~undefined & (inputs[arg] == 0)
+            what = f"0 in column {names[arg]!r} (an SD of 0 is usually a missing value coded 0)"
+            _warn(rows[zero], what, found, "computed as given", CommonFactorsWarning)
 
     if data is not None:
         out = data.copy()
