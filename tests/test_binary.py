@@ -212,6 +212,13 @@ def test_events_above_the_group_size_are_refused():
         cf.peto(d, ai="ai", ci="ci", n1i="n1", n2i="n2")
 
 
+def test_a_table_without_participants_is_refused():
+    # metafor's rma.mh gives NaN for every measure (0/0), rma.peto stops with an R error
+    d = pd.concat([TABLES["bcg"], pd.DataFrame([{"ai": 0, "bi": 0, "ci": 0, "di": 0}])], ignore_index=True)
+    with pytest.raises(InputError, match=r"row 13, column 'ai': got 0; expected a table with participants"):
+        cf.mantel_haenszel(d, **CELLS)
+
+
 def test_a_missing_column_is_named():
     expected = r"no column 'dd'; expected the di column; the columns are 'ai', 'bi', 'ci', 'di'"
     with pytest.raises(InputError, match=expected):

@@ -58,7 +58,7 @@ def mantel_haenszel(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, 
     ------
     InputError
         A column is missing, a count is negative, not a whole number or infinite, an event count exceeds
-        its group size, or ``measure``/``level`` is not allowed.
+        its group size, a table has no participants, or ``measure``/``level`` is not allowed.
     TypeError
         Neither ``bi`` and ``di`` nor ``n1i`` and ``n2i`` were given.
 
@@ -253,6 +253,9 @@ def _tables(data, *, ai, bi, ci, di, n1i, n2i, slab) -> tuple[_Tables, tuple[str
                     rows=rows, source=source)
         values["bi"], values["di"] = values["n1i"] - values["ai"], values["n2i"] - values["ci"]
     a, b, c, d = (values[x] for x in ("ai", "bi", "ci", "di"))
+    # a table without participants makes every pooled ratio 0/0 (metafor returns NaN; refused here)
+    check_range(a + b + c + d, column=columns["ai"], rows=rows, source=source, low=0, low_open=True,
+                expected="a table with participants (all its cells are 0)")
     if slab is None:
         labels = rows
     else:
