@@ -71,6 +71,9 @@ CASES = [
     ("pie-bad-correlation", ["pie", "--correlations", "{dir}/bad_r.csv", "--n", "100"],
      "got 1.3; expected a correlation in [-1, 1]", None),
     ("pie-bad-draws", ["pie", "--draws", "5"], "expected an integer >= 100", None),
+    # convert (numbers, not files)
+    ("convert-bad-correlation", ["convert", "r", "d", "1.5"], "expected a correlation in (-1, 1)", None),
+    ("convert-bad-metric", ["convert", "q", "d", "2"], "Invalid value for 'FROM'", None),
     # reproduce (analysis IDs)
     ("reproduce-unknown", ["reproduce", "nosuchanalysis"], "no analysis 'nosuchanalysis'", None),
     ("reproduce-ids-and-all", ["reproduce", "molloy2014", "--all"], "not both", None),
@@ -96,7 +99,7 @@ CASES = [
 SUBPROCESS = {
     "pool-missing-file", "bias-unknown-dataset", "influence-bad-vi", "effects-bad-count",
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
-    "report-misspelled-column", "report-all-bad-option",
+    "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
 }
 
 
