@@ -12,6 +12,7 @@ import pytest
 
 from cli_run import in_a_process, in_process
 from conformance_cases import input_path, load_cases
+from reference import load
 from tolerances import ATOL_FLOOR, assert_agrees, atol_for, rtol_for
 
 BIAS = {c["id"]: c for c in load_cases("bias")}
@@ -51,8 +52,8 @@ def test_bias_r0_with_standard_errors(tmp_path):
         columns="vi").to_csv(path, index=False)
     proc = run("bias", path, "--sei", "sei", "--estimator", "R0", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    # metafor 3.8-1: trimfill(rma(yi, vi, data=d), estimator="R0")$k0 = 7 (tests/test_bias.py)
-    assert json.loads(proc.stdout)["trim_and_fill"]["k0"] == 7
+    # metafor 3.8-1, tests/reference/bias.R: trimfill(rma(yi, vi, data=d), estimator="R0")$k0
+    assert json.loads(proc.stdout)["trim_and_fill"]["k0"] == load("bias")["trimfill_r0"]["hackshaw1998"]["k0"]
 
 
 def test_influence_json_matches_metafor():

@@ -13,10 +13,12 @@ import pytest
 
 from cli_run import in_a_process, in_process
 from conformance_cases import HERE, input_path, load_cases
+from reference import load
 from tolerances import ATOL_FLOOR, METAFOR_RTOL, assert_agrees, rtol_for
 
 RMA = {c["id"]: c for c in load_cases("rma")}
 METAREG = {c["id"]: c for c in load_cases("metareg")}
+UNIVARIATE = load("univariate")  # metafor 3.8-1, tests/reference/univariate.R
 POOL_KEYS = {"k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
              "se_tau2", "tau2_ci", "i2", "i2_ci", "h2", "h2_ci", "q", "q_df", "q_pval", "method", "test",
              "warnings"}
@@ -66,19 +68,19 @@ def test_sei_instead_of_vi(tmp_path):
 
 
 def test_by_gives_subgroups_and_the_between_groups_test():
-    # metafor 3.8-1, see tests/test_univariate.py::test_subgroups_match_metafor
+    # metafor 3.8-1, tests/reference/univariate.R (subgroups), as tests/test_univariate.py
     proc = run(input_path(METAREG["mr_bcg_RR_alloc_REML_z"]), "--by", "alloc", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert [s["level"] for s in got["subgroups"]] == ["alternate", "random", "systematic"]
-    assert_agrees(got["q_between"], 1.86144494615464, rtol=METAFOR_RTOL["metareg"])
+    assert_agrees(got["q_between"], UNIVARIATE["subgroups"]["q_between"], rtol=METAFOR_RTOL["metareg"])
     assert got["q_between_df"] == 2
     assert proc.stderr.strip() == ("warning: alloc = alternate: only k = 2 studies: "
                                    "tau2, I2 and H2 are very imprecise")
 
 
 def test_genq_with_a_weights_column(tmp_path):
-    # metafor 3.8-1: see tests/test_univariate.py::test_genq_matches_metafor (weights 1/sqrt(vi))
+    # metafor 3.8-1, tests/reference/univariate.R (genq, weights 1/sqrt(vi)), as tests/test_univariate.py
     src = input_path(METAREG["mr_bcg_RR_alloc_REML_z"]).read_text().splitlines()
     f = tmp_path / "w.csv"
     f.write_text("\n".join([src[0] + ",w", *(f"{r},{float(r.split(',')[1]) ** -0.5!r}" for r in src[1:])]))
@@ -86,8 +88,8 @@ def test_genq_with_a_weights_column(tmp_path):
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert set(got) == POOL_KEYS and got["method"] == "GENQ" and got["tau2_ci"] == [None, None]
-    assert_agrees(got["tau2"], 0.315495514121575, rtol=METAFOR_RTOL["rma"])
-    assert_agrees(got["estimate"], -0.588290806869734, rtol=METAFOR_RTOL["rma"])
+    assert_agrees(got["tau2"], UNIVARIATE["genq"]["z"]["tau2"], rtol=METAFOR_RTOL["rma"])
+    assert_agrees(got["estimate"], UNIVARIATE["genq"]["z"]["estimate"], rtol=METAFOR_RTOL["rma"])
     proc = run(f, "--method", "REML", "--weights", "w")
     assert proc.returncode == 2 and "weights= are only used by method='GENQ'" in proc.stderr
 
@@ -109,7 +111,8 @@ def test_csv_is_one_row_per_coefficient():
     lines = proc.stdout.splitlines()
     assert lines[0] == "name,estimate,se,stat,pval,ci_low,ci_high"
     assert [r.split(",")[0] for r in lines[1:]] == ["intrcpt", "ablat"]
-    assert_agrees(float(lines[2].split(",")[1]), -0.0291017250116295, rtol=METAFOR_RTOL["metareg"])
+    slope = METAREG["mr_bcg_RR_ablat_REML_z"]["expected"]["coefficients"][1]["estimate"]
+    assert_agrees(float(lines[2].split(",")[1]), slope, rtol=METAFOR_RTOL["metareg"])
 
 
 def test_cold_start_imports_neither_pandas_nor_scipy_nor_formulaic():
@@ -180,14 +183,15 @@ def test_unknown_method_is_a_usage_error(tmp_path):
 
 
 def test_by_with_mods_gives_one_meta_regression_per_subgroup():
-    # metafor 3.8-1: see tests/test_univariate.py::test_subgroups_with_moderators_match_metafor
+    # metafor 3.8-1, tests/reference/univariate.R (subgroups_mods), as tests/test_univariate.py
     f = HERE / "inputs" / "mr_bangertdrowns2004_length_imag_meta.csv"
     proc = run(f, "--by", "meta", "--mods", "~ length", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
     assert [set(s) for s in got["subgroups"]] == [POOL_KEYS | MODS_KEYS | {"level"}] * 2
     assert [c["name"] for c in got["subgroups"][1]["coefficients"]] == ["intrcpt", "length"]
-    assert_agrees(got["q_between"], 3.73981022442841, rtol=METAFOR_RTOL["metareg"])
+    expected = UNIVARIATE["subgroups_mods"]["z"]["q_between"]
+    assert_agrees(got["q_between"], expected, rtol=METAFOR_RTOL["metareg"])
     assert got["q_between_df"] == 2
     proc = run(f, "--by", "meta", "--mods", "~ length", "--format", "csv")
     assert proc.stdout.splitlines()[0] == "level,k,name,estimate,se,stat,pval,ci_low,ci_high,tau2,qe,qe_pval"
