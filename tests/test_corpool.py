@@ -3,38 +3,17 @@ on the stacked correlations), identities, validation at the boundary, the result
 dominance pie drawn from the pooled matrix's covariance.
 
 Reference data: DATA below (6 studies; s2 reports only alliance-outcome, s4 lacks alliance-outcome).
-The R calls that produced the pinned numbers (R 4.2.2, metafor 3.8-1), run on DATA written to dat.csv:
-
-    library(metafor)
-    d <- read.csv("dat.csv"); d$pair <- paste(d$var1, d$var2, sep = ".")
-    pairs <- c("alliance.empathy", "alliance.outcome", "empathy.outcome")
-    rbar <- tapply(d$r * d$n, d$pair, sum) / tapply(d$n, d$pair, sum)      # n-weighted mean per pair
-    full <- do.call(rbind, lapply(split(d, d$study), function(s) {             # fill unreported pairs
-      miss <- setdiff(pairs, s$pair)                                           # with rbar, for V only
-      if (length(miss)) s <- rbind(s, data.frame(study = s$study[1], var1 = sub("\\\\..*", "", miss),
-        var2 = sub(".*\\\\.", "", miss), r = rbar[miss], n = s$n[1], pair = miss))
-      s }))
-    rc <- rcalc(r ~ var1 + var2 | study, ni = n, data = full)
-    obs <- paste(rc$dat$study, rc$dat$var1.var2) %in% paste(d$study, d$pair)
-    dat <- rc$dat[obs, ]; V <- rc$V[obs, obs]
-    fe <- rma.mv(yi, V, mods = ~ var1.var2 - 1, data = dat)                   # FE_STUDY
-    coef(fe); vcov(fe); fe$QE; fe$QEp
-    re <- rma.mv(yi, V, mods = ~ var1.var2 - 1, random = ~ var1.var2 | study, struct = "DIAG",
-                 data = dat, control = list(rel.tol = 1e-10))                  # REML_STUDY
-    coef(re); re$tau2; vcov(re)
+The pinned numbers are metafor 3.8-1's (R 4.2.2), written by tests/reference/corpool.R from the same data:
+``rcalc(r ~ var1 + var2 | study, ni = n)`` on the stacked correlations (unreported pairs filled with the
+pair's n-weighted mean, for V only), then ``rma.mv(yi, V, mods = ~ var1.var2 - 1)`` (FE_STUDY) and with
+``random = ~ var1.var2 | study, struct = "DIAG"`` (REML_STUDY, ``rel.tol = 1e-10``).
 
 REML_BOUNDARY: DATA with the empathy-outcome correlations made nearly equal (BOUNDARY below), so that
 their tau2 is at 0; metafor's default optimiser works on log(tau2) and stops near 1e-11, so the pinned
-fit is the one that reaches the boundary (a higher restricted log-likelihood, 11.727816029015):
+fit is the one that reaches the boundary (Nelder-Mead, ``reltol = 1e-14``: a higher restricted
+log-likelihood, 11.727816029015).
 
-    re2 <- rma.mv(yi, V, mods = ~ var1.var2 - 1, random = ~ var1.var2 | study, struct = "DIAG",
-                  data = dat, control = list(optimizer = "optim", optmethod = "Nelder-Mead",
-                                             reltol = 1e-14, maxit = 100000))
-    coef(re2); re2$tau2; vcov(re2)
-
-For FE_MEAN (v_from = "mean") the same, with V from the weighted means: before rcalc,
-``full$r_obs <- full$r; full$r <- rbar[full$pair]``, and after it
-``rc$dat$yi <- full$r_obs[match(paste(rc$dat$study, rc$dat$var1.var2), paste(full$study, full$pair))]``.
+For FE_MEAN (v_from = "mean") the same, with V from the pairs' weighted mean correlations.
 """
 
 import dataclasses
@@ -52,6 +31,7 @@ from commonfactors.errors import ConvergenceWarning, DroppedRowsWarning, InputEr
 from commonfactors.factors.corpool import CorrelationPoolWarning, olkin_siotani, pool_correlation_matrices
 from commonfactors.factors.dominance import general_dominance
 from commonfactors.factors.pie import PieWarning, dominance_pie
+from reference import load
 from tolerances import ALGEBRA_RTOL, ATOL_FLOOR, CORPOOL_RTOL, IDENTITY_RTOL, METAFOR_RTOL, ORACLE_RTOL
 
 DATA = pd.DataFrame(
@@ -84,52 +64,9 @@ BOUNDARY.loc[BOUNDARY["var1"].eq("empathy") & BOUNDARY["var2"].eq("outcome"), "r
     0.23,
 ]
 
-# metafor 3.8-1, see the module docstring; pairs in the order of PAIRS
-REFERENCE = {
-    "FE_STUDY": {
-        "r": [0.496388983751530, 0.289889480364907, 0.214590213929318],
-        "vcov": [
-            [0.000995022827142557, 0.000125632600334146, 0.000281023462837095],
-            [0.000125632600334146, 0.001371805875042332, 0.000620930567582860],
-            [0.000281023462837095, 0.000620930567582860, 0.001506877904217002],
-        ],
-        "q": 24.2350807537054429,
-        "q_pval": 0.0188937891515524,
-    },
-    "FE_MEAN": {
-        "r": [0.460626389428496, 0.260662963660612, 0.213831804027155],
-        "vcov": [
-            [0.001082739209309024, 0.000178144811547937, 0.000263953582939829],
-            [0.000178144811547937, 0.001450883568946301, 0.000594558112806276],
-            [0.000263953582939829, 0.000594558112806276, 0.001554826381052697],
-        ],
-        "q": 20.4340805642992329,
-        "q_pval": 0.0593074167460318,
-    },
-    "REML_STUDY": {
-        "r": [0.473124476207700, 0.278100844583345, 0.226102555398007],
-        "tau2": [0.00454976717165242, 0.00586562156253314, 0.00494589733264780],
-        "vcov": [
-            [0.002072957819248657, 0.000156615902373482, 0.000308947617182752],
-            [0.000156615902373482, 0.002684748134576113, 0.000593866509813730],
-            [0.000308947617182752, 0.000593866509813730, 0.002636791000144076],
-        ],
-        # the homogeneity test does not depend on tau2: fe$QE above
-        "q": 24.2350807537054429,
-        "q_pval": 0.0188937891515524,
-    },
-    "REML_BOUNDARY": {
-        "r": [0.477441137177612, 0.282967278971380, 0.242341403130009],
-        "tau2": [0.00432539170487170, 0.00705209113234923, 0.0],
-        "vcov": [
-            [0.002013953088030632, 0.000148606894998224, 0.000282638311242308],
-            [0.000148606894998224, 0.002914146533511538, 0.000583810555212721],
-            [0.000282638311242308, 0.000583810555212721, 0.001517954868327538],
-        ],
-        "q": 16.456812979476265,
-        "q_pval": 0.171197330476829,
-    },
-}
+# metafor 3.8-1, tests/reference/corpool.R (see the module docstring); pairs in the order of PAIRS
+PINNED = load("corpool")
+REFERENCE = {case: PINNED[case] for case in ("FE_STUDY", "FE_MEAN", "REML_STUDY", "REML_BOUNDARY")}
 SPECS = {
     "FE_STUDY": {"method": "FE", "v_from": "study"},
     "FE_MEAN": {"method": "FE", "v_from": "mean"},
@@ -175,14 +112,10 @@ def test_matches_metafor_rma_mv_on_rcalc(case):
 
 
 def test_olkin_siotani_matches_rcalc_for_one_study():
-    # > d <- data.frame(study = 1, var1 = c("a", "a", "e"), var2 = c("e", "y", "y"),
-    # +                 ri = c(.3, .28, .2), ni = 100)
-    # > print(rcalc(ri ~ var1 + var2 | study, ni = ni, data = d)$V, digits = 15)     # metafor 3.8-1
-    expected = [
-        [0.00836464646464647, 0.00134416969696970, 0.00222072727272727],
-        [0.00134416969696970, 0.00857925818181818, 0.00244762828282828],
-        [0.00222072727272727, 0.00244762828282828, 0.00930909090909091],
-    ]
+    # d <- data.frame(study = 1, var1 = c("a", "a", "e"), var2 = c("e", "y", "y"), ri = c(.3, .28, .2),
+    #                 ni = 100)
+    # rcalc(ri ~ var1 + var2 | study, ni = ni, data = d)$V         # metafor 3.8-1, tests/reference/corpool.R
+    expected = PINNED["olkin_siotani_one_study"]
     R = np.array([[1, 0.3, 0.28], [0.3, 1, 0.2], [0.28, 0.2, 1]])
     got = olkin_siotani(R, [(0, 1), (0, 2), (1, 2)]) / 99
     np.testing.assert_allclose(got, expected, rtol=METAFOR_RTOL["effect_size"])

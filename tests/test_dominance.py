@@ -20,79 +20,15 @@ from commonfactors.factors.dominance import (
     general_dominance,
     subset_r2,
 )
+from reference import load
 from tolerances import ALGEBRA_ATOL, ALGEBRA_RTOL, IDENTITY_RTOL, R_CLOSED_FORM_RTOL, printed
 
-# R's `attitude` data (Chatterjee & Price 1977; 35 clerical employees; outcome `rating`), correlation matrix
-# > d <- attitude; sprintf("%.17g", cor(d))        # R 4.2.x
-# (order: rating, complaints, privileges, learning, raises, critical, advance)
-ATTITUDE_NAMES = ["rating", "complaints", "privileges", "learning", "raises", "critical", "advance"]
-ATTITUDE_R = np.array(
-    [
-        [
-            1,
-            0.82541756954214596,
-            0.42611687010026439,
-            0.62367816450021096,
-            0.59013899487768606,
-            0.15643915160723784,
-            0.1550862526011936,
-        ],
-        [
-            0.82541756954214596,
-            1,
-            0.55828820072702934,
-            0.59673580626743616,
-            0.66919748059807393,
-            0.18771427122467654,
-            0.22457955288894665,
-        ],
-        [
-            0.42611687010026439,
-            0.55828820072702934,
-            1,
-            0.49333096564180245,
-            0.44547793807224512,
-            0.14723313597663357,
-            0.34329343383961497,
-        ],
-        [
-            0.62367816450021096,
-            0.59673580626743616,
-            0.49333096564180245,
-            1,
-            0.64031437282213444,
-            0.11596524648975344,
-            0.53161978814127731,
-        ],
-        [
-            0.59013899487768606,
-            0.66919748059807393,
-            0.44547793807224512,
-            0.64031437282213444,
-            1,
-            0.37688296516937853,
-            0.57418616052100091,
-        ],
-        [
-            0.15643915160723784,
-            0.18771427122467654,
-            0.14723313597663357,
-            0.11596524648975344,
-            0.37688296516937853,
-            1,
-            0.28334317403531684,
-        ],
-        [
-            0.1550862526011936,
-            0.22457955288894665,
-            0.34329343383961497,
-            0.53161978814127731,
-            0.57418616052100091,
-            0.28334317403531684,
-            1,
-        ],
-    ]
-)
+# R's `attitude` data (Chatterjee & Price 1977; 35 clerical employees; outcome `rating`): R 4.2.2,
+# tests/reference/dominance.R
+ATTITUDE = load("dominance")
+# cor(attitude) (order: rating, complaints, privileges, learning, raises, critical, advance)
+ATTITUDE_NAMES = ATTITUDE["names"]
+ATTITUDE_R = np.array(ATTITUDE["correlation"])
 
 
 def attitude_matrix():
@@ -102,18 +38,10 @@ def attitude_matrix():
 
 
 # Independent computation in R by ordinary least squares on the raw data (lm over all 64 subsets, increments
-# averaged within each subset size, then over sizes):
-# > r2 <- function(S) if (!length(S)) 0 else summary(lm(reformulate(S, "rating"), attitude))$r.squared
-# > (average of r2(c(S, i)) - r2(S) over |S| = 0..5, as Azen & Budescu 2003 define general dominance)
-ATTITUDE_GD_R = [
-    0.37081619431932888,
-    0.050903792971544432,
-    0.15576599016914136,
-    0.12034507940362667,
-    0.0065887225458608929,
-    0.028182213121647096,
-]
-ATTITUDE_R2_R = 0.73260199253114944  # summary(lm(rating ~ ., attitude))$r.squared
+# averaged within each subset size, then over sizes, as Azen & Budescu 2003 define general dominance):
+# r2 <- function(S) if (!length(S)) 0 else summary(lm(reformulate(S, "rating"), attitude))$r.squared
+ATTITUDE_GD_R = ATTITUDE["general_dominance"]
+ATTITUDE_R2_R = ATTITUDE["r2"]  # summary(lm(rating ~ ., attitude))$r.squared
 
 # Published worked example: the README of the R package dominanceanalysis (Bustos Navarrete & Coutinho
 # Soares, CRAN, "Linear regression" example, `dominanceAnalysis(lm(rating ~ ., attitude))`, "Average
