@@ -1,17 +1,32 @@
 """tests/reference/conformance.json, recomputed from tests/conformance/inputs by
 tests/reference/conformance.R, holds the numbers of tests/conformance/cases.json (metafor 3.8-1) within the
-conformance tolerances."""
+conformance tolerances; every script of tests/reference has its JSON, which names the script and the R and
+package versions that wrote it."""
+
+import json
 
 import pytest
 
 from conformance_cases import CASE_COUNTS, load_cases
-from reference import load
+from reference import HERE, load
 from tolerances import agrees, atol_for, rtol_for
 
 RECOMPUTED = {c["id"]: c for c in load("conformance")["cases"]}
 #: metafor's names of the bias sections whose tolerance is looked up under the command line's name
 TOLERANCE_NAME = {"selmodel_3psm": "selection_3psm"}
 PINNED = [c for kind in CASE_COUNTS for c in load_cases(kind)]
+SCRIPTS = sorted(p.stem for p in HERE.glob("*.R") if p.stem != "common")
+
+
+def test_every_json_has_the_script_that_writes_it():
+    assert sorted(p.stem for p in HERE.glob("*.json")) == SCRIPTS
+
+
+@pytest.mark.parametrize("topic", SCRIPTS)
+def test_every_script_has_its_json_with_the_versions_used(topic):
+    written = json.loads((HERE / f"{topic}.json").read_text())
+    assert written["generator"] == f"tests/reference/{topic}.R"
+    assert {"R", "jsonlite"} <= set(written["versions"])
 
 
 def test_every_case_is_recomputed():
