@@ -76,6 +76,12 @@ def _result(values, shape, scalar):
     return float(values[0]) if scalar else values.reshape(shape)
 
 
+def _tail(tails, which, *args):
+    """Output ``which`` of ``tails`` (0: the lower tail, 1: the upper tail) on ``args`` broadcast together."""
+    arrays, shape, scalar = _broadcast(*args)
+    return _result(tails(*arrays)[which], shape, scalar)
+
+
 # ---------------------------------------------------------------------------------------------------
 # elementary helpers
 
@@ -173,6 +179,42 @@ def _beta_power(a, b, x, y):
 _FEW = 8
 
 
+def _iterate(update, state, params, max_steps):
+    """Run ``update`` elementwise until each element has converged; the converged values, in order.
+
+    ``update(n, state, params)`` takes step n (1, 2, ...) on the elements still running and returns the new
+    ``state`` (a tuple of arrays), the current values and a mask of the elements that have converged, which
+    leave the iteration with their state and ``params``. Elements still running after ``max_steps - 1``
+    steps keep their last value.
+    """
+    out = np.empty_like(state[0])
+    idx = np.arange(out.size)
+    for n in range(1, max_steps):
+        state, value, done = update(n, state, params)
+        if done.any():
+            out[idx[done]] = value[done]
+            keep = ~done
+            if not keep.any():
+                return out
+            idx, state, params = idx[keep], tuple(v[keep] for v in state), tuple(p[keep] for p in params)
+    out[idx] = value
+    return out
+
+
+def _nonzero(v):
+    """``v`` with 0 replaced by a tiny number (the Lentz algorithm's stand-in for 0), a float or an array."""
+    return (v or _TINY) if isinstance(v, float) else np.where(v == 0, _TINY, v)
+
+
+def _lentz_step(aj, bj, f, c, d):
+    """One step of the modified Lentz algorithm (Thompson & Barnett 1986, on floats or arrays): the new
+    value f, the new c and d, and whether f has converged (its last factor c d is 1 within ``_CF_TOL``)."""
+    d = 1.0 / _nonzero(bj + aj * d)
+    c = _nonzero(bj + aj / c)
+    ratio = c * d
+    return f * ratio, c, d, abs(ratio - 1.0) <= _CF_TOL
+
+
 def _continued_fraction(b0, terms, params):
     """b0 + a1 / (b1 + a2 / (b2 + ...)) by the modified Lentz algorithm, elementwise.
 
@@ -182,41 +224,21 @@ def _continued_fraction(b0, terms, params):
     if b0.size <= _FEW:
         return np.array([_continued_fraction_one(float(b0[i]), terms, tuple(float(p[i]) for p in params))
                          for i in range(b0.size)])
-    f = np.where(b0 == 0, _TINY, b0)
-    out = f.copy()
-    c, d = f.copy(), np.zeros_like(f)
-    idx = np.arange(f.size)
-    for j in range(1, _MAX_TERMS):
-        aj, bj = terms(j, *params)
-        d = bj + aj * d
-        d = 1.0 / np.where(d == 0, _TINY, d)
-        c = bj + aj / c
-        c = np.where(c == 0, _TINY, c)
-        step = c * d
-        f = f * step
-        done = np.abs(step - 1.0) <= _CF_TOL
-        if done.any():
-            out[idx[done]] = f[done]
-            keep = ~done
-            if not keep.any():
-                return out
-            idx, f, c, d = idx[keep], f[keep], c[keep], d[keep]
-            params = tuple(p[keep] for p in params)
-    out[idx] = f
-    return out
+
+    def update(j, state, params):
+        f, c, d, done = _lentz_step(*terms(j, *params), *state)
+        return (f, c, d), f, done
+
+    f = _nonzero(b0)
+    return _iterate(update, (f, f, np.zeros_like(f)), params, _MAX_TERMS)
 
 
 def _continued_fraction_one(b0, terms, params):
     """:func:`_continued_fraction` for one element, on Python floats."""
-    f = b0 or _TINY
-    c, d = f, 0.0
+    f, c, d = b0 or _TINY, b0 or _TINY, 0.0
     for j in range(1, _MAX_TERMS):
-        aj, bj = terms(j, *params)
-        d = 1.0 / ((bj + aj * d) or _TINY)
-        c = (bj + aj / c) or _TINY
-        step = c * d
-        f *= step
-        if abs(step - 1.0) <= _CF_TOL:
+        f, c, d, done = _lentz_step(*terms(j, *params), f, c, d)
+        if done:
             break
     return f
 
@@ -228,21 +250,14 @@ def _gamma_series(a, x):
     """
     if x.size <= _FEW:
         return np.array([_gamma_series_one(float(a[i]), float(x[i])) for i in range(x.size)])
-    out = np.ones_like(x)
-    total, term = out.copy(), out.copy()
-    idx = np.arange(x.size)
-    for n in range(1, _MAX_TERMS):
+
+    def update(n, state, params):
+        (total, term), (a, x) = state, params
         term = term * x / (a + n)
         total = total + term
-        done = term <= _EPS / 2 * total
-        if done.any():
-            out[idx[done]] = total[done]
-            keep = ~done
-            if not keep.any():
-                return out
-            idx, a, x, total, term = idx[keep], a[keep], x[keep], total[keep], term[keep]
-    out[idx] = total
-    return out
+        return (total, term), total, term <= _EPS / 2 * total
+
+    return _iterate(update, (np.ones_like(x), np.ones_like(x)), (a, x), _MAX_TERMS)
 
 
 _SERIES_LOOP = 128  # _gamma_series_one sums this many terms one by one (enough for small a) ...
@@ -536,14 +551,12 @@ def _t_tails(x, df):
 
 def t_cdf(x, df):
     """Student t distribution function P(T <= x) for df > 0 (non-integer allowed; inf gives the normal)."""
-    (x, df), shape, scalar = _broadcast(x, df)
-    return _result(_t_tails(x, df)[0], shape, scalar)
+    return _tail(_t_tails, 0, x, df)
 
 
 def t_sf(x, df):
     """Student t upper tail P(T > x), computed directly; see :func:`_t_tails`."""
-    (x, df), shape, scalar = _broadcast(x, df)
-    return _result(_t_tails(x, df)[1], shape, scalar)
+    return _tail(_t_tails, 1, x, df)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -563,11 +576,10 @@ def _solve_log_tail(log_tail, target, s, params, increasing):
     of at most e^5 towards the root. Stops when the Newton correction is below 1e-14 (relative in x),
     after which the error is quadratically smaller. ``s`` is the starting point.
     """
-    out = s.copy()
-    lo, hi = np.full_like(s, -np.inf), np.full_like(s, np.inf)
-    idx = np.arange(s.size)
-    for _ in range(_MAX_NEWTON):
-        value, slope = log_tail(s, *params)
+
+    def update(_, state, params):
+        (s, lo, hi), (target, increasing, *rest) = state, params
+        value, slope = log_tail(s, *rest)
         g = value - target
         above = (g < 0) == increasing  # the root lies above s
         lo, hi = np.where(above, s, lo), np.where(above, hi, s)
@@ -579,16 +591,10 @@ def _solve_log_tail(log_tail, target, s, params, increasing):
         bracketed = np.isfinite(lo) & np.isfinite(hi)
         new = np.where(outside & bracketed, 0.5 * (lo + hi), new)
         s = np.where(outside & ~bracketed, s + np.where(above, 5.0, -5.0), new)
-        if done.any():
-            out[idx[done]] = s[done]
-            keep = ~done
-            if not keep.any():
-                return out
-            idx, s, lo, hi = idx[keep], s[keep], lo[keep], hi[keep]
-            target, increasing = target[keep], increasing[keep]
-            params = tuple(p[keep] for p in params)
-    out[idx] = s
-    return out
+        return (s, lo, hi), s, done
+
+    bounds = (np.full_like(s, -np.inf), np.full_like(s, np.inf))
+    return _iterate(update, (s, *bounds), (target, increasing, *params), _MAX_NEWTON + 1)
 
 
 def _best_start(log_tail, target, candidates, params, increasing):
@@ -671,14 +677,12 @@ def _chi2_tails(x, df):
 
 def chi2_cdf(x, df):
     """Chi-square distribution function P(X <= x) for df > 0 (non-integer allowed)."""
-    (x, df), shape, scalar = _broadcast(x, df)
-    return _result(_chi2_tails(x, df)[0], shape, scalar)
+    return _tail(_chi2_tails, 0, x, df)
 
 
 def chi2_sf(x, df):
     """Chi-square upper tail P(X > x), computed directly; see :func:`_incgamma`."""
-    (x, df), shape, scalar = _broadcast(x, df)
-    return _result(_chi2_tails(x, df)[1], shape, scalar)
+    return _tail(_chi2_tails, 1, x, df)
 
 
 def _chi2_log_tail(s, df, lower):
@@ -736,14 +740,12 @@ def _f_tails(x, dfn, dfd):
 
 def f_cdf(x, dfn, dfd):
     """F distribution function P(F <= x) for dfn, dfd > 0 (non-integer allowed)."""
-    (x, dfn, dfd), shape, scalar = _broadcast(x, dfn, dfd)
-    return _result(_f_tails(x, dfn, dfd)[0], shape, scalar)
+    return _tail(_f_tails, 0, x, dfn, dfd)
 
 
 def f_sf(x, dfn, dfd):
     """F upper tail P(F > x) = I_{1-w}(dfd/2, dfn/2), computed directly; see :func:`_f_tails`."""
-    (x, dfn, dfd), shape, scalar = _broadcast(x, dfn, dfd)
-    return _result(_f_tails(x, dfn, dfd)[1], shape, scalar)
+    return _tail(_f_tails, 1, x, dfn, dfd)
 
 
 def _f_log_tail(s, dfn, dfd, lower):
