@@ -302,7 +302,7 @@ def load_dataset(id: str):
     Raises
     ------
     InputError
-        Unknown ID (the message lists the IDs and suggests the closest one).
+        Unknown ID, as :func:`describe`.
 
     Examples
     --------

@@ -875,17 +875,13 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     ----------
     result : commonfactors.results.CumulativeResult
         The cumulative meta-analysis (``commonfactors.cumulative``, e.g. with ``order="year"``).
-    xlabel : str
-        Label of the effect-size axis (the measure and its scale).
     order_label : str, optional
         What the studies are ordered by (a column name such as "year"), shown under the axis.
     level : float
         Confidence level (percent) the cumulative analysis was run at, for the column heading (a
         ``CumulativeResult`` does not record it).
-    title : str, optional
-        Figure title.
-    digits : int
-        Decimals of the printed estimates.
+    xlabel, title, digits
+        As :func:`forest`: the effect-size axis label, the figure title, decimals of the printed estimates.
 
     Returns
     -------
