@@ -30,8 +30,9 @@ from ..results.bias import (
 )
 from ..results.meta import Coefficient
 from . import _inference as inference
+from ._notes import Notes, validated
 from ._options import Method, Test, check_choice, normalize_level, normalize_options
-from .univariate import Notes, validated
+from .univariate import fit
 
 Side = Literal["left", "right"]
 Estimator = Literal["L0", "R0"]
@@ -78,11 +79,11 @@ def _regression(ed: EffectData, notes: Notes, *, model: str, predictor: str, met
         # weighted least squares with weights 1/vi and a multiplicative dispersion s2 = Q_E / (k - 2): the
         # common-effect meta-regression under the Knapp-Hartung scaling, not truncated (Egger et al., 1997;
         # Sterne & Egger, 2005, in Rothstein et al. (Eds.), Publication Bias in Meta-Analysis, ch. 6)
-        res = notes.refit("Egger's test (weighted regression)", sub, method="FE", test="knha", level=level,
-                          profile_ci=False)
+        res = notes.run("Egger's test (weighted regression)", fit, sub, method="FE", test="knha", level=level,
+                        profile_ci=False)
     else:
-        res = notes.refit("Egger's test (meta-regression)", sub, method=method, test=test, level=level,
-                          profile_ci=False)
+        res = notes.run("Egger's test (meta-regression)", fit, sub, method=method, test=test, level=level,
+                        profile_ci=False)
     b0, b1 = res.coefficients
     return RegressionTest(model=model, predictor=predictor, method=res.method, k=k, slope=b1.estimate,
                           slope_se=b1.se, stat=b1.stat, pval=b1.pval, df=res.df, limit_estimate=b0.estimate,
@@ -158,7 +159,7 @@ def _pet_peese(ed: EffectData, notes: Notes, *, method: str, test: str, level: f
             continue
         names = ("intrcpt", "sei" if name == "PET" else "vi")
         sub = _subset(ed, X=np.column_stack([np.ones(k), x]), names=names)
-        out.append(notes.refit(name, sub, method=method, test=test, level=level, profile_ci=False)
+        out.append(notes.run(name, fit, sub, method=method, test=test, level=level, profile_ci=False)
                    .coefficients[0])
     return PetPeeseResult(pet=out[0], peese=out[1], method=method, warnings=notes())
 
@@ -361,8 +362,8 @@ def _trim_and_fill(ed: EffectData, notes: Notes, *, method: str, test: str, leve
         # as metafor: the side opposite to the sign of Egger's slope (meta-regression on sei)
         if k >= 3 and np.ptp(np.sqrt(v)) > 0:
             sub = _subset(ed, X=np.column_stack([np.ones(k), np.sqrt(v)]), names=("intrcpt", "sei"))
-            egger = notes.refit("trim and fill (side)", sub, method=method, test=test, level=level,
-                                profile_ci=False)
+            egger = notes.run("trim and fill (side)", fit, sub, method=method, test=test, level=level,
+                              profile_ci=False)
             slope = egger.coefficients[1]
             side = "right" if slope.estimate < 0 else "left"
         else:
@@ -374,8 +375,8 @@ def _trim_and_fill(ed: EffectData, notes: Notes, *, method: str, test: str, leve
     max_k0 = max(0, k - 2)
     for _ in range(maxiter):
         keep = np.sort(order[:k - k0])
-        trimmed = notes.refit("trim and fill (trimmed model)", _subset(ed, yi=yf[keep], vi=v[keep]),
-                              method=method, test=test, level=level, profile_ci=False)
+        trimmed = notes.run("trim and fill (trimmed model)", fit, _subset(ed, yi=yf[keep], vi=v[keep]),
+                            method=method, test=test, level=level, profile_ci=False)
         new = min(_k0(yf - trimmed.estimate, estimator), max_k0)
         if new == k0:
             converged = True
@@ -390,8 +391,8 @@ def _trim_and_fill(ed: EffectData, notes: Notes, *, method: str, test: str, leve
     center = trimmed.estimate
     y_all = np.concatenate([y, sign * (2.0 * center - yf[fill])])
     v_all = np.concatenate([v, v[fill]])
-    filled_fit = notes.refit("trim and fill (filled model)", _subset(ed, yi=y_all, vi=v_all), method=method,
-                             test=test, level=level)
+    filled_fit = notes.run("trim and fill (filled model)", fit, _subset(ed, yi=y_all, vi=v_all),
+                           method=method, test=test, level=level)
     return TrimFillResult(k0=k0, side=side, estimator=estimator, estimate=filled_fit.estimate,
                           se=filled_fit.se, ci_low=filled_fit.ci_low, ci_high=filled_fit.ci_high,
                           pval=filled_fit.pval, tau2=filled_fit.tau2, fit=filled_fit, yi=y_all, vi=v_all,
@@ -604,8 +605,8 @@ def _selection_model(ed: EffectData, notes: Notes, *, steps=(0.025,), alternativ
                       BoundaryWarning)
             break
     # the unadjusted random-effects model fitted by ML: the start, and the null model of the LRT
-    null = notes.refit("selection model (ML random-effects model)", _subset(ed, yi=y, vi=v), method="ML",
-                       test="z", level=level, profile_ci=False)
+    null = notes.run("selection model (ML random-effects model)", fit, _subset(ed, yi=y, vi=v), method="ML",
+                     test="z", level=level, profile_ci=False)
     theta0 = np.concatenate([[null.estimate], [null.tau2], np.ones(m - 1)])
     ll0 = model.loglik(theta0)
     scale = float(np.mean(v))
@@ -742,7 +743,7 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
     if any(not 0 < p < 1 for p in levels):
         raise InputError(f"levels={levels!r} must be two-sided significance levels in (0, 1)")
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
-    res = notes.refit("funnel plot", ed, method=method, profile_ci=False)
+    res = notes.run("funnel plot", fit, ed, method=method, profile_ci=False)
     sei_ = np.sqrt(ed.vi)
     return FunnelData(yi=ed.yi, sei=sei_, slab=ed.slab, estimate=res.estimate, se_max=float(sei_.max()),
                       levels=levels, z=tuple(inference.critical(100.0 * (1.0 - p)) for p in levels))

@@ -27,11 +27,12 @@ from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult,
 from ..results.meta import MetaResult
 from . import _inference as inference
 from ._leave_one_out import DeletedTau2, DeletionSums, Fits, trace_p
+from ._notes import Notes, validated
 from ._options import Method, Test, normalize_options
 from ._wls import wls
 from .batch import fit_arrays
 from .tau2 import COMMON_EFFECT
-from .univariate import Notes, validated
+from .univariate import fit
 
 
 def _rows(ed: EffectData, idx: np.ndarray) -> EffectData:
@@ -47,7 +48,7 @@ def _refit_without(ed: EffectData, notes: Notes, i: int, **options) -> MetaResul
     idx = np.delete(np.arange(k), i)
     if idx.size < p or np.linalg.matrix_rank(ed.X[idx]) < p:
         return None
-    return notes.refit("leave-one-out fits", _rows(ed, idx), profile_ci=False, **options)
+    return notes.run("leave-one-out fits", fit, _rows(ed, idx), profile_ci=False, **options)
 
 
 def _deleted_fits(ed: EffectData, notes: Notes, **options) -> list[MetaResult | None]:
@@ -151,7 +152,7 @@ def _deleted(ed: EffectData, notes: Notes, full: MetaResult, *, method: str, tes
 
 
 def _influence(ed: EffectData, notes: Notes, *, method: str, test: str, level: float) -> InfluenceResult:
-    full = notes.refit("full model", ed, method=method, test=test, level=level, profile_ci=False)
+    full = notes.run("full model", fit, ed, method=method, test=test, level=level, profile_ci=False)
     X, y, v = ed.X, ed.yi, ed.vi
     k, p = X.shape
     b = np.array([c.estimate for c in full.coefficients])
@@ -279,7 +280,7 @@ def leave_one_out(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: M
         notes.add("only k = 1 study: the leave-one-out analyses are NaN", SmallKWarning)
         table = _table([None])
     elif _all_together(k, 1):
-        full = notes.refit("full model", ed, method=method, test=test, level=level, profile_ci=False)
+        full = notes.run("full model", fit, ed, method=method, test=test, level=level, profile_ci=False)
         table = _deleted_table(_deleted(ed, notes, full, method=method, test=test, level=level), k,
                                random=method not in COMMON_EFFECT, test=test, level=level)
     else:
@@ -362,8 +363,8 @@ def _cumulative_table(ed: EffectData, perm: np.ndarray, notes: Notes, *, method:
     k = perm.size
 
     def alone(j: int) -> MetaResult:
-        return notes.refit("cumulative fits", _rows(ed, perm[:j]), method=method, test=test, level=level,
-                           profile_ci=False)
+        return notes.run("cumulative fits", fit, _rows(ed, perm[:j]), method=method, test=test, level=level,
+                         profile_ci=False)
 
     head = min(k, 2)
     table = _table([alone(j) for j in range(1, head + 1)])
@@ -435,7 +436,7 @@ def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
     """
     method, _, _ = normalize_options(method, "z", 95)
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, mods=mods, slab=slab)
-    full = notes.refit("full model", ed, method=method, profile_ci=False)
+    full = notes.run("full model", fit, ed, method=method, profile_ci=False)
     X, y, v = ed.X, ed.yi, ed.vi
     k = y.shape[0]
     b = np.array([c.estimate for c in full.coefficients])

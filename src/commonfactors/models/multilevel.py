@@ -24,7 +24,6 @@ over clusters; no k x k matrix is ever formed.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -33,6 +32,7 @@ import numpy as np
 from .. import _checks
 from ..errors import BoundaryWarning, ConvergenceWarning, InputError
 from . import _inference as inference
+from ._notes import Notes
 from ._options import MultilevelMethod as Method
 from ._options import MultilevelTest as Test
 from ._options import normalize_options
@@ -384,18 +384,15 @@ def multilevel_meta_analysis(
 
 
 def _fit_warnings(fit: Fit) -> tuple[str, ...]:
-    notes = []
+    notes = Notes()
     if not fit.converged:
-        msg = f"the likelihood optimisation did not converge in {fit.iterations} iterations"
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-        notes.append(msg)
+        notes.add(f"the likelihood optimisation did not converge in {fit.iterations} iterations",
+                  ConvergenceWarning)
     names = ("between-cluster variance sigma2_1", "within-cluster variance sigma2_2")
     for name, s in zip(names, fit.ev.sigma2, strict=True):
         if s == 0:
-            msg = f"the {name} is estimated at 0 (the boundary of its range)"
-            warnings.warn(msg, BoundaryWarning, stacklevel=3)
-            notes.append(msg)
-    return tuple(notes)
+            notes.add(f"the {name} is estimated at 0 (the boundary of its range)", BoundaryWarning)
+    return notes()
 
 
 @dataclass(frozen=True)

@@ -32,13 +32,13 @@ cluster size).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
 from .._distributions import f_sf
 from ..errors import CommonFactorsWarning, SmallKWarning
 from . import _inference as inference
+from ._notes import Notes
 
 
 def _adjustments(v, X, blocks, sigma2, M) -> np.ndarray:
@@ -105,13 +105,12 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
     n = blocks.starts.shape[0]
     T = _adjustments(v, X, blocks, sigma2, M)
     e = y - X @ beta
-    notes = []
+    notes = Notes()
     exact = bool(np.max(np.abs(e)) <= 1e-12 * max(float(np.max(np.abs(y))), 1e-300))
     if exact:
         e = np.zeros_like(e)  # rounding noise only: the exact robust variance is 0
         msg = "the model fits every effect exactly (all residuals are 0), so the cluster-robust SEs are 0"
-        warnings.warn(msg, CommonFactorsWarning, stacklevel=3)
-        notes.append(msg)
+        notes.add(msg, CommonFactorsWarning)
     u = blocks.sum(T * e[:, None])  # X_j' W_j A_j e_j, (n, p)
     vcr = M @ (u.T @ u) @ M
     se = np.sqrt(np.diag(vcr))
@@ -152,18 +151,16 @@ def cr2(y, v, X, blocks, sigma2, beta, M, *, names, level: float):
                 f"the HTZ test of the moderators is not defined with {n} clusters for {p} coefficients "
                 f"(denominator df {df2:.3g} <= 0); its F statistic and p-value are NA"
             )
-            warnings.warn(msg, SmallKWarning, stacklevel=3)
-            notes.append(msg)
+            notes.add(msg, SmallKWarning)
     bad = [c.name for c in coefs if not (math.isfinite(c.df) and c.df > 0)]
     if bad:
         msg = f"cluster-robust degrees of freedom are not defined for {', '.join(bad)} with {n} clusters"
-        warnings.warn(msg, SmallKWarning, stacklevel=3)
-        notes.append(msg)
+        notes.add(msg, SmallKWarning)
     return RobustInference(
         coefficients=tuple(coefs),
         qm=float(qm),
         qm_df=qm_df,
         qm_pval=qm_pval,
         n_clusters=n,
-        warnings=tuple(notes),
+        warnings=notes(),
     )

@@ -13,30 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
-import sys
 import warnings
 
 import numpy as np
 
-from .._checks import EffectData, check_range, effect_data, format_rows, group_codes, numeric, warn_dropped
+from .._checks import EffectData, check_range, format_rows, group_codes, numeric, warn_dropped
 from ..errors import ConvergenceWarning, InputError, SmallKWarning
 from ..results.meta import Coefficient, MetaResult, SubgroupResult
 from . import _inference as inference
+from ._notes import user_stacklevel, validated
 from ._options import Method, Test, normalize_options
 from ._wls import InterceptSums, cochran_q, is_intercept_only, wls, xdx
 from .batch import fit_arrays, q_profile_arrays
 from .tau2 import COMMON_EFFECT, WEIGHTED_METHODS, _chi2_quantile, estimate_tau2, q_profile_ci
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` of the first caller outside this package, so warnings point at the user's call."""
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 def check_weights(method: str, weights) -> None:
@@ -93,7 +82,7 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
 
     def warn(message: str, category) -> None:
         notes.append(message)
-        warnings.warn(message, category, stacklevel=_user_stacklevel())
+        warnings.warn(message, category, stacklevel=user_stacklevel())
 
     if df_res < 1 and test != "z":  # no residual degrees of freedom for t tests: metafor switches to z too
         warn(f"test={test!r} needs more studies than coefficients (k = {k}); using test='z'", SmallKWarning)
@@ -182,52 +171,6 @@ def _heterogeneity_ci(tau2_ci, vt: float):
     if tau2_ci is None:
         return None, None
     return tuple(tuple(float(x) for x in a) for a in inference.heterogeneity_random(np.array(tau2_ci), vt))
-
-
-class Notes:
-    """The warnings of a computation made of several fits, for its result's ``warnings``.
-
-    Package-internal, shared by the public functions of :mod:`~commonfactors.models.univariate`,
-    :mod:`~commonfactors.models.bias` and :mod:`~commonfactors.models.influence`. Each message is emitted
-    once (``warnings.warn``) and kept in order; ``notes()`` is the tuple of messages.
-    """
-
-    def __init__(self, initial=()):
-        self.items: list[str] = list(initial)
-
-    def add(self, message: str, category) -> None:
-        """Keep ``message`` and emit it once, pointing at the user's call (the first frame outside the
-        package, however deep the computation that noticed it)."""
-        if message not in self.items:
-            self.items.append(message)
-            warnings.warn(message, category, stacklevel=_user_stacklevel())
-
-    def refit(self, context: str, ed: EffectData, **options) -> MetaResult:
-        """:func:`fit` ``(ed, **options)`` with its warnings re-emitted once, prefixed by ``context``."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            res = fit(ed, **options)
-        for c in caught:
-            self.add(f"{context}: {c.message}", c.category)
-        return res
-
-    def __call__(self) -> tuple[str, ...]:
-        return tuple(self.items)
-
-
-def validated(data, **kwargs) -> tuple[EffectData, Notes]:
-    """``_checks.effect_data(data, **kwargs)``, the boundary of every public model function.
-
-    Package-internal (used by :mod:`~commonfactors.models.bias` and :mod:`~commonfactors.models.influence`
-    too). The validation's warnings (dropped rows) are re-emitted at the user's call and returned as the
-    first :class:`Notes` of the result.
-    """
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        ed = effect_data(data, **kwargs)
-    for c in caught:
-        warnings.warn(c.message, c.category, stacklevel=_user_stacklevel())
-    return ed, Notes(str(c.message) for c in caught)
 
 
 def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, slab=None,
@@ -363,7 +306,7 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
     if missing.any():
         msg = (f"{int(missing.sum())} {'study' if missing.sum() == 1 else 'studies'} with a missing "
                f"{column or 'by'} omitted ({format_rows(ed.rows[missing])})")
-        warn_dropped(ed.rows[missing], f"a missing {column or 'by'}", stacklevel=_user_stacklevel())
+        warn_dropped(ed.rows[missing], f"a missing {column or 'by'}", stacklevel=user_stacklevel())
         notes.append(msg)
     results, names = [], []
     order = np.argsort(codes, kind="stable")                  # the studies of each level, in input order
@@ -396,7 +339,7 @@ def _subgroups(data, ed: EffectData, by, notes, *, method: str, test: str, level
         if res.warnings or caught:
             where = f"{column or 'by'} = {name}: "
             for c in caught:
-                warnings.warn(where + str(c.message), c.category, stacklevel=_user_stacklevel())
+                warnings.warn(where + str(c.message), c.category, stacklevel=user_stacklevel())
             res = dataclasses.replace(res, warnings=tuple(where + m for m in res.warnings))
             notes.extend(res.warnings)
         results.append(res)
