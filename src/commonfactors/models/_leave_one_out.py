@@ -25,20 +25,20 @@ a series in the shift d = tau2 - c: with s = min_j (v_j + c) and u_j = s / (v_j 
 
 which converges for |d| < s; it is used for |d| <= s / 4 (34 terms bound the truncation below 1e-16), and
 the sums are computed directly, in blocks, for the few studies whose tau2_(-i) is farther away. Each
-estimator is then solved for all k deleted data sets together: closed forms (DL, HE, HS, SJ) from the
-moments, and a safeguarded Newton iteration (Newton steps inside a bracket of the root, bisection
-otherwise; Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4) for ML and REML (the root of the
-score) and PM, EB and PMM (the root of Q(tau2) = target), vectorised over the studies.
+estimator is then solved for all k deleted data sets together, by the code of single fits (:mod:`.tau2`):
+the closed forms (DL, HE, HS, SJ; :func:`.tau2.closed_form`) from the statistics computed here from the
+moments, ML and REML by the likelihood iteration (:func:`.tau2.score_roots`) and PM, EB and PMM by the
+root finder of Q(tau2) = target (:func:`.tau2.q_roots`), vectorised over the studies.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 
 import numpy as np
 
 from .. import _distributions as dist
-from .tau2 import MAXITER, within_tolerance
+from .tau2 import CLOSED_FORMS, closed_form, likelihood_equation, q_roots, score_roots, search_limit
 
 #: the series in the shift of tau2 is used up to |d| <= SERIES_RADIUS * s (see the module docstring)
 SERIES_RADIUS = 0.25
@@ -200,147 +200,111 @@ def likelihood_terms(M1, M2, M3):
     return ypPPy, trP, trPP, M1[:, 0, 0], M2[:, 0, 0], ypPPPy
 
 
-def _newton(fun, start: np.ndarray, scale: float, floor: np.ndarray):
-    """Roots t_n >= 0 of functions g_n decreasing through their root: ``fun(t, sel)`` gives (g, g') of the
-    functions ``sel`` at ``t``. Newton steps inside the bracket [lo, hi] of each root that the evaluations
-    narrow (lo = 0 at first); a step that leaves it (or a non-negative slope) bisects it, or doubles t
-    while no point right of the root is known. A function still negative below ``floor`` stops there.
-    Returns (roots, converged, lo): lo > 0 where g was seen positive."""
-    t = np.maximum(start, 0.0)
-    n = t.shape[0]
-    lo, hi = np.zeros(n), np.full(n, math.inf)
-    done = np.zeros(n, dtype=bool)
-    for _ in range(MAXITER):
-        sel = np.flatnonzero(~done)
-        if sel.size == 0:
-            break
-        ts = t[sel]
-        g, dg = fun(ts, sel)
-        lo[sel] = np.where(g > 0, np.maximum(lo[sel], ts), lo[sel])
-        hi[sel] = np.where(g < 0, np.minimum(hi[sel], ts), hi[sel])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            new = np.where(dg < 0, ts - g / dg, math.nan)
-        inside = (new > lo[sel]) & (new < hi[sel])
-        fallback = np.where(np.isfinite(hi[sel]), 0.5 * (lo[sel] + hi[sel]),
-                            2.0 * np.maximum(ts, lo[sel]) + scale)
-        new = np.where(inside, new, fallback)
-        finished = (g == 0) | within_tolerance(new - ts, new, scale, inside, hi[sel] - lo[sel])
-        finished |= hi[sel] <= floor[sel]
-        t[sel] = np.where(g == 0, ts, new)
-        done[sel] = finished
-    return t, done, lo
-
-
 class DeletedTau2:
     """tau2 of the k data sets without one study, for the estimators of :mod:`.tau2` (metafor's definitions,
-    as in :func:`.tau2.estimate_tau2`), given the full-data estimate ``full_tau2``.
+    as in :func:`.tau2.estimate_tau2`), given the full-data estimate ``full_tau2`` (and the SJ start of the
+    full data, ``full_sj_start``, the centre of the series for the deleted SJ starts).
 
     ``tau2`` (k,) and ``converged`` (k,): a study whose estimate did not converge is to be refitted alone.
-    Only for k - 1 - p >= 1 (tau2 is estimable without any one study).
+    Only for k - 1 - p >= 1 (tau2 is estimable without any one study). The closed forms come from
+    :func:`.tau2.closed_form`, with the statistics below (``q_e``, ``tr_p``, ... of the deleted data sets).
     """
 
     def __init__(self, sums: DeletionSums, method: str, idx: np.ndarray, full_tau2: float,
                  full_sj_start: float = 0.0):
         self.sums, self.idx = sums, idx
+        self.k = sums.k - 1
         self.df = sums.k - 1 - sums.p
         self.converged = np.ones(idx.shape[0], dtype=bool)
-        self.center = full_tau2
-        estimate = getattr(self, f"_{method.lower()}", None)
-        self.tau2 = np.zeros(idx.shape[0]) if estimate is None else estimate(full_sj_start)
+        self.center, self.sj_center = full_tau2, full_sj_start
+        if method in CLOSED_FORMS:
+            self.tau2 = closed_form(method, self)[0]
+        else:
+            estimate = getattr(self, f"_{method.lower()}", None)
+            self.tau2 = np.zeros(idx.shape[0]) if estimate is None else estimate()
 
     def _common(self, tau2: float, m: int) -> np.ndarray:
         return self.sums.common(tau2, m, self.idx)
 
-    # closed forms ---------------------------------------------------------------------------------------
-    def _cochran(self):
+    # the statistics of the closed forms ------------------------------------------------------------------
+    @functools.cached_property
+    def _inverse(self) -> tuple[Fits, np.ndarray]:
         f = Fits(self._common(0.0, 1))
-        return f.q, trace_p(f, self._common(0.0, 2)), f.w_sum
+        return f, trace_p(f, self._common(0.0, 2))
 
-    def _dl(self, _):
-        """DerSimonian & Laird (1986): (Q_E - (k - p)) / tr(P), weights 1/v, truncated at 0."""
-        q, trP, _ = self._cochran()
-        return np.maximum(0.0, (q - self.df) / trP)
+    q_e = property(lambda self: self._inverse[0].q)
+    tr_p = property(lambda self: self._inverse[1])
+    sum_w = property(lambda self: self._inverse[0].w_sum)
 
-    def _hs(self, _):
-        """Hunter & Schmidt: (Q_E - k) / sum(1/v), truncated at 0 (Viechtbauer et al., 2015)."""
-        q, _, sw = self._cochran()
-        return np.maximum(0.0, (q - (self.sums.k - 1)) / sw)
-
-    def _he(self, _):
-        """Hedges (1983): (RSS - tr(P V)) / (k - p), P = I - X(X'X)^{-1}X', truncated at 0."""
-        p = self.sums.p
+    @functools.cached_property
+    def _unit(self) -> tuple[np.ndarray, Fits]:
         M0 = self._common(0.0, 0)
-        f = Fits(M0)
+        return M0, Fits(M0)
+
+    rss = property(lambda self: self._unit[1].q)
+
+    @property
+    def tr_pv(self) -> np.ndarray:
+        """tr(P V) = sum(v) - tr((X'X)^{-1} X'VX)."""
         Mv = self._common(0.0, -1)
-        trPV = Mv[:, 0, 0] - trace_of_product(f.A, Mv[:, :p, :p])
-        return np.maximum(0.0, (f.q - trPV) / self.df)
+        return Mv[:, 0, 0] - trace_of_product(self._unit[1].A, Mv[:, :self.sums.p, :self.sums.p])
 
-    def _sj(self, full_start):
-        """Sidik & Jonkman (2005), eq. 6 and 9: tau2_0 Q(tau2_0) / (k - p), tau2_0 = mean((y - mean y)^2)."""
-        p = self.sums.p
-        M0 = self._common(0.0, 0)
-        n = self.sums.k - 1
-        t0 = (M0[:, p, p] - M0[:, 0, p] ** 2 / n) / n
-        q = Fits(self.sums.at(t0, self.idx, (1,), full_start)[0]).q
-        return t0 * q / self.df
+    @functools.cached_property
+    def crude(self) -> np.ndarray:
+        """mean((y - mean(y))^2) of each deleted data set."""
+        M0, p, n = self._unit[0], self.sums.p, self.k
+        return (M0[:, p, p] - M0[:, 0, p] ** 2 / n) / n
+
+    q_crude = property(lambda self: Fits(self.sums.at(self.crude, self.idx, (1,), self.sj_center)[0]).q)
 
     # iterative estimators ---------------------------------------------------------------------------------
-    def _solve(self, fun, at_zero: np.ndarray, several_maxima: bool = False) -> np.ndarray:
-        """The root of g (``fun``; ``at_zero`` = g(0)) by :func:`_newton` from the full-data estimate; 0
-        where g(0) <= 0.
-
-        With ``several_maxima`` (a likelihood score, which may have several roots) the search runs where
-        g(0) <= 0 too, from the estimate down to 1e-8 mean(vi): where it sees g > 0, the likelihood has
-        a maximum inside (0, infinity) as well as at 0, and which one the iterations reach depends on
-        their start: those studies are refitted alone (``converged`` False)."""
-        tau2 = np.zeros(self.idx.shape[0])
-        positive = at_zero > 0
-        run = np.flatnonzero(positive | several_maxima)
-        if run.size:
-            floor = np.where(positive[run], 0.0, 1e-8 * self.sums.scale)
-            roots, ok, lo = _newton(lambda t, sel: fun(t, self.idx[run[sel]]), np.full(run.size, self.center),
-                                    self.sums.scale, floor)
-            keep = positive[run]
-            tau2[run[keep]] = roots[keep]
-            self.converged[run] = np.where(keep, ok, lo <= 0)
-        return tau2
-
     def _likelihood(self, restricted: bool) -> np.ndarray:
-        """The root of the (restricted) likelihood score, 0 when the score at 0 is not positive (as
-        :func:`.tau2._fisher_scoring`); score = (y'PPy - tr(P)) / 2 (REML) or (y'PPy - tr(W)) / 2 (ML), its
-        derivative -(y'PPPy - tr(PP)/2) or -(y'PPPy - tr(W^2)/2) (Viechtbauer, 2005, eq. 11-14)."""
-        def score(terms):
-            ypPPy, trP, trPP, trW, trW2, ypPPPy = terms
-            if restricted:
-                return 0.5 * (ypPPy - trP), -(ypPPPy - 0.5 * trPP)
-            return 0.5 * (ypPPy - trW), -(ypPPPy - 0.5 * trW2)
+        """The maximum of the (restricted) likelihood by :func:`.tau2.score_roots` from the full-data
+        estimate. Where the score at 0 is not positive the maximum over tau2 >= 0 is at 0, unless the
+        likelihood has a maximum inside (0, infinity) as well: where the iterations see the score positive,
+        which maximum they reach depends on their start, and those studies are refitted alone
+        (``converged`` False)."""
+        def equation(t, sel):
+            moments = self.sums.at(t, self.idx[sel], (1, 2, 3), self.center)
+            return likelihood_equation(likelihood_terms(*moments), restricted)
 
-        at0 = score(likelihood_terms(*(self._common(0.0, m) for m in (1, 2, 3))))[0]
-        return self._solve(lambda t, idx: score(likelihood_terms(
-            *self.sums.at(t, idx, (1, 2, 3), self.center))), at0, several_maxima=True)
+        at0 = likelihood_equation(likelihood_terms(*(self._common(0.0, m) for m in (1, 2, 3))), restricted)[0]
+        start = np.full(self.idx.shape[0], self.center)
+        tau2, ok, positive, _ = score_roots(equation, start, self.sums.scale)
+        inside = at0 > 0
+        self.converged = np.where(inside, ok, ok & ~positive)
+        return np.where(inside, tau2, 0.0)
 
-    def _reml(self, _):
+    def _reml(self):
         return self._likelihood(restricted=True)
 
-    def _ml(self, _):
+    def _ml(self):
         return self._likelihood(restricted=False)
 
     def _q_root(self, target: float) -> np.ndarray:
-        """The tau2 with Q(tau2) = ``target`` (0 when Q(0) <= target); Q' = -y'PPy (Viechtbauer, 2007)."""
-        q0 = Fits(self._common(0.0, 1)).q
+        """The tau2 with Q(tau2) = ``target`` (0 when Q(0) <= target) by :func:`.tau2.q_roots` from the
+        full-data estimate, up to :func:`.tau2.search_limit`; Q' = -y'PPy (Viechtbauer, 2007)."""
+        tau2 = np.zeros(self.idx.shape[0])
+        run = np.flatnonzero(Fits(self._common(0.0, 1)).q > target)
+        if run.size:
+            def q(t, sel):
+                M1, M2 = self.sums.at(t, self.idx[run[sel]], (1, 2), self.center)
+                f = Fits(M1)
+                return f.q, -quadratic(M2, f.e)
 
-        def fun(t, idx):
-            M1, M2 = self.sums.at(t, idx, (1, 2), self.center)
-            f = Fits(M1)
-            return f.q - target, -quadratic(M2, f.e)
-        return self._solve(fun, q0 - target)
+            start = np.full(run.size, self.center)
+            rss = Fits(self._common(0.0, 0)).q[run]  # the ordinary least-squares residual sum of squares
+            tau2[run], self.converged[run] = q_roots(
+                q, target, start=start, at_start=q(start, np.arange(run.size)), scale=self.sums.scale,
+                limit=search_limit(rss, self.sums.scale, target))
+        return tau2
 
-    def _pm(self, _):
+    def _pm(self):
         """Paule & Mandel (1982): Q(tau2) = k - p."""
         return self._q_root(float(self.df))
 
     _eb = _pm
 
-    def _pmm(self, _):
+    def _pmm(self):
         """Median-unbiased Paule-Mandel: Q(tau2) = the median of chi2(k - p) (Viechtbauer, 2021)."""
         return self._q_root(float(dist.chi2_ppf(0.5, self.df)))

@@ -2,15 +2,17 @@
 
 The user's arrays are (m, k): m meta-analyses by k studies. Inside, every estimator works on their
 transpose, (k, m), with missing studies (padding) carrying weight zero. Nothing loops over the m
-meta-analyses in Python:
-closed-form estimators are a few row sums, the iterative ones (ML/REML Fisher scoring, the
-Paule-Mandel roots) update all rows at once and drop the rows that have converged from the
-working set. The definitions are metafor's (Viechtbauer, 2010) for a model with an intercept only,
-so each row equals a single fit with ``meta_analysis`` / metafor's ``rma``.
+meta-analyses in Python: closed-form estimators are a few row sums, the iterative ones (ML/REML Fisher
+scoring, the Paule-Mandel roots) update all rows at once and drop the rows that have converged from the
+working set. The estimators are those of single fits, written once in :mod:`.tau2` (its closed forms,
+likelihood iteration and root finder, fed with the row sums computed here). The definitions are
+metafor's (Viechtbauer, 2010) for a model with an intercept only, so each row equals a single fit with
+``meta_analysis`` / metafor's ``rma``.
 """
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import get_args
 
@@ -22,7 +24,16 @@ from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKW
 from ..results.batch import BatchResult
 from . import _inference as inference
 from ._options import BatchMethod, Test, normalize_options
-from .tau2 import MAXITER, SWITCH, search_limit, within_tolerance
+from .tau2 import (
+    MAXITER,
+    closed_form,
+    closed_form_se,
+    likelihood_equation,
+    morris_se,
+    q_roots,
+    score_roots,
+    search_limit,
+)
 
 #: the estimators of the batched engine
 METHODS: tuple[str, ...] = get_args(BatchMethod)
@@ -77,7 +88,7 @@ def fit_many(yi, vi, method: BatchMethod = "REML", test: Test = "z", level: floa
     Each row is the model :math:`y_i = \mu + u_i + e_i`, :math:`u_i \sim N(0, \tau^2)`,
     :math:`e_i \sim N(0, v_i)`; :math:`\hat\mu = \sum w_i y_i / \sum w_i` with
     :math:`w_i = 1/(v_i + \hat\tau^2)`. Row indices in warnings are 0-based, as in the result arrays.
-    The estimators and their standard errors are documented where they are computed (``_tau2_*``).
+    The estimators and their standard errors are those of single fits (:mod:`.tau2`), documented there.
 
     References
     ----------
@@ -221,60 +232,50 @@ def _mean_v(v, present, k):
 # converged).
 
 
-def _tau2_dl(y, v, present, k):
-    r"""DerSimonian & Laird (1986), Controlled Clinical Trials 7(3), 177-188, method of moments on Q.
+class _Rows:
+    """The statistics of :func:`.tau2.closed_form` for meta-analyses without moderators, one per column of
+    (k, m) arrays (missing studies: y = 0, v = inf, weight 0), each computed when first asked for."""
 
-    :math:`\hat\tau^2 = \max\{0, (Q - (k-1)) / (\sum w - \sum w^2/\sum w)\}`, w = 1/v. SE: Var(Q) under
-    the model (``_trace_psps`` with S = diag(v + tau2)) divided by the same denominator.
-    """
-    w, sw, _, q = _fe_parts(y, v)
-    trp = sw - _rowdot(w, w) / sw  # tr(P) for the common-effect weights
-    tau2 = np.maximum(0.0, (q - (k - 1)) / trp)
-    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / trp
-    return tau2, se, np.ones(tau2.shape, dtype=bool)
+    def __init__(self, y, v, present, k):
+        self.y, self.v, self.present, self.k = y, v, present, k
+        self.df = k - 1.0
 
+    @functools.cached_property
+    def _inverse(self):
+        return _fe_parts(self.y, self.v)  # w, sum(w), mu, Q_E
 
-def _tau2_he(y, v, present, k):
-    r"""Hedges (1983), Psychological Bulletin 93(2), 388-395: moments on the unweighted residuals.
+    q_e = property(lambda self: self._inverse[3])
+    sum_w = property(lambda self: self._inverse[1])
 
-    :math:`\hat\tau^2 = \max\{0, \sum (y_i - \bar y)^2/(k-1) - \sum v_i / k\}`. SE: the variance of
-    the unweighted residual sum of squares (``_trace_psps`` with unit weights) over (k - 1).
-    """
-    ones = present.astype(np.float64)
-    ybar = y.sum(axis=0) / k
-    rss = (ones * (y - ybar[None, :]) ** 2).sum(axis=0)
-    tau2 = np.maximum(0.0, rss / (k - 1) - _mean_v(v, present, k))
-    se = np.sqrt(2.0 * _trace_psps(ones, np.where(present, v + tau2[None, :], 0.0))) / (k - 1)
-    return tau2, se, np.ones(tau2.shape, dtype=bool)
+    @property
+    def tr_p(self):
+        w, sw = self._inverse[:2]
+        return sw - _rowdot(w, w) / sw
 
+    @functools.cached_property
+    def rss(self):
+        """sum((y - mean(y))^2)."""
+        mean = self.y.sum(axis=0) / self.k
+        return (self.present * (self.y - mean[None, :]) ** 2).sum(axis=0)
 
-def _tau2_hs(y, v, present, k):
-    r"""Hunter & Schmidt (2004), Methods of Meta-Analysis, 2nd ed., Sage; as in Viechtbauer (2005),
-    J. Educ. Behav. Stat. 30(3), 261-293: :math:`\hat\tau^2 = \max\{0, (Q - k)/\sum w\}`, w = 1/v.
+    tr_pv = property(lambda self: _mean_v(self.v, self.present, self.k) * (self.k - 1.0))  # sum(v)(k - 1)/k
+    crude = property(lambda self: self.rss / self.k)
+    q_crude = property(lambda self: _fe_parts(self.y, self.v + self.crude[None, :])[3])
 
-    SE: Var(Q) under the model divided by :math:`\sum w`.
-    """
-    w, sw, _, q = _fe_parts(y, v)
-    tau2 = np.maximum(0.0, (q - k) / sw)
-    se = np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / sw
-    return tau2, se, np.ones(tau2.shape, dtype=bool)
+    def variance(self, weights: str, tau2):
+        """2 tr(P_a V* P_a V*), V* = diag(v + tau2) (``_trace_psps``)."""
+        a = {"inverse": lambda: self._inverse[0], "unit": lambda: self.present.astype(np.float64),
+             "crude": lambda: 1.0 / (self.v + self.crude[None, :])}[weights]()
+        return 2.0 * _trace_psps(a, np.where(self.present, self.v + tau2[None, :], 0.0))
 
 
-def _tau2_sj(y, v, present, k):
-    r"""Sidik & Jonkman (2005), J. R. Stat. Soc. C (Applied Statistics) 54(2), 367-384.
-
-    Starting from :math:`\hat\tau_0^2 = \sum (y_i - \bar y)^2 / k`, weights :math:`1/(v_i + \hat\tau_0^2)`
-    and the weighted mean :math:`\hat\mu_0`: :math:`\hat\tau^2 = \hat\tau_0^2 \sum (y_i - \hat\mu_0)^2
-    / (v_i + \hat\tau_0^2) / (k - 1)` (never negative). SE: the variance of that quadratic form under the
-    model, times :math:`\hat\tau_0^2/(k-1)`.
-    """
-    ybar = y.sum(axis=0) / k
-    tau0 = (present * (y - ybar[None, :]) ** 2).sum(axis=0) / k
-    w = 1.0 / (v + tau0[None, :])
-    mu0 = (w * y).sum(axis=0) / w.sum(axis=0)
-    tau2 = tau0 * (w * (y - mu0[None, :]) ** 2).sum(axis=0) / (k - 1)
-    se = tau0 * np.sqrt(2.0 * _trace_psps(w, np.where(present, v + tau2[None, :], 0.0))) / (k - 1)
-    return tau2, se, np.ones(tau2.shape, dtype=bool)
+def _closed_form(method: str):
+    """The closed-form estimator ``method`` (:func:`.tau2.closed_form`) over the columns."""
+    def estimate(y, v, present, k):
+        s = _Rows(y, v, present, k)
+        tau2, weights, factor = closed_form(method, s)
+        return tau2, closed_form_se(s, weights, factor, tau2), np.ones(tau2.shape, dtype=bool)
+    return estimate
 
 
 def _rowdot(a, b, c=None):
@@ -282,66 +283,29 @@ def _rowdot(a, b, c=None):
     return np.einsum("ij,ij->j", a, b) if c is None else np.einsum("ij,ij,ij->j", a, b, c)
 
 
-def _solve(equation, y, v, present, k, *, start, target=None):
-    r"""Root in tau2 >= 0 of ``g(tau2) = 0`` for all meta-analyses at once, where g is positive below
-    the root and negative above it (a likelihood score, or Q(tau2) - target).
-
-    ``equation(t, y, v, target, buffers)`` returns g(t), the expected information and -g'(t). Steps are
-    Fisher scoring (g over the information, metafor's algorithm, so that where the likelihood has
-    several maxima the one metafor finds is found) until the step is below ``SWITCH * (tau2 + mean vi)``,
-    then Newton (g / -g', quadratic convergence) while -g' > 0. Iterations start at ``start``
-    (or, where that is 0, at 0) and keep a bracket [lo, hi] that every evaluation narrows (g > 0:
-    lo = t; g < 0: hi = t). A step below 0 is truncated to 0, as in metafor's Fisher scoring; where
-    g(0) <= 0 the maximum (or root) is at 0. A step that leaves the bracket, or is not smaller than
-    half the previous one, is replaced by bisection (the safeguard of ``rtsafe``, Press et al., 2007,
-    Numerical Recipes, 3rd ed., sec. 9.4). This prevents the two-cycles of plain Fisher scoring when
-    the step overshoots the boundary (where metafor's rma stops with "Fisher scoring algorithm did not
-    converge") and cannot change a fixed point. A meta-analysis stops by the rule of single fits
-    (:func:`.tau2.within_tolerance`), after at most ``MAXITER`` iterations. Finished ones are frozen,
-    and dropped from the working arrays once they are half of them; the (k, m) temporaries live in three
-    buffers allocated once (allocating them at every step costs more than the arithmetic).
-    """
-    n = k.size
-    target = np.zeros(n) if target is None else target
-    scale = _mean_v(v, present, k)
-    tau2 = np.array(start, dtype=np.float64)
-    converged = np.zeros(n, dtype=bool)
+def _working_set(y, v):
+    """``idx -> (y, v, buffers)``: the columns ``idx`` of (k, m) arrays, copied once per working set of the
+    solvers (the same array object ``idx`` until it shrinks), and three (k, len(idx)) buffers for the
+    temporaries, allocated once (allocating them at every step costs more than the arithmetic)."""
     buffers = tuple(np.empty(y.shape) for _ in range(3))
-    idx = np.arange(n)  # the working set: positions in the result arrays
-    active = np.ones(n, dtype=bool)
-    t = tau2.copy()
-    lo, hi = np.zeros(n), np.full(n, np.inf)
-    seen0 = t == 0  # g(0) known to be > 0 (lo = 0 is a verified end of the bracket)
-    last = np.full(n, np.inf)  # the previous step's length
-    wy, wv, wtarget, wscale = y, v, target, scale
-    for _ in range(MAXITER):
-        g, d_fisher, d_newton = equation(t, wy, wv, wtarget, tuple(b[:, : idx.size] for b in buffers))
-        lo = np.where(g > 0, t, lo)
-        hi = np.where(g < 0, t, hi)
-        boundary = (t == 0) & (g <= 0)
-        step = g / d_fisher
-        near = (np.abs(step) <= SWITCH * (t + wscale)) & (d_newton > 0)
-        step = np.where(near, g / np.where(near, d_newton, 1.0), step)
-        new = t + step
-        bisect = ~((new > lo) & (new < hi)) | ((np.abs(step) > 0.5 * last) & np.isfinite(hi))
-        new = np.where(bisect, 0.5 * (lo + hi), new)
-        new = np.where((new <= 0) | ((t + step <= 0) & ~seen0), 0.0, new)  # try the boundary once
-        seen0 |= new == 0
-        newton = near & ~bisect
-        done = active & (boundary | (g == 0) | within_tolerance(new - t, new, wscale, newton, hi - lo))
-        last = np.abs(new - t)
-        new = np.where(boundary | (g == 0), t, new)
-        tau2[idx[active]] = new[active]
-        converged[idx[done]] = True
-        active &= ~done
-        n_active = int(active.sum())
-        if n_active == 0:
-            break
-        t = np.where(active, new, t)
-        if n_active <= idx.size // 2:
-            idx, t, lo, hi, seen0, last = (a[active] for a in (idx, t, lo, hi, seen0, last))
-            wy, wv, wtarget, wscale = wy[:, active], wv[:, active], wtarget[active], wscale[active]
-            active = np.ones(n_active, dtype=bool)
+    work = {}
+
+    def columns(idx):
+        if work.get("idx") is not idx:
+            whole = idx.size == y.shape[1]
+            work.update(idx=idx, y=y if whole else y[:, idx], v=v if whole else v[:, idx])
+        return work["y"], work["v"], tuple(b[:, :idx.size] for b in buffers)
+    return columns
+
+
+def _solve(restricted, y, v, present, k, *, start):
+    """The REML (``restricted``) or ML estimates of the columns by :func:`.tau2.score_roots` from ``start``,
+    in at most ``MAXITER`` iterations. Returns (tau2, converged)."""
+    columns = _working_set(y, v)
+
+    def equation(t, idx):
+        return likelihood_equation(_likelihood_terms(t, *columns(idx)), restricted)
+    tau2, converged, _, _ = score_roots(equation, start, _mean_v(v, present, k), maxiter=MAXITER)
     return tau2, converged
 
 
@@ -353,101 +317,78 @@ def _likelihood_parts(t, y, v, buffers):
     return w, sw, r
 
 
-def _reml_equation(t, y, v, target, buffers):
-    r"""REML score of the intercept-only model, its expected information and minus its derivative
-    (Harville, 1977, JASA 72(358), 320-338; Viechtbauer, 2005, J. Educ. Behav. Stat. 30(3), 261-293).
-    With w = 1/(v + tau2), P = W - w w'/sum(w) and P y = w (y - mu): twice the score is
-    :math:`g = y'PPy - \mathrm{tr} P`, twice the information :math:`\mathrm{tr}(PP)` (a Fisher scoring step,
-    as metafor's) and minus the derivative of g is :math:`2 y'PPPy - \mathrm{tr}(PP)` (a Newton step)."""
+def _likelihood_terms(t, y, v, buffers):
+    r"""(y'PPy, tr(P), tr(PP), tr(W), tr(W^2), y'PPPy) of the intercept-only models at tau2 = t (the terms of
+    :func:`.tau2.likelihood_equation`): with w = 1/(v + tau2), P = W - w w'/sum(w) and P y = w (y - mu),
+    y'PPy = :math:`\sum w_i^2 r_i^2`, tr(P) = :math:`\sum w - \sum w^2/\sum w`,
+    tr(PP) = :math:`\sum w^2 - 2 \sum w^3/\sum w + (\sum w^2/\sum w)^2` and
+    y'PPPy = :math:`\sum w_i^3 r_i^2 - (\sum w_i^2 r_i)^2/\sum w` (r = y - mu; Viechtbauer, 2005,
+    J. Educ. Behav. Stat. 30(3), 261-293, eq. 11-14)."""
     w, sw, r = _likelihood_parts(t, y, v, buffers)
     wr = np.multiply(w, r, out=buffers[1])
     sw2 = _rowdot(w, w)
     trpp = sw2 - 2.0 * _rowdot(w, w, w) / sw + (sw2 / sw) ** 2
-    ypppy = _rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw
-    return _rowdot(wr, wr) - (sw - sw2 / sw), trpp, 2.0 * ypppy - trpp
+    return (_rowdot(wr, wr), sw - sw2 / sw, trpp, sw, sw2, _rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw)
 
 
-def _ml_equation(t, y, v, target, buffers):
-    r"""ML score, doubled: :math:`g = \sum w_i^2 r_i^2 - \sum w_i` (r = y - mu); the expected
-    information :math:`\sum w_i^2` and minus the derivative of g,
-    :math:`2(\sum w_i^3 r_i^2 - (\sum w_i^2 r_i)^2/\sum w_i) - \sum w_i^2` (same sources as
-    ``_reml_equation``)."""
-    w, sw, r = _likelihood_parts(t, y, v, buffers)
-    wr = np.multiply(w, r, out=buffers[1])
-    sw2 = _rowdot(w, w)
-    return _rowdot(wr, wr) - sw, sw2, 2.0 * (_rowdot(wr, wr, w) - _rowdot(wr, w) ** 2 / sw) - sw2
+def _likelihood(restricted: bool):
+    """ML or REML (:func:`.tau2.score_roots`, as :func:`.tau2.ml` and :func:`.tau2.reml`) from the HE
+    estimate; SE sqrt(2 / information) at the estimate."""
+    def estimate(y, v, present, k):
+        tau2, ok = _solve(restricted, y, v, present, k, start=closed_form("HE", _Rows(y, v, present, k))[0])
+        buffers = tuple(np.empty(y.shape) for _ in range(2))
+        info = likelihood_equation(_likelihood_terms(tau2, y, v, buffers), restricted)[1]
+        return tau2, np.sqrt(2.0 / info), ok
+    return estimate
 
 
-def _q_equation(t, y, v, target, buffers):
-    r"""The generalised Q minus its target, :math:`g = \sum w_i (y_i - \hat\mu)^2 - \mathrm{target}`,
-    and :math:`D = -g' = \sum w_i^2 (y_i - \hat\mu)^2` (the derivative through mu vanishes, as mu
-    minimises the weighted sum of squares), so the step is Newton's."""
-    w, _, r = _likelihood_parts(t, y, v, buffers)
-    wr = np.multiply(w, r, out=buffers[2])
-    d = _rowdot(wr, wr)
-    return _rowdot(wr, r) - target, d, d
+def _q_function(y, v):
+    r"""``(t, idx) -> (Q, Q')``, the generalised Q statistic :math:`Q(\tau^2) = \sum w_i (y_i - \hat\mu)^2`,
+    :math:`w_i = 1/(v_i + \tau^2)`, and :math:`Q' = -\sum w_i^2 (y_i - \hat\mu)^2` (the derivative through
+    mu vanishes, as mu minimises the weighted sum of squares) of the meta-analyses ``idx`` of (k, m) arrays,
+    at one tau2 each (for :func:`.tau2.q_roots`)."""
+    columns = _working_set(y, v)
 
-
-def _tau2_ml(y, v, present, k):
-    r"""Maximum likelihood: the root of the ML score (``_ml_equation``) by safeguarded Fisher scoring
-    (then Newton) from the HE estimate, truncated at 0 (``_solve``). SE from the inverse Fisher information,
-    :math:`\sqrt{2/\sum w^2}`."""
-    tau2, ok = _solve(_ml_equation, y, v, present, k, start=_tau2_he(y, v, present, k)[0])
-    return tau2, np.sqrt(2.0 / (1.0 / (v + tau2[None, :]) ** 2).sum(axis=0)), ok
-
-
-def _tau2_reml(y, v, present, k):
-    r"""Restricted maximum likelihood: the root of the REML score (``_reml_equation``) by safeguarded
-    Fisher scoring (then Newton) from the HE estimate, truncated at 0 (``_solve``). SE from the inverse
-    expected information, :math:`\sqrt{2/\mathrm{tr}(PP)}`."""
-    tau2, ok = _solve(_reml_equation, y, v, present, k, start=_tau2_he(y, v, present, k)[0])
-    w = 1.0 / (v + tau2[None, :])
-    sw, sw2 = w.sum(axis=0), _rowdot(w, w)
-    return tau2, np.sqrt(2.0 / (sw2 - 2.0 * _rowdot(w * w, w) / sw + (sw2 / sw) ** 2)), ok
+    def q(t, idx):
+        yw, vw, buffers = columns(idx)
+        w, _, r = _likelihood_parts(t, yw, vw, buffers)
+        wr = np.multiply(w, r, out=buffers[2])
+        return _rowdot(wr, r), -_rowdot(wr, wr)
+    return q
 
 
 def _generalised_q_root(y, v, present, k, target):
-    r"""The tau2 at which the generalised Q, :math:`Q(\tau^2) = \sum w_i (y_i - \hat\mu)^2` with
-    :math:`w_i = 1/(v_i + \tau^2)`, equals ``target`` (0 when Q(0) <= target): Q decreases in tau2, so
-    ``_solve`` finds the root with Newton steps from 0."""
-    return _solve(_q_equation, y, v, present, k, start=np.zeros(k.size), target=target)
-
-
-def _morris_se(v, k, tau2):
-    r"""SE of an empirical Bayes / Paule-Mandel tau2: :math:`\sqrt{2k^2/(k-1)} / \sum w_i`,
-    w = 1/(v + tau2) (Morris, 1983, JASA 78(381), 47-55, the variance of the EB estimate of A)."""
-    sw = (1.0 / (v + tau2[None, :])).sum(axis=0)
-    return np.sqrt(2.0 * k * k / (k - 1)) / sw
+    """The tau2 at which the generalised Q equals ``target``, 0 where Q(0) <= target: :func:`.tau2.q_roots`
+    from 0, up to :func:`.tau2.search_limit`. Returns (tau2, found), arrays of length m."""
+    n = k.size
+    target = np.broadcast_to(np.asarray(target, dtype=np.float64), (n,))
+    q = _q_function(y, v)
+    q0, dq0 = q(np.zeros(n), np.arange(n))
+    tau2, found = np.zeros(n), np.ones(n, dtype=bool)
+    run = np.flatnonzero(q0 > target)
+    if run.size:
+        mean_v = _mean_v(v, present, k)[run]
+        y_run = y[:, run]
+        mean = y_run.sum(axis=0) / k[run]
+        rss = np.where(present[:, run], (y_run - mean[None, :]) ** 2, 0.0).sum(axis=0)
+        tau2[run], found[run] = q_roots(q if run.size == n else _q_function(y_run, v[:, run]), target[run],
+                                        start=np.zeros(run.size), at_start=(q0[run], dq0[run]), scale=mean_v,
+                                        limit=search_limit(rss, mean_v, target[run]))
+    return tau2, found
 
 
 def _tau2_pm(y, v, present, k):
-    r"""Paule & Mandel (1982), J. Res. Natl. Bur. Stand. 87(5), 377-385: the root of Q(tau2) = k - 1.
-
-    SE as Morris (1983) (see ``_morris_se``).
-    """
+    r"""Paule & Mandel (1982), J. Res. Natl. Bur. Stand. 87(5), 377-385: the root of Q(tau2) = k - 1; also
+    the empirical Bayes estimator (:func:`.tau2.eb`). SE as Morris (1983) (:func:`.tau2.morris_se`)."""
     tau2, ok = _generalised_q_root(y, v, present, k, k - 1.0)
-    return tau2, _morris_se(v, k, tau2), ok
-
-
-def _tau2_eb(y, v, present, k):
-    r"""Empirical Bayes (Morris, 1983; Berkey et al., 1995, Stat. Med. 14(4), 395-411).
-
-    The EB fixed point :math:`\tau^2 = \sum w_i (k/(k-1) (y_i - \hat\mu)^2 - v_i) / \sum w_i` is,
-    after multiplying out (:math:`\sum w_i (v_i + \tau^2) = k`), :math:`\sum w_i (y_i - \hat\mu)^2 = k - 1`:
-    the Paule-Mandel equation (an identity metafor's rma.uni documentation also states), so it is
-    solved by the same root finder. SE as Morris (1983) (see ``_morris_se``).
-    """
-    tau2, ok = _generalised_q_root(y, v, present, k, k - 1.0)
-    return tau2, _morris_se(v, k, tau2), ok
+    return tau2, morris_se(k, k - 1.0, (1.0 / (v + tau2[None, :])).sum(axis=0)), ok
 
 
 def _tau2_pmm(y, v, present, k):
-    r"""Median-unbiased Paule-Mandel (Viechtbauer, W., 2021, Median-unbiased estimators for the amount
-    of heterogeneity in meta-analysis, European Congress of Methodology; metafor's method "PMM"): the
-    root of Q(tau2) = the median of the chi-square distribution with k - 1 df. SE as Morris (1983).
-    """
+    r"""Median-unbiased Paule-Mandel (:func:`.tau2.pmm`): the root of Q(tau2) = the median of the
+    chi-square distribution with k - 1 df. SE as Morris (1983)."""
     tau2, ok = _generalised_q_root(y, v, present, k, dist.chi2_ppf(0.5, k - 1.0))
-    return tau2, _morris_se(v, k, tau2), ok
+    return tau2, morris_se(k, k - 1.0, (1.0 / (v + tau2[None, :])).sum(axis=0)), ok
 
 
 def q_profile_arrays(y, v, lower_target, upper_target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -461,18 +402,13 @@ def q_profile_arrays(y, v, lower_target, upper_target) -> tuple[np.ndarray, np.n
     """
     present = np.isfinite(v)
     k = present.sum(axis=0).astype(np.float64)
-    mean_v = _mean_v(v, present, k)
-    mean = np.where(present, y, 0.0).sum(axis=0) / k
-    rss = np.where(present, (y - mean[None, :]) ** 2, 0.0).sum(axis=0)
     lower, found_lower = _generalised_q_root(y, v, present, k, lower_target)
     upper, found_upper = _generalised_q_root(y, v, present, k, upper_target)
-    return (np.where(lower > search_limit(rss, mean_v, lower_target), np.nan, lower),
-            np.where(upper > search_limit(rss, mean_v, upper_target), np.nan, upper),
-            found_lower & found_upper)
+    return lower, upper, found_lower & found_upper
 
 
-ESTIMATORS = {"DL": _tau2_dl, "HE": _tau2_he, "HS": _tau2_hs, "SJ": _tau2_sj, "ML": _tau2_ml,
-              "REML": _tau2_reml, "EB": _tau2_eb, "PM": _tau2_pm, "PMM": _tau2_pmm}
+ESTIMATORS = {**{m: _closed_form(m) for m in ("DL", "HE", "HS", "SJ")}, "ML": _likelihood(False),
+              "REML": _likelihood(True), "EB": _tau2_pm, "PM": _tau2_pm, "PMM": _tau2_pmm}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -6,6 +6,14 @@ and the moderator matrix ``X`` (k, p; a column of ones without moderators) and r
 forms a k x k matrix: every step costs O(k p^2) (see :mod:`._wls`), so k = 1,000,000 studies fit in
 well under a second without moderators.
 
+Each estimator is written once, for the three engines that fit models: a single fit with any X (the
+functions below), :func:`.batch.fit_many` (m meta-analyses without moderators at once) and the k fits
+without one study of :mod:`._leave_one_out`. The closed forms are one equation on the statistics each
+engine computes its own way (:func:`closed_form`); the iterative estimators share one iteration for the
+likelihood (:func:`score_roots`, ML and REML) and one root finder of Q(tau2) = target (:func:`q_roots`,
+PM, EB, PMM and the Q-profile intervals), with one stopping rule (:func:`within_tolerance`); a single
+fit calls them with n = 1.
+
 Notation: ``W = diag(w)``, ``P = W - W X (X'WX)^{-1} X' W``; with ``w = 1/vi`` the quadratic form
 ``y'Py = Q_E`` is Cochran's Q (residual heterogeneity with moderators), with ``w = 1/(vi + tau2)`` it
 is the generalised Q statistic ``Q(tau2)``. Estimates outside the parameter space are truncated to 0,
@@ -45,7 +53,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _distributions as dist
-from ._roots import brent
 from ._wls import (
     InterceptSums,
     dot,
@@ -75,7 +82,7 @@ SWITCH = 1e-3
 #: order of the square of that step (quadratic convergence), far below RTOL
 NEWTON_RTOL = 1e-9
 #: a Newton step for the Q-profile bounds below CURVED_STEP * (tau2 + mean(vi)) also ends the iterations
-#: when the error it leaves, estimated from the curvature, is below RTOL times that (see _q_root)
+#: when the error it leaves, estimated from the curvature, is below RTOL times that (see q_roots)
 CURVED_STEP = 1e-5
 
 
@@ -103,13 +110,129 @@ def _scale(v: np.ndarray) -> float:
     return float(np.mean(v))
 
 
-def _se_quadratic(X, a, v, tau2, factor) -> float:
-    """SE of ``factor * y'P_a y`` (P built with fixed weights ``a``) under the model with ``tau2``:
-    Var(y'P_a y) = 2 tr(P_a V* P_a V*), V* = diag(v + tau2) (quadratic forms in normal vectors; e.g.
-    Viechtbauer, 2005, eq. 16-19; DerSimonian & Kacker, 2007, Contemp. Clin. Trials 28, eq. 8)."""
-    fit = wls(np.zeros_like(v), X, a)
-    vstar = v + tau2
-    return float(abs(factor) * math.sqrt(2.0 * trace_PDPD(X, a, fit.A, vstar, vstar)))
+#: the estimators of :func:`closed_form`
+CLOSED_FORMS = ("DL", "HE", "HS", "SJ", "GENQ")
+
+
+def closed_form(method: str, s):
+    """The closed-form estimators, written once for every engine: each equates a quadratic form y'P_a y of
+    the residuals with fixed weights a to its expectation under the model, tr(P_a V) + tau2 tr(P_a), as
+
+        tau2 = max(0, (y'P_a y - offset) / divisor),
+
+    from the statistics ``s`` of n models (numbers, or arrays of n) that a single fit with any X
+    (:class:`Statistics`), :func:`.batch.fit_many` and the leave-one-out fits compute their own way:
+
+    - DL (DerSimonian & Laird, 1986, p. 181; Raudenbush, 2009, eq. 16.14): a = 1/vi, Q_E (``q_e``) with
+      offset k - p (``df``) and divisor tr(P) (``tr_p``);
+    - HE (Hedges, 1983): a = 1, the residual sum of squares (``rss``) with offset tr(P V) (``tr_pv``) and
+      divisor k - p;
+    - HS (Hunter & Schmidt, 1990; Viechtbauer et al., 2015): a = 1/vi, Q_E with offset k (``k``) and
+      divisor sum(1/vi) (``sum_w``);
+    - SJ (Sidik & Jonkman, 2005, eq. 6 and 9): a = 1/(vi + tau2_0) from the crude start
+      tau2_0 = mean((y - mean(y))^2) (``crude``, also with moderators), Q(tau2_0) (``q_crude``) with offset
+      0 and divisor (k - p) / tau2_0: tau2 = tau2_0 Q(tau2_0) / (k - p) (0 when tau2_0 = 0);
+    - GENQ (DerSimonian & Kacker, 2007): the user's weights a (one fit only), Q_a (``q_a``) with offset
+      tr(P_a V) (``tr_pav``) and divisor tr(P_a) (``tr_pa``).
+
+    Returns (tau2, the name of the weights a, 1 / divisor): what :func:`closed_form_se` needs.
+    """
+    if method == "SJ":
+        factor = s.crude / s.df
+        return s.q_crude * factor, "crude", factor
+    if method == "GENQ":
+        weights, q, offset, divisor = "user", s.q_a, s.tr_pav, s.tr_pa
+    elif method == "DL":
+        weights, q, offset, divisor = "inverse", s.q_e, s.df, s.tr_p
+    elif method == "HE":
+        weights, q, offset, divisor = "unit", s.rss, s.tr_pv, s.df
+    else:
+        weights, q, offset, divisor = "inverse", s.q_e, s.k, s.sum_w
+    return np.maximum(0.0, (q - offset) / divisor), weights, 1.0 / divisor
+
+
+def closed_form_se(s, weights: str, factor, tau2):
+    """SE of a closed-form estimate (:func:`closed_form`) under the model with ``tau2``: that of
+    ``factor`` y'P_a y, Var(y'P_a y) = 2 tr(P_a V* P_a V*), V* = diag(v + tau2) (quadratic forms in normal
+    vectors; e.g. Viechtbauer, 2005, eq. 16-19; DerSimonian & Kacker, 2007, Contemp. Clin. Trials 28,
+    eq. 8), from ``s.variance(weights, tau2)``."""
+    return np.abs(factor) * np.sqrt(s.variance(weights, tau2))
+
+
+def morris_se(k, df, sum_w):
+    """Morris (1983) approximation to the SE of the EB/PM/PMM estimators, sqrt(2 k^2 / (k - p)) / sum(w),
+    w = 1/(vi + tau2) (JASA 78(381), 47-55, the variance of the EB estimate of A)."""
+    return np.sqrt(2.0 * k * k / df) / sum_w
+
+
+class Statistics:
+    """The statistics of :func:`closed_form` for one model with any X (numbers), each computed when first
+    asked for; ``sums`` may pass the :class:`._wls.InterceptSums` of the model without moderators and
+    ``weights`` the user's weights of GENQ."""
+
+    def __init__(self, yi, vi, X, sums: InterceptSums | None = None, weights: np.ndarray | None = None):
+        self.yi, self.vi, self.X, self.sums, self.user = yi, vi, X, sums, weights
+        self.k, p = X.shape
+        self.df = self.k - p
+        self._forms: dict[str, tuple] = {}
+
+    def _weights(self, name: str) -> np.ndarray:
+        return {"inverse": lambda: 1.0 / self.vi, "unit": lambda: np.ones(self.k),
+                "crude": lambda: 1.0 / (self.vi + self.crude), "user": lambda: self.user}[name]()
+
+    def form(self, name: str) -> tuple[float, float, float]:
+        """y'P_a y, tr(P_a) and tr(P_a V) = sum(a v) - tr((X'AX)^{-1} X'AVAX) with the weights ``name``."""
+        if name not in self._forms:
+            a = self._weights(name)
+            fit = wls(self.yi, self.X, a)
+            self._forms[name] = (fit.q, trace_P(self.X, a, fit.A),
+                                 float(dot(a, self.vi) - np.sum(fit.A * xdx(self.X, a * a * self.vi))))
+        return self._forms[name]
+
+    q_e = property(lambda self: self.form("inverse")[0])
+    tr_p = property(lambda self: self.form("inverse")[1])
+    sum_w = property(lambda self: float(np.sum(1.0 / self.vi)))
+    q_crude = property(lambda self: self.form("crude")[0])
+    q_a, tr_pa, tr_pav = (property(lambda self, i=i: self.form("user")[i]) for i in range(3))
+
+    @functools.cached_property
+    def _centred(self) -> np.ndarray:
+        return self.sums.yc if self.sums is not None else self.yi - self.yi.mean()
+
+    @property
+    def rss(self) -> float:
+        """Without moderators sum((y - mean(y))^2), from y centred once."""
+        return dot(self._centred, self._centred) if is_intercept_only(self.X) else self.form("unit")[0]
+
+    @property
+    def tr_pv(self) -> float:
+        """Without moderators sum(v) (k - 1) / k."""
+        if is_intercept_only(self.X):
+            return float(self.vi.sum()) * (self.k - 1) / self.k
+        return self.form("unit")[2]
+
+    @functools.cached_property
+    def crude(self) -> float:
+        return dot(self._centred, self._centred) / self.k
+
+    def variance(self, weights: str, tau2: float) -> float:
+        """2 tr(P_a V* P_a V*), V* = diag(vi + tau2) (see :func:`._wls.trace_PDPD`)."""
+        a = self._weights(weights)
+        vstar = self.vi + tau2
+        return 2.0 * trace_PDPD(self.X, a, wls(np.zeros_like(a), self.X, a).A, vstar, vstar)
+
+
+def _closed(method: str):
+    def estimator(yi, vi, X) -> Tau2Fit:
+        s = Statistics(yi, vi, X)
+        tau2, weights, factor = closed_form(method, s)
+        return Tau2Fit(float(tau2), float(closed_form_se(s, weights, factor, tau2)))
+    estimator.__name__ = estimator.__qualname__ = method.lower()
+    estimator.__doc__ = f"The {method} estimator of tau2 and its SE (:func:`closed_form`)."
+    return estimator
+
+
+dl, he, hs, sj = (_closed(m) for m in ("DL", "HE", "HS", "SJ"))
 
 
 def common_effect(yi, vi, X) -> Tau2Fit:
@@ -117,195 +240,175 @@ def common_effect(yi, vi, X) -> Tau2Fit:
     return Tau2Fit(0.0, math.nan)
 
 
-def dl(yi, vi, X) -> Tau2Fit:
-    """DerSimonian-Laird: tau2 = (Q_E - (k - p)) / tr(P), P with weights 1/vi, truncated at 0."""
-    k, p = X.shape
-    w = 1.0 / vi
-    fit = wls(yi, X, w)
-    trP = trace_P(X, w, fit.A)
-    tau2 = max(0.0, (fit.q - (k - p)) / trP)
-    return Tau2Fit(tau2, _se_quadratic(X, w, vi, tau2, 1.0 / trP))
+def score_roots(equation, start, scale, maxiter: int = MAXITER):
+    """The maxima over tau2 >= 0 of the (restricted) likelihoods of n models at once, as roots of their
+    scores g (positive below the root, negative above it): the one iteration of the ML and REML estimators,
+    for a single fit (n = 1), :func:`.batch.fit_many` and the leave-one-out fits.
 
+    ``equation(t, idx)`` returns g, its expected information and -g' at ``t`` of the models ``idx``
+    (positions in the n; the same array object until the models still iterating are at most half of it).
+    With W = diag(1/(vi + tau2)) and the score doubled (Viechtbauer, 2005, eq. 11-14; Harville, 1977,
+    JASA 72(358), 320-338, for the derivatives):
 
-def _he_tau2(yi, vi, X, sums: InterceptSums | None = None) -> float:
-    """The Hedges estimate alone (no standard error): the start of ML and REML. Without moderators,
-    tau2 = sum((yi - mean(yi))^2) / (k - 1) - mean(vi), truncated at 0 (``sums`` may pass yi centred)."""
-    k, p = X.shape
-    if is_intercept_only(X):
-        yc = sums.yc if sums is not None else yi - yi.mean()
-        return max(0.0, dot(yc, yc) / (k - 1) - float(vi.mean()))
-    fit = wls(yi, X, np.ones(k))
-    trPV = float(vi.sum() - np.sum(fit.A * xdx(X, vi)))
-    return max(0.0, (fit.q - trPV) / (k - p))
+        ML:   g = y'PPy - tr(W),  information tr(W^2),  -g' = 2 y'PPPy - tr(W^2);
+        REML: g = y'PPy - tr(P),  information tr(PP),   -g' = 2 y'PPPy - tr(PP).
 
-
-def he(yi, vi, X) -> Tau2Fit:
-    """Hedges (variance component / Cochran) estimator from ordinary least squares residuals:
-    tau2 = (RSS - tr(P V)) / (k - p), P = I - X(X'X)^{-1}X', truncated at 0."""
-    k, p = X.shape
-    tau2 = _he_tau2(yi, vi, X)
-    return Tau2Fit(tau2, _se_quadratic(X, np.ones(k), vi, tau2, 1.0 / (k - p)))
-
-
-def hs(yi, vi, X) -> Tau2Fit:
-    """Hunter-Schmidt: tau2 = (Q_E - k) / sum(1/vi), truncated at 0 (Viechtbauer et al., 2015)."""
-    k = X.shape[0]
-    w = 1.0 / vi
-    fit = wls(yi, X, w)
-    sw = float(w.sum())
-    tau2 = max(0.0, (fit.q - k) / sw)
-    return Tau2Fit(tau2, _se_quadratic(X, w, vi, tau2, 1.0 / sw))
-
-
-def sj(yi, vi, X) -> Tau2Fit:
-    """Sidik-Jonkman: tau2 = tau2_0 Q(tau2_0) / (k - p), from the crude start
-    tau2_0 = sum((yi - mean(yi))^2) / k (also with moderators), Sidik & Jonkman (2005), eq. 6 and 9."""
-    k, p = X.shape
-    t0 = float(np.mean((yi - yi.mean()) ** 2))
-    w0 = 1.0 / (vi + t0)
-    q0 = wls(yi, X, w0).q
-    tau2 = t0 * q0 / (k - p)
-    return Tau2Fit(tau2, _se_quadratic(X, w0, vi, tau2, t0 / (k - p)))
-
-
-def _fisher_scoring(yi, vi, X, *, restricted: bool, start: float, sums: InterceptSums | None = None
-                    ) -> Tau2Fit:
-    """Maximise the (restricted) log-likelihood over tau2 >= 0 by Fisher scoring (Viechtbauer, 2005,
-    eq. 11-14), then Newton's method near the maximum: tau2 <- tau2 + score / information, with
-
-        ML:   score = (y'PPy - tr(W)) / 2,  information = tr(W^2) / 2,
-        REML: score = (y'PPy - tr(P)) / 2,  information = tr(PP) / 2,
-
-    W = diag(1/(vi + tau2)). Fisher scoring is metafor's algorithm, so that where the likelihood has several
-    maxima the one metafor finds is found; it converges linearly. Once its step is below ``SWITCH`` times
-    tau2 + mean(vi), the expected information is replaced by the observed one (minus the derivative of the
-    score: y'PPPy - tr(W^2)/2 for ML, y'PPPy - tr(PP)/2 for REML; Harville, 1977, JASA 72(358), 320-338),
-    which converges quadratically: the iterations stop after a Newton step below ``NEWTON_RTOL`` times
-    tau2 + mean(vi) (what remains is of the order of its square), or any step below ``RTOL`` times that.
-
-    A step that would leave the parameter space is halved until it does not (Jennrich & Sampson, 1976,
-    Technometrics 18, 11-17), unless the score at tau2 = 0 is not positive: then the maximum over tau2 >= 0
-    is at the boundary and tau2 = 0 exactly (metafor's step halving approaches 0 to within its threshold
-    instead: 3e-14 rather than 0 in the case mr_raudenbush1985_weeks_REML). Once the score has been seen
-    positive at some tau2 and negative at a larger one, a step that leaves that bracket, or is not smaller
-    than half the previous step, is replaced by Brent's method on the score within the bracket (the
-    safeguard of ``rtsafe``, Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4): plain Fisher
-    scoring can oscillate (metafor then stops with "did not converge", e.g. yi = (0, 0, 0, 0, 0, 1),
-    vi = (1, 1, 1, 1, 1, 0.125)), or approach a two-cycle that shrinks only slowly. Returns
-    se_tau2 = sqrt(1 / information), the information of the last evaluation (at most a step of relative
-    size ``NEWTON_RTOL`` from the estimate).
+    Steps are Fisher scoring (g over the information: metafor's algorithm, so that where the likelihood has
+    several maxima the one metafor finds is found; it converges linearly) from ``start`` until a step is
+    below ``SWITCH`` times tau2 + ``scale`` (a typical vi; an array of n or a number), then Newton's
+    (g / -g', quadratic convergence) while -g' > 0. Every evaluation narrows a bracket [lo, hi] (g > 0:
+    lo = t; g < 0: hi = t). A step below 0 goes to 0 once: where g(0) <= 0 the maximum over tau2 >= 0 is
+    at the boundary and tau2 = 0 exactly. A step that leaves the bracket, or is not smaller than half the
+    previous one, is replaced by bisection (the safeguard of ``rtsafe``, Press et al., 2007, Numerical
+    Recipes, 3rd ed., sec. 9.4): plain Fisher scoring can oscillate (metafor then stops with "did not
+    converge", e.g. yi = (0, 0, 0, 0, 0, 1), vi = (1, 1, 1, 1, 1, 0.125)), or approach a two-cycle that
+    shrinks only slowly; the bisection cannot change a fixed point. Each model stops by
+    :func:`within_tolerance`; finished ones are frozen, and dropped from the working set once they are half
+    of it. Returns (tau2, converged, positive, iterations): arrays of n (``positive``: g was seen > 0) and
+    the number of evaluations.
     """
-    scale = _scale(vi)
-    tol = RTOL * scale
+    t = np.array(start, dtype=np.float64).reshape(-1)
+    n = t.size
+    scale = np.broadcast_to(np.asarray(scale, dtype=np.float64), (n,))
+    tau2, converged, positive = t.copy(), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    idx, active = np.arange(n), np.ones(n, dtype=bool)  # the working set, and which of it still iterates
+    lo, hi = np.zeros(n), np.full(n, math.inf)
+    seen0 = t == 0  # g(0) known (or about to be)
+    last = np.full(n, math.inf)  # the previous step's length
+    iterations = 0
+    while iterations < maxiter:
+        iterations += 1
+        g, d_fisher, d_newton = (np.asarray(a, dtype=np.float64).reshape(-1) for a in equation(t, idx))
+        lo = np.where(g > 0, t, lo)
+        hi = np.where(g < 0, t, hi)
+        positive[idx[active & (g > 0)]] = True
+        boundary = (t == 0) & (g <= 0)
+        step = g / d_fisher
+        near = (np.abs(step) <= SWITCH * (t + scale)) & (d_newton > 0)
+        step = np.where(near, g / np.where(near, d_newton, 1.0), step)
+        new = t + step
+        bisect = ~((new > lo) & (new < hi)) | ((np.abs(step) > 0.5 * last) & np.isfinite(hi))
+        new = np.where(bisect, 0.5 * (lo + hi), new)
+        new = np.where((new <= 0) | ((t + step <= 0) & ~seen0), 0.0, new)  # try the boundary once
+        seen0 |= new == 0
+        done = active & (boundary | (g == 0) | within_tolerance(new - t, new, scale, near & ~bisect, hi - lo))
+        last = np.abs(new - t)
+        new = np.where(boundary | (g == 0), t, new)
+        tau2[idx[active]] = new[active]
+        converged[idx[done]] = True
+        active &= ~done
+        n_active = int(active.sum())
+        if n_active == 0:
+            break
+        t = np.where(active, new, t)
+        if n_active <= idx.size // 2:
+            idx, t, lo, hi, seen0, last, scale = (a[active] for a in (idx, t, lo, hi, seen0, last, scale))
+            active = np.ones(n_active, dtype=bool)
+    return tau2, converged, positive, iterations
 
+
+def likelihood_equation(terms, restricted: bool):
+    """g, the expected information and -g' of :func:`score_roots` from the terms (y'PPy, tr(P), tr(PP),
+    tr(W), tr(W^2), y'PPPy) of the (restricted) likelihood."""
+    ypPPy, trP, trPP, trW, trW2, ypPPPy = terms
+    if restricted:
+        return ypPPy - trP, trPP, 2.0 * ypPPPy - trPP
+    return ypPPy - trW, trW2, 2.0 * ypPPPy - trW2
+
+
+def _likelihood(yi, vi, X, *, restricted: bool, sums: InterceptSums | None = None) -> Tau2Fit:
+    """ML or REML for one model (:func:`score_roots`) from the HE estimate; se_tau2 = sqrt(2 / information)
+    at the estimate."""
     terms = likelihood_terms(yi, vi, X, sums)
 
-    def score_info(t, third=False):
-        ypPPy, trP, trPP, trW, trW2, ypPPPy = terms(t, third)
-        if restricted:
-            return 0.5 * (ypPPy - trP), 0.5 * trPP, ypPPPy - 0.5 * trPP
-        return 0.5 * (ypPPy - trW), 0.5 * trW2, ypPPPy - 0.5 * trW2
+    def equation(t, _):
+        return likelihood_equation(terms(float(t[0]), True), restricted)
 
-    tau2 = max(0.0, start)
-    converged = False
-    lo = hi = None  # largest tau2 seen with a positive score, smallest with a negative score
-    newton = False  # Fisher steps until they are small, then Newton steps
-    last = math.inf  # the length of the previous step
-    it = 0
-    while it < MAXITER:
-        it += 1
-        score, info, observed = score_info(tau2, third=newton)
-        if score > 0:
-            lo = tau2 if lo is None else max(lo, tau2)
-        elif score < 0:
-            hi = tau2 if hi is None else min(hi, tau2)
-        step = score / info
-        if newton and observed > 0:
-            step = score / observed
-        if tau2 + step < 0.0:
-            if tau2 == 0.0 or score_info(0.0)[0] <= 0.0:  # the likelihood decreases from tau2 = 0 on
-                tau2, converged = 0.0, True
-                info = score_info(0.0)[1]
-                break
-            while tau2 + step < 0.0:  # step halving keeps tau2 >= 0 (terminates: tau2 > 0 here)
-                step /= 2.0
-        if lo is not None and hi is not None and lo < hi and (not lo < tau2 + step < hi
-                                                              or abs(step) > 0.5 * last):
-            # the step leaves the bracket of the score's root, or does not halve the previous one
-            # (Fisher scoring would oscillate, or converge slowly): find the root of the score inside
-            # the bracket instead
-            tau2 = brent(lambda t: score_info(t)[0], lo, hi, xtol=tol)
-            info = score_info(tau2)[1]
-            converged = True
-            break
-        tau2 += step
-        size = last = abs(step)
-        if within_tolerance(size, tau2, scale, newton and observed > 0):
-            converged = True
-            break
-        newton = newton or size <= SWITCH * (tau2 + scale)
-    return Tau2Fit(tau2, math.sqrt(1.0 / info), converged, it)
+    start = float(closed_form("HE", Statistics(yi, vi, X, sums))[0])
+    tau2, converged, _, iterations = score_roots(equation, [start], _scale(vi))
+    tau2 = float(tau2[0])
+    info = likelihood_equation(terms(tau2), restricted)[1]
+    return Tau2Fit(tau2, math.sqrt(2.0 / info), bool(converged[0]), iterations)
 
 
 def ml(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
-    """Maximum likelihood (Hardy & Thompson, 1996; Viechtbauer, 2005), Fisher scoring from HE."""
-    return _fisher_scoring(yi, vi, X, restricted=False, start=_he_tau2(yi, vi, X, sums), sums=sums)
+    """Maximum likelihood (Hardy & Thompson, 1996; Viechtbauer, 2005), from HE (:func:`score_roots`)."""
+    return _likelihood(yi, vi, X, restricted=False, sums=sums)
 
 
 def reml(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
-    """Restricted maximum likelihood (Viechtbauer, 2005; Raudenbush, 2009), Fisher scoring from HE."""
-    return _fisher_scoring(yi, vi, X, restricted=True, start=_he_tau2(yi, vi, X, sums), sums=sums)
+    """Restricted maximum likelihood (Viechtbauer, 2005; Raudenbush, 2009), from HE (:func:`score_roots`)."""
+    return _likelihood(yi, vi, X, restricted=True, sums=sums)
 
 
-def _q_root(q, target: float, *, start: float, at_start: tuple[float, float], scale: float,
-            limit: float) -> tuple[float, bool]:
-    """The root of Q(tau2) = ``target``, where Q(0) > target, by Newton's method on
-    h(tau2) = 1/Q(tau2) - 1/target (increasing, and nearly linear: exactly so when all vi are equal,
-    Q = sum((y - mean y)^2) / (v + tau2)), from ``start`` where (Q, Q') = ``at_start``.
+def q_roots(q, target, *, start, at_start, scale, limit, maxiter: int = MAXITER):
+    """The roots of Q(tau2) = ``target`` of n models at once, where each Q(0) > target, by Newton's method
+    on h(tau2) = 1/Q(tau2) - 1/target (increasing, and nearly linear: exactly so when all vi are equal,
+    Q = sum((y - mean y)^2) / (v + tau2)), from ``start`` where (Q, Q') = ``at_start``. Q(tau2) decreases
+    in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so each root is unique. The one root finder of
+    the Paule-Mandel, empirical Bayes and median-unbiased estimators and of the Q-profile intervals, for
+    a single fit (n = 1), :func:`.batch.fit_many` and the leave-one-out fits.
 
-    h' = -Q'/Q^2. Every evaluation narrows a bracket [lo, hi] (h < 0 at lo, h > 0 at hi; lo = 0 at first,
-    hi = infinity); a step that leaves it is replaced by bisection, or by doubling while hi is infinite
-    (the safeguard of ``rtsafe``: Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4). Stops after
-    a Newton step s below ``NEWTON_RTOL`` times tau2 + mean(vi) (quadratic convergence: what remains is of
-    the order of its square), or below ``CURVED_STEP`` times that when the error it leaves,
-    |h''| s^2 / (2 |h'|) (Press et al., 2007, eq. 9.4.13), with h'' the slope of h' between the last
-    two points, is below ``RTOL`` times that (with many studies the first step from the estimate already
-    lands within 1e-6: one evaluation per bound instead of two); or when the bracket is narrower than
-    ``RTOL`` times tau2 + mean(vi) (:func:`within_tolerance`). Returns (tau2, found); not found (NaN)
-    when Q stays above ``target`` up to ``limit``.
+    ``q(t, idx)`` returns (Q, Q') at ``t`` of the models ``idx`` (positions in the n; the same array
+    object until the models still iterating are at most half of it). ``target``, ``scale`` (a typical vi)
+    and ``limit`` (see :func:`search_limit`) are arrays of n, or numbers. h' = -Q'/Q^2. Every evaluation
+    narrows a bracket [lo, hi] (h < 0 at lo, h > 0 at hi; lo = 0 at first, hi = infinity); a step that
+    leaves it is replaced by bisection, or by doubling while hi is infinite (the safeguard of ``rtsafe``:
+    Press et al., 2007, Numerical Recipes, 3rd ed., sec. 9.4). A root is found after a Newton step s
+    within :func:`within_tolerance`, or below ``CURVED_STEP`` times tau2 + scale when the error it leaves,
+    |h''| s^2 / (2 |h'|) (Press et al., 2007, eq. 9.4.13), with h'' the slope of h' between the last two
+    points, is below ``RTOL`` times that (with many studies the first step from the estimate already
+    lands within 1e-6: one evaluation per bound instead of two); or when the bracket is within
+    :func:`within_tolerance`. Returns (tau2, found), arrays of n; not found (NaN) where Q stays above
+    ``target`` up to ``limit``, or after ``maxiter`` evaluations (the last iterate).
     """
-    lo, hi = 0.0, math.inf
-    t, (qt, dq) = start, at_start
-    previous = None  # (tau2, h') at the point before t
-    for _ in range(MAXITER):
-        h = 1.0 / qt - 1.0 / target
-        if h < 0.0:
-            lo = max(lo, t)
-        elif h > 0.0:
-            hi = min(hi, t)
+    t = np.array(start, dtype=np.float64).reshape(-1)
+    n = t.size
+    qt, dq = (np.asarray(a, dtype=np.float64).reshape(-1) for a in at_start)
+    target, scale, limit = (np.broadcast_to(np.asarray(a, dtype=np.float64), (n,))
+                            for a in (target, scale, limit))
+    tau2, found = np.full(n, math.nan), np.zeros(n, dtype=bool)
+    idx, active = np.arange(n), np.ones(n, dtype=bool)  # the working set, and which of it still iterates
+    lo, hi = np.zeros(n), np.full(n, math.inf)
+    previous_t, previous_slope = np.full(n, math.nan), np.full(n, math.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(maxiter):
+            h = 1.0 / qt - 1.0 / target
+            lo = np.where(h < 0.0, np.maximum(lo, t), lo)
+            hi = np.where(h > 0.0, np.minimum(hi, t), hi)
+            slope = -dq / (qt * qt)
+            new = np.where(slope > 0.0, t - h / slope, math.nan)
+            newton = (lo < new) & (new < hi)
+            outside = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * np.maximum(t, lo) + scale)
+            new = np.where(newton, new, outside)
+            step = new - t
+            curvature = np.abs(slope - previous_slope) / np.abs(t - previous_t)
+            curved = ((np.abs(step) <= CURVED_STEP * (new + scale))
+                      & (curvature * step * step <= 2.0 * slope * RTOL * (new + scale)))
+            exact = h == 0.0
+            close = ~exact & newton & (within_tolerance(step, new, scale, True) | curved)
+            narrow = ~exact & ~close & within_tolerance(math.inf, lo, scale, width=hi - lo)
+            beyond = ~(exact | close | narrow) & (new > limit)
+            lost = beyond & (t >= limit)
+            done = active & (exact | close | narrow | lost)
+            value = np.where(exact, t, np.where(close, new, np.where(narrow, 0.5 * (lo + hi), math.nan)))
+            tau2[idx[done]] = value[done]
+            found[idx[done & ~lost]] = True
+            active &= ~done
+            n_active = int(active.sum())
+            if n_active == 0:
+                break
+            previous_t, previous_slope = t, slope
+            t = np.where(active, np.where(beyond, limit, new), t)
+            if n_active <= idx.size // 2:
+                keep = active
+                idx, t, lo, hi, previous_t, previous_slope, target, scale, limit = (
+                    a[keep] for a in (idx, t, lo, hi, previous_t, previous_slope, target, scale, limit))
+                active = np.ones(n_active, dtype=bool)
+            qt, dq = (np.asarray(a, dtype=np.float64).reshape(-1) for a in q(t, idx))
         else:
-            return t, True
-        slope = -dq / (qt * qt)
-        new = t - h / slope if slope > 0.0 else math.nan
-        newton = lo < new < hi
-        if not newton:
-            new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * max(t, lo) + scale
-        if newton and within_tolerance(new - t, new, scale, True):
-            return new, True
-        if newton and previous is not None and abs(new - t) <= CURVED_STEP * (new + scale):
-            curvature = abs(slope - previous[1]) / abs(t - previous[0])
-            if curvature * (new - t) ** 2 <= 2.0 * slope * RTOL * (new + scale):
-                return new, True
-        previous = (t, slope)
-        if within_tolerance(math.inf, lo, scale, width=hi - lo):
-            return 0.5 * (lo + hi), True
-        if new > limit:
-            if t >= limit:
-                return math.nan, False
-            new = limit
-        t = new
-        qt, dq = q(t)
-    return t, False
+            tau2[idx[active]] = t[active]
+    return tau2, found
 
 
 def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
@@ -313,10 +416,9 @@ def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
                         sums: InterceptSums | None = None) -> tuple[float, bool]:
     """The tau2 >= 0 at which the generalised Q statistic equals ``target``, 0 if Q(0) <= target.
 
-    Q(tau2) decreases in tau2 (Viechtbauer, 2007, Stat. Med. 26, 37-52), so the root is unique; it is found
-    by :func:`_q_root` from ``start`` (default 0). ``q`` may pass a ready :func:`._wls.q_function` (or
-    ``sums`` the sums it is built on), ``at_start`` its value at ``start`` and ``q0`` the value Q(0), to
-    save evaluations. Returns
+    Found by :func:`q_roots` (one model) from ``start`` (default 0). ``q`` may pass a ready
+    :func:`._wls.q_function` (or ``sums`` the sums it is built on), ``at_start`` its value at ``start`` and
+    ``q0`` the value Q(0), to save evaluations. Returns
     (tau2, found); ``found`` is False (and tau2 NaN) when Q stays above ``target`` for every tau2 up to
     :func:`_search_limit`.
     """
@@ -329,8 +431,9 @@ def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
         q0 = at_start[0] if start == 0.0 else q(0.0)[0]
     if q0 <= target:
         return 0.0, True
-    return _q_root(q, target, start=start, at_start=at_start, scale=_scale(vi),
-                   limit=_search_limit(yi, vi, X, target))
+    roots, found = q_roots(lambda t, _: q(float(t[0])), target, start=start, at_start=at_start,
+                           scale=_scale(vi), limit=_search_limit(yi, vi, X, target))
+    return float(roots[0]), bool(found[0])
 
 
 def _search_limit(yi, vi, X, target: float) -> float:
@@ -349,19 +452,11 @@ def search_limit(rss, mean_v, target):
     return np.maximum(1e12 * mean_v, 2.0 * rss / target)
 
 
-def _se_morris(X, vi, tau2) -> float:
-    """Morris (1983) approximation to the SE of the EB/PM estimators: sqrt(2 k^2 / ((k - p) (sum w)^2)),
-    w = 1/(vi + tau2)."""
-    k, p = X.shape
-    sw = float(np.sum(1.0 / (vi + tau2)))
-    return math.sqrt(2.0 * k * k / (k - p)) / sw
-
-
 def pm(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Paule-Mandel: the tau2 with Q(tau2) = k - p (0 when Q(0) <= k - p)."""
     k, p = X.shape
     tau2, ok = solve_generalized_q(yi, vi, X, float(k - p), sums=sums)
-    return Tau2Fit(tau2, _se_morris(X, vi, tau2), ok)
+    return Tau2Fit(tau2, float(morris_se(k, k - p, np.sum(1.0 / (vi + tau2)))), ok)
 
 
 def eb(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
@@ -376,21 +471,18 @@ def pmm(yi, vi, X, sums: InterceptSums | None = None) -> Tau2Fit:
     """Median-unbiased Paule-Mandel: the tau2 with Q(tau2) = the median of chi2(k - p)."""
     k, p = X.shape
     tau2, ok = solve_generalized_q(yi, vi, X, float(dist.chi2_ppf(0.5, k - p)), sums=sums)
-    return Tau2Fit(tau2, _se_morris(X, vi, tau2), ok)
+    return Tau2Fit(tau2, float(morris_se(k, k - p, np.sum(1.0 / (vi + tau2)))), ok)
 
 
 def genq(yi, vi, X, weights) -> Tau2Fit:
     """Generalised Q (method of moments with user weights a_i; DerSimonian & Kacker, 2007): with
     P_a = A - A X (X'AX)^{-1} X'A, A = diag(a), the quadratic form Q_a = y'P_a y has expectation
-    tr(P_a V) + tau2 tr(P_a), V = diag(vi), so tau2 = (Q_a - tr(P_a V)) / tr(P_a), truncated at 0.
-    DL is the case a = 1/vi, HE the case a = 1. SE: that of Q_a / tr(P_a) under the model (see
-    :func:`_se_quadratic`)."""
-    a = weights
-    fit = wls(yi, X, a)
-    trP = trace_P(X, a, fit.A)
-    trPV = float(dot(a, vi) - np.sum(fit.A * xdx(X, a * a * vi)))  # sum(a v) - tr((X'AX)^{-1} X'AVAX)
-    tau2 = max(0.0, (fit.q - trPV) / trP)
-    return Tau2Fit(tau2, _se_quadratic(X, a, vi, tau2, 1.0 / trP))
+    tr(P_a V) + tau2 tr(P_a), V = diag(vi), so tau2 = (Q_a - tr(P_a V)) / tr(P_a), truncated at 0
+    (:func:`closed_form`; DL is the case a = 1/vi, HE the case a = 1). SE: that of Q_a / tr(P_a) under
+    the model (:func:`closed_form_se`)."""
+    s = Statistics(yi, vi, X, weights=weights)
+    tau2, weights, factor = closed_form("GENQ", s)
+    return Tau2Fit(float(tau2), float(closed_form_se(s, weights, factor, tau2)))
 
 
 ESTIMATORS = {"FE": common_effect, "EE": common_effect, "CE": common_effect, "DL": dl, "HE": he, "HS": hs,
@@ -430,7 +522,7 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
     quantiles of chi2(k - p): Q(lower) = chi2_{1 - alpha/2}, Q(upper) = chi2_{alpha/2}. A bound whose
     equation has no root in tau2 >= 0 (Q(0) already below the quantile) is 0, as in metafor's confint.
     The upper bound is searched up to :func:`_search_limit` (metafor stops at tau2 = 100 and prints
-    ">100"); beyond that it is NaN. Both roots are found by Newton steps (:func:`_q_root`) from ``start``,
+    ">100"); beyond that it is NaN. Both roots are found by Newton steps (:func:`q_roots`) from ``start``,
     best the estimate of tau2 (the interval is around it: one or two steps each for large k). ``q0`` may
     pass Q(0), Cochran's Q_E (weights 1/vi), ``at_start`` (Q, Q') at ``start`` and ``sums`` the
     :class:`._wls.InterceptSums` of the model without moderators, to save evaluations.
