@@ -60,7 +60,8 @@ def test_every_measure_dataset_and_option_is_covered():
 def test_ratio_scale_is_the_exponentiated_estimate_and_interval(case):
     # metafor prints exp(beta), exp(ci.lb), exp(ci.ub) under "Model Results (OR scale)"
     nat, exp = _fit(case).natural, case["expected"]
-    assert nat["scale"] == case["spec"]["measure"]
+    assert nat["scale"] == {"OR": "odds ratio", "RR": "risk ratio"}[case["spec"]["measure"]]
+    assert math.isnan(nat["pi_low"]) and math.isnan(nat["pi_high"])  # an equal-effects model
     for ours, theirs in (("estimate", "estimate"), ("ci_low", "ci_low"), ("ci_high", "ci_high")):
         assert nat[ours] == pytest.approx(math.exp(exp[theirs]), rel=R_CLOSED_FORM_RTOL)
 
@@ -171,8 +172,8 @@ def test_result_contract(method, measure):
     d = res.to_dict()
     assert json.loads(json.dumps(d, allow_nan=False)) == d
     assert set(d) == BINARY_KEYS | (MH_OR_KEYS if (method, measure) == ("MH", "OR") else set())
-    assert d["natural"] is None if measure == "RD" else set(d["natural"]) == {"scale", "estimate", "ci_low",
-                                                                                "ci_high"}
+    natural_keys = {"scale", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"}
+    assert d["natural"] is None if measure == "RD" else set(d["natural"]) == natural_keys
     assert isinstance(res.to_frame(), pd.DataFrame)
 
 
