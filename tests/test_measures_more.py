@@ -144,3 +144,11 @@ def test_an_sd_of_zero_names_the_file_row_and_column(tmp_path):
 def test_both_sds_zero_still_leave_smd_undefined():
     with pytest.raises(InputError, match=r"sd1i and sd2i not both 0"):
         cf.effect_sizes(None, "SMD", m1i=[1], sd1i=[0], n1i=[10], m2i=[0], sd2i=[0], n2i=[10])
+
+
+def test_d_variance_is_escalcs_large_sample_smd_variance():
+    # escalc("SMD", ..., vtype="LS"): case smd_ls; vi = d_variance(yi, n1i, n2i)
+    case = CASES["smd_ls"]
+    n1i, n2i = (np.array(case["args"][a]) for a in ("n1i", "n2i"))
+    got = cf.effects.d_variance(np.array(case["yi"]), n1i, n2i)
+    np.testing.assert_allclose(got, case["vi"], rtol=METAFOR_RTOL["effect_size"])

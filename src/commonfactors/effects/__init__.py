@@ -6,7 +6,8 @@ handles zero cells of count data as metafor does (``add=1/2, to="only0", drop00=
 measure and returns the input table with ``yi`` and ``vi`` appended.
 
 The conversions (:func:`d_to_r`, :func:`r_to_d`, :func:`d_to_logor`, :func:`logor_to_d`,
-:func:`d_from_t`, :func:`d_from_f`, :func:`d_from_p`) return a :class:`Conversion` ``(yi, vi)``.
+:func:`d_from_t`, :func:`d_from_f`, :func:`d_from_p`) return a :class:`Conversion` ``(yi, vi)``;
+:func:`d_variance` is the large-sample variance of a standardized mean difference.
 """
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ import numpy as np
 
 from .. import _checks
 from ..errors import CommonFactorsWarning, DroppedRowsWarning, InputError
-from .conversions import Conversion, d_from_f, d_from_p, d_from_t, d_to_logor, d_to_r, logor_to_d, r_to_d
+from .conversions import (
+    Conversion,
+    d_from_f,
+    d_from_p,
+    d_from_t,
+    d_to_logor,
+    d_to_r,
+    d_variance,
+    logor_to_d,
+    r_to_d,
+)
 from .measures import _ALTERNATIVES, ARGUMENTS, MEASURES, Measure, hedges_j
 
 __all__ = [
@@ -35,6 +46,7 @@ __all__ = [
     "d_from_t",
     "d_from_f",
     "d_from_p",
+    "d_variance",
     "hedges_j",
 ]
 

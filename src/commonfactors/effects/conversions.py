@@ -50,24 +50,38 @@ def _result(yi, vi, scalar):
     return Conversion(yi, vi)
 
 
-def _check(x, name, *, low=None, high=None, low_open=False, high_open=False, expected):
+def _check(x, name, **bounds):
+    """``_checks.check_range`` on an input given (not None), its elements named by position."""
     if x is not None:
-        _checks.check_range(
-            x,
-            column=name,
-            rows=_checks.row_labels(None, x.shape[0]),
-            source=None,
-            low=low,
-            high=high,
-            low_open=low_open,
-            high_open=high_open,
-            expected=expected,
-        )
+        _checks.check_range(x, column=name, rows=_checks.row_labels(None, x.shape[0]), source=None, **bounds)
 
 
-def _d_variance(d, n1i, n2i):
-    # Borenstein et al. (2009), eq. 4.20
+def _check_variance(x):
+    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
+
+
+def _check_groups(x, low):
+    for k in ("n1i", "n2i"):
+        _check(x[k], k, low=low, expected=f"a group size >= {low}")
+
+
+def d_variance(d, n1i, n2i):
+    """Large-sample sampling variance of a standardized mean difference d from groups of n1 and n2:
+    1/n1 + 1/n2 + d^2 / (2 (n1 + n2)), as escalc's SMD at its corrected value. A total N in two equal
+    groups gives ``d_variance(d, N / 2, N / 2)`` = (4 + d^2 / 2) / N.
+
+    References: Borenstein, M., Hedges, L. V., Higgins, J. P. T., & Rothstein, H. R. (2009). Introduction
+    to Meta-Analysis. Wiley, eq. 4.20.
+
+    >>> round(d_variance(0.5, 50, 50), 6)
+    0.04125
+    """
     return (n1i + n2i) / (n1i * n2i) + d**2 / (2 * (n1i + n2i))
+
+
+def _rescaled(value, vi, factor, scalar) -> Conversion:
+    """A linear change of scale: value * factor, with variance vi * factor^2."""
+    return _result(value * factor, None if vi is None else vi * factor**2, scalar)
 
 
 def d_to_r(d, vi=None, n1i=None, n2i=None) -> Conversion:
@@ -85,14 +99,13 @@ def d_to_r(d, vi=None, n1i=None, n2i=None) -> Conversion:
     (0.2425, 0.0086)
     """
     x, scalar = _arrays(d=d, vi=vi, n1i=n1i, n2i=n2i)
-    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
-    for k in ("n1i", "n2i"):
-        _check(x[k], k, low=1, expected="a group size >= 1")
+    _check_variance(x)
+    _check_groups(x, 1)
     d, v = x["d"], x["vi"]
     known = x["n1i"] is not None and x["n2i"] is not None
     a = (x["n1i"] + x["n2i"]) ** 2 / (x["n1i"] * x["n2i"]) if known else 4.0  # eq. 7.8
     if v is None and known:
-        v = _d_variance(d, x["n1i"], x["n2i"])
+        v = d_variance(d, x["n1i"], x["n2i"])
     r = d / np.sqrt(d**2 + a)  # eq. 7.7
     vr = None if v is None else a**2 * v / (d**2 + a) ** 3  # eq. 7.9
     return _result(r, vr, scalar)
@@ -115,10 +128,9 @@ def r_to_d(r, vi=None, ni=None, n1i=None, n2i=None) -> Conversion:
     """
     x, scalar = _arrays(r=r, vi=vi, ni=ni, n1i=n1i, n2i=n2i)
     _check(x["r"], "r", low=-1, high=1, low_open=True, high_open=True, expected="a correlation in (-1, 1)")
-    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
+    _check_variance(x)
     _check(x["ni"], "ni", low=2, expected="a sample size >= 2")
-    for k in ("n1i", "n2i"):
-        _check(x[k], k, low=1, expected="a group size >= 1")
+    _check_groups(x, 1)
     r, v = x["r"], x["vi"]
     groups = x["n1i"] is not None and x["n2i"] is not None
     a = (x["n1i"] + x["n2i"]) ** 2 / (x["n1i"] * x["n2i"]) if groups else 4.0
@@ -145,9 +157,8 @@ def d_to_logor(d, vi=None) -> Conversion:
     (0.9069, 0.1316)
     """
     x, scalar = _arrays(d=d, vi=vi)
-    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
-    vi = None if x["vi"] is None else x["vi"] * _LOGISTIC**2
-    return _result(x["d"] * _LOGISTIC, vi, scalar)
+    _check_variance(x)
+    return _rescaled(x["d"], x["vi"], _LOGISTIC, scalar)
 
 
 def logor_to_d(logor, vi=None) -> Conversion:
@@ -162,9 +173,8 @@ def logor_to_d(logor, vi=None) -> Conversion:
     (0.5, 0.0205)
     """
     x, scalar = _arrays(logor=logor, vi=vi)
-    _check(x["vi"], "vi", low=0, low_open=True, expected="a sampling variance > 0")
-    vi = None if x["vi"] is None else x["vi"] / _LOGISTIC**2
-    return _result(x["logor"] / _LOGISTIC, vi, scalar)
+    _check_variance(x)
+    return _rescaled(x["logor"], x["vi"], 1 / _LOGISTIC, scalar)
 
 
 def d_to_g(d, n1i, n2i) -> Conversion:
@@ -177,10 +187,9 @@ def d_to_g(d, n1i, n2i) -> Conversion:
     (0.4901, 0.103)
     """
     x, scalar = _arrays(d=d, n1i=n1i, n2i=n2i)
-    for k in ("n1i", "n2i"):
-        _check(x[k], k, low=2, expected="a group size >= 2")
+    _check_groups(x, 2)
     g = hedges_j(x["n1i"] + x["n2i"] - 2) * x["d"]
-    return _result(g, _d_variance(g, x["n1i"], x["n2i"]), scalar)
+    return _result(g, d_variance(g, x["n1i"], x["n2i"]), scalar)
 
 
 def d_from_t(t, n1i, n2i, *, correct: bool = False) -> Conversion:
@@ -199,13 +208,12 @@ def d_from_t(t, n1i, n2i, *, correct: bool = False) -> Conversion:
     (0.6455, 0.0701)
     """
     x, scalar = _arrays(t=t, n1i=n1i, n2i=n2i)
-    for k in ("n1i", "n2i"):
-        _check(x[k], k, low=2, expected="a group size >= 2")
+    _check_groups(x, 2)
     n1, n2 = x["n1i"], x["n2i"]
     d = x["t"] * np.sqrt(1 / n1 + 1 / n2)
     if correct:
         d = hedges_j(n1 + n2 - 2) * d
-    return _result(d, _d_variance(d, n1, n2), scalar)
+    return _result(d, d_variance(d, n1, n2), scalar)
 
 
 def d_from_f(f, n1i, n2i, *, sign=1, correct: bool = False) -> Conversion:
@@ -243,8 +251,7 @@ def d_from_p(p, n1i, n2i, *, sign=1, correct: bool = False) -> Conversion:
     x, scalar = _arrays(p=p, n1i=n1i, n2i=n2i, sign=sign)
     _check(x["p"], "p", low=0, high=1, low_open=True, expected="a p-value in (0, 1]")
     _check_sign(x["sign"])
-    for k in ("n1i", "n2i"):
-        _check(x[k], k, low=2, expected="a group size >= 2")
+    _check_groups(x, 2)
     t = x["sign"] * t_ppf(1 - x["p"] / 2, x["n1i"] + x["n2i"] - 2)
     return d_from_t(
         _maybe_scalar(t, scalar),

@@ -123,6 +123,9 @@ def _hyp2f1_half(c, z):
 # -- two groups, quantitative outcome ---------------------------------------------------------------------
 
 
+_GROUPS = ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i")
+
+
 def _pooled_sd_zero(v):
     return (
         (v["sd1i"] == 0) & (v["sd2i"] == 0),
@@ -131,14 +134,11 @@ def _pooled_sd_zero(v):
     )
 
 
-@measure(
-    "SMD",
-    needs=("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
-    n_min={"n1i": 2, "n2i": 2},
-    description="standardized mean difference (Hedges' g)",
-    undefined=_pooled_sd_zero,
-    vtypes=("LS", "UB"),
-)
+#: what the standardized mean differences share: two groups of at least 2, a standardizer > 0
+_STANDARDIZED = {"needs": _GROUPS, "n_min": {"n1i": 2, "n2i": 2}, "undefined": _pooled_sd_zero}
+
+
+@measure("SMD", **_STANDARDIZED, description="standardized mean difference (Hedges' g)", vtypes=("LS", "UB"))
 def _smd(m1i, sd1i, n1i, m2i, sd2i, n2i, vtype="LS"):
     """Standardized mean difference with the exact small-sample correction (Hedges' g).
 
@@ -159,13 +159,7 @@ def _smd(m1i, sd1i, n1i, m2i, sd2i, n2i, vtype="LS"):
     return yi, 1 / n1i + 1 / n2i + yi**2 / (2 * (n1i + n2i))  # Hedges (1982), eq. 8
 
 
-@measure(
-    "SMDH",
-    needs=("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
-    n_min={"n1i": 2, "n2i": 2},
-    description="standardized mean difference, heteroscedastic groups",
-    undefined=_pooled_sd_zero,
-)
+@measure("SMDH", **_STANDARDIZED, description="standardized mean difference, heteroscedastic groups")
 def _smdh(m1i, sd1i, n1i, m2i, sd2i, n2i):
     """Standardized mean difference without assuming equal variances (standardizer: root mean variance).
 
@@ -188,7 +182,7 @@ def _smdh(m1i, sd1i, n1i, m2i, sd2i, n2i):
     return yi, vi
 
 
-@measure("MD", needs=("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"), description="raw mean difference")
+@measure("MD", needs=_GROUPS, description="raw mean difference")
 def _md(m1i, sd1i, n1i, m2i, sd2i, n2i):
     """Raw mean difference m1 - m2 with variance sd1^2/n1 + sd2^2/n2 (no equal-variance assumption).
 
@@ -210,7 +204,7 @@ def _means_same_sign(v):
 
 @measure(
     "ROM",
-    needs=("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
+    needs=_GROUPS,
     description="log ratio of means",
     undefined=_means_same_sign,
 )
@@ -279,12 +273,11 @@ def _smcr(m1i, m2i, sd1i, ni, ri):
 # -- correlations -----------------------------------------------------------------------------------------
 
 
-@measure(
-    "COR",
-    needs=("ri", "ni"),
-    description="raw correlation coefficient",
-    small=SmallSample("ni", 3, "vi", "too small for the sampling variance"),
-)
+#: escalc's variance of COR and ZCOR needs ni > 3: below, vi is NA
+_NO_VARIANCE = SmallSample("ni", 3, "vi", "too small for the sampling variance")
+
+
+@measure("COR", needs=("ri", "ni"), description="raw correlation coefficient", small=_NO_VARIANCE)
 def _cor(ri, ni):
     """Raw correlation r with large-sample variance (1 - r^2)^2 / (n - 1).
 
@@ -297,8 +290,8 @@ def _cor(ri, ni):
 @measure(
     "UCOR",
     needs=("ri", "ni"),
-    description="bias-corrected correlation coefficient",
     small=SmallSample("ni", 4, "yi/vi", "too small for the bias correction"),
+    description="bias-corrected correlation coefficient",
 )
 def _ucor(ri, ni):
     """Correlation corrected for its negative bias, G(r) = r 2F1(1/2, 1/2; (n - 2)/2; 1 - r^2),
@@ -324,7 +317,7 @@ def _r_is_one(v):
     needs=("ri", "ni"),
     description="Fisher's r-to-z transformed correlation",
     undefined=_r_is_one,
-    small=SmallSample("ni", 3, "vi", "too small for the sampling variance"),
+    small=_NO_VARIANCE,
 )
 def _zcor(ri, ni):
     """Fisher's z = atanh(r) with variance 1 / (n - 3).
@@ -406,7 +399,11 @@ def _irr(x1i, x2i, t1i, t2i):
 # -- single groups ----------------------------------------------------------------------------------------
 
 
-@measure("PR", needs=("xi", "mi"), cells=("xi", "mi"), description="raw proportion")
+#: a proportion's counts: events xi and non-events mi (or the total ni)
+_PROPORTION = {"needs": ("xi", "mi"), "cells": ("xi", "mi")}
+
+
+@measure("PR", **_PROPORTION, description="raw proportion")
 def _pr(xi, mi):
     """Proportion p = x / n (n = x + m) with variance p (1 - p) / n.
 
@@ -417,7 +414,7 @@ def _pr(xi, mi):
     return p, p * (1 - p) / ni
 
 
-@measure("PLO", needs=("xi", "mi"), cells=("xi", "mi"), description="logit transformed proportion (log odds)")
+@measure("PLO", **_PROPORTION, description="logit transformed proportion (log odds)")
 def _plo(xi, mi):
     """Log odds log(x / m) (m = n - x) with variance 1/x + 1/m.
 
@@ -426,7 +423,7 @@ def _plo(xi, mi):
     return np.log(xi / mi), 1 / xi + 1 / mi
 
 
-@measure("PLN", needs=("xi", "mi"), cells=("xi", "mi"), description="log transformed proportion")
+@measure("PLN", **_PROPORTION, description="log transformed proportion")
 def _pln(xi, mi):
     """Log proportion log(x / n) (n = x + m) with variance 1/x - 1/n (delta method).
 
@@ -437,13 +434,7 @@ def _pln(xi, mi):
     return np.log(xi / ni), 1 / xi - 1 / ni
 
 
-@measure(
-    "PAS",
-    needs=("xi", "mi"),
-    cells=("xi", "mi"),
-    adds=False,
-    description="arcsine square root transformed proportion",
-)
+@measure("PAS", **_PROPORTION, adds=False, description="arcsine square root transformed proportion")
 def _pas(xi, mi):
     """Arcsine square root transformed proportion asin(sqrt(x / n)) with variance 1 / (4 n).
 
@@ -454,13 +445,7 @@ def _pas(xi, mi):
     return np.arcsin(np.sqrt(xi / ni)), 1 / (4 * ni)
 
 
-@measure(
-    "PFT",
-    needs=("xi", "mi"),
-    cells=("xi", "mi"),
-    adds=False,
-    description="Freeman-Tukey double arcsine transformed proportion",
-)
+@measure("PFT", **_PROPORTION, adds=False, description="Freeman-Tukey double arcsine transformed proportion")
 def _pft(xi, mi):
     """Freeman-Tukey double arcsine transformed proportion
     (asin(sqrt(x / (n + 1))) + asin(sqrt((x + 1) / (n + 1)))) / 2 with variance 1 / (4 n + 2).
