@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._distributions import norm_ppf
+from ..effects.conversions import d_variance
 from ..errors import CommonFactorsWarning, InputError
 from ..results.factors import ElementEstimate, PieResult, PieSlice, SensitivityResult, SensitivityRow, Share
 from . import convert
@@ -174,7 +175,7 @@ def _recover_se(factor, metric, est, ci_low, ci_high, k, n, i2, n_clusters) -> t
         return float(np.sqrt(v)), f"Donner (1986) variance from {n_clusters:g} therapists and {n:g} patients"
     if metric in ("r", "d") and _present(n):
         kk = float(k) if _present(k) else 1.0
-        v = 1.0 / (float(n) - 3.0 * kk) if metric == "r" else (4.0 + est**2 / 2.0) / float(n)
+        v = 1.0 / (float(n) - 3.0 * kk) if metric == "r" else float(d_variance(est, n / 2.0, n / 2.0))
         basis = f"fixed-effect approximation from N = {n:g}" + (f", k = {kk:g}" if _present(k) else "")
         if _present(i2):
             v /= 1.0 - float(i2) / 100.0
