@@ -79,6 +79,37 @@ def d_variance(d, n1i, n2i):
     return (n1i + n2i) / (n1i * n2i) + d**2 / (2 * (n1i + n2i))
 
 
+def group_term(n1=None, n2=None):
+    """a = (n1 + n2)^2 / (n1 n2), the group-size term of the r <-> d conversions (Borenstein et al., 2009,
+    eq. 7.8); a = 4 when the groups are equal or their sizes unknown."""
+    if n1 is None or n2 is None:
+        return 4.0
+    n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
+    return (n1 + n2) ** 2 / (n1 * n2)
+
+
+def r_of_d(d, a=4.0):
+    """Point-biserial r = d / sqrt(d^2 + a) (Borenstein et al., 2009, eq. 7.7), on clean arrays."""
+    return d / np.sqrt(d**2 + a)
+
+
+def d_of_r(r, a=4.0):
+    """d = sqrt(a) r / sqrt(1 - r^2), the inverse of :func:`r_of_d` (with a = 4, Borenstein et al., 2009,
+    eq. 7.5), on clean arrays."""
+    return np.sqrt(a) * r / np.sqrt(1.0 - r**2)
+
+
+def var_r_of_d(d, vd, a=4.0):
+    """The variance of r converted from d: a^2 v_d / (d^2 + a)^3 (Borenstein et al., 2009, eq. 7.9)."""
+    return a**2 * vd / (d**2 + a) ** 3
+
+
+def var_d_of_r(r, vr, a=4.0):
+    """The variance of d converted from r: a v_r / (1 - r^2)^3 (with a = 4, Borenstein et al., 2009,
+    eq. 7.6; the general a by the delta method on :func:`d_of_r`, derivative sqrt(a) / (1 - r^2)^(3/2))."""
+    return a * vr / (1.0 - r**2) ** 3
+
+
 def _rescaled(value, vi, factor, scalar) -> Conversion:
     """A linear change of scale: value * factor, with variance vi * factor^2."""
     return _result(value * factor, None if vi is None else vi * factor**2, scalar)
@@ -102,12 +133,11 @@ def d_to_r(d, vi=None, n1i=None, n2i=None) -> Conversion:
     _check_variance(x)
     _check_groups(x, 1)
     d, v = x["d"], x["vi"]
-    known = x["n1i"] is not None and x["n2i"] is not None
-    a = (x["n1i"] + x["n2i"]) ** 2 / (x["n1i"] * x["n2i"]) if known else 4.0  # eq. 7.8
-    if v is None and known:
+    a = group_term(x["n1i"], x["n2i"])
+    if v is None and x["n1i"] is not None and x["n2i"] is not None:
         v = d_variance(d, x["n1i"], x["n2i"])
-    r = d / np.sqrt(d**2 + a)  # eq. 7.7
-    vr = None if v is None else a**2 * v / (d**2 + a) ** 3  # eq. 7.9
+    r = r_of_d(d, a)
+    vr = None if v is None else var_r_of_d(d, v, a)
     return _result(r, vr, scalar)
 
 
@@ -133,12 +163,12 @@ def r_to_d(r, vi=None, ni=None, n1i=None, n2i=None) -> Conversion:
     _check_groups(x, 1)
     r, v = x["r"], x["vi"]
     groups = x["n1i"] is not None and x["n2i"] is not None
-    a = (x["n1i"] + x["n2i"]) ** 2 / (x["n1i"] * x["n2i"]) if groups else 4.0
+    a = group_term(x["n1i"], x["n2i"])
     n = x["ni"] if x["ni"] is not None else (x["n1i"] + x["n2i"] if groups else None)
     if v is None and n is not None:
         v = (1 - r**2) ** 2 / (n - 1)  # Borenstein et al. (2009), eq. 6.1
-    d = np.sqrt(a) * r / np.sqrt(1 - r**2)  # eq. 7.5 (a = 4)
-    vd = None if v is None else a * v / (1 - r**2) ** 3  # eq. 7.6 (a = 4)
+    d = d_of_r(r, a)
+    vd = None if v is None else var_d_of_r(r, v, a)
     return _result(d, vd, scalar)
 
 

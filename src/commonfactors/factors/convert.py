@@ -20,55 +20,31 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def group_term(n1=None, n2=None):
-    """a = (n1 + n2)^2 / (n1 n2), the group-size term of the r <-> d conversions.
-
-    Borenstein et al. (2009), eq. 7.8; a = 4 when the groups are equal or their sizes unknown.
-    """
-    if n1 is None or n2 is None:
-        return 4.0
-    n1, n2 = np.asarray(n1, dtype=float), np.asarray(n2, dtype=float)
-    return (n1 + n2) ** 2 / (n1 * n2)
+from ..effects.conversions import d_of_r, group_term, r_of_d, var_d_of_r, var_r_of_d
 
 
 def d_to_r(d, n1=None, n2=None):
-    """Point-biserial r from a standardised mean difference: r = d / sqrt(d^2 + a).
-
-    Borenstein et al. (2009), eq. 7.7 (a from eq. 7.8; a = 4 for equal groups, Rosenthal 1994).
-    """
-    d = np.asarray(d, dtype=float)
-    return d / np.sqrt(d**2 + group_term(n1, n2))
+    """Point-biserial r from a standardised mean difference: r = d / sqrt(d^2 + a) (Borenstein et al.
+    (2009), eq. 7.7; a from eq. 7.8, :func:`~commonfactors.effects.conversions.group_term`; a = 4 for equal
+    groups, Rosenthal 1994)."""
+    return r_of_d(np.asarray(d, dtype=float), group_term(n1, n2))
 
 
 def r_to_d(r, n1=None, n2=None):
-    """Standardised mean difference from r: d = sqrt(a) r / sqrt(1 - r^2).
-
-    The inverse of eq. 7.7 of Borenstein et al. (2009); with a = 4 it is their eq. 7.5,
-    d = 2r / sqrt(1 - r^2).
-    """
-    r = np.asarray(r, dtype=float)
-    return np.sqrt(group_term(n1, n2)) * r / np.sqrt(1.0 - r**2)
+    """Standardised mean difference from r: d = sqrt(a) r / sqrt(1 - r^2), the inverse of :func:`d_to_r`."""
+    return d_of_r(np.asarray(r, dtype=float), group_term(n1, n2))
 
 
 def var_d_to_r(d, vd, n1=None, n2=None):
-    """Sampling variance of r converted from d: v_r = a^2 v_d / (d^2 + a)^3.
-
-    Borenstein et al. (2009), eq. 7.9.
-    """
-    a = group_term(n1, n2)
-    d = np.asarray(d, dtype=float)
-    return a**2 * np.asarray(vd, dtype=float) / (d**2 + a) ** 3
+    """Sampling variance of r converted from d: v_r = a^2 v_d / (d^2 + a)^3 (Borenstein et al. 2009,
+    eq. 7.9)."""
+    return var_r_of_d(np.asarray(d, dtype=float), np.asarray(vd, dtype=float), group_term(n1, n2))
 
 
 def var_r_to_d(r, vr, n1=None, n2=None):
-    """Sampling variance of d converted from r: v_d = a v_r / (1 - r^2)^3.
-
-    With a = 4 this is Borenstein et al. (2009), eq. 7.6; the general a follows from the delta method
-    on d = sqrt(a) r / sqrt(1 - r^2), whose derivative is sqrt(a) / (1 - r^2)^(3/2).
-    """
-    r = np.asarray(r, dtype=float)
-    return group_term(n1, n2) * np.asarray(vr, dtype=float) / (1.0 - r**2) ** 3
+    """Sampling variance of d converted from r: v_d = a v_r / (1 - r^2)^3 (Borenstein et al. 2009, eq. 7.6
+    with a = 4; the delta method for the general a)."""
+    return var_d_of_r(np.asarray(r, dtype=float), np.asarray(vr, dtype=float), group_term(n1, n2))
 
 
 def fisher_z(r):
