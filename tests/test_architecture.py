@@ -37,7 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "datasets": {*_LEAVES, "io"},
     "effects": {"errors", "_checks", "_numbers", "_distributions"},
     "results": {"errors", "_format", "_transforms"},
-    "models": {"errors", "_checks", "_distributions", "_format", "_transforms", "results"},
+    "models": {"errors", "_checks", "_distributions", "_format", "_transforms", "effects", "results"},
     "reproduce": {*_LEAVES, "results"},
     "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results"},
     "report": {*_LEAVES, "commonfactors", "datasets", "effects", "models", "results", "reproduce", "factors",

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _distributions as dist
 from .._checks import check_range, numeric, require_column, row_labels, source_of, warn_dropped
+from ..effects.measures import MEASURES
 from ..results.binary import BinaryResult
 from . import _inference
 from ._options import check_choice, normalize_level
@@ -308,10 +309,9 @@ def _study_estimates(t: _Tables, measure: str):
     both groups (metafor's ``drop00=TRUE``).
 
     For "OR", "RR" and "RD" as metafor's escalc with ``add=1/2, to="only0"`` (1/2 added to every cell of
-    a table with a zero cell): the log OR with Woolf's variance, the log RR and the RD with their
-    large-sample variances (Fleiss, Levin & Paik, 2003, Statistical Methods for Rates and Proportions,
-    3rd ed., eqs. 6.19, 7.13 and 2.23, written with the cells). For "PETO" each table's own Peto log OR
-    (O - E) / V with variance 1 / V, from the counts as they are (Yusuf et al., 1985).
+    a table with a zero cell), by the measures of :mod:`commonfactors.effects.measures`. For "PETO" each
+    table's own Peto log OR (O - E) / V with variance 1 / V, from the counts as they are (Yusuf et al.,
+    1985).
     """
     a, b, c, d = t.a, t.b, t.c, t.d
     empty = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
@@ -322,13 +322,7 @@ def _study_estimates(t: _Tables, measure: str):
         else:
             zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
             a, b, c, d = (np.where(zero, x + 0.5, x) for x in (a, b, c, d))
-            n1, n2 = a + b, c + d
-            if measure == "OR":
-                yi, vi = np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
-            elif measure == "RR":
-                yi, vi = np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
-            else:
-                yi, vi = a / n1 - c / n2, a * b / n1**3 + c * d / n2**3
+            yi, vi = MEASURES[measure].function(a, b, c, d)
     return np.where(empty, math.nan, yi), np.where(empty, math.nan, vi)
 
 
