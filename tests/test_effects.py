@@ -1,9 +1,8 @@
 """Unit tests of commonfactors.effects: measures and zero-cell rules not covered by the conformance cases,
 the conversions, validation at the boundary and the missing-input warning.
 
-Reference numbers were computed here with R 4.2.2 and metafor 3.8-1; the call is beside each number
-(``f(x)`` prints ``x$yi`` and ``x$vi`` with ``sprintf("%.17g")``). Tolerance: metafor's effect-size
-tolerance (1e-8 relative, tests/tolerances.py).
+Reference numbers: R 4.2.2 and metafor 3.8-1, written by tests/reference/effects.R (each case's yi and vi);
+the call is beside each use. Tolerance: metafor's effect-size tolerance (1e-8 relative, tests/tolerances.py).
 """
 
 import math
@@ -17,9 +16,23 @@ import commonfactors as cf
 from commonfactors.effects import MEASURES, hedges_j
 from commonfactors.effects.measures import _hyp2f1_half
 from commonfactors.errors import DroppedRowsWarning, InputError
+from conformance_cases import load_cases
+from reference import load
 from tolerances import ATOL_FLOOR, IDENTITY_RTOL, METAFOR_RTOL
 
 RTOL = METAFOR_RTOL["effect_size"]
+ESCALC, CONVERSIONS = load("effects")["escalc"], load("effects")["conversions"]
+BCG_RR = next(c for c in load_cases("effect_size") if c["id"] == "es_bcg_RR")["expected"]
+
+
+def escalc(case: str) -> tuple[list, list]:
+    """yi and vi of one escalc() case of tests/reference/effects.R."""
+    return ESCALC[case]["yi"], ESCALC[case]["vi"]
+
+
+def converted(case: str) -> list:
+    """The converted value and its variance, by the formulas of tests/reference/effects.R."""
+    return [CONVERSIONS[case]["yi"], CONVERSIONS[case]["vi"]]
 
 
 def close(got, expected, rtol=RTOL):
@@ -86,34 +99,11 @@ TABLE = dict(ai=[0, 3, 5], ci=[2, 0, 4], n1i=[10, 12, 20], n2i=[11, 10, 20])
 @pytest.mark.parametrize(
     "to, add, yi, vi",
     [
-        # f(escalc("RD", ai=c(0,3,5), ci=c(2,0,4), n1i=c(10,12,20), n2i=c(11,10,20)))
-        (
-            "only0",
-            0.5,
-            [-0.1628787878787879, 0.22377622377622375, 0.049999999999999989],
-            [0.017688615667696247, 0.019078676714746938, 0.017375000000000002],
-        ),
-        # same, to="all"
-        (
-            "all",
-            0.5,
-            [-0.1628787878787879, 0.22377622377622375, 0.047619047619047644],
-            [0.017688615667696247, 0.019078676714746938, 0.017222762120721304],
-        ),
-        # same, to="if0all"
-        (
-            "if0all",
-            0.5,
-            [-0.1628787878787879, 0.22377622377622375, 0.047619047619047644],
-            [0.017688615667696247, 0.019078676714746938, 0.017222762120721304],
-        ),
-        # same, to="none"
-        (
-            "none",
-            0.5,
-            [-0.18181818181818182, 0.25, 0.049999999999999989],
-            [0.013523666416228401, 0.015625, 0.017375000000000002],
-        ),
+        # escalc("RD", ai=c(0,3,5), ci=c(2,0,4), n1i=c(10,12,20), n2i=c(11,10,20), to=TO)
+        ("only0", 0.5, *escalc("rd_only0")),
+        ("all", 0.5, *escalc("rd_all")),
+        ("if0all", 0.5, *escalc("rd_if0all")),
+        ("none", 0.5, *escalc("rd_none")),
     ],
 )
 def test_risk_difference_zero_cells_as_metafor(to, add, yi, vi):
@@ -125,8 +115,9 @@ def test_risk_difference_zero_cells_as_metafor(to, add, yi, vi):
 def test_odds_ratio_add_one_to_all_cells_as_metafor():
     # f(escalc("OR", ai=c(0,3,5), ci=c(2,0,4), n1i=c(10,12,20), n2i=c(11,10,20), to="all", add=1))
     y, v = es("OR", **TABLE, to="all", add=1)
-    close(y, [-1.1939224684724348, 1.4816045409242156, 0.24294617861038925])
-    close(v, [1.5242424242424242, 1.4409090909090909, 0.48799019607843142])
+    yi, vi = escalc("or_all_add1")
+    close(y, yi)
+    close(v, vi)
 
 
 def test_odds_ratio_without_correction_is_na_for_zero_cells_with_a_warning():
@@ -135,8 +126,9 @@ def test_odds_ratio_without_correction_is_na_for_zero_cells_with_a_warning():
         DroppedRowsWarning, match=r"2 studies with OR undefined .*: yi/vi set to NA \(elements 1, 2\)"
     ):
         out = cf.effect_sizes(None, "OR", **TABLE, to="none")
-    close(out["yi"], [None, None, 0.28768207245178079])
-    close(out["vi"], [None, None, 0.57916666666666661])
+    yi, vi = escalc("or_none")
+    close(out["yi"], yi)
+    close(out["vi"], vi)
 
 
 def test_drop00_as_metafor_and_excluded_from_if0all():
@@ -145,103 +137,57 @@ def test_drop00_as_metafor_and_excluded_from_if0all():
         out = cf.effect_sizes(
             None, "RR", ai=[0, 3, 0, 5], bi=[10, 9, 0, 15], ci=[0, 1, 2, 4], di=[11, 9, 0, 16], drop00=True
         )
-    close(out["yi"], [None, 0.91629073187415488, None, 0.22314355131420971])
-    close(out["vi"], [None, 1.1499999999999999, None, 0.35000000000000003])
+    yi, vi = escalc("rr_drop00")
+    close(out["yi"], yi)
+    close(out["vi"], vi)
     # f(escalc("RR", ai=c(0,3,5), bi=c(10,9,15), ci=c(0,1,4), di=c(11,9,16), drop00=TRUE, to="if0all"))
     y, v = es("RR", ai=[0, 3, 5], bi=[10, 9, 15], ci=[0, 1, 4], di=[11, 9, 16], drop00=True, to="if0all")
-    close(y, [None, 0.91629073187415488, 0.22314355131420971])
-    close(v, [None, 1.1499999999999999, 0.35000000000000003])
+    yi, vi = escalc("rr_drop00_if0all")
+    close(y, yi)
+    close(v, vi)
 
 
 @pytest.mark.parametrize(
     "measure, kw, yi, vi",
     [
-        # f(escalc("PR", xi=c(0,3,10), ni=c(10,10,10)))
-        (
-            "PR",
-            dict(xi=[0, 3, 10], ni=[10, 10, 10]),
-            [0.045454545454545456, 0.29999999999999999, 0.95454545454545459],
-            [0.0039444027047332835, 0.020999999999999998, 0.00394440270473328],
-        ),
-        # f(escalc("PR", xi=c(0,3,10), mi=c(10,7,0)))
-        (
-            "PR",
-            dict(xi=[0, 3, 10], mi=[10, 7, 0]),
-            [0.045454545454545456, 0.29999999999999999, 0.95454545454545459],
-            [0.0039444027047332835, 0.020999999999999998, 0.00394440270473328],
-        ),
-        # f(escalc("PR", xi=c(0,3,10), ni=c(10,10,10), to="none"))
-        ("PR", dict(xi=[0, 3, 10], ni=[10, 10, 10], to="none"), [0, 0.29999999999999999, 1], [0, 0.021, 0]),
-        # f(escalc("PLO", xi=c(0,3,10), ni=c(10,10,10)))
-        (
-            "PLO",
-            dict(xi=[0, 3, 10], ni=[10, 10, 10]),
-            [-3.044522437723423, -0.84729786038720356, 3.0445224377234239],
-            [2.0952380952380953, 0.47619047619047616, 2.0952380952380953],
-        ),
-        # f(escalc("PLO", xi=c(0,3,10), ni=c(10,10,10), to="all"))
-        (
-            "PLO",
-            dict(xi=[0, 3, 10], ni=[10, 10, 10], to="all"),
-            [-3.044522437723423, -0.76214005204689683, 3.0445224377234239],
-            [2.0952380952380953, 0.419047619047619, 2.0952380952380953],
-        ),
-        # f(escalc("SMCC", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), ri=c(0.5,-0.2), ni=c(3,25)))  # noqa: E501
+        # escalc("PR", xi=c(0,3,10), ni=c(10,10,10))
+        ("PR", dict(xi=[0, 3, 10], ni=[10, 10, 10]), *escalc("pr_ni")),
+        # escalc("PR", xi=c(0,3,10), mi=c(10,7,0))
+        ("PR", dict(xi=[0, 3, 10], mi=[10, 7, 0]), *escalc("pr_mi")),
+        # escalc("PR", xi=c(0,3,10), ni=c(10,10,10), to="none")
+        ("PR", dict(xi=[0, 3, 10], ni=[10, 10, 10], to="none"), *escalc("pr_none")),
+        # escalc("PLO", xi=c(0,3,10), ni=c(10,10,10))
+        ("PLO", dict(xi=[0, 3, 10], ni=[10, 10, 10]), *escalc("plo")),
+        # escalc("PLO", xi=c(0,3,10), ni=c(10,10,10), to="all")
+        ("PLO", dict(xi=[0, 3, 10], ni=[10, 10, 10], to="all"), *escalc("plo_all")),
+        # escalc("SMCC", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), ri=c(0.5,-0.2),
+        #        ni=c(3,25))
         (
             "SMCC",
             dict(m1i=[10, 12.5], m2i=[8, 13], sd1i=[3, 4], sd2i=[3.5, 4.2], ri=[0.5, -0.2], ni=[3, 25]),
-            [0.34415241955032178, -0.076213799728250736],
-            [0.3530734813137234, 0.040116170865380357],
+            *escalc("smcc"),
         ),
-        # f(escalc("SMCR", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), ri=c(0.5,-0.2), ni=c(3,25)))
+        # escalc("SMCR", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), ri=c(0.5,-0.2), ni=c(3,25))
         (
             "SMCR",
             dict(m1i=[10, 12.5], m2i=[8, 13], sd1i=[3, 4], ri=[0.5, -0.2], ni=[3, 25]),
-            [0.37612638903183748, -0.12104565418096463],
-            [0.3569118434210215, 0.096293041007921951],
+            *escalc("smcr"),
         ),
-        # f(escalc("ROM", m1i=c(-2,-1), m2i=c(-4,-3), sd1i=c(1,1), sd2i=c(1,2), n1i=c(10,20), n2i=c(12,20)))
+        # escalc("ROM", m1i=c(-2,-1), m2i=c(-4,-3), sd1i=c(1,1), sd2i=c(1,2), n1i=c(10,20), n2i=c(12,20))
         (
             "ROM",
             dict(m1i=[-2, -1], m2i=[-4, -3], sd1i=[1, 1], sd2i=[1, 2], n1i=[10, 20], n2i=[12, 20]),
-            [-0.69314718055994529, -1.0986122886681098],
-            [0.030208333333333334, 0.072222222222222229],
+            *escalc("rom"),
         ),
-        # f(escalc("MN", mi=c(1.5,-2), sdi=c(2,0), ni=c(1,30)))
-        ("MN", dict(mi=[1.5, -2], sdi=[2, 0], ni=[1, 30]), [1.5, -2], [4, 0]),
-        # f(escalc("ZCOR", ri=c(-0.999,0.5), ni=c(4,100)))
-        (
-            "ZCOR",
-            dict(ri=[-0.999, 0.5], ni=[4, 100]),
-            [-3.8002011672501999, 0.54930614433405489],
-            [1, 0.010309278350515464],
-        ),
-        # f(escalc("UCOR", ri=c(0.05,0.3,0.6,-0.9,0.99,0.3,0.3,0.01,-0.2), ni=c(5,5,5,5,5,6,1000,300,41)))
+        # escalc("MN", mi=c(1.5,-2), sdi=c(2,0), ni=c(1,30))
+        ("MN", dict(mi=[1.5, -2], sdi=[2, 0], ni=[1, 30]), *escalc("mn")),
+        # escalc("ZCOR", ri=c(-0.999,0.5), ni=c(4,100))
+        ("ZCOR", dict(ri=[-0.999, 0.5], ni=[4, 100]), *escalc("zcor")),
+        # escalc("UCOR", ri=c(0.05,0.3,0.6,-0.9,0.99,0.3,0.3,0.01,-0.2), ni=c(5,5,5,5,5,6,1000,300,41))
         (
             "UCOR",
             dict(ri=[0.05, 0.3, 0.6, -0.9, 0.99, 0.3, 0.3, 0.01, -0.2], ni=[5, 5, 5, 5, 5, 6, 1000, 300, 41]),
-            [
-                0.076134000554303263,
-                0.39817118456780243,
-                0.69547141350120856,
-                -0.93125382321185379,
-                0.99331325682400529,
-                0.36097512928545977,
-                0.30013705465657181,
-                0.010016904430988509,
-                -0.20260518736066771,
-            ],
-            [
-                0.247110206502581,
-                0.17701360995424731,
-                0.066646459876818512,
-                0.0044067237160597562,
-                4.4414052870769359e-05,
-                0.1512745590681249,
-                0.00082877908798148568,
-                0.0033438104793278608,
-                0.022989682129402857,
-            ],
+            *escalc("ucor"),
         ),
     ],
 )
@@ -292,7 +238,7 @@ def test_returns_a_copy_with_yi_vi_appended_and_the_measure_in_attrs():
     assert list(out.index) == [2, 3] and "yi" not in df.columns
     assert out.attrs["measure"] == "RR" and out.attrs["warnings"] == []
     # bcg trials 1-2, as the conformance case es_bcg_RR (metafor 3.8-1)
-    close(out["yi"], [-0.889311333920205, -1.58538865720143])
+    close(out["yi"], BCG_RR["yi"][:2])
 
 
 def test_columns_may_be_arrays_alongside_names():
@@ -396,19 +342,19 @@ def test_bad_arrays_and_options_raise_input_error(measure, kw, pattern):
 
 
 def test_d_to_r_with_group_sizes():
-    # Rscript -e 'd<-0.5; n1<-20; n2<-60; a<-(n1+n2)^2/(n1*n2); vd<-1/n1+1/n2+d^2/(2*(n1+n2));
-    #   sprintf("%.17g", c(d/sqrt(d^2+a), a^2*vd/(d^2+a)^3))'   (Borenstein et al. 2009, eqs. 4.20, 7.7-7.9)
-    close(cf.d_to_r(0.5, n1i=20, n2i=60), [0.21160368475757951, 0.011150307717372149])
-    # equal groups (a = 4), variance given: sprintf("%.17g", c(0.5/sqrt(4.25), 16*0.05/4.25^3))
-    close(cf.d_to_r(0.5, 0.05), [0.24253562503633297, 0.010421331162222675])
+    # d<-0.5; n1<-20; n2<-60; a<-(n1+n2)^2/(n1*n2); vd<-1/n1+1/n2+d^2/(2*(n1+n2))
+    # c(d/sqrt(d^2+a), a^2*vd/(d^2+a)^3)   (Borenstein et al. 2009, eqs. 4.20, 7.7-7.9)
+    close(cf.d_to_r(0.5, n1i=20, n2i=60), converted("d_to_r_groups"))
+    # equal groups (a = 4), variance given: c(0.5/sqrt(4.25), 16*0.05/4.25^3)
+    close(cf.d_to_r(0.5, 0.05), converted("d_to_r_variance"))
     assert cf.d_to_r(0.5).vi is None
 
 
 def test_r_to_d():
-    # Rscript -e 'r<-0.3; vr<-(1-r^2)^2/99; sprintf("%.17g", c(2*r/sqrt(1-r^2), 4*vr/(1-r^2)^3))'
-    close(cf.r_to_d(0.3, ni=100), [0.62897090203315098, 0.0444000444000444])
-    # with n1 = 20, n2 = 60: a<-80^2/1200; sprintf("%.17g", c(sqrt(a)*r/sqrt(1-r^2), a*((1-r^2)^2/79)/(1-r^2)^3))  # noqa: E501
-    close(cf.r_to_d(0.3, n1i=20, n2i=60), [0.72627303920256281, 0.074187415959567848])
+    # r<-0.3; vr<-(1-r^2)^2/99; c(2*r/sqrt(1-r^2), 4*vr/(1-r^2)^3)
+    close(cf.r_to_d(0.3, ni=100), converted("r_to_d"))
+    # with n1 = 20, n2 = 60: a<-80^2/1200; c(sqrt(a)*r/sqrt(1-r^2), a*((1-r^2)^2/79)/(1-r^2)^3)
+    close(cf.r_to_d(0.3, n1i=20, n2i=60), converted("r_to_d_groups"))
 
 
 def test_d_r_round_trip_is_the_identity():
@@ -420,14 +366,10 @@ def test_d_r_round_trip_is_the_identity():
 
 
 def test_logor_to_d_matches_metafor_or2dl():
-    # f(escalc("OR", ai=c(4,6), bi=c(119,300), ci=c(11,29), di=c(128,274)))
-    logor = [-0.93869414087039216, -1.6661907290265496]
-    v = [0.35712495225362872, 0.208132393657186]
-    # f(escalc("OR2DL", ai=c(4,6), bi=c(119,300), ci=c(11,29), di=c(128,274)))
-    close(
-        cf.logor_to_d(logor, v),
-        [[-0.51752920382498135, -0.91861909419623811], [0.10855296861165308, 0.063264661438977243]],
-    )
+    # escalc("OR", ai=c(4,6), bi=c(119,300), ci=c(11,29), di=c(128,274))
+    logor, v = escalc("or")
+    # escalc("OR2DL", ai=c(4,6), bi=c(119,300), ci=c(11,29), di=c(128,274))
+    close(cf.logor_to_d(logor, v), list(escalc("or2dl")))
 
 
 def test_d_to_logor_matches_metafor_d2orl():
@@ -436,28 +378,21 @@ def test_d_to_logor_matches_metafor_d2orl():
     )
     d = (m1 - m2) / np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2))  # Cohen's d
     vd = 1 / n1 + 1 / n2 + d**2 / (2 * (n1 + n2))
-    # f(escalc("D2ORL", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), n1i=c(20,25), n2i=c(22,30)))  # noqa: E501
-    close(
-        cf.d_to_logor(d, vd),
-        [[1.1086655451705421, -0.22062251987132589], [0.32866547791510647, 0.24169949007356753]],
-    )
+    # escalc("D2ORL", m1i=c(10,12.5), m2i=c(8,13), sd1i=c(3,4), sd2i=c(3.5,4.2), n1i=c(20,25), n2i=c(22,30))
+    close(cf.d_to_logor(d, vd), list(escalc("d2orl")))
 
 
 def test_d_from_t_f_p():
-    # f(escalc("SMD", ti=c(2.5,-1.2), n1i=c(30,12), n2i=c(30,20)))   (Hedges' g from t)
-    close(
-        cf.d_from_t([2.5, -1.2], [30, 12], [30, 20], correct=True),
-        [[0.63710807199475716, -0.42711596877995889], [0.070049222461673971, 0.13618377162687775]],
-    )
-    # Rscript -e 't<-2.5; d<-t*sqrt(2/30); sprintf("%.17g", c(d, 2/30 + d^2/120))'   (Cohen's d)
-    close(cf.d_from_t(2.5, 30, 30), [0.64549722436790269, 0.07013888888888889])
-    np.testing.assert_allclose(
-        cf.d_from_f(6.25, 30, 30, sign=-1), [-0.64549722436790269, 0.07013888888888889], rtol=IDENTITY_RTOL
-    )
-    # f(escalc("SMD", ti=c(1,-1)*qt(c(0.05,0.2)/2, df=c(58,30), lower.tail=FALSE), n1i=c(30,12), n2i=c(30,20)))  # noqa: E501
+    # escalc("SMD", ti=c(2.5,-1.2), n1i=c(30,12), n2i=c(30,20))   (Hedges' g from t)
+    close(cf.d_from_t([2.5, -1.2], [30, 12], [30, 20], correct=True), list(escalc("smd_from_t")))
+    # t<-2.5; d<-t*sqrt(2/30); c(d, 2/30 + d^2/120)   (Cohen's d)
+    d, vd = converted("d_from_t")
+    close(cf.d_from_t(2.5, 30, 30), [d, vd])
+    np.testing.assert_allclose(cf.d_from_f(6.25, 30, 30, sign=-1), [-d, vd], rtol=IDENTITY_RTOL)
+    # escalc("SMD", ti=c(1,-1)*qt(c(0.05,0.2)/2, df=c(58,30), lower.tail=FALSE), n1i=c(30,12), n2i=c(30,20))
     close(
         cf.d_from_p([0.05, 0.2], [30, 12], [30, 20], sign=[1, -1], correct=True),
-        [[0.51012414680078699, -0.46641598589488353], [0.06883522204291026, 0.13673245633174422]],
+        list(escalc("smd_from_p")),
     )
 
 
