@@ -411,36 +411,37 @@ def q_roots(q, target, *, start, at_start, scale, limit, maxiter: int = MAXITER)
     return tau2, found
 
 
-def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
-                        at_start: tuple[float, float] | None = None, q0: float | None = None,
-                        sums: InterceptSums | None = None) -> tuple[float, bool]:
-    """The tau2 >= 0 at which the generalised Q statistic equals ``target``, 0 if Q(0) <= target.
-
-    Found by :func:`q_roots` (one model) from ``start`` (default 0). ``q`` may pass a ready
-    :func:`._wls.q_function` (or ``sums`` the sums it is built on), ``at_start`` its value at ``start`` and
-    ``q0`` the value Q(0), to save evaluations. Returns
-    (tau2, found); ``found`` is False (and tau2 NaN) when Q stays above ``target`` for every tau2 up to
-    :func:`_search_limit`.
-    """
-    q = q_function(yi, vi, X, sums) if q is None else q
-    if not (math.isfinite(start) and start > 0.0):  # no usable start (an estimate that was not found)
+def _start(q, start: float, at_start, q0):
+    """(start, (Q, Q') at start, Q(0)) of a search for Q(tau2) = target: from 0 where ``start`` is not a
+    usable estimate (0, or one that was not found), the values not passed computed."""
+    if not (math.isfinite(start) and start > 0.0):
         start, at_start = 0.0, None
     if at_start is None:
         at_start = q(start)
     if q0 is None:
         q0 = at_start[0] if start == 0.0 else q(0.0)[0]
+    return start, at_start, q0
+
+
+def solve_generalized_q(yi, vi, X, target: float, *, q=None, start: float = 0.0,
+                        at_start: tuple[float, float] | None = None, q0: float | None = None,
+                        sums: InterceptSums | None = None, rss: float | None = None) -> tuple[float, bool]:
+    """The tau2 >= 0 at which the generalised Q statistic equals ``target``, 0 if Q(0) <= target.
+
+    Found by :func:`q_roots` (one model) from ``start`` (default 0). ``q`` may pass a ready
+    :func:`._wls.q_function` (or ``sums`` the sums it is built on), ``at_start`` its value at ``start``,
+    ``q0`` the value Q(0) and ``rss`` the ordinary least-squares residual sum of squares, to save
+    evaluations. Returns (tau2, found); ``found`` is False (and tau2 NaN) when Q stays above ``target``
+    for every tau2 up to :func:`search_limit`.
+    """
+    q = q_function(yi, vi, X, sums) if q is None else q
+    start, at_start, q0 = _start(q, start, at_start, q0)
     if q0 <= target:
         return 0.0, True
+    rss = Statistics(yi, vi, X, sums).rss if rss is None else rss
     roots, found = q_roots(lambda t, _: q(float(t[0])), target, start=start, at_start=at_start,
-                           scale=_scale(vi), limit=_search_limit(yi, vi, X, target))
+                           scale=_scale(vi), limit=search_limit(rss, _scale(vi), target))
     return float(roots[0]), bool(found[0])
-
-
-def _search_limit(yi, vi, X, target: float) -> float:
-    """Where the search for Q(tau2) = ``target`` stops: :func:`search_limit` of the ordinary least-squares
-    residual sum of squares."""
-    resid = yi - X @ np.linalg.lstsq(X, yi, rcond=None)[0]
-    return float(search_limit(float(resid @ resid), _scale(vi), target))
 
 
 def search_limit(rss, mean_v, target):
@@ -521,7 +522,7 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
     The bounds are the tau2 at which the generalised Q statistic equals the upper and lower alpha/2
     quantiles of chi2(k - p): Q(lower) = chi2_{1 - alpha/2}, Q(upper) = chi2_{alpha/2}. A bound whose
     equation has no root in tau2 >= 0 (Q(0) already below the quantile) is 0, as in metafor's confint.
-    The upper bound is searched up to :func:`_search_limit` (metafor stops at tau2 = 100 and prints
+    The upper bound is searched up to :func:`search_limit` (metafor stops at tau2 = 100 and prints
     ">100"); beyond that it is NaN. Both roots are found by Newton steps (:func:`q_roots`) from ``start``,
     best the estimate of tau2 (the interval is around it: one or two steps each for large k). ``q0`` may
     pass Q(0), Cochran's Q_E (weights 1/vi), ``at_start`` (Q, Q') at ``start`` and ``sums`` the
@@ -529,16 +530,10 @@ def q_profile_ci(yi, vi, X, level: float, *, start: float = 0.0, q0: float | Non
     """
     k, p = X.shape
     alpha = 1.0 - level / 100.0
-    df = k - p
     q = q_function(yi, vi, X, sums)
-    if not (math.isfinite(start) and start > 0.0):
-        start, at_start = 0.0, None
-    if at_start is None:
-        at_start = q(start)
-    if q0 is None:
-        q0 = at_start[0] if start == 0.0 else q(0.0)[0]
-    lower, _ = solve_generalized_q(yi, vi, X, _chi2_quantile(1.0 - alpha / 2.0, df), q=q, start=start,
-                                   at_start=at_start, q0=q0)
-    upper, _ = solve_generalized_q(yi, vi, X, _chi2_quantile(alpha / 2.0, df), q=q, start=start,
-                                   at_start=at_start, q0=q0)
+    start, at_start, q0 = _start(q, start, at_start, q0)
+    rss = Statistics(yi, vi, X, sums).rss
+    lower, upper = (solve_generalized_q(yi, vi, X, _chi2_quantile(prob, k - p), q=q, start=start,
+                                        at_start=at_start, q0=q0, rss=rss)[0]
+                    for prob in (1.0 - alpha / 2.0, alpha / 2.0))
     return lower, upper
