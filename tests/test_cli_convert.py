@@ -54,7 +54,8 @@ def test_nnt_both_methods_and_negative_values():
 def test_text_and_csv_output():
     text = in_process("convert", "d", "nnt", "0.5", "--cer", "0.2").stdout
     assert text.splitlines() == [
-        "d = 0.5 -> NNT = 6.0126", "NNT by Furukawa & Leucht (2011); a negative NNT is a number needed to harm."]
+        "d = 0.5 -> NNT = 6.0126",
+        "NNT by Furukawa & Leucht (2011); a negative NNT is a number needed to harm."]
     csv = in_process("convert", "d", "nnt", "0", "--format", "csv").stdout.splitlines()
     assert csv == ["from,input,to,estimate,vi", "d,0.0,nnt,Inf,NA"]
 

@@ -44,9 +44,9 @@ def test_csv_to_file_appends_yi_vi_to_the_input(tmp_path):
     assert proc.stderr.strip() == "warning: 2 studies with missing inputs: yi/vi set to NA (rows 6, 27)"
     back = cf.read_table(out)
     src = cf.read_table(input_path(LINDE))
-    assert list(back.columns) == [*src.columns, "yi", "vi"]
+    assert list(back.columns) == [*src.columns, "yi", "vi", "measure"]  # the measure, for pool to read
     assert back["ai"].tolist()[:3] == [19, 15, 10]  # whole numbers written as in the input
-    assert out.read_text().splitlines()[5].split(",")[-2:] == ["NA", "NA"]  # file line 6: NA
+    assert out.read_text().splitlines()[5].split(",")[-3:] == ["NA", "NA", "RR"]  # file line 6: NA
     assert_agrees(back["yi"].tolist(), LINDE["expected"]["yi"], rtol=METAFOR_RTOL["effect_size"])
 
 

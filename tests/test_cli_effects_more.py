@@ -48,7 +48,7 @@ def test_small_samples_are_na_with_one_warning_line_and_pool_leaves_them_out(tmp
     assert proc.stderr == (
         "warning: 2 studies with n <= 3 (too small for the sampling variance): vi set to NA (rows 2, 4)\n"
     )
-    assert [line.split(",")[-1] for line in out.read_text().splitlines()] == [
+    assert [line.split(",")[-2] for line in out.read_text().splitlines()] == [
         "vi", "NA", "0.02702702702702703", "NA", "0.017543859649122806", "0.045454545454545456"]
     pooled = in_process("pool", out, "--format", "json")
     assert pooled.returncode == 0, pooled.stderr
@@ -97,5 +97,5 @@ def test_an_sd_of_zero_is_one_warning_line_on_stderr_naming_row_and_column(tmp_p
         "given (row 4)",
     ]
     # escalc("SMD", ...): effects_more.R, case smd_sd0
-    yi = [float(line.split(",")[-2]) for line in proc.stdout.splitlines()[1:]]
+    yi = [float(line.split(",")[-3]) for line in proc.stdout.splitlines()[1:]]
     assert_agrees(yi, CASES["smd_sd0"]["yi"], rtol=RTOL)

@@ -146,7 +146,7 @@ def test_a_missing_column(tmp_path):
     ((*FOUR, "--vi", "d"), "--vi cannot be combined with --method MH"),
     (("--method", "PETO", "--measure", "RR", *FOUR[2:]), "--method PETO pools odds ratios, not --measure RR"),
     (("--ai", "a", "--yi", "a", "--vi", "b"), "--ai: 2x2 tables are pooled by --method MH or PETO"),
-    (("--measure", "OR", "--yi", "a", "--vi", "b"), "--measure: 2x2 tables are pooled by --method MH"),
+    (("--measure", "SMD", *FOUR), "--method MH pools OR, RR or RD, not --measure SMD"),
 ])
 def test_option_conflicts_are_usage_errors(tmp_path, args, message):
     f = tmp_path / "ok.csv"

@@ -32,6 +32,36 @@ NATURAL: dict[str, tuple[str, str]] = {
 }
 
 
+#: the scale each transformation leads to, when it is asked for by name
+_SCALES = {"exp": "exp", "ztor": "r", "ilogit": "proportion", "iarcsin": "proportion", "ipft": "proportion"}
+
+
+def choose(transf: str, measure: str | None) -> tuple[str, str] | None:
+    """(transformation, scale name) for ``transf`` ("auto": the measure's natural scale, "none": none);
+    None when the estimate stays on the model's scale."""
+    if transf == "none":
+        return None
+    if transf == "auto":
+        return natural_scale(measure)
+    auto = natural_scale(measure)
+    return (transf, auto[1] if auto is not None and auto[0] == transf else _SCALES[transf])
+
+
+def natural(transf: str, measure: str | None, estimate, ci_low, ci_high, pi_low=math.nan, pi_high=math.nan,
+            *, ni=None) -> dict | None:
+    """The estimate and its confidence and prediction intervals back-transformed, as metafor's
+    ``predict(res, transf=)``: ``{"scale", "transf", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"}``,
+    or None when ``transf`` (see :func:`choose`) keeps the model's scale. Miller's "ipft" needs the
+    studies' sample sizes ``ni``; without them there is no block (None)."""
+    chosen = choose(transf, measure)
+    if chosen is None or (chosen[0] == "ipft" and ni is None):
+        return None
+    t, scale = chosen
+    values = back_transform(t, [estimate, ci_low, ci_high, pi_low, pi_high], ni=ni)
+    return {"scale": scale, "transf": t, **dict(zip(("estimate", "ci_low", "ci_high", "pi_low", "pi_high"),
+                                                    map(float, values), strict=True))}
+
+
 def natural_scale(measure: str | None) -> tuple[str, str] | None:
     """(transformation, scale name) of ``measure``'s natural scale; None when the model's scale is already
     the natural one (SMD, MD, COR, PR, ...) or the measure is unknown."""

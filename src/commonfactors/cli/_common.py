@@ -9,6 +9,7 @@ from typing import get_args
 
 import click
 
+from .._transforms import TRANSFORMS
 from ..errors import InputError
 from ..models._options import TEST_ALIASES, TESTS, Method, UnweightedMethod
 
@@ -115,14 +116,103 @@ def effect_columns(fn):
     --slab, with metafor's names."""
     for decorator in reversed([
         click.argument("file_or_dataset"),
-        click.option("--yi", default="yi", show_default=True, metavar="COLUMN", help="Effect sizes."),
-        click.option("--vi", default="vi", show_default=True, metavar="COLUMN", help="Sampling variances."),
+        click.option("--yi", default=None, metavar="COLUMN",
+                     help="Effect sizes [default: yi, or a shipped dataset's own]."),
+        click.option("--vi", default=None, metavar="COLUMN", help="Sampling variances [default: vi]."),
         click.option("--sei", default=None, metavar="COLUMN", help="Standard errors (instead of --vi)."),
         click.option("--slab", default=None, metavar="COLUMN", help="Study labels."),
         sheet_option,
     ]):
         fn = decorator(fn)
     return fn
+
+
+#: ``--transf``: the back-transformation of pooled estimates
+transf_option = click.option(
+    "--transf", type=click.Choice(TRANSFORMS, case_sensitive=False), default="auto", show_default=True,
+    help="Back-transform pooled estimates: auto (the measure's natural scale: ZCOR to r, log OR/RR/IRR to "
+         "ratios, PLO to proportions), none, or a transformation by name.")
+
+
+def effect_inputs(data, yi, vi, sei, measure):
+    """(data, yi, vi, sei, measure) as a model takes them: the columns given; without --yi, --vi and --sei
+    a shipped dataset's own effect sizes (its columns, or computed with its measure, as escalc); else the
+    columns yi and vi. The measure is --measure, else the file's 'measure' column when it holds one value,
+    else the shipped dataset's."""
+    effect = data.attrs.get("effect") if yi is None and vi is None and sei is None else None
+    if effect:
+        measure = measure or effect["measure"]
+        if "yi" in effect:
+            yi, vi, sei = effect["yi"], effect.get("vi"), effect.get("sei")
+        else:
+            from ..effects import effect_sizes
+
+            columns = {k: c for k, c in effect.items() if k != "measure"}
+            data = effect_sizes(data, effect["measure"], **columns)
+            yi, vi = "yi", "vi"
+    yi = yi or "yi"
+    vi = vi if vi is not None or sei is not None else "vi"
+    if measure is None and "measure" in [str(c) for c in data.columns]:
+        values = {str(m) for m in data["measure"] if m is not None and str(m) not in ("", "nan", "NA")}
+        measure = values.pop() if len(values) == 1 else None
+    if measure is None:
+        measure = data.attrs.get("measure")
+    return data, yi, vi, sei, measure
+
+
+def dependence_warning(data, slab, cluster) -> str | None:
+    """The warning for effect sizes pooled as if independent although they are nested in studies: a shipped
+    dataset with more rows than studies, or a --slab column whose labels repeat; None with --cluster."""
+    if cluster is not None:
+        return None
+    ident = data.attrs.get("dataset")
+    if ident is not None:
+        from ..datasets import describe
+
+        info = describe(ident)
+        if info.k is not None and info.rows is not None and info.rows > info.k:
+            column = "study" if "study" in [str(c) for c in data.columns] else "STUDY"
+            return (f"{info.rows} effect sizes from {info.k} studies are not independent: use --cluster "
+                    f"{column} (a three-level model) or aggregate them to one per study")
+    if slab is not None and slab in [str(c) for c in data.columns]:
+        labels = [str(x) for x in data[slab]]
+        if len(set(labels)) < len(labels):
+            return (f"{len(labels)} effect sizes from {len(set(labels))} studies (--slab {slab}) are not "
+                    f"independent: use --cluster {slab} (a three-level model) or aggregate them to one per "
+                    "study")
+    return None
+
+
+def natural_block(res, measure, transf, data=None) -> dict | None:
+    """The pooled estimate of ``res`` (a model without moderators) and its intervals back-transformed by
+    ``transf`` (:func:`commonfactors._transforms.natural`); the prediction interval where the model gives
+    one. Miller's inverse double arcsine takes the column ni."""
+    from .._transforms import natural
+
+    ni = None
+    if data is not None and "ni" in [str(c) for c in data.columns]:
+        ni = [float(x) for x in data["ni"]]
+    robust = getattr(res, "robust", None)
+    first = (robust or res).coefficients[0]  # the intercept, with cluster-robust limits when asked for
+    return natural(transf.lower(), measure, first.estimate, first.ci_low, first.ci_high,
+                   getattr(res, "pi_low", float("nan")), getattr(res, "pi_high", float("nan")), ni=ni)
+
+
+def natural_text(blocks: list[tuple[str, dict]]) -> str:
+    """The back-transformed estimates as metafor's ``predict(res, transf=)`` prints them, one row each."""
+    scale, transf = blocks[0][1]["scale"], blocks[0][1]["transf"]
+    width = max([len(label) for label, _ in blocks] + [0])
+    lines = [f"Back-transformed to the {scale} scale ({transf}):", ""]
+    head = " " * width + ("  " if width else "") + "    pred   ci.lb   ci.ub   pi.lb   pi.ub"
+    lines.append(head)
+    for label, b in blocks:
+        cells = "".join(f"{_num(b[k]):>8}" for k in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"))
+        lines.append(label.ljust(width) + ("  " if width else "") + cells)
+    return "\n".join(lines)
+
+
+def _num(x: float) -> str:
+    return "NA" if x != x else f"{x:.4f}"
 
 
 def echo_json(obj) -> None:

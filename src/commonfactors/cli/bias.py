@@ -13,7 +13,15 @@ import warnings
 import click
 
 from ..errors import CommonFactorsWarning
-from ._common import FORMATS, echo_json, effect_columns, method_option, read_input
+from ._common import (
+    FORMATS,
+    dependence_warning,
+    echo_json,
+    effect_columns,
+    effect_inputs,
+    method_option,
+    read_input,
+)
 
 
 @click.command()
@@ -26,12 +34,17 @@ def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, fmt):
     """Egger, Begg, trim and fill, fail-safe N, PET-PEESE and the 3PSM selection model (metafor defaults)."""
     from ..models.bias import bias_tests
 
-    data = read_input(file_or_dataset)
+    data, yi, vi, sei, _ = effect_inputs(read_input(file_or_dataset), yi, vi, sei, None)
+    dependence = dependence_warning(data, slab, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
         res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method,
                          estimator=estimator)
+    if dependence:
+        click.echo(f"warning: {dependence}", err=True)
     if fmt == "json":
-        echo_json(res.to_dict())
+        out = res.to_dict()
+        out["warnings"] = [*out["warnings"], *([dependence] if dependence else [])]
+        echo_json(out)
     else:
         click.echo(str(res.summary()))

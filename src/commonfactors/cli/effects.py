@@ -129,7 +129,8 @@ def effects(file_or_dataset, measure, add, to, drop00, vtype, fmt, out_path, **c
             )
         )
     elif fmt == "csv":
-        text = _integers_as_written(out).to_csv(index=False, na_rep="NA", lineterminator="\n")
+        table = _integers_as_written(out).assign(measure=out.attrs["measure"])  # read back by pool, bias ...
+        text = table.to_csv(index=False, na_rep="NA", lineterminator="\n")
         if out_path is None:
             click.echo(text, nl=False)
         else:

@@ -12,7 +12,16 @@ import warnings
 import click
 
 from ..errors import CommonFactorsWarning
-from ._common import FORMATS_TABLE, echo_json, effect_columns, method_option, read_input, test_option
+from ._common import (
+    FORMATS_TABLE,
+    dependence_warning,
+    echo_json,
+    effect_columns,
+    effect_inputs,
+    method_option,
+    read_input,
+    test_option,
+)
 
 
 @click.command()
@@ -25,13 +34,18 @@ def influence(file_or_dataset, yi, vi, sei, slab, mods, method, test, fmt):
     """Leave-one-out diagnostics: rstudent, DFFITS, Cook's distance, covariance ratio, hat values, weights."""
     from ..models.influence import influence as run
 
-    data = read_input(file_or_dataset)
+    data, yi, vi, sei, _ = effect_inputs(read_input(file_or_dataset), yi, vi, sei, None)
+    dependence = dependence_warning(data, slab, None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
         res = run(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, mods=mods, method=method,
                   test=test)
+    if dependence:
+        click.echo(f"warning: {dependence}", err=True)
     if fmt == "json":
-        echo_json(res.to_dict())
+        out = res.to_dict()
+        out["warnings"] = [*out["warnings"], *([dependence] if dependence else [])]
+        echo_json(out)
     elif fmt == "csv":
         click.echo(res.to_frame().to_csv(index=False, na_rep="NA", lineterminator="\n"), nl=False)
         for w in res.warnings:

@@ -19,7 +19,19 @@ from typing import get_args
 import click
 
 from ..models._options import BINARY_METHODS, Method
-from ._common import FORMATS_TABLE, echo_json, level_option, read_input, test_option
+from ._common import (
+    FORMATS_TABLE,
+    dependence_warning,
+    echo_json,
+    effect_inputs,
+    level_option,
+    natural_block,
+    natural_text,
+    read_input,
+    sheet_option,
+    test_option,
+    transf_option,
+)
 
 #: the 2x2 table's columns, as metafor's escalc names them
 _CELLS = ("ai", "bi", "ci", "di", "n1i", "n2i")
@@ -37,15 +49,18 @@ def _csv(records: list[dict]) -> str:
 
 @click.command()
 @click.argument("file_or_dataset")
-@click.option("--yi", default="yi", show_default=True, help="Column of effect sizes.")
+@click.option("--yi", default=None, help="Column of effect sizes [default: yi, or a shipped dataset's own].")
 @click.option("--vi", default=None, help="Column of sampling variances [default: vi].")
 @click.option("--sei", default=None, help="Column of standard errors (instead of --vi).")
 @click.option("--method", type=click.Choice(get_args(Method) + BINARY_METHODS, case_sensitive=False),
               default="REML", show_default=True,
               help="Estimator of tau2; FE/EE/CE for a common-effect model; GENQ needs --weights; MH "
                    "(Mantel-Haenszel) or PETO (Peto's odds ratio) pool 2x2 tables given by --ai ... --di.")
-@click.option("--measure", type=click.Choice(["OR", "RR", "RD"], case_sensitive=False), default=None,
-              help="With --method MH: OR (the default), RR or RD. PETO pools odds ratios.")
+@click.option("--measure", default=None, metavar="MEASURE",
+              help="The effect-size measure of --yi (ZCOR, OR, RR, PLO, SMD, ...), for the natural scale "
+                   "[default: the file's 'measure' column, or a shipped dataset's measure]; with --method "
+                   "MH: OR (the default), RR or RD.")
+@transf_option
 @click.option("--ai", default=None, metavar="COLUMN", help="2x2 tables: events in group 1 (MH, PETO).")
 @click.option("--bi", default=None, metavar="COLUMN", help="2x2 tables: non-events in group 1.")
 @click.option("--ci", default=None, metavar="COLUMN", help="2x2 tables: events in group 2.")
@@ -64,9 +79,10 @@ def _csv(records: list[dict]) -> str:
 @click.option("--within", default=None, help="Column of effect IDs within clusters (with --cluster).")
 @click.option("--robust", type=click.Choice(["cr2"], case_sensitive=False), default=None,
               help="Cluster-robust inference (with --cluster).")
+@sheet_option
 @click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
-def pool(file_or_dataset, yi, vi, sei, method, measure, ai, bi, ci, di, n1i, n2i, test, mods, by, weights,
-         level, slab, cluster, within, robust, fmt):
+def pool(file_or_dataset, yi, vi, sei, method, measure, transf, ai, bi, ci, di, n1i, n2i, test, mods, by,
+         weights, level, slab, cluster, within, robust, fmt):
     """Pool effect sizes: common/random-effects model, meta-regression (--mods), subgroups (--by),
     a three-level model (--cluster), or 2x2 tables by Mantel-Haenszel or Peto (--method MH|PETO)."""
     cells = dict(zip(_CELLS, (ai, bi, ci, di, n1i, n2i), strict=True))
@@ -76,8 +92,8 @@ def pool(file_or_dataset, yi, vi, sei, method, measure, ai, bi, ci, di, n1i, n2i
         _pool_tables(file_or_dataset, method.upper(), measure, cells, test, level, slab, others, fmt)
         return
     given = [f"--{name}" for name, column in cells.items() if column is not None]
-    if given or measure is not None:
-        raise click.UsageError(f"{', '.join(given or ['--measure'])}: 2x2 tables are pooled by --method MH "
+    if given:
+        raise click.UsageError(f"{', '.join(given)}: 2x2 tables are pooled by --method MH "
                                "or PETO (for other models compute effect sizes with 'commonfactors effects')")
     if vi is not None and sei is not None:
         raise click.UsageError("give either --vi or --sei, not both")
@@ -87,9 +103,8 @@ def pool(file_or_dataset, yi, vi, sei, method, measure, ai, bi, ci, di, n1i, n2i
         raise click.UsageError("--by cannot be combined with --cluster")
     if cluster is not None and weights is not None:
         raise click.UsageError("--weights cannot be combined with --cluster")
-    if sei is None and vi is None:
-        vi = "vi"
-    data = read_input(file_or_dataset)
+    data, yi, vi, sei, measure = effect_inputs(read_input(file_or_dataset), yi, vi, sei, measure)
+    dependence = dependence_warning(data, slab, cluster)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if cluster is not None:
@@ -107,14 +122,48 @@ def pool(file_or_dataset, yi, vi, sei, method, measure, ai, bi, ci, di, n1i, n2i
                 if type(e) is not ValueError:  # InputError: reported by the command group
                     raise
                 raise click.UsageError(str(e)) from None
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
+    notes = [str(w.message) for w in caught] + ([dependence] if dependence else [])
+    for note in notes:
+        click.echo(f"warning: {note}", err=True)
+    natural = _natural(res, measure, transf, data)
     if fmt == "json":
-        echo_json(res.to_dict())
+        out = res.to_dict()
+        out["warnings"] = list(dict.fromkeys([*out.get("warnings", []), *notes]))
+        if measure is not None:
+            out["measure"] = measure
+        if natural["natural"] is not None:
+            out["natural"] = natural["natural"]
+        if natural["subgroups_natural"] is not None:
+            for group, block in zip(out["subgroups"], natural["subgroups_natural"], strict=True):
+                group["natural"] = block
+        echo_json(out)
     elif fmt == "csv":
-        click.echo(_csv(res.records()), nl=False)
+        records = res.records()
+        if natural["natural"] is not None:
+            records = [{**r, **{f"natural_{k}": v for k, v in natural["natural"].items()}} for r in records]
+        elif natural["subgroups_natural"] is not None:
+            records = [{**r, **{f"natural_{k}": v for k, v in (b or {}).items()}}
+                       for r, b in zip(records, natural["subgroups_natural"], strict=True)]
+        click.echo(_csv(records), nl=False)
     else:
-        click.echo(str(res.summary()))
+        text = str(res.summary())
+        blocks = [("", natural["natural"])] if natural["natural"] is not None else []
+        if natural["subgroups_natural"] is not None:
+            blocks = [(str(r["level"]), b) for r, b in zip(res.records(), natural["subgroups_natural"],
+                                                          strict=True) if b is not None]
+        click.echo(text + ("\n\n" + natural_text(blocks) if blocks else ""))
+
+
+def _natural(res, measure, transf, data) -> dict:
+    """The back-transformed pooled estimate ("natural") of a model without moderators, or of each subgroup
+    ("subgroups_natural"); None where the scale stays the model's (or with moderators)."""
+    if hasattr(res, "levels"):
+        blocks = [natural_block(g, measure, transf, data) if len(g.coefficients) == 1 else None
+                  for g in res.results]
+        return {"natural": None, "subgroups_natural": blocks if any(b is not None for b in blocks) else None}
+    if len(getattr(res, "coefficients", ())) > 1:
+        return {"natural": None, "subgroups_natural": None}
+    return {"natural": natural_block(res, measure, transf, data), "subgroups_natural": None}
 
 
 def _pool_tables(file_or_dataset, method, measure, cells, test, level, slab, others, fmt):
@@ -127,6 +176,8 @@ def _pool_tables(file_or_dataset, method, measure, cells, test, level, slab, oth
                                "(a common-effect model of 2x2 tables with a z test)")
     if method == "PETO" and measure is not None and measure.upper() != "OR":
         raise click.UsageError(f"--method PETO pools odds ratios, not --measure {measure.upper()}")
+    if measure is not None and measure.upper() not in ("OR", "RR", "RD"):
+        raise click.UsageError(f"--method {method} pools OR, RR or RD, not --measure {measure}")
     if cells["ai"] is None or cells["ci"] is None or not (
             (cells["bi"] is not None and cells["di"] is not None)
             or (cells["n1i"] is not None and cells["n2i"] is not None)):
