@@ -1,4 +1,4 @@
-"""tau2 estimators and the array helpers under them (models/tau2.py, models/_wls.py, models/_roots.py).
+"""tau2 estimators and the array helpers under them (models/tau2.py, models/_wls.py).
 
 metafor 3.8-1 reference numbers for models with moderators (the conformance cases have them only for
 REML, ML and DL) on tests/conformance/inputs/mr_bcg_RR_ablat_year.csv, and for REML where plain Fisher
@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from commonfactors.models import _roots, _wls
+from commonfactors.models import _wls
 from commonfactors.models import tau2 as T
 from conformance_cases import HERE
 from reference import load
@@ -282,21 +282,3 @@ def test_derivatives_with_moderators_equal_dense_formulas(dense):
         assert terms[0] == pytest.approx(y @ Pt @ Pt @ y, rel=1e-11)
         assert terms[5] == pytest.approx(y @ Pt @ Pt @ Pt @ y, rel=1e-10)
         assert math.isnan(_wls.likelihood_terms(y, v, X)(t)[5])  # only computed when asked for
-
-
-# ---------------------------------------------------------------- Brent
-
-
-@pytest.mark.parametrize("f, a, b, root", [
-    (lambda x: x**3 - 2, 0.0, 3.0, 2 ** (1 / 3)),
-    (math.cos, 0.0, 3.0, math.pi / 2),
-    (lambda x: math.exp(x) - 1e-3, -20.0, 5.0, math.log(1e-3)),
-    (lambda x: (x - 1) ** 3, -4.0, 5.0, 1.0),  # flat at the root: bisection steps must take over
-])
-def test_brent_finds_roots(f, a, b, root):
-    assert _roots.brent(f, a, b, xtol=1e-15) == pytest.approx(root, rel=1e-12, abs=1e-14)
-
-
-def test_brent_refuses_a_non_bracket():
-    with pytest.raises(ValueError, match="does not bracket a root"):
-        _roots.brent(lambda x: x * x + 1, -1.0, 1.0)
