@@ -59,6 +59,7 @@ RAISES_INPUT_ERROR = {
     "reproduce": "an unknown analysis ID",
     "effects": "effect_sizes() and the conversions: measures and their arguments",
     "models._options": "the declared options of every model, checked in one place",
+    "models._notes": "the entry of the public model functions: a fitted model given as their data",
     "models.univariate": "user weights, subgroups",
     "models.multilevel": "cluster and within-cluster labels",
     "models.batch": "fit_many(): arrays of shape (m, k)",

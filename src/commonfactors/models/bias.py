@@ -4,7 +4,10 @@
 Every public function validates its input once (``_checks.effect_data``) and works on the clean arrays;
 every model it needs (Egger's meta-regression, the trimmed and filled models, PET, PEESE) is fitted with
 :func:`commonfactors.models.univariate.fit`, so the numbers are those of ``meta_analysis``. Knows nothing
-of files.
+of files. Each public function also takes a fitted model without moderators (the MetaResult of
+``meta_analysis``) as ``data``, as metafor's take a fitted ``rma`` object: its studies, and its method, test
+and level unless given (metafor's ``trimfill`` fits the filled data with test "z" and a 95% interval
+whatever the model's: pass ``test="z", level=95`` for its numbers).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from ..results.bias import (
 )
 from ..results.meta import Coefficient
 from . import _inference as inference
-from ._notes import Notes, validated
+from ._notes import Notes, fitted, validated
 from ._options import Method, Test, check_choice, normalize_level, normalize_options
 from .univariate import fit
 
@@ -92,6 +95,7 @@ def _regression(ed: EffectData, notes: Notes, *, model: str, predictor: str, met
                           limit_se=b0.se, limit_ci_low=b0.ci_low, limit_ci_high=b0.ci_high, warnings=notes())
 
 
+@fitted
 def egger_test(data=None, *, yi="yi", vi="vi", sei=None, slab=None, model: Literal["rma", "lm"] = "rma",
                predictor: Literal["sei", "vi"] = "sei", method: Method = "REML", test: Test = "z",
                level: float = 95) -> RegressionTest:
@@ -166,6 +170,7 @@ def _pet_peese(ed: EffectData, notes: Notes, *, method: str, test: str, level: f
     return PetPeeseResult(pet=out[0], peese=out[1], method=method, warnings=notes())
 
 
+@fitted
 def pet_peese(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML", test: Test = "z",
               level: float = 95) -> PetPeeseResult:
     """PET and PEESE: the intercepts of the meta-regressions of y_i on sqrt(v_i) (PET, the precision-effect
@@ -294,6 +299,7 @@ def _rank_test(ed: EffectData, notes: Notes) -> RankTest:
     return RankTest(k=k, tau=tau, pval=pval, exact=exact, warnings=notes())
 
 
+@fitted
 def rank_test(data=None, *, yi="yi", vi="vi", sei=None, slab=None) -> RankTest:
     """Begg and Mazumdar's rank correlation test for funnel plot asymmetry (metafor's ``ranktest``).
 
@@ -406,6 +412,7 @@ def _trim_and_fill(ed: EffectData, notes: Notes, *, method: str, test: str, leve
                           filled=np.arange(k + k0) >= k, warnings=notes())
 
 
+@fitted
 def trim_and_fill(data=None, *, yi="yi", vi="vi", sei=None, slab=None, estimator: Estimator = "L0",
                   side: Side | None = None, method: Method = "REML", test: Test = "z", level: float = 95,
                   maxiter: int = 100) -> TrimFillResult:
@@ -469,6 +476,7 @@ def _fail_safe_n(ed: EffectData, notes: Notes, alpha: float) -> FailSafeN:
     return FailSafeN(k=k, fsnum=max(0, fsnum), alpha=alpha, pval=pval, warnings=notes())
 
 
+@fitted
 def fail_safe_n(data=None, *, yi="yi", vi="vi", sei=None, slab=None, alpha: float = 0.05) -> FailSafeN:
     """Rosenthal's fail-safe N (metafor's ``fsn(type="Rosenthal")``).
 
@@ -672,6 +680,7 @@ def _selection_model(ed: EffectData, notes: Notes, *, steps=(0.025,), alternativ
         loglik_null=ll0, warnings=notes())
 
 
+@fitted
 def selection_model(data=None, *, yi="yi", vi="vi", sei=None, slab=None, steps=(0.025,),
                     alternative: Alternative = "greater", level: float = 95) -> SelectionModelResult:
     """Step-function selection model fitted by maximum likelihood (metafor's ``selmodel(type="stepfun")``).
@@ -725,6 +734,7 @@ def selection_model(data=None, *, yi="yi", vi="vi", sei=None, slab=None, steps=(
 # funnel plot data, and everything at once
 
 
+@fitted
 def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML",
                 levels=(0.10, 0.05, 0.01)) -> FunnelData:
     """The points and contour lines of a contour-enhanced funnel plot.
@@ -756,6 +766,7 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
                       levels=levels, z=tuple(inference.critical(100.0 * (1.0 - p)) for p in levels))
 
 
+@fitted
 def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML", test: Test = "z",
                level: float = 95, estimator: Estimator = "L0", side: Side | None = None, alpha: float = 0.05,
                steps=(0.025,), alternative: Alternative = "greater") -> BiasResult:

@@ -11,6 +11,10 @@ by the batched engine (:func:`.batch.fit_arrays`) in blocks of bounded size: O(k
 k fits but without their overhead; the first two, and any whose tau2 did not converge there, are refitted
 alone. Refits skip the Q-profile intervals (``profile_ci=False``: no diagnostic here reports them). Knows
 nothing of files.
+
+Each public function also takes a fitted model (the MetaResult of ``meta_analysis``) as ``data``, as metafor's
+take a fitted ``rma`` object: its studies (and moderators, for ``influence`` and ``baujat``), and its method,
+test and level unless given.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from ..results.influence import BaujatResult, CumulativeResult, InfluenceResult,
 from ..results.meta import MetaResult
 from . import _inference as inference
 from ._leave_one_out import DeletedTau2, DeletionSums, Fits, trace_p
-from ._notes import Notes, validated
+from ._notes import Notes, fitted, validated
 from ._options import Method, Test, normalize_options
 from ._wls import wls
 from .batch import fit_arrays
@@ -193,6 +197,7 @@ def _influence(ed: EffectData, notes: Notes, *, method: str, test: str, level: f
         influential=influential, warnings=notes())
 
 
+@fitted
 def influence(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None, method: Method = "REML",
               test: Test = "z", level: float = 95) -> InfluenceResult:
     """Leave-one-out case diagnostics (metafor's ``influence``).
@@ -258,6 +263,7 @@ def _table(results: list[MetaResult | None]) -> dict[str, np.ndarray]:
     return {n: np.array([math.nan if r is None else float(getattr(r, n)) for r in results]) for n in _TABLE}
 
 
+@fitted
 def leave_one_out(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML",
                   test: Test = "z", level: float = 95) -> LeaveOneOutResult:
     """Leave-one-out meta-analyses (metafor's ``leave1out``): the random-effects (or common-effect) model
@@ -308,6 +314,7 @@ def _deleted_table(d: _Deleted, k: int, *, random: bool, test: str, level: float
             "q": d.q, "q_pval": inference.q_pval(d.q, df), "tau2": d.tau2, "i2": i2, "h2": h2}
 
 
+@fitted
 def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, method: Method = "REML",
                test: Test = "z", level: float = 95) -> CumulativeResult:
     """Cumulative meta-analysis (metafor's ``cumul``): the model fitted to the first 1, 2, ..., k studies.
@@ -337,7 +344,10 @@ def cumulative(data=None, *, yi="yi", vi="vi", sei=None, order=None, slab=None, 
         perm = np.arange(k)
         values = np.arange(1, k + 1)
     else:
-        n_all = len(data) if data is not None else len(np.asarray(order))
+        if isinstance(data, MetaResult) and isinstance(order, str):
+            raise InputError(f"order={order!r} names a column, but a fitted model has none",
+                             expected="an array of one value per study of the model")
+        n_all = len(np.asarray(order)) if data is None or isinstance(data, MetaResult) else len(data)
         codes, levels, column = group_codes(data, order, name="order", n=n_all)
         codes = codes[index]
         if (codes < 0).any():
@@ -415,6 +425,7 @@ def _prefix_fits(y: np.ndarray, v: np.ndarray, first: int, *, method: str, test:
     return columns, converged
 
 
+@fitted
 def baujat(data=None, *, yi="yi", vi="vi", sei=None, mods=None, slab=None,
            method: Method = "REML") -> BaujatResult:
     """Data of a Baujat plot (metafor's ``baujat``), as generalised to random- and mixed-effects models.
