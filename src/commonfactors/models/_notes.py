@@ -79,17 +79,20 @@ def validated(data, **kwargs) -> tuple[EffectData, Notes]:
     return ed, Notes(str(c.message) for c in caught)
 
 
-def fitted(function):
+def fitted(function=None, *, options=("method", "test", "level")):
     """Lets a public model function take a fitted model (a :class:`MetaResult`) as its ``data``, as metafor's
     ``influence``, ``leave1out``, ``cumul``, ``regtest``, ``ranktest``, ``trimfill`` and others take a fitted
     ``rma`` object: the function uses the model's studies (:func:`validated`) and, where the call does not
-    give them, its ``method``, ``test`` and ``level``."""
-    options = [name for name in ("method", "test", "level") if name in inspect.signature(function).parameters]
+    give them, those of its ``method``, ``test`` and ``level`` that are in ``options`` (metafor's
+    ``trimfill`` takes only the method: its filled model has the z test)."""
+    if function is None:
+        return functools.partial(fitted, options=options)
+    taken = [name for name in options if name in inspect.signature(function).parameters]
 
     @functools.wraps(function)
     def call(data=None, **kwargs):
         if isinstance(data, MetaResult):
-            kwargs = {name: getattr(data, name) for name in options} | kwargs
+            kwargs = {name: getattr(data, name) for name in taken} | kwargs
         return function(data, **kwargs)
 
     return call

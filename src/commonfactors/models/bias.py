@@ -6,8 +6,9 @@ every model it needs (Egger's meta-regression, the trimmed and filled models, PE
 :func:`commonfactors.models.univariate.fit`, so the numbers are those of ``meta_analysis``. Knows nothing
 of files. Each public function also takes a fitted model without moderators (the MetaResult of
 ``meta_analysis``) as ``data``, as metafor's take a fitted ``rma`` object: its studies, and its method, test
-and level unless given (metafor's ``trimfill`` fits the filled data with test "z" and a 95% interval
-whatever the model's: pass ``test="z", level=95`` for its numbers).
+and level unless given; trim and fill takes the method and level only, as metafor's ``trimfill`` fits the
+filled data with the z test whatever the model's (its interval is always 95%: pass ``level=95`` for its
+numbers).
 """
 
 from __future__ import annotations
@@ -412,7 +413,7 @@ def _trim_and_fill(ed: EffectData, notes: Notes, *, method: str, test: str, leve
                           filled=np.arange(k + k0) >= k, warnings=notes())
 
 
-@fitted
+@fitted(options=("method", "level"))
 def trim_and_fill(data=None, *, yi="yi", vi="vi", sei=None, slab=None, estimator: Estimator = "L0",
                   side: Side | None = None, method: Method = "REML", test: Test = "z", level: float = 95,
                   maxiter: int = 100) -> TrimFillResult:
@@ -776,8 +777,9 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
     weighted-regression form (model "lm"), Begg's rank correlation (:func:`rank_test`), trim and fill
     (:func:`trim_and_fill`, ``estimator``, ``side``), Rosenthal's fail-safe N (:func:`fail_safe_n`,
     ``alpha``), PET and PEESE (:func:`pet_peese`) and the step-function selection model
-    (:func:`selection_model`, ``steps``, ``alternative``), all with metafor's defaults. The input is
-    validated once.
+    (:func:`selection_model`, ``steps``, ``alternative``), all with metafor's defaults. ``test`` applies to
+    the models as to metafor's ``rma(test=)`` and ``regtest``; trim and fill's filled model has the z test,
+    as ``trimfill`` gives it for any model. The input is validated once.
 
     Returns
     -------
@@ -808,7 +810,7 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
     egger = _regression(ed, notes, model="rma", predictor="sei", **opts)
     classical = _regression(ed, notes, model="lm", predictor="sei", **opts)
     begg = _rank_test(ed, notes)
-    tf = _trim_and_fill(ed, notes, estimator=estimator, side=side, **opts)
+    tf = _trim_and_fill(ed, notes, estimator=estimator, side=side, **{**opts, "test": "z"})  # as trimfill
     fsn = _fail_safe_n(ed, notes, float(alpha))
     pp = _pet_peese(ed, notes, **opts)
     if ed.yi.shape[0] >= 3:
