@@ -172,7 +172,7 @@ def test_result_contract(method, measure):
     d = res.to_dict()
     assert json.loads(json.dumps(d, allow_nan=False)) == d
     assert set(d) == BINARY_KEYS | (MH_OR_KEYS if (method, measure) == ("MH", "OR") else set())
-    natural_keys = {"scale", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"}
+    natural_keys = {"scale", "transf", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"}
     assert d["natural"] is None if measure == "RD" else set(d["natural"]) == natural_keys
     assert isinstance(res.to_frame(), pd.DataFrame)
 

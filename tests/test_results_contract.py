@@ -85,6 +85,8 @@ RESULTS = {
     "PetPeeseResult": lambda: cf.pet_peese(yi=YI, vi=VI),
     "SelectionModelResult": lambda: cf.selection_model(yi=YI, vi=VI),
     "FunnelData": lambda: cf.funnel_data(yi=YI, vi=VI),
+    "BinaryResult": lambda: cf.mantel_haenszel(cf.load_dataset("bcg"), ai="tpos", bi="tneg", ci="cpos",
+                                               di="cneg"),
     "InfluenceResult": lambda: cf.influence(yi=YI, vi=VI),
     "LeaveOneOutResult": lambda: cf.leave_one_out(yi=YI, vi=VI),
     "CumulativeResult": lambda: cf.cumulative(yi=YI, vi=VI),
@@ -186,6 +188,9 @@ def _keys_of(name: str, d: dict) -> None:
         assert BIAS_KEYS["pet"] <= set(d["pet"]) and BIAS_KEYS["peese"] <= set(d["peese"])
     elif base == "SelectionModelResult":
         assert BIAS_KEYS["selection_3psm"] <= set(d)
+    elif base == "BinaryResult":  # the keys of pool --method MH (tests/test_binary.py)
+        assert {"k", "method", "measure", "level", "estimate", "se", "stat", "pval", "ci_low", "ci_high",
+                "natural", "q", "q_df", "q_pval", "i2", "h2", "warnings"} <= set(d)
     elif base == "FunnelData":
         assert set(d) == {"points", "contours", "estimate", "pseudo_ci"}
     elif base == "InfluenceResult":

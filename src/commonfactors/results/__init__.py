@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "SensitivityResult": "factors",
     "SensitivityRow": "factors",
     "BatchResult": "batch",
+    "BinaryResult": "binary",
     "BiasResult": "bias",
     "RegressionTest": "bias",
     "RankTest": "bias",

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _format
 from .._format import Summary, fmt, fmt_p, jsonable
-from .._transforms import back_transform, natural_scale
+from .._transforms import natural
 
 _RECORD_FIELDS = ("scale", "estimate", "se", "stat", "pval", "ci_low", "ci_high")
 
@@ -68,16 +68,10 @@ class BinaryResult:
     @property
     def natural(self) -> dict | None:
         """The pooled ratio and its interval (the estimate and limits exponentiated), as metafor prints
-        them: ``{"scale", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"}``, the natural-scale block
-        of every pooled result (no prediction interval in an equal-effects model: NaN); None for a risk
-        difference."""
-        scale = natural_scale(self.measure) if self.log_scale else None
-        if scale is None:
-            return None
-        transf, name = scale
-        estimate, low, high = (back_transform(transf, x) for x in (self.estimate, self.ci_low, self.ci_high))
-        return {"scale": name, "estimate": estimate, "ci_low": low, "ci_high": high, "pi_low": math.nan,
-                "pi_high": math.nan}
+        them: ``{"scale", "transf", "estimate", "ci_low", "ci_high", "pi_low", "pi_high"}``, the
+        natural-scale block of every pooled result (no prediction interval in an equal-effects model: NaN);
+        None for a risk difference."""
+        return natural("auto", self.measure, self.estimate, self.ci_low, self.ci_high)
 
     def to_dict(self) -> dict:
         """The ``commonfactors pool --method MH|PETO --format json`` object, NaN as None."""
