@@ -1,5 +1,6 @@
-"""Rendering of the report's pages: the jinja2 environment (autoescaped, templates in ``templates/``), and
-the writer that puts pages, figures, tables and copied data files into the site folder.
+"""Rendering of the report's pages: the jinja2 environment (autoescaped, templates in ``templates/``), the
+figures drawn from the content of a page (:func:`draw`), and the writer that puts pages, figures, tables
+and copied data files into the site folder.
 
 Templates get plain content (strings, numbers, lists and the links of figures already written); text
 from data files is escaped, so a study called ``<script>`` is shown as text. Pages load nothing from the
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
@@ -42,6 +44,75 @@ def fig_size(fig) -> tuple[int, int]:
     """Display size in CSS pixels (100 per inch; the PNG has 1.5 times as many for sharp screens)."""
     w, h = fig.get_size_inches()
     return int(round(100 * w)), int(round(100 * h))
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A figure a page shows: ``figures.<kind>(*data, **options)``, saved as ``figures/<stem>.png`` and
+    ``.svg`` (:func:`draw`). ``data`` are result objects, never the data to fit them."""
+
+    kind: str
+    stem: str
+    data: tuple
+    options: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A whole table of a page (a DataFrame, one row per study), written as ``tables/<stem>.csv``."""
+
+    frame: object
+    stem: str
+
+
+def draw(w: Writer, content):
+    """``content`` (dicts and lists, walked) with each :class:`Drawing` replaced by the links of the figure
+    drawn, ``{"png", "svg", "size"}`` (None when the figure function has nothing to draw), and each
+    :class:`Table` by the link of the CSV file written."""
+    if isinstance(content, Drawing):
+        from . import figures
+
+        fig = getattr(figures, content.kind)(*content.data, **content.options)
+        return None if fig is None else w.figure(fig, content.stem)
+    if isinstance(content, Table):
+        return w.table(content.frame, content.stem)
+    if isinstance(content, dict):
+        return {key: draw(w, value) for key, value in content.items()}
+    if isinstance(content, list):
+        return [draw(w, value) for value in content]
+    return content
+
+
+def preload() -> None:
+    """Import what drawing needs (the Agg and SVG backends, the palette), once, before worker processes
+    are forked, so that they inherit it."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.backends.backend_svg  # noqa: F401
+
+    from . import figures
+
+    figures.palette()
+
+
+def forest_rule(k: int) -> str:
+    """How a forest plot of ``k`` studies is drawn, for its caption ("" when every study is labelled)."""
+    from .figures import MAX_LABELLED
+
+    if k <= MAX_LABELLED:
+        return ""
+    return (f"With more than {MAX_LABELLED} studies the rows are not labelled: all {k} studies are drawn, "
+            "one thin row each, sorted by effect size (a caterpillar plot), and listed in the table below.")
+
+
+def cumulative_rule(k: int) -> str:
+    """How a cumulative forest plot of ``k`` steps is drawn, for its caption ("" when every step is a row)."""
+    from .figures import MAX_LABELLED
+
+    if k <= MAX_LABELLED:
+        return ""
+    return (f"With more than {MAX_LABELLED} studies the intervals form a shaded band around the line of "
+            "cumulative estimates, and the axis marks the values of the column where they change (k = the "
+            "studies so far).")
 
 
 def built_with() -> str:

@@ -7,11 +7,12 @@ publication (analysis script) and one per dataset. :func:`build_report` writes t
 a user's own data.
 
 Both orchestrate three layers: :mod:`~commonfactors.report.content` prepares the data and fits the models
-(what each page shows), :mod:`~commonfactors.report.render` renders the pages with jinja2 templates
-(autoescaped, offline), and :mod:`~commonfactors.report._staging` keeps the output folder safe: the site
-is written into a temporary folder next to the target and moved into place at the end, so an interrupted
-build leaves the previous site (or nothing) behind, never a half-written one; ``README.md`` and
-``.gitignore`` of an existing target folder are carried over.
+(what each page shows, as plain data), :mod:`~commonfactors.report.render` draws the figures from it
+(:mod:`~commonfactors.report.figures`) and renders the pages with jinja2 templates (autoescaped, offline),
+and :mod:`~commonfactors.report._staging` keeps the output folder safe: the site is written into a
+temporary folder next to the target and moved into place at the end, so an interrupted build leaves the
+previous site (or nothing) behind, never a half-written one; ``README.md`` and ``.gitignore`` of an
+existing target folder are carried over.
 
 This layer consumes result objects and public functions only; it never reaches into model internals.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from . import content
 from ._staging import staging
-from .render import Writer
+from .render import Writer, draw
 
 # ------------------------------------------------------------------------------------------------------
 # progress
@@ -109,7 +110,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
                     jobs.submit(d, spec)
 
         estimates_file = w.copy(content.data_dir() / "published" / "estimates.csv", "published/estimates.csv")
-        pie = content.pie_context(w, estimates_file)
+        pie = draw(w, content.pie_context(w, estimates_file))
         bar.step("variance pie")
         dataset_pages = {d: f"dataset-{d}.html" for d in pageable}
         nav = [
@@ -119,7 +120,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         ]
         factors = []
         for f, (title, blurb) in content.FACTOR_PAGES.items():
-            context = content.factor_context(w, f, pie, dataset_pages)
+            context = draw(w, content.factor_context(f, pie, dataset_pages))
             w.page(f"factor-{f}.html", "factor.html", title=title, factor=context, nav=nav)
             factors.append({"page": f"factor-{f}.html", "title": title, "blurb": blurb})
             bar.step(f"factor {f}")
@@ -274,17 +275,9 @@ def build_report(
             if source is not None and Path(source).is_file():
                 prepared.info["file"] = w.copy(Path(source), Path(source).name)
         note = content.nesting_note(prepared) if dataset is not None else ""
-        fit = content.model(
-            w,
-            prepared,
-            key=content.slug(name) or "data",
-            title=f"Model: {method}, {test} test",
-            method=method,
-            test=test,
-            level=level,
-            note=note,
-            sensitivity=True,
-        )
+        fit = content.model_section(w, prepared, key=content.slug(name) or "data",
+                                    title=f"Model: {method}, {test} test", method=method, test=test,
+                                    level=level, note=note, sensitivity=True)
         bar.step("model, bias tests and figures")
         w.page(
             "index.html",
