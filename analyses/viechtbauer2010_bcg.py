@@ -179,7 +179,7 @@ def reproduce() -> list[dict]:
         ),
         ("me_tau2", "residual tau^2, mixed-effects model on ablat and year", m_me, 0.1108, me.tau2, 4, 16),
         ("me_se_tau2", "standard error of the residual tau^2", m_me, 0.0845, me.se_tau2, 4, 16),
-        ("me_qe", "test for residual heterogeneity QE (df = 10)", m_me, 28.3251, me.qe, 4, 16),
+        ("me_qe", "test for residual heterogeneity QE (df = 10)", m_me, 28.3251, me.q, 4, 16),
         (
             "me_qm",
             "omnibus test of the moderators QM (df = 2)",
@@ -292,7 +292,7 @@ def reproduce() -> list[dict]:
             20,
         ),
         ("knha_se_tau2", "standard error of the residual tau^2", m_knha, 0.1124, knha.se_tau2, 4, 20),
-        ("knha_qe", "test for residual heterogeneity QE (df = 9)", m_knha, 26.2034, knha.qe, 4, 20),
+        ("knha_qe", "test for residual heterogeneity QE (df = 9)", m_knha, 26.2034, knha.q, 4, 20),
         ("knha_f", "omnibus F test of the moderators (df = 3, 9)", m_knha, 3.4471, knha.qm, 4, 20),
         (
             "knha_intercept",
@@ -364,7 +364,7 @@ def reproduce() -> list[dict]:
             "test for residual heterogeneity QE, latitude model",
             m_ml_ablat,
             30.7331,
-            ml_ablat.qe,
+            ml_ablat.q,
             4,
             34,
         ),

@@ -94,3 +94,44 @@ def test_repeated_study_labels_in_a_file_are_said(tmp_path):
     res = in_process("pool", data, "--slab", "study")
     assert ("warning: 4 effect sizes from 3 studies (--slab study) are not independent: use --cluster study "
             "(a three-level model) or aggregate them to one per study") in res.stderr
+
+
+PRED = ("pred", "ci_low", "ci_high", "pi_low", "pi_high")
+
+
+@pytest.fixture(scope="module")
+def bcg_rr():
+    import commonfactors as cf
+
+    return cf.effect_sizes(cf.load_dataset("bcg"), measure="RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+
+
+def _frame_agrees(frame, ref, columns, rtol=RTOL):
+    for c in columns:
+        assert frame[c].tolist() == pytest.approx(ref[c], rel=rtol), c
+
+
+def test_predict_at_new_moderator_values_on_the_ratio_scale(bcg_rr):
+    import commonfactors as cf
+
+    res = cf.meta_analysis(bcg_rr, mods="~ ablat")
+    ref = REF["bcg_ablat_predict_exp"]
+    got = res.predict(newmods=ref["newmods"], transf="exp")
+    _frame_agrees(got, ref, PRED)
+    assert got["se"].isna().all()  # no standard error on the ratio scale, as metafor leaves it out
+    _frame_agrees(res.predict(), REF["bcg_ablat_fitted"], ("pred", "se", *PRED[1:]))  # each study's fit
+    knha = cf.meta_analysis(bcg_rr, mods="~ ablat", test="knha")
+    got = knha.predict(newmods=[[10], [30], [50]])
+    _frame_agrees(got, REF["bcg_ablat_knha_predict"], ("pred", "se", *PRED[1:]))
+
+
+def test_predict_without_moderators_is_the_pooled_effect_on_its_natural_scale():
+    import commonfactors as cf
+
+    es = cf.effect_sizes(cf.load_dataset("molloy2014"), measure="ZCOR", ri="ri", ni="ni")
+    got = cf.meta_analysis(es).predict(transf="auto", measure="ZCOR")
+    ref = REF["molloy2014_ztor"]
+    assert got["pred"].tolist() == pytest.approx([ref["estimate"]], rel=RTOL)
+    assert [got[c][0] for c in PRED[1:]] == pytest.approx([ref[k] for k in KEYS[1:]], rel=RTOL)
+    with pytest.raises(ValueError, match="newmods has 2 columns; the model has 0 moderators"):
+        cf.meta_analysis(es).predict(newmods=[1, 2])

@@ -215,7 +215,7 @@ def test_genq_with_moderators_matches_metafor(bcg, test):
     r = cf.meta_analysis(bcg, mods="~ alloc", method="GENQ", weights="w", test=test)
     tau2, se_tau2, b, se, stat, pval, lo, hi, qm, qm_pval, r2, i2, h2, qe, qe_pval = GENQ_MODS[test]
     got = {"tau2": r.tau2, "se_tau2": r.se_tau2, "qm": r.qm, "qm_pval": r.qm_pval, "r2": r.r2, "i2": r.i2,
-           "h2": r.h2, "qe": r.qe, "qe_pval": r.qe_pval}
+           "h2": r.h2, "qe": r.q, "qe_pval": r.q_pval}
     for f, e in zip(got, (tau2, se_tau2, qm, qm_pval, r2, i2, h2, qe, qe_pval), strict=True):
         assert close(got[f], e), f
     for f, e in zip(("estimate", "se", "stat", "pval", "ci_low", "ci_high"), (b, se, stat, pval, lo, hi),
@@ -314,7 +314,7 @@ def test_subgroups_with_moderators_match_metafor(test):
         assert res.k == k and [c.name for c in res.coefficients] == ["intrcpt", "length"]
         assert all(close(c.estimate, e) for c, e in zip(res.coefficients, b, strict=True))
         assert all(close(c.se, e) for c, e in zip(res.coefficients, se, strict=True))
-        got = (res.tau2, res.qm, res.qm_pval, res.qe, res.qe_pval)
+        got = (res.tau2, res.qm, res.qm_pval, res.q, res.q_pval)
         assert all(close(g, e) for g, e in zip(got, (tau2, qm, qm_p, qe, qe_p), strict=True)), got
     assert close(r.q_between, qb) and close(r.q_between_pval, qb_p) and r.q_between_df == 2
     assert "Test for Subgroup Differences (all 2 coefficients):" in str(r.summary())

@@ -30,7 +30,18 @@ res_hasselblad <- rma(yi, vi, data = hasselblad, control = converged)
 psyctr <- read.csv("data/metapsy_depression_psyctr.csv", check.names = FALSE)
 res_psyctr <- rma(yi = psyctr$.g, sei = psyctr$.g_se, control = converged)
 
+res_ablat <- rma(yi, vi, mods = ~ ablat, data = bcg, control = converged)
+at <- predict(res_ablat, newmods = c(10, 30, 50), transf = exp)
+fitted <- predict(res_ablat)
+res_ablat_knha <- rma(yi, vi, mods = ~ ablat, data = bcg, test = "knha", control = converged)
+at_knha <- predict(res_ablat_knha, newmods = c(10, 30, 50))
+rows <- function(p) list(pred = p$pred, se = if (is.null(p$se)) NA else p$se, ci_low = p$ci.lb,
+                         ci_high = p$ci.ub, pi_low = p$pi.lb, pi_high = p$pi.ub)
+
 write_reference(list(
+  bcg_ablat_predict_exp = c(list(newmods = c(10, 30, 50)), rows(at)),
+  bcg_ablat_fitted = rows(fitted),
+  bcg_ablat_knha_predict = c(list(newmods = c(10, 30, 50)), rows(at_knha)),
   molloy2014_ztor = c(list(estimate_z = as.numeric(res_molloy$beta)), pred(res_molloy, transf.ztor)),
   bcg_rr_by_alloc_exp = by_alloc,
   pritz1997_ipft = c(list(pritz = list(xi = dat.pritz1997$xi, ni = dat.pritz1997$ni)),

@@ -161,8 +161,9 @@ def fit(data: EffectData, *, method: Method = "REML", test: Test = "z", level: f
         k=k, estimate=first.estimate, se=first.se, stat=first.stat, pval=first.pval, ci_low=first.ci_low,
         ci_high=first.ci_high, pi_low=pi_low, pi_high=pi_high, tau2=tau2, se_tau2=se_tau2, tau2_ci=tau2_ci,
         i2=i2, i2_ci=i2_ci, h2=h2, h2_ci=h2_ci, q=q, q_df=df_res, q_pval=q_pval, method=method, test=test,
-        level=level, df=df, coefficients=coefs, qm=qm, qm_df=m, qm_pval=qm_pval, r2=r2, qe=q, qe_pval=q_pval,
-        vt=vt, yi=y, vi=v, X=X, weights=w, vcov=vcov, slab=data.slab, rows=data.rows, warnings=tuple(notes))
+        level=level, df=df, coefficients=coefs, qm=qm, qm_df=m, qm_pval=qm_pval, r2=r2, vt=vt, yi=y,
+        vi=v, X=X, weights=w, vcov=vcov, slab=data.slab, rows=data.rows, warnings=tuple(notes),
+        crit=float(crit))
 
 
 def _heterogeneity_ci(tau2_ci, vt: float):
@@ -216,8 +217,9 @@ def meta_analysis(data=None, *, yi="yi", vi="vi", sei=None, mods=None, by=None, 
         ``k``; ``estimate``, ``se``, ``stat``, ``pval``, ``ci_low``, ``ci_high`` (the pooled effect, or the
         intercept with moderators); ``pi_low``, ``pi_high`` (prediction interval; NaN for common-effect models
         and with moderators); ``tau2``, ``se_tau2``, ``tau2_ci``; ``i2`` (percent), ``i2_ci``; ``h2``,
-        ``h2_ci``; ``q``, ``q_df``, ``q_pval`` (Cochran's Q); ``coefficients``; with moderators ``qm``,
-        ``qm_df``, ``qm_pval``, ``r2`` (percent), ``qe``, ``qe_pval``; ``warnings``. See :func:`fit`.
+        ``h2_ci``; ``q``, ``q_df``, ``q_pval`` (Cochran's Q; the residual QE with moderators, "qe" in the
+        JSON); ``coefficients``; with moderators ``qm``, ``qm_df``, ``qm_pval``, ``r2`` (percent);
+        ``warnings``; ``predict()``. See :func:`fit`.
     SubgroupResult
         With ``by``: one MetaResult per level, ``q_between``, ``q_between_df``, ``q_between_pval`` (with
         ``mods``: the test that the meta-regressions' coefficients are the same in every subgroup).
@@ -423,9 +425,10 @@ def _fit_block(ed: EffectData, order: np.ndarray, bounds: np.ndarray, gs: np.nda
             i2_ci=i2_ci, h2_ci=h2_ci,
             q_df=int(df[c]), method=method, test=test, level=level,
             df=math.inf if test == "z" else float(df[c]), coefficients=(coef,), qm=math.nan, qm_df=0,
-            qm_pval=math.nan, r2=math.nan, qe=row["q"], qe_pval=row["q_pval"], vt=vtc, yi=ed.yi[sel],
+            qm_pval=math.nan, r2=math.nan, vt=vtc, yi=ed.yi[sel],
             vi=ed.vi[sel], X=ed.X[sel], weights=1.0 / (ed.vi[sel] + row["tau2"]),
-            vcov=np.array([[row["se"] ** 2]]), slab=ed.slab[sel], rows=ed.rows[sel])
+            vcov=np.array([[row["se"] ** 2]]), slab=ed.slab[sel], rows=ed.rows[sel],
+            crit=float(inference.critical(level, math.inf if test == "z" else float(df[c]))))
     return out
 
 

@@ -93,8 +93,6 @@ class MetaResult(Printable):
     qm_df: int
     qm_pval: float
     r2: float
-    qe: float
-    qe_pval: float
     vt: float
     yi: np.ndarray = field(repr=False)
     vi: np.ndarray = field(repr=False)
@@ -104,6 +102,7 @@ class MetaResult(Printable):
     slab: np.ndarray = field(repr=False)
     rows: np.ndarray = field(repr=False)
     warnings: tuple[str, ...] = ()
+    crit: float = math.nan  # the critical value of the intervals: z, or t(df), at the level
 
     @property
     def has_mods(self) -> bool:
@@ -132,7 +131,7 @@ class MetaResult(Printable):
         if self.has_mods:
             out.update({
                 "coefficients": [c.to_dict() for c in self.coefficients], "qm": self.qm, "qm_df": self.qm_df,
-                "qm_pval": self.qm_pval, "r2": self.r2, "qe": self.qe, "qe_pval": self.qe_pval,
+                "qm_pval": self.qm_pval, "r2": self.r2, "qe": self.q, "qe_pval": self.q_pval,
             })
         return jsonable(out)
 
@@ -147,6 +146,50 @@ class MetaResult(Printable):
     def summary(self, digits: int = 4) -> Summary:
         """metafor's print layout: model line, heterogeneity, tests, and the "Model Results" table."""
         return Summary(_model_text(self, digits), notes=self.warnings)
+
+    def predict(self, newmods=None, transf: str = "none", measure: str | None = None, ni=None):
+        """Predicted effects with confidence and prediction intervals, as metafor's ``predict.rma``.
+
+        Without moderators: the pooled effect. With moderators: the fitted value of each study, or of each
+        row of ``newmods`` (the values of the moderators in the order of ``coefficients[1:]``, as the model
+        matrix has them: dummy columns for factors; a 1-d array is one value per new study with one
+        moderator, else the values of one new study). pred = x'b with variance
+        x' V x; the confidence interval pred -+ crit se and the prediction interval
+        pred -+ crit sqrt(se^2 + tau2) (Riley, Higgins & Deeks, 2011; NaN for a common-effect model), with
+        the model's critical value (z, or t(k - p)). ``transf`` back-transforms pred and the limits
+        ("exp", "ztor", "ilogit", "iarcsin", "ipft" with the sample sizes ``ni``; "auto" the natural scale
+        of ``measure``); se is then NaN, as metafor leaves it out.
+
+        Returns a DataFrame: pred, se, ci_low, ci_high, pi_low, pi_high.
+        """
+        from .._transforms import TRANSFORMS, back_transform, choose
+
+        if transf not in TRANSFORMS:
+            raise ValueError(f"transf={transf!r} is not one of {', '.join(TRANSFORMS)}")
+        p = len(self.coefficients)
+        if newmods is None:
+            X = self.X if self.has_mods else np.ones((1, 1))
+        else:
+            x = np.asarray(newmods, dtype=float)
+            if x.ndim < 2:  # one moderator: a value per new study; several: the values of one new study
+                x = x.reshape(-1, 1) if p == 2 else x.reshape(1, -1)
+            if x.shape[1] != p - 1:
+                raise ValueError(f"newmods has {x.shape[1]} columns; the model has {p - 1} moderators")
+            X = np.column_stack([np.ones(x.shape[0]), x])
+        beta = np.array([c.estimate for c in self.coefficients])
+        pred = X @ beta
+        se = np.sqrt(np.einsum("ij,jk,ik->i", X, self.vcov, X))
+        half = self.crit * se
+        pi_half = self.crit * np.sqrt(se**2 + self.tau2)
+        if self.common_effect:
+            pi_half = np.full(pred.shape, np.nan)
+        cols = {"pred": pred, "se": se, "ci_low": pred - half, "ci_high": pred + half,
+                "pi_low": pred - pi_half, "pi_high": pred + pi_half}
+        chosen = choose(transf, measure)
+        if chosen is not None:
+            cols = {k: (np.full(pred.shape, np.nan) if k == "se" else back_transform(chosen[0], v, ni=ni))
+                    for k, v in cols.items()}
+        return frame([dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)], cols)
 
 
 def _model_text(r: MetaResult, digits: int) -> str:
@@ -235,7 +278,7 @@ class SubgroupResult(Printable):
         pairs = zip(self.levels, self.results, strict=True)
         if self.has_mods:
             return [{"level": lvl, "k": r.k, **pick(c, COEF_FIELDS), "tau2": r.tau2,
-                     "qe": r.qe, "qe_pval": r.qe_pval} for lvl, r in pairs for c in r.coefficients]
+                     "qe": r.q, "qe_pval": r.q_pval} for lvl, r in pairs for c in r.coefficients]
         return [{"level": lvl, **pick(r, _SUBGROUP_FIELDS)} for lvl, r in pairs]
 
     def to_frame(self):
