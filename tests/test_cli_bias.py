@@ -29,7 +29,7 @@ def test_bias_json_matches_metafor():
     proc = run("bias", input_path(case), "--yi", "yi", "--vi", "vi", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
-    assert set(got) == set(RENAME.values()) | {"k", "method", "warnings"}
+    assert set(got) == set(RENAME.values()) | {"k", "method", "direction", "warnings"}
     for section, fields in case["expected"].items():
         ours = RENAME[section]
         for name, expected in fields.items():

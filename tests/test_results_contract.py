@@ -172,7 +172,7 @@ def _keys_of(name: str, d: dict) -> None:
         if mods:
             assert all(COEFFICIENT_KEYS <= set(c) for c in d["coefficients"])
     elif base == "BiasResult":
-        assert set(d) == set(BIAS_KEYS) | {"k", "method", "warnings"}
+        assert set(d) == set(BIAS_KEYS) | {"k", "method", "direction", "warnings"}  # the favourable direction
         for method, keys in BIAS_KEYS.items():
             assert keys <= set(d[method]), method
     elif base == "RegressionTest":

@@ -3,7 +3,8 @@
 ``--format json`` prints the DESIGN.md object: ``egger {stat, pval, limit_estimate}``, ``egger_classical
 {stat, pval, df}``, ``begg {tau, pval}``, ``trim_and_fill {k0, estimate, se, tau2, side}``, ``fail_safe_n
 {fsnum}``, ``pet {estimate, se}``, ``peese {estimate, se}``, ``selection_3psm {estimate, se, tau2, delta,
-lrt, lrt_pval}``, plus ``k``, ``method`` and ``warnings``; ``--format text`` the summary table.
+lrt, lrt_pval}``, plus ``k``, ``method``, ``direction`` (the favourable one) and ``warnings``; with
+``--cluster`` also ``egger_clustered {stat, pval, df, limit_estimate}``; ``--format text`` the summary table.
 """
 
 from __future__ import annotations
@@ -29,17 +30,25 @@ from ._common import (
 @method_option(help="Estimator of tau2 for the models (Egger, trim and fill, PET-PEESE).")
 @click.option("--estimator", type=click.Choice(["L0", "R0"]), default="L0", show_default=True,
               help="Trim-and-fill estimator of the number of missing studies.")
+@click.option("--direction", type=click.Choice(["lower", "higher"], case_sensitive=False), default=None,
+              help="Which effects are favourable (lower on symptom scales): the selection model's one-sided "
+                   "p-values and trim and fill's side [default: higher for the selection model and trim and "
+                   "fill's side from Egger's test, as metafor].")
+@click.option("--cluster", default=None, metavar="COLUMN",
+              help="Column of study IDs when effect sizes are nested: adds Egger's test as a three-level "
+                   "meta-regression on the standard errors with CR2 inference.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
-def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, fmt):
+def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, direction, cluster, fmt):
     """Egger, Begg, trim and fill, fail-safe N, PET-PEESE and the 3PSM selection model (metafor defaults)."""
     from ..models.bias import bias_tests
 
     data, yi, vi, sei, _ = effect_inputs(read_input(file_or_dataset), yi, vi, sei, None)
-    dependence = dependence_warning(data, slab, None)
+    dependence = dependence_warning(data, slab, cluster)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
         res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method,
-                         estimator=estimator)
+                         estimator=estimator, direction=None if direction is None else direction.lower(),
+                         cluster=cluster)
     if dependence:
         click.echo(f"warning: {dependence}", err=True)
     if fmt == "json":

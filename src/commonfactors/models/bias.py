@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import _distributions as dist
 from .._checks import EffectData
-from ..errors import BoundaryWarning, ConvergenceWarning, InputError, SmallKWarning
+from ..errors import BoundaryWarning, CommonFactorsWarning, ConvergenceWarning, InputError, SmallKWarning
 from ..results.bias import (
     BiasResult,
     FailSafeN,
@@ -41,6 +41,8 @@ from .univariate import fit
 Side = Literal["left", "right"]
 Estimator = Literal["L0", "R0"]
 Alternative = Literal["greater", "less"]
+#: which effects are favourable: the selection model's alternative and trim and fill's side follow it
+Direction = Literal["lower", "higher"]
 
 #: range of the selection weights delta_j, as metafor's selmodel defaults (delta.min = 0, delta.max = 100)
 DELTA_MAX = 100.0
@@ -616,9 +618,10 @@ def _selection_model(ed: EffectData, notes: Notes, *, steps=(0.025,), alternativ
     for j in range(1, m):
         if counts[j] == 0 or counts[0] == 0:
             which = 0 if counts[0] == 0 else j
-            notes.add("selection model: no study has a one-sided p-value in "
-                      f"({lows[which]:g}, {steps[which]:g}]: the selection weights are not identified",
-                      BoundaryWarning)
+            favourable = "higher" if alternative == "greater" else "lower"
+            notes.add(f"selection model: no study has a one-sided p-value in ({lows[which]:g}, "
+                      f"{steps[which]:g}] for {favourable} effects as the favourable direction (alternative "
+                      f"'{alternative}'): the selection weights are not identified", BoundaryWarning)
             break
     # the unadjusted random-effects model fitted by ML: the start, and the null model of the LRT
     null = notes.run("selection model (ML random-effects model)", fit, _subset(ed, yi=y, vi=v), method="ML",
@@ -770,7 +773,8 @@ def funnel_data(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Met
 @fitted
 def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Method = "REML", test: Test = "z",
                level: float = 95, estimator: Estimator = "L0", side: Side | None = None, alpha: float = 0.05,
-               steps=(0.025,), alternative: Alternative = "greater") -> BiasResult:
+               steps=(0.025,), alternative: Alternative | None = None, direction: Direction | None = None,
+               cluster=None) -> BiasResult:
     """All small-study-effect and publication-bias diagnostics at once (``commonfactors bias``).
 
     Egger's test as a meta-regression on sqrt(v_i) (:func:`egger_test`, model "rma") and in its classical
@@ -804,9 +808,23 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
     check_choice("estimator", estimator, ("L0", "R0"))
     if side is not None:
         check_choice("side", side, ("left", "right"))
+    if direction is not None:
+        check_choice("direction", direction, ("lower", "higher"))
+        alternative = alternative or ("greater" if direction == "higher" else "less")
+        side = side or ("left" if direction == "higher" else "right")  # missing: the unfavourable side
+    alternative = alternative or "greater"  # metafor's selmodel default
     check_choice("alternative", alternative, ("greater", "less"))
     ed, notes = validated(data, yi=yi, vi=vi, sei=sei, slab=slab)
     opts = {"method": method, "test": test, "level": level}
+    if direction is None:
+        pooled = notes.run("random-effects model", fit, ed, method=method, test="z", level=level,
+                           profile_ci=False).estimate
+        if pooled < 0 and alternative == "greater":
+            notes.add("the pooled estimate is negative, but the selection model takes higher effects as the "
+                      "favourable direction (metafor's default): give direction='lower' (--direction lower) "
+                      "if lower values are favourable, as on symptom scales", CommonFactorsWarning)
+    clustered = None if cluster is None else _clustered_egger(data, yi=yi, vi=vi, sei=sei, cluster=cluster,
+                                                              method=method, level=level, notes=notes)
     egger = _regression(ed, notes, model="rma", predictor="sei", **opts)
     classical = _regression(ed, notes, model="lm", predictor="sei", **opts)
     begg = _rank_test(ed, notes)
@@ -820,4 +838,27 @@ def bias_tests(data=None, *, yi="yi", vi="vi", sei=None, slab=None, method: Meth
         notes.add(f"selection model: only k = {ed.yi.shape[0]} studies; not fitted", SmallKWarning)
         sel = None
     return BiasResult(k=ed.yi.shape[0], method=method, egger=egger, egger_classical=classical, begg=begg,
-                      trim_and_fill=tf, fail_safe_n=fsn, pet_peese=pp, selection_3psm=sel, warnings=notes())
+                      trim_and_fill=tf, fail_safe_n=fsn, pet_peese=pp, selection_3psm=sel,
+                      direction="higher" if alternative == "greater" else "lower",
+                      direction_given=direction is not None, egger_clustered=clustered, warnings=notes())
+
+
+def _clustered_egger(data, *, yi, vi, sei, cluster, method, level, notes: Notes) -> RegressionTest:
+    """Egger's test for effect sizes nested in clusters: the three-level meta-regression of y_i on its
+    standard error with CR2 cluster-robust inference and Satterthwaite degrees of freedom (the "Egger
+    sandwich" test that Rodgers & Pustejovsky, 2021, Psychological Methods 26(2), 141-160, recommend for
+    dependent effect sizes), by :func:`commonfactors.models.multilevel.multilevel_meta_analysis`."""
+    from .multilevel import multilevel_meta_analysis
+
+    if data is None:  # arrays: the standard errors as the moderator, row by row
+        mods = np.asarray(sei, dtype=float) if sei is not None else np.sqrt(np.asarray(vi, dtype=float))
+    else:
+        mods = f"~ `{sei}`" if sei is not None else f"~ sqrt(`{vi}`)"
+    res = notes.run("Egger's test with clusters", multilevel_meta_analysis, data, yi=yi,
+                    vi=vi if sei is None else None, sei=sei, cluster=cluster, mods=mods, method=method,
+                    test="t", level=level, robust="cr2")
+    b0, b1 = res.robust.coefficients
+    return RegressionTest(model="rma.mv CR2", predictor="sei", method=method, k=res.k, slope=b1.estimate,
+                          slope_se=b1.se, stat=b1.estimate / b1.se, pval=b1.pval, df=b1.df,
+                          limit_estimate=b0.estimate, limit_se=b0.se, limit_ci_low=b0.ci_low,
+                          limit_ci_high=b0.ci_high)

@@ -325,6 +325,9 @@ class BiasResult(Printable):
     fail_safe_n: FailSafeN
     pet_peese: PetPeeseResult
     selection_3psm: SelectionModelResult | None
+    direction: str = "higher"
+    direction_given: bool = False
+    egger_clustered: RegressionTest | None = None
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
@@ -332,10 +335,13 @@ class BiasResult(Printable):
         ``egger {stat, pval, limit_estimate}``, ``egger_classical {stat, pval, df}``, ``begg {tau, pval}``,
         ``trim_and_fill {k0, estimate, se, tau2, side}``, ``fail_safe_n {fsnum}``, ``pet {estimate, se}``,
         ``peese {estimate, se}``, ``selection_3psm {estimate, se, tau2, delta, lrt, lrt_pval}`` (None when it
-        could not be fitted), plus ``k``, ``method`` and ``warnings``."""
+        could not be fitted), plus ``k``, ``method``, ``direction`` (the favourable one, "lower" or
+        "higher") and ``warnings``; with clusters ``egger_clustered {stat, pval, df, limit_estimate}``."""
         pp = self.pet_peese.to_dict()
+        g = self.egger_clustered
+        clustered = {} if g is None else {"egger_clustered": {**g.to_dict(), "df": g.df}}
         return jsonable({
-            "k": self.k, "method": self.method,
+            "k": self.k, "method": self.method, "direction": self.direction, **clustered,
             "egger": self.egger.to_dict(), "egger_classical": self.egger_classical.to_dict(),
             "begg": self.begg.to_dict(), "trim_and_fill": self.trim_and_fill.to_dict(),
             "fail_safe_n": self.fail_safe_n.to_dict(), "pet": pp["pet"], "peese": pp["peese"],
@@ -364,8 +370,8 @@ class BiasResult(Printable):
         e, c, b, t, f = self.egger, self.egger_classical, self.begg, self.trim_and_fill, self.fail_safe_n
         pet, peese, sel = self.pet_peese.pet, self.pet_peese.peese, self.selection_3psm
         rows = [
-            ["Egger (meta-regression on sei)", f"z = {fmt(e.stat, digits)}", fmt_p(e.pval, digits),
-             f"limit estimate {fmt(e.limit_estimate, digits)}"],
+            ["Egger (meta-regression on sei)", f"{_z_or_t(e.df)} = {fmt(e.stat, digits)}",
+             fmt_p(e.pval, digits), f"limit estimate {fmt(e.limit_estimate, digits)}"],
             ["Egger (classical, weighted lm)", f"t({df_text(c.df)}) = {fmt(c.stat, digits)}",
              fmt_p(c.pval, digits), ""],
             ["Begg rank correlation", f"tau = {fmt(b.tau, digits)}", fmt_p(b.pval, digits), ""],
@@ -382,5 +388,22 @@ class BiasResult(Printable):
                          fmt_p(sel.lrt_pval, digits),
                          f"estimate {fmt(sel.estimate, digits)} (SE {fmt(sel.se, digits)}), "
                          f"tau^2 {fmt(sel.tau2, digits)}, delta {fmt(sel.delta[-1], digits)}"])
+        if self.egger_clustered is not None:
+            g = self.egger_clustered
+            rows.insert(0, ["Egger (three-level, CR2)", f"t({df_text(g.df)}) = {fmt(g.stat, digits)}",
+                            fmt_p(g.pval, digits), f"limit estimate {fmt(g.limit_estimate, digits)}"])
         head = f"Small-study effects and publication bias (k = {self.k}; tau^2 estimator: {self.method})\n\n"
-        return Summary(head + table(["", "statistic", "pval", "adjusted"], rows), notes=self.warnings)
+        foot = [f"Favourable direction: {self.direction} effects, as given: the selection model's one-sided "
+                "p-values and trim and fill's side follow it." if self.direction_given else
+                f"Favourable direction: {self.direction} effects for the selection model (metafor's "
+                "default); trim and fill's side from Egger's test. Set it with direction= (--direction)."]
+        if self.egger_clustered is not None:
+            foot.append("Effect sizes nested in clusters: only the three-level Egger test accounts for it; "
+                        "the other tests assume independent effect sizes.")
+        return Summary(head + table(["", "statistic", "pval", "adjusted"], rows) + "\n\n" + "\n".join(foot),
+                       notes=self.warnings)
+
+
+def _z_or_t(df: float) -> str:
+    """The statistic's name: z, or t with its degrees of freedom."""
+    return "z" if math.isinf(df) else f"t({df_text(df)})"
