@@ -146,7 +146,7 @@ def test_bias_tests_to_dict_is_the_cli_contract():
         warnings.simplefilter("ignore", BoundaryWarning)
         res = cf.bias_tests(conformance_data("hackshaw1998"))
     d = res.to_dict()
-    assert set(d) == BIAS_KEYS | {"k", "method", "warnings"}
+    assert set(d) == BIAS_KEYS | {"k", "method", "direction", "warnings"}
     assert set(d["egger"]) == {"stat", "pval", "limit_estimate"}
     assert set(d["egger_classical"]) == {"stat", "pval", "df"}
     assert set(d["begg"]) == {"tau", "pval"}
