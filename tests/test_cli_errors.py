@@ -74,6 +74,11 @@ CASES = [
     # convert (numbers, not files)
     ("convert-bad-correlation", ["convert", "r", "d", "1.5"], "expected a correlation in (-1, 1)", None),
     ("convert-bad-metric", ["convert", "q", "d", "2"], "Invalid value for 'FROM'", None),
+    # plot (--out FIG)
+    ("plot-bad-suffix", ["plot", "forest", "{dir}/bcg.csv", "--out", "{dir}/f.jpg"],
+     "expected a .png, .svg or .pdf file", "{dir}/f.jpg"),
+    ("plot-misspelled-column", ["plot", "forest", "{dir}/bcg.csv", "--yi", "yy", "--out", "{dir}/f.png"],
+     "no column 'yy'", "{dir}/f.png"),
     # reproduce (analysis IDs)
     ("reproduce-unknown", ["reproduce", "nosuchanalysis"], "no analysis 'nosuchanalysis'", None),
     ("reproduce-ids-and-all", ["reproduce", "molloy2014", "--all"], "not both", None),
@@ -100,6 +105,7 @@ SUBPROCESS = {
     "pool-missing-file", "bias-unknown-dataset", "influence-bad-vi", "effects-bad-count",
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
     "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
+    "plot-misspelled-column",
 }
 
 

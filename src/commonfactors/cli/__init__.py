@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "report": "report:report",
     "report-all": "report:report_all",
     "convert": "convert:convert",
+    "plot": "plot:plot",
 }
 
 

@@ -86,7 +86,7 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in str(text).lower()).strip("-")
 
 
-def _labels(frame) -> list[str]:
+def study_labels(frame) -> list[str]:
     """Study labels from the first label-like column (``LABEL_COLUMNS``), with the year appended when
     there is a ``year`` column and the label does not contain it; "study 1", "study 2", ... otherwise."""
     import pandas as pd
@@ -146,7 +146,7 @@ def prepare(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None, sl
             raise InputError("no such column", column=slab, expected="a column of study labels")
         labels = [str(v) for v in frame[slab]]
     else:
-        labels = _labels(frame)
+        labels = study_labels(frame)
     return Data(
         frame=out,
         yi=spec["yi"],

@@ -954,8 +954,9 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
 # saving
 
 
-def save(fig, path, *, formats=("png", "svg")) -> list[Path]:
-    """Write ``fig`` as ``path`` with each suffix in ``formats``, deterministically and atomically.
+def save(fig, path, *, formats=("png", "svg"), public: bool = True) -> list[Path]:
+    """Write ``fig`` as ``path`` with each suffix in ``formats``, deterministically and atomically;
+    ``public`` files (a report site's) readable by all, others with the permissions of the user's umask.
 
     The PNG has no "Software" entry and the SVG no date or creator, and SVG element IDs come from a fixed
     hash salt, so the same figure gives byte-identical files on every run. Each file is written to a
@@ -982,6 +983,7 @@ def save(fig, path, *, formats=("png", "svg")) -> list[Path]:
             target = path.with_suffix(f".{fmt}")
             with atomic_path(target) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=DPI, metadata=meta.get(fmt), facecolor="white")
-            os.chmod(target, 0o644)  # readable when served (mkstemp creates files for the owner only)
+            if public:
+                os.chmod(target, 0o644)  # readable when served, whatever the umask
             written.append(target)
     return written
