@@ -102,6 +102,8 @@ def trace_PDPD(X: np.ndarray, w: np.ndarray, A: np.ndarray, d1: np.ndarray | flo
     tr(P D1 P D2) = sum(w^2 d1 d2) - 2 tr(A X' diag(w^3 d1 d2) X) + tr(A B1 A B2),
     where B_j = X' diag(w^2 d_j) X.
     """
+    if is_intercept_only(X):
+        return float(intercept_trace_PDPD(w, d1, d2))
     k = w.shape[0]
     d1 = np.broadcast_to(np.asarray(d1, dtype=float), (k,))
     d2 = np.broadcast_to(np.asarray(d2, dtype=float), (k,))
@@ -110,6 +112,23 @@ def trace_PDPD(X: np.ndarray, w: np.ndarray, A: np.ndarray, d1: np.ndarray | flo
     AB2 = A @ xdx(X, w2 * d2)
     C = xdx(X, w2 * w * d1 * d2)
     return float(np.sum(w2 * d1 * d2) - 2.0 * np.sum(A * C) + np.sum(AB1 * AB2.T))
+
+
+def intercept_trace_PDPD(w: np.ndarray, d1, d2) -> np.ndarray | float:
+    """tr(P D1 P D2) of the model without moderators (X = 1, A = 1/sum(w)), summed over axis 0: one value
+    for vectors (k,), one per column for (k, m) arrays (:func:`.batch.fit_many`; a missing study has weight
+    0). :func:`trace_PDPD` with X = 1: with S = sum(w) and a_j = w d_j,
+
+        tr(P D1 P D2) = sum(a_1 a_2) - 2 sum(w a_1 a_2) / S + sum(w a_1) sum(w a_2) / S^2.
+    """
+    a1 = w * d1
+    a2 = a1 if d2 is d1 else w * d2
+
+    def total(*terms):  # sum over axis 0 of the product, without a temporary product
+        return np.einsum(",".join(["i..."] * len(terms)) + "->...", *terms)
+
+    s = w.sum(axis=0)
+    return total(a1, a2) - 2.0 * total(w, a1, a2) / s + total(w, a1) * total(w, a2) / s**2
 
 
 def trace_PP(X: np.ndarray, w: np.ndarray, A: np.ndarray) -> float:

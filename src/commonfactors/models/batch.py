@@ -24,6 +24,7 @@ from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKW
 from ..results.batch import BatchResult
 from . import _inference as inference
 from ._options import BatchMethod, Test, normalize_options
+from ._wls import intercept_trace_PDPD
 from .tau2 import (
     MAXITER,
     closed_form,
@@ -211,18 +212,6 @@ def _fe_parts(y, v):
     return w, sw, mu, _rowdot(w, r, r)
 
 
-def _trace_psps(w, sigma):
-    r"""tr(P S P S) per row, with P = W - w w'/sum(w) (W = diag(w)) and S = diag(sigma).
-
-    Var(y'Py) = 2 tr(PSPS) when y ~ N(X beta, S) and P X = 0 (the variance of a quadratic form in
-    normal variables; Searle, Casella & McCulloch, 1992, Variance Components, Wiley). With a = w * sigma:
-    :math:`\sum a_i^2 - 2 \sum w_i a_i^2 / \sum w + (\sum w_i a_i)^2 / (\sum w)^2`.
-    """
-    a = w * sigma
-    s = w.sum(axis=0)
-    return _rowdot(a, a) - 2.0 * _rowdot(w, a, a) / s + (_rowdot(w, a) / s) ** 2
-
-
 def _mean_v(v, present, k):
     return np.where(present, v, 0.0).sum(axis=0) / k
 
@@ -263,10 +252,12 @@ class _Rows:
     q_crude = property(lambda self: _fe_parts(self.y, self.v + self.crude[None, :])[3])
 
     def variance(self, weights: str, tau2):
-        """2 tr(P_a V* P_a V*), V* = diag(v + tau2) (``_trace_psps``)."""
+        """2 tr(P_a V* P_a V*), V* = diag(v + tau2) (:func:`._wls.intercept_trace_PDPD`; Var(y'P_a y) when
+        y ~ N(mu, V*): Searle, Casella & McCulloch, 1992, Variance Components, Wiley)."""
         a = {"inverse": lambda: self._inverse[0], "unit": lambda: self.present.astype(np.float64),
              "crude": lambda: 1.0 / (self.v + self.crude[None, :])}[weights]()
-        return 2.0 * _trace_psps(a, np.where(self.present, self.v + tau2[None, :], 0.0))
+        vstar = np.where(self.present, self.v + tau2[None, :], 0.0)
+        return 2.0 * intercept_trace_PDPD(a, vstar, vstar)
 
 
 def _closed_form(method: str):
