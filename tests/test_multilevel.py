@@ -420,6 +420,13 @@ def test_fit_statistics_match_metafor():
     )
 
 
+def test_heterogeneity_p_value_below_the_printed_precision_is_printed_as_metafor():
+    # print(rma.mv(yi, vi, random = ~ 1 | cluster/within, data = assink, method = "REML")), metafor 3.8-1:
+    # the line of the test for heterogeneity, "p-val < .0001"
+    res = cf.multilevel_meta_analysis(read_table(HERE / "inputs" / "ml_assink2016.csv"), cluster="cluster")
+    assert REFERENCE["assink2016_printed_q"] in str(res.summary()).splitlines()
+
+
 def test_non_convergence_is_reported():
     from commonfactors.errors import ConvergenceWarning
     from commonfactors.models.multilevel import _fit_warnings

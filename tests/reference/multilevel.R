@@ -49,7 +49,10 @@ aggregated <- sapply(c(weighted = TRUE, simple = FALSE), function(weighted) {
 m <- rma.mv(yi, vi, random = ~ 1 | cluster/within, data = read.csv(file.path(inputs, "ml_assink2016.csv")),
             method = "REML", control = ctl)
 fit_statistics <- round(as.numeric(fitstats(m)[c("logLik:", "AIC:", "BIC:", "AICc:"), 1]), 8)
+# the heterogeneity test as print() shows it (a p-value below the printed precision: "p-val < .0001")
+printed_q <- grep("p-val", capture.output(print(m)), value = TRUE)[1]
 
 write_reference(list(small = small, small_ml_x = small_ml_x, knapp2017_difficulty_t = knapp_t,
-                     assink2016_aggregate_cs_rho06 = aggregated, assink2016_fitstats = fit_statistics),
+                     assink2016_aggregate_cs_rho06 = aggregated, assink2016_fitstats = fit_statistics,
+                     assink2016_printed_q = printed_q),
                 "multilevel")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .._format import Summary, fmt, fmt_p, jsonable, table
-from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, coef_table, pick
+from .._format import Summary, fmt, jsonable, table
+from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, coef_table, pick, pval_eq
 from .meta import Coefficient
 
 
@@ -132,7 +132,7 @@ class MultilevelResult(Printable):
                  "Variance Components:", "", table(["", "estim", "sqrt", "nlvls", "fixed", "factor"], rows),
                  "", "Test for Residual Heterogeneity:" if self.has_mods else "Test for Heterogeneity:",
                  f"{'QE' if self.has_mods else 'Q'}(df = {self.q_df}) = {fmt(self.q)}, "
-                 f"p-val {_pv(self.q_pval)}", ""]
+                 f"p-val {pval_eq(self.q_pval)}", ""]
         robust = self.robust
         if robust is not None:
             sizes = self.cluster_sizes
@@ -147,12 +147,12 @@ class MultilevelResult(Printable):
             lines.append(f"Test of Moderators ({span}):")
             if robust is not None:
                 lines.append(f"F(df1 = {fmt(robust.qm_df[0], 0)}, df2 = {fmt(robust.qm_df[1], 2)}) = "
-                             f"{fmt(robust.qm)}, p-val {_pv(robust.qm_pval)}  (CR2, HTZ)")
+                             f"{fmt(robust.qm)}, p-val {pval_eq(robust.qm_pval)}  (CR2, HTZ)")
             elif self.test == "z":
-                lines.append(f"QM(df = {self.qm_df}) = {fmt(self.qm)}, p-val {_pv(self.qm_pval)}")
+                lines.append(f"QM(df = {self.qm_df}) = {fmt(self.qm)}, p-val {pval_eq(self.qm_pval)}")
             else:
                 lines.append(f"F(df1 = {self.qm_df[0]}, df2 = {self.qm_df[1]}) = {fmt(self.qm)}, "
-                             f"p-val {_pv(self.qm_pval)}")
+                             f"p-val {pval_eq(self.qm_pval)}")
             lines.append("")
         lines += ["Model Results:", ""]
         if robust is None:
@@ -166,9 +166,3 @@ class MultilevelResult(Printable):
             lines += ["", "Results based on cluster-robust inference (var-cov estimator: CR2,",
                       "approx t/F-tests and confidence intervals, df: Satterthwaite approx)."]
         return Summary("\n".join(lines), notes=self.warnings)
-
-
-def _pv(p) -> str:
-    text = fmt_p(p)
-    return text if text.startswith("<") else f"= {text}"
-
