@@ -183,18 +183,36 @@ def test_dataset_page_has_influence_and_sensitivity(built):
     assert "added in order of the column year" in bcg_text  # the caption names the column
 
 
-def test_analysis_page_shows_its_rows_and_the_models_it_names(built, reproduction):
+def test_nested_datasets_are_never_pooled_as_independent(built):
+    nested = [d for d in _pageable() if datasets.describe(d).rows > (datasets.describe(d).k or 0)]
+    assert {"assink2016", "metapsy_depression_psyctr", "metapsy_ptsd_psyctr", "metapsy_total_response",
+            "hasselblad1998", "lopez2019"} <= set(nested)
+    for d in nested:
+        info = datasets.describe(d)
+        text = re.sub(r"\s+", " ", " ".join(_parse(built / f"dataset-{d}.html").text))
+        assert f"{info.rows} effect sizes from {info.k} studies" in text
+        assert "Three-level model (" in text and "CR2 cluster-robust inference" in text
+        assert "Egger (three-level, CR2)" in text
+        assert "Pooled as independent" in text  # the model of the figures, labelled as such
+    for page in ("analysis-assink2016.html", "analysis-metapsy_depression.html"):
+        text = " ".join(_parse(built / page).text)
+        assert "Three-level model (" in text and text.count("Pooled estimate") == 1
+
+
+def test_analysis_page_shows_its_rows_and_one_headline_model(built, reproduction):
     rows = [r for r in reproduction.rows if r["id"].startswith("vanhouwelingen2002_bcg:")]
     page = _parse(built / "analysis-vanhouwelingen2002_bcg.html")
     assert set(page.rows) == {content.slug(r["id"]) for r in rows}
     specs = list(dict.fromkeys((r["model"]["measure"].split(" ")[0], r["model"]["estimator"],
                                 r["model"]["test"]) for r in rows))
-    assert ("OR", "FE", "z") in specs  # the common-effect odds ratio of van Houwelingen et al. (2002)
+    assert specs[0] == ("OR", "FE", "z")  # the common-effect odds ratio of van Houwelingen et al. (2002)
+    assert len(specs) > 1  # the other models are named, not shown
     srcs = [a["src"] for t, a in page.tags if t == "img"]
-    assert srcs == [f"figures/bcg-{m.lower()}-{e.lower()}-{t}-{kind}.png" for m, e, t in specs
-                    for kind in ("forest", "funnel")]
-    text = " ".join(page.text)
+    assert srcs == [f"figures/bcg-or-fe-z-{kind}.png" for kind in ("forest", "funnel")]
+    text = re.sub(r"\s+", " ", " ".join(page.text))
     assert "Fixed-Effects Model (k = 13)" in text  # metafor's heading for method="FE"
+    assert text.count("Pooled estimate") == 1
+    assert f"also fits {len(specs) - 1} other model" in text
     for name in ("assink2016", "dorn2007"):  # a three-level model; one arm's proportions (PLO)
         other = " ".join(_parse(built / f"analysis-{name}.html").text)
         assert "cannot be refitted from the dataset's effect-size columns" in other

@@ -121,6 +121,8 @@ class Data:
     effect_text: str
     labels: list[str]
     info: dict = field(default_factory=dict)
+    #: the column naming each row's study when the rows are effect sizes nested in studies, else None
+    cluster: str | None = None
 
 
 def _effects(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None) -> tuple[object, dict]:
@@ -196,8 +198,10 @@ def model(
             test=test,
             level=level,
         )
+        nested = _three_level(data, method=method, test=test, level=level) if data.cluster else None
         bias = cf.bias_tests(
-            yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res), test=test, level=level
+            data.frame, yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels),
+            method=_bias_method(res), test=test, level=level, cluster=data.cluster,
         )
     funnel = cf.funnel_data(yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res))
     if res.common_effect:  # the pseudo confidence region around the model's own estimate
@@ -216,26 +220,29 @@ def model(
 
         studies_file = Table(pd.DataFrame({"line": res.rows, "study": [str(s) for s in res.slab],
                                            "yi": res.yi, "vi": res.vi, "weight": share}), f"{key}-studies")
-    settings = [
-        ("Effect sizes", data.effect_text),
-        ("Measure", xlabel),
-        ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
-        ("Test and level", f"{res.test} test, {res.level:g}% intervals"),
-        ("Studies used (k)", str(res.k)),
-        (
-            "Pooled estimate",
-            f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
-        ),
-    ]
-    if not res.common_effect:
-        settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
+    settings = [("Effect sizes", data.effect_text), ("Measure", xlabel)]
+    if nested is not None:
+        settings += _three_level_settings(nested, data.cluster)
+    else:
+        settings += [
+            ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
+            ("Test and level", f"{res.test} test, {res.level:g}% intervals"),
+            ("Studies used (k)", str(res.k)),
+            (
+                "Pooled estimate",
+                f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
+            ),
+        ]
+        if not res.common_effect:
+            settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
     return {
         "key": key,
         "title": title,
         "note": note,
         "settings": settings,
         "level": f"{res.level:g}",
-        "summary_html": markup(res.summary().as_html()),
+        "summary_html": markup((res if nested is None else nested).summary().as_html()),
+        "independent_html": None if nested is None else markup(res.summary().as_html()),
         "bias_html": markup(bias.summary().as_html()),
         "forest": Drawing("forest", f"{key}-forest", (res,), {"xlabel": xlabel}),
         "funnel": Drawing("funnel", f"{key}-funnel", (funnel,),
@@ -246,6 +253,36 @@ def model(
         "forest_rule": forest_rule(res.k),
         "sensitivity": None,
     }, res
+
+
+def _three_level(data: Data, *, method: str, test: str, level: float):
+    """The three-level model of effect sizes nested in studies (metafor's
+    ``rma.mv(yi, vi, random = ~ 1 | study/es)``) with CR2 cluster-robust inference and Satterthwaite degrees
+    of freedom (Pustejovsky & Tipton, 2018; clubSandwich's ``coef_test(vcov = "CR2")``): REML unless the
+    page's estimator is ML, the only two the three-level model has."""
+    import commonfactors as cf
+
+    return cf.multilevel_meta_analysis(
+        data.frame, yi=data.yi, vi=data.vi, sei=data.sei, cluster=data.cluster,
+        method="ML" if method.upper() == "ML" else "REML", test="z" if test == "z" else "t", level=level,
+        robust="cr2",
+    )
+
+
+def _three_level_settings(nested, cluster: str) -> list[tuple[str, str]]:
+    """The settings rows of a three-level model: its structure, its size and its CR2 pooled estimate."""
+    first = nested.robust.coefficients[0]
+    between, within = nested.sigma2
+    return [
+        ("Model", f"three-level: effect sizes nested in studies (column {cluster}), variances by "
+                  f"{nested.method}; CR2 cluster-robust inference"),
+        ("Test and level", f"t test with Satterthwaite df, {nested.level:g}% intervals"),
+        ("Effect sizes (k) and studies", f"{nested.k} effect sizes from {nested.n_clusters} studies"),
+        ("Pooled estimate",
+         f"{fmt(first.estimate, 4)} {_interval(first.ci_low, first.ci_high, 4)}, "
+         f"t({fmt(first.df, 2)}) = {fmt(first.stat, 4)}, p {_p_text(first.pval)}"),
+        ("Variance between studies, within studies", f"{fmt(between, 4)}, {fmt(within, 4)}"),
+    ]
 
 
 def model_section(w: Writer, data: Data, *, key: str, title: str, method: str = "REML", test: str = "z",
@@ -409,19 +446,37 @@ def _shipped(id: str) -> Data:
     else:
         data = prepare(frame, measure=measure, columns=effect)
     data.info = dataset_data(info)
+    data.cluster = study_column(frame, data.info)
     return data
 
 
+def study_column(frame, info: dict) -> str | None:
+    """The column naming each row's study when a shipped dataset has more rows than studies (the
+    descriptor's ``rows`` > ``k``, ``k`` counting the distinct values of a ``study`` column), else None."""
+    k, rows = info.get("k"), info.get("rows")
+    if k is None or rows is None or rows <= k:
+        return None
+    for col in frame.columns:
+        if str(col).lower() == "study" and frame[col].nunique() == k:
+            return str(col)
+    return None
+
+
 def nesting_note(data: Data) -> str:
-    """A note when a dataset has several effects per study, which the model pools as independent."""
+    """How the page handles several effect sizes per study: the headline is the three-level model; what
+    still treats each row on its own says so."""
+    if data.cluster is None:
+        return ""
     k, rows = data.info.get("k"), data.info.get("rows")
-    if k is not None and rows is not None and rows > k:
-        return (
-            f"The file has {rows} rows from {k} studies (several effects per study). The model below "
-            "pools every row as if independent, a descriptive overview; see the reproduced publications "
-            "for models that respect the nesting."
-        )
-    return ""
+    return (
+        f"The file has {rows} effect sizes from {k} studies (several per study), which are not independent. "
+        f"The pooled estimate is a three-level model (effect sizes nested in studies, column "
+        f"{data.cluster}) with CR2 cluster-robust inference. Egger's test is also run as a three-level "
+        "meta-regression with CR2 inference; the other bias tests assume independent effect sizes. The "
+        "forest and funnel plots, the table of studies and the influence diagnostics show each effect "
+        "size on its own, with the random-effects model that treats them as independent (its results "
+        "under \"Pooled as independent\"): a description of the rows, not the estimate."
+    )
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -587,6 +642,16 @@ def plan(rows: list[dict], shipped_measures: dict[str, str]) -> dict[str, list[t
     return out
 
 
+def other_models_note(specs: list[tuple[str, str, str]]) -> str:
+    """What an analysis page says of the models its rows name besides the one it shows (the headline)."""
+    if not specs:
+        return ""
+    named = "; ".join(f"{m}, {e}, {t} test" for m, e, t in specs)
+    return (f"The analysis also fits {len(specs)} other model{'s' if len(specs) > 1 else ''} on these data "
+            f"({named}); their numbers are in the table above. The model shown is the one its first row "
+            "names.")
+
+
 def _spec_key(d: str, spec: tuple[str, str, str]) -> str:
     return "-".join(slug(x) for x in (d, *spec))
 
@@ -612,7 +677,7 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
             with warnings.catch_warnings(record=True):
                 warnings.simplefilter("always")
                 data = prepare(base.frame, measure=measure, columns=effect)
-            data.info = base.info
+            data.info, data.cluster = base.info, base.cluster
         except InputError:  # the measure needs other columns (e.g. one arm's counts)
             return NOT_REDRAWN
     import commonfactors as cf
@@ -620,7 +685,9 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
     if method.upper() not in cf.METHODS:  # e.g. a three-level model's "REML (three-level)"
         return NOT_REDRAWN
     title = f"Random-effects model ({measure}, {method}, {test} test)"
-    if method in ("FE", "EE", "CE"):
+    if data.cluster is not None:
+        title = f"Three-level model ({measure}, {'ML' if method.upper() == 'ML' else 'REML'}, CR2 t tests)"
+    elif method in ("FE", "EE", "CE"):
         title = f"Common-effect model ({measure}, {test} test)"
     try:
         return model_section(Writer(Path(root), with_env=False), data, key=_spec_key(d, spec), title=title,

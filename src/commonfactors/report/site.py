@@ -75,9 +75,12 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
     Pages: ``index.html`` (contents, variance pie beside the published pies, reproduction table),
     ``factor-<factor>.html`` (five), ``analysis-<id>.html`` (one per script in ``analyses/``),
     ``dataset-<id>.html`` (one per shipped study-level dataset); figures in ``figures/`` (PNG and SVG),
-    the data files in ``data/``. Each analysis page shows the models its rows name (measure, estimator,
-    test), refitted on every row of the shipped dataset; a model that cannot be refitted that way (another
-    measure's columns, a three-level model) is replaced by the dataset's default model, with a note.
+    the data files in ``data/``. Each analysis page shows one headline model per dataset: the one its first
+    row names (measure, estimator, test), refitted on every row of the shipped dataset (the other models'
+    numbers are in its reproduction table); a model that cannot be refitted that way (another measure's
+    columns, a three-level model) is replaced by the dataset's default model, with a note. A dataset whose
+    rows are effect sizes nested in studies (more rows than studies) is pooled with the three-level model
+    and CR2 cluster-robust inference, never as independent rows.
     """
     from .. import datasets, reproduce
 
@@ -106,8 +109,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         plans = {i: content.plan(by_analysis[i], measures) for i in ids}
         for i in ids:
             for d, specs in plans[i].items():
-                for spec in specs:
-                    jobs.submit(d, spec)
+                jobs.submit(d, specs[0])  # the analysis page's one headline model
 
         estimates_file = w.copy(content.data_dir() / "published" / "estimates.csv", "published/estimates.csv")
         pie = draw(w, content.pie_context(w, estimates_file))
@@ -149,14 +151,11 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
             rows = by_analysis[i]
             parts = []
             for d, specs in plans[i].items():
-                shown = []
-                for spec in specs:
-                    fit = jobs.result(d, spec)
-                    if fit == content.NOT_REDRAWN:
-                        fit = {**jobs.result(d, default[d]), "note": content.not_redrawn_note(spec)}
-                    if fit not in shown:
-                        shown.append(fit)
-                parts.append({"data": infos[d], "page": dataset_pages[d], "fits": shown})
+                fit = jobs.result(d, specs[0])
+                if fit == content.NOT_REDRAWN:
+                    fit = {**jobs.result(d, default[d]), "note": content.not_redrawn_note(specs[0])}
+                parts.append({"data": infos[d], "page": dataset_pages[d], "fits": [fit],
+                              "others": content.other_models_note(specs[1:])})
             doc, title = titles[i]
             context = {
                 "id": i,
@@ -253,6 +252,7 @@ def build_report(
         if dataset is not None:
             prepared.info = content.dataset_data(datasets.describe(dataset))
             content.copy_dataset(w, dataset, prepared.info)
+            prepared.cluster = content.study_column(data, prepared.info)
             name = dataset
         else:
             name = Path(source).name if source is not None else "data"
