@@ -1,5 +1,6 @@
 """``commonfactors plot forest|funnel|baujat|cumulative|pie FILE_OR_DATASET --out FIG``: one figure of the
-report, from the command line. The format follows the suffix of --out (png, svg or pdf)."""
+report, from the command line, drawn as a result's ``plot_*`` method draws it (``commonfactors._plotting``).
+The format follows the suffix of --out (png, svg or pdf)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ._common import (
     sheet_option,
     source_file,
     test_option,
+    transf_option,
 )
 
 KINDS = ("forest", "funnel", "baujat", "cumulative", "pie")
@@ -37,23 +39,32 @@ SUFFIXES = ("png", "svg", "pdf")
 @click.option("--measure", default=None, metavar="MEASURE",
               help="The effect-size measure, for the axis label [default: the file's or dataset's].")
 @click.option("--order", default=None, metavar="COLUMN", help="cumulative: the column to add studies by.")
+@click.option("--cluster", default=None, metavar="COLUMN",
+              help="forest: the study of each effect size; one row per study, the inverse-variance average "
+                   "of its effect sizes (the axis label states the rule).")
+@transf_option
 @sheet_option
 @method_option()
 @test_option
 @level_option
 @click.option("--seed", type=int, default=1, show_default=True, help="pie: the Monte Carlo seed.")
-def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, method, test, level, seed):
+def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, cluster, transf, method, test,
+         level, seed):
     """Draw a forest, funnel, Baujat, cumulative forest or variance-pie figure (as the report draws it).
 
     \\b
     Examples:
       commonfactors plot forest molloy2014 --out forest.png
+      commonfactors plot forest assink2016 --cluster study --out forest.svg
       commonfactors plot funnel bcg_es.csv --out funnel.svg
       commonfactors plot cumulative bcg_es.csv --order year --out cumulative.pdf
       commonfactors plot pie --out pie.png
     """
-    import commonfactors as cf
-
+    from .._plotting import draw
+    from ..factors.pie import additive_pie, published_pies
+    from ..models.bias import trim_and_fill
+    from ..models.influence import cumulative
+    from ..models.univariate import meta_analysis
     from ..report import figures
     from ..report.content import study_labels
 
@@ -67,29 +78,39 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, met
             raise click.UsageError("plot pie draws the variance pie of the shipped estimates: no FILE")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CommonFactorsWarning)
-            fig = figures.pie(cf.additive_pie(seed=seed), cf.published_pies())
+            fig = figures.pie(additive_pie(seed=seed), published_pies())
     else:
         if file_or_dataset is None:
             raise click.UsageError(f"plot {kind} needs FILE_OR_DATASET")
         refuse_input_as_output(out_path, source_file(file_or_dataset))
         data, yi, vi, sei, measure = effect_inputs(read_input(file_or_dataset, light=False), yi, vi, sei,
                                                    measure)
-        labels = slab if slab is not None else study_labels(data)  # as the report labels the studies
+        if cluster is not None and kind != "forest":
+            raise click.UsageError("--cluster draws one row per study in a forest plot: plot forest only")
+        if cluster is not None and cluster not in data.columns:
+            raise InputError("no such column", column=cluster,
+                             expected=f"one of {', '.join(map(str, data.columns))}")
+        # as the report labels the studies; with --cluster, each effect size carries its study
+        labels = cluster or (slab if slab is not None else study_labels(data))
         columns = {"yi": yi, "vi": None if sei else vi, "sei": sei, "slab": labels}
         xlabel = _xlabel(measure)
+        axis = _axis_transf(transf, measure) if kind == "forest" else None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CommonFactorsWarning)
             if kind == "cumulative":
-                cum = cf.cumulative(data, **columns, order=order, method=method, test=test, level=level)
-                fig = figures.cumulative_forest(cum, xlabel=xlabel, order_label=order, level=level)
+                cum = cumulative(data, **columns, order=order, method=method, test=test, level=level)
+                ax = draw("cumulative", cum, xlabel=xlabel, order_label=order, level=level)
             else:
-                res = cf.meta_analysis(data, **columns, method=method, test=test, level=level)
+                res = meta_analysis(data, **columns, method=method, test=test, level=level)
                 if kind == "forest":
-                    fig = figures.forest(res, xlabel=xlabel)
+                    ax = draw("forest", res, xlabel=xlabel if axis is None else f"{xlabel} (axis: {axis[1]})",
+                              transf=None if axis is None else axis[0],
+                              cluster=None if cluster is None else res.slab)
                 elif kind == "funnel":
-                    fig = figures.funnel(res, trim_fill=cf.trim_and_fill(res), xlabel=xlabel)
+                    ax = draw("funnel", res, trim_fill=trim_and_fill(res), xlabel=xlabel)
                 else:
-                    fig = figures.baujat(res)
+                    ax = draw("baujat", res)
+        fig = ax.figure
     figures.save(fig, path, formats=(suffix,), public=False)
     click.echo(str(path))
 
@@ -100,3 +121,20 @@ def _xlabel(measure: str | None) -> str:
 
     known = measure is not None and measure.upper() in MEASURES
     return MEASURES[measure.upper()].description if known else "effect size (yi)"
+
+
+def _axis_transf(transf: str, measure: str | None) -> tuple[str, str] | None:
+    """(transformation, scale name) of a forest plot's axis: ``--transf`` (auto: the measure's natural
+    scale), or None for the model's scale. The double arcsine's inverse needs each study's sample size, so
+    its axis stays on the model's scale unless asked for, which is refused."""
+    from .._transforms import choose
+    from ..report.figures import FOREST_TRANSFORMS
+
+    chosen = choose(transf.lower(), measure)
+    if chosen is None or (chosen[0] not in FOREST_TRANSFORMS and transf.lower() == "auto"):
+        return None
+    if chosen[0] not in FOREST_TRANSFORMS:
+        names = ", ".join(FOREST_TRANSFORMS)
+        raise InputError(f"--transf is {transf!r}",
+                         expected=f"one of auto, none, {names} for a forest plot's axis")
+    return chosen

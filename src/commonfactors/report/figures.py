@@ -29,13 +29,22 @@ import numpy as np
 
 from .._distributions import norm_ppf
 from .._io_write import atomic_path
+from .._plotting import register
+from .._transforms import back_transform
+from ..errors import InputError
 
 #: Resolution of the PNG files (pixels per inch).
 DPI = 150
 #: Width of a figure that spans the text of a printed page, in inches.
 WIDTH = 7.5
-#: Studies above which a forest plot drops its study labels and sorts the studies by effect size.
+#: Studies above which the report's forest plot drops its study labels and sorts the studies by effect size.
 MAX_LABELLED = 60
+#: Studies up to which a forest plot drawn from Python or the command line labels every study, in a figure
+#: that grows :data:`TALL_ROW` inches a study beyond :data:`MAX_LABELLED` (500 studies: an 82-inch PNG).
+LABEL_LIMIT = 500
+TALL_ROW = 0.16
+#: The back-transformations a forest plot's axis accepts (``transf=``): monotone, and of one value each.
+FOREST_TRANSFORMS = ("exp", "ztor", "ilogit", "iarcsin")
 #: Studies up to which the SVG files draw every study as a vector shape; above it, the layer of study
 #: markers is embedded in the SVG as an image at :data:`DPI` (a 10,000-study forest plot: 0.1 MB instead of
 #: 3 MB, written four times faster). The PNG files are the same either way.
@@ -75,6 +84,14 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
+def _own_axes(ax, width: float, height: float):
+    """(figure, Axes): ``ax`` and its figure, or a new ``width`` x ``height`` inch figure with one Axes."""
+    if ax is not None:
+        return ax.figure, ax
+    fig = _figure(width, height)
+    return fig, fig.add_subplot()
+
+
 def _styled(fn):
     """Run ``fn`` with :data:`STYLE` in effect (the settings are read when artists are created)."""
 
@@ -108,8 +125,10 @@ def _fmt(x: float, digits: int = 2) -> str:
 # forest plot
 
 
+@register("forest", labels=LABEL_LIMIT)
 @_styled
-def forest(result, *, xlabel: str = "effect size", title: str | None = None, digits: int = 2):
+def forest(result, *, xlabel: str = "effect size", title: str | None = None, digits: int = 2, ax=None,
+           transf: str | None = None, cluster=None, labels: int = MAX_LABELLED):
     """A forest plot: each study's effect with its confidence interval, the pooled diamond and the
     prediction interval.
 
@@ -123,11 +142,26 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         Figure title.
     digits : int
         Decimals of the printed estimates.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes (the printed columns go into two Axes to its right, inside its figure); by
+        default a figure of its own.
+    transf : str, optional
+        A back-transformation of :mod:`commonfactors._transforms` ("exp", "ztor", "ilogit", "iarcsin"): the
+        axis is labelled and the estimates printed on the natural scale, the intervals kept symmetric on the
+        model's scale (metafor's ``forest(res, atransf=exp)``).
+    cluster : array_like, optional
+        The study of each effect size (one per row of the model): one row per study, its effect the
+        inverse-variance average of the study's effect sizes, sum(yi / vi) / sum(1 / vi), with variance
+        1 / sum(1 / vi), as metafor's ``aggregate(dat, cluster = study, rho = 0)``; its weight the sum of
+        its effect sizes' weights in the model. The axis label states the rule.
+    labels : int
+        Rows up to which every row is labelled (a taller figure; by default :data:`MAX_LABELLED`, the
+        page height of the report; :data:`LABEL_LIMIT` from ``plot_forest`` and the command line).
 
     Returns
     -------
     matplotlib.figure.Figure
-        Studies in data order (sorted by effect size when there are more than :data:`MAX_LABELLED`, and
+        Studies in data order (sorted by effect size when there are more than ``labels``, and
         then without labels); each a square whose side grows with the square root of the study's weight in
         the model (``weights``, 1 / (vi + tau2); side = s (1/4 + 3/4 sqrt(w / max w)), so that the area
         follows the weight and the lightest studies stay visible) with the ``level`` % Wald interval
@@ -154,19 +188,29 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
     vi = np.asarray(result.vi, dtype=float)
     w = np.asarray(result.weights, dtype=float)
     slab = [str(s) for s in result.slab]
+    n_effects = yi.shape[0]
+    if cluster is not None:
+        yi, vi, w, slab = _aggregate(yi, vi, w, cluster)
     k = yi.shape[0]
+    back = _back(transf)
     z = float(norm_ppf(1 - (1 - result.level / 100) / 2))
     lo, hi = yi - z * np.sqrt(vi), yi + z * np.sqrt(vi)
-    labelled = k <= MAX_LABELLED
+    labelled = k <= labels
     order = np.arange(k) if labelled else np.argsort(yi, kind="stable")
     share = 100 * w / w.sum()
 
     row_h = 0.2 if labelled else max(0.012, 6.0 / k)
-    fig = _figure(WIDTH, min(11.0, 1.9 + row_h * k))
-    grid = fig.add_gridspec(1, 3, width_ratios=[2.5, 1.15, 0.4], wspace=0.0)
-    ax = fig.add_subplot(grid[0, 0])
-    tax = fig.add_subplot(grid[0, 1], sharey=ax)
-    wax = fig.add_subplot(grid[0, 2], sharey=ax)
+    if ax is None:
+        height = min(11.0, 1.9 + row_h * k) if k <= MAX_LABELLED or not labelled else 1.9 + TALL_ROW * k
+        fig = _figure(WIDTH, height)
+        grid = fig.add_gridspec(1, 3, width_ratios=[2.5, 1.15, 0.4], wspace=0.0)
+        ax = fig.add_subplot(grid[0, 0])
+        tax = fig.add_subplot(grid[0, 1], sharey=ax)
+        wax = fig.add_subplot(grid[0, 2], sharey=ax)
+    else:  # the columns beside the given Axes, in the same proportions
+        fig = ax.figure
+        tax = ax.inset_axes([1.0, 0.0, 1.15 / 2.5, 1.0], sharey=ax)
+        wax = ax.inset_axes([1.0 + 1.15 / 2.5, 0.0, 0.4 / 2.5, 1.0], sharey=ax)
     for t in (tax, wax):
         t.axis("off")
         t.set_xlim(0.0, 1.0)
@@ -198,11 +242,10 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         )
     ax.axvline(0.0, color=_GREY, linestyle=":", linewidth=0.8)
     ax.axvline(est, color=_GREY, linestyle="--", linewidth=0.6)
-
     model = "Common-effect model" if result.common_effect else f"Random-effects model ({result.method})"
     if result.has_mods:
         model = f"Intercept of the meta-regression ({result.method})"
-    ticks, names = [dia], [f"{model}, k = {k}"]
+    ticks, names = [dia], [f"{model}, k = {n_effects}"]
     if has_pi:
         ticks.append(-u)
         names.append(f"{result.level:g}% prediction interval")
@@ -226,7 +269,7 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
             tax.text(
                 0.0,
                 y,
-                f"{_fmt(yi[i], digits)} [{_fmt(lo[i], digits)}, {_fmt(hi[i], digits)}]",
+                f"{_fmt(back(yi[i]), digits)} [{_fmt(back(lo[i]), digits)}, {_fmt(back(hi[i]), digits)}]",
                 ha="left",
                 va="center",
                 fontsize=8,
@@ -236,7 +279,7 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
     tax.text(
         0.0,
         dia,
-        f"{_fmt(est, digits)} [{_fmt(c_lo, digits)}, {_fmt(c_hi, digits)}]",
+        f"{_fmt(back(est), digits)} [{_fmt(back(c_lo), digits)}, {_fmt(back(c_hi), digits)}]",
         ha="left",
         va="center",
         fontsize=8,
@@ -248,7 +291,7 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         tax.text(
             0.0,
             -u,
-            f"[{_fmt(result.pi_low, digits)}, {_fmt(result.pi_high, digits)}]",
+            f"[{_fmt(back(result.pi_low), digits)}, {_fmt(back(result.pi_high), digits)}]",
             ha="left",
             va="center",
             fontsize=8,
@@ -261,22 +304,76 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         else (f"tau\u00b2 = {_fmt(result.tau2, 3)}, I\u00b2 = {_fmt(result.i2, 1)}%, ")
     )
     order_note = "" if labelled else f"; {k} studies sorted by effect size"
+    if cluster is not None:
+        order_note += (f")\n(one row per study, {n_effects} effect sizes in {k} studies: the "
+                       "inverse-variance average of a study's effect sizes")
     ax.set_xlabel(f"{xlabel}\n({heterogeneity}Q({result.q_df}) = {_fmt(result.q, 2)}{order_note})",
                   parse_math=False)
+    if transf is not None:
+        _natural_ticks(ax, transf)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
     return fig
+
+
+#: the inverse of each back-transformation: a natural-scale value's place on the model's axis
+_FORWARD = {"exp": np.log, "ztor": np.arctanh, "ilogit": lambda p: np.log(p / (1.0 - p)),
+            "iarcsin": lambda p: np.arcsin(np.sqrt(p))}
+
+
+def _natural_ticks(ax, transf: str) -> None:
+    """Ticks of the x axis at round values of the natural scale (1, 2, 5 times a power of ten for "exp";
+    matplotlib's round steps otherwise), placed on the model's scale (metafor's ``atransf``)."""
+    from matplotlib.ticker import LogLocator, MaxNLocator
+
+    left, right = ax.get_xlim()
+    lo, hi = (float(back_transform(transf, x)) for x in (left, right))
+    locator = LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)) if transf == "exp" else MaxNLocator(6)
+    values = np.array([v for v in locator.tick_values(lo, hi) if lo <= v <= hi])
+    values = values[np.isfinite(_FORWARD[transf](values))] if values.size else values
+    ax.set_xticks(_FORWARD[transf](values), [f"{v:g}" for v in values])
+    ax.set_xlim(left, right)
+
+
+def _back(transf: str | None):
+    """The back-transformation ``transf`` of a number (the identity for None)."""
+    if transf is None:
+        return float
+    if transf not in FOREST_TRANSFORMS:
+        raise InputError(f"transf is {transf!r}", expected=f"one of {', '.join(FOREST_TRANSFORMS)}")
+    return lambda x: float(back_transform(transf, x))
+
+
+def _aggregate(yi, vi, w, cluster):
+    """One row per study of ``cluster`` (in order of first appearance): the inverse-variance average of its
+    effect sizes and its variance, sum(yi / vi) / sum(1 / vi) and 1 / sum(1 / vi) (metafor's
+    ``aggregate.escalc`` with ``rho = 0``: independent sampling errors within a study), and the sum of the
+    effect sizes' model weights ``w``."""
+    cluster = np.asarray(cluster, dtype=object)
+    if cluster.shape != yi.shape:
+        raise InputError(f"cluster has {cluster.shape[0] if cluster.ndim else 1} values for {yi.shape[0]} "
+                         "effect sizes", expected="one study label per effect size")
+    names, first, index = np.unique(cluster.astype(str), return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")  # study -> its row, data order
+    row = rank[index.ravel()]
+    m = names.shape[0]
+    inv = np.bincount(row, weights=1.0 / vi, minlength=m)
+    y = np.bincount(row, weights=yi / vi, minlength=m) / inv
+    studies = [str(c) for c in cluster[first[np.argsort(rank)]]]
+    return y, 1.0 / inv, np.bincount(row, weights=w, minlength=m), studies
 
 
 # ------------------------------------------------------------------------------------------------------
 # funnel plot
 
 
+@register("funnel")
 @_styled
 def funnel(
     result,
     contours: bool = True,
     *,
+    ax=None,
     trim_fill=None,
     xlabel: str = "effect size",
     title: str | None = None,
@@ -293,6 +390,8 @@ def funnel(
         Shade the regions where a study is significant at the two-sided levels ``levels``
         (Peters et al., 2008), centred on 0. Without contours, the pseudo confidence region
         estimate +- 1.96 se is drawn instead.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; by default a figure of its own.
     trim_fill : commonfactors.results.TrimFillResult, optional
         Draw the studies imputed by trim and fill as open circles.
     xlabel, title : str
@@ -337,8 +436,7 @@ def funnel(
     if trim_fill is not None and trim_fill.k0 > 0:
         se_top = max(se_top, float(np.sqrt(np.max(trim_fill.vi))) * 1.05)
 
-    fig = _figure(WIDTH * 0.8, 4.6)
-    ax = fig.add_subplot()
+    fig, ax = _own_axes(ax, WIDTH * 0.8, 4.6)
     se_line = np.array([0.0, se_top])
     handles = []
     if contours:
@@ -720,8 +818,9 @@ BAUJAT_LABELS = 8
 BAUJAT_TRIED = 100
 
 
+@register("baujat")
 @_styled
-def baujat(result_or_data, *, influential=None, title: str | None = None):
+def baujat(result_or_data, *, ax=None, influential=None, title: str | None = None):
     """A Baujat plot: each study's contribution to the heterogeneity (x) against its influence on the
     pooled estimate (y).
 
@@ -730,6 +829,9 @@ def baujat(result_or_data, *, influential=None, title: str | None = None):
     result_or_data : commonfactors.results.BaujatResult or commonfactors.results.MetaResult
         The plot's data (``commonfactors.baujat``), or a model without moderators (``meta_analysis``),
         whose ``yi``, ``vi``, ``slab`` and tau2 estimator give them.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; by default a figure of its own (the labels are placed once its layout is
+        fixed: a given Axes' figure keeps its layout from then on).
     influential : array_like of bool, optional
         Studies to mark (one per study, in the same order), e.g. ``commonfactors.influence(...).influential``
         (metafor's rules); drawn as red diamonds, and labelled first.
@@ -776,8 +878,7 @@ def baujat(result_or_data, *, influential=None, title: str | None = None):
     if flagged.shape != (k,):
         raise ValueError(f"influential has {flagged.shape[0]} values for {k} studies")
 
-    fig = _figure(WIDTH * 0.8, 4.6)
-    ax = fig.add_subplot()
+    fig, ax = _own_axes(ax, WIDTH * 0.8, 4.6)
     pal = palette()
     ax.scatter(x[~flagged], y[~flagged], s=24 if k <= 200 else 10, color=pal[0], edgecolors="black",
                linewidths=0.4, zorder=3, label="studies", rasterized=k > VECTOR_STUDIES)
@@ -865,9 +966,10 @@ def _place_labels(fig, ax, points, *, limit: int) -> int:
     return len(placed)
 
 
+@register("cumulative")
 @_styled
 def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str | None = None,
-                      level: float = 95, title: str | None = None, digits: int = 2):
+                      level: float = 95, title: str | None = None, digits: int = 2, ax=None):
     """A cumulative forest plot: the pooled estimate and its confidence interval as the studies are added
     one at a time (metafor's ``forest(cumul(...))``).
 
@@ -880,8 +982,9 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     level : float
         Confidence level (percent) the cumulative analysis was run at, for the column heading (a
         ``CumulativeResult`` does not record it).
-    xlabel, title, digits
-        As :func:`forest`: the effect-size axis label, the figure title, decimals of the printed estimates.
+    xlabel, title, digits, ax
+        As :func:`forest`: the effect-size axis label, the figure title, decimals of the printed estimates,
+        an Axes to draw into (the printed column goes into an Axes to its right).
 
     Returns
     -------
@@ -908,10 +1011,14 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     ypos = np.arange(k, 0, -1, dtype=float)
     colour = palette()[0]
 
-    fig = _figure(WIDTH, min(11.0, 1.6 + (0.2 * k if labelled else 4.0)))
-    grid = fig.add_gridspec(1, 2, width_ratios=[2.5, 1.15], wspace=0.0)
-    ax = fig.add_subplot(grid[0, 0])
-    tax = fig.add_subplot(grid[0, 1], sharey=ax)
+    if ax is None:
+        fig = _figure(WIDTH, min(11.0, 1.6 + (0.2 * k if labelled else 4.0)))
+        grid = fig.add_gridspec(1, 2, width_ratios=[2.5, 1.15], wspace=0.0)
+        ax = fig.add_subplot(grid[0, 0])
+        tax = fig.add_subplot(grid[0, 1], sharey=ax)
+    else:
+        fig = ax.figure
+        tax = ax.inset_axes([1.0, 0.0, 1.15 / 2.5, 1.0], sharey=ax)
     tax.axis("off")
     tax.set_xlim(0.0, 1.0)
     if labelled:

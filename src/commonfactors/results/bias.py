@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._format import Summary, fmt, fmt_p, jsonable, table
+from .._plotting import draw
 from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, df_text, frame, one_row, pick
 from .meta import MetaResult
 
@@ -279,6 +280,12 @@ class FunnelData(Printable):
         z = self.z[self.levels.index(p)]
         return {"p": p, "se": [0.0, self.se_max], "lower": [0.0, -z * self.se_max],
                 "upper": [0.0, z * self.se_max]}
+
+    def plot_funnel(self, ax=None, **options):
+        """The funnel plot of these data, drawn into ``ax`` (a figure of its own when None); returns the
+        matplotlib Axes. ``options`` as ``commonfactors.report.figures.funnel`` (``contours``,
+        ``trim_fill``, ``xlabel``)."""
+        return draw("funnel", self, ax, **options)
 
     def to_dict(self) -> dict:
         """``{"points": {"yi", "sei", "slab"}, "estimate", "pseudo_ci": {"se", "lower", "upper"},

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._format import Summary, fmt, fmt_p, jsonable, table
+from .._plotting import draw
 from ._table import Printable
 
 
@@ -170,6 +171,12 @@ class CumulativeResult(_FitSeries):
     def _extra(self) -> dict:
         return {"order_value": list(self.order_value)}
 
+    def plot_cumulative(self, ax=None, **options):
+        """A cumulative forest plot (metafor's ``forest(cumul(res))``), drawn into ``ax`` (a figure of its own
+        when None); returns the matplotlib Axes. ``options`` as
+        ``commonfactors.report.figures.cumulative_forest`` (``xlabel``, ``order_label``, ``level``)."""
+        return draw("cumulative", self, ax, **options)
+
 
 @dataclass(frozen=True, eq=False, repr=False)
 class BaujatResult(_StudyTable):
@@ -187,3 +194,9 @@ class BaujatResult(_StudyTable):
 
     _COLUMNS = ("x", "y")
     _TITLE = "Baujat plot data"
+
+    def plot_baujat(self, ax=None, **options):
+        """The Baujat plot of these data, drawn into ``ax`` (a figure of its own when None); returns the
+        matplotlib Axes. ``options`` as ``commonfactors.report.figures.baujat`` (``influential``,
+        ``title``)."""
+        return draw("baujat", self, ax, **options)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._format import Summary, fmt, jsonable
+from .._plotting import draw
 from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, coef_table, df_text, frame, pick, pval_eq
 
 _SUBGROUP_FIELDS = ("k", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
@@ -190,6 +191,23 @@ class MetaResult(Printable):
             cols = {k: (np.full(pred.shape, np.nan) if k == "se" else back_transform(chosen[0], v, ni=ni))
                     for k, v in cols.items()}
         return frame([dict(zip(cols, row, strict=True)) for row in zip(*cols.values(), strict=True)], cols)
+
+    def plot_forest(self, ax=None, **options):
+        """A forest plot of the model, drawn into ``ax`` (a figure of its own when None); returns the
+        matplotlib Axes. ``options`` as ``commonfactors.report.figures.forest``: ``xlabel``, ``title``,
+        ``transf`` (the axis on the natural scale, e.g. "exp" for a log odds ratio), ``cluster`` (one row per
+        study), ``labels`` (studies labelled up to 500 by default)."""
+        return draw("forest", self, ax, **options)
+
+    def plot_funnel(self, ax=None, **options):
+        """A contour-enhanced funnel plot of the model, drawn into ``ax``; returns the matplotlib Axes.
+        ``options`` as ``commonfactors.report.figures.funnel`` (``contours``, ``trim_fill``, ``xlabel``)."""
+        return draw("funnel", self, ax, **options)
+
+    def plot_baujat(self, ax=None, **options):
+        """A Baujat plot of the model (without moderators), drawn into ``ax``; returns the matplotlib Axes.
+        ``options`` as ``commonfactors.report.figures.baujat`` (``influential``, ``title``)."""
+        return draw("baujat", self, ax, **options)
 
 
 def _model_text(r: MetaResult, digits: int) -> str:

@@ -1,0 +1,140 @@
+"""Plots from result objects: ``res.plot_forest(ax=None)``, ``plot_funnel``, ``plot_baujat``,
+``plot_cumulative``; the forest plot at large k, one row per study for nested effect sizes, and its axis on
+the natural scale. The aggregated rows are checked against metafor 3.8-1's ``aggregate(..., rho = 0)``
+(tests/reference/plot_forest.R)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+import commonfactors as cf
+from cli_run import in_process
+from commonfactors.errors import CommonFactorsWarning, InputError
+from commonfactors.report import figures
+from reference import load
+
+YI = [0.10, 0.30, 0.35, 0.65, -0.05, 0.42]
+VI = [0.010, 0.020, 0.015, 0.040, 0.030, 0.012]
+Z95 = 1.959963984540054
+
+
+@pytest.fixture(scope="module")
+def res():
+    return cf.meta_analysis(yi=YI, vi=VI, slab=[f"Study {i}" for i in range(1, 7)])
+
+
+def _labels(ax):
+    return [t.get_text() for t in ax.get_yticklabels()]
+
+
+@pytest.mark.filterwarnings("ignore::commonfactors.errors.SmallKWarning")  # the first cumulative steps
+@pytest.mark.parametrize("make, method", [
+    (lambda r: r, "plot_forest"), (lambda r: r, "plot_funnel"), (lambda r: r, "plot_baujat"),
+    (lambda r: cf.cumulative(yi=YI, vi=VI), "plot_cumulative"),
+    (lambda r: cf.baujat(yi=YI, vi=VI), "plot_baujat"),
+    (lambda r: cf.funnel_data(yi=YI, vi=VI), "plot_funnel")])
+def test_each_method_returns_the_axes_it_drew_into(res, make, method):
+    result = make(res)
+    own = getattr(result, method)()  # a figure of its own
+    assert isinstance(own, Axes) and own.collections
+    fig = Figure(figsize=(8, 5))
+    given = fig.add_subplot()
+    assert getattr(result, method)(ax=given) is given and given.collections  # the user's Axes, drawn into
+
+
+def test_the_forest_in_a_given_axes_keeps_its_rows_and_printed_columns(res):
+    fig = Figure(figsize=(9, 4))
+    ax = res.plot_forest(ax=fig.add_subplot(), xlabel="Hedges' g")
+    assert _labels(ax)[:6] == [f"Study {i}" for i in range(1, 7)]
+    assert ax.get_xlabel().startswith("Hedges' g")
+    printed = [t.get_text() for a in ax.child_axes for t in a.texts]  # estimate [CI] and weight columns
+    assert f"{YI[0]:.2f} [{YI[0] - Z95 * VI[0] ** 0.5:.2f}, {YI[0] + Z95 * VI[0] ** 0.5:.2f}]" in printed
+
+
+def test_a_forest_of_200_studies_labels_every_study():
+    rng = np.random.default_rng(7)
+    k = 200
+    res = cf.meta_analysis(yi=rng.normal(0.3, 0.2, k), vi=rng.uniform(0.01, 0.05, k),
+                           slab=[f"Author {i}, {1980 + i % 40}" for i in range(k)])
+    ax = res.plot_forest()
+    assert _labels(ax)[:k] == [f"Author {i}, {1980 + i % 40}" for i in range(k)]
+    assert ax.figure.get_figheight() == pytest.approx(1.9 + figures.TALL_ROW * k)
+    # the report's page keeps its limit: the same model there is drawn without study labels
+    assert len(_labels(figures.forest(res).axes[0])) == 2
+
+
+def test_beyond_the_label_limit_the_studies_are_sorted_and_counted():
+    rng = np.random.default_rng(8)
+    k = 30
+    res = cf.meta_analysis(yi=rng.normal(0.3, 0.2, k), vi=rng.uniform(0.01, 0.05, k))
+    ax = res.plot_forest(labels=20)
+    assert len(_labels(ax)) == 2 and f"{k} studies sorted by effect size" in ax.get_xlabel()
+
+
+@pytest.mark.parametrize("suffix", ["png", "svg"])
+def test_saved_plots_are_deterministic(tmp_path, res, suffix):
+    files = []
+    for name in ("a", "b"):
+        ax = res.plot_forest(transf="exp")
+        files += figures.save(ax.figure, tmp_path / name, formats=(suffix,), public=False)
+    assert files[0].read_bytes() == files[1].read_bytes() and files[0].stat().st_size > 1000
+
+
+def test_one_row_per_study_is_metafors_aggregate_with_rho_0():
+    # metafor 3.8-1: aggregate(escalc(measure = "GEN", yi = yi, vi = vi, data = dat.assink2016),
+    #                          cluster = study, rho = 0)
+    ref = load("plot_forest")
+    data = cf.load_dataset("assink2016")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CommonFactorsWarning)
+        res = cf.meta_analysis(data, yi="yi", vi="vi")
+    ax = res.plot_forest(cluster=data["study"].to_numpy())
+    m = len(ref["study"])
+    assert _labels(ax)[:m] == [str(s) for s in ref["study"]]
+    yi = ax.collections[1].get_offsets()[:, 0]  # the squares, top to bottom
+    segments = np.array([s[:, 0] for s in ax.collections[0].get_segments()])  # the interval of each row
+    vi = ((segments[:, 1] - segments[:, 0]) / (2 * Z95)) ** 2
+    np.testing.assert_allclose(yi, ref["yi"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(vi, ref["vi"], rtol=1e-9)
+    assert "one row per study, 100 effect sizes in 17 studies" in ax.get_xlabel()
+    assert "k = 100" in _labels(ax)[m]  # the pooled model is the one fitted to every effect size
+
+
+def test_the_axis_on_the_natural_scale(res):
+    ax = res.plot_forest(transf="exp")
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert "1" in ticks
+    np.testing.assert_allclose(np.exp(ax.get_xticks()), [float(t) for t in ticks], rtol=1e-12)
+    printed = [t.get_text() for a in ax.figure.axes[1:] for t in a.texts]
+    assert f"{np.exp(res.estimate):.2f} [{np.exp(res.ci_low):.2f}, {np.exp(res.ci_high):.2f}]" in printed
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"cluster": ["a", "b"]}, "cluster has 2 values for 6 effect sizes"),
+    ({"transf": "ipft"}, "transf is 'ipft'; expected one of exp, ztor, ilogit, iarcsin")])
+def test_bad_options_are_one_line_input_errors(res, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        res.plot_forest(**kwargs)
+
+
+def test_the_command_line_draws_one_row_per_study(tmp_path):
+    out = tmp_path / "forest.svg"
+    args = ("plot", "forest", "assink2016", "--cluster", "study", "--out", out)
+    assert in_process(*args).returncode == 0
+    first = out.read_bytes()
+    assert b"inverse-variance average" in first
+    assert in_process(*args).returncode == 0 and out.read_bytes() == first
+
+
+@pytest.mark.parametrize("args, message", [
+    (("funnel", "assink2016", "--cluster", "study"), "--cluster draws one row per study in a forest plot"),
+    (("forest", "assink2016", "--cluster", "nope"), "column 'nope': no such column"),
+    (("forest", "bcg", "--transf", "ipft"), "--transf is 'ipft'")])
+def test_bad_plot_options_exit_2_without_a_file(tmp_path, args, message):
+    out = tmp_path / "figure.png"
+    res = in_process("plot", *args, "--out", out)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
