@@ -25,7 +25,7 @@ def write(tmp_path, text, name="m.csv"):
 def test_pie_json_contract_and_seed():
     res = run("pie", "--draws", "1000", "--seed", "7", "--format", "json")
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert d["method"] == "additive" and d["draws"] == 1000 and d["seed"] == 7
     assert [c["factor"] for c in d["components"]] == [
         "relationship",
@@ -58,7 +58,7 @@ def test_pie_dominance_from_a_file(tmp_path):
         "json",
     )
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert d["method"] == "dominance"
     assert [c["factor"] for c in d["components"]] == ["alliance", "empathy"]
     assert sum(c["share"] for c in d["components"]) == pytest.approx(d["r2"]["share"], rel=1e-12)
@@ -124,7 +124,7 @@ def test_factors_list_json_and_table():
 def test_factors_show_json_and_table():
     res = run("factors", "show", "alliance", "--format", "json")
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     first = d["estimates"][0]
     assert (first["metric"], first["estimate"], first["k"], first["ci_low"], first["ci_high"]) == (
         "r",

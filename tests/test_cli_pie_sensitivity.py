@@ -42,7 +42,7 @@ FACTORS = ["relationship", "client", "technique", "therapist", "expectancy"]
 def test_sensitivity_json_contract_with_the_shipped_estimates():
     res = run("pie", "--method", "dominance", "--sensitivity", ASSUMED, "--format", "json")
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert set(d) == {"method", "sensitivity", "warnings"} and d["method"] == "dominance"
     assert [row["assumed_r"] for row in d["sensitivity"]] == [0, 0.1, 0.2, 0.3, 0.4, 0.5]
     for row in d["sensitivity"]:
@@ -75,7 +75,7 @@ def test_sensitivity_implies_the_dominance_method_and_prints_a_table():
 
 
 def test_an_impossible_assumed_value_is_marked_invalid_with_a_warning():
-    d = json.loads(run("pie", "--sensitivity", "0.2,-0.3", "--format", "json").output)
+    d = json.loads(run("pie", "--sensitivity", "0.2,-0.3", "--format", "json").stdout)
     bad = d["sensitivity"][1]
     assert bad["valid"] is False and bad["r2"] is None
     assert all(c["share"] is None for c in bad["components"])
@@ -87,7 +87,7 @@ def test_an_impossible_assumed_value_is_marked_invalid_with_a_warning():
 
 def test_sensitivity_takes_the_outcome_correlations_of_a_square_matrix(tmp_path):
     path = write(tmp_path, SQUARE)
-    d = json.loads(run("pie", "--correlations", path, "--sensitivity", "0,0.5", "--format", "json").output)
+    d = json.loads(run("pie", "--correlations", path, "--sensitivity", "0,0.5", "--format", "json").stdout)
     comps = d["sensitivity"][1]["components"]
     assert [(c["factor"], c["r"]) for c in comps] == [("alliance", 0.28), ("empathy", 0.2)]
     gd = general_dominance(equicorrelated([0.28, 0.2], 0.5))
@@ -111,7 +111,7 @@ def test_long_file_is_pooled_by_gls_and_drawn_from_its_covariance(tmp_path):
     path = write(tmp_path, LONG)
     res = run("pie", "--correlations", path, "--draws", "1000", "--seed", "3", "--format", "json")
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert d["method"] == "dominance"
     assert {"method", "draws", "seed", "level", "components", "unexplained", "r2", "warnings"} < set(d)
     frame = pd.read_csv(path)
@@ -141,7 +141,7 @@ def test_long_file_columns_ri_ni_and_any_case_are_recognised(tmp_path):
     text = LONG.replace("study,var1,var2,r,n", "Study,VAR1,var2,ri,ni")
     res = run("pie", "--correlations", write(tmp_path, text), "--draws", "500", "--format", "json")
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["pooled_correlations"]["k"] == 4
+    assert json.loads(res.stdout)["pooled_correlations"]["k"] == 4
 
 
 def test_square_matrix_with_n_still_works(tmp_path):
@@ -149,7 +149,7 @@ def test_square_matrix_with_n_still_works(tmp_path):
         "pie", "--correlations", write(tmp_path, SQUARE), "--n", "300", "--draws", "500", "--format", "json"
     )
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert "pooled_correlations" not in d and [c["factor"] for c in d["components"]] == [
         "alliance",
         "empathy",

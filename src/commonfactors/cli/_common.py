@@ -1,8 +1,7 @@
-"""Helpers shared by the subcommands: reading FILE_OR_DATASET, printing results in each format."""
+"""Helpers shared by the subcommands: their options, reading FILE_OR_DATASET (printing is ``_output``)."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import get_args
@@ -12,9 +11,6 @@ import click
 from .._transforms import TRANSFORMS
 from ..errors import InputError
 from ..models._options import TEST_ALIASES, TESTS, Method, UnweightedMethod
-
-FORMATS_TABLE = click.Choice(["text", "json", "csv"])
-FORMATS = click.Choice(["text", "json"])
 
 
 def method_option(*, weighted: bool = False, help: str | None = None):
@@ -213,7 +209,3 @@ def natural_text(blocks: list[tuple[str, dict]]) -> str:
 
 def _num(x: float) -> str:
     return "NA" if x != x else f"{x:.4f}"
-
-
-def echo_json(obj) -> None:
-    click.echo(json.dumps(obj, indent=None, allow_nan=False))

@@ -4,25 +4,22 @@
 {stat, pval, df}``, ``begg {tau, pval}``, ``trim_and_fill {k0, estimate, se, tau2, side}``, ``fail_safe_n
 {fsnum}``, ``pet {estimate, se}``, ``peese {estimate, se}``, ``selection_3psm {estimate, se, tau2, delta,
 lrt, lrt_pval}``, plus ``k``, ``method``, ``direction`` (the favourable one) and ``warnings``; with
-``--cluster`` also ``egger_clustered {stat, pval, df, limit_estimate}``; ``--format text`` the summary table.
+``--cluster`` also ``egger_clustered {stat, pval, df, limit_estimate}``; ``--format text`` the summary
+table; ``--format csv`` the rows of the result's table (``BiasResult.to_frame``).
 """
 
 from __future__ import annotations
 
-import warnings
-
 import click
 
-from ..errors import CommonFactorsWarning
 from ._common import (
-    FORMATS,
     dependence_warning,
-    echo_json,
     effect_columns,
     effect_inputs,
     method_option,
     read_input,
 )
+from ._output import caught_warnings, emit, format_option
 
 
 @click.command()
@@ -37,23 +34,15 @@ from ._common import (
 @click.option("--cluster", default=None, metavar="COLUMN",
               help="Column of study IDs when effect sizes are nested: adds Egger's test as a three-level "
                    "meta-regression on the standard errors with CR2 inference.")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@format_option()
 def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, direction, cluster, fmt):
     """Egger, Begg, trim and fill, fail-safe N, PET-PEESE and the 3PSM selection model (metafor defaults)."""
     from ..models.bias import bias_tests
 
-    data, yi, vi, sei, _ = effect_inputs(read_input(file_or_dataset), yi, vi, sei, None)
-    dependence = dependence_warning(data, slab, cluster)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CommonFactorsWarning)  # kept in the result, printed below
+    with caught_warnings() as notes:
+        data, yi, vi, sei, _ = effect_inputs(read_input(file_or_dataset), yi, vi, sei, None)
         res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method,
                          estimator=estimator, direction=None if direction is None else direction.lower(),
                          cluster=cluster)
-    if dependence:
-        click.echo(f"warning: {dependence}", err=True)
-    if fmt == "json":
-        out = res.to_dict()
-        out["warnings"] = [*out["warnings"], *([dependence] if dependence else [])]
-        echo_json(out)
-    else:
-        click.echo(str(res.summary()))
+    dependence = dependence_warning(data, slab, cluster)
+    emit(res, fmt, notes=[*notes, *([dependence] if dependence else [])])

@@ -7,7 +7,7 @@ import math
 import click
 
 from ..errors import InputError
-from ._common import FORMATS_TABLE, echo_json
+from ._output import caught_warnings, emit, format_option
 
 SOURCES = ("d", "r", "logor", "t", "f", "p")
 TARGETS = ("d", "g", "r", "logor", "nnt")
@@ -67,7 +67,7 @@ def _from_d(target, d, vi, *, n1i, n2i, cer):
               help="The direction of an F or p value (they carry none): -1 when group 2 did better.")
 @click.option("--cer", type=float, metavar="P",
               help="Control event rate for the NNT (Furukawa & Leucht); without it, Kraemer & Kupfer's NNT.")
-@click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
+@format_option()
 def convert(source, target, values, vi, ni, n1i, n2i, sign, cer, fmt):
     """Convert effect sizes: FROM d, r, logor, t, f or p; TO d, g (Hedges'), r, logor or nnt.
 
@@ -89,39 +89,34 @@ def convert(source, target, values, vi, ni, n1i, n2i, sign, cer, fmt):
     if cer is not None and target != "nnt":
         raise InputError("--cer was given", expected="--cer only with TO nnt")
     x = np.asarray(values, dtype=float)
-    d, vd = _to_d(source, x, np.asarray(vi, dtype=float) if vi else None, ni=ni, n1i=n1i, n2i=n2i,
-                  sign=float(sign))
-    y, vy = _from_d(target, d, vd, n1i=n1i, n2i=n2i, cer=cer)
+    with caught_warnings() as notes:
+        d, vd = _to_d(source, x, np.asarray(vi, dtype=float) if vi else None, ni=ni, n1i=n1i, n2i=n2i,
+                      sign=float(sign))
+        y, vy = _from_d(target, d, vd, n1i=n1i, n2i=n2i, cer=cer)
     rows = [{"input": float(a), "estimate": float(b), "vi": None if vy is None else float(c)}
             for a, b, c in zip(x, np.atleast_1d(y), np.atleast_1d(vy) if vy is not None else x, strict=True)]
     method = None
     if target == "nnt":
         method = "Furukawa & Leucht (2011)" if cer is not None else "Kraemer & Kupfer (2006)"
-    if fmt == "json":
-        echo_json({"from": source, "to": target, "method": method,
-                   "rows": [{k: (None if v is not None and math.isinf(v) else v) for k, v in r.items()}
-                            for r in rows]})
-        return
-    if fmt == "csv":
-        click.echo("from,input,to,estimate,vi")
+
+    def as_text() -> str:
+        lines = []
         for r in rows:
-            vals = [_csv(r["input"]), _csv(r["estimate"]), _csv(r["vi"])]
-            click.echo(f"{source},{vals[0]},{target},{vals[1]},{vals[2]}")
-        return
-    for r in rows:
-        line = f"{_NAMES[source]} = {r['input']:g} -> {_NAMES[target]} = {_text(r['estimate'])}"
-        if r["vi"] is not None:
-            line += f" (vi = {r['vi']:.4f})"
-        click.echo(line)
-    if method:
-        click.echo(f"NNT by {method}; a negative NNT is a number needed to harm.")
+            line = f"{_NAMES[source]} = {r['input']:g} -> {_NAMES[target]} = {_text(r['estimate'])}"
+            if r["vi"] is not None:
+                line += f" (vi = {r['vi']:.4f})"
+            lines.append(line)
+        if method:
+            lines.append(f"NNT by {method}; a negative NNT is a number needed to harm.")
+        return "\n".join(lines)
 
-
-def _csv(v) -> str:
-    """NA for a missing value, Inf / -Inf for an infinite one (an NNT at d = 0), as R writes them."""
-    if v is None or math.isnan(v):
-        return "NA"
-    return ("Inf" if v > 0 else "-Inf") if math.isinf(v) else repr(v)
+    emit(fmt=fmt, notes=notes,
+         as_dict=lambda: {"from": source, "to": target, "method": method,
+                          "rows": [{k: (None if v is not None and math.isinf(v) else v) for k, v in r.items()}
+                                   for r in rows]},
+         as_records=lambda: [{"from": source, "input": r["input"], "to": target, "estimate": r["estimate"],
+                              "vi": r["vi"]} for r in rows],
+         as_text=as_text)
 
 
 def _text(v: float) -> str:

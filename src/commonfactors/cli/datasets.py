@@ -6,21 +6,11 @@ faster than ``python -c "import pandas"``.
 
 from __future__ import annotations
 
-import csv
-import io
-
 import click
 
 from .. import datasets as catalogue_module
-from ._common import FORMATS_TABLE, echo_json, refuse_input_as_output, source_file
-
-
-def _csv(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(["" if v is None else v for v in r] for r in rows)
-    return buf.getvalue()
+from ._common import refuse_input_as_output, source_file
+from ._output import emit, format_option
 
 
 @click.group()
@@ -29,42 +19,36 @@ def datasets():
 
 
 @datasets.command("list")
-@click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
+@format_option()
 def list_(fmt):
     """List the datasets: id, k (studies), rows, measure, licence, title."""
     records = catalogue_module.catalogue()
-    if fmt == "json":
-        echo_json({"datasets": records})
-        return
     header = ["id", "k", "rows", "measure", "licence", "title"]
-    rows = [[r[h] for h in header] for r in records]
-    if fmt == "csv":
-        click.echo(_csv(header, rows), nl=False)
-    else:
-        cells = [["" if v is None else str(v) for v in r] for r in rows]
-        widths = [max(len(c) for c in col) for col in zip(header, *cells, strict=True)]
-        numeric = {"k", "rows"}
-        for r in [header, *cells]:
-            click.echo("  ".join(c.rjust(w) if h in numeric else c.ljust(w)
-                                 for h, c, w in zip(header, r, widths, strict=True)).rstrip())
+    emit(fmt=fmt, as_dict=lambda: {"datasets": records},
+         as_records=lambda: [{h: r[h] for h in header} for r in records],
+         as_text=lambda: _table(header, [[r[h] for h in header] for r in records], numeric={"k", "rows"}))
+
+
+def _table(header: list[str], rows: list[list], numeric: set[str]) -> str:
+    """Columns padded to their widths, ``numeric`` ones right-aligned; a missing value is blank."""
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(c) for c in col) for col in zip(header, *cells, strict=True)]
+    return "\n".join("  ".join(c.rjust(w) if h in numeric else c.ljust(w)
+                               for h, c, w in zip(header, r, widths, strict=True)).rstrip()
+                     for r in [header, *cells])
 
 
 @datasets.command("show")
 @click.argument("id")
-@click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True,
-              help="text: metadata, schema and first rows; json: all of it; csv: the column schema.")
+@format_option(help="text: metadata, schema and first rows; json: all of it; csv: the column schema.")
 def show(id, fmt):
     """Show a dataset's source, licence, citation, quirks, column schema and first rows."""
     info = catalogue_module.describe(id)
-    if fmt == "json":
-        echo_json(info.to_dict())
-    elif fmt == "csv":
-        header = ["name", "type", "unit", "required", "constraints", "description"]
-        rows = [[f["name"], f["type"], f.get("unit", ""), bool(f.get("constraints", {}).get("required")),
-                 catalogue_module.describe_constraints(f), f.get("description", "")] for f in info.fields]
-        click.echo(_csv(header, rows), nl=False)
-    else:
-        click.echo(str(info.summary()))
+    emit(info, fmt, as_records=lambda: [
+        {"name": f["name"], "type": f["type"], "unit": f.get("unit", ""),
+         "required": bool(f.get("constraints", {}).get("required")),
+         "constraints": catalogue_module.describe_constraints(f), "description": f.get("description", "")}
+        for f in info.fields])
 
 
 @datasets.command("cite")

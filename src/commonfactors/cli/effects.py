@@ -7,14 +7,12 @@
 
 from __future__ import annotations
 
-import warnings
-
 import click
 
 from .. import _format
 from ..effects import ARGUMENTS, MEASURES, effect_sizes
-from ..errors import CommonFactorsWarning
-from ._common import FORMATS_TABLE, echo_json, read_input, refuse_input_as_output, source_file
+from ._common import read_input, refuse_input_as_output, source_file
+from ._output import caught_warnings, csv_text, emit, format_option, print_warnings
 
 
 def _measure_help() -> str:
@@ -97,7 +95,7 @@ def _text(out, used: list[str]) -> str:
     show_default=True,
     help="The sampling variance: LS large-sample, UB unbiased (SMD).",
 )
-@click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
+@format_option()
 @click.option(
     "--out",
     "out_path",
@@ -111,33 +109,19 @@ def effects(file_or_dataset, measure, add, to, drop00, vtype, fmt, out_path, **c
         raise click.UsageError("--out is used with --format csv")
     if out_path is not None:
         refuse_input_as_output(out_path, source_file(file_or_dataset))
-    data = read_input(file_or_dataset, light=False)
     given = {a: c for a, c in columns.items() if c is not None}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", CommonFactorsWarning)  # reported below, in the chosen format
+    with caught_warnings() as notes:
+        data = read_input(file_or_dataset, light=False)
         out = effect_sizes(data, measure, add=add, to=to, drop00=drop00, vtype=vtype, **given)
-    found = out.attrs["warnings"]
-    if fmt == "json":
-        echo_json(
-            _format.jsonable(
-                {
-                    "measure": out.attrs["measure"],
-                    "yi": out["yi"].to_numpy(),
-                    "vi": out["vi"].to_numpy(),
-                    "warnings": found,
-                }
-            )
-        )
-    elif fmt == "csv":
-        table = _integers_as_written(out).assign(measure=out.attrs["measure"])  # read back by pool, bias ...
-        text = table.to_csv(index=False, na_rep="NA", lineterminator="\n")
-        if out_path is None:
-            click.echo(text, nl=False)
-        else:
-            from .._io_write import write_atomic
+    table = _integers_as_written(out).assign(measure=out.attrs["measure"])  # read back by pool, bias ...
+    if out_path is not None:
+        from .._io_write import write_atomic
 
-            write_atomic(out_path, text)
-        for w in found:
-            click.echo(f"warning: {w}", err=True)
-    else:
-        click.echo(_text(out, list(dict.fromkeys(given.values()))))
+        write_atomic(out_path, csv_text(table))
+        print_warnings([*out.attrs["warnings"], *notes])
+        return
+    emit(fmt=fmt, notes=[*out.attrs["warnings"], *notes],
+         as_dict=lambda: _format.jsonable({"measure": out.attrs["measure"], "yi": out["yi"].to_numpy(),
+                                           "vi": out["vi"].to_numpy(), "warnings": []}),
+         as_records=lambda: table,
+         as_text=lambda: _text(out, list(dict.fromkeys(given.values()))))

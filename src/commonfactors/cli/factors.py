@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import click
 
-from ._common import echo_json
+from ._output import caught_warnings, emit, format_option
 
-_FORMATS = click.Choice(["table", "text", "json"])
+#: ``--format``: table is an alias of text
+_format_option = format_option(aliases=("table",), help="table is an alias of text.")
 
 
 @click.group()
@@ -16,7 +17,7 @@ def factors():
 
 
 @factors.command("list")
-@click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True, help="text is table.")
+@_format_option
 def list_(fmt):
     """List the factors and their elements."""
     from ..factors.taxonomy import list_elements
@@ -25,9 +26,11 @@ def list_(fmt):
 
 
 def _echo_elements(df, fmt, **extra) -> None:
-    if fmt == "json":
-        echo_json({**extra, "elements": df.to_dict(orient="records")})
-        return
+    emit(fmt=fmt, as_dict=lambda: {**extra, "elements": df.to_dict(orient="records")},
+         as_records=lambda: df, as_text=lambda: _elements_text(df))
+
+
+def _elements_text(df) -> str:
     header = ["factor", "element", "estimates", "pooled from", "in pie", "description"]
     rows = [
         [
@@ -41,13 +44,13 @@ def _echo_elements(df, fmt, **extra) -> None:
         for r in df.itertuples()
     ]
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=False)]
-    for r in [header, *rows]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+                     for r in [header, *rows])
 
 
 @factors.command("show")
 @click.argument("element")
-@click.option("--format", "fmt", type=_FORMATS, default="table", show_default=True, help="text is table.")
+@_format_option
 def show(element, fmt):
     """Every estimate of ELEMENT: metric, estimate, k, N, CI, PI, I2, share of variance and source.
 
@@ -58,12 +61,10 @@ def show(element, fmt):
     if factor in FACTORS:
         df = list_elements()
         _echo_elements(df[df["factor"] == factor].reset_index(drop=True), fmt, factor=factor)
-        if fmt != "json":
+        if fmt == "text":
             click.echo(f"\n'{factor}' is a factor; show the estimates of one element with "
                        f"'commonfactors factors show ELEMENT'.", err=True)
         return
-    res = element_estimates(element)
-    if fmt == "json":
-        echo_json(res.to_dict())
-    else:
-        click.echo(str(res.summary()))
+    with caught_warnings() as notes:
+        res = element_estimates(element)
+    emit(res, fmt, notes=notes)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import warnings
 from pathlib import Path
 
 import click
 
-from ..errors import CommonFactorsWarning, InputError
-from ._common import FORMATS, echo_json
+from ..errors import InputError
+from ._output import caught_warnings, emit, format_option
 
 
 def read_correlation_csv(path: str):
@@ -162,15 +161,14 @@ def parse_assumed(text: str) -> list[float]:
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same numbers).")
 @click.option("--level", type=float, default=95, show_default=True, help="Interval level in percent.")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@format_option()
 def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, fmt):
     """Each factor's share of outcome variance with Monte Carlo intervals."""
     from ..factors import pie as _pie
 
     method = method or ("dominance" if correlations or sensitivity is not None else "additive")
     long = correlations is not None and is_long_format(correlations)
-    with warnings.catch_warnings():  # warnings are part of the result (summary footer / JSON "warnings")
-        warnings.simplefilter("ignore", CommonFactorsWarning)
+    with caught_warnings() as notes:
         if method == "additive":
             if correlations or n is not None or pool_method or sensitivity is not None:
                 raise InputError(
@@ -230,7 +228,4 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, f
                 res = _pie.dominance_pie(
                     read_correlation_csv(correlations), n=n, draws=draws, seed=seed, level=level
                 )
-    if fmt == "json":
-        echo_json(res.to_dict())
-    else:
-        click.echo(str(res.summary()))
+    emit(res, fmt, notes=notes)

@@ -10,19 +10,13 @@ file, ``--format json``) this imports only numpy, click and the package: no pand
 
 from __future__ import annotations
 
-import csv
-import io
-import math
-import warnings
 from typing import get_args
 
 import click
 
 from ..models._options import BINARY_METHODS, Method
 from ._common import (
-    FORMATS_TABLE,
     dependence_warning,
-    echo_json,
     effect_inputs,
     level_option,
     natural_block,
@@ -32,19 +26,10 @@ from ._common import (
     test_option,
     transf_option,
 )
+from ._output import caught_warnings, emit, format_option
 
 #: the 2x2 table's columns, as metafor's escalc names them
 _CELLS = ("ai", "bi", "ci", "di", "n1i", "n2i")
-
-
-def _csv(records: list[dict]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    header = list(records[0]) if records else []
-    writer.writerow(header)
-    for r in records:
-        writer.writerow(["NA" if isinstance(r[h], float) and math.isnan(r[h]) else r[h] for h in header])
-    return buf.getvalue()
 
 
 @click.command()
@@ -80,7 +65,7 @@ def _csv(records: list[dict]) -> str:
 @click.option("--robust", type=click.Choice(["cr2"], case_sensitive=False), default=None,
               help="Cluster-robust inference (with --cluster).")
 @sheet_option
-@click.option("--format", "fmt", type=FORMATS_TABLE, default="text", show_default=True)
+@format_option()
 def pool(file_or_dataset, yi, vi, sei, method, measure, transf, ai, bi, ci, di, n1i, n2i, test, mods, by,
          weights, level, slab, cluster, within, robust, fmt):
     """Pool effect sizes: common/random-effects model, meta-regression (--mods), subgroups (--by),
@@ -103,10 +88,8 @@ def pool(file_or_dataset, yi, vi, sei, method, measure, transf, ai, bi, ci, di, 
         raise click.UsageError("--by cannot be combined with --cluster")
     if cluster is not None and weights is not None:
         raise click.UsageError("--weights cannot be combined with --cluster")
-    data, yi, vi, sei, measure = effect_inputs(read_input(file_or_dataset), yi, vi, sei, measure)
-    dependence = dependence_warning(data, slab, cluster)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with caught_warnings() as notes:
+        data, yi, vi, sei, measure = effect_inputs(read_input(file_or_dataset), yi, vi, sei, measure)
         if cluster is not None:
             from ..models.multilevel import multilevel_meta_analysis
 
@@ -122,13 +105,11 @@ def pool(file_or_dataset, yi, vi, sei, method, measure, transf, ai, bi, ci, di, 
                 if type(e) is not ValueError:  # InputError: reported by the command group
                     raise
                 raise click.UsageError(str(e)) from None
-    notes = [str(w.message) for w in caught] + ([dependence] if dependence else [])
-    for note in notes:
-        click.echo(f"warning: {note}", err=True)
+    dependence = dependence_warning(data, slab, cluster)
     natural = _natural(res, measure, transf, data)
-    if fmt == "json":
+
+    def as_dict() -> dict:
         out = res.to_dict()
-        out["warnings"] = list(dict.fromkeys([*out.get("warnings", []), *notes]))
         if measure is not None:
             out["measure"] = measure
         if natural["natural"] is not None:
@@ -136,22 +117,26 @@ def pool(file_or_dataset, yi, vi, sei, method, measure, transf, ai, bi, ci, di, 
         if natural["subgroups_natural"] is not None:
             for group, block in zip(out["subgroups"], natural["subgroups_natural"], strict=True):
                 group["natural"] = block
-        echo_json(out)
-    elif fmt == "csv":
+        return out
+
+    def as_records() -> list[dict]:
         records = res.records()
         if natural["natural"] is not None:
-            records = [{**r, **{f"natural_{k}": v for k, v in natural["natural"].items()}} for r in records]
-        elif natural["subgroups_natural"] is not None:
-            records = [{**r, **{f"natural_{k}": v for k, v in (b or {}).items()}}
-                       for r, b in zip(records, natural["subgroups_natural"], strict=True)]
-        click.echo(_csv(records), nl=False)
-    else:
-        text = str(res.summary())
+            return [{**r, **{f"natural_{k}": v for k, v in natural["natural"].items()}} for r in records]
+        if natural["subgroups_natural"] is not None:
+            return [{**r, **{f"natural_{k}": v for k, v in (b or {}).items()}}
+                    for r, b in zip(records, natural["subgroups_natural"], strict=True)]
+        return records
+
+    def as_text() -> str:
         blocks = [("", natural["natural"])] if natural["natural"] is not None else []
         if natural["subgroups_natural"] is not None:
             blocks = [(str(r["level"]), b) for r, b in zip(res.records(), natural["subgroups_natural"],
                                                           strict=True) if b is not None]
-        click.echo(text + ("\n\n" + natural_text(blocks) if blocks else ""))
+        return str(res.summary()) + ("\n\n" + natural_text(blocks) if blocks else "")
+
+    emit(res, fmt, notes=[*notes, *([dependence] if dependence else [])], as_dict=as_dict,
+         as_records=as_records, as_text=as_text)
 
 
 def _natural(res, measure, transf, data) -> dict:
@@ -185,20 +170,12 @@ def _pool_tables(file_or_dataset, method, measure, cells, test, level, slab, oth
                                "--ci, --n1i and --n2i (columns of counts)")
     if cells["bi"] is not None and cells["di"] is not None:
         cells = {**cells, "n1i": None, "n2i": None}
-    data = read_input(file_or_dataset)
     from ..models.binary import mantel_haenszel, peto
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with caught_warnings() as notes:
+        data = read_input(file_or_dataset)
         if method == "MH":
             res = mantel_haenszel(data, **cells, measure=measure or "OR", level=level, slab=slab)
         else:
             res = peto(data, **cells, level=level, slab=slab)
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
-    if fmt == "json":
-        echo_json(res.to_dict())
-    elif fmt == "csv":
-        click.echo(_csv(res.records()), nl=False)
-    else:
-        click.echo(str(res.summary()))
+    emit(res, fmt, notes=notes)
