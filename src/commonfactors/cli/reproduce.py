@@ -1,7 +1,7 @@
 """``commonfactors reproduce [ID ...] [--all] [--format text|json|csv]``: published numbers, recomputed.
 
 Runs the analysis scripts of ``analyses/`` through :mod:`commonfactors.reproduce` and prints one row per
-published number: published, reproduced, difference, tolerance and verdict (table), every field (json:
+published number: published, reproduced, difference, tolerance and verdict (text), every field (json:
 ``{"analyses", "counts", "rows", "warnings"}``), or the flat table (csv, ``model`` split into ``model_*``,
 missing values NA).
 """
