@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import _format
-from .._format import Summary, fmt, fmt_p, jsonable
+from .._format import Summary, fmt, jsonable
 from .._transforms import natural
+from ._table import COEF_FIELDS, Printable, coef_cells, coef_header, coef_table, frame, pick, pval_eq
 
-_RECORD_FIELDS = ("scale", "estimate", "se", "stat", "pval", "ci_low", "ci_high")
+_RECORD_FIELDS = ("scale", *COEF_FIELDS[1:])
 
 
-@dataclass(frozen=True, eq=False)
-class BinaryResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class BinaryResult(Printable):
     """Result of :func:`commonfactors.mantel_haenszel` or :func:`commonfactors.peto`.
 
     Field names are the command line's JSON keys; nothing is rounded. ``method`` is "MH" or "PETO";
@@ -90,8 +90,7 @@ class BinaryResult:
     def records(self) -> list[dict]:
         """The rows of :meth:`to_frame` as dicts (no pandas), for the command line's CSV output."""
         scale = f"log {self.measure}" if self.log_scale else self.measure
-        out = [{"scale": scale, "estimate": self.estimate, "se": self.se, "stat": self.stat,
-                "pval": self.pval, "ci_low": self.ci_low, "ci_high": self.ci_high}]
+        out = [{"scale": scale, **pick(self, _RECORD_FIELDS[1:])}]
         if self.log_scale:
             nat = self.natural
             out.append({"scale": self.measure, "estimate": nat["estimate"], "se": math.nan, "stat": math.nan,
@@ -101,16 +100,11 @@ class BinaryResult:
     def to_frame(self):
         """The pooled estimate: one row on the scale pooled (scale, estimate, se, stat, pval, ci_low,
         ci_high) and, for odds and risk ratios, one on the ratio scale (estimate and interval only)."""
-        import pandas as pd
-
-        return pd.DataFrame(self.records(), columns=list(_RECORD_FIELDS))
+        return frame(self.records(), _RECORD_FIELDS)
 
     def summary(self, digits: int = 4) -> Summary:
         """metafor's print layout: model line, heterogeneity, the results on both scales, and the tests."""
         return Summary(_text(self, digits), notes=self.warnings)
-
-    def __repr__(self) -> str:
-        return str(self.summary())
 
 
 def _text(r: BinaryResult, digits: int) -> str:
@@ -120,16 +114,15 @@ def _text(r: BinaryResult, digits: int) -> str:
     lines = [f"Equal-Effects Model (k = {r.k})", ""]
     lines += [f"{a.ljust(width)} {b}" for a, b in het]
     lines += ["", "Test for Heterogeneity:",
-              f"Q(df = {r.q_df}) = {fmt(r.q, digits)}, p-val {_pval_eq(r.q_pval, digits)}", ""]
-    row = [fmt(r.estimate, digits), fmt(r.se, digits), fmt(r.stat, digits), fmt_p(r.pval, digits),
-           fmt(r.ci_low, digits), fmt(r.ci_high, digits)]
+              f"Q(df = {r.q_df}) = {fmt(r.q, digits)}, p-val {pval_eq(r.q_pval, digits)}", ""]
     lines += ["Model Results (log scale):" if r.log_scale else "Model Results:", "",
-              _table(["estimate", "se", "zval", "pval", "ci.lb", "ci.ub"], row)]
+              coef_table(coef_header(), [["", *coef_cells(r, digits)]], names=False)]
     if r.log_scale:
         nat = r.natural
         lines += ["", f"Model Results ({r.measure} scale):", "",
-                  _table(["estimate", "ci.lb", "ci.ub"],
-                         [fmt(nat[f], digits) for f in ("estimate", "ci_low", "ci_high")])]
+                  coef_table(["", "estimate", "ci.lb", "ci.ub"],
+                             [["", *(fmt(nat[f], digits) for f in ("estimate", "ci_low", "ci_high"))]],
+                             names=False)]
     if r.method == "MH" and r.measure == "OR":
         stats = [fmt(r.cmh, digits), fmt(r.tarone, digits)]
         w = max(len(s) for s in stats)
@@ -143,19 +136,7 @@ def _text(r: BinaryResult, digits: int) -> str:
     return "\n".join(lines)
 
 
-def _table(header: list[str], row: list[str]) -> str:
-    """One row of numbers under their right-aligned header, as R prints a named vector."""
-    text = _format.table(["", *header], [["", *row]])
-    return "\n".join(line[2:] for line in text.split("\n"))
-
-
-def _pval_eq(p: float, digits: int) -> str:
-    """'= 0.5883' or '< .0001', as metafor prints the p-value of a test."""
-    s = fmt_p(p, digits)
-    return s.replace("<", "< ") if s.startswith("<") else f"= {s}"
-
-
 def _test_p(p: float, digits: int) -> str:
     """A test's p-value as metafor prints it beside CMH and Tarone: '= 0.0005', '< 0.0001'."""
-    s = _pval_eq(p, digits)
+    s = pval_eq(p, digits)
     return s.replace("< .", "< 0.")
