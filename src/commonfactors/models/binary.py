@@ -21,6 +21,7 @@ from .._checks import check_range, numeric, require_column, row_labels, source_o
 from ..effects.measures import MEASURES
 from ..results.binary import BinaryResult
 from . import _inference
+from ._notes import Notes
 from ._options import check_choice, normalize_level
 
 #: the measures Mantel-Haenszel pooling gives
@@ -177,7 +178,7 @@ def peto(data=None, *, ai=None, bi=None, ci=None, di=None, n1i=None, n2i=None, l
     Warns
     -----
     DroppedRowsWarning
-        Studies with a missing count are left out.
+        As for :func:`mantel_haenszel`.
 
     Notes
     -----
@@ -264,16 +265,15 @@ def _tables(data, *, ai, bi, ci, di, n1i, n2i, slab) -> tuple[_Tables, tuple[str
             require_column(data, slab, role="slab")
         labels = np.asarray([str(x) for x in (data[slab] if isinstance(slab, str) else slab)], dtype=object)
     keep = ~(np.isnan(a) | np.isnan(b) | np.isnan(c) | np.isnan(d))
-    notes: tuple[str, ...] = ()
+    notes = Notes()
     if not keep.all():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             warn_dropped(rows[~keep], "a missing count")
         for w in caught:
-            warnings.warn(w.message, w.category, stacklevel=3)
-        notes = tuple(str(w.message) for w in caught)
+            notes.add(str(w.message), w.category)
         a, b, c, d, rows, labels = a[keep], b[keep], c[keep], d[keep], rows[keep], labels[keep]
-    return _Tables(a, b, c, d, rows, labels), notes
+    return _Tables(a, b, c, d, rows, labels), notes()
 
 
 def _whole(x, *, column, rows, source) -> None:
