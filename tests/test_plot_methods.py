@@ -74,6 +74,29 @@ def test_beyond_the_label_limit_the_studies_are_sorted_and_counted():
     assert len(_labels(ax)) == 2 and f"{k} studies sorted by effect size" in ax.get_xlabel()
 
 
+def test_a_page_draws_its_rows_with_the_pooled_estimate_of_all():
+    rng = np.random.default_rng(9)
+    k = 120
+    res = cf.meta_analysis(yi=rng.normal(0.3, 0.2, k), vi=rng.uniform(0.01, 0.05, k),
+                           slab=[f"S{i}" for i in range(1, k + 1)])
+    ax = res.plot_forest(rows=slice(50, 100))
+    assert _labels(ax)[:50] == [f"S{i}" for i in range(51, 101)]
+    assert f"Random-effects model (REML), k = {k}" in _labels(ax)
+    assert "rows 51 to 100 of 120" in ax.get_xlabel()
+    # the squares keep the sizes of the whole plot: the same study has the same square on either figure
+    whole = res.plot_forest().collections[1].get_sizes()
+    np.testing.assert_allclose(ax.collections[1].get_sizes(), whole[50:100], rtol=1e-12)
+    with pytest.raises(InputError, match="select none of the 120 rows"):
+        res.plot_forest(rows=slice(200, 250))
+
+
+def test_the_command_line_draws_a_page(tmp_path):
+    out = tmp_path / "page.svg"
+    res = in_process("plot", "forest", "metapsy_depression_psyctr", "--page", "2", "--out", out)
+    assert res.returncode == 0, res.stderr
+    assert b"rows 51 to 100 of" in out.read_bytes()
+
+
 @pytest.mark.parametrize("suffix", ["png", "svg"])
 def test_saved_plots_are_deterministic(tmp_path, res, suffix):
     files = []
@@ -130,7 +153,9 @@ def test_the_command_line_draws_one_row_per_study(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("funnel", "assink2016", "--cluster", "study"), "--cluster draws one row per study in a forest plot"),
+    (("funnel", "assink2016", "--cluster", "study"), "--cluster is an option of plot forest only"),
+    (("funnel", "bcg", "--page", "1"), "--page is an option of plot forest only"),
+    (("forest", "bcg", "--page", "2"), "--page is 2; expected 1 to 1 (13 rows, 50 a page)"),
     (("forest", "assink2016", "--cluster", "nope"), "column 'nope': no such column"),
     (("forest", "bcg", "--transf", "ipft"), "--transf is 'ipft'")])
 def test_bad_plot_options_exit_2_without_a_file(tmp_path, args, message):

@@ -43,19 +43,23 @@ SUFFIXES = ("png", "svg", "pdf")
               help="forest: the study of each effect size; one row per study, the inverse-variance average "
                    "of its effect sizes (the axis label states the rule).")
 @transf_option
+@click.option("--page", type=click.IntRange(min=1), default=None, metavar="N",
+              help="forest: draw only page N, 50 rows a page (numbered after --cluster), with the pooled "
+                   "estimate of all.")
 @sheet_option
 @method_option()
 @test_option
 @level_option
 @click.option("--seed", type=int, default=1, show_default=True, help="pie: the Monte Carlo seed.")
-def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, cluster, transf, method, test,
-         level, seed):
+def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, cluster, transf, page, method,
+         test, level, seed):
     """Draw a forest, funnel, Baujat, cumulative forest or variance-pie figure (as the report draws it).
 
     \\b
     Examples:
       commonfactors plot forest molloy2014 --out forest.png
       commonfactors plot forest assink2016 --cluster study --out forest.svg
+      commonfactors plot forest metapsy_depression_psyctr --page 2 --out forest-2.png
       commonfactors plot funnel bcg_es.csv --out funnel.svg
       commonfactors plot cumulative bcg_es.csv --order year --out cumulative.pdf
       commonfactors plot pie --out pie.png
@@ -85,8 +89,9 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, clu
         refuse_input_as_output(out_path, source_file(file_or_dataset))
         data, yi, vi, sei, measure = effect_inputs(read_input(file_or_dataset, light=False), yi, vi, sei,
                                                    measure)
-        if cluster is not None and kind != "forest":
-            raise click.UsageError("--cluster draws one row per study in a forest plot: plot forest only")
+        for name, value in (("--cluster", cluster), ("--page", page)):
+            if value is not None and kind != "forest":
+                raise click.UsageError(f"{name} is an option of plot forest only")
         if cluster is not None and cluster not in data.columns:
             raise InputError("no such column", column=cluster,
                              expected=f"one of {', '.join(map(str, data.columns))}")
@@ -105,7 +110,8 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, clu
                 if kind == "forest":
                     ax = draw("forest", res, xlabel=xlabel if axis is None else f"{xlabel} (axis: {axis[1]})",
                               transf=None if axis is None else axis[0],
-                              cluster=None if cluster is None else res.slab)
+                              cluster=None if cluster is None else res.slab,
+                              rows=None if page is None else _page(page, res, cluster is not None))
                 elif kind == "funnel":
                     ax = draw("funnel", res, trim_fill=trim_and_fill(res), xlabel=xlabel)
                 else:
@@ -138,3 +144,14 @@ def _axis_transf(transf: str, measure: str | None) -> tuple[str, str] | None:
         raise InputError(f"--transf is {transf!r}",
                          expected=f"one of auto, none, {names} for a forest plot's axis")
     return chosen
+
+
+def _page(page: int, res, clustered: bool) -> slice:
+    """The rows of page ``page`` of a forest plot of ``res`` (one row per study when ``clustered``)."""
+    from ..report.figures import PAGE_ROWS
+
+    total = len(set(map(str, res.slab))) if clustered else res.k
+    pages = -(-total // PAGE_ROWS)
+    if page > pages:
+        raise InputError(f"--page is {page}", expected=f"1 to {pages} ({total} rows, {PAGE_ROWS} a page)")
+    return slice((page - 1) * PAGE_ROWS, page * PAGE_ROWS)

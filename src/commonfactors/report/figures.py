@@ -43,6 +43,8 @@ MAX_LABELLED = 60
 #: that grows :data:`TALL_ROW` inches a study beyond :data:`MAX_LABELLED` (500 studies: an 82-inch PNG).
 LABEL_LIMIT = 500
 TALL_ROW = 0.16
+#: Rows of a page of a forest plot drawn with ``commonfactors plot forest --page N``.
+PAGE_ROWS = 50
 #: The back-transformations a forest plot's axis accepts (``transf=``): monotone, and of one value each.
 FOREST_TRANSFORMS = ("exp", "ztor", "ilogit", "iarcsin")
 #: Studies up to which the SVG files draw every study as a vector shape; above it, the layer of study
@@ -128,7 +130,7 @@ def _fmt(x: float, digits: int = 2) -> str:
 @register("forest", labels=LABEL_LIMIT)
 @_styled
 def forest(result, *, xlabel: str = "effect size", title: str | None = None, digits: int = 2, ax=None,
-           transf: str | None = None, cluster=None, labels: int = MAX_LABELLED):
+           transf: str | None = None, cluster=None, labels: int = MAX_LABELLED, rows: slice | None = None):
     """A forest plot: each study's effect with its confidence interval, the pooled diamond and the
     prediction interval.
 
@@ -157,6 +159,9 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
     labels : int
         Rows up to which every row is labelled (a taller figure; by default :data:`MAX_LABELLED`, the
         page height of the report; :data:`LABEL_LIMIT` from ``plot_forest`` and the command line).
+    rows : slice, optional
+        The rows drawn, counted after ``cluster`` (a page: ``slice(50, 100)`` draws rows 51 to 100), with
+        the weights, the square sizes and the pooled estimate of the whole model; the axis label says which.
 
     Returns
     -------
@@ -191,13 +196,20 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
     n_effects = yi.shape[0]
     if cluster is not None:
         yi, vi, w, slab = _aggregate(yi, vi, w, cluster)
+    total, w_max = yi.shape[0], w.max()
+    share = 100 * w / w.sum()
+    if rows is not None:
+        shown = np.arange(total)[rows]
+        if shown.size == 0:
+            raise InputError(f"rows {rows.start}:{rows.stop} select none of the {total} rows",
+                             expected=f"a slice within 0:{total}")
+        yi, vi, w, share, slab = yi[shown], vi[shown], w[shown], share[shown], [slab[i] for i in shown]
     k = yi.shape[0]
     back = _back(transf)
     z = float(norm_ppf(1 - (1 - result.level / 100) / 2))
     lo, hi = yi - z * np.sqrt(vi), yi + z * np.sqrt(vi)
     labelled = k <= labels
     order = np.arange(k) if labelled else np.argsort(yi, kind="stable")
-    share = 100 * w / w.sum()
 
     row_h = 0.2 if labelled else max(0.012, 6.0 / k)
     if ax is None:
@@ -219,7 +231,7 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
     u = 1.0 if labelled else k / 40
     ypos = np.arange(k, 0, -1) + 1.5 * u
     colour = palette()[0]
-    side = (0.25 + 0.75 * np.sqrt(w / w.max())) * (7.0 if labelled else 3.0)  # square side in points
+    side = (0.25 + 0.75 * np.sqrt(w / w_max)) * (7.0 if labelled else 3.0)  # square side in points
     raster = k > VECTOR_STUDIES
     ax.hlines(ypos, lo[order], hi[order], color="black", linewidth=0.8 if labelled else 0.4,
               rasterized=raster)
@@ -304,6 +316,8 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         else (f"tau\u00b2 = {_fmt(result.tau2, 3)}, I\u00b2 = {_fmt(result.i2, 1)}%, ")
     )
     order_note = "" if labelled else f"; {k} studies sorted by effect size"
+    if rows is not None:
+        order_note += f"; rows {shown[0] + 1} to {shown[-1] + 1} of {total}"
     if cluster is not None:
         order_note += (f")\n(one row per study, {n_effects} effect sizes in {k} studies: the "
                        "inverse-variance average of a study's effect sizes")
