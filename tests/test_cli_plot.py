@@ -57,3 +57,11 @@ def test_the_file_gets_the_users_umask(tmp_path):
             "sys.argv = ['commonfactors', 'plot', 'forest', 'molloy2014', '--out', sys.argv[1]]; main()")
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, capture_output=True, timeout=120)
     assert os.stat(out).st_mode & 0o777 == 0o640
+
+
+def test_nested_effect_sizes_are_said_unless_drawn_one_row_per_study(tmp_path):
+    out = tmp_path / "forest.png"
+    res = in_process("plot", "forest", "assink2016", "--out", out)
+    assert res.returncode == 0 and res.stderr.count("100 effect sizes from 17 studies are not independent") == 1
+    assert "not independent" not in in_process("plot", "forest", "assink2016", "--cluster", "study",
+                                               "--out", out).stderr

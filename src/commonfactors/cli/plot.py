@@ -4,13 +4,13 @@ The format follows the suffix of --out (png, svg or pdf)."""
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
 
-from ..errors import CommonFactorsWarning, InputError
+from ..errors import InputError
 from ._common import (
+    dependence_warning,
     effect_inputs,
     level_option,
     method_option,
@@ -21,6 +21,7 @@ from ._common import (
     test_option,
     transf_option,
 )
+from ._output import caught_warnings, print_warnings
 
 KINDS = ("forest", "funnel", "baujat", "cumulative", "pie")
 SUFFIXES = ("png", "svg", "pdf")
@@ -80,8 +81,7 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, clu
     if kind == "pie":
         if file_or_dataset is not None:
             raise click.UsageError("plot pie draws the variance pie of the shipped estimates: no FILE")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CommonFactorsWarning)
+        with caught_warnings() as notes:
             fig = figures.pie(additive_pie(seed=seed), published_pies())
     else:
         if file_or_dataset is None:
@@ -100,8 +100,7 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, clu
         columns = {"yi": yi, "vi": None if sei else vi, "sei": sei, "slab": labels}
         xlabel = _xlabel(measure)
         axis = _axis_transf(transf, measure) if kind == "forest" else None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", CommonFactorsWarning)
+        with caught_warnings() as notes:
             if kind == "cumulative":
                 cum = cumulative(data, **columns, order=order, method=method, test=test, level=level)
                 ax = draw("cumulative", cum, xlabel=xlabel, order_label=order, level=level)
@@ -118,6 +117,9 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, clu
                     ax = draw("baujat", res)
         fig = ax.figure
     figures.save(fig, path, formats=(suffix,), public=False)
+    if kind != "pie":
+        notes.append(dependence_warning(data, slab, cluster))
+    print_warnings([n for n in notes if n])
     click.echo(str(path))
 
 
