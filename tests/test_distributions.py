@@ -106,19 +106,6 @@ def test_f_matches_scipy(dfn):
         assert_close(D.f_cdf(X_POS, dfn, dfd), st.f.cdf(X_POS, dfn, dfd), SCIPY_RTOL, SCIPY_SMALLEST)
 
 
-@pytest.mark.parametrize("dfn", [0.5, 1, 2.28, 7.5, 30, 1e4])
-def test_f_ppf_matches_scipy(dfn):
-    for dfd in DFS:
-        assert_close(D.f_ppf(P_GRID, dfn, dfd), st.f.ppf(P_GRID, dfn, dfd), SCIPY_RTOL)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("dfn", [2, 3, 5, 12, 100])
-def test_f_ppf_matches_scipy_remaining_dfn(dfn):
-    for dfd in DFS:
-        assert_close(D.f_ppf(P_GRID, dfn, dfd), st.f.ppf(P_GRID, dfn, dfd), SCIPY_RTOL)
-
-
 # --------------------------------------------------------------------------------------------------
 # closed forms (identities)
 
@@ -207,8 +194,6 @@ def test_quantiles_invert_the_tails_down_to_1e_300(df):
     grid = np.concatenate([np.logspace(-250, -1, 500), np.linspace(0.1, 2, 500)])
     check(lambda p: D.t_ppf(p, df), lambda x: D.t_cdf(x, df), -np.concatenate([1 / grid, grid[grid >= 0.1]]))
     check(lambda p: D.chi2_ppf(p, df), lambda x: D.chi2_cdf(x, df), df * grid)
-    check(lambda p: D.f_ppf(p, df, 7.5), lambda x: D.f_cdf(x, df, 7.5), grid)
-    check(lambda p: D.f_ppf(p, 2.28, df), lambda x: D.f_cdf(x, 2.28, df), grid)
 
 
 def test_as241_coefficients_match_the_papers_hash_sums():
@@ -240,7 +225,7 @@ def test_types_shapes_and_broadcasting():
     assert D.f_sf(np.zeros((0,)), 2, 3).shape == (0,)
     for name, args in [("norm_cdf", ()), ("norm_sf", ()), ("norm_ppf", ()), ("t_cdf", (3,)), ("t_sf", (3,)),
                        ("t_ppf", (3,)), ("chi2_cdf", (3,)), ("chi2_sf", (3,)), ("chi2_ppf", (3,)),
-                       ("f_cdf", (3, 4)), ("f_sf", (3, 4)), ("f_ppf", (3, 4))]:
+                       ("f_cdf", (3, 4)), ("f_sf", (3, 4))]:
         value = 0.3 if name.endswith("ppf") else 1.2
         arr = getattr(D, name)(np.full((2, 2), value), *args)
         assert arr.shape == (2, 2) and np.all(arr == getattr(D, name)(value, *args)), name
@@ -250,13 +235,13 @@ def test_nan_domain_and_edges():
     nan, inf = np.nan, np.inf
     for got in (D.norm_cdf(nan), D.t_sf(nan, 3), D.t_sf(1, nan), D.t_sf(1, 0), D.t_sf(1, -2),
                 D.chi2_sf(nan, 3), D.chi2_sf(1, 0), D.chi2_sf(1, inf), D.f_sf(1, nan, 3), D.f_sf(1, 2, inf),
-                D.norm_ppf(nan), D.norm_ppf(1.5), D.t_ppf(-0.1, 3), D.chi2_ppf(1.1, 3), D.f_ppf(nan, 2, 3)):
+                D.norm_ppf(nan), D.norm_ppf(1.5), D.t_ppf(-0.1, 3), D.chi2_ppf(1.1, 3)):
         assert math.isnan(got)
     assert D.t_sf(inf, 3) == 0 and D.t_cdf(inf, 3) == 1 and D.t_sf(0, 2.28) == 0.5
     assert D.chi2_sf(-1, 3) == 1 and D.chi2_cdf(-1, 3) == 0 and D.chi2_sf(inf, 3) == 0
     assert D.f_sf(-1, 2, 3) == 1 and D.f_cdf(0, 2, 3) == 0 and D.f_sf(inf, 2, 3) == 0
     assert (D.t_ppf(0, 3), D.t_ppf(1, 3), D.t_ppf(0.5, 3)) == (-inf, inf, 0.0)
-    assert (D.chi2_ppf(0, 3), D.chi2_ppf(1, 3), D.f_ppf(0, 2, 3), D.f_ppf(1, 2, 3)) == (0.0, inf, 0.0, inf)
+    assert (D.chi2_ppf(0, 3), D.chi2_ppf(1, 3)) == (0.0, inf)
     assert (D.norm_ppf(0), D.norm_ppf(1)) == (-inf, inf)
     # df = inf is the normal distribution
     assert D.t_sf(2.5, inf) == D.norm_sf(2.5) and D.t_ppf(0.975, inf) == D.norm_ppf(0.975)
