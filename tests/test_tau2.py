@@ -16,6 +16,12 @@ from conformance_cases import HERE
 from reference import load
 from tolerances import IDENTITY_RTOL, METAFOR_RTOL
 
+
+def generalized_q(y, v, X, tau2):
+    """Q(tau2) = y'P(tau2)y with weights 1/(v + tau2) (Viechtbauer, 2007, Stat. Med. 26(1), 37-52, eq. 5)."""
+    return _wls.wls(y, X, 1.0 / (v + tau2)).q
+
+
 RTOL = METAFOR_RTOL["metareg"]
 
 
@@ -95,8 +101,8 @@ def test_q_profile_bounds_solve_their_equations(bcg_ablat_year):
     y, v, X = bcg_ablat_year
     lo, hi = T.q_profile_ci(y, v, X, 95)
     df = X.shape[0] - X.shape[1]
-    assert _wls.generalized_q(y, v, X, lo) == pytest.approx(dist.chi2_ppf(0.975, df), rel=1e-10)
-    assert _wls.generalized_q(y, v, X, hi) == pytest.approx(dist.chi2_ppf(0.025, df), rel=1e-10)
+    assert generalized_q(y, v, X, lo) == pytest.approx(dist.chi2_ppf(0.975, df), rel=1e-10)
+    assert generalized_q(y, v, X, hi) == pytest.approx(dist.chi2_ppf(0.025, df), rel=1e-10)
 
 
 def test_q_profile_bounds_do_not_depend_on_the_start(bcg_ablat_year):
@@ -126,7 +132,7 @@ def test_generalised_q_roots_of_effects_spread_far_beyond_their_variances(method
     y, v = np.array([0.0, 1e6, -1e6, 5e5]), np.full(4, 1e-3)
     res = meta_analysis(yi=y, vi=v, method=method)
     target = dist.chi2_ppf(0.5, 3) if method == "PMM" else 3.0
-    assert _wls.generalized_q(y, v, np.ones((4, 1)), res.tau2) == pytest.approx(target, rel=1e-10)
+    assert generalized_q(y, v, np.ones((4, 1)), res.tau2) == pytest.approx(target, rel=1e-10)
     assert fit_many(y[None, :], v[None, :], method=method).tau2[0] == pytest.approx(res.tau2, rel=1e-10)
     lo, hi = res.tau2_ci
     assert lo < res.tau2 < hi and math.isfinite(hi)
@@ -265,8 +271,8 @@ def test_q_profile_with_many_studies_solves_its_equations():
     for bounds in (T.q_profile_ci(y, v, X, 95, start=tau2),
                    T.q_profile_ci(y, v, X, 95, start=tau2, sums=sums, at_start=sums.q(tau2))):
         assert bounds[0] == pytest.approx(lo, rel=1e-11)
-        assert _wls.generalized_q(y, v, X, bounds[0]) == pytest.approx(dist.chi2_ppf(0.975, k - 1), rel=1e-12)
-        assert _wls.generalized_q(y, v, X, bounds[1]) == pytest.approx(dist.chi2_ppf(0.025, k - 1), rel=1e-12)
+        assert generalized_q(y, v, X, bounds[0]) == pytest.approx(dist.chi2_ppf(0.975, k - 1), rel=1e-12)
+        assert generalized_q(y, v, X, bounds[1]) == pytest.approx(dist.chi2_ppf(0.025, k - 1), rel=1e-12)
 
 
 def test_derivatives_with_moderators_equal_dense_formulas(dense):

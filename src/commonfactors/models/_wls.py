@@ -136,15 +136,6 @@ def trace_PP(X: np.ndarray, w: np.ndarray, A: np.ndarray) -> float:
     return trace_PDPD(X, w, A, 1.0, 1.0)
 
 
-def generalized_q(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
-    """Q(tau2) = y'P(tau2)y with weights 1/(v + tau2): the generalised Q statistic.
-
-    Under the model with heterogeneity tau2 it follows a chi-square distribution with k - p degrees of
-    freedom (Viechtbauer, 2007, Stat. Med. 26(1), 37-52, eq. 5); it decreases in tau2.
-    """
-    return wls(y, X, 1.0 / (v + tau2)).q
-
-
 class InterceptSums:
     """The model without moderators, in sums: everything the estimators, Q and its profile need at a given
     tau2 is a function of
@@ -228,7 +219,9 @@ class InterceptSums:
 
 
 def q_function(y: np.ndarray, v: np.ndarray, X: np.ndarray, sums: InterceptSums | None = None):
-    """``tau2 -> (Q(tau2), Q'(tau2))`` (see :func:`generalized_q`) for repeated evaluation (root finding).
+    """``tau2 -> (Q(tau2), Q'(tau2))`` for repeated evaluation (root finding): Q(tau2) = y'P(tau2)y with
+    weights 1/(v + tau2), the generalised Q statistic, chi-square on k - p degrees of freedom under the
+    model with heterogeneity tau2 (Viechtbauer, 2007, Stat. Med. 26(1), 37-52, eq. 5).
 
     The derivative is Q' = -y'PPy = -sum((w e)^2), e the WLS residuals: dP/dtau2 = -PP (Harville, 1977,
     JASA 72(358), 320-338; Viechtbauer, 2005, eq. 11). Q is convex as well as decreasing, since
