@@ -113,3 +113,14 @@ def test_list_does_not_import_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip() == "False"
     assert out.stdout.splitlines()[1].startswith("bcg")
+
+
+def test_datasets_list_starts_without_numpy():
+    """The catalogue is read from its descriptor: listing it loads no array library (a fast cold start)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom commonfactors.cli import main\ntry:\n    main(['datasets', 'list'])\n"
+            "except SystemExit:\n    pass\nprint('numpy' in sys.modules, file=sys.stderr)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.stderr.strip().splitlines()[-1] == "False"

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 #: the transformations ``transf=`` accepts ("auto" picks the measure's natural scale, "none" keeps the
 #: model's scale)
 TRANSFORMS = ("auto", "none", "exp", "ztor", "ilogit", "iarcsin", "ipft")
@@ -74,6 +72,8 @@ def _ipft(t, n):
     sqrt(1 - (sin 2t + (sin 2t - 1 / sin 2t) / n)^2)) / 2), with ``n`` the harmonic mean of the studies'
     sample sizes for a pooled value (Miller's suggestion). Values beyond the transformation of 0 or 1 events
     per person map to 0 or 1."""
+    import numpy as np
+
     t = np.asarray(t, dtype=float)
     s = np.sin(2.0 * t)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -91,6 +91,8 @@ def back_transform(transf: str, x, *, ni=None):
     "ilogit" (p = 1 / (1 + exp(-x))), "iarcsin" (p = sin(x)^2 on [0, pi/2], the inverse of the arcsine
     square root), "ipft" (Miller's inverse of the double arcsine, with the harmonic mean of ``ni``), "none".
     NaN stays NaN."""
+    import numpy as np  # here, not at import: the command line builds its options from this module
+
     x = np.asarray(x, dtype=float)
     if transf == "none":
         out = x
