@@ -38,7 +38,20 @@ at_knha <- predict(res_ablat_knha, newmods = c(10, 30, 50))
 rows <- function(p) list(pred = p$pred, se = if (is.null(p$se)) NA else p$se, ci_low = p$ci.lb,
                          ci_high = p$ci.ub, pi_low = p$pi.lb, pi_high = p$pi.ub)
 
+# trim and fill and the selection model of molloy2014 (Fisher's z), back-transformed to r
+tf_molloy <- trimfill(res_molloy)
+filled_molloy <- rma(tf_molloy$yi, tf_molloy$vi, method = "REML", control = converged)
+sel_molloy <- selmodel(res_molloy, type = "stepfun", steps = 0.025,
+                       control = list(reltol = 1e-14, maxit = 10000))
+fe_molloy <- rma(yi, vi, data = molloy, method = "FE")
+
 write_reference(list(
+  molloy2014_bias_ztor = list(
+    trim_and_fill = as.list(transf.ztor(c(estimate = as.numeric(filled_molloy$beta),
+                                          ci_low = filled_molloy$ci.lb, ci_high = filled_molloy$ci.ub))),
+    selection_3psm = as.list(transf.ztor(c(estimate = as.numeric(sel_molloy$beta), ci_low = sel_molloy$ci.lb,
+                                           ci_high = sel_molloy$ci.ub)))),
+  molloy2014_fe_ztor = pred(fe_molloy, transf.ztor),
   bcg_ablat_predict_exp = c(list(newmods = c(10, 30, 50)), rows(at)),
   bcg_ablat_fitted = rows(fitted),
   bcg_ablat_knha_predict = c(list(newmods = c(10, 30, 50)), rows(at_knha)),

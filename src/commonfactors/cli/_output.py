@@ -22,6 +22,8 @@ import warnings
 
 import click
 
+from .._format import jsonable
+
 #: the formats of every command
 FORMATS = ("text", "json", "csv")
 
@@ -73,7 +75,7 @@ def emit(result=None, fmt: str = "text", *, notes=(), as_dict=None, as_records=N
     if fmt == "json":
         if "warnings" in data or found:
             data["warnings"] = found
-        click.echo(json.dumps(data, indent=None, allow_nan=False))
+        click.echo(json.dumps(jsonable(data), indent=None, allow_nan=False))  # NaN, inf: null
     elif fmt == "csv":
         rows = as_records() if as_records is not None else _records(result)
         click.echo(csv_text(rows), nl=False)

@@ -17,7 +17,9 @@ from ._common import (
     effect_columns,
     effect_inputs,
     method_option,
+    natural_text,
     read_input,
+    transf_option,
 )
 from ._output import caught_warnings, emit, format_option
 
@@ -34,15 +36,45 @@ from ._output import caught_warnings, emit, format_option
 @click.option("--cluster", default=None, metavar="COLUMN",
               help="Column of study IDs when effect sizes are nested: adds Egger's test as a three-level "
                    "meta-regression on the standard errors with CR2 inference.")
+@click.option("--measure", default=None, metavar="MEASURE",
+              help="The effect-size measure of --yi, for the natural scale of the adjusted estimates "
+                   "[default: the file's 'measure' column, or a shipped dataset's measure].")
+@transf_option
 @format_option()
-def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, direction, cluster, fmt):
+def bias(file_or_dataset, yi, vi, sei, slab, method, estimator, direction, cluster, measure, transf, fmt):
     """Egger, Begg, trim and fill, fail-safe N, PET-PEESE and the 3PSM selection model (metafor defaults)."""
     from ..models.bias import bias_tests
 
     with caught_warnings() as notes:
-        data, yi, vi, sei, _ = effect_inputs(read_input(file_or_dataset), yi, vi, sei, None)
+        data, yi, vi, sei, measure = effect_inputs(read_input(file_or_dataset), yi, vi, sei, measure)
         res = bias_tests(data, yi=yi, vi=None if sei else vi, sei=sei, slab=slab, method=method,
                          estimator=estimator, direction=None if direction is None else direction.lower(),
                          cluster=cluster)
     dependence = dependence_warning(data, slab, cluster)
-    emit(res, fmt, notes=[*notes, *([dependence] if dependence else [])])
+    blocks = _natural(res, measure, transf.lower())
+
+    def as_dict():
+        out = res.to_dict()
+        for key, block in blocks.items():
+            if out.get(key) is not None:
+                out[key]["natural"] = block
+        return out
+
+    def as_text():
+        text = str(res.summary())
+        labels = {"trim_and_fill": "trim and fill", "selection_3psm": "selection model"}
+        shown = [(labels[k], b) for k, b in blocks.items()]
+        return text + ("\n\n" + natural_text(shown) if shown else "")
+
+    emit(res, fmt, notes=[*notes, *([dependence] if dependence else [])], as_dict=as_dict, as_text=as_text)
+
+
+def _natural(res, measure, transf) -> dict:
+    """The bias-adjusted estimates of trim and fill and the selection model with their confidence intervals,
+    back-transformed (:func:`commonfactors._transforms.natural`; no prediction interval)."""
+    from .._transforms import natural
+
+    fits = {"trim_and_fill": res.trim_and_fill, "selection_3psm": res.selection_3psm}
+    blocks = {key: natural(transf, measure, f.estimate, f.ci_low, f.ci_high) for key, f in fits.items()
+              if f is not None}
+    return {key: b for key, b in blocks.items() if b is not None}
