@@ -12,8 +12,8 @@ import pytest
 
 from cli_run import in_a_process, in_process
 from reference import load
-from test_binary import BCG_PRINTED
-from tolerances import ATOL_FLOOR, PERCENT_ATOL, PERCENT_FIELDS, R_CLOSED_FORM_RTOL
+from test_binary import BCG_PRINTED, assert_case
+from tolerances import R_CLOSED_FORM_RTOL
 
 REFERENCE = load("binary")
 CASES = {c["id"]: c for c in REFERENCE["cases"]}
@@ -29,15 +29,6 @@ def _table(tmp_path, name: str, sizes: bool = False):
     return f
 
 
-def _agrees(got: dict, case: dict) -> None:
-    for name, expected in case["expected"].items():
-        if expected is None:  # R's NA
-            assert got[name] is None, (name, case["call"])
-            continue
-        atol = PERCENT_ATOL if name in PERCENT_FIELDS else ATOL_FLOOR
-        assert got[name] == pytest.approx(expected, rel=R_CLOSED_FORM_RTOL, abs=atol), (name, case["call"])
-
-
 @pytest.mark.parametrize("case_id, args", [
     ("bcg_MH_OR", ["--method", "MH"]),
     ("bcg_MH_RR", ["--method", "mh", "--measure", "rr"]),
@@ -48,7 +39,7 @@ def _agrees(got: dict, case: dict) -> None:
 def test_json_matches_metafor(tmp_path, case_id, args):
     proc = in_process("pool", _table(tmp_path, "bcg"), *CELLS, *args, "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    _agrees(json.loads(proc.stdout), CASES[case_id])
+    assert_case(json.loads(proc.stdout), CASES[case_id])
 
 
 @pytest.mark.parametrize("case_id, method", [("hahn2001_MH_OR", "MH"), ("hahn2001_PETO", "PETO")])
@@ -57,7 +48,7 @@ def test_group_sizes_instead_of_non_events(tmp_path, case_id, method):
     proc = in_process("pool", f, "--method", method, "--ai", "ai", "--ci", "ci", "--n1i", "n1i",
                       "--n2i", "n2i", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    _agrees(json.loads(proc.stdout), CASES[case_id])
+    assert_case(json.loads(proc.stdout), CASES[case_id])
 
 
 def test_a_shipped_dataset_prints_as_metafor():
