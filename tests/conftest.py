@@ -20,3 +20,11 @@ def built_site(tmp_path_factory):
         warnings.simplefilter("ignore")  # the pages show the warnings; the tests check the pages
         site.build_site(out, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def bcg_rr():
+    """The BCG trials' log risk ratios (escalc "RR" of dat.bcg), which many tests pool."""
+    import commonfactors as cf
+
+    return cf.effect_sizes(cf.load_dataset("bcg"), measure="RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")

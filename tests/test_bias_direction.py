@@ -15,15 +15,10 @@ REF = load("bias_direction")
 RTOL = METAFOR_RTOL["bias"]
 
 
-@pytest.fixture(scope="module")
-def bcg():
-    return cf.effect_sizes(cf.load_dataset("bcg"), measure="RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
-
-
-def test_lower_effects_favourable_flip_the_selection_model_and_trim_and_fill(bcg):
+def test_lower_effects_favourable_flip_the_selection_model_and_trim_and_fill(bcg_rr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = cf.bias_tests(bcg, direction="lower")
+        res = cf.bias_tests(bcg_rr, direction="lower")
     ref = REF["bcg_lower"]
     sel, tf = res.selection_3psm, res.trim_and_fill
     assert res.direction == "lower" and res.direction_given
@@ -36,10 +31,10 @@ def test_lower_effects_favourable_flip_the_selection_model_and_trim_and_fill(bcg
     assert not any("pooled estimate is negative" in w for w in res.warnings)
 
 
-def test_the_default_is_metafors_and_a_negative_pooled_estimate_is_said(bcg):
+def test_the_default_is_metafors_and_a_negative_pooled_estimate_is_said(bcg_rr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = cf.bias_tests(bcg)
+        res = cf.bias_tests(bcg_rr)
     assert res.direction == "higher" and not res.direction_given
     assert any("pooled estimate is negative" in w and "--direction lower" in w for w in res.warnings)
     assert any("no study has a one-sided p-value in (0, 0.025] for higher effects" in w for w in res.warnings)

@@ -100,13 +100,6 @@ def test_repeated_study_labels_in_a_file_are_said(tmp_path):
 PRED = ("pred", "ci_low", "ci_high", "pi_low", "pi_high")
 
 
-@pytest.fixture(scope="module")
-def bcg_rr():
-    import commonfactors as cf
-
-    return cf.effect_sizes(cf.load_dataset("bcg"), measure="RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
-
-
 def _frame_agrees(frame, ref, columns, rtol=RTOL):
     for c in columns:
         assert frame[c].tolist() == pytest.approx(ref[c], rel=rtol), c

@@ -13,11 +13,6 @@ REF = load("trimfill")
 RTOL = METAFOR_RTOL["rma"]
 
 
-@pytest.fixture(scope="module")
-def bcg():
-    return cf.effect_sizes(cf.load_dataset("bcg"), measure="RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
-
-
 def _check(tf):
     ref = REF["bcg_knha_trimfill"]
     assert tf.k0 == ref["k0"] and ref["test"] == "z"
@@ -25,15 +20,15 @@ def _check(tf):
         (ref["estimate"], ref["se"], ref["ci_low"], ref["ci_high"], ref["pval"]), rel=RTOL)
 
 
-def test_trim_and_fill_of_a_knha_model_as_trimfill(bcg):
-    res = cf.meta_analysis(bcg, test="knha")
+def test_trim_and_fill_of_a_knha_model_as_trimfill(bcg_rr):
+    res = cf.meta_analysis(bcg_rr, test="knha")
     _check(cf.trim_and_fill(res))
 
 
-def test_bias_tests_with_knha_egger_t_and_trim_and_fill_z(bcg):
+def test_bias_tests_with_knha_egger_t_and_trim_and_fill_z(bcg_rr):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = cf.bias_tests(bcg, test="knha")
+        res = cf.bias_tests(bcg_rr, test="knha")
     _check(res.trim_and_fill)
     ref = REF["bcg_knha_regtest"]
     assert (res.egger.stat, res.egger.pval) == pytest.approx((ref["stat"], ref["pval"]), rel=RTOL)
