@@ -154,7 +154,7 @@ def check_range(x, *, column, rows, source, low=None, high=None, low_open=False,
 YI_MAX = 1e30
 VI_MIN, VI_MAX = 1e-30, 1e60
 VI_SPAN = 1e8
-_SCALE_WHY = "beyond it the weights 1/vi, squares and sums overflow or lose all precision in double precision"
+SCALE_WHY = "beyond it the weights 1/vi, squares and sums overflow or lose all precision in double precision"
 
 
 def check_scale(y, v, *, ycol, vcol, rows, source, sei: bool = False) -> None:
@@ -176,9 +176,9 @@ def check_scale(y, v, *, ycol, vcol, rows, source, sei: bool = False) -> None:
     kind = "standard error" if sei else "sampling variance"
     low, high = (math.sqrt(VI_MIN), math.sqrt(VI_MAX)) if sei else (VI_MIN, VI_MAX)
     check_range(v, column=vcol, rows=rows, source=source, low=low, high=high,
-                expected=f"a {kind} between {low:g} and {high:g} ({_SCALE_WHY})")
+                expected=f"a {kind} between {low:g} and {high:g} ({SCALE_WHY})")
     check_range(y, column=ycol, rows=rows, source=source, low=-YI_MAX, high=YI_MAX,
-                expected=f"a finite effect size with |yi| <= {YI_MAX:g} ({_SCALE_WHY})")
+                expected=f"a finite effect size with |yi| <= {YI_MAX:g} ({SCALE_WHY})")
 
 
 def check_span(v, *, column, rows, source) -> None:

@@ -19,7 +19,7 @@ from typing import get_args
 import numpy as np
 
 from .. import _distributions as dist
-from .._checks import format_rows
+from .._checks import SCALE_WHY, VI_MAX, VI_MIN, VI_SPAN, YI_MAX, format_rows
 from ..errors import ConvergenceWarning, DroppedRowsWarning, InputError, SmallKWarning
 from ..results.batch import BatchResult
 from . import _inference as inference
@@ -137,10 +137,15 @@ def _clean(yi, vi):
                          expected="yi and vi of the same shape (m, k)")
     for name, a, bad, what in (("vi", v, ~(v > 0) & ~np.isnan(v), "a sampling variance > 0"),
                                ("vi", v, np.isinf(v), "a finite sampling variance"),
-                               ("yi", y, np.isinf(y), "a finite effect size")):
+                               ("yi", y, np.isinf(y), "a finite effect size"),
+                               ("vi", v, (v < VI_MIN) | (v > VI_MAX),
+                                f"a sampling variance between {VI_MIN:g} and {VI_MAX:g} ({SCALE_WHY})"),
+                               ("yi", y, np.abs(y) > YI_MAX,
+                                f"a finite effect size with |yi| <= {YI_MAX:g} ({SCALE_WHY})")):
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise InputError(f"got {a[i, j]:g} for study {j}", row=int(i), column=name, expected=what)
+    _check_span(v)
     ny, nv = np.isnan(y), np.isnan(v)
     notes = []
     half = ny ^ nv
@@ -155,6 +160,21 @@ def _clean(yi, vi):
     # the estimators work on (k, m): studies by meta-analyses, so that sums over studies add contiguous
     # rows of length m (several times faster than reducing short rows of length k)
     return np.ascontiguousarray(y.T), np.ascontiguousarray(v.T), notes
+
+
+def _check_span(v):
+    """Refuse a meta-analysis (a row) whose sampling variances span more than ``VI_SPAN``, as a single fit
+    does (:func:`commonfactors._checks.check_span` says why)."""
+    with np.errstate(invalid="ignore"):
+        lo, hi = np.fmin.reduce(v, axis=1), np.fmax.reduce(v, axis=1)  # NaN (missing) ignored
+        bad = hi > VI_SPAN * lo
+    if bad.any():
+        i = int(np.argmax(bad))
+        j_lo, j_hi = int(np.nanargmin(v[i])), int(np.nanargmax(v[i]))
+        raise InputError(f"the sampling variances span {hi[i] / lo[i]:.1e} times, from {lo[i]:g} (study "
+                         f"{j_lo}) to {hi[i]:g} (study {j_hi})", row=i, column="vi",
+                         expected=f"variances within a factor of {VI_SPAN:g} of each other in each "
+                                  "meta-analysis (beyond it the smaller weights are lost to rounding)")
 
 
 def _row_warnings(fit, test):
