@@ -174,17 +174,24 @@ class Statistics:
         self.yi, self.vi, self.X, self.sums, self.user = yi, vi, X, sums, weights
         self.k, p = X.shape
         self.df = self.k - p
+        self._fits: dict[str, tuple] = {}
         self._forms: dict[str, tuple] = {}
 
     def _weights(self, name: str) -> np.ndarray:
         return {"inverse": lambda: 1.0 / self.vi, "unit": lambda: np.ones(self.k),
                 "crude": lambda: 1.0 / (self.vi + self.crude), "user": lambda: self.user}[name]()
 
+    def _fit(self, name: str) -> tuple:
+        """The weights ``name`` and the weighted least-squares fit with them, computed once."""
+        if name not in self._fits:
+            a = self._weights(name)
+            self._fits[name] = (a, wls(self.yi, self.X, a))
+        return self._fits[name]
+
     def form(self, name: str) -> tuple[float, float, float]:
         """y'P_a y, tr(P_a) and tr(P_a V) = sum(a v) - tr((X'AX)^{-1} X'AVAX) with the weights ``name``."""
         if name not in self._forms:
-            a = self._weights(name)
-            fit = wls(self.yi, self.X, a)
+            a, fit = self._fit(name)
             self._forms[name] = (fit.q, trace_P(self.X, a, fit.A),
                                  float(dot(a, self.vi) - np.sum(fit.A * xdx(self.X, a * a * self.vi))))
         return self._forms[name]
@@ -217,9 +224,9 @@ class Statistics:
 
     def variance(self, weights: str, tau2: float) -> float:
         """2 tr(P_a V* P_a V*), V* = diag(vi + tau2) (see :func:`._wls.trace_PDPD`)."""
-        a = self._weights(weights)
+        a, fit = self._fit(weights)
         vstar = self.vi + tau2
-        return 2.0 * trace_PDPD(self.X, a, wls(np.zeros_like(a), self.X, a).A, vstar, vstar)
+        return 2.0 * trace_PDPD(self.X, a, fit.A, vstar, vstar)
 
 
 def _closed(method: str):
