@@ -135,6 +135,27 @@ def test_the_axis_on_the_natural_scale(res):
     assert f"{np.exp(res.estimate):.2f} [{np.exp(res.ci_low):.2f}, {np.exp(res.ci_high):.2f}]" in printed
 
 
+@pytest.mark.filterwarnings("ignore::commonfactors.errors.SmallKWarning")  # the first cumulative steps
+def test_funnel_and_cumulative_axes_on_the_natural_scale(res):
+    cum = cf.cumulative(yi=YI, vi=VI)
+    for ax in (res.plot_funnel(transf="exp"), cum.plot_cumulative(transf="exp")):
+        ticks = [t.get_text() for t in ax.get_xticklabels()]
+        assert "1" in ticks
+        np.testing.assert_allclose(np.exp(ax.get_xticks()), [float(t) for t in ticks], rtol=1e-12)
+    printed = [t.get_text() for a in ax.figure.axes[1:] for t in a.texts]
+    first = f"{np.exp(cum.estimate[0]):.2f} [{np.exp(cum.ci_low[0]):.2f}, {np.exp(cum.ci_high[0]):.2f}]"
+    assert first in printed
+
+
+def test_the_command_line_labels_funnel_and_cumulative_axes_on_the_natural_scale(tmp_path):
+    for kind in ("funnel", "cumulative"):
+        out = tmp_path / f"{kind}.svg"
+        assert in_process("plot", kind, "bcg", "--out", out).returncode == 0
+        assert b"(axis: " in out.read_bytes()
+        assert in_process("plot", kind, "bcg", "--transf", "none", "--out", out).returncode == 0
+        assert b"(axis: " not in out.read_bytes()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"cluster": ["a", "b"]}, "cluster has 2 values for 6 effect sizes"),
     ({"transf": "ipft"}, "transf is 'ipft'; expected one of exp, ztor, ilogit, iarcsin")])

@@ -99,20 +99,20 @@ def plot(kind, file_or_dataset, out_path, yi, vi, sei, slab, measure, order, clu
         labels = cluster or (slab if slab is not None else study_labels(data))
         columns = {"yi": yi, "vi": None if sei else vi, "sei": sei, "slab": labels}
         xlabel = _xlabel(measure)
-        axis = _axis_transf(transf, measure) if kind == "forest" else None
+        axis = _axis_transf(transf, measure) if kind in ("forest", "funnel", "cumulative") else None
+        natural = {} if axis is None else {"transf": axis[0], "xlabel": f"{xlabel} (axis: {axis[1]})"}
         with caught_warnings() as notes:
             if kind == "cumulative":
                 cum = cumulative(data, **columns, order=order, method=method, test=test, level=level)
-                ax = draw("cumulative", cum, xlabel=xlabel, order_label=order, level=level)
+                ax = draw("cumulative", cum, **{"xlabel": xlabel, **natural}, order_label=order, level=level)
             else:
                 res = meta_analysis(data, **columns, method=method, test=test, level=level)
                 if kind == "forest":
-                    ax = draw("forest", res, xlabel=xlabel if axis is None else f"{xlabel} (axis: {axis[1]})",
-                              transf=None if axis is None else axis[0],
+                    ax = draw("forest", res, **{"xlabel": xlabel, **natural},
                               cluster=None if cluster is None else res.slab,
                               rows=None if page is None else _page(page, res, cluster is not None))
                 elif kind == "funnel":
-                    ax = draw("funnel", res, trim_fill=trim_and_fill(res), xlabel=xlabel)
+                    ax = draw("funnel", res, trim_fill=trim_and_fill(res), **{"xlabel": xlabel, **natural})
                 else:
                     ax = draw("baujat", res)
         fig = ax.figure
@@ -132,7 +132,8 @@ def _xlabel(measure: str | None) -> str:
 
 
 def _axis_transf(transf: str, measure: str | None) -> tuple[str, str] | None:
-    """(transformation, scale name) of a forest plot's axis: ``--transf`` (auto: the measure's natural
+    """(transformation, scale name) of the effect-size axis of a forest, funnel or cumulative plot:
+    ``--transf`` (auto: the measure's natural
     scale), or None for the model's scale. The double arcsine's inverse needs each study's sample size, so
     its axis stays on the model's scale unless asked for, which is refused."""
     from .._transforms import choose
@@ -144,7 +145,7 @@ def _axis_transf(transf: str, measure: str | None) -> tuple[str, str] | None:
     if chosen[0] not in FOREST_TRANSFORMS:
         names = ", ".join(FOREST_TRANSFORMS)
         raise InputError(f"--transf is {transf!r}",
-                         expected=f"one of auto, none, {names} for a forest plot's axis")
+                         expected=f"one of auto, none, {names} for a plot's axis")
     return chosen
 
 

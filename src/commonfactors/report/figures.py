@@ -392,6 +392,7 @@ def funnel(
     xlabel: str = "effect size",
     title: str | None = None,
     levels=(0.10, 0.05, 0.01),
+    transf: str | None = None,
 ):
     """A funnel plot of effect sizes against their standard errors, contour-enhanced by default.
 
@@ -412,6 +413,9 @@ def funnel(
         Axis label (the measure and its scale) and figure title.
     levels : tuple of float
         Two-sided significance levels of the contours.
+    transf : str, optional
+        As :func:`forest`: the axis labelled on the natural scale (metafor's ``funnel(res, atransf=exp)``);
+        the points stay on the model's scale, where the funnel is symmetric.
 
     Returns
     -------
@@ -516,6 +520,9 @@ def funnel(
     centre = fd.estimate if not contours else 0.5 * fd.estimate
     half = spread + abs(fd.estimate - centre)
     ax.set_xlim(centre - half, centre + half)
+    if transf is not None:
+        _back(transf)  # an unknown transformation refused before ticks are placed
+        _natural_ticks(ax, transf)
     ax.set_xlabel(xlabel, parse_math=False)
     ax.set_ylabel("standard error")
     ax.legend(
@@ -983,7 +990,8 @@ def _place_labels(fig, ax, points, *, limit: int) -> int:
 @register("cumulative")
 @_styled
 def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str | None = None,
-                      level: float = 95, title: str | None = None, digits: int = 2, ax=None):
+                      level: float = 95, title: str | None = None, digits: int = 2, ax=None,
+                      transf: str | None = None):
     """A cumulative forest plot: the pooled estimate and its confidence interval as the studies are added
     one at a time (metafor's ``forest(cumul(...))``).
 
@@ -999,6 +1007,9 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     xlabel, title, digits, ax
         As :func:`forest`: the effect-size axis label, the figure title, decimals of the printed estimates,
         an Axes to draw into (the printed column goes into an Axes to its right).
+    transf : str, optional
+        As :func:`forest`: the printed estimates back-transformed and the axis labelled on the natural
+        scale (metafor's ``forest(cumul(res), transf=exp)``).
 
     Returns
     -------
@@ -1015,6 +1026,7 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     Cumulative meta-analysis of therapeutic trials for myocardial infarction. New England Journal of
     Medicine, 327(4), 248-254 (Figure 1: cumulative estimates with their intervals, by year).
     """
+    back = _back(transf)
     est = np.asarray(result.estimate, dtype=float)
     lo = np.asarray(result.ci_low, dtype=float)
     hi = np.asarray(result.ci_high, dtype=float)
@@ -1042,7 +1054,8 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
                  for s, v in zip(slab, values, strict=True)]
         ax.set_yticks(ypos, names, parse_math=False)
         for y, e, a, b in zip(ypos, est, lo, hi, strict=True):
-            tax.text(0.0, y, f"{_fmt(e, digits)} [{_fmt(a, digits)}, {_fmt(b, digits)}]", ha="left",
+            tax.text(0.0, y, f"{_fmt(back(e), digits)} [{_fmt(back(a), digits)}, {_fmt(back(b), digits)}]",
+                     ha="left",
                      va="center", fontsize=8, parse_math=False)
         tax.text(0.0, k + 0.6, f"Estimate [{level:g}% CI]", ha="left", va="bottom",
                  fontweight="bold", fontsize=8, parse_math=False)
@@ -1055,14 +1068,16 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
             if (j == 0 or values[j] != values[j - 1]) and (not ticks or j - ticks[-1] >= k / 20):
                 ticks.append(j)
         ax.set_yticks(ypos[ticks], [f"{values[j]} (k = {j + 1})" for j in ticks], parse_math=False)
-        tax.text(0.0, ypos[-1], f"all k = {k}:\n{_fmt(est[-1], digits)} [{_fmt(lo[-1], digits)}, "
-                 f"{_fmt(hi[-1], digits)}]", ha="left", va="center", fontsize=8, fontweight="bold",
+        tax.text(0.0, ypos[-1], f"all k = {k}:\n{_fmt(back(est[-1]), digits)} [{_fmt(back(lo[-1]), digits)}, "
+                 f"{_fmt(back(hi[-1]), digits)}]", ha="left", va="center", fontsize=8, fontweight="bold",
                  parse_math=False)
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
     ax.set_ylim(0.3, k + 1.2 if labelled else k + 0.5)
     ax.axvline(0.0, color=_GREY, linestyle=":", linewidth=0.8)
     ax.axvline(est[-1], color=_GREY, linestyle="--", linewidth=0.6)
+    if transf is not None:
+        _natural_ticks(ax, transf)
     order = f"studies added in order of {order_label}" if order_label else "studies added in data order"
     model = "common-effect model" if result.method in ("FE", "EE", "CE") else f"tau\u00b2 by {result.method}"
     ax.set_xlabel(f"cumulative estimate: {xlabel}\n({order}; {model})", parse_math=False)

@@ -284,7 +284,7 @@ class FunnelData(Printable):
     def plot_funnel(self, ax=None, **options):
         """The funnel plot of these data, drawn into ``ax`` (a figure of its own when None); returns the
         matplotlib Axes. ``options`` as ``commonfactors.report.figures.funnel`` (``contours``,
-        ``trim_fill``, ``xlabel``)."""
+        ``trim_fill``, ``xlabel``, ``transf``: the axis on the natural scale)."""
         return draw("funnel", self, ax, **options)
 
     def to_dict(self) -> dict:

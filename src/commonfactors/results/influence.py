@@ -174,7 +174,8 @@ class CumulativeResult(_FitSeries):
     def plot_cumulative(self, ax=None, **options):
         """A cumulative forest plot (metafor's ``forest(cumul(res))``), drawn into ``ax`` (a figure of its own
         when None); returns the matplotlib Axes. ``options`` as
-        ``commonfactors.report.figures.cumulative_forest`` (``xlabel``, ``order_label``, ``level``)."""
+        ``commonfactors.report.figures.cumulative_forest`` (``xlabel``, ``order_label``, ``level``,
+        ``transf``: estimates and axis on the natural scale)."""
         return draw("cumulative", self, ax, **options)
 
 

@@ -201,7 +201,8 @@ class MetaResult(Printable):
 
     def plot_funnel(self, ax=None, **options):
         """A contour-enhanced funnel plot of the model, drawn into ``ax``; returns the matplotlib Axes.
-        ``options`` as ``commonfactors.report.figures.funnel`` (``contours``, ``trim_fill``, ``xlabel``)."""
+        ``options`` as ``commonfactors.report.figures.funnel`` (``contours``, ``trim_fill``, ``xlabel``,
+        ``transf``: the axis on the natural scale)."""
         return draw("funnel", self, ax, **options)
 
     def plot_baujat(self, ax=None, **options):
