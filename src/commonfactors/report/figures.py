@@ -1,4 +1,5 @@
-"""Figures of the report: forest, contour-enhanced funnel, variance pie, Baujat and cumulative forest plots.
+"""Figures of the report: forest, contour-enhanced funnel, variance pie, Baujat and cumulative forest plots,
+and the caterpillar plot of therapist effects.
 
 Each plotting function takes result objects (:mod:`commonfactors.results`) and returns a
 :class:`matplotlib.figure.Figure` built without pyplot (no global figure registry, no GUI backend; the
@@ -1084,6 +1085,134 @@ def cumulative_forest(result, *, xlabel: str = "effect size", order_label: str |
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
     return fig
+
+
+# ------------------------------------------------------------------------------------------------------
+# caterpillar plot of therapist effects
+
+#: Therapists up to which every row of a caterpillar plot is labelled with its therapist and n; above it about
+#: this many rows are labelled, evenly spaced in rank, the first and last always.
+CATERPILLAR_LABELS = 60
+
+
+def _caterpillar_rows(result) -> dict:
+    """The columns a caterpillar plot draws, from a result's ``ranef`` table (or that table itself)."""
+    table = getattr(result, "ranef", result)
+    columns = table.columns if hasattr(table, "columns") else table.keys()
+    missing = [c for c in ("therapist", "n", "eb", "ci_low", "ci_high") if c not in columns]
+    if missing:
+        raise ValueError(f"a caterpillar plot needs the columns therapist, n, eb, ci_low and ci_high of "
+                         f"the therapist effects; missing: {', '.join(missing)}")
+    eb = np.asarray(table["eb"], dtype=float)
+    lo = np.asarray(table["ci_low"], dtype=float)
+    hi = np.asarray(table["ci_high"], dtype=float)
+    flag = (np.asarray(table["flag"], dtype=int) if "flag" in columns
+            else np.where(lo > 0, 1, np.where(hi < 0, -1, 0)))
+    level = float(getattr(result, "level", 95.0))
+    m = eb.shape[0]
+    n_flagged = int(getattr(result, "n_flagged", int(np.count_nonzero(flag))))
+    expected = getattr(result, "expected_flagged", None)
+    expected = (1 - level / 100) * m if expected is None else float(expected)
+    return {"label": [str(t) for t in table["therapist"]], "n": np.asarray(table["n"], dtype=int), "eb": eb,
+            "lo": lo, "hi": hi, "flag": flag, "level": level, "n_flagged": n_flagged, "expected": expected}
+
+
+@register("caterpillar")
+@_styled
+def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome units)", title: str | None = None,
+                labels: int = CATERPILLAR_LABELS):
+    """A caterpillar plot: each therapist's empirical Bayes effect with its interval, sorted by effect.
+
+    Parameters
+    ----------
+    result : commonfactors.results.TherapistResult or pandas.DataFrame
+        A fit of :func:`commonfactors.therapist_effects` (its ``ranef`` table, ``level``, ``n_flagged`` and
+        ``expected_flagged``), or a table with the columns therapist, n, eb, ci_low, ci_high (and flag: -1,
+        0, +1; else read from the intervals), drawn at the 95% level.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes; by default a figure of its own, taller with more therapists up to
+        :data:`CATERPILLAR_LABELS` rows, then of a fixed height.
+    xlabel : str
+        Label of the effect axis.
+    title : str, optional
+        Figure title.
+    labels : int
+        Therapists up to which every row is labelled; above it about ``labels`` rows, evenly spaced in rank
+        (the lowest and the highest always).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per therapist, the lowest effect at the bottom: the predicted effect u_j (a point) with its
+        interval (a line), coloured when the interval excludes 0 (above or below the average therapist of
+        the practice, adjusted for the model's fixed effects); a vertical line at 0; each labelled row
+        reads "therapist (n = clients)". The heading gives how many intervals exclude 0 beside the number
+        expected by chance alone, alpha * m: with no therapist effect at all, about that many would.
+
+    Notes
+    -----
+    The effects are empirical Bayes predictions, u_j = sigma_t^2 n_j / (sigma_t^2 n_j + sigma^2) * r_j (r_j
+    the therapist's mean residual), with the conditional variance (1/sigma_t^2 + n_j/sigma^2)^-1 (lme4's
+    ``ranef(condVar = TRUE)``): shrunk towards 0 the more, the fewer clients a therapist has, and not
+    allowing for the uncertainty of the estimated variances.
+
+    References
+    ----------
+    Adams, J. L., Mehrotra, A., Thomas, J. W., & McGlynn, E. A. (2010). Physician cost profiling:
+    reliability and risk of misclassification. New England Journal of Medicine, 362(11), 1014-1021 (ranking
+    providers by shrunken estimates and the misclassification of those with few cases).
+    Goldstein, H., & Spiegelhalter, D. J. (1996). League tables and their limitations: statistical issues in
+    comparisons of institutional performance. Journal of the Royal Statistical Society A, 159(3), 385-443
+    (ranked institutions with intervals).
+    """
+    rows = _caterpillar_rows(result)
+    eb, lo, hi, flag = rows["eb"], rows["lo"], rows["hi"], rows["flag"]
+    m = eb.shape[0]
+    order = np.lexsort((np.arange(m), eb))  # lowest first (bottom); ties in table order
+    many = m > labels
+    if ax is None:
+        height = 1.6 + (0.17 * m if not many else 0.17 * labels + 0.6)
+        fig, ax = _own_axes(None, WIDTH * 0.8, min(max(height, 2.4), 12.0))
+    else:
+        fig = ax.figure
+    pal = palette()
+    colours = {1: pal[2], -1: pal[3], 0: _GREY}
+    names = {1: "above 0", -1: "below 0", 0: "interval includes 0"}
+    ypos = np.arange(1, m + 1)
+    raster = m > VECTOR_STUDIES
+    for f in (0, -1, 1):
+        sel = order[flag[order] == f]
+        if sel.size == 0:
+            continue
+        y = ypos[flag[order] == f]
+        ax.hlines(y, lo[sel], hi[sel], color=colours[f], linewidth=0.9 if not many else 0.45, rasterized=raster,
+                  label=f"{names[f]} ({sel.size})")
+        ax.scatter(eb[sel], y, s=14 if not many else 3, color="black" if f == 0 else colours[f], zorder=3,
+                   linewidths=0, rasterized=raster)
+    ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
+    shown = np.arange(m) if not many else np.unique(np.linspace(0, m - 1, labels).round().astype(int))
+    ax.set_yticks(ypos[shown], [f"{_short(rows['label'][order[i]], 20)} (n = {rows['n'][order[i]]})"
+                                for i in shown], parse_math=False)
+    ax.tick_params(axis="y", length=0 if not many else 2, labelsize=7.5 if not many else 6.5)
+    ax.set_ylim(0.3, m + 0.7)
+    ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
+    ax.set_axisbelow(True)
+    level = rows["level"]
+    ax.set_xlabel(f"{xlabel}: empirical Bayes prediction with {level:g}% interval", parse_math=False)
+    ranked = f"; {len(shown)} of {m} rows labelled" if many else ""
+    ax.set_title(f"{m} therapists, sorted by effect{ranked}\n{rows['n_flagged']} therapists' intervals exclude "
+                 f"0; about {_expected_text(rows['expected'])} expected by chance at the {level:g}% level",
+                 loc="left", fontsize=8.5, color="#333333", parse_math=False)
+    handles, texts = ax.get_legend_handles_labels()
+    ax.legend(handles[::-1], texts[::-1], loc="lower right", frameon=False, fontsize=7.5)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
+
+
+def _expected_text(x: float) -> str:
+    """The expected number of false flags as printed: one decimal below 10, whole numbers above."""
+    return f"{x:.1f}" if x < 10 else f"{x:.0f}"
 
 
 # ------------------------------------------------------------------------------------------------------
