@@ -40,11 +40,12 @@ ALLOWED: dict[str, set[str]] = {
     "results": {"errors", "_format", "_transforms", "_plotting"},
     "models": {"errors", "_checks", "_distributions", "_format", "_transforms", "effects", "results"},
     "reproduce": {*_LEAVES, "results"},
+    "simulate": {"errors"},  # synthetic practices with known truth (numpy, pandas)
     "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results"},
     "report": {*_LEAVES, "commonfactors", "datasets", "effects", "models", "results", "reproduce", "factors",
                "io"},
     "cli": {*_LEAVES, "_checks", "io", "datasets", "effects", "models", "results", "reproduce", "factors",
-            "report"},
+            "report", "simulate"},
     "commonfactors": {"errors"},  # the package's __init__: the rest is re-exported lazily, by name
 }
 
@@ -67,6 +68,7 @@ RAISES_INPUT_ERROR = {
     "models.influence": "the order of a cumulative meta-analysis",
     "models.bias": "the options of the small-study tests",
     "factors": "pies: components, correlation matrices, Monte Carlo settings",
+    "simulate": "the arguments of simulate_practice()",
     "report": "the output folder and the columns a report names",
 }
 
