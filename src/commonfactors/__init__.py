@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "leave_one_out": "models.influence",
     "cumulative": "models.influence",
     "baujat": "models.influence",
+    "simulate_practice": "simulate",
 }
 
 __all__ = [

@@ -1,0 +1,82 @@
+"""``commonfactors simulate-practice``: write a synthetic practice (clients of therapists, scored at every
+session) with a known therapist ICC to a CSV file, and say what is true of it."""
+
+from __future__ import annotations
+
+import click
+
+from ._output import emit, format_option
+
+#: ``--years`` without a value: clients start over the therapists' first 10 years of experience
+DEFAULT_YEARS = 10.0
+
+
+@click.command("simulate-practice")
+@click.option("--therapists", "n_therapists", type=int, default=50, show_default=True, help="Therapists.")
+@click.option("--clients", "n_clients", type=int, default=20, show_default=True, help="Clients per therapist.")
+@click.option("--icc", type=float, default=0.05, show_default=True,
+              help="Therapists' share of the post-treatment variance left after adjusting for the intake "
+                   "score (completers; see the Python docstring of simulate_practice).")
+@click.option("--sessions", "n_sessions", type=int, default=8, show_default=True,
+              help="Planned sessions per client (session 1 is intake).")
+@click.option("--sites", type=int, default=None, help="Number of sites; therapists are assigned to them in turn.")
+@click.option("--site-icc", type=float, default=0.0, show_default=True,
+              help="Sites' share of the same variance (needs --sites).")
+@click.option("--dropout", type=float, default=0.0, show_default=True,
+              help="Probability that a client stops before the last planned session (at a session drawn "
+                   "uniformly from 1 to sessions - 1).")
+@click.option("--years", type=float, default=None, is_flag=False, flag_value=DEFAULT_YEARS,
+              help=f"Add a column 'years': the therapist's years of experience when the client starts, uniform "
+                   f"on [0, Y] (--years alone: {DEFAULT_YEARS:g}).")
+@click.option("--years-slope", type=float, default=0.0, show_default=True,
+              help="Average change in a therapist's effect per year of experience (needs --years).")
+@click.option("--slope-sd", type=float, default=0.0, show_default=True,
+              help="SD of the therapists' own change per year of experience (needs --years).")
+@click.option("--seed", type=int, default=None, help="Random seed (same seed, same practice).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="CSV file to write (atomically): client, therapist, [site], session, score, [years].")
+@format_option(help="What is printed about the file written: text, json or csv (the true values).")
+def simulate_practice(n_therapists, n_clients, icc, n_sessions, sites, site_icc, dropout, years, years_slope,
+                      slope_sd, seed, out_path, fmt):
+    """Write a SYNTHETIC practice with a known therapist ICC to a CSV file (made-up clients, for checking
+    analyses; not data of real clients)."""
+    from .._io_write import write_atomic
+    from ..simulate import simulate_practice as simulate
+    from ._output import csv_text
+
+    frame = simulate(n_therapists, n_clients, icc, n_sessions, sites=sites, site_icc=site_icc, slope_sd=slope_sd,
+                     years=years, years_slope=years_slope, dropout=dropout, seed=seed)
+    write_atomic(out_path, csv_text(frame))
+    truth = {k: v for k, v in frame.attrs["truth"].items() if k != "therapists"}
+    record = {"synthetic": True, "file": str(out_path), "rows": len(frame), **truth,
+              "parameters": frame.attrs["parameters"]}
+    emit(fmt=fmt, as_dict=lambda: record,
+         as_records=lambda: [{k: v for k, v in record.items() if k != "parameters"}
+                             | {f"parameter_{k}": v for k, v in frame.attrs["parameters"].items()
+                                if k != "scale"}],
+         as_text=lambda: _text(frame, out_path))
+
+
+def _text(frame, out_path) -> str:
+    p, t = frame.attrs["parameters"], frame.attrs["truth"]
+    seed = f"seed {p['seed']}" if p["seed"] is not None else "no seed (fresh randomness: record one to repeat it)"
+    where = f" in {p['sites']} sites" if p["sites"] else ""
+    lines = [
+        f"Wrote {out_path}: SYNTHETIC data, not real clients ({seed}).",
+        f"{len(frame)} rows: {t['n_clients']} clients of {p['n_therapists']} therapists{where}, "
+        f"{p['n_sessions']} sessions planned, {t['n_dropped_out']} clients stopped early.",
+        "",
+        "True values (post-treatment score given the intake score, completers):",
+        f"  icc            {t['icc']:.4f}   therapists' share",
+    ]
+    if p["sites"]:
+        lines.append(f"  site_icc       {t['site_icc']:.4f}   sites' share")
+        lines.append(f"  var_site       {t['var_site']:.4f}")
+    lines += [f"  var_therapist  {t['var_therapist']:.4f}",
+              f"  var_residual   {t['var_residual']:.4f}"]
+    if p["years"] is not None:
+        lines += [f"  years_slope    {t['years_slope']:.4f}   per year of experience",
+                  f"  var_slope      {t['var_slope']:.4f}   therapists' slopes"]
+    if t["share_clipped"] > 0:
+        lines.append(f"{100 * t['share_clipped']:.2f}% of scores were set to a bound of the 0-40 scale.")
+    return "\n".join(lines)
