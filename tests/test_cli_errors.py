@@ -98,6 +98,11 @@ CASES = [
      "{dir}/site"),
     # the command group itself
     ("unknown-command", ["poool", "{dir}/bcg.csv"], "No such command 'poool'", None),
+    # simulate-practice
+    ("simulate-practice-bad-icc", ["simulate-practice", "--icc", "1.2", "--out", "{dir}/sim.csv"],
+     "icc = 1.2; expected a number in [0, 1)", "{dir}/sim.csv"),
+    ("simulate-practice-sites", ["simulate-practice", "--site-icc", "0.1", "--out", "{dir}/sim.csv"],
+     "site_icc = 0.1 without sites", "{dir}/sim.csv"),
 ]
 
 #: one case per command, run again as a real subprocess
@@ -105,7 +110,7 @@ SUBPROCESS = {
     "pool-missing-file", "bias-unknown-dataset", "influence-bad-vi", "effects-bad-count",
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
     "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
-    "plot-misspelled-column",
+    "plot-misspelled-column", "simulate-practice-bad-icc",
 }
 
 
