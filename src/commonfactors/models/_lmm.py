@@ -1,0 +1,346 @@
+"""Random-intercept linear mixed models in closed form: clients within therapists, optionally therapists within
+sites, fitted by REML or ML from per-therapist sums.
+
+The model for client i of therapist j (in site k) is
+
+    y_ij = x_ij' beta + u_j [+ v_k] + e_ij,   u_j ~ N(0, s2_t),  v_k ~ N(0, s2_s),  e_ij ~ N(0, s2),
+
+written, as lme4 does (Bates, Maechler, Bolker & Walker, 2015, J. Stat. Softw. 67(1), section 3), with the
+relative parameters theta_t = s_t / s and theta_s = s_s / s, tau = theta^2. The marginal covariance is
+s2 H with H = I + tau_t Z_t Z_t' + tau_s Z_s Z_s', block-diagonal by site (by therapist without sites).
+
+Within a therapist block H_j = I + tau_t 1 1', and by the Sherman-Morrison formula and the matrix
+determinant lemma (Harville, 1997, Matrix Algebra From a Statistician's Perspective, ch. 18)
+
+    H_j^{-1} = I - c_j 1 1',   c_j = tau_t / d_j,   d_j = 1 + tau_t n_j,   log|H_j| = log d_j.
+
+A site block is B_k + tau_s 1 1' with B_k = diag(H_j): the same two identities once more, with
+w_k = 1' B_k^{-1} 1 = sum_j n_j / d_j and e_k = tau_s / (1 + tau_s w_k). So for W = [X y]
+
+    W' H^{-1} W = W'W - sum_j c_j s_j s_j' - sum_k e_k t_k t_k',   t_k = sum_{j in k} s_j / d_j,
+    log|H| = sum_j log d_j + sum_k log(1 + tau_s w_k),
+
+where s_j = sum_i w_ij are the therapist's sums: one pass over the data, then each evaluation costs
+O(m p^2) for m therapists. beta and s2 are profiled out: with M = X'H^{-1}X, beta = M^{-1} X'H^{-1}y and
+r2 = y'H^{-1}y - beta' X'H^{-1}y (lme4's penalized residual sum of squares), the criteria are lme4's
+(Bates et al. 2015, eqs. 34 and 41)
+
+    deviance (ML):   log|H| + n (1 + log(2 pi r2 / n)),
+    REMLcrit (REML): log|H| + log|M| + (n - p) (1 + log(2 pi r2 / (n - p))),
+
+functions of (theta_t, theta_s) alone, with s2 = r2 / n (ML) or r2 / (n - p) (REML). Their derivatives
+with respect to tau follow from d(W'H^{-1}W) = -W'H^{-1} (dH) H^{-1}W, dH = Z Z':
+
+    dr2 = -sum_g rho_g^2,   d log|M| = -sum_g q_g' M^{-1} q_g,
+
+where (q_g, rho_g) = Z_g' H^{-1} [X, y - X beta] per therapist (for tau_t) or per site (for tau_s). The
+minimum over theta_t >= 0 is found on a grid of theta (logarithmic from 1e-4 to 1e4, and 0), then by
+regula falsi on the derivative to full double precision; with sites the minimum over theta_t is
+nested in the one over theta_s (its derivative, by the envelope theorem, is the partial one at the inner
+minimum). Every function takes a leading axis of "lanes": several values of theta, or several data sets
+with the same design (the parametric bootstrap), are evaluated at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+_LOG_2PI = math.log(2.0 * math.pi)
+#: the grid of theta searched before the root finder (0 is added)
+THETA_GRID = np.logspace(-4.0, 4.0, 17)
+#: the most steps of the root finder (it stops when no estimate moves; a bisection would need 60)
+ROOT_STEPS = 100
+#: lme4's isSingular() tolerance: a theta below it is a boundary (singular) fit
+SINGULAR_TOL = 1e-4
+
+
+@dataclass(frozen=True)
+class Sums:
+    """The sufficient statistics of the model: ``S`` (..., P, P) = W'W with W = [X y] (P = p + 1), ``s``
+    (..., m, P) each therapist's column sums of W, ``n`` (m,) clients per therapist, ``site`` (m,) the site
+    code of each therapist (None without sites) and ``n_sites``; ``nobs`` clients, ``p`` fixed effects.
+    A leading axis of ``S`` and ``s`` holds several data sets of the same design (lanes)."""
+
+    S: np.ndarray
+    s: np.ndarray
+    n: np.ndarray
+    site: np.ndarray | None
+    n_sites: int
+    nobs: int
+    p: int
+
+    @property
+    def m(self) -> int:
+        return self.n.shape[0]
+
+
+def sums(X: np.ndarray, y: np.ndarray, groups: np.ndarray, site_of_group: np.ndarray | None = None) -> Sums:
+    """Sums of ``X`` (n, p), ``y`` (n,) or (n, L) for L data sets, ``groups`` (n,) therapist codes 0..m-1,
+    ``site_of_group`` (m,) site codes 0..K-1 (therapists nested in sites) or None."""
+    m = int(groups.max()) + 1
+    n = np.bincount(groups, minlength=m).astype(float)
+    p = X.shape[1]
+    if y.ndim == 1:
+        W = np.column_stack((X, y))
+        S = W.T @ W
+        s = np.zeros((m, p + 1))
+        np.add.at(s, groups, W)
+    else:  # L data sets with the same X: lanes first
+        L = y.shape[1]
+        XX = X.T @ X
+        Xy = X.T @ y  # (p, L)
+        S = np.empty((L, p + 1, p + 1))
+        S[:, :p, :p] = XX
+        S[:, :p, p] = Xy.T
+        S[:, p, :p] = Xy.T
+        S[:, p, p] = np.einsum("il,il->l", y, y)
+        s = np.zeros((L, m, p + 1))
+        sx = np.zeros((m, p))
+        np.add.at(sx, groups, X)
+        s[:, :, :p] = sx
+        sy = np.zeros((m, L))
+        np.add.at(sy, groups, y)
+        s[:, :, p] = sy.T
+    K = 0 if site_of_group is None else int(site_of_group.max()) + 1
+    return Sums(S=S, s=s, n=n, site=site_of_group, n_sites=K, nobs=int(n.sum()), p=p)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The criterion and what comes with it at (tau_t, tau_s), one value per lane: ``crit`` (REMLcrit or
+    deviance), ``grad_t``/``grad_s`` its derivatives with respect to tau_t and tau_s, ``beta`` (L, p),
+    ``M`` (L, p, p) = X'H^{-1}X, ``r2`` the penalized residual sum of squares, ``sigma2`` the residual
+    variance, ``resid_t`` (L, m) = 1_j'H^{-1}(y - X beta) per therapist and ``resid_s`` (L, K) per site."""
+
+    crit: np.ndarray
+    grad_t: np.ndarray
+    grad_s: np.ndarray
+    beta: np.ndarray
+    M: np.ndarray
+    r2: np.ndarray
+    sigma2: np.ndarray
+    resid_t: np.ndarray
+    resid_s: np.ndarray | None
+    d: np.ndarray
+    e: np.ndarray | None
+
+
+def _site_sum(a: np.ndarray, site: np.ndarray, K: int) -> np.ndarray:
+    """Sums over the therapists of each site along axis 1 of ``a`` (L, m) or (L, m, P)."""
+    onehot = _onehot(site, K)
+    return a @ onehot if a.ndim == 2 else np.swapaxes(np.swapaxes(a, 1, 2) @ onehot, 1, 2)
+
+
+def _onehot(site: np.ndarray, K: int) -> np.ndarray:
+    out = np.zeros((site.shape[0], K))
+    out[np.arange(site.shape[0]), site] = 1.0
+    return out
+
+
+def evaluate(tau_t, tau_s, st: Sums, *, reml: bool) -> Evaluation:
+    """The criterion, its derivatives and the GLS fit at ``tau_t``, ``tau_s`` (arrays of L lanes; ``tau_s``
+    ignored without sites), for the sums ``st`` (one data set, or L of them)."""
+    tau_t = np.atleast_1d(np.asarray(tau_t, dtype=float))
+    L = tau_t.shape[0]
+    p, nobs, n = st.p, st.nobs, st.n
+    s = st.s if st.s.ndim == 3 else st.s[None]
+    S = st.S if st.S.ndim == 3 else st.S[None]
+    d = 1.0 + tau_t[:, None] * n  # (L, m)
+    sd = s / d[:, :, None]  # s_j / d_j
+    A = S - np.swapaxes(tau_t[:, None, None] * sd, 1, 2) @ s  # W'B^{-1}W: c_j s_j s_j' = tau_t (s_j/d_j) s_j'
+    logdet_h = np.log(d).sum(axis=1)
+    sited = st.site is not None
+    if sited:
+        tau_s = np.broadcast_to(np.asarray(tau_s, dtype=float), (L,))
+        K = st.n_sites
+        t = _site_sum(sd, st.site, K)  # (L, K, P)
+        w = _site_sum(n / d, st.site, K)  # (L, K)
+        g = 1.0 + tau_s[:, None] * w
+        e = tau_s[:, None] / g
+        A = A - np.swapaxes(e[:, :, None] * t, 1, 2) @ t
+        logdet_h = logdet_h + np.log(g).sum(axis=1)
+        q = sd - (e[:, :, None] * t)[:, st.site] * (n / d)[:, :, None]  # Z_t'H^{-1}W per therapist
+    else:
+        q = sd
+    A = (A + np.swapaxes(A, 1, 2)) / 2
+    M = A[:, :p, :p]
+    Minv = np.linalg.inv(M)
+    beta = np.einsum("lij,lj->li", Minv, A[:, :p, p])
+    r2 = A[:, p, p] - np.einsum("li,li->l", beta, A[:, :p, p])
+    nu = nobs - p if reml else nobs
+    crit = logdet_h + nu * (1.0 + _LOG_2PI + np.log(r2 / nu))
+    if reml:
+        crit = crit + np.linalg.slogdet(M)[1]
+    coef = np.concatenate((-beta, np.ones((L, 1))), axis=1)  # W [-beta; 1] = y - X beta
+
+    def derivative(qg, dlogdet):
+        rho = np.einsum("lgi,li->lg", qg, coef)
+        out = dlogdet - nu * np.einsum("lg,lg->l", rho, rho) / r2
+        if reml:
+            qx = qg[:, :, :p]
+            out = out - np.einsum("lgi,lij,lgj->l", qx, Minv, qx)
+        return out, rho
+
+    if sited:
+        nd2 = _site_sum((n / d) ** 2, st.site, K)
+        dlog_t = (n / d).sum(axis=1) - (e * nd2).sum(axis=1)
+        grad_t, resid_t = derivative(q, dlog_t)
+        grad_s, resid_s = derivative(t / g[:, :, None], (w / g).sum(axis=1))
+    else:
+        grad_t, resid_t = derivative(q, (n / d).sum(axis=1))
+        grad_s, resid_s, e = np.zeros(L), None, None
+    return Evaluation(crit=crit, grad_t=grad_t, grad_s=grad_s, beta=beta, M=M, r2=r2, sigma2=r2 / nu,
+                      resid_t=resid_t, resid_s=resid_s, d=d, e=e)
+
+
+def _bisect(lo, hi, sign_fun, steps: int = ROOT_STEPS):
+    """The root of each lane's function in its bracket [lo, hi], where ``sign_fun`` is <= 0 at ``lo`` and
+    > 0 at ``hi``: regula falsi with the Illinois modification (Dowell & Jarratt, 1971, BIT 11, 168-174;
+    superlinear, the bracket kept), falling back to the midpoint when a step leaves the bracket, until no
+    lane's estimate moves by more than 1e-15 relative."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    flo, fhi = sign_fun(lo), sign_fun(hi)
+    flo = np.minimum(flo, 0.0)
+    fhi = np.where(fhi > 0, fhi, np.inf)  # no sign change: the bracket's upper end
+    side = np.zeros(lo.shape)
+    x = hi.copy()
+    for _ in range(steps):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            new = np.where(np.isfinite(fhi), lo - flo * (hi - lo) / (fhi - flo), 0.5 * (lo + hi))
+        inside = (new > lo) & (new < hi)
+        new = np.where(inside, new, 0.5 * (lo + hi))
+        done = np.abs(new - x) <= 1e-15 * np.abs(new) + 1e-300
+        x = new
+        if done.all():
+            break
+        fx = sign_fun(x)
+        up = fx > 0
+        flo_new = np.where(up, flo, fx)
+        fhi_new = np.where(up, fx, fhi)
+        flo = np.where(up & (side > 0), flo_new / 2, flo_new)  # Illinois: the end kept twice is halved
+        fhi = np.where(~up & (side < 0), fhi_new / 2, fhi_new)
+        lo, hi = np.where(up, lo, x), np.where(up, x, hi)
+        side = np.where(up, 1.0, -1.0)
+        if (hi - lo <= 1e-15 * hi).all():
+            break
+    return x
+
+
+def _argmin_1d(crit_grad, L: int):
+    """The minimiser over theta >= 0 of each lane's function: ``crit_grad(theta)`` returns (criterion,
+    derivative with respect to theta^2) at an array of L thetas. Grid, then regula falsi on the derivative's
+    sign in the bracket around the grid's best point (0 when the derivative at 0 is not negative).
+    Returns (theta, converged): not converged when the best grid point is the last one."""
+    grid = np.concatenate(([0.0], THETA_GRID))
+    values = np.empty((L, grid.shape[0]))
+    for i, th in enumerate(grid):
+        values[:, i] = crit_grad(np.full(L, th))[0]
+    best = np.argmin(values, axis=1)
+    at = grid[best]
+    grad_at = crit_grad(at)[1]
+    lo = np.where(grad_at > 0, grid[np.maximum(best - 1, 0)], at)
+    hi = np.where(grad_at > 0, at, grid[np.minimum(best + 1, grid.shape[0] - 1)])
+    theta = _bisect(lo, hi, lambda th: crit_grad(th)[1])
+    boundary = (best == 0) & (grad_at >= 0)
+    theta = np.where(boundary, 0.0, theta)
+    return theta, best < grid.shape[0] - 1
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The fit of one data set (or one per lane): ``theta`` (L, 2) = (theta_t, theta_s) (theta_s = 0 without
+    sites), the evaluation there, ``converged`` (L,)."""
+
+    theta: np.ndarray
+    ev: Evaluation
+    converged: np.ndarray
+
+
+def _inner(tau_s, st: Sums, reml: bool):
+    """theta_t minimising the criterion for each lane's tau_s."""
+    L = tau_s.shape[0]
+    return _argmin_1d(lambda th: _cg_t(th, tau_s, st, reml), L)
+
+
+def _cg_t(th, tau_s, st, reml):
+    ev = evaluate(th * th, tau_s, st, reml=reml)
+    return ev.crit, ev.grad_t
+
+
+def fit(st: Sums, *, reml: bool, lanes: int | None = None) -> Fit:
+    """Minimise the criterion over theta_t >= 0 (and theta_s >= 0 with sites). ``lanes`` is the number of
+    data sets in ``st`` (None: one)."""
+    L = 1 if lanes is None else lanes
+    if st.site is None:
+        theta_t, ok = _inner(np.zeros(L), st, reml)
+        theta_s = np.zeros(L)
+    else:
+        def outer(ths):
+            tau_s = ths * ths
+            tht, _ = _inner(tau_s, st, reml)
+            ev = evaluate(tht * tht, tau_s, st, reml=reml)
+            return ev.crit, ev.grad_s
+
+        theta_s, ok = _argmin_1d(outer, L)
+        theta_t, ok_t = _inner(theta_s * theta_s, st, reml)
+        ok = ok & ok_t
+    ev = evaluate(theta_t * theta_t, theta_s * theta_s, st, reml=reml)
+    return Fit(theta=np.column_stack((theta_t, theta_s)), ev=ev, converged=ok)
+
+
+def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, q: float):
+    """The profile interval of theta_t without sites: {theta: d(theta) - d(theta_hat) <= q}, as
+    (low, high); low = 0 when d(0) - d(theta_hat) <= q, high = inf when the criterion stays within q up to
+    theta = 1e4."""
+    def excess(th):
+        return evaluate(th * th, 0.0, st, reml=reml).crit - crit_hat - q
+
+    lo_ends = np.array([0.0, theta_hat])
+    f0 = excess(np.array([0.0]))[0]
+    top = THETA_GRID[-1]
+    grid = THETA_GRID[THETA_GRID > theta_hat]
+    above = excess(grid) > 0 if grid.size else np.array([], dtype=bool)
+    if above.any():
+        i = int(np.argmax(above))
+        hi_bracket = (grid[i - 1] if i > 0 else theta_hat, grid[i])
+    else:
+        hi_bracket = None
+    brackets_lo = np.array([lo_ends[0], hi_bracket[0] if hi_bracket else 0.0])
+    brackets_hi = np.array([lo_ends[1], hi_bracket[1] if hi_bracket else 1.0])
+    # the lower root: excess falls through 0 from 0 to theta_hat; the upper one rises through 0
+    sign = np.array([-1.0, 1.0])
+    roots = _bisect(brackets_lo, brackets_hi, lambda th: sign * excess(th))
+    low = 0.0 if f0 <= 0 else float(roots[0])
+    high = float(roots[1]) if hi_bracket else (math.inf if top > theta_hat else math.nan)
+    return low, high
+
+
+def profile_share(st: Sums, *, reml: bool, psi_hat: float, crit_hat: float, q: float):
+    """The profile interval of the therapist share psi = tau_t / (1 + tau_t + tau_s) with sites: for each
+    psi the criterion is minimised over theta_s >= 0 with tau_t = psi (1 + tau_s) / (1 - psi); the interval is
+    {psi: min - d_hat <= q}, (low, high), low = 0 when the profile at psi = 0 is within q."""
+    def profile(psi):  # psi: (L,) in [0, 1)
+        ratio = psi / (1.0 - psi)
+
+        def cg(ths):
+            tau_s = ths * ths
+            ev = evaluate(ratio * (1.0 + tau_s), tau_s, st, reml=reml)
+            return ev.crit, ev.grad_s + ev.grad_t * ratio
+
+        ths, _ = _argmin_1d(cg, psi.shape[0])
+        return cg(ths)[0]
+
+    def excess(psi):
+        return profile(psi) - crit_hat - q
+
+    f0 = excess(np.array([0.0]))[0]
+    cap = 1.0 - 1e-9
+    f_cap = excess(np.array([cap]))[0]
+    sign = np.array([-1.0, 1.0])
+    roots = _bisect(np.array([0.0, psi_hat]), np.array([psi_hat, cap]), lambda x: sign * excess(x))
+    low = 0.0 if f0 <= 0 else float(roots[0])
+    high = float(roots[1]) if f_cap > 0 else 1.0
+    return low, high
