@@ -64,7 +64,7 @@ def _text(frame, out_path) -> str:
     lines = [
         f"Wrote {out_path}: SYNTHETIC data, not real clients ({seed}).",
         f"{len(frame)} rows: {t['n_clients']} clients of {p['n_therapists']} therapists{where}, "
-        f"{p['n_sessions']} sessions planned, {t['n_dropped_out']} clients stopped early.",
+        f"{p['n_sessions']} sessions planned, {t['n_dropped_out']} of them stopped early.",
         "",
         "True values (post-treatment score given the intake score, completers):",
         f"  icc            {t['icc']:.4f}   therapists' share",
