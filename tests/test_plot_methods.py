@@ -3,6 +3,8 @@
 the natural scale. The aggregated rows are checked against metafor 3.8-1's ``aggregate(..., rho = 0)``
 (tests/reference/plot_forest.R)."""
 
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -184,3 +186,25 @@ def test_bad_plot_options_exit_2_without_a_file(tmp_path, args, message):
     res = in_process("plot", *args, "--out", out)
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
+
+
+def test_in_a_notebook_the_figure_is_made_through_pyplot_to_be_shown():
+    # a fresh interpreter running a cell in an IPython shell, as Jupyter does: the figure is pyplot's
+    # current figure, which the notebook shows below the cell; elsewhere it is a plain Figure that nothing
+    # global keeps
+    pytest.importorskip("IPython")
+    cell = (f"import commonfactors as cf\nres = cf.meta_analysis(yi={YI}, vi={VI})\nax = res.plot_forest()\n"
+            "import matplotlib.pyplot as plt\nprint(len(plt.get_fignums()), plt.gcf() is ax.figure)")
+    code = ("import matplotlib; matplotlib.use('Agg')\n"
+            "from IPython.core.interactiveshell import InteractiveShell\n"
+            f"InteractiveShell.instance().run_cell({cell!r})")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "True"]
+
+
+def test_outside_a_notebook_no_figure_is_kept_by_pyplot(res):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    res.plot_funnel()
+    assert plt.get_fignums() == before

@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -82,9 +83,21 @@ def palette() -> tuple[tuple[float, float, float], ...]:
 
 
 def _figure(width: float, height: float):
+    """A new figure: a plain matplotlib Figure (nothing global, nothing shown), or, inside IPython or
+    Jupyter, one made through pyplot, so that the notebook shows it below the cell as any other plot."""
+    if _interactive():
+        import matplotlib.pyplot as plt
+
+        return plt.figure(figsize=(width, height), dpi=DPI, layout="constrained")
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+
+
+def _interactive() -> bool:
+    """Whether an IPython shell or Jupyter kernel is running (where figures are expected to show)."""
+    ipython = sys.modules.get("IPython")
+    return ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None
 
 
 def _own_axes(ax, width: float, height: float):
