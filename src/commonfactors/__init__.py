@@ -44,6 +44,7 @@ _EXPORTS: dict[str, str] = {
     "list_elements": "factors.taxonomy",
     "read_table": "io",
     "multilevel_meta_analysis": "models.multilevel",
+    "therapist_effects": "models.therapists",
     "aggregate_effects": "models.multilevel",
     "load_dataset": "datasets",
     "list_datasets": "datasets",
