@@ -1132,8 +1132,8 @@ def _caterpillar_rows(result) -> dict:
 
 @register("caterpillar")
 @_styled
-def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome units)", title: str | None = None,
-                labels: int = CATERPILLAR_LABELS):
+def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome units)",
+                title: str | None = None, labels: int = CATERPILLAR_LABELS):
     """A caterpillar plot: each therapist's empirical Bayes effect with its interval, sorted by effect.
 
     Parameters
@@ -1198,8 +1198,8 @@ def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome uni
         if sel.size == 0:
             continue
         y = ypos[flag[order] == f]
-        ax.hlines(y, lo[sel], hi[sel], color=colours[f], linewidth=0.9 if not many else 0.45, rasterized=raster,
-                  label=f"{names[f]} ({sel.size})")
+        ax.hlines(y, lo[sel], hi[sel], color=colours[f], linewidth=0.9 if not many else 0.45,
+                  rasterized=raster, label=f"{names[f]} ({sel.size})")
         ax.scatter(eb[sel], y, s=14 if not many else 3, color="black" if f == 0 else colours[f], zorder=3,
                    linewidths=0, rasterized=raster)
     ax.axvline(0.0, color="black", linestyle="--", linewidth=0.8)
@@ -1213,8 +1213,10 @@ def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome uni
     level = rows["level"]
     ax.set_xlabel(f"{xlabel}: empirical Bayes prediction with {level:g}% interval", parse_math=False)
     ranked = f"; {len(shown)} of {m} rows labelled" if many else ""
-    ax.set_title(f"{m} therapists, sorted by effect{ranked}\n{rows['n_flagged']} therapists' intervals exclude "
-                 f"0; about {_expected_text(rows['expected'])} expected by chance at the {level:g}% level",
+    k = rows["n_flagged"]
+    flagged = "1 therapist's interval excludes" if k == 1 else f"{k} therapists' intervals exclude"
+    ax.set_title(f"{m} therapists, sorted by effect{ranked}\n{flagged} 0; about "
+                 f"{_expected_text(rows['expected'])} expected by chance at the {level:g}% level",
                  loc="left", fontsize=8.5, color="#333333", parse_math=False)
     handles, texts = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], texts[::-1], loc="lower right", frameon=False, fontsize=7.5)
