@@ -153,7 +153,7 @@ def test_validator_reports_file_row_and_column(corrupt_bcg, old, new, message):
 
 def test_every_published_estimate_has_a_citation_and_a_verified_flag():
     est = load_dataset("published_estimates")
-    assert len(est) == 106  # data/published/README.md: "estimates.csv (106 rows)"
+    assert len(est) == 114  # data/published/README.md: "estimates.csv (114 rows)"
     assert est["source"].str.len().min() >= 10
     assert est["verified"].map(lambda v: bool(VERIFIED.match(v))).all()
     status = est["verified"].str.extract(r"^(yes|secondary|UNVERIFIED)")[0]
