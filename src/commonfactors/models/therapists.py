@@ -53,7 +53,7 @@ def therapist_effects(data, outcome: str, therapist: str, client: str | None = N
         a client must appear once and under one therapist).
     baseline : column of the intake score, a fixed effect (without ``session``). With ``session`` the first
         session's ``outcome`` score is the baseline and the last one the outcome; clients with a single
-        session are dropped and counted (``dropped``).
+        session are dropped and counted (``dropped``); the baseline's coefficient is named "baseline".
     mods : further fixed effects, a formula such as ``"~ age + C(dx)"`` (R's treatment coding, the first level
         in sorted order as reference; see the README on formulas).
     site, site_effect : column of the site (clinic). "random": therapists nested in sites, each with a random
@@ -272,7 +272,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
                       f"({', '.join(shown[:10])}{' and more' if dropped > 10 else ''})", DroppedRowsWarning)
         first, last = order[starts[~single]], order[ends[~single]]
         b, y_c, keep_idx = y[first], y[last], first
-        baseline_name = f"{outcome}_first"
+        baseline_name = "baseline"
     else:
         _warn_missing(rows[missing], "rows with a missing value omitted", notes)
         dropped = int(missing.sum())
