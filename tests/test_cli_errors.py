@@ -98,6 +98,11 @@ CASES = [
      "{dir}/site"),
     # the command group itself
     ("unknown-command", ["poool", "{dir}/bcg.csv"], "No such command 'poool'", None),
+    # therapists (--plot FIG)
+    ("therapists-missing-file", ["therapists", "{dir}/nofile.csv", "--therapist", "t", "--outcome", "y",
+                                 "--plot", "{dir}/cat.png"], "no such file or dataset", "{dir}/cat.png"),
+    ("therapists-misspelled-column", ["therapists", "{dir}/bcg.csv", "--therapist", "vi", "--outcome", "yy",
+                                      "--plot", "{dir}/cat.png"], "no column 'yy'", "{dir}/cat.png"),
     # simulate-practice
     ("simulate-practice-bad-icc", ["simulate-practice", "--icc", "1.2", "--out", "{dir}/sim.csv"],
      "icc = 1.2; expected a number in [0, 1)", "{dir}/sim.csv"),
@@ -110,7 +115,7 @@ SUBPROCESS = {
     "pool-missing-file", "bias-unknown-dataset", "influence-bad-vi", "effects-bad-count",
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
     "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
-    "plot-misspelled-column", "simulate-practice-bad-icc",
+    "plot-misspelled-column", "simulate-practice-bad-icc", "therapists-misspelled-column",
 }
 
 

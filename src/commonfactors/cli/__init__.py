@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "convert": "convert:convert",
     "plot": "plot:plot",
     "simulate-practice": "simulate:simulate_practice",
+    "therapists": "therapists:therapists",
 }
 
 
