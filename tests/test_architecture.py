@@ -42,10 +42,11 @@ ALLOWED: dict[str, set[str]] = {
     "reproduce": {*_LEAVES, "results"},
     "simulate": {"errors"},  # synthetic practices with known truth (numpy, pandas)
     "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results"},
+    "monitoring": {"errors", "_checks", "_numbers", "_distributions", "_format", "models", "results"},
     "report": {*_LEAVES, "commonfactors", "datasets", "effects", "models", "results", "reproduce", "factors",
                "io"},
     "cli": {*_LEAVES, "_checks", "io", "datasets", "effects", "models", "results", "reproduce", "factors",
-            "report", "simulate"},
+            "report", "simulate", "monitoring"},
     "commonfactors": {"errors"},  # the package's __init__: the rest is re-exported lazily, by name
 }
 
@@ -71,6 +72,7 @@ RAISES_INPUT_ERROR = {
     "factors": "pies: components, correlation matrices, Monte Carlo settings",
     "simulate": "the arguments of simulate_practice()",
     "report": "the output folder and the columns a report names",
+    "monitoring": "monitor(), reliable change, instruments: their arguments and the session scores",
 }
 
 
