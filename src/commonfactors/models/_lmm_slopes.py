@@ -254,26 +254,38 @@ def _optimise(s: _Stats, method: str, start=None):
                 g[k] = (fun(t + e) - fun(t - e)) / (2 * h)
         return g
 
-    best = None
-    converged = False
-    x = x0
-    for _ in range(2):  # fit, then restart once from the optimum
-        r1 = minimize(fun, x, method="L-BFGS-B", jac=grad, bounds=bounds,
-                      options={"ftol": 1e-15, "gtol": 1e-9, "maxiter": 2000})
-        r2 = minimize(fun, r1.x, method="Nelder-Mead", bounds=bounds,
-                      options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 4000 * x.size,
-                               "initial_simplex": _simplex(r1.x, bounds)})
-        cand = r2 if r2.fun <= r1.fun else r1
-        if best is None or cand.fun <= best.fun:
-            best = cand
-        converged = bool(r1.success or r2.success)
-        x = best.x
+    # Nelder-Mead stops when the simplex is within 1e-9 in theta and 1e-13 relative in the criterion (the
+    # criterion's rounding error: a tighter fatol is never met)
+    nm = {"xatol": 1e-9, "fatol": 1e-13 * max(1.0, abs(fun(x0))), "maxiter": 5000 * x0.size,
+          "maxfev": 10000 * x0.size}
+    # derivative-free first (as lme4's bobyqa), from Lambda = I: a quasi-Newton step from there can run into
+    # a boundary local minimum of the criterion (seen on groups of 1-2 rows)
+    r0 = minimize(fun, x0, method="Nelder-Mead", bounds=bounds, options=nm)
+    r1 = minimize(fun, r0.x, method="L-BFGS-B", jac=grad, bounds=bounds,
+                  options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000})
+    best = r1 if r1.fun < r0.fun else r0
+    # restart once from the optimum with a fresh simplex
+    r2 = minimize(fun, best.x, method="Nelder-Mead", bounds=bounds,
+                  options={**nm, "initial_simplex": _simplex(best.x)})
+    converged = bool(r2.success or r0.success)
+    if r2.fun <= best.fun:
+        best = r2
     theta = np.asarray(best.x, dtype=float)
-    theta[_diag_index(q)] = np.maximum(theta[_diag_index(q)], 0.0)
+    diag = _diag_index(q)
+    theta[diag] = np.maximum(theta[diag], 0.0)
+    # a diagonal element a hair above 0 is the boundary: snap it when the criterion is no worse there
+    fbest = fun(theta)
+    for k in diag:
+        if 0.0 < theta[k] < SINGULAR_TOL:
+            t0 = theta.copy()
+            t0[k] = 0.0
+            f0 = fun(t0)
+            if f0 <= fbest + 1e-10 * abs(fbest):
+                theta, fbest = t0, min(f0, fbest)
     return theta, converged
 
 
-def _simplex(x, bounds):
+def _simplex(x):
     x = np.asarray(x, dtype=float)
     pts = [x.copy()]
     for k in range(x.size):
