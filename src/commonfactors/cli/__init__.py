@@ -45,6 +45,7 @@ COMMANDS: dict[str, str] = {
     "report-all": "report:report_all",
     "convert": "convert:convert",
     "plot": "plot:plot",
+    "monitor": "monitor:monitor",
     "simulate-practice": "simulate:simulate_practice",
     "therapists": "therapists:therapists",
 }
