@@ -61,6 +61,10 @@ _EXPORTS: dict[str, str] = {
     "leave_one_out": "models.influence",
     "cumulative": "models.influence",
     "baujat": "models.influence",
+    "monitor": "monitoring",
+    "reliable_change": "monitoring",
+    "clinical_cutoffs": "monitoring",
+    "INSTRUMENTS": "monitoring",
     "simulate_practice": "simulate",
 }
 
