@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "LeaveOneOutResult": "influence",
     "CumulativeResult": "influence",
     "BaujatResult": "influence",
+    "MonitorResult": "monitoring",
 }
 
 
