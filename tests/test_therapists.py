@@ -269,16 +269,16 @@ def test_bootstrap_is_reproducible_with_a_seed():
 
 
 def test_bootstrap_interval_is_close_to_the_profile_one_on_a_large_set():
-    """200 therapists x 20 clients, ICC 0.1: the ICC's sampling distribution is close to normal (its
-    standard error ~0.013), so the parametric bootstrap's percentile interval and the profile-likelihood
-    interval both approach estimate -+ 1.96 se; their ends differ by the skewness left at this size
-    (~0.002, measured with 20,000 replicates) plus the Monte Carlo error of a 2.5% quantile of 2,000
-    replicates (sd ~0.0008). Tolerance 0.004."""
+    """200 therapists x 20 clients, ICC 0.1 (estimate 0.112, profile interval [0.0864, 0.1427]): both
+    intervals approach estimate -+ 1.96 se at this size; what is left is the skewness of the ICC's sampling
+    distribution, which the two treat differently (measured with 20,000 replicates: the bootstrap's ends lie
+    0.0013 and 0.0027 below the profile's), plus the Monte Carlo error of the ends with 2,000 replicates
+    (standard deviation 0.0005 and 0.0012 over 10 seeds, measured). Tolerance 0.005."""
     d = _simulated()
     prof = cf.therapist_effects(d, "post", "therapist", baseline="pre")
     boot = cf.therapist_effects(d, "post", "therapist", baseline="pre", ci="bootstrap", n_boot=2000, seed=1)
-    assert boot.ci_low == pytest.approx(prof.ci_low, abs=0.004)
-    assert boot.ci_high == pytest.approx(prof.ci_high, abs=0.004)
+    assert boot.ci_low == pytest.approx(prof.ci_low, abs=0.005)
+    assert boot.ci_high == pytest.approx(prof.ci_high, abs=0.005)
 
 
 # ---- input errors name the row and the column --------------------------------------------------------------
