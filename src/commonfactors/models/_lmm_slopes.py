@@ -86,6 +86,9 @@ class LmmFit:
     m: int
     nobs_group: np.ndarray
     _stats: "_Stats"
+    #: (m, q, p) d b_j / d beta = -Lambda M_j^{-1} Lambda'Z_j'X_j: how each conditional mode moves with beta,
+    #: used by :func:`prediction_variance`
+    ranef_dbeta: np.ndarray | None = None
 
     @property
     def sd(self) -> np.ndarray:
@@ -338,10 +341,11 @@ def _finish(s: _Stats, theta, method, converged) -> LmmFit:
         warnings.warn("the optimiser of the REML/ML criterion did not report convergence", ConvergenceWarning,
                       stacklevel=3)
     nobs = np.rint(s.ZtZ[:, 0, 0]).astype(int) if s.q else np.zeros(s.m, int)
+    dbeta = -np.einsum("ia,jak->jik", lam, np.linalg.solve(f.M, f.LtZtX))
     return LmmFit(beta=f.beta, cov_beta=cov_beta, sigma2=float(sigma2), G=G, theta=np.asarray(theta, float),
                   ranef=ranef, ranef_cov=ranef_cov, reml_crit=float(crit), loglik=-0.5 * float(crit),
                   converged=converged, singular=singular, method=method, n=s.n, p=s.p, q=s.q, m=s.m,
-                  nobs_group=nobs, _stats=s)
+                  nobs_group=nobs, _stats=s, ranef_dbeta=dbeta)
 
 
 def _richardson_d1(f, x, h):
@@ -387,27 +391,48 @@ def _vcov_beta_at(s: _Stats, theta, sigma: float) -> np.ndarray:
     return sigma * sigma * np.linalg.inv(_pls(s, theta).RXtRX)
 
 
-def satterthwaite_df(fit: LmmFit, L) -> float:
-    """Satterthwaite's df of L'beta (Kuznetsova et al. 2017, eq. 5; lmerTest's ``contest1D``).
-
-    df = 2 (L'CL)^2 / (g'Ag) with C = Var(beta)(tau), g its gradient in tau = (theta, sigma) and
-    A = 2 H^{-1} (:func:`vcov_varpar`). See the module docstring for how the derivatives are computed.
-    """
-    L = np.asarray(L, dtype=float).reshape(-1)
+def satterthwaite_parts(fit: LmmFit) -> tuple[np.ndarray, np.ndarray]:
+    """(A, dC): A = 2 H^{-1} (k+1, k+1) and dC (k+1, p, p) the derivatives of C = Var(beta) in tau =
+    (theta, sigma), computed once so that the df of any contrast costs two quadratic forms."""
     s = fit._stats
     sigma = math.sqrt(fit.sigma2)
-    var = float(L @ fit.cov_beta @ L)
     k = fit.theta.size
-    g = np.empty(k + 1)
+    dC = np.empty((k + 1, fit.p, fit.p))
     for i in range(k):
         def f(t, i=i):
             th = fit.theta.copy()
             th[i] = t
-            return float(L @ _vcov_beta_at(s, th, sigma) @ L)
-        g[i] = _richardson_d1(f, fit.theta[i], 1e-3 * max(1.0, abs(fit.theta[i])))
-    g[k] = 2.0 * var / sigma
-    A = vcov_varpar(fit)
+            return _vcov_beta_at(s, th, sigma)
+        dC[i] = _richardson_d1(f, fit.theta[i], 1e-3 * max(1.0, abs(fit.theta[i])))
+    dC[k] = 2.0 * fit.cov_beta / sigma
+    return vcov_varpar(fit), dC
+
+
+def satterthwaite_df(fit: LmmFit, L, parts=None) -> float:
+    """Satterthwaite's df of L'beta (Kuznetsova et al. 2017, eq. 5; lmerTest's ``contest1D``).
+
+    df = 2 (L'CL)^2 / (g'Ag) with C = Var(beta)(tau), g its gradient in tau = (theta, sigma) and
+    A = 2 H^{-1} (:func:`vcov_varpar`). See the module docstring for how the derivatives are computed.
+    ``parts``: :func:`satterthwaite_parts` of this fit, to reuse for several contrasts.
+    """
+    L = np.asarray(L, dtype=float).reshape(-1)
+    A, dC = satterthwaite_parts(fit) if parts is None else parts
+    var = float(L @ fit.cov_beta @ L)
+    g = np.einsum("a,kab,b->k", L, dC, L)
     denom = float(g @ A @ g)
     if not denom > 0.0:
         return math.inf
     return 2.0 * var * var / denom
+
+
+def prediction_variance(fit: LmmFit, j: int, x, z) -> float:
+    """Var(x'beta_hat + z'b_hat_j - (x'beta + z'b_j)): Henderson's prediction error variance of a
+    group's line, the uncertainty of beta_hat included (Henderson, 1975, Biometrics 31(2), 423-447, the
+    inverse of the mixed model equations' coefficient matrix), at the estimated variance parameters:
+
+        (x + D_j'z)' C (x + D_j'z) + z' Var(b_j | y) z,   D_j = d b_hat_j / d beta (``ranef_dbeta``).
+    """
+    x = np.asarray(x, dtype=float)
+    z = np.asarray(z, dtype=float)
+    a = x + fit.ranef_dbeta[j].T @ z
+    return float(a @ fit.cov_beta @ a + z @ fit.ranef_cov[j] @ z)
