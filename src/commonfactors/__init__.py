@@ -45,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "read_table": "io",
     "multilevel_meta_analysis": "models.multilevel",
     "therapist_effects": "models.therapists",
+    "therapist_development": "models.development",
+    "therapist_benchmark": "models.development",
     "aggregate_effects": "models.multilevel",
     "load_dataset": "datasets",
     "list_datasets": "datasets",
