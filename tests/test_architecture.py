@@ -66,6 +66,7 @@ RAISES_INPUT_ERROR = {
     "models.univariate": "user weights, subgroups",
     "models.multilevel": "cluster and within-cluster labels",
     "models.therapists": "therapist_effects(): clients, sessions, sites and its options",
+    "models.development": "therapist_development(): clients, therapists, times and its options",
     "models.batch": "fit_many(): arrays of shape (m, k)",
     "models.influence": "the order of a cumulative meta-analysis",
     "models.bias": "the options of the small-study tests",
