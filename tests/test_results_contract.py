@@ -15,6 +15,7 @@ import json
 import math
 import pkgutil
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,10 @@ CORRELATIONS = pd.DataFrame(  # long format, one row per study and pair (as test
      ("s3", "alliance", "outcome", 0.35, 150), ("s3", "empathy", "outcome", 0.10, 150),
      ("s3", "alliance", "empathy", 0.55, 150)],
     columns=["study", "var1", "var2", "r", "n"])
+
+
+THERAPY = pd.read_csv(Path(__file__).parent / "data" / "therapist_effects" / "balanced.csv")
+THERAPY_SITES = pd.read_csv(Path(__file__).parent / "data" / "therapist_effects" / "sites.csv")
 
 
 def _multilevel(**kw):
@@ -98,6 +103,8 @@ RESULTS = {
     "CorrelationPoolResult": _correlation_pool,
     "ReproduceResult": _reproduce,
     "DatasetInfo": _dataset,
+    "TherapistResult": lambda: cf.therapist_effects(THERAPY, "post", "therapist", baseline="pre"),
+    "TherapistResult_sites": lambda: cf.therapist_effects(THERAPY_SITES, "post", "therapist", site="site"),
 }
 
 #: DESIGN.md's `pool` contract
@@ -121,6 +128,10 @@ BIAS_KEYS = {
     "peese": {"estimate", "se"},
     "selection_3psm": {"estimate", "se", "tau2", "delta", "lrt", "lrt_pval"},
 }
+#: the therapists command's keys
+THERAPIST_KEYS = {"icc", "ci_low", "ci_high", "var_therapist", "var_residual", "n_therapists", "n_clients",
+                  "dropped", "singular", "method", "ci_method", "level", "coefficients", "ranef", "var_site",
+                  "warnings"}
 #: DESIGN.md's `influence` contract (per-study lists) and what cli/influence.py documents besides
 INFLUENCE_LISTS = {"leave1out_estimate", "leave1out_tau2", "rstudent", "cooks_d", "dffits", "hat", "weight"}
 #: issue 5's `pie` contract
@@ -215,6 +226,11 @@ def _keys_of(name: str, d: dict) -> None:
                           "q_df", "q_pval", "level", "v_from", "warnings"}
     elif base == "ReproduceResult":
         assert set(d) == {"analyses", "counts", "rows", "warnings"}
+    elif base == "TherapistResult":  # the therapists command's contract (contract.md)
+        assert THERAPIST_KEYS <= set(d)
+        assert all(set(c) == {"term", "estimate", "se", "stat", "pval", "ci_low", "ci_high"}
+                   for c in d["coefficients"])
+        assert all(set(r) == {"therapist", "n", "eb", "se", "ci_low", "ci_high", "flag"} for r in d["ranef"])
     elif base == "DatasetInfo":
         assert {"id", "title", "k", "rows", "measure", "licence", "citation", "fields"} <= set(d)
     else:
