@@ -226,7 +226,7 @@ def _keys_of(name: str, d: dict) -> None:
                           "q_df", "q_pval", "level", "v_from", "warnings"}
     elif base == "ReproduceResult":
         assert set(d) == {"analyses", "counts", "rows", "warnings"}
-    elif base == "TherapistResult":  # the therapists command's contract (contract.md)
+    elif base == "TherapistResult":  # the therapists command's JSON
         assert THERAPIST_KEYS <= set(d)
         assert all(set(c) == {"term", "estimate", "se", "stat", "pval", "ci_low", "ci_high"}
                    for c in d["coefficients"])
