@@ -66,6 +66,12 @@ def _reproduce():
     return run(["molloy2014"])
 
 
+def _icc_pool():
+    from commonfactors.factors.therapist_icc import pool_therapist_iccs, published_therapist_iccs
+
+    return pool_therapist_iccs(published_therapist_iccs(), study="study")
+
+
 def _dataset():
     from commonfactors.datasets import describe
 
@@ -105,6 +111,7 @@ RESULTS = {
     "DatasetInfo": _dataset,
     "TherapistResult": lambda: cf.therapist_effects(THERAPY, "post", "therapist", baseline="pre"),
     "TherapistResult_sites": lambda: cf.therapist_effects(THERAPY_SITES, "post", "therapist", site="site"),
+    "IccPoolResult": _icc_pool,
 }
 
 #: DESIGN.md's `pool` contract

@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "pool_correlations_pairwise": "factors.pie",
     "pool_correlation_matrices": "factors.corpool",
     "published_pies": "factors.pie",
+    "pool_therapist_iccs": "factors.therapist_icc",
     "element_estimates": "factors.taxonomy",
     "list_elements": "factors.taxonomy",
     "read_table": "io",

@@ -25,9 +25,29 @@ def list_(fmt):
     _echo_elements(list_elements(), fmt)
 
 
-def _echo_elements(df, fmt, **extra) -> None:
-    emit(fmt=fmt, as_dict=lambda: {**extra, "elements": df.to_dict(orient="records")},
-         as_records=lambda: df, as_text=lambda: _elements_text(df))
+def _echo_elements(df, fmt, pie_slice=None, **extra) -> None:
+    more = {} if pie_slice is None else {"pie_slice": pie_slice}
+    note = "" if pie_slice is None else f"\n\ntherapist slice of the pie: {pie_slice['origin']}"
+    emit(fmt=fmt, as_dict=lambda: {**extra, "elements": df.to_dict(orient="records"), **more},
+         as_records=lambda: df, as_text=lambda: _elements_text(df) + note)
+
+
+def _therapist_slice(therapist_icc) -> dict:
+    """Where the pie's therapist slice comes from: the published estimate the default pie uses, or the data of
+    ``--therapist-icc FILE``; with its share and the standard error of its draws (logit scale)."""
+    if therapist_icc is not None:
+        from .pie import therapist_slice
+
+        c = therapist_slice(therapist_icc)
+        origin = c.sources[0]
+    else:
+        from ..factors.pie import component_from_estimate
+        from ..factors.taxonomy import element_estimates
+
+        est = next(x for x in element_estimates("therapist-effects").estimates if x.metric == "icc")
+        c = component_from_estimate(est)
+        origin = "published estimate: " + c.sources[0]
+    return {"origin": origin, "element": c.element, "metric": c.metric, "share": c.estimate, "se_logit": c.se}
 
 
 def _elements_text(df) -> str:
@@ -50,17 +70,31 @@ def _elements_text(df) -> str:
 
 @factors.command("show")
 @click.argument("element")
+@click.option("--therapist-icc", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="With 'show therapist': the therapist slice from this file, as 'pie --therapist-icc' takes "
+                   "it (a table of studies' ICCs, or the JSON of one practice's fit).")
 @_format_option
-def show(element, fmt):
+def show(element, therapist_icc, fmt):
     """Every estimate of ELEMENT: metric, estimate, k, N, CI, PI, I2, share of variance and source.
 
-    A factor's name (relationship, client, technique, therapist, expectancy) lists its elements."""
+    A factor's name (relationship, client, technique, therapist, expectancy) lists its elements; for the
+    therapist, also where the pie's therapist slice comes from."""
+    from ..errors import InputError
     from ..factors.taxonomy import FACTORS, element_estimates, list_elements
 
     factor = element.strip().lower()
+    if therapist_icc is not None and factor != "therapist":
+        raise InputError(f"--therapist-icc applies to 'factors show therapist', not {element!r}",
+                         expected="commonfactors factors show therapist --therapist-icc FILE")
     if factor in FACTORS:
         df = list_elements()
-        _echo_elements(df[df["factor"] == factor].reset_index(drop=True), fmt, factor=factor)
+        with caught_warnings() as notes:
+            pie_slice = _therapist_slice(therapist_icc) if factor == "therapist" else None
+        if notes:
+            from ._output import print_warnings
+
+            print_warnings(notes)
+        _echo_elements(df[df["factor"] == factor].reset_index(drop=True), fmt, pie_slice, factor=factor)
         if fmt == "text":
             click.echo(f"\n'{factor}' is a factor; show the estimates of one element with "
                        f"'commonfactors factors show ELEMENT'.", err=True)

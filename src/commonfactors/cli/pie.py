@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from pathlib import Path
 
 import click
@@ -101,6 +102,37 @@ def read_long_correlations(path: str, method: str):
     )
 
 
+def read_therapist_icc(path: str):
+    """The therapist slice's data for ``--therapist-icc FILE``: a JSON file is one practice's fitted model
+    (``commonfactors therapists ... --format json``), read as a dict; any other file a table of studies
+    (columns ``icc``, ``n_therapists``, ``n_clients`` and optionally ``study``), pooled by
+    :func:`~commonfactors.factors.therapist_icc.pool_therapist_iccs`."""
+    if Path(path).suffix.lower() == ".json":
+        try:
+            with open(path, encoding="utf-8-sig") as fh:
+                fit = json.load(fh)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise InputError(f"not a JSON file ({str(e).splitlines()[0]})", file=path,
+                             expected="the JSON of 'commonfactors therapists ... --format json'") from None
+        if not isinstance(fit, dict):
+            raise InputError(f"a JSON {type(fit).__name__}", file=path,
+                             expected="an object with icc, n_therapists and n_clients")
+        return fit
+    from .. import io
+    from ..factors.therapist_icc import pool_therapist_iccs
+
+    frame = io.read_table(path)
+    study = "study" if "study" in [str(c) for c in frame.columns] else None
+    return pool_therapist_iccs(frame, study=study)
+
+
+def therapist_slice(path: str):
+    """The therapist Component of the additive pie from ``--therapist-icc FILE``."""
+    from ..factors.therapist_icc import therapist_component
+
+    return therapist_component(read_therapist_icc(path), source=path)
+
+
 def parse_assumed(text: str) -> list[float]:
     """'0,0.1,0.2' -> [0.0, 0.1, 0.2] (each checked in (-1, 1) by dominance_sensitivity)."""
     out = []
@@ -161,21 +193,33 @@ def parse_assumed(text: str) -> list[float]:
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Random seed (same seed, same numbers).")
 @click.option("--level", type=float, default=95, show_default=True, help="Interval level in percent.")
+@click.option(
+    "--therapist-icc",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The therapist slice from data instead of the published estimate: a table of studies (columns "
+    "icc, n_therapists, n_clients, optionally study; pooled with Donner's sampling variances) or the JSON "
+    "of 'commonfactors therapists ... --format json' (one practice's fitted ICC). Additive pie only.",
+)
 @format_option()
-def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, fmt):
+def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, therapist_icc, fmt):
     """Each factor's share of outcome variance with Monte Carlo intervals."""
     from ..factors import pie as _pie
 
     method = method or ("dominance" if correlations or sensitivity is not None else "additive")
     long = correlations is not None and is_long_format(correlations)
     with caught_warnings() as notes:
+        if therapist_icc is not None and method != "additive":
+            raise InputError("--therapist-icc applies to the additive pie",
+                             expected="--method additive (the default without --correlations)")
         if method == "additive":
             if correlations or n is not None or pool_method or sensitivity is not None:
                 raise InputError(
                     "--correlations, --n, --pool-method and --sensitivity apply to --method dominance",
                     expected="--method dominance --correlations FILE --n N",
                 )
-            res = _pie.additive_pie(draws=draws, seed=seed, level=level)
+            therapist = None if therapist_icc is None else therapist_slice(therapist_icc)
+            res = _pie.additive_pie(draws=draws, seed=seed, level=level, therapist=therapist)
         elif sensitivity is not None:
             rho = parse_assumed(sensitivity)
             if pool_method and not long:

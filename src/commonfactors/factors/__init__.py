@@ -4,7 +4,8 @@ estimates, conversions between metrics, and variance pies (additive and overlap-
 Modules: :mod:`.taxonomy` (factors, elements, their estimates), :mod:`.convert` (r, d, Fisher's z,
 shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, correlations pooled pair by
 pair, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix),
-:mod:`.corpool` (GLS pooling of correlation matrices, stage 1 of MASEM).
+:mod:`.corpool` (GLS pooling of correlation matrices, stage 1 of MASEM), :mod:`.therapist_icc` (therapist ICCs
+pooled across studies; the therapist slice of the pie from data).
 """
 
 from .corpool import olkin_siotani, pool_correlation_matrices
@@ -17,6 +18,7 @@ from .pie import (
     published_pies,
 )
 from .taxonomy import FACTORS, element_estimates, list_elements
+from .therapist_icc import pool_therapist_iccs, published_therapist_iccs, therapist_component
 
 __all__ = [
     "FACTORS",
@@ -29,5 +31,8 @@ __all__ = [
     "olkin_siotani",
     "pool_correlation_matrices",
     "pool_correlations_pairwise",
+    "pool_therapist_iccs",
     "published_pies",
+    "published_therapist_iccs",
+    "therapist_component",
 ]

@@ -343,6 +343,7 @@ def additive_pie(
     draws: int = 10000,
     seed: int | None = 1,
     level: float = 95,
+    therapist=None,
 ) -> PieResult:
     """Each factor's own share of outcome variance, summed as the published pies do, with intervals.
 
@@ -357,6 +358,12 @@ def additive_pie(
         Seed (>= 0) of ``numpy.random.default_rng``; the same seed gives the same numbers.
     level : float
         Interval level in percent.
+    therapist : IccPoolResult, TherapistResult, mapping or Component, optional
+        The therapist slice from data instead of the published estimate: ICCs pooled across studies
+        (:func:`~commonfactors.factors.therapist_icc.pool_therapist_iccs`), one practice's fitted model
+        (``therapist_effects``, or its JSON as a dict); see
+        :func:`~commonfactors.factors.therapist_icc.therapist_component`. It replaces the component named
+        "therapist" (or is added). Its source says "from data: ...".
 
     Returns
     -------
@@ -390,6 +397,12 @@ def additive_pie(
             if components is None
             else tuple(c if isinstance(c, Component) else component_from_estimate(c) for c in components)
         )
+        if therapist is not None:
+            from .therapist_icc import therapist_component
+
+            t = therapist if isinstance(therapist, Component) else therapist_component(therapist)
+            replaced = tuple(t if c.factor == t.factor else c for c in comps)
+            comps = replaced if t in replaced else comps + (t,)
     msgs = [str(w.message) for w in caught]
     if not comps:
         raise InputError("no components", expected="at least one factor")
