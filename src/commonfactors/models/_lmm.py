@@ -1,5 +1,5 @@
-"""Random-intercept linear mixed models in closed form: clients within therapists, optionally therapists within
-sites, fitted by REML or ML from per-therapist sums.
+"""Random-intercept linear mixed models in closed form: clients within therapists, optionally therapists
+within sites, fitted by REML or ML from per-therapist sums.
 
 The model for client i of therapist j (in site k) is
 
@@ -86,8 +86,7 @@ def sums(X: np.ndarray, y: np.ndarray, groups: np.ndarray, site_of_group: np.nda
     if y.ndim == 1:
         W = np.column_stack((X, y))
         S = W.T @ W
-        s = np.zeros((m, p + 1))
-        np.add.at(s, groups, W)
+        s = _group_sums(groups, W, m)
     else:  # L data sets with the same X: lanes first
         L = y.shape[1]
         XX = X.T @ X
@@ -97,15 +96,18 @@ def sums(X: np.ndarray, y: np.ndarray, groups: np.ndarray, site_of_group: np.nda
         S[:, :p, p] = Xy.T
         S[:, p, :p] = Xy.T
         S[:, p, p] = np.einsum("il,il->l", y, y)
-        s = np.zeros((L, m, p + 1))
-        sx = np.zeros((m, p))
-        np.add.at(sx, groups, X)
-        s[:, :, :p] = sx
-        sy = np.zeros((m, L))
-        np.add.at(sy, groups, y)
-        s[:, :, p] = sy.T
+        s = np.empty((L, m, p + 1))
+        s[:, :, :p] = _group_sums(groups, X, m)
+        order = np.argsort(groups, kind="stable")
+        starts = np.searchsorted(groups[order], np.arange(m))
+        s[:, :, p] = np.add.reduceat(y[order], starts, axis=0).T  # every therapist has a client
     K = 0 if site_of_group is None else int(site_of_group.max()) + 1
     return Sums(S=S, s=s, n=n, site=site_of_group, n_sites=K, nobs=int(n.sum()), p=p)
+
+
+def _group_sums(groups: np.ndarray, A: np.ndarray, m: int) -> np.ndarray:
+    """Column sums of ``A`` (n, c) over the rows of each group: (m, c)."""
+    return np.column_stack([np.bincount(groups, weights=A[:, c], minlength=m) for c in range(A.shape[1])])
 
 
 @dataclass(frozen=True)
@@ -235,9 +237,12 @@ def _argmin_1d(crit_grad, L: int):
     sign in the bracket around the grid's best point (0 when the derivative at 0 is not negative).
     Returns (theta, converged): not converged when the best grid point is the last one."""
     grid = np.concatenate(([0.0], THETA_GRID))
-    values = np.empty((L, grid.shape[0]))
-    for i, th in enumerate(grid):
-        values[:, i] = crit_grad(np.full(L, th))[0]
+    if L == 1:  # one data set: the whole grid at once, as lanes
+        values = crit_grad(grid)[0][None, :]
+    else:
+        values = np.empty((L, grid.shape[0]))
+        for i, th in enumerate(grid):
+            values[:, i] = crit_grad(np.full(L, th))[0]
     best = np.argmin(values, axis=1)
     at = grid[best]
     grad_at = crit_grad(at)[1]
