@@ -240,6 +240,10 @@ def _keys_of(name: str, d: dict) -> None:
         assert all(set(r) == {"therapist", "n", "eb", "se", "ci_low", "ci_high", "flag"} for r in d["ranef"])
     elif base == "DatasetInfo":
         assert {"id", "title", "k", "rows", "measure", "licence", "citation", "fields"} <= set(d)
+    elif base == "IccPoolResult":  # pooled therapist ICCs (factors.therapist_icc)
+        assert set(d) == {"k", "icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df",
+                          "q_pval", "method", "level", "source", "origin", "studies", "warnings"}
+        assert all(set(s) == {"study", "icc", "n_therapists", "n_clients", "vi", "weight"} for s in d["studies"])
     else:
         raise AssertionError(f"no contract keys for {name}")
 
