@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import _checks
-from ..errors import BoundaryWarning, DroppedRowsWarning, InputError
+from ..errors import CommonFactorsWarning, DroppedRowsWarning, InputError
 from ..models._notes import Notes
 from . import rci, trajectories
 from .instruments import GIVEN, Instrument
@@ -125,7 +125,7 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
     low, high = ins.low.value, ins.high.value
     _checks.check_range(y, column=score, rows=rows, source=source,
                         low=None if math.isinf(low) else low, high=None if math.isinf(high) else high,
-                        expected=f"a {ins.name} score in [{low:g}, {high:g}]" if ins.name != "custom"
+                        expected=f"a score in [{low:g}, {high:g}] ({ins.name})" if ins.name != "custom"
                         else "a finite score")
     notes = Notes()
     missing = np.isnan(y) | np.isnan(s) | (ccodes < 0)
@@ -234,7 +234,7 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
                                                  pred.population)
     else:
         notes.add(f"expected curves not fitted ({why}); not-on-track flags from reliable deterioration only",
-                  BoundaryWarning)
+                  CommonFactorsWarning)
         nan = np.full(pidx.shape[0], np.nan)
         expected, psd, bound, population = nan, nan, nan, nan
         off = np.zeros(pidx.shape[0], dtype=bool)
