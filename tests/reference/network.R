@@ -133,6 +133,7 @@ fit_network <- function(cn, treatments, ref, method, small_values, active = NULL
 
 # -- dat.hasselblad1998 ----------------------------------------------------------------------------------
 hb <- dat.hasselblad1998
+write.csv(hb[c("study", "trt", "xi", "ni")], "tests/data/network_hasselblad1998.csv", row.names = FALSE)
 hb_tr <- c("no_contact", "self_help", "ind_counseling", "grp_counseling")
 hb_cn <- contrasts(hb, "no_contact", "OR", add = 1/2)
 hb_active <- c("ind_counseling", "grp_counseling", "self_help")
