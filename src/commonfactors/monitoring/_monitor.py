@@ -368,7 +368,7 @@ def _cutoff(cutoff, ins: Instrument, intake: np.ndarray, hib: bool, functional_m
                     functional_sd=None if functional_sd is None else float(functional_sd),
                     source=f"Jacobson & Truax (1991) cutoff {kind}: the intake scores of these data as the "
                            "clinical sample" + ("" if kind == "a" else ", the functional norms given"),
-                    status=GIVEN)
+                    status="from data")
         return float(value), info
     if cutoff is not None:
         info.update(value=float(cutoff), kind="given", source="given", status=GIVEN)

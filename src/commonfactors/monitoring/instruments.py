@@ -149,7 +149,7 @@ def instrument(name: str | None = None, *, higher_is_better: bool | None = None,
         An unknown name, a custom instrument without ``higher_is_better``, or a range with ``low >= high``.
     """
     key = "custom" if name is None else str(name).upper().replace("-", "").replace(" ", "")
-    key = {"OQ452": "OQ45"}.get(key, key)
+    key = {"OQ452": "OQ45", "CUSTOM": "custom"}.get(key, key)
     if key not in INSTRUMENT_NAMES:
         raise InputError(f"unknown instrument {name!r}", expected=f"one of {', '.join(INSTRUMENT_NAMES)}")
     given = {"higher_is_better": higher_is_better, "low": low, "high": high, "cutoff": cutoff,

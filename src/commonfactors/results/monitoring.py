@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
 from .._format import Summary, fmt, jsonable, table
@@ -86,11 +87,13 @@ class MonitorResult(Printable):
                  "Instrument values used:", ""]
         rows = []
         lo, hi = ins["low"], ins["high"]
-        rows.append(["range", f"{_num(lo['value'])} to {_num(hi['value'])}", lo["status"], lo["source"]])
+        span = f"{_num(lo['value'])} to {_num(hi['value'])}" if lo["value"] != float("-inf") else "unbounded"
+        rows.append(["range", span, lo["status"], lo["source"]])
         rc = self.reliable_change
         if rc["method"] == "Jacobson-Truax":
             rows.append(["reliability", fmt(rc["reliability"], 3), "given", "given"])
-            rows.append(["sd", fmt(rc["sd"], 4), "given", rc["sd_source"]])
+            rows.append(["sd", fmt(rc["sd"], 4), "given" if rc["sd_source"] == "given" else "from data",
+                         rc["sd_source"]])
             rows.append(["reliable change", f">{fmt(rc['rc_change'], 4)} (S_diff {fmt(rc['s_diff'], 4)})",
                          "given", "Jacobson & Truax (1991)"])
         else:
@@ -140,11 +143,16 @@ class MonitorResult(Printable):
         c = self.curves
         lines.append("")
         if c is not None:
-            coefs = ", ".join(f"{x['name']} {fmt(x['estimate'], 4)}" for x in c["coefficients"])
-            lines += [f"Expected curves ({c['n_clients']} clients, {c['n']} scores after intake): {coefs};",
-                      f"  SD intercept {fmt(c['sd_intercept'], 4)}, SD slope {fmt(c['sd_slope'], 4)}, "
-                      f"corr {fmt(c['corr'], 3)}, residual SD {fmt(c['sigma'], 4)}"]
-        lines.append(self.curves_note)
+            lines += [f"Expected curves ({c['n_clients']} clients, {c['n']} scores after intake; "
+                      f"REMLcrit {fmt(c['reml_crit'], 4)}):", "",
+                      table(["", "estimate", "se"], [[x["name"], fmt(x["estimate"]), fmt(x["se"])]
+                                                     for x in c["coefficients"]]), "",
+                      f"Random effects per client: SD intercept {fmt(c['sd_intercept'])}, SD log(session) "
+                      f"{fmt(c['sd_slope'])}, corr {fmt(c['corr'], 3)}; residual SD {fmt(c['sigma'])}", ""]
+            lines += textwrap.wrap(self.curves_note, 110)
+        else:
+            lines.append("Expected curves were not fitted (see the warnings): the flags are reliable "
+                         "deteriorations from intake only.")
         return Summary("\n".join(lines), notes=self.warnings)
 
 
