@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "list_elements": "factors.taxonomy",
     "read_table": "io",
     "multilevel_meta_analysis": "models.multilevel",
+    "network_meta_analysis": "models.network",
     "therapist_effects": "models.therapists",
     "therapist_development": "models.development",
     "therapist_benchmark": "models.development",
