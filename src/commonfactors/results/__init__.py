@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "MetaResult": "meta",
     "SubgroupResult": "meta",
     "MultilevelResult": "multilevel",
+    "NetworkResult": "network",
     "TherapistResult": "therapists",
     "ReproduceResult": "reproduce",
     "ElementEstimate": "factors",
