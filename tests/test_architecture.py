@@ -68,6 +68,8 @@ RAISES_INPUT_ERROR = {
     "models.therapists": "therapist_effects(): clients, sessions, sites and its options",
     "models.development": "therapist_development(): clients, therapists, times and its options",
     "models.batch": "fit_many(): arrays of shape (m, k)",
+    "models.network": "network_meta_analysis(): its options, reference and active treatments, the network",
+    "models._network_data": "network_meta_analysis()'s arm-level and contrast-level tables",
     "models.influence": "the order of a cumulative meta-analysis",
     "models.bias": "the options of the small-study tests",
     "factors": "pies: components, correlation matrices, Monte Carlo settings",
