@@ -112,6 +112,10 @@ RESULTS = {
     "TherapistResult": lambda: cf.therapist_effects(THERAPY, "post", "therapist", baseline="pre"),
     "TherapistResult_sites": lambda: cf.therapist_effects(THERAPY_SITES, "post", "therapist", site="site"),
     "IccPoolResult": _icc_pool,
+    "NetworkResult": lambda: cf.network_meta_analysis(
+        pd.read_csv(Path(__file__).parent / "data" / "network_hasselblad1998.csv"), study="study", treatment="trt",
+        events="xi", n="ni", measure="OR", reference="no_contact", small_values="bad",
+        active=["ind_counseling", "grp_counseling", "self_help"]),
 }
 
 #: DESIGN.md's `pool` contract
@@ -244,6 +248,13 @@ def _keys_of(name: str, d: dict) -> None:
         assert set(d) == {"k", "icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df",
                           "q_pval", "method", "level", "source", "origin", "studies", "warnings"}
         assert all(set(s) == {"study", "icc", "n_therapists", "n_clients", "vi", "weight"} for s in d["studies"])
+    elif base == "NetworkResult":  # the network command's JSON (network meta-analysis)
+        assert {"reference", "method", "tau2", "k", "treatments", "effects", "league", "pscore", "inconsistency",
+                "dodo", "warnings"} <= set(d)
+        assert all({"treatment", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high"} <= set(e)
+                   for e in d["effects"])
+        assert {"q", "df", "pval"} <= set(d["inconsistency"])
+        assert {"q", "df", "pval", "tau2_technique"} <= set(d["dodo"])
     else:
         raise AssertionError(f"no contract keys for {name}")
 
