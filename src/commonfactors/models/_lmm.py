@@ -53,6 +53,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 THETA_GRID = np.logspace(-4.0, 4.0, 17)
 #: the most steps of the root finder (it stops when no estimate moves; a bisection would need 60)
 ROOT_STEPS = 100
+#: several data sets at once (the bootstrap): a coarser grid, and theta to 1e-10 relative
+LANES_GRID = np.logspace(-4.0, 4.0, 9)
+LANES_RTOL = 1e-10
 #: lme4's isSingular() tolerance: a theta below it is a boundary (singular) fit
 SINGULAR_TOL = 1e-4
 
@@ -170,8 +173,8 @@ def evaluate(tau_t, tau_s, st: Sums, *, reml: bool) -> Evaluation:
     A = (A + np.swapaxes(A, 1, 2)) / 2
     M = A[:, :p, :p]
     Minv = np.linalg.inv(M)
-    beta = np.einsum("lij,lj->li", Minv, A[:, :p, p])
-    r2 = A[:, p, p] - np.einsum("li,li->l", beta, A[:, :p, p])
+    beta = (Minv @ A[:, :p, p:])[:, :, 0]
+    r2 = A[:, p, p] - (beta * A[:, :p, p]).sum(axis=1)
     nu = nobs - p if reml else nobs
     crit = logdet_h + nu * (1.0 + _LOG_2PI + np.log(r2 / nu))
     if reml:
@@ -179,11 +182,11 @@ def evaluate(tau_t, tau_s, st: Sums, *, reml: bool) -> Evaluation:
     coef = np.concatenate((-beta, np.ones((L, 1))), axis=1)  # W [-beta; 1] = y - X beta
 
     def derivative(qg, dlogdet):
-        rho = np.einsum("lgi,li->lg", qg, coef)
-        out = dlogdet - nu * np.einsum("lg,lg->l", rho, rho) / r2
+        rho = (qg @ coef[:, :, None])[:, :, 0]
+        out = dlogdet - nu * np.square(rho).sum(axis=1) / r2
         if reml:
             qx = qg[:, :, :p]
-            out = out - np.einsum("lgi,lij,lgj->l", qx, Minv, qx)
+            out = out - ((qx @ Minv) * qx).sum(axis=(1, 2))
         return out, rho
 
     if sited:
@@ -198,11 +201,11 @@ def evaluate(tau_t, tau_s, st: Sums, *, reml: bool) -> Evaluation:
                       resid_t=resid_t, resid_s=resid_s, d=d, e=e)
 
 
-def _bisect(lo, hi, sign_fun, steps: int = ROOT_STEPS):
+def _root(lo, hi, sign_fun, steps: int = ROOT_STEPS, rtol: float = 1e-15):
     """The root of each lane's function in its bracket [lo, hi], where ``sign_fun`` is <= 0 at ``lo`` and
     > 0 at ``hi``: regula falsi with the Illinois modification (Dowell & Jarratt, 1971, BIT 11, 168-174;
     superlinear, the bracket kept), falling back to the midpoint when a step leaves the bracket, until no
-    lane's estimate moves by more than 1e-15 relative."""
+    lane's estimate moves by more than ``rtol`` relative."""
     lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
     flo, fhi = sign_fun(lo), sign_fun(hi)
     flo = np.minimum(flo, 0.0)
@@ -214,7 +217,7 @@ def _bisect(lo, hi, sign_fun, steps: int = ROOT_STEPS):
             new = np.where(np.isfinite(fhi), lo - flo * (hi - lo) / (fhi - flo), 0.5 * (lo + hi))
         inside = (new > lo) & (new < hi)
         new = np.where(inside, new, 0.5 * (lo + hi))
-        done = np.abs(new - x) <= 1e-15 * np.abs(new) + 1e-300
+        done = np.abs(new - x) <= rtol * np.abs(new) + 1e-300
         x = new
         if done.all():
             break
@@ -226,7 +229,7 @@ def _bisect(lo, hi, sign_fun, steps: int = ROOT_STEPS):
         fhi = np.where(~up & (side < 0), fhi_new / 2, fhi_new)
         lo, hi = np.where(up, lo, x), np.where(up, x, hi)
         side = np.where(up, 1.0, -1.0)
-        if (hi - lo <= 1e-15 * hi).all():
+        if (hi - lo <= rtol * hi).all():
             break
     return x
 
@@ -236,7 +239,7 @@ def _argmin_1d(crit_grad, L: int):
     derivative with respect to theta^2) at an array of L thetas. Grid, then regula falsi on the derivative's
     sign in the bracket around the grid's best point (0 when the derivative at 0 is not negative).
     Returns (theta, converged): not converged when the best grid point is the last one."""
-    grid = np.concatenate(([0.0], THETA_GRID))
+    grid = np.concatenate(([0.0], THETA_GRID if L == 1 else LANES_GRID))
     if L == 1:  # one data set: the whole grid at once, as lanes
         values = crit_grad(grid)[0][None, :]
     else:
@@ -248,7 +251,7 @@ def _argmin_1d(crit_grad, L: int):
     grad_at = crit_grad(at)[1]
     lo = np.where(grad_at > 0, grid[np.maximum(best - 1, 0)], at)
     hi = np.where(grad_at > 0, at, grid[np.minimum(best + 1, grid.shape[0] - 1)])
-    theta = _bisect(lo, hi, lambda th: crit_grad(th)[1])
+    theta = _root(lo, hi, lambda th: crit_grad(th)[1], rtol=1e-15 if L == 1 else LANES_RTOL)
     boundary = (best == 0) & (grad_at >= 0)
     theta = np.where(boundary, 0.0, theta)
     return theta, best < grid.shape[0] - 1
@@ -317,7 +320,7 @@ def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, 
     brackets_hi = np.array([lo_ends[1], hi_bracket[1] if hi_bracket else 1.0])
     # the lower root: excess falls through 0 from 0 to theta_hat; the upper one rises through 0
     sign = np.array([-1.0, 1.0])
-    roots = _bisect(brackets_lo, brackets_hi, lambda th: sign * excess(th))
+    roots = _root(brackets_lo, brackets_hi, lambda th: sign * excess(th))
     low = 0.0 if f0 <= 0 else float(roots[0])
     high = float(roots[1]) if hi_bracket else (math.inf if top > theta_hat else math.nan)
     return low, high
@@ -344,8 +347,7 @@ def profile_share(st: Sums, *, reml: bool, psi_hat: float, crit_hat: float, q: f
     f0 = excess(np.array([0.0]))[0]
     cap = 1.0 - 1e-9
     f_cap = excess(np.array([cap]))[0]
-    sign = np.array([-1.0, 1.0])
-    roots = _bisect(np.array([0.0, psi_hat]), np.array([psi_hat, cap]), lambda x: sign * excess(x))
-    low = 0.0 if f0 <= 0 else float(roots[0])
-    high = float(roots[1]) if f_cap > 0 else 1.0
+    # one end at a time: the inner minimisation of a single lane evaluates its grid at once
+    low = 0.0 if f0 <= 0 else float(_root(np.array([0.0]), np.array([psi_hat]), lambda x: -excess(x))[0])
+    high = float(_root(np.array([psi_hat]), np.array([cap]), excess)[0]) if f_cap > 0 else 1.0
     return low, high
