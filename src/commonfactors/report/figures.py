@@ -1109,14 +1109,19 @@ CATERPILLAR_LABELS = 60
 
 
 def _caterpillar_rows(result) -> dict:
-    """The columns a caterpillar plot draws, from a result's ``ranef`` table (or that table itself)."""
-    table = getattr(result, "ranef", result)
+    """The columns a caterpillar plot draws: from a TherapistResult's ``ranef`` table (or such a table
+    itself), or from a DevelopmentResult's ``slopes`` (each therapist's slope, fixed + random)."""
+    slopes = getattr(result, "slopes", None)
+    if slopes is not None:
+        table, effect = slopes, "slope"
+    else:
+        table, effect = getattr(result, "ranef", result), "eb"
     columns = table.columns if hasattr(table, "columns") else table.keys()
-    missing = [c for c in ("therapist", "n", "eb", "ci_low", "ci_high") if c not in columns]
+    missing = [c for c in ("therapist", "n", effect, "ci_low", "ci_high") if c not in columns]
     if missing:
-        raise ValueError(f"a caterpillar plot needs the columns therapist, n, eb, ci_low and ci_high of "
-                         f"the therapist effects; missing: {', '.join(missing)}")
-    eb = np.asarray(table["eb"], dtype=float)
+        raise ValueError(f"a caterpillar plot needs the columns therapist, n, {effect}, ci_low and ci_high "
+                         f"of the therapist effects; missing: {', '.join(missing)}")
+    eb = np.asarray(table[effect], dtype=float)
     lo = np.asarray(table["ci_low"], dtype=float)
     hi = np.asarray(table["ci_high"], dtype=float)
     flag = (np.asarray(table["flag"], dtype=int) if "flag" in columns
@@ -1127,26 +1132,29 @@ def _caterpillar_rows(result) -> dict:
     expected = getattr(result, "expected_flagged", None)
     expected = (1 - level / 100) * m if expected is None else float(expected)
     return {"label": [str(t) for t in table["therapist"]], "n": np.asarray(table["n"], dtype=int), "eb": eb,
-            "lo": lo, "hi": hi, "flag": flag, "level": level, "n_flagged": n_flagged, "expected": expected}
+            "lo": lo, "hi": hi, "flag": flag, "level": level, "n_flagged": n_flagged, "expected": expected,
+            "slopes": slopes is not None, "average": float(getattr(result, "slope", 0.0)),
+            "outcome": getattr(result, "outcome", None), "time": getattr(result, "time", "time")}
 
 
 @register("caterpillar")
 @_styled
-def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome units)",
-                title: str | None = None, labels: int = CATERPILLAR_LABELS):
-    """A caterpillar plot: each therapist's empirical Bayes effect with its interval, sorted by effect.
+def caterpillar(result, *, ax=None, xlabel: str | None = None, title: str | None = None,
+                labels: int = CATERPILLAR_LABELS):
+    """A caterpillar plot: each therapist's empirical Bayes effect (or slope) with its interval, sorted.
 
     Parameters
     ----------
-    result : commonfactors.results.TherapistResult or pandas.DataFrame
+    result : commonfactors.results.TherapistResult, commonfactors.results.DevelopmentResult or DataFrame
         A fit of :func:`commonfactors.therapist_effects` (its ``ranef`` table, ``level``, ``n_flagged`` and
-        ``expected_flagged``), or a table with the columns therapist, n, eb, ci_low, ci_high (and flag: -1,
-        0, +1; else read from the intervals), drawn at the 95% level.
+        ``expected_flagged``); a fit of :func:`commonfactors.therapist_development` (its ``slopes``: each
+        therapist's slope with its prediction interval); or a table with the columns therapist, n, eb,
+        ci_low, ci_high (and flag: -1, 0, +1; else read from the intervals), drawn at the 95% level.
     ax : matplotlib.axes.Axes, optional
         Draw into this Axes; by default a figure of its own, taller with more therapists up to
         :data:`CATERPILLAR_LABELS` rows, then of a fixed height.
-    xlabel : str
-        Label of the effect axis.
+    xlabel : str, optional
+        Label of the effect axis (by default it names the result's outcome, and time for slopes).
     title : str, optional
         Figure title.
     labels : int
@@ -1156,11 +1164,14 @@ def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome uni
     Returns
     -------
     matplotlib.figure.Figure
-        One row per therapist, the lowest effect at the bottom: the predicted effect u_j (a point) with its
-        interval (a line), coloured when the interval excludes 0 (above or below the average therapist of
-        the practice, adjusted for the model's fixed effects); a vertical line at 0; each labelled row
-        reads "therapist (n = clients)". The heading gives how many intervals exclude 0 beside the number
-        expected by chance alone, alpha * m: with no therapist effect at all, about that many would.
+        One row per therapist, the lowest at the bottom: the predicted effect u_j (a point) with its interval
+        (a line), coloured when the interval excludes 0 (above or below the average therapist of the
+        practice, adjusted for the model's fixed effects); a vertical line at 0; each labelled row reads
+        "therapist (n = clients)". The heading gives how many intervals exclude 0 beside the number expected
+        by chance alone, alpha * m: with no therapist effect at all, about that many would. For slopes, each
+        therapist's change per unit of time (the average slope plus the therapist's own) with its
+        prediction interval, the average slope as a second line, and the count of slopes whose interval
+        excludes 0 (no number expected by chance: the average slope need not be 0).
 
     Notes
     -----
@@ -1210,14 +1221,25 @@ def caterpillar(result, *, ax=None, xlabel: str = "therapist effect (outcome uni
     ax.set_ylim(0.3, m + 0.7)
     ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
     ax.set_axisbelow(True)
-    level = rows["level"]
-    ax.set_xlabel(f"{xlabel}: empirical Bayes prediction with {level:g}% interval", parse_math=False)
+    level, k, outcome = rows["level"], rows["n_flagged"], rows["outcome"]
     ranked = f"; {len(shown)} of {m} rows labelled" if many else ""
-    k = rows["n_flagged"]
-    flagged = "1 therapist's interval excludes" if k == 1 else f"{k} therapists' intervals exclude"
-    ax.set_title(f"{m} therapists, sorted by effect{ranked}\n{flagged} 0; about "
-                 f"{_expected_text(rows['expected'])} expected by chance at the {level:g}% level",
-                 loc="left", fontsize=8.5, color="#333333", parse_math=False)
+    if rows["slopes"]:
+        ax.axvline(rows["average"], color=pal[0], linestyle=":", linewidth=1.0,
+                   label=f"average slope ({rows['average']:.3g})")
+        if xlabel is None:
+            xlabel = f"change in {outcome or 'the outcome'} per unit of {rows['time']}"
+        ax.set_xlabel(f"{xlabel}: each therapist's slope with {level:g}% prediction interval",
+                      parse_math=False)
+        flagged = "1 therapist's slope excludes" if k == 1 else f"{k} therapists' slopes exclude"
+        heading = f"{m} therapists, sorted by slope{ranked}\n{flagged} 0 at the {level:g}% level"
+    else:
+        if xlabel is None:
+            xlabel = f"therapist effect on {outcome}" if outcome else "therapist effect (outcome units)"
+        ax.set_xlabel(f"{xlabel}: empirical Bayes prediction with {level:g}% interval", parse_math=False)
+        flagged = "1 therapist's interval excludes" if k == 1 else f"{k} therapists' intervals exclude"
+        heading = (f"{m} therapists, sorted by effect{ranked}\n{flagged} 0; about "
+                   f"{_expected_text(rows['expected'])} expected by chance at the {level:g}% level")
+    ax.set_title(heading, loc="left", fontsize=8.5, color="#333333", parse_math=False)
     handles, texts = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], texts[::-1], loc="lower right", frameon=False, fontsize=7.5)
     if title:
