@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "monitor": "monitor:monitor",
     "simulate-practice": "simulate:simulate_practice",
     "therapists": "therapists:therapists",
+    "network": "network:network",
 }
 
 
