@@ -116,6 +116,9 @@ RESULTS = {
         pd.read_csv(Path(__file__).parent / "data" / "network_hasselblad1998.csv"), study="study", treatment="trt",
         events="xi", n="ni", measure="OR", reference="no_contact", small_values="bad",
         active=["ind_counseling", "grp_counseling", "self_help"]),
+    "MonitorResult": lambda: cf.monitor(pd.read_csv(Path(__file__).parent / "data" / "monitoring_ors.csv"),
+                                        client="client", session="session", score="ors", therapist="therapist",
+                                        instrument="ORS"),
 }
 
 #: DESIGN.md's `pool` contract
@@ -255,6 +258,11 @@ def _keys_of(name: str, d: dict) -> None:
                    for e in d["effects"])
         assert {"q", "df", "pval"} <= set(d["inconsistency"])
         assert {"q", "df", "pval", "tau2_technique"} <= set(d["dodo"])
+    elif base == "MonitorResult":  # the monitor command's JSON (routine outcome monitoring)
+        assert {"instrument", "reliable_change", "cutoff", "counts", "early", "flags", "clients", "sessions",
+                "therapists", "curves", "curves_note", "warnings"} <= set(d)
+        assert all({"client", "category", "rc", "flagged", "early_responder"} <= set(c) for c in d["clients"])
+        assert all({"session", "expected", "bound", "flag"} <= set(s) for s in d["sessions"])
     else:
         raise AssertionError(f"no contract keys for {name}")
 
