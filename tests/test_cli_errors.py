@@ -103,6 +103,13 @@ CASES = [
                                  "--plot", "{dir}/cat.png"], "no such file or dataset", "{dir}/cat.png"),
     ("therapists-misspelled-column", ["therapists", "{dir}/bcg.csv", "--therapist", "vi", "--outcome", "yy",
                                       "--plot", "{dir}/cat.png"], "no column 'yy'", "{dir}/cat.png"),
+    # network (--plot graph --out FIG)
+    ("network-missing-file", ["network", "{dir}/nofile.csv", "--treatment", "t", "--events", "e", "--n", "n",
+                              "--measure", "OR", "--plot", "graph", "--out", "{dir}/net.png"],
+     "no such file or dataset", "{dir}/net.png"),
+    ("network-misspelled-column", ["network", "{dir}/bcg.csv", "--study", "yi", "--treatment", "vii", "--events",
+                                   "yi", "--n", "vi", "--measure", "OR", "--plot", "graph", "--out",
+                                   "{dir}/net.png"], "no column 'vii'", "{dir}/net.png"),
     # simulate-practice
     ("simulate-practice-bad-icc", ["simulate-practice", "--icc", "1.2", "--out", "{dir}/sim.csv"],
      "icc = 1.2; expected a number in [0, 1)", "{dir}/sim.csv"),
@@ -116,6 +123,7 @@ SUBPROCESS = {
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
     "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
     "plot-misspelled-column", "simulate-practice-bad-icc", "therapists-misspelled-column",
+    "network-misspelled-column",
 }
 
 
