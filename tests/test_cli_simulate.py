@@ -7,8 +7,8 @@ import os
 import pandas as pd
 import pytest
 
-from commonfactors.simulate import simulate_practice
 from cli_run import in_a_process, in_process
+from commonfactors.simulate import simulate_practice
 
 
 def test_the_file_is_the_library_practice(tmp_path):
@@ -18,7 +18,8 @@ def test_the_file_is_the_library_practice(tmp_path):
                      "--seed", 3, "--out", out)
     assert res.returncode == 0, res.stderr
     got = pd.read_csv(out)
-    want = simulate_practice(6, 4, 0.1, 5, sites=2, site_icc=0.05, dropout=0.25, years=8, slope_sd=0.2, seed=3)
+    want = simulate_practice(6, 4, 0.1, 5, sites=2, site_icc=0.05, dropout=0.25, years=8, slope_sd=0.2,
+                             seed=3)
     assert list(got.columns) == ["client", "therapist", "site", "session", "score", "years"]
     pd.testing.assert_frame_equal(got, want.reset_index(drop=True), check_dtype=False)
     assert "SYNTHETIC data, not real clients (seed 3)" in res.stdout

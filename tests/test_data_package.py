@@ -22,7 +22,8 @@ from commonfactors.datasets import DATA_DIR, dataset_ids, load_dataset, validate
 PACKAGE = json.loads((DATA_DIR / "datapackage.json").read_text(encoding="utf-8"))
 RESOURCES = {r["name"]: r for r in PACKAGE["resources"]}
 SYNTHETIC_IDS = [i for i, r in RESOURCES.items() if r.get("synthetic")]
-STUDY_IDS = [i for i, r in RESOURCES.items() if not r["path"].startswith("published/") and i not in SYNTHETIC_IDS]
+STUDY_IDS = [i for i, r in RESOURCES.items()
+             if not r["path"].startswith("published/") and i not in SYNTHETIC_IDS]
 METADAT = ["assink2016", "bcg", "dorn2007", "hasselblad1998", "landenberger2005", "lopez2019", "molloy2014"]
 METAPSY = ["metapsy_depression_psyctr", "metapsy_ptsd_psyctr", "metapsy_total_response"]
 VERIFIED = re.compile(r"^(yes|secondary|UNVERIFIED)( \(.+\))?$")  # labels of data/published/README.md

@@ -1,4 +1,4 @@
-"""Therapist ICCs pooled across studies (factors/therapist_icc.py), and the therapist slice of the pie from data.
+"""Therapist ICCs pooled across studies (factors/therapist_icc.py), and the pie's therapist slice from data.
 
 References: metafor 3.8-1 ``rma(yi = icc, vi = Donner's variance)`` on the same numbers
 (tests/reference/therapist_icc.R -> therapist_icc.json; tolerance METAFOR_RTOL["rma"] = 1e-6, as every rma
@@ -14,11 +14,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from cli_run import in_process
-from reference import load
-from tolerances import ATOL_FLOOR, METAFOR_RTOL
 
 import commonfactors as cf
+from cli_run import in_process
 from commonfactors.errors import DroppedRowsWarning, InputError
 from commonfactors.factors import convert
 from commonfactors.factors.pie import additive_pie
@@ -27,6 +25,8 @@ from commonfactors.factors.therapist_icc import (
     published_therapist_iccs,
     therapist_component,
 )
+from reference import load
+from tolerances import ATOL_FLOOR, METAFOR_RTOL
 
 REF = load("therapist_icc")
 CASES = REF["cases"]
@@ -44,7 +44,8 @@ def test_pooled_iccs_equal_metafor(case):
     assert [s.vi for s in res.studies] == pytest.approx(exp["vi"], rel=1e-13)  # the same formula
     assert [s.weight for s in res.studies] == pytest.approx(exp["weight"], rel=METAFOR_RTOL["rma"])
     for field in ("icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_pval"):
-        assert getattr(res, field) == pytest.approx(exp[field], rel=METAFOR_RTOL["rma"], abs=ATOL_FLOOR), field
+        got = getattr(res, field)
+        assert got == pytest.approx(exp[field], rel=METAFOR_RTOL["rma"], abs=ATOL_FLOOR), field
     assert [s.study for s in res.studies] == list(data["study"])
 
 
@@ -134,7 +135,7 @@ def test_pie_slice_from_a_pooled_icc():
     pie = additive_pie(therapist=pooled, draws=2000, seed=1)
     t = next(c for c in pie.components if c.factor == "therapist")
     assert t.share == pytest.approx(pooled.icc, rel=1e-15)
-    assert t.se == pytest.approx(pooled.se / (pooled.icc * (1 - pooled.icc)), rel=1e-15)  # delta method, logit
+    assert t.se == pytest.approx(pooled.se / (pooled.icc * (1 - pooled.icc)), rel=1e-15)  # delta, logit
     assert t.sources[0].startswith("from data: pooled from 4 studies")
     # a logit-normal draw with that se: its 95% interval is close to the pooled Wald interval
     assert t.ci_low == pytest.approx(pooled.ci_low, abs=0.003) and t.ci_high == pytest.approx(pooled.ci_high,

@@ -71,8 +71,8 @@ def _elements_text(df) -> str:
 @factors.command("show")
 @click.argument("element")
 @click.option("--therapist-icc", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="With 'show therapist': the therapist slice from this file, as 'pie --therapist-icc' takes "
-                   "it (a table of studies' ICCs, or the JSON of one practice's fit).")
+              help="With 'show therapist': the therapist slice from this file, as 'pie --therapist-icc' "
+                   "takes it (a table of studies' ICCs, or the JSON of one practice's fit).")
 @_format_option
 def show(element, therapist_icc, fmt):
     """Every estimate of ELEMENT: metric, estimate, k, N, CI, PI, I2, share of variance and source.

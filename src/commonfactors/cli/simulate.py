@@ -13,21 +13,23 @@ DEFAULT_YEARS = 10.0
 
 @click.command("simulate-practice")
 @click.option("--therapists", "n_therapists", type=int, default=50, show_default=True, help="Therapists.")
-@click.option("--clients", "n_clients", type=int, default=20, show_default=True, help="Clients per therapist.")
+@click.option("--clients", "n_clients", type=int, default=20, show_default=True,
+              help="Clients per therapist.")
 @click.option("--icc", type=float, default=0.05, show_default=True,
               help="Therapists' share of the post-treatment variance left after adjusting for the intake "
                    "score (completers; see the Python docstring of simulate_practice).")
 @click.option("--sessions", "n_sessions", type=int, default=8, show_default=True,
               help="Planned sessions per client (session 1 is intake).")
-@click.option("--sites", type=int, default=None, help="Number of sites; therapists are assigned to them in turn.")
+@click.option("--sites", type=int, default=None,
+              help="Number of sites; therapists are assigned to them in turn.")
 @click.option("--site-icc", type=float, default=0.0, show_default=True,
               help="Sites' share of the same variance (needs --sites).")
 @click.option("--dropout", type=float, default=0.0, show_default=True,
               help="Probability that a client stops before the last planned session (at a session drawn "
                    "uniformly from 1 to sessions - 1).")
 @click.option("--years", type=float, default=None, is_flag=False, flag_value=DEFAULT_YEARS,
-              help=f"Add a column 'years': the therapist's years of experience when the client starts, uniform "
-                   f"on [0, Y] (--years alone: {DEFAULT_YEARS:g}).")
+              help=f"Add a column 'years': the therapist's years of experience when the client starts, "
+                   f"uniform on [0, Y] (--years alone: {DEFAULT_YEARS:g}).")
 @click.option("--years-slope", type=float, default=0.0, show_default=True,
               help="Average change in a therapist's effect per year of experience (needs --years).")
 @click.option("--slope-sd", type=float, default=0.0, show_default=True,
@@ -44,8 +46,8 @@ def simulate_practice(n_therapists, n_clients, icc, n_sessions, sites, site_icc,
     from ..simulate import simulate_practice as simulate
     from ._output import csv_text
 
-    frame = simulate(n_therapists, n_clients, icc, n_sessions, sites=sites, site_icc=site_icc, slope_sd=slope_sd,
-                     years=years, years_slope=years_slope, dropout=dropout, seed=seed)
+    frame = simulate(n_therapists, n_clients, icc, n_sessions, sites=sites, site_icc=site_icc,
+                     slope_sd=slope_sd, years=years, years_slope=years_slope, dropout=dropout, seed=seed)
     write_atomic(out_path, csv_text(frame))
     truth = {k: v for k, v in frame.attrs["truth"].items() if k != "therapists"}
     record = {"synthetic": True, "file": str(out_path), "rows": len(frame), **truth,
@@ -59,7 +61,8 @@ def simulate_practice(n_therapists, n_clients, icc, n_sessions, sites, site_icc,
 
 def _text(frame, out_path) -> str:
     p, t = frame.attrs["parameters"], frame.attrs["truth"]
-    seed = f"seed {p['seed']}" if p["seed"] is not None else "no seed (fresh randomness: record one to repeat it)"
+    seed = (f"seed {p['seed']}" if p["seed"] is not None
+            else "no seed (fresh randomness: give --seed to repeat it)")
     where = f" in {p['sites']} sites" if p["sites"] else ""
     lines = [
         f"Wrote {out_path}: SYNTHETIC data, not real clients ({seed}).",

@@ -148,9 +148,9 @@ def pool_therapist_iccs(
     rho, g, N = (values[n][0] for n in ("icc", "n_therapists", "n_clients"))
     top = 100.0 if percent else 1.0
     col = lambda name: values[name][1] or name  # noqa: E731
+    unit = " (percent)" if percent else " (a proportion; percentages with percent=True)"
     _checks.check_range(rho, column=col("icc"), rows=rows, source=source, low=0.0, high=top, high_open=True,
-                        expected=f"an ICC in [0, {top:g})" + (" (percent)" if percent else
-                                                              " (a proportion; percentages with percent=True)"))
+                        expected=f"an ICC in [0, {top:g}){unit}")
     _checks.check_range(g, column=col("n_therapists"), rows=rows, source=source, low=2.0,
                         expected="a number of therapists >= 2")
     _checks.check_range(N, column=col("n_clients"), rows=rows, source=source, low=0.0, low_open=True,
@@ -250,13 +250,14 @@ def therapist_component(fit, *, source: str | None = None):
     origin = f"from data: this practice's fitted ICC{where}, {g:g} therapists, {n:g} clients"
     lo, hi, level = d.get("ci_low"), d.get("ci_high"), float(d.get("level") or 95)
     if lo is not None and hi is not None and 0 < float(lo) < est < float(hi) < 1 and math.isclose(level, 95):
+        kind = f", {d['ci_method']} interval" if d.get("ci_method") else ", its interval"
         return component("therapist", "icc", est, ci_low=float(lo), ci_high=float(hi),
-                         sources=(origin + f", {d.get('ci_method') or ''} interval".replace(",  interval", ""),),
-                         element="therapist-effects")
+                         sources=(origin + kind,), element="therapist-effects")
     if g < 2 or n <= g:
         raise InputError(f"{g:g} therapists and {n:g} clients", file=source,
                          expected="at least 2 therapists and more clients than therapists")
-    return component("therapist", "icc", est, n=n, n_clusters=g, sources=(origin,), element="therapist-effects")
+    return component("therapist", "icc", est, n=n, n_clusters=g, sources=(origin,),
+                     element="therapist-effects")
 
 
 def _in_unit(est: float, what: str, source, singular: bool = False) -> None:

@@ -61,7 +61,8 @@ class IccPoolResult(Printable):
                 f"effects ({self.method}) on the ICC scale, Donner (1986) sampling variances")
 
     def summary(self) -> Summary:
-        rows = [[s.study, fmt(s.icc, 4), f"{s.n_therapists:g}", f"{s.n_clients:g}", f"{s.vi:.3e}", fmt(s.weight, 2)] for s in self.studies]
+        rows = [[s.study, fmt(s.icc, 4), f"{s.n_therapists:g}", f"{s.n_clients:g}", f"{s.vi:.3e}",
+                 fmt(s.weight, 2)] for s in self.studies]
         head = _format.table(["study", "icc", "therapists", "clients", "vi", "weight %"], rows)
         text = (f"Therapist ICCs pooled across studies (k = {self.k})\n"
                 f"sampling variances: Donner (1986) large-sample variance of a one-way ICC\n\n{head}\n\n"
@@ -75,8 +76,9 @@ class IccPoolResult(Printable):
         return frame([{c: getattr(s, c) for c in _STUDY_COLUMNS} for s in self.studies], _STUDY_COLUMNS)
 
     def to_dict(self) -> dict:
-        keys = ("k", "icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df", "q_pval",
-                "method", "level", "source")
+        keys = ("k", "icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df",
+                "q_pval", "method", "level", "source")
         return _format.jsonable({**{k: getattr(self, k) for k in keys}, "origin": self.origin,
-                                 "studies": [{c: getattr(s, c) for c in _STUDY_COLUMNS} for s in self.studies],
+                                 "studies": [{c: getattr(s, c) for c in _STUDY_COLUMNS}
+                                             for s in self.studies],
                                  "warnings": list(self.warnings)})

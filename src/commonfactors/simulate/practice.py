@@ -205,7 +205,8 @@ def simulate_practice(
     tau = rng.uniform(0.0, years, N) if years is not None else np.zeros(N)
     x = rng.normal(mu_x, sd_x, N)
     c = rng.normal(0.0, sd_c, N)
-    D = delta + beta * (x - mu_x) + c + u[therapist] + w[site_of[therapist]] + (years_slope + b[therapist]) * tau
+    D = (delta + beta * (x - mu_x) + c + u[therapist] + w[site_of[therapist]]
+         + (years_slope + b[therapist]) * tau)
     t = np.arange(1, T + 1)
     y = x[:, None] + D[:, None] * (np.log(t) / math.log(T))[None, :] + rng.normal(0.0, sd_e, (N, T))
     last = np.full(N, T)
@@ -218,11 +219,8 @@ def simulate_practice(
     y = np.clip(y, lo, hi)
 
     ci, si = np.nonzero(keep)  # row-major: by client (hence therapist), then session
-    tw, cw = len(str(m)), len(str(N))
-    cols = {
-        "client": np.char.add("C", np.char.zfill(np.arange(1, N + 1).astype(str), max(cw, 4)))[ci],
-        "therapist": np.char.add("T", np.char.zfill(np.arange(1, m + 1).astype(str), max(tw, 2)))[therapist[ci]],
-    }
+    labels = _labels("T", m, 2)
+    cols = {"client": _labels("C", N, 4)[ci], "therapist": labels[therapist[ci]]}
     site_labels = np.char.add("S", np.arange(1, (n_sites or 1) + 1).astype(str))
     if n_sites is not None:
         cols["site"] = site_labels[site_of[therapist[ci]]]
@@ -231,7 +229,6 @@ def simulate_practice(
     if years is not None:
         cols["years"] = np.round(tau, 2)[ci]
     frame = pd.DataFrame({k: (v.astype(object) if v.dtype.kind == "U" else v) for k, v in cols.items()})
-    labels = np.char.add("T", np.char.zfill(np.arange(1, m + 1).astype(str), max(tw, 2)))
     frame.attrs["synthetic"] = True
     frame.attrs["generator"] = "commonfactors.simulate.simulate_practice"
     frame.attrs["parameters"] = {
@@ -253,6 +250,11 @@ def simulate_practice(
         },
     }
     return frame
+
+
+def _labels(prefix: str, n: int, width: int) -> np.ndarray:
+    """"T01", "T02", ...: ``prefix`` and 1..n zero-padded to at least ``width`` digits, so labels sort."""
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), max(len(str(n)), width)))
 
 
 def _count(x, name: str, low: int) -> int:
