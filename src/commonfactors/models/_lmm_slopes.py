@@ -44,6 +44,7 @@ h, h/2, h/4; error O(h^6)); the sigma-part of g is analytic, dC/d sigma = 2 C / 
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ class _Stats:
     ZtZ: np.ndarray  # (m, q, q)
     ZtX: np.ndarray  # (m, q, p)
     Zty: np.ndarray  # (m, q)
+    nobs: np.ndarray  # (m,) rows per group
     XtX: np.ndarray  # (p, p)
     Xty: np.ndarray  # (p,)
     yty: float
@@ -137,29 +139,35 @@ def sufficient_stats(y, X, Z, groups) -> _Stats:
     outer = Z[order][:, :, None] * W[order][:, None, :]  # (n, q, q + p + 1)
     sums = np.zeros((m, q, q + p + 1))
     sums[gs[starts]] = np.add.reduceat(outer, starts, axis=0)
-    return _Stats(ZtZ=sums[:, :, :q], ZtX=sums[:, :, q:q + p], Zty=sums[:, :, q + p], XtX=X.T @ X,
+    return _Stats(ZtZ=sums[:, :, :q], ZtX=sums[:, :, q:q + p], Zty=sums[:, :, q + p],
+                  nobs=np.bincount(g, minlength=m), XtX=X.T @ X,
                   Xty=X.T @ y, yty=float(y @ y), n=n, p=p, q=q, m=m)
+
+
+@functools.lru_cache(maxsize=16)
+def _tril_order(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the lower triangle of a q x q matrix, column by column (lme4's theta order)."""
+    rows, cols = np.tril_indices(q)
+    order = np.lexsort((rows, cols))
+    return rows[order], cols[order]
 
 
 def lambda_of(theta, q: int) -> np.ndarray:
     """The lower-triangular q x q factor Lambda from theta (lower triangle, column by column)."""
     lam = np.zeros((q, q))
-    rows, cols = np.tril_indices(q)
-    order = np.lexsort((rows, cols))  # column-major order of the lower triangle
-    lam[rows[order], cols[order]] = theta
+    rows, cols = _tril_order(q)
+    lam[rows, cols] = theta
     return lam
 
 
 def _theta_bounds(q: int) -> list[tuple[float | None, float | None]]:
-    rows, cols = np.tril_indices(q)
-    order = np.lexsort((rows, cols))
-    return [(0.0, None) if rows[k] == cols[k] else (None, None) for k in order]
+    rows, cols = _tril_order(q)
+    return [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols)]
 
 
 def _diag_index(q: int) -> np.ndarray:
-    rows, cols = np.tril_indices(q)
-    order = np.lexsort((rows, cols))
-    return np.flatnonzero(rows[order] == cols[order])
+    rows, cols = _tril_order(q)
+    return np.flatnonzero(rows == cols)
 
 
 @dataclass(frozen=True)
@@ -168,6 +176,7 @@ class _Pls:
 
     lam: np.ndarray
     M: np.ndarray      # (m, q, q) L_j L_j'
+    Minv: np.ndarray   # (m, q, q) (L_j L_j')^{-1}
     ldL2: float
     RXtRX: np.ndarray  # (p, p)
     ldRX2: float
@@ -177,26 +186,42 @@ class _Pls:
     LtZty: np.ndarray  # (m, q)
 
 
+def _inv_logdet(M: np.ndarray) -> tuple[np.ndarray, float]:
+    """Inverses of the m symmetric positive definite q x q blocks M (m, q, q) and sum_j log|M_j|: explicit
+    for q <= 2 (no LAPACK call per evaluation), a batched Cholesky factorisation otherwise."""
+    q = M.shape[1]
+    if q == 1:
+        return 1.0 / M, float(np.log(M[:, 0, 0]).sum())
+    if q == 2:
+        a, b, c = M[:, 0, 0], M[:, 1, 0], M[:, 1, 1]
+        det = a * c - b * b
+        if not np.all(det > 0.0):
+            raise np.linalg.LinAlgError("not positive definite")
+        inv = np.empty_like(M)
+        inv[:, 0, 0] = c / det
+        inv[:, 1, 1] = a / det
+        inv[:, 0, 1] = inv[:, 1, 0] = -b / det
+        return inv, float(np.log(det).sum())
+    chol = np.linalg.cholesky(M)
+    return np.linalg.inv(M), 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+
+
 def _pls(s: _Stats, theta) -> _Pls:
     lam = lambda_of(theta, s.q)
-    LtZtZL = np.einsum("ai,jab,bk->jik", lam, s.ZtZ, lam)
-    M = LtZtZL + np.eye(s.q)
-    chol = np.linalg.cholesky(M)
-    ldL2 = 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
-    LtZtX = np.einsum("ai,jak->jik", lam, s.ZtX)
-    LtZty = np.einsum("ai,ja->ji", lam, s.Zty)
-    rhs = np.concatenate((LtZtX, LtZty[:, :, None]), axis=2)
-    sol = np.linalg.solve(M, rhs)  # M_j^{-1} [Lambda'Z_j'X_j, Lambda'Z_j'y_j]
+    M = lam.T @ s.ZtZ @ lam + np.eye(s.q)  # (m, q, q): L_j L_j'
+    Minv, ldL2 = _inv_logdet(M)
+    LtZtX = lam.T @ s.ZtX  # (m, q, p)
+    LtZty = s.Zty @ lam  # (m, q)
+    W = Minv @ LtZtX  # M_j^{-1} Lambda'Z_j'X_j
+    w = np.einsum("jab,jb->ja", Minv, LtZty)  # M_j^{-1} Lambda'Z_j'y_j
     # sum_j C_j'C_j = sum_j (Lambda'Z'X)' M^{-1} (Lambda'Z'X), and the same with y
-    cross = np.einsum("jai,jak->ik", LtZtX, sol)  # (p, p + 1)
-    RXtRX = s.XtX - cross[:, :s.p]
-    rX = s.Xty - cross[:, s.p]
+    RXtRX = s.XtX - np.einsum("jai,jak->ik", LtZtX, W)
+    rX = s.Xty - np.einsum("jai,ja->i", LtZtX, w)
     cholX = np.linalg.cholesky(RXtRX)
     ldRX2 = 2.0 * float(np.log(np.diag(cholX)).sum())
     beta = np.linalg.solve(RXtRX, rX)
-    ycross = float(np.einsum("ja,ja->", LtZty, sol[:, :, s.p]))
-    r2 = s.yty - ycross - float(beta @ rX)
-    return _Pls(lam=lam, M=M, ldL2=ldL2, RXtRX=RXtRX, ldRX2=ldRX2, beta=beta, r2=max(r2, 0.0),
+    r2 = s.yty - float(np.einsum("ja,ja->", LtZty, w)) - float(beta @ rX)
+    return _Pls(lam=lam, M=M, Minv=Minv, ldL2=ldL2, RXtRX=RXtRX, ldRX2=ldRX2, beta=beta, r2=max(r2, 0.0),
                 LtZtX=LtZtX, LtZty=LtZty)
 
 
@@ -315,6 +340,16 @@ def fit_lmm(y, X, Z, groups, method: str = "REML", *, start=None) -> LmmFit:
     method = method.upper()
     if method not in ("REML", "ML"):
         raise ValueError(f"method must be REML or ML, not {method!r}")
+    y, X, Z = np.asarray(y, dtype=float), np.asarray(X, dtype=float), np.asarray(Z, dtype=float)
+    groups = np.asarray(groups)
+    n = y.shape[0]
+    if y.ndim != 1 or X.ndim != 2 or Z.ndim != 2 or X.shape[0] != n or Z.shape[0] != n or groups.shape != (n,):
+        raise ValueError(f"y (n,), X (n, p), Z (n, q) and groups (n,) expected, got {y.shape}, {X.shape}, "
+                         f"{Z.shape}, {groups.shape}")
+    if groups.dtype.kind not in "iu" or n == 0 or groups.min() < 0:
+        raise ValueError("groups must be integer codes 0..m-1")
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(X)) and np.all(np.isfinite(Z))):
+        raise ValueError("y, X and Z must be finite")
     s = sufficient_stats(y, X, Z, groups)
     theta, converged = _optimise(s, method, start)
     return _finish(s, theta, method, converged)
@@ -327,9 +362,9 @@ def _finish(s: _Stats, theta, method, converged) -> LmmFit:
     cov_beta = sigma2 * np.linalg.inv(f.RXtRX)
     lam = f.lam
     # u_j = M_j^{-1} (Lambda'Z_j'y_j - Lambda'Z_j'X_j beta);  b_j = Lambda u_j
-    u = np.linalg.solve(f.M, (f.LtZty - f.LtZtX @ f.beta)[:, :, None])[:, :, 0]
+    Minv = f.Minv
+    u = np.einsum("jab,jb->ja", Minv, f.LtZty - f.LtZtX @ f.beta)
     ranef = u @ lam.T
-    Minv = np.linalg.inv(f.M)
     ranef_cov = sigma2 * np.einsum("ia,jab,kb->jik", lam, Minv, lam)
     G = sigma2 * lam @ lam.T
     diag = np.asarray(theta)[_diag_index(s.q)]
@@ -340,8 +375,8 @@ def _finish(s: _Stats, theta, method, converged) -> LmmFit:
     if not converged:
         warnings.warn("the optimiser of the REML/ML criterion did not report convergence", ConvergenceWarning,
                       stacklevel=3)
-    nobs = np.rint(s.ZtZ[:, 0, 0]).astype(int) if s.q else np.zeros(s.m, int)
-    dbeta = -np.einsum("ia,jak->jik", lam, np.linalg.solve(f.M, f.LtZtX))
+    nobs = s.nobs
+    dbeta = -np.einsum("ia,jak->jik", lam, Minv @ f.LtZtX)
     return LmmFit(beta=f.beta, cov_beta=cov_beta, sigma2=float(sigma2), G=G, theta=np.asarray(theta, float),
                   ranef=ranef, ranef_cov=ranef_cov, reml_crit=float(crit), loglik=-0.5 * float(crit),
                   converged=converged, singular=singular, method=method, n=s.n, p=s.p, q=s.q, m=s.m,
