@@ -1289,3 +1289,180 @@ def save(fig, path, *, formats=("png", "svg"), public: bool = True) -> list[Path
                 os.chmod(target, 0o644)  # readable when served, whatever the umask
             written.append(target)
     return written
+
+
+# ------------------------------------------------------------------------------------------------------
+# network meta-analysis
+
+
+def _network_scale(result):
+    """(transform, reference value, axis word) of a network's effects: odds and risk ratios drawn as ratios."""
+    if getattr(result, "measure", None) in ("OR", "RR"):
+        return np.exp, 1.0, {"OR": "odds ratio", "RR": "risk ratio"}[result.measure]
+    word = {"RD": "risk difference", "MD": "mean difference", "SMD": "standardized mean difference"}
+    return (lambda x: np.asarray(x, float)), 0.0, word.get(getattr(result, "measure", None), "effect")
+
+
+@register("network_graph")
+@_styled
+def network_graph(result, *, ax=None, title: str | None = None):
+    """The network graph: one node per treatment on a circle, its area proportional to the participants
+    randomised to it (to its arms when the data are contrasts), one edge per pair compared head to head, its
+    width proportional to the number of trials (printed on the edge).
+
+    Parameters
+    ----------
+    result : commonfactors.results.NetworkResult
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    References
+    ----------
+    Salanti, G., Kavvoura, F. K., & Ioannidis, J. P. A. (2008). Exploring the geometry of treatment networks.
+    Annals of Internal Medicine, 148(7), 544-553.
+    """
+    fig, ax = _own_axes(ax, WIDTH * 0.75, WIDTH * 0.75)
+    nodes, edges = result.graph["nodes"], result.graph["edges"]
+    names = [nd["treatment"] for nd in nodes]
+    T = len(names)
+    angle = np.pi / 2 - 2 * np.pi * np.arange(T) / T
+    xy = {nm: (math.cos(a), math.sin(a)) for nm, a in zip(names, angle)}
+    pal = palette()
+    kmax = max(e["k"] for e in edges)
+    for e in edges:
+        (x1, y1), (x2, y2) = xy[e["treat1"]], xy[e["treat2"]]
+        ax.plot([x1, x2], [y1, y2], color=pal[0], alpha=0.7, linewidth=0.8 + 5.0 * e["k"] / kmax,
+                solid_capstyle="round", zorder=1)
+        if T <= 12:
+            ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(e["k"]), fontsize=7, ha="center", va="center",
+                    color="#333333", zorder=4, parse_math=False,
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    sizes = np.array([nd["n"] if nd["n"] is not None else nd["k"] for nd in nodes], float)
+    area = 60.0 + 900.0 * sizes / sizes.max()
+    ax.scatter([xy[nm][0] for nm in names], [xy[nm][1] for nm in names], s=area, color=pal[1],
+               edgecolors="white", linewidths=1.0, zorder=3)
+    for nm, a, nd in zip(names, angle, nodes):
+        x, y = xy[nm]
+        who = f"n = {int(nd['n'])}" if nd["n"] is not None else f"{nd['k']} arms"
+        ax.text(1.2 * math.cos(a), 1.2 * math.sin(a), f"{_short(nm, 24)}\n({who})", ha="center", va="center",
+                fontsize=7.5, parse_math=False)
+    ax.set_xlim(-1.55, 1.55)
+    ax.set_ylim(-1.45, 1.45)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(f"{result.k} trials, {T} treatments: nodes by participants, edges by trials", loc="left",
+                 fontsize=8.5, color="#333333", parse_math=False)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
+
+
+@register("network_forest")
+@_styled
+def network_forest(result, *, ax=None, title: str | None = None):
+    """Each treatment against the reference: the estimate with its confidence interval (thick) and prediction
+    interval (thin), sorted by estimate, odds and risk ratios on a log axis; the P-score beside each label.
+
+    Parameters
+    ----------
+    result : commonfactors.results.NetworkResult
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    effects = sorted(result.effects, key=lambda e: e["estimate"])
+    m = len(effects)
+    fig, ax = _own_axes(ax, WIDTH * 0.8, min(1.4 + 0.3 * m, 12.0))
+    tf, null, word = _network_scale(result)
+    pal = palette()
+    ps = {r["treatment"]: r["pscore"] for r in result.pscore}
+    y = np.arange(m, 0, -1)
+    est = tf([e["estimate"] for e in effects])
+    ax.hlines(y, tf([e["pi_low"] for e in effects]), tf([e["pi_high"] for e in effects]), color=pal[0],
+              linewidth=0.8, label=f"{result.level:g}% prediction interval")
+    ax.hlines(y, tf([e["ci_low"] for e in effects]), tf([e["ci_high"] for e in effects]), color="black",
+              linewidth=2.2, label=f"{result.level:g}% confidence interval")
+    ax.scatter(est, y, marker="s", s=22, color="black", zorder=3)
+    ax.axvline(null, color="black", linestyle="--", linewidth=0.8)
+    if null == 1.0:
+        ax.set_xscale("log")
+    ax.set_yticks(y, [f"{_short(e['treatment'], 28)} (P = {ps[e['treatment']]:.2f})" for e in effects],
+                  parse_math=False)
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(0.4, m + 0.6)
+    ax.set_xlabel(f"{word} vs {result.reference}", parse_math=False)
+    ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+    better = "smaller" if result.small_values == "good" else "larger"
+    ax.set_title(f"{result.method}, tau\u00b2 = {result.tau2:.3g}; P-scores in brackets ({better} is better)",
+                 loc="left", fontsize=8.5, color="#333333", parse_math=False)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
+
+
+@register("network_league")
+@_styled
+def network_league(result, *, ax=None, title: str | None = None, digits: int = 2):
+    """The league table as a figure: treatments on the diagonal (best P-score first), below it the effect of
+    the column's treatment against the row's with its confidence interval, ratios for odds and risk ratios.
+
+    Parameters
+    ----------
+    result : commonfactors.results.NetworkResult
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+    digits : int
+        Decimals of the printed effects.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    ps = {r["treatment"]: r["pscore"] for r in result.pscore}
+    names = sorted(result.treatments, key=lambda t: -ps[t])
+    T = len(names)
+    cell = max(0.9, min(1.3, 9.0 / T))
+    fig, ax = _own_axes(ax, min(0.6 + cell * T, 14.0), min(0.6 + 0.55 * T, 14.0))
+    tf, _, word = _network_scale(result)
+    pairs = {(r["treat1"], r["treat2"]): r for r in result.league}
+    pal = palette()
+    for i, row in enumerate(names):
+        for j, colname in enumerate(names):
+            if i == j:
+                ax.add_patch(_rectangle(j, -i, pal[1], 0.35))
+                ax.text(j + 0.5, -i + 0.5, _short(row, 16), ha="center", va="center", fontsize=7,
+                        fontweight="bold", parse_math=False)
+            elif i > j:  # the column's treatment vs the row's
+                r = pairs.get((colname, row))
+                sign = 1.0
+                if r is None:
+                    r, sign = pairs[(row, colname)], -1.0
+                lo, hi = sorted((sign * r["ci_low"], sign * r["ci_high"]))
+                est = sign * r["estimate"]
+                text = (f"{float(tf(est)):.{digits}f}\n({float(tf(lo)):.{digits}f} to "
+                        f"{float(tf(hi)):.{digits}f})")
+                excl = lo > 0 or hi < 0
+                ax.add_patch(_rectangle(j, -i, pal[0] if excl else _PALE, 0.25 if excl else 0.4))
+                ax.text(j + 0.5, -i + 0.5, text, ha="center", va="center", fontsize=6.5, parse_math=False)
+    ax.set_xlim(0, T)
+    ax.set_ylim(-T + 1, 1)
+    ax.set_aspect("auto")
+    ax.axis("off")
+    ax.set_title(f"League table: {word} of the column's treatment vs the row's, {result.level:g}% CI "
+                 "(shaded: excludes no difference)", loc="left", fontsize=8, color="#333333", parse_math=False)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
+
+
+def _rectangle(x, y, colour, alpha):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x + 0.03, y + 0.03), 0.94, 0.94, facecolor=colour, alpha=alpha, edgecolor="none")
