@@ -251,7 +251,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         _checks.check_range(sess, column=session, rows=rows, source=source,
                             expected="a finite session number")
         missing |= np.isnan(sess)
-        _warn_missing(rows[missing], "rows with a missing value omitted", notes)
+        _warn_missing(rows[missing], "row", "with a missing value omitted", notes)
         use = np.flatnonzero(~missing)
         _one_therapist(use, c_codes, c_levels, t_codes, t_levels, rows, source, client, therapist)
         order = use[np.lexsort((sess[use], c_codes[use]))]
@@ -274,7 +274,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         b, y_c, keep_idx = y[first], y[last], first
         baseline_name = "baseline"
     else:
-        _warn_missing(rows[missing], "rows with a missing value omitted", notes)
+        _warn_missing(rows[missing], "row", "with a missing value omitted", notes)
         dropped = int(missing.sum())
         keep_idx = np.flatnonzero(~missing)
         if client is not None:
@@ -304,7 +304,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         columns += [M[:, j] for j in range(1, M.shape[1])]
         names += list(mnames[1:])
         if not ok.all():
-            _warn_missing(crow[~ok], "clients with a missing moderator omitted", notes)
+            _warn_missing(crow[~ok], "client", "with a missing moderator omitted", notes)
             dropped += int((~ok).sum())
     sel = np.flatnonzero(ok)
     X = np.column_stack(columns)[sel]
@@ -361,10 +361,11 @@ def _one_therapist(idx, c_codes, c_levels, t_codes, t_levels, rows, source, clie
                          expected="each client under one therapist")
 
 
-def _warn_missing(labels, what: str, notes: Notes) -> None:
+def _warn_missing(labels, noun: str, what: str, notes: Notes) -> None:
     labels = list(labels)
     if labels:
-        notes.add(f"{len(labels)} {what} ({format_rows(labels)})", DroppedRowsWarning)
+        n = len(labels)
+        notes.add(f"{n} {noun}{'s' if n > 1 else ''} {what} ({format_rows(labels)})", DroppedRowsWarning)
 
 
 def _coefficients(names, beta, vcov, level):
