@@ -296,7 +296,7 @@ def test_bootstrap_with_random_sites_is_reproducible():
 
 def test_a_site_variance_at_zero_warns_and_leaves_the_two_level_fit():
     d = pd.read_csv(DATA / "balanced.csv")
-    d["site"] = ["S%d" % (int(t[1:]) % 3) for t in d.therapist]
+    d["site"] = [f"S{int(t[1:]) % 3}" for t in d.therapist]
     with pytest.warns(BoundaryWarning, match="the site variance is estimated at 0"):
         res = cf.therapist_effects(d, "post", "therapist", baseline="pre", site="site")
     two = _fit("balanced", "REML")
