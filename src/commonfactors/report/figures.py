@@ -1346,11 +1346,13 @@ def network_graph(result, *, ax=None, title: str | None = None):
     ax.scatter([xy[nm][0] for nm in names], [xy[nm][1] for nm in names], s=area, color=pal[1],
                edgecolors="white", linewidths=1.0, zorder=3)
     for nm, a, nd in zip(names, angle, nodes):
-        x, y = xy[nm]
+        c, s = math.cos(a), math.sin(a)
         who = f"n = {int(nd['n'])}" if nd["n"] is not None else f"{nd['k']} arms"
-        ax.text(1.2 * math.cos(a), 1.2 * math.sin(a), f"{_short(nm, 24)}\n({who})", ha="center", va="center",
-                fontsize=7.5, parse_math=False)
-    ax.set_xlim(-1.55, 1.55)
+        ha = "left" if c > 0.3 else "right" if c < -0.3 else "center"
+        ax.text(1.0 + 0.16 * c + (0.06 if ha == "left" else -0.06 if ha == "right" else 0.0) * 1.0
+                if False else c * 1.16, s * 1.16 + (0.0 if ha != "center" else 0.04 * (1 if s > 0 else -1)),
+                f"{_short(nm, 24)}\n({who})", ha=ha, va="center", fontsize=7.5, parse_math=False)
+    ax.set_xlim(-1.9, 1.9)
     ax.set_ylim(-1.45, 1.45)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -1392,13 +1394,18 @@ def network_forest(result, *, ax=None, title: str | None = None):
     ax.scatter(est, y, marker="s", s=22, color="black", zorder=3)
     ax.axvline(null, color="black", linestyle="--", linewidth=0.8)
     if null == 1.0:
+        from matplotlib.ticker import FuncFormatter
+
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
     ax.set_yticks(y, [f"{_short(e['treatment'], 28)} (P = {ps[e['treatment']]:.2f})" for e in effects],
                   parse_math=False)
     ax.tick_params(axis="y", length=0)
     ax.set_ylim(0.4, m + 0.6)
     ax.set_xlabel(f"{word} vs {result.reference}", parse_math=False)
-    ax.legend(loc="lower right", frameon=False, fontsize=7.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 1.2 / (1.4 + 0.3 * m)), ncol=2, frameon=False,
+              fontsize=7.5)
     better = "smaller" if result.small_values == "good" else "larger"
     ax.set_title(f"{result.method}, tau\u00b2 = {result.tau2:.3g}; P-scores in brackets ({better} is better)",
                  loc="left", fontsize=8.5, color="#333333", parse_math=False)
@@ -1455,8 +1462,9 @@ def network_league(result, *, ax=None, title: str | None = None, digits: int = 2
     ax.set_ylim(-T + 1, 1)
     ax.set_aspect("auto")
     ax.axis("off")
-    ax.set_title(f"League table: {word} of the column's treatment vs the row's, {result.level:g}% CI "
-                 "(shaded: excludes no difference)", loc="left", fontsize=8, color="#333333", parse_math=False)
+    ax.set_title(f"League table: {word} of the column's treatment vs the row's ({result.level:g}% CI);\n"
+                 "shaded blue: the interval excludes no difference", loc="left", fontsize=8, color="#333333",
+                 parse_math=False)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
     return fig
