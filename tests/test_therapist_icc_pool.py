@@ -213,3 +213,21 @@ def test_pie_cli_therapist_icc_errors(tmp_path):
 
 def test_exported():
     assert cf.pool_therapist_iccs is pool_therapist_iccs
+
+
+def test_pie_slice_from_a_therapist_effects_result():
+    """therapist_effects on the shipped synthetic practice, given to the pie as the object itself: the slice
+    is its ICC, the draws' s.e. from its 95% profile interval on the logit scale."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the clients with one session, dropped and counted
+        fit = cf.therapist_effects(cf.load_dataset("synthetic_practice"), "score", "therapist",
+                                   client="client", session="session")
+        pie = additive_pie(therapist=fit, draws=500, seed=1)
+    t = next(c for c in pie.components if c.factor == "therapist")
+    assert t.share == fit.icc
+    assert t.sources[0].startswith("from data: this practice's fitted ICC, 50 therapists")
+    z = 1.959963984540054
+    half = (convert.logit(fit.ci_high) - convert.logit(fit.ci_low)) / 2
+    assert t.se == pytest.approx(half / z, rel=1e-12)
