@@ -163,6 +163,44 @@ def test_plot_writes_the_caterpillar_and_prints_the_same(tmp_path, suffix):
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
+def test_time_fits_the_development_model_as_lmertest():
+    """--time: post ~ pre + years + (1 + years | therapist); fixed effects, Satterthwaite df, SDs and
+    correlation of intercepts and slopes, each therapist's random slope as lme4/lmerTest (1e-5; df and
+    the SDs 1e-4, THERAPISTS.md section 5 item 5)."""
+    out = run_json(*BASE, "--time", "years")
+    ref = REF["development"]
+    got = {c["term"]: c for c in out["coefficients"]}
+    for i, term in enumerate(ref["term"]):
+        assert got[term]["estimate"] == pytest.approx(ref["estimate"][i], rel=1e-5), term
+        assert got[term]["se"] == pytest.approx(ref["se"][i], rel=1e-5), term
+        assert got[term]["df"] == pytest.approx(ref["df"][i], rel=1e-4), term
+        assert got[term]["stat"] == pytest.approx(ref["t"][i], rel=1e-5), term
+        assert got[term]["pval"] == pytest.approx(ref["pval"][i], rel=1e-3), term
+    assert out["slope"] == got["years"]["estimate"]
+    for key, r_key in (("sd_intercept", "sd_intercept"), ("sd_slope", "sd_slope"), ("corr", "cor"),
+                       ("sigma", "sigma")):
+        assert out[key] == pytest.approx(ref[r_key], rel=1e-4), key
+    assert out["reml_crit"] == pytest.approx(ref["reml_crit"], rel=1e-8)
+    rows = _csv(*BASE, "--time", "years")
+    slopes = {r["therapist"]: r["ranef_slope"] for r in rows}
+    assert len(rows) == 30
+    np.testing.assert_allclose([float(slopes[t]) for t in ref["ranef_therapist"]], ref["ranef_slope"],
+                               rtol=1e-4, atol=1e-6)
+
+
+def test_time_text_and_plot(tmp_path):
+    res = in_process("therapists", *BASE, "--time", "years", "--plot", tmp_path / "slopes.png")
+    assert res.returncode == 0 and "(1 + years | therapist)" in res.stdout
+    assert "expected by chance" not in res.stdout  # slopes are not centred on 0: no count by chance
+    assert (tmp_path / "slopes.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _csv(*args) -> list[dict]:
+    res = in_process("therapists", *args, "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    return list(csv.DictReader(io.StringIO(res.stdout)))
+
+
 def _bad_files(folder: Path) -> dict:
     lines = CLIENTS.read_text().splitlines()
     two = list(lines)

@@ -159,16 +159,13 @@ def _write_plot(res, path: Path) -> None:
     from .._plotting import draw
     from ..report import figures
 
-    options = {}
-    if getattr(res, "ranef_term", None) is not None:  # a development model: the slopes' caterpillar
-        options["xlabel"] = f"therapist's slope of {res.ranef_term}"
-    ax = draw("caterpillar", res, **options)
+    ax = draw("caterpillar", res)  # a development model's: each therapist's slope
     figures.save(ax.figure, path, formats=(path.suffix.lower().lstrip("."),), public=False)
 
 
 def _records(res) -> list[dict]:
-    """CSV: one row per therapist (the ``ranef`` table)."""
-    table = res.ranef
+    """CSV: one row per therapist (the ``ranef`` table; a development model's ``slopes``)."""
+    table = res.slopes if hasattr(res, "slopes") else res.ranef
     return [dict(zip(table.columns, row, strict=True)) for row in table.itertuples(index=False, name=None)]
 
 
@@ -176,6 +173,8 @@ def _text(res) -> str:
     """The summary, its count of flagged therapists said as "k therapists' intervals exclude 0; about x
     expected by chance at the L% level" (in place of the summary's own line on them, else added)."""
     text = str(res.summary())
+    if not hasattr(res, "n_flagged"):  # a development model: its summary as it is
+        return text
     line = flag_line(res.n_flagged, res.expected_flagged, res.level)
     if line in text:
         return text
