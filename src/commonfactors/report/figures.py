@@ -1349,9 +1349,8 @@ def network_graph(result, *, ax=None, title: str | None = None):
         c, s = math.cos(a), math.sin(a)
         who = f"n = {int(nd['n'])}" if nd["n"] is not None else f"{nd['k']} arms"
         ha = "left" if c > 0.3 else "right" if c < -0.3 else "center"
-        ax.text(1.0 + 0.16 * c + (0.06 if ha == "left" else -0.06 if ha == "right" else 0.0) * 1.0
-                if False else c * 1.16, s * 1.16 + (0.0 if ha != "center" else 0.04 * (1 if s > 0 else -1)),
-                f"{_short(nm, 24)}\n({who})", ha=ha, va="center", fontsize=7.5, parse_math=False)
+        r = 1.16 if ha != "center" else 1.27  # above and below a node, clear of its largest size
+        ax.text(r * c, r * s, f"{_short(nm, 24)}\n({who})", ha=ha, va="center", fontsize=7.5, parse_math=False)
     ax.set_xlim(-1.9, 1.9)
     ax.set_ylim(-1.45, 1.45)
     ax.set_aspect("equal")
@@ -1388,9 +1387,9 @@ def network_forest(result, *, ax=None, title: str | None = None):
     y = np.arange(m, 0, -1)
     est = tf([e["estimate"] for e in effects])
     ax.hlines(y, tf([e["pi_low"] for e in effects]), tf([e["pi_high"] for e in effects]), color=pal[0],
-              linewidth=0.8, label=f"{result.level:g}% prediction interval")
+              linewidth=0.8)
     ax.hlines(y, tf([e["ci_low"] for e in effects]), tf([e["ci_high"] for e in effects]), color="black",
-              linewidth=2.2, label=f"{result.level:g}% confidence interval")
+              linewidth=2.2)
     ax.scatter(est, y, marker="s", s=22, color="black", zorder=3)
     ax.axvline(null, color="black", linestyle="--", linewidth=0.8)
     if null == 1.0:
@@ -1404,10 +1403,9 @@ def network_forest(result, *, ax=None, title: str | None = None):
     ax.tick_params(axis="y", length=0)
     ax.set_ylim(0.4, m + 0.6)
     ax.set_xlabel(f"{word} vs {result.reference}", parse_math=False)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18 - 1.2 / (1.4 + 0.3 * m)), ncol=2, frameon=False,
-              fontsize=7.5)
     better = "smaller" if result.small_values == "good" else "larger"
-    ax.set_title(f"{result.method}, tau\u00b2 = {result.tau2:.3g}; P-scores in brackets ({better} is better)",
+    ax.set_title(f"{result.method}, tau\u00b2 = {result.tau2:.3g}; thick: {result.level:g}% confidence interval, "
+                 f"thin: prediction interval;\nP-scores in brackets ({better} is better)",
                  loc="left", fontsize=8.5, color="#333333", parse_math=False)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
