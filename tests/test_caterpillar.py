@@ -2,6 +2,8 @@
 and one interval per therapist, sorted by effect, n beside each label, labels thinned above 60 therapists,
 a line at 0, flagged against expected in the heading; drawn into a given Axes or a figure of its own."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,3 +125,25 @@ def test_written_as_png_svg_pdf(tmp_path):
     written = figures.save(fig, tmp_path / "cat.png", formats=("png", "svg", "pdf"), public=False)
     assert [p.suffix for p in written] == [".png", ".svg", ".pdf"]
     assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and written[2].read_bytes()[:4] == b"%PDF"
+
+
+def test_results_draw_themselves():
+    """TherapistResult.plot_caterpillar (the fitted model's EB effects) and a development model's slopes."""
+    import commonfactors as cf
+
+    data = pd.read_csv(Path(__file__).parent / "data" / "therapists" / "clients.csv")
+    res = cf.therapist_effects(data, outcome="post", therapist="therapist", baseline="pre")
+    ax = res.plot_caterpillar()
+    points, segments = points_and_intervals(ax)
+    assert points.shape == (res.n_therapists, 2) and len(segments) == res.n_therapists
+    np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(res.ranef.eb.to_numpy()))
+    assert ax.get_xlabel().startswith("therapist effect on post")
+    assert f"{res.n_flagged} therapists' intervals exclude 0; about 1.5 expected" in ax.get_title(loc="left")
+
+    dev = cf.therapist_development(data, outcome="post", therapist="therapist", time="years", baseline="pre")
+    ax = draw("caterpillar", dev)
+    points, segments = points_and_intervals(ax)
+    np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(dev.slopes.slope.to_numpy()))
+    assert any(np.allclose(line.get_xdata(), dev.slope) for line in ax.get_lines())  # the average slope
+    assert ax.get_xlabel().startswith("change in post per unit of years")
+    assert "expected by chance" not in ax.get_title(loc="left")
