@@ -22,15 +22,16 @@ last). Given y_i1, the part of y_iT that varies between clients of one therapist
 
     var_residual = (1 + beta)^2 sd_x^2 sd_e^2 / (sd_x^2 + sd_e^2) + sd_c^2 + sd_e^2
 
-(x_i given its noisy measurement y_i1 keeps the variance sd_x^2 sd_e^2 / (sd_x^2 + sd_e^2); normal
-theory, e.g. Searle, Casella & McCulloch 1992, ch. 3). ``icc`` and ``site_icc`` are the shares of the
+(x_i given its noisy measurement y_i1 keeps the variance sd_x^2 sd_e^2 / (sd_x^2 + sd_e^2), the
+conditional variance of two jointly normal variables). ``icc`` and ``site_icc`` are the shares of the
 total post-treatment variance left after intake adjustment::
 
     icc      = var_therapist / (var_site + var_therapist + var_residual)
     site_icc = var_site      / (var_site + var_therapist + var_residual)
 
-for clients who complete the planned sessions, at years of experience 0. This is the "adjusted ICC"
-of lme4's ``VarCorr`` ratio and of Wampold & Brown (2005)'s severity-adjusted therapist share. Clients
+for clients who complete the planned sessions, at years of experience 0: the "adjusted ICC" (lme4's
+``VarCorr`` ratio of a model with the intake score as covariate), the therapist share after intake
+severity that Wampold & Brown (2005) report. Clients
 who drop out keep a fraction ln(L) / ln(T) of their change at their last session L, so an analysis of
 last observed scores sees a smaller therapist share; with sites analysed as if absent, the site
 variance is folded into the therapist share (Firth et al. 2019).
