@@ -39,7 +39,7 @@ def result(name, baseline=True, method="REML"):
 
 CASES = {"slope_baseline_reml": ("slopes", True, "REML"), "slope_reml": ("slopes", False, "REML"),
          "slope_ml": ("slopes", False, "ML"), "unbalanced_reml": ("unbalanced", True, "REML"),
-         "singular_reml": ("singular", False, "REML")}
+         "singular_reml": ("singular", False, "REML"), "astray_reml": ("astray", True, "REML")}
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

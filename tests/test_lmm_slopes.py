@@ -34,6 +34,7 @@ CASES = {
     "intercept_ml": ("slopes", ["time"], False, "ML"),
     "unbalanced_reml": ("unbalanced", ["time", "baseline"], True, "REML"),
     "singular_reml": ("singular", ["time"], True, "REML"),
+    "astray_reml": ("astray", ["time", "baseline"], True, "REML"),
 }
 
 
@@ -102,6 +103,15 @@ def test_random_effects_and_conditional_variances(case):
     assert np.all(np.abs(fit.ranef - expected) <= rtol * (np.abs(expected) + np.abs(expected).max(axis=0)))
     cv = np.array(ref["ranef_var"], dtype=float).reshape(fit.m, fit.q, fit.q)
     np.testing.assert_allclose(fit.ranef_cov, cv, rtol=rtol, atol=1e-8)
+
+
+def test_the_optimum_where_lme4s_bobyqa_stops_short():
+    """On development_astray.csv lme4's bobyqa from theta = (1, 0, 1), even at rhoend 1e-12, stops 23 above
+    the optimum; Nelder-Mead first (as fit_lmm does) reaches it, a singular fit."""
+    fit, _ = fitted("astray_reml")
+    ref = REF["astray_reml"]
+    assert ref["bobyqa_crit"] - fit.reml_crit > 20
+    assert fit.reml_crit == pytest.approx(ref["crit"], rel=CRIT_RTOL) and fit.singular
 
 
 def test_singular_fit_warns_and_returns():
