@@ -38,12 +38,12 @@ variance is folded into the therapist share (Firth et al. 2019).
 
 References
 ----------
-Miller, S. D., Duncan, B. L., Brown, J., Sparks, J. A., & Claud, D. A. (2003). The Outcome Rating
-Scale. *Journal of Brief Therapy*, 2(2), 91-100 (the 0-40 scale; higher is better).
-Wampold, B. E., & Brown, G. S. (2005). Estimating variability in outcomes attributable to therapists.
-*J. Consult. Clin. Psychol.*, 73(5), 914-923 (therapist share after intake severity).
-Firth, N., Saxon, D., Stiles, W. B., & Barkham, M. (2019). Therapist and clinic effects in
-psychotherapy: A three-level model of outcome variability. *J. Consult. Clin. Psychol.*, 87(4), 345-356.
+Miller, S. D., Duncan, B. L., et al. (2003). *Journal of Brief Therapy*, 2(2), 91-100 (the Outcome Rating
+Scale: four visual-analogue items, higher is better; the 0-40 total as it is commonly described).
+Wampold, B. E., & Brown, G. S. (2005). *J. Consult. Clin. Psychol.*, 73(5), 914-923 (about 5% of outcome
+variance between therapists after intake severity).
+Firth, N., Saxon, D., Stiles, W. B., & Barkham, M. (2019). *J. Consult. Clin. Psychol.*, 87, 345 (clinics
+and therapists in a three-level model).
 """
 
 from __future__ import annotations
