@@ -1239,6 +1239,8 @@ def caterpillar(result, *, ax=None, xlabel: str | None = None, title: str | None
         flagged = "1 therapist's interval excludes" if k == 1 else f"{k} therapists' intervals exclude"
         heading = (f"{m} therapists, sorted by effect{ranked}\n{flagged} 0; about "
                    f"{_expected_text(rows['expected'])} expected by chance at the {level:g}% level")
+        if getattr(result, "singular", False):
+            heading += "\nsingular fit: the therapist variance is estimated at 0, so every effect is 0"
     ax.set_title(heading, loc="left", fontsize=8.5, color="#333333", parse_math=False)
     handles, texts = ax.get_legend_handles_labels()
     ax.legend(handles[::-1], texts[::-1], loc="lower right", frameon=False, fontsize=7.5)
