@@ -16,8 +16,8 @@ References
 Donner, A. (1986). A review of inference procedures for the intraclass correlation coefficient in the
 one-way random effects model. *International Statistical Review*, 54(1), 67-82 (the large-sample
 variance of Fisher 1925 and Smith 1956).
-Smith, C. A. B. (1956). On the estimation of intraclass correlation. *Annals of Human Genetics*, 21(4),
-363-373.
+Smith, C. A. B. (1956). *Annals of Human Genetics*, 21, 363-373 (the large-sample standard error of the
+intraclass correlation; as cited by Donner & Wells 1986, *Biometrics* 42(2), 401-412, PubMed 3741978).
 Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. *J. Stat. Softw.*, 36(3).
 """
 
