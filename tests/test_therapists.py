@@ -379,6 +379,21 @@ def test_error_bad_options(kwargs, match):
         cf.therapist_effects(_frame(), "post", "therapist", **kwargs)
 
 
+@pytest.mark.parametrize(("change", "match"), [
+    (lambda d: d.assign(post=5.0), r"column 'post': every client's 'post' is 5"),
+    (lambda d: d.assign(post=2 * d.pre + 1),
+     r"column 'post': the fixed effects \(\(Intercept\), pre\) fit 'post' exactly"),
+    (lambda d: d.assign(post=d.therapist.str[1:].astype(float)), r"column 'therapist': 'post' does not vary "
+                                                                   r"within therapists"),
+    (lambda d: d.assign(post=d.post.where(d.index != 8, 3e101)), r"row 8, column 'post': got 3e\+101"),
+])
+def test_error_outcomes_without_residual_variance_or_beyond_double_precision(change, match):
+    """Refused rather than fitted: the residual variance would be 0 (the criterion has no minimum) or the
+    squares would overflow."""
+    with pytest.raises(InputError, match=match):
+        cf.therapist_effects(change(_frame()), "post", "therapist", baseline="pre")
+
+
 def test_error_one_therapist_and_one_client_each():
     d = _frame()
     with pytest.raises(InputError, match="clients of two therapists or more"):

@@ -308,7 +308,6 @@ def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, 
 
     lo_ends = np.array([0.0, theta_hat])
     f0 = excess(np.array([0.0]))[0]
-    top = THETA_GRID[-1]
     grid = THETA_GRID[THETA_GRID > theta_hat]
     above = excess(grid) > 0 if grid.size else np.array([], dtype=bool)
     if above.any():
@@ -322,7 +321,7 @@ def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, 
     sign = np.array([-1.0, 1.0])
     roots = _root(brackets_lo, brackets_hi, lambda th: sign * excess(th))
     low = 0.0 if f0 <= 0 else float(roots[0])
-    high = float(roots[1]) if hi_bracket else (math.inf if top > theta_hat else math.nan)
+    high = float(roots[1]) if hi_bracket else math.inf
     return low, high
 
 

@@ -340,12 +340,53 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         raise InputError(f"each of the {m} therapists has a single client", file=source, column=therapist,
                          expected="more clients than therapists (the therapist and residual variances cannot "
                                   "be told apart otherwise)")
+    _check_scale(X, y_c, g, crow, names, outcome, therapist, source)
     if n <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
         raise InputError(f"the fixed effects are collinear or too many ({', '.join(names)}) for {n} clients",
                          file=source, expected="fixed effects that are not linear combinations of each other "
                                                "(a baseline or covariate that varies)")
     return {"X": X, "y": y_c, "g": g, "site_of": site_of, "names": names,
             "labels": [_label(v) for v in t_levels[used_t]], "dropped": dropped}
+
+
+#: the largest outcome or fixed-effect value accepted: squares and sums of 10^9 of them stay far from overflow
+VALUE_MAX = 1e100
+
+
+def _check_scale(X, y, g, rows, names, outcome, therapist, source):
+    """Values whose squares cannot overflow, and an outcome that varies beyond what the fixed effects
+    explain (else the residual variance is 0 and the criterion has no minimum)."""
+    for values, label in ((y, None), *((X[:, j], names[j]) for j in range(1, X.shape[1]))):
+        big = np.flatnonzero(np.abs(values) > VALUE_MAX)
+        if big.size:
+            what = "" if label is None else f" (fixed effect {label!r})"
+            raise InputError(f"got {values[big[0]]:g}{what}", file=source, row=rows[big[0]],
+                             column=outcome if label is None else None,
+                             expected=f"values within -+{VALUE_MAX:g} (beyond it their squares overflow)")
+    centred = y - y.mean()
+    ss = float(centred @ centred)
+    if ss == 0.0:
+        raise InputError(f"every client's {outcome!r} is {y[0]:g}", file=source, column=outcome,
+                         expected="an outcome that varies between clients")
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    resid = y - X @ beta
+    if float(resid @ resid) <= 1e-20 * ss:
+        raise InputError(f"the fixed effects ({', '.join(names)}) fit {outcome!r} exactly", file=source,
+                         column=outcome, expected="an outcome with residual variation (is the outcome a copy "
+                                                  "or a linear function of a covariate?)")
+    counts = np.bincount(g).astype(float)
+
+    def within(a):  # deviations from the therapist's mean
+        return a - (np.bincount(g, weights=a) / counts)[g]
+
+    yw = within(y)
+    Xw = np.column_stack([within(X[:, j]) for j in range(1, X.shape[1])]) if X.shape[1] > 1 else None
+    rw = yw if Xw is None else yw - Xw @ np.linalg.lstsq(Xw, yw, rcond=None)[0]
+    if float(rw @ rw) <= 1e-20 * ss:
+        raise InputError(f"{outcome!r} does not vary within therapists beyond what the fixed effects "
+                         "explain", file=source, column=therapist,
+                         expected="clients of the same therapist with different outcomes (a residual "
+                                  "variance above 0)")
 
 
 def _one_therapist(idx, c_codes, c_levels, t_codes, t_levels, rows, source, client, therapist):
