@@ -200,3 +200,14 @@ def test_bad_options_and_unknown_therapist():
     r = result("slopes", True, "REML")
     with pytest.raises(InputError, match="no therapist 'T99'"):
         therapist_benchmark(r, "T99")
+
+
+def test_level_sets_the_t_intervals():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BoundaryWarning)
+        r = therapist_development(read("slopes"), "y", "therapist", "time", level=0.9)
+    c = r.coefficients
+    assert r.level == 90.0
+    np.testing.assert_allclose(c["ci_high"], c["estimate"] + stats.t.ppf(0.95, c["df"]) * c["se"], rtol=1e-12)
+    s = r.slopes
+    np.testing.assert_allclose(s["ci_high"] - s["slope"], stats.norm.ppf(0.95) * s["se"], rtol=1e-12)
