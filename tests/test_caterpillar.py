@@ -147,3 +147,14 @@ def test_results_draw_themselves():
     assert any(np.allclose(line.get_xdata(), dev.slope) for line in ax.get_lines())  # the average slope
     assert ax.get_xlabel().startswith("change in post per unit of years")
     assert "expected by chance" not in ax.get_title(loc="left")
+
+
+def test_a_singular_fit_says_so():
+    import commonfactors as cf
+
+    data = pd.read_csv(Path(__file__).parent / "data" / "therapist_effects" / "boundary.csv")
+    with pytest.warns(UserWarning, match="singular"):
+        res = cf.therapist_effects(data, outcome="post", therapist="therapist")
+    assert res.singular
+    heading = res.plot_caterpillar().get_title(loc="left")
+    assert "singular fit: the therapist variance is estimated at 0" in heading
