@@ -266,30 +266,37 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
     if tc is not None:
         tl = _labels(tlevels)
         th_labels = [tl[k] for k in tc[starts]]
-    clients = []
-    for j in range(m):
-        two = bool(multi[j])
-        clients.append({
-            "client": client_labels[j], **({"therapist": th_labels[j]} if th_labels is not None else {}),
-            "n_sessions": int(sizes[j]), "first_session": float(intake_session[j]),
-            "last_session": float(ss[ends[j]]), "intake": float(yy[starts[j]]),
-            "last": float(last[j]) if two else None, "change": float(change.change[j]) if two else None,
-            "rc": float(change.rc[j]) if two else None,
-            "reliable_change": str(change.direction[j]) if two else None,
-            "category": cats[j], "clinical_at_intake": None if clin[j] is None else bool(clin[j]),
-            "early_responder": bool(responder[j]) if assessed[j] else None,
-            "early_residual": _f(early_resid[j]) if assessed[j] else None,
-            "flagged": bool(flagged[j]) if two else None,
-            "first_flagged_session": None if math.isnan(first_flag[j]) else float(first_flag[j]),
-        })
-    sessions = []
-    for k, i in enumerate(pidx):
-        j = client_of_row[i]
-        sessions.append({
-            "client": client_labels[j], **({"therapist": th_labels[j]} if th_labels is not None else {}),
-            "session": float(ss[i]), "score": float(yy[i]), "expected": _f(expected[k]), "sd": _f(psd[k]),
-            "bound": _f(bound[k]), "off_track": bool(off[k]) if model is not None else None,
-            "deteriorated": bool(deteriorated[k]), "flag": bool(flag[k])})
+    def masked(values, keep):  # floats where ``keep``, None elsewhere and for NaN
+        return [v if k and v == v else None for v, k in zip(np.asarray(values, float).tolist(), keep.tolist(),
+                                                            strict=True)]
+
+    def flags(values, keep):
+        return [bool(v) if k else None
+                for v, k in zip(np.asarray(values).tolist(), keep.tolist(), strict=True)]
+
+    everyone = np.ones(m, dtype=bool)
+    columns = {
+        "client": client_labels, "therapist": th_labels, "n_sessions": sizes.tolist(),
+        "first_session": intake_session.tolist(), "last_session": ss[ends].tolist(),
+        "intake": yy[starts].tolist(), "last": masked(last, multi),
+        "change": masked(np.atleast_1d(change.change), multi), "rc": masked(np.atleast_1d(change.rc), multi),
+        "reliable_change": [str(v) if k else None for v, k in zip(np.atleast_1d(change.direction).tolist(),
+                                                                  multi.tolist(), strict=True)],
+        "category": cats.tolist(),
+        "clinical_at_intake": flags(clin, np.array([v is not None for v in clin.tolist()])),
+        "early_responder": flags(responder, assessed), "early_residual": masked(early_resid, assessed),
+        "flagged": flags(flagged, multi), "first_flagged_session": masked(first_flag, everyone),
+    }
+    clients = _records(columns)
+    client_of_post = client_of_row[pidx]
+    post_all = np.ones(pidx.shape[0], dtype=bool)
+    sessions = _records({
+        "client": [client_labels[j] for j in client_of_post.tolist()],
+        "therapist": None if th_labels is None else [th_labels[j] for j in client_of_post.tolist()],
+        "session": ss[pidx].tolist(), "score": yy[pidx].tolist(), "expected": masked(expected, post_all),
+        "sd": masked(psd, post_all), "bound": masked(bound, post_all),
+        "off_track": flags(off, post_all & (model is not None)), "deteriorated": deteriorated.tolist(),
+        "flag": flag.tolist()})
     single = [client_labels[j] for j in np.flatnonzero(~multi)]
     if single:
         notes.add(f"{len(single)} client{'s' if len(single) > 1 else ''} with one session: no change "
@@ -320,6 +327,12 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
         clients=tuple(clients), sessions=tuple(sessions),
         therapists=None if therapists is None else tuple(therapists),
         curves=None if model is None else model.to_dict(), curves_note=CURVES_NOTE, warnings=notes())
+
+
+def _records(columns: dict) -> list[dict]:
+    """One dict per row from equal-length column lists; a column that is None is left out."""
+    names = [k for k, v in columns.items() if v is not None]
+    return [dict(zip(names, row, strict=True)) for row in zip(*(columns[k] for k in names), strict=True)]
 
 
 def _f(x) -> float | None:
