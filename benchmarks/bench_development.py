@@ -1,4 +1,5 @@
-"""Therapist development at 20,000 clients in 500 therapists (synthetic, seeded): random intercepts and slopes.
+"""Therapist development at 20,000 clients in 500 therapists (synthetic, seeded): random intercepts and
+slopes.
 
 ``therapist_development(...)`` (validating the columns, the REML fit of
 ``post ~ years + pre + (1 + years | therapist)``, Satterthwaite's df of every fixed effect and each

@@ -29,7 +29,7 @@ def read(name):
     return pd.read_csv(DATA / f"development_{name}.csv")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def result(name, baseline=True, method="REML"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BoundaryWarning)
@@ -78,7 +78,8 @@ def test_each_therapists_slope_equals_lme4s_coef(case):
     scale = np.abs(coef[:, :2]).max(axis=0)
     assert np.all(np.abs(s[["intercept", "slope"]].to_numpy() - coef[:, :2]) <= 1e-4 * scale)
     re = np.array(ref["ranef"]).reshape(len(s), 2)
-    assert np.all(np.abs(s[["ranef_intercept", "ranef_slope"]].to_numpy() - re) <= 1e-4 * np.abs(re).max(axis=0))
+    modes = s[["ranef_intercept", "ranef_slope"]].to_numpy()
+    assert np.all(np.abs(modes - re) <= 1e-4 * np.abs(re).max(axis=0))
     assert s["n"].sum() == r.n
 
 
@@ -86,7 +87,7 @@ def _dense_mme(r):
     """The inverse of Henderson's mixed model equations, dense: Var([beta_hat; b_hat - b]) / 1."""
     fit, d = r.fit, r.data
     X, g = d["X"], d["g"]
-    n, p, m = X.shape[0], X.shape[1], fit.m
+    n, m = X.shape[0], fit.m
     Zf = np.zeros((n, 2 * m))
     Zf[np.arange(n), 2 * g] = 1.0
     Zf[np.arange(n), 2 * g + 1] = d["time"]

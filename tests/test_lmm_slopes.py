@@ -3,7 +3,8 @@
 lme4 is run with bobyqa to rhoend 1e-12, so both fits are converged; the REML/ML criterion is flat at the
 optimum, so parameters agree to about the square root of the criterion's agreement (1e-12 relative): the
 criterion is held to 1e-10 relative, parameters and the Satterthwaite df to 1e-5 relative (the brief's
-tolerance is 1e-4), random effects and their conditional variances to 1e-5 relative (a mode near 0: 1e-5 of the largest).
+tolerance is 1e-4), random effects and their conditional variances to 1e-5 relative (a mode near 0: 1e-5 of
+the largest).
 """
 
 import functools
@@ -47,7 +48,7 @@ def arrays(case):
     return d["y"].to_numpy(float), X, Z, codes, list(labels), method
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(case):
     y, X, Z, g, labels, method = arrays(case)
     with warnings.catch_warnings():
@@ -73,7 +74,8 @@ def test_fixed_effects_and_their_covariance(case):
     _, fit, _, ref = case
     np.testing.assert_allclose(fit.beta, ref["estimate"], rtol=RTOL)
     np.testing.assert_allclose(np.sqrt(np.diag(fit.cov_beta)), ref["se"], rtol=RTOL)
-    np.testing.assert_allclose(fit.cov_beta, np.array(ref["vcov"]).reshape(fit.p, fit.p), rtol=RTOL, atol=1e-10)
+    vcov = np.array(ref["vcov"]).reshape(fit.p, fit.p)
+    np.testing.assert_allclose(fit.cov_beta, vcov, rtol=RTOL, atol=1e-10)
 
 
 def test_variance_components(case):
@@ -133,7 +135,8 @@ def test_sufficient_statistics_equal_direct_sums():
 
 
 def test_criterion_equals_the_dense_marginal_likelihood():
-    """An oracle: the REML criterion from the n x n marginal covariance V = sigma2 (Z Lambda Lambda' Z' + I)."""
+    """An oracle: the REML criterion from the n x n marginal covariance
+    V = sigma2 (Z Lambda Lambda' Z' + I)."""
     y, X, Z, g, _, _ = arrays("slope_baseline_reml")
     fit, _ = fitted("slope_baseline_reml")
     lam = np.array([[fit.theta[0], 0], [fit.theta[1], fit.theta[2]]])

@@ -3,7 +3,7 @@
 The model (Bates, Maechler, Bolker & Walker, 2015, "Fitting linear mixed-effects models using lme4",
 J. Stat. Softw. 67(1), section 3) for the n_j rows of group j is
 
-    y_j = X_j beta + Z_j b_j + e_j,   b_j = Lambda_theta u_j,   u_j ~ N(0, sigma2 I_q),   e_j ~ N(0, sigma2 I),
+    y_j = X_j beta + Z_j b_j + e_j,  b_j = Lambda_theta u_j,  u_j ~ N(0, sigma2 I_q),  e_j ~ N(0, sigma2 I),
 
 so the random effects have covariance G = sigma2 Lambda Lambda'. ``Lambda`` is the q x q lower-triangular
 relative covariance factor; theta holds its lower triangle column by column (lme4's order: for q = 2,
@@ -92,7 +92,7 @@ class LmmFit:
     q: int
     m: int
     nobs_group: np.ndarray
-    _stats: "_Stats"
+    _stats: _Stats
     #: (m, q, p) d b_j / d beta = -Lambda M_j^{-1} Lambda'Z_j'X_j: how each conditional mode moves with beta,
     #: used by :func:`prediction_variance`
     ranef_dbeta: np.ndarray | None = None
@@ -168,7 +168,7 @@ def lambda_of(theta, q: int) -> np.ndarray:
 
 def _theta_bounds(q: int) -> list[tuple[float | None, float | None]]:
     rows, cols = _tril_order(q)
-    return [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols)]
+    return [(0.0, None) if r == c else (None, None) for r, c in zip(rows, cols, strict=True)]
 
 
 def _diag_index(q: int) -> np.ndarray:
@@ -350,7 +350,8 @@ def fit_lmm(y, X, Z, groups, method: str = "REML", *, start=None) -> LmmFit:
     y, X, Z = np.asarray(y, dtype=float), np.asarray(X, dtype=float), np.asarray(Z, dtype=float)
     groups = np.asarray(groups)
     n = y.shape[0]
-    if y.ndim != 1 or X.ndim != 2 or Z.ndim != 2 or X.shape[0] != n or Z.shape[0] != n or groups.shape != (n,):
+    if (y.ndim != 1 or X.ndim != 2 or Z.ndim != 2 or X.shape[0] != n or Z.shape[0] != n
+            or groups.shape != (n,)):
         raise ValueError(f"y (n,), X (n, p), Z (n, q) and groups (n,) expected, got {y.shape}, {X.shape}, "
                          f"{Z.shape}, {groups.shape}")
     if groups.dtype.kind not in "iu" or n == 0 or groups.min() < 0:
@@ -377,8 +378,8 @@ def _finish(s: _Stats, theta, method, converged) -> LmmFit:
     diag = np.asarray(theta)[_diag_index(s.q)]
     singular = bool(np.any(diag < SINGULAR_TOL))
     if singular:
-        warnings.warn("boundary (singular) fit: a random-effect variance or correlation is at the edge of its "
-                      "space (a diagonal of Lambda is 0)", BoundaryWarning, stacklevel=3)
+        warnings.warn("boundary (singular) fit: a random-effect variance or correlation is at the edge of "
+                      "its space (a diagonal of Lambda is 0)", BoundaryWarning, stacklevel=3)
     if not converged:
         warnings.warn("the optimiser of the REML/ML criterion did not report convergence", ConvergenceWarning,
                       stacklevel=3)

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import _checks
 from .._checks import design_matrix, format_rows, group_codes, numeric, require_column, row_labels, source_of
-from ..errors import BoundaryWarning, ConvergenceWarning, DroppedRowsWarning, InputError
+from ..errors import DroppedRowsWarning, InputError
 from ..results.development import BENCHMARK_COLUMNS, COEF_COLUMNS, SLOPE_COLUMNS, DevelopmentResult
 from . import _inference as inference
 from . import _lmm_slopes
@@ -36,7 +36,8 @@ Method = Literal["REML", "ML"]
 def therapist_development(data, outcome: str, therapist: str, time: str, client: str | None = None,
                           baseline: str | None = None, mods=None, method: Method = "REML",
                           level: float = 95) -> DevelopmentResult:
-    """Change of therapists' outcomes with time: ``outcome ~ time [+ baseline + mods] + (1 + time | therapist)``.
+    """Change of therapists' outcomes with time:
+    ``outcome ~ time [+ baseline + mods] + (1 + time | therapist)``.
 
     Parameters
     ----------
@@ -54,10 +55,10 @@ def therapist_development(data, outcome: str, therapist: str, time: str, client:
     -------
     DevelopmentResult
         coefficients (term, estimate, se, df, stat, pval, ci_low, ci_high; Satterthwaite df and t tests as
-        lmerTest's ``summary``), slope (the time coefficient) with slope_se, slope_df, slope_pval, slope_ci_low,
-        slope_ci_high; sd_intercept, sd_slope, corr, sigma (lme4's ``VarCorr``); slopes (therapist, n,
-        intercept, slope, ranef_intercept, ranef_slope, se, ci_low, ci_high); reml_crit, loglik, singular,
-        n, n_therapists, dropped.
+        lmerTest's ``summary``), slope (the time coefficient) with slope_se, slope_df, slope_pval,
+        slope_ci_low, slope_ci_high; sd_intercept, sd_slope, corr, sigma (lme4's ``VarCorr``); slopes
+        (therapist, n, intercept, slope, ranef_intercept, ranef_slope, se, ci_low, ci_high); reml_crit,
+        loglik, singular, n, n_therapists, dropped.
 
     Raises
     ------
@@ -69,7 +70,8 @@ def therapist_development(data, outcome: str, therapist: str, time: str, client:
     Warns
     -----
     BoundaryWarning
-        A singular fit (a variance at 0, or intercepts and slopes perfectly correlated): returned, not an error.
+        A singular fit (a variance at 0, or intercepts and slopes perfectly correlated): returned, not an
+        error.
     DroppedRowsWarning
         Rows with a missing value left out (named).
 
@@ -250,7 +252,8 @@ def _prepare(frame, *, outcome, therapist, time, client, baseline, mods, notes):
         missing |= c_codes < 0
     if missing.any():
         labels = list(rows[missing])
-        notes.add(f"{len(labels)} rows with a missing value omitted ({format_rows(labels)})", DroppedRowsWarning)
+        notes.add(f"{len(labels)} rows with a missing value omitted ({format_rows(labels)})",
+                  DroppedRowsWarning)
     keep = np.flatnonzero(~missing)
     if client is not None:
         order = keep[np.argsort(c_codes[keep], kind="stable")]

@@ -1,5 +1,6 @@
 """Result of therapist_development(): does a therapist's outcome change with time (years of practice,
-caseload)? The fixed effect of time, how therapists' intercepts and slopes vary, and each therapist's slope."""
+caseload)? The fixed effect of time, how therapists' intercepts and slopes vary, and each therapist's
+slope."""
 
 from __future__ import annotations
 
@@ -76,8 +77,9 @@ class DevelopmentResult(Printable):
             "method": self.method, "level": self.level, "n": self.n, "n_therapists": self.n_therapists,
             "dropped": self.dropped, "singular": self.singular, "converged": self.converged,
             "slope": self.slope, "slope_se": self.slope_se, "slope_df": self.slope_df,
-            "slope_pval": self.slope_pval, "slope_ci_low": self.slope_ci_low, "slope_ci_high": self.slope_ci_high,
-            "sd_intercept": self.sd_intercept, "sd_slope": self.sd_slope, "corr": self.corr, "sigma": self.sigma,
+            "slope_pval": self.slope_pval, "slope_ci_low": self.slope_ci_low,
+            "slope_ci_high": self.slope_ci_high, "sd_intercept": self.sd_intercept, "sd_slope": self.sd_slope,
+            "corr": self.corr, "sigma": self.sigma,
             "reml_crit": self.reml_crit, "loglik": self.loglik,
             "coefficients": self.coefficients.to_dict(orient="records"),
             "slopes": self.slopes.to_dict(orient="records"),
@@ -98,8 +100,8 @@ class DevelopmentResult(Printable):
         rows = [[self.therapist, "(Intercept)", fmt(self.sd_intercept ** 2), fmt(self.sd_intercept), ""],
                 ["", self.time, fmt(self.sd_slope ** 2), fmt(self.sd_slope), corr],
                 ["Residual", "", fmt(self.sigma ** 2), fmt(self.sigma), ""]]
-        body = [[r.term, fmt(r.estimate), fmt(r.se), fmt(r.df, 2), fmt(r.stat, 3), fmt_p(r.pval), fmt(r.ci_low),
-                 fmt(r.ci_high)] for r in self.coefficients.itertuples()]
+        body = [[r.term, fmt(r.estimate), fmt(r.se), fmt(r.df, 2), fmt(r.stat, 3), fmt_p(r.pval),
+                 fmt(r.ci_low), fmt(r.ci_high)] for r in self.coefficients.itertuples()]
         lines = [f"Linear mixed model fit by {fit_by}: {self.outcome} ~ {self.time} + ... + "
                  f"(1 + {self.time} | {self.therapist})",
                  f"{crit_name}: {fmt(self.reml_crit)}   logLik: {fmt(self.loglik)}", "",
@@ -107,7 +109,8 @@ class DevelopmentResult(Printable):
                  f"Number of obs: {self.n}, groups: {self.therapist}, {self.n_therapists}"
                  + (f" ({self.dropped} rows dropped)" if self.dropped else ""), "",
                  "Fixed effects (t tests with Satterthwaite's df):",
-                 table(["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", "ci.lb", "ci.ub"], body), "",
+                 table(["", "Estimate", "Std. Error", "df", "t value", "Pr(>|t|)", "ci.lb", "ci.ub"], body),
+                 "",
                  f"Change per unit of {self.time}: {fmt(self.slope)}, {lv} CI [{fmt(self.slope_ci_low)}, "
                  f"{fmt(self.slope_ci_high)}]; therapists' slopes vary with SD {fmt(self.sd_slope)}"]
         return Summary("\n".join(lines), notes=self.warnings)
