@@ -18,6 +18,10 @@ tau2 maximises the REML (or ML) log-likelihood; Fisher scoring with the score an
 of the block-diagonal model (Harville, D. A. (1977). Maximum likelihood approaches to variance component
 estimation and to related problems. J. Am. Stat. Assoc., 72(358), 320-338), held at 0 when the score
 there is negative, each step halved until the likelihood does not decrease.
+
+The fixed effects may be block-diagonal: trials in groups g, each group with its own q coefficients (the
+design-by-treatment model gives each design its own effects), so X'WX is a stack of q x q blocks and no
+dense p x p matrix of all designs is ever inverted. The consistency model is the case of one group.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ _MAX_ITER = 500
 
 @dataclass(frozen=True)
 class Fit:
-    beta: np.ndarray
-    vcov: np.ndarray
+    beta: np.ndarray  # (p,) the free coefficients, group by group
+    vcov: np.ndarray  # (p, p)
+    info: np.ndarray  # (p, p) X'WX, the inverse of vcov
     tau2: float
     loglik: float
     qe: float
@@ -47,49 +52,58 @@ def _cs(d: int) -> np.ndarray:
     return (np.eye(d) + np.ones((d, d))) / 2.0
 
 
-def _evaluate(tau2: float, blocks, p: int, *, derivs: bool, reml: bool):
-    """Sums of the model at ``tau2`` over the blocks (y (m,d), V (m,d,d), X (m,d,p))."""
-    A = np.zeros((p, p))
-    c = np.zeros(p)
+def _group_sum(per_trial: np.ndarray, g: np.ndarray, ng: int) -> np.ndarray:
+    """Sum per-trial arrays (m, ...) into their groups (ng, ...)."""
+    if ng == 1:
+        return per_trial.sum(axis=0)[None]
+    out = np.zeros((ng, *per_trial.shape[1:]))
+    np.add.at(out, g, per_trial)
+    return out
+
+
+def _evaluate(tau2: float, blocks, ng: int, free: np.ndarray, *, derivs: bool, reml: bool):
+    """Sums of the model at ``tau2`` over the blocks (y (m,d), V (m,d,d), X (m,d,q), g (m,))."""
+    q = free.shape[1]
+    A = np.zeros((ng, q, q))
+    c = np.zeros((ng, q))
     yWy = logdet = 0.0
     parts = []
-    for y, V, X in blocks:
-        d = y.shape[1]
-        C = _cs(d)
+    for y, V, X, g in blocks:
+        C = _cs(y.shape[1])
         M = V + tau2 * C
         W = np.linalg.inv(M)
-        sign, ld = np.linalg.slogdet(M)
-        logdet += float(ld.sum())
+        logdet += float(np.linalg.slogdet(M)[1].sum())
         WX = W @ X
-        Wy = np.einsum("mij,mj->mi", W, y)
-        A += np.einsum("mdp,mdq->pq", X, WX)
-        c += np.einsum("mdp,md->p", WX, y)
-        yWy += float(np.einsum("md,md->", y, Wy))
-        parts.append((y, X, W, WX, C))
+        A += _group_sum(np.einsum("mdp,mdq->mpq", X, WX), g, ng)
+        c += _group_sum(np.einsum("mdp,md->mp", WX, y), g, ng)
+        yWy += float(np.einsum("md,mde,me->", y, W, y))
+        parts.append((y, X, g, W, WX, C))
+    gi, pi = np.nonzero(~free)
+    A[gi, pi, pi] += 1.0  # unused slots of small groups: identity, separate from the real coefficients
     Ainv = np.linalg.inv(A)
-    beta = Ainv @ c
-    rWr = yWy - float(c @ beta)
-    out = {"A": A, "Ainv": Ainv, "beta": beta, "rWr": rWr, "logdet": logdet}
+    beta = np.einsum("gpq,gq->gp", Ainv, c)
+    rWr = yWy - float(np.sum(c * beta))
+    out = {"A": A, "Ainv": Ainv, "beta": beta, "rWr": rWr, "logdet": logdet,
+           "logdet_A": float(np.linalg.slogdet(A)[1].sum())}
     if not derivs:
         return out
     trWC = quad = trWCWC = 0.0
-    G = np.zeros((p, p))
-    H = np.zeros((p, p))
-    for y, X, W, WX, C in parts:
-        r = y - X @ beta
+    G = np.zeros((ng, q, q))
+    H = np.zeros((ng, q, q))
+    for y, X, g, W, WX, C in parts:
+        r = y - np.einsum("mdq,mq->md", X, beta[g])
         Wr = np.einsum("mij,mj->mi", W, r)
         WC = W @ C
         trWC += float(np.einsum("mii->", WC))
         quad += float(np.einsum("mi,ij,mj->", Wr, C, Wr))
         trWCWC += float(np.einsum("mij,mji->", WC, WC))
-        CWX = C @ WX  # (m, d, p)
-        G += np.einsum("mdp,mdq->pq", CWX, WX)  # X'WCWX
-        WCWX = W @ CWX
-        H += np.einsum("mdp,mdq->pq", CWX, WCWX)
+        CWX = C @ WX  # (m, d, q)
+        G += _group_sum(np.einsum("mdp,mdq->mpq", CWX, WX), g, ng)  # X'WCWX
+        H += _group_sum(np.einsum("mdp,mdq->mpq", CWX, W @ CWX), g, ng)  # X'WCWCWX
     if reml:
-        score = -0.5 * (trWC - float(np.sum(Ainv * G))) + 0.5 * quad
         AG = Ainv @ G
-        info = 0.5 * (trWCWC - 2.0 * float(np.sum(Ainv * H)) + float(np.sum(AG * AG.T)))
+        score = -0.5 * (trWC - float(np.einsum("gpp->", AG))) + 0.5 * quad
+        info = 0.5 * (trWCWC - 2.0 * float(np.sum(Ainv * H)) + float(np.einsum("gpq,gqp->", AG, AG)))
     else:
         score = -0.5 * trWC + 0.5 * quad
         info = 0.5 * trWCWC
@@ -100,26 +114,47 @@ def _evaluate(tau2: float, blocks, p: int, *, derivs: bool, reml: bool):
 def _loglik(ev, n: int, p: int, reml: bool, logdet_xx: float) -> float:
     if reml:
         return (-0.5 * (n - p) * math.log(2 * math.pi) + 0.5 * logdet_xx - 0.5 * ev["logdet"]
-                - 0.5 * float(np.linalg.slogdet(ev["A"])[1]) - 0.5 * ev["rWr"])
+                - 0.5 * ev["logdet_A"] - 0.5 * ev["rWr"])
     return -0.5 * n * math.log(2 * math.pi) - 0.5 * ev["logdet"] - 0.5 * ev["rWr"]
 
 
-def fit(blocks, p: int, method: str) -> Fit:
-    """Fit the model to ``blocks`` (a list of (y, V, X) with shapes (m, d), (m, d, d), (m, d, p)) by
-    ``method`` "REML", "ML" or "FE" (tau2 = 0)."""
-    n = sum(y.size for y, _, _ in blocks)
-    xx = sum(np.einsum("mdp,mdq->pq", X, X) for _, _, X in blocks)
-    logdet_xx = float(np.linalg.slogdet(xx)[1])
-    fe = _evaluate(0.0, blocks, p, derivs=False, reml=False)
+def _dense(blocks: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """The block-diagonal matrix of the free coefficients from its (ng, q, q) blocks."""
+    sizes = free.sum(axis=1)
+    p = int(sizes.sum())
+    out = np.zeros((p, p))
+    at = 0
+    for j, k in enumerate(sizes):
+        idx = np.flatnonzero(free[j])
+        out[at:at + k, at:at + k] = blocks[j][np.ix_(idx, idx)]
+        at += k
+    return out
+
+
+def fit(blocks, p: int, method: str, *, ng: int = 1, free: np.ndarray | None = None) -> Fit:
+    """Fit the model to ``blocks`` (a list of (y, V, X) with shapes (m, d), (m, d, d), (m, d, p), or of
+    (y, V, X, g) with X (m, d, q) the coefficients of group g (m,) of ``ng`` groups, ``free`` (ng, q) marking
+    each group's real coefficients) by ``method`` "REML", "ML" or "FE" (tau2 = 0)."""
+    if free is None:
+        free = np.ones((1, p), dtype=bool)
+        blocks = [(y, V, X, np.zeros(y.shape[0], dtype=np.int64)) for y, V, X in blocks]
+    n = sum(b[0].size for b in blocks)
+    xx = np.zeros((ng, free.shape[1], free.shape[1]))
+    for y, V, X, g in blocks:
+        xx += _group_sum(np.einsum("mdp,mdq->mpq", X, X), g, ng)
+    gi, pi = np.nonzero(~free)
+    xx[gi, pi, pi] += 1.0
+    logdet_xx = float(np.linalg.slogdet(xx)[1].sum())
+    fe = _evaluate(0.0, blocks, ng, free, derivs=False, reml=False)
     qe = fe["rWr"]
     if method == "FE":
-        return Fit(fe["beta"], fe["Ainv"], 0.0, _loglik(fe, n, p, False, logdet_xx), qe, n, True, 0)
+        return _result(fe, free, 0.0, _loglik(fe, n, p, False, logdet_xx), qe, n, True, 0)
     reml = method == "REML"
-    # start: the mean within-trial variance's share of excess heterogeneity, or a small positive value
-    vbar = float(np.mean(np.concatenate([np.diagonal(V, axis1=1, axis2=2).ravel() for _, V, _ in blocks])))
+    # start: the excess of Q over its degrees of freedom in units of the mean within-trial variance
+    vbar = float(np.mean(np.concatenate([np.diagonal(b[1], axis1=1, axis2=2).ravel() for b in blocks])))
     df = max(n - p, 1)
     tau2 = max(0.01 * vbar, vbar * (qe - df) / df)
-    ev = _evaluate(tau2, blocks, p, derivs=True, reml=reml)
+    ev = _evaluate(tau2, blocks, ng, free, derivs=True, reml=reml)
     ll = _loglik(ev, n, p, reml, logdet_xx)
     converged = False
     it = 0
@@ -130,7 +165,7 @@ def fit(blocks, p: int, method: str) -> Fit:
             converged = True
             break
         for _ in range(60):
-            ev_new = _evaluate(new, blocks, p, derivs=True, reml=reml)
+            ev_new = _evaluate(new, blocks, ng, free, derivs=True, reml=reml)
             ll_new = _loglik(ev_new, n, p, reml, logdet_xx)
             if ll_new >= ll - 1e-12 * abs(ll) or abs(new - tau2) < _TOL:
                 break
@@ -140,4 +175,14 @@ def fit(blocks, p: int, method: str) -> Fit:
         if change <= _TOL * max(1.0, tau2):
             converged = True
             break
-    return Fit(ev["beta"], ev["Ainv"], float(tau2), ll, qe, n, converged, it)
+    return _result(ev, free, float(tau2), ll, qe, n, converged, it)
+
+
+def _result(ev, free, tau2, ll, qe, n, converged, it) -> Fit:
+    beta = ev["beta"][free]
+    if free.shape[0] == 1:
+        vcov = ev["Ainv"][0][np.ix_(free[0], free[0])]
+        info = ev["A"][0][np.ix_(free[0], free[0])]
+    else:
+        vcov, info = _dense(ev["Ainv"], free), _dense(ev["A"], free)
+    return Fit(beta, vcov, info, tau2, ll, qe, n, converged, it)

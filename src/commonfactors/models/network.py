@@ -9,6 +9,7 @@ within-trial covariances are :mod:`._network_data`'s.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from typing import Literal, get_args
 
@@ -320,30 +321,42 @@ def _inconsistency(con, used, ref, pcol, P, blocks, res, method, notes):
         return out  # no loop of different designs: nothing to test
     A = np.array(A_rows)
     base_of = {D: (ref if ref in D else D[0]) for D in designs}
+    # the design model: each design's own effects, a group of at most (arms - 1) coefficients
+    gix = {D: j for j, D in enumerate(designs)}
+    qmax = max(len(D) for D in designs) - 1
+    free = np.zeros((len(designs), qmax), dtype=bool)
+    local = {}
+    for D in designs:
+        others_d = [t for t in D if t != base_of[D]]
+        free[gix[D], :len(others_d)] = True
+        local.update({(D, t): j for j, t in enumerate(others_d)})
     dblocks = []
     for d, g in con.groups.items():
         y, V = g["y"], g["V"]
         m = y.shape[0]
-        X = np.zeros((m, d, Q))
+        X = np.zeros((m, d, qmax))
+        gr = np.zeros(m, dtype=np.int64)
         for r in range(m):
             D = design_of[int(g["study"][r])]
+            gr[r] = gix[D]
             b = int(g["base"][r])
             for j in range(d):
                 t = int(g["treat"][r, j])
                 if t != base_of[D]:
-                    X[r, j, dcol[(D, t)]] += 1.0
+                    X[r, j, local[(D, t)]] += 1.0
                 if b != base_of[D]:
-                    X[r, j, dcol[(D, b)]] -= 1.0
-        dblocks.append((y, V, X))
-    dres = notes.run("the design-by-treatment model", _network_fit.fit, dblocks, Q, method)
-    info = np.linalg.inv(dres.vcov)
+                    X[r, j, local[(D, b)]] -= 1.0
+        dblocks.append((y, V, X, gr))
+    fit_design = functools.partial(_network_fit.fit, dblocks, Q, ng=len(designs), free=free)
+    dres = notes.run("the design-by-treatment model", fit_design, method)
+    info = dres.info
     b = dres.beta
     Ib = info @ b
     AIb = A.T @ Ib
     q = float(b @ Ib - AIb @ np.linalg.solve(A.T @ info @ A, AIb))
     q = max(q, 0.0)
     out.update(q=q, pval=float(dist.chi2_sf(q, df)), tau2=float(dres.tau2))
-    fe_within = dres.qe if method == "FE" else _network_fit.fit(dblocks, Q, "FE").qe
+    fe_within = dres.qe if method == "FE" else fit_design("FE").qe
     out.update(q_within=float(fe_within), q_between=float(res.qe - fe_within))
     if res.n - Q > 0:
         out["pval_within"] = float(dist.chi2_sf(fe_within, res.n - Q))
