@@ -110,6 +110,13 @@ CASES = [
     ("network-misspelled-column", ["network", "{dir}/bcg.csv", "--study", "yi", "--treatment", "vii", "--events",
                                    "yi", "--n", "vi", "--measure", "OR", "--plot", "graph", "--out",
                                    "{dir}/net.png"], "no column 'vii'", "{dir}/net.png"),
+    # monitor
+    ("monitor-missing-file", ["monitor", "{dir}/nofile.csv", "--client", "c", "--session", "s", "--score",
+                              "y", "--instrument", "ORS"], "no such file or dataset", None),
+    ("monitor-misspelled-column", ["monitor", "{dir}/bcg.csv", "--client", "yi", "--session", "vi", "--score",
+                                   "yy", "--instrument", "ORS"], "no column 'yy'", None),
+    ("monitor-bad-session", ["monitor", "{dir}/bcg.csv", "--client", "yi", "--session", "vi", "--score", "yi",
+                             "--instrument", "ORS"], "column 'vi': got 0.", None),
     # simulate-practice
     ("simulate-practice-bad-icc", ["simulate-practice", "--icc", "1.2", "--out", "{dir}/sim.csv"],
      "icc = 1.2; expected a number in [0, 1)", "{dir}/sim.csv"),
@@ -123,7 +130,7 @@ SUBPROCESS = {
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
     "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
     "plot-misspelled-column", "simulate-practice-bad-icc", "therapists-misspelled-column",
-    "network-misspelled-column",
+    "network-misspelled-column", "monitor-misspelled-column",
 }
 
 
