@@ -7,6 +7,7 @@ Every command and subcommand that prints a result is run in each format (``commo
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -37,6 +38,8 @@ COMMANDS = {
     "datasets-list": (["datasets", "list"], False, True),
     "datasets-show": (["datasets", "show", "bcg"], False, False),
     "convert": (["convert", "d", "nnt", "0", "0.5"], False, True),
+    "monitor": (["monitor", str(Path(__file__).parent / "data" / "monitoring_ors.csv"), "--client", "client",
+                 "--session", "session", "--score", "ors", "--instrument", "ORS"], True, True),
 }
 FORMATS = ("text", "json", "csv")
 
