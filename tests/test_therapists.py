@@ -193,6 +193,22 @@ def test_flags_follow_the_intervals_and_the_expected_count_is_alpha_m():
     assert res.expected_flagged == pytest.approx(0.05 * 30)
 
 
+def test_plot_caterpillar_draws_one_row_per_therapist_into_a_given_axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    res = _fit("unbalanced", "REML")
+    fig, ax = plt.subplots()
+    try:
+        assert res.plot_caterpillar(ax=ax) is ax
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        assert len(labels) == res.n_therapists and any("(n = 1)" in t for t in labels)
+    finally:
+        plt.close(fig)
+
+
 def test_mapping_input_equals_the_dataframe():
     d = pd.read_csv(DATA / "balanced.csv")
     res = cf.therapist_effects({c: d[c].tolist() for c in d.columns}, "post", "therapist", baseline="pre")
