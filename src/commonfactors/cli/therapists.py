@@ -52,7 +52,7 @@ def _alias(name: str, target: str):
 @click.option("--ci", "ci_method", type=click.Choice(["profile", "bootstrap"], case_sensitive=False),
               default="profile", show_default=True,
               help="Interval of the ICC: profile likelihood, or a parametric bootstrap (percentile).")
-@click.option("--n-boot", type=click.IntRange(min=1), default=1000, show_default=True, metavar="N",
+@click.option("--n-boot", type=click.IntRange(min=10), default=1000, show_default=True, metavar="N",
               help="Bootstrap replicates (with --ci bootstrap).")
 @click.option("--seed", type=int, default=None, metavar="N", help="Seed of the bootstrap (reproducible).")
 @level_option
