@@ -79,6 +79,13 @@ class Sums:
     def m(self) -> int:
         return self.n.shape[0]
 
+    def take(self, lanes: np.ndarray) -> Sums:
+        """The sums of the data sets ``lanes`` (itself when it holds one data set, shared by all lanes)."""
+        if self.S.ndim == 2:
+            return self
+        return Sums(S=self.S[lanes], s=self.s[lanes], n=self.n, site=self.site, n_sites=self.n_sites,
+                    nobs=self.nobs, p=self.p)
+
 
 def sums(X: np.ndarray, y: np.ndarray, groups: np.ndarray, site_of_group: np.ndarray | None = None) -> Sums:
     """Sums of ``X`` (n, p), ``y`` (n,) or (n, L) for L data sets, ``groups`` (n,) therapist codes 0..m-1,
@@ -239,6 +246,7 @@ def _argmin_1d(crit_grad, L: int):
     derivative with respect to theta^2) at an array of L thetas. Grid, then regula falsi on the derivative's
     sign in the bracket around the grid's best point (0 when the derivative at 0 is not negative).
     Returns (theta, converged): not converged when the best grid point is the last one."""
+    rtol = 1e-15 if L == 1 else LANES_RTOL
     grid = np.concatenate(([0.0], THETA_GRID if L == 1 else LANES_GRID))
     if L == 1:  # one data set: the whole grid at once, as lanes
         values = crit_grad(grid)[0][None, :]
@@ -251,7 +259,7 @@ def _argmin_1d(crit_grad, L: int):
     grad_at = crit_grad(at)[1]
     lo = np.where(grad_at > 0, grid[np.maximum(best - 1, 0)], at)
     hi = np.where(grad_at > 0, at, grid[np.minimum(best + 1, grid.shape[0] - 1)])
-    theta = _root(lo, hi, lambda th: crit_grad(th)[1], rtol=1e-15 if L == 1 else LANES_RTOL)
+    theta = _root(lo, hi, lambda th: crit_grad(th)[1], rtol=rtol)
     boundary = (best == 0) & (grad_at >= 0)
     theta = np.where(boundary, 0.0, theta)
     return theta, best < grid.shape[0] - 1
@@ -267,10 +275,32 @@ class Fit:
     converged: np.ndarray
 
 
-def _inner(tau_s, st: Sums, reml: bool):
-    """theta_t minimising the criterion for each lane's tau_s."""
+def _inner(tau_s, st: Sums, reml: bool, guess=None):
+    """theta_t minimising the criterion for each lane's tau_s.
+
+    With a ``guess`` per lane (the minimiser at a nearby tau_s: the nested fit's previous step), the bracket
+    [guess / 2, 2 guess] is tried first; the lanes where the derivative changes sign in it (or whose guess is
+    0 with a derivative at 0 that is not negative) take the root there, the others search the grid."""
     L = tau_s.shape[0]
-    return _argmin_1d(lambda th: _cg_t(th, tau_s, st, reml), L)
+    if guess is None or guess.shape != (L,):
+        return _argmin_1d(lambda th: _cg_t(th, tau_s, st, reml), L)
+    at_zero = guess == 0
+    lo, hi = guess / 2, np.where(at_zero, THETA_GRID[0], 2 * guess)
+    g_lo, g_hi = _cg_t(lo, tau_s, st, reml)[1], _cg_t(hi, tau_s, st, reml)[1]
+    zero = at_zero & (g_lo >= 0)
+    good = ((g_lo <= 0) & (g_hi > 0)) & ~zero
+    theta, ok = np.zeros(L), np.ones(L, dtype=bool)
+    rtol = 1e-15 if L == 1 else LANES_RTOL
+    if good.any():
+        i = np.flatnonzero(good)
+        sub, ts = st.take(i), tau_s[i]
+        theta[i] = _root(lo[i], hi[i], lambda th: _cg_t(th, ts, sub, reml)[1], rtol=rtol)
+    rest = ~(good | zero)
+    if rest.any():
+        i = np.flatnonzero(rest)
+        sub, ts = st.take(i), tau_s[i]
+        theta[i], ok[i] = _argmin_1d(lambda th: _cg_t(th, ts, sub, reml), i.shape[0])
+    return theta, ok
 
 
 def _cg_t(th, tau_s, st, reml):
@@ -286,9 +316,12 @@ def fit(st: Sums, *, reml: bool, lanes: int | None = None) -> Fit:
         theta_t, ok = _inner(np.zeros(L), st, reml)
         theta_s = np.zeros(L)
     else:
+        last = {}  # the inner minimiser of the previous call: the start of the next one
+
         def outer(ths):
             tau_s = ths * ths
-            tht, _ = _inner(tau_s, st, reml)
+            tht, _ = _inner(tau_s, st, reml, last.get("theta_t"))
+            last["theta_t"] = tht
             ev = evaluate(tht * tht, tau_s, st, reml=reml)
             return ev.crit, ev.grad_s
 
