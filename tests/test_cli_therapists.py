@@ -231,6 +231,8 @@ ERRORS = [
                                   "50"], "options of --ci bootstrap"),
     ("time-with-site", ["{clients}", "--therapist", "therapist", "--outcome", "post", "--time", "years",
                         "--site", "site"], "cannot be combined with --time"),
+    ("time-with-session", ["{dup}", "--client", "client", "--therapist", "therapist", "--outcome", "score",
+                           "--session", "session", "--time", "session"], "leave out --session"),
     ("session-without-client", ["{dup}", "--therapist", "therapist", "--outcome", "score", "--session",
                                 "session"], "--session needs --client"),
 ]

@@ -133,12 +133,15 @@ def _check_combinations(client, baseline, site, site_effect, ci_method, n_boot, 
     if ci_method.lower() != "bootstrap" and (given["n_boot"] or seed is not None):
         raise click.UsageError("--n-boot and --seed are options of --ci bootstrap")
     if time is not None:
-        others = [name for name, value in (("--site", site), ("--session", session)) if value is not None]
-        if given["ci_method"]:
-            others.append("--ci")
+        if session is not None:
+            raise click.UsageError("--time needs one row per client (--outcome and --baseline columns), "
+                                   "not one row per visit: leave out --session")
+        others = [name for name, value in (("--site", site), ("--ci", given["ci_method"] or None))
+                  if value is not None]
         if others:
-            raise click.UsageError(f"{', '.join(others)} cannot be combined with --time (the development "
-                                   "model has one random intercept and slope per therapist)")
+            raise click.UsageError(f"{' and '.join(others)} cannot be combined with --time (the development "
+                                   "model has one random intercept and slope per therapist, no sites, and "
+                                   "no ICC)")
 
 
 def _plot_target(plot_path, file) -> Path | None:
