@@ -33,8 +33,9 @@ NOT_RUN = {
 #: how the README may spell the command line
 PROGRAMS = (("commonfactors",), ("python", "-m", "commonfactors.cli"), ("python3", "-m", "commonfactors.cli"))
 
-#: words that have no place in text shown to users
-INTERNAL = re.compile(r"\bissues?\b|#\d+|\bhelpers?\b|\bsessions?\b|\btasks?\b", re.IGNORECASE)
+#: words that have no place in text shown to users ("session" is not among them: therapy sessions are data
+#: here, and the monitoring commands name them)
+INTERNAL = re.compile(r"\bissues?\b|#\d+|\bhelpers?\b|\btasks?\b", re.IGNORECASE)
 
 
 def code_blocks(text: str) -> list[tuple[str, str, str]]:
