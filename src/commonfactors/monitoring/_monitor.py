@@ -287,10 +287,10 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
         "early_responder": flags(responder, assessed), "early_residual": masked(early_resid, assessed),
         "flagged": flags(flagged, multi), "first_flagged_session": masked(first_flag, everyone),
     }
-    clients = _records(columns)
+    columns = {k: v for k, v in columns.items() if v is not None}
     client_of_post = client_of_row[pidx]
     post_all = np.ones(pidx.shape[0], dtype=bool)
-    sessions = _records({
+    sessions = _columns({
         "client": [client_labels[j] for j in client_of_post.tolist()],
         "therapist": None if th_labels is None else [th_labels[j] for j in client_of_post.tolist()],
         "session": ss[pidx].tolist(), "score": yy[pidx].tolist(), "expected": masked(expected, post_all),
@@ -319,12 +319,12 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
                                if n_assessed and model is not None else None)}
     therapists = None
     if tc is not None:
-        therapists = _per_therapist(clients, counts)
+        therapists = _per_therapist(_records(columns), counts)
     return MonitorResult(
         instrument=ins.to_dict(), higher_is_better=hib, reliable_change=rc_info, cutoff=cut_info,
         n_clients=m, n_rows=int(c.shape[0]), n_single_session=len(single), single_session=tuple(single),
         counts=counts, early=early, flags=flag_summary, alpha=alpha,
-        clients=tuple(clients), sessions=tuple(sessions),
+        client_table=columns, session_table=sessions,
         therapists=None if therapists is None else tuple(therapists),
         curves=None if model is None else model.to_dict(), curves_note=CURVES_NOTE, warnings=notes())
 
@@ -333,6 +333,11 @@ def _records(columns: dict) -> list[dict]:
     """One dict per row from equal-length column lists; a column that is None is left out."""
     names = [k for k, v in columns.items() if v is not None]
     return [dict(zip(names, row, strict=True)) for row in zip(*(columns[k] for k in names), strict=True)]
+
+
+def _columns(columns: dict) -> dict:
+    """The columns that are not None."""
+    return {k: v for k, v in columns.items() if v is not None}
 
 
 def _f(x) -> float | None:

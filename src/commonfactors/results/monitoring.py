@@ -6,7 +6,7 @@ import textwrap
 from dataclasses import dataclass
 
 from .._format import Summary, fmt, jsonable, table
-from ._table import Printable, frame
+from ._table import Printable
 
 #: the per-client table's columns (to_frame, records, the CSV), therapist after client when given
 CLIENT_COLUMNS = ("client", "therapist", "n_sessions", "first_session", "last_session", "intake", "last",
@@ -28,8 +28,9 @@ class MonitorResult(Printable):
     (reliable improvement by session ``early["session"]``) and the mean residual from the expected curve.
     ``flags``: not-on-track flags (a score worse than the one-sided ``1 - alpha`` prediction bound, or a
     reliable deterioration from intake): clients flagged, their rate, and how flagged and unflagged clients
-    ended. ``clients``/``sessions``/``therapists``: the tables, one dict per row. ``curves``: the fitted
-    expected-change model (None when the data could not identify it).
+    ended. ``client_table``/``session_table``: the tables as columns (``clients``/``sessions``: one dict per
+    row); ``therapists``: counts per therapist, one dict each. ``curves``: the fitted expected-change model
+    (None when the data could not identify it).
     """
 
     instrument: dict
@@ -44,30 +45,38 @@ class MonitorResult(Printable):
     early: dict
     flags: dict
     alpha: float
-    clients: tuple
-    sessions: tuple
+    client_table: dict  # column -> list, one entry per client (CLIENT_COLUMNS)
+    session_table: dict  # column -> list, one entry per score after intake (SESSION_COLUMNS)
     therapists: tuple | None
     curves: dict | None
     curves_note: str
     warnings: tuple[str, ...] = ()
 
-    def _columns(self, names) -> list[str]:
-        has_therapist = self.clients and "therapist" in self.clients[0]
-        return [c for c in names if c != "therapist" or has_therapist]
+    @property
+    def clients(self) -> list[dict]:
+        """The per-client table, one dict per client."""
+        return _rows(self.client_table)
+
+    @property
+    def sessions(self) -> list[dict]:
+        """The per-score table, one dict per score after intake."""
+        return _rows(self.session_table)
 
     def records(self) -> list[dict]:
         """The per-client table as a list of dicts (the command line's CSV)."""
-        cols = self._columns(CLIENT_COLUMNS)
-        return [{c: r[c] for c in cols} for r in self.clients]
+        return self.clients
 
     def to_frame(self):
         """One row per client (:data:`CLIENT_COLUMNS`)."""
-        return frame(self.records(), self._columns(CLIENT_COLUMNS))
+        import pandas as pd
+
+        return pd.DataFrame(dict(self.client_table), columns=list(self.client_table))
 
     def sessions_frame(self):
         """One row per score after intake (:data:`SESSION_COLUMNS`)."""
-        cols = self._columns(SESSION_COLUMNS)
-        return frame([{c: r[c] for c in cols} for r in self.sessions], cols)
+        import pandas as pd
+
+        return pd.DataFrame(dict(self.session_table), columns=list(self.session_table))
 
     def to_dict(self) -> dict:
         return jsonable({
@@ -76,7 +85,7 @@ class MonitorResult(Printable):
             "n_rows": self.n_rows, "n_single_session": self.n_single_session,
             "single_session": list(self.single_session), "counts": self.counts, "early": self.early,
             "flags": self.flags, "alpha": self.alpha, "curves": self.curves, "curves_note": self.curves_note,
-            "clients": self.records(), "sessions": [dict(r) for r in self.sessions],
+            "clients": self.clients, "sessions": self.sessions,
             "therapists": None if self.therapists is None else [dict(t) for t in self.therapists],
             "warnings": list(self.warnings)})
 
@@ -154,6 +163,11 @@ class MonitorResult(Printable):
             lines.append("Expected curves were not fitted (see the warnings): the flags are reliable "
                          "deteriorations from intake only.")
         return Summary("\n".join(lines), notes=self.warnings)
+
+
+def _rows(columns: dict) -> list[dict]:
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def _num(x) -> str:
