@@ -214,3 +214,13 @@ def test_missing_scores_are_dropped_with_a_warning():
     assert [w.category for w in caught if str(w.message) == dropped] == [cf.DroppedRowsWarning]
     assert dropped in res.warnings
     assert res.n_rows == 3 and res.n_single_session == 1
+
+
+def test_an_instrument_object_and_overrides_are_used():
+    teen = instrument("ORS", cutoff=28)  # the cutoff for ages 13-18
+    data = pd.DataFrame({"client": ["a", "a"], "session": [1, 2], "score": [20.0, 27.0]})
+    res = _quiet(data, client="client", session="session", score="score", instrument=teen)
+    assert res.cutoff["value"] == 28 and res.cutoff["status"] == "given" and res.counts["improved"] == 1
+    res = _quiet(data, client="client", session="session", score="score", instrument=teen, rc_change=8)
+    assert res.reliable_change["rc_change"] == 8 and res.counts["unchanged"] == 1
+    assert res.instrument["cutoff"]["value"] == 28

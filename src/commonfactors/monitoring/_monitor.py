@@ -95,11 +95,9 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
     """
     from ..results.monitoring import MonitorResult
 
-    ins = instrument if isinstance(instrument, Instrument) else None
-    if ins is None:
-        ins = make_instrument(instrument, higher_is_better=higher_is_better,
-                              rc_change=None if (sd is not None or reliability is not None) else rc_change,
-                              cutoff=cutoff if isinstance(cutoff, (int, float)) else None)
+    ins = make_instrument(instrument, higher_is_better=higher_is_better,
+                          rc_change=None if (sd is not None or reliability is not None) else rc_change,
+                          cutoff=cutoff if isinstance(cutoff, (int, float)) else None)
     if ins.higher_is_better.value is None:
         raise InputError("the scale's direction is unknown", expected="higher_is_better=True or False")
     hib = bool(ins.higher_is_better.value)

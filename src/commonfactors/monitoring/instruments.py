@@ -134,11 +134,12 @@ INSTRUMENTS: dict[str, Instrument] = {
 INSTRUMENT_NAMES = (*INSTRUMENTS, "custom")
 
 
-def instrument(name: str | None = None, *, higher_is_better: bool | None = None, low: float | None = None,
-               high: float | None = None, cutoff: float | None = None,
+def instrument(name: str | Instrument | None = None, *, higher_is_better: bool | None = None,
+               low: float | None = None, high: float | None = None, cutoff: float | None = None,
                rc_change: float | None = None) -> Instrument:
-    """A preset (``"ORS"``, ``"SRS"``, ``"OQ45"``, ``"PHQ9"``, any case) with the given values overriding its
-    own, or a ``"custom"`` instrument (also ``name=None``) built from the given values only.
+    """A preset (``"ORS"``, ``"SRS"``, ``"OQ45"``, ``"PHQ9"``, any case; or an :class:`Instrument`) with the
+    given values overriding its own, or a ``"custom"`` instrument (also ``name=None``) built from the given
+    values only.
 
     A custom instrument needs ``higher_is_better``; its range is unbounded unless ``low``/``high`` are given,
     and it has no cutoff or reliable-change value unless given.
@@ -148,9 +149,12 @@ def instrument(name: str | None = None, *, higher_is_better: bool | None = None,
     InputError
         An unknown name, a custom instrument without ``higher_is_better``, or a range with ``low >= high``.
     """
-    key = "custom" if name is None else str(name).upper().replace("-", "").replace(" ", "")
+    if isinstance(name, Instrument):
+        key = None
+    else:
+        key = "custom" if name is None else str(name).upper().replace("-", "").replace(" ", "")
     key = {"OQ452": "OQ45", "CUSTOM": "custom"}.get(key, key)
-    if key not in INSTRUMENT_NAMES:
+    if key is not None and key not in INSTRUMENT_NAMES:
         raise InputError(f"unknown instrument {name!r}", expected=f"one of {', '.join(INSTRUMENT_NAMES)}")
     given = {"higher_is_better": higher_is_better, "low": low, "high": high, "cutoff": cutoff,
              "rc_change": rc_change}
@@ -165,7 +169,7 @@ def instrument(name: str | None = None, *, higher_is_better: bool | None = None,
                           high=Sourced(float("inf"), "not given: unbounded", GIVEN), cutoff=none,
                           rc_change=none)
     else:
-        base = INSTRUMENTS[key]
+        base = name if key is None else INSTRUMENTS[key]
     changes = {k: Sourced(bool(v) if k == "higher_is_better" else float(v), "given", GIVEN)
                for k, v in given.items() if v is not None}
     out = replace(base, **changes)
