@@ -272,10 +272,18 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
         return [bool(v) if k else None
                 for v, k in zip(np.asarray(values).tolist(), keep.tolist(), strict=True)]
 
+    integral = bool(np.all(ss == np.round(ss)))  # session numbers written as integers when all are
+
+    def whole(v):
+        return int(v) if integral else v
+
+    def as_session(values):
+        return values.astype(np.int64).tolist() if integral else values.tolist()
+
     everyone = np.ones(m, dtype=bool)
     columns = {
         "client": client_labels, "therapist": th_labels, "n_sessions": sizes.tolist(),
-        "first_session": intake_session.tolist(), "last_session": ss[ends].tolist(),
+        "first_session": as_session(intake_session), "last_session": as_session(ss[ends]),
         "intake": yy[starts].tolist(), "last": masked(last, multi),
         "change": masked(np.atleast_1d(change.change), multi), "rc": masked(np.atleast_1d(change.rc), multi),
         "reliable_change": [str(v) if k else None for v, k in zip(np.atleast_1d(change.direction).tolist(),
@@ -283,7 +291,8 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
         "category": cats.tolist(),
         "clinical_at_intake": flags(clin, np.array([v is not None for v in clin.tolist()])),
         "early_responder": flags(responder, assessed), "early_residual": masked(early_resid, assessed),
-        "flagged": flags(flagged, multi), "first_flagged_session": masked(first_flag, everyone),
+        "flagged": flags(flagged, multi),
+        "first_flagged_session": [None if v is None else whole(v) for v in masked(first_flag, everyone)],
     }
     columns = {k: v for k, v in columns.items() if v is not None}
     client_of_post = client_of_row[pidx]
@@ -291,7 +300,7 @@ def monitor(data, client: str, session: str, score: str, therapist: str | None =
     sessions = _columns({
         "client": [client_labels[j] for j in client_of_post.tolist()],
         "therapist": None if th_labels is None else [th_labels[j] for j in client_of_post.tolist()],
-        "session": ss[pidx].tolist(), "score": yy[pidx].tolist(), "expected": masked(expected, post_all),
+        "session": as_session(ss[pidx]), "score": yy[pidx].tolist(), "expected": masked(expected, post_all),
         "sd": masked(psd, post_all), "bound": masked(bound, post_all),
         "off_track": flags(off, post_all & (model is not None)), "deteriorated": deteriorated.tolist(),
         "flag": flag.tolist()})
