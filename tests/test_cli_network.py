@@ -110,6 +110,15 @@ def test_disconnected_network_in_a_shell(tmp_path):
         "network: each treatment linked to the others through trials"]
 
 
+def test_node_split_json():
+    d = json.loads(in_process("network", *HB_ARGS, "--node-split", "--format", "json").stdout)
+    ref = REF["hasselblad_node_split"]
+    assert len(d["node_split"]) == len(ref) == 6
+    np.testing.assert_allclose([r["difference"] for r in d["node_split"]], [r["difference"] for r in ref],
+                               rtol=1e-5)
+    assert "Node splitting" in in_process("network", *HB_ARGS, "--node-split").stdout
+
+
 def test_usage_errors():
     res = in_process("network", HB, "--treatment", "trt", "--events", "xi", "--n", "ni")
     assert res.returncode == 2 and "--measure" in res.stderr

@@ -131,6 +131,36 @@ fit_network <- function(cn, treatments, ref, method, small_values, active = NULL
   out
 }
 
+# node splitting (Dias et al. 2010): one more coefficient, added to arm a in the trials with both a and b
+node_split <- function(cn, treatments, ref, method) {
+  d <- cn$data; V <- cn$V
+  X <- coding(d, treatments, ref)
+  trial_trts <- tapply(c(d$trt1, d$trt2), c(d$study, d$study), unique)
+  st <- sort(treatments)
+  out <- list()
+  for (i in seq_along(st)) for (j in seq_along(st)) {
+    if (j <= i) next
+    a <- st[i]; b <- st[j]
+    both <- names(trial_trts)[sapply(trial_trts, function(t) all(c(a, b) %in% t))]
+    if (length(both) == 0) next
+    delta <- ifelse(d$study %in% both, (d$trt1 == a) - (d$trt2 == a), 0)
+    Xa <- cbind(X, delta = delta)
+    if (qr(Xa)$rank <= ncol(X)) next
+    m <- rma.mv(d$yi, V, mods = Xa, intercept = FALSE, random = ~ comp | study, rho = 1/2, data = d,
+                method = method, control = ctl)
+    l <- setNames(rep(0, ncol(Xa)), colnames(Xa))
+    if (a != ref) l[a] <- 1
+    if (b != ref) l[b] <- l[b] - 1
+    ld <- l; ld["delta"] <- 1
+    out[[length(out) + 1]] <- list(treat1 = a, treat2 = b, k_direct = length(both),
+      indirect = sum(l * coef(m)), indirect_se = sqrt(as.numeric(t(l) %*% vcov(m) %*% l)),
+      direct = sum(ld * coef(m)), direct_se = sqrt(as.numeric(t(ld) %*% vcov(m) %*% ld)),
+      difference = as.numeric(coef(m)["delta"]), difference_se = m$se[ncol(Xa)], pval = m$pval[ncol(Xa)],
+      tau2 = m$tau2)
+  }
+  out
+}
+
 # -- dat.hasselblad1998 ----------------------------------------------------------------------------------
 hb <- dat.hasselblad1998
 write.csv(hb[c("study", "trt", "xi", "ni")], "tests/data/network_hasselblad1998.csv", row.names = FALSE)
@@ -166,5 +196,10 @@ synthetic_md <- sapply(c("REML", "ML", "FE"), function(method)
   fit_network(contrasts(md, "A", "MD"), treat, "A", method, "good", md_active), simplify = FALSE)
 synthetic_smd <- fit_network(contrasts(md, "A", "SMD"), treat, "A", "REML", "good")
 
+hasselblad_split <- node_split(hb_cn, hb_tr, "no_contact", "REML")
+synthetic_md_split <- node_split(contrasts(md, "A", "MD"), treat, "A", "REML")
+
 write_reference(list(hasselblad = hasselblad, hasselblad_self_help = hasselblad_self_help,
-                     synthetic_md = synthetic_md, synthetic_smd = synthetic_smd), "network")
+                     synthetic_md = synthetic_md, synthetic_smd = synthetic_smd,
+                     hasselblad_node_split = hasselblad_split, synthetic_md_node_split = synthetic_md_split),
+                "network")

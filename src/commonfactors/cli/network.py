@@ -4,6 +4,7 @@ Every treatment compared with every other at once through :func:`commonfactors.n
 arm-level data (``--events``/``--n`` or ``--mean``/``--sd``/``--n``) or contrast-level data (``--yi``,
 ``--vi``, ``--treat1``, ``--treat2``); with ``--active`` the Dodo-bird test. Text prints the summary, JSON
 the result's ``to_dict()``, CSV one row per treatment against the reference (``--league`` for every pair).
+``--node-split`` adds the direct and indirect estimates of each comparison in a loop.
 ``--plot graph|forest|league --out FILE`` draws the network graph, the forest plot of each treatment against
 the reference, or the league table.
 """
@@ -57,6 +58,9 @@ MEASURES = ("OR", "RR", "RD", "MD", "SMD")
               help="Draws of the simulated rankings (SUCRA).")
 @click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
               help="Seed of the simulated rankings and of Wampold's random signs.")
+@click.option("--node-split", is_flag=True,
+              help="Split each comparison with direct and indirect evidence (Dias et al. 2010): one more fit "
+                   "per comparison.")
 @level_option
 @click.option("--league", "league_csv", is_flag=True, help="With --format csv: every pair (the league table).")
 @click.option("--plot", type=click.Choice(PLOTS), default=None,
@@ -66,7 +70,7 @@ MEASURES = ("OR", "RR", "RD", "MD", "SMD")
 @sheet_option
 @format_option()
 def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2, measure, add, to, reference,
-            method, active, small_values, n_sim, seed, level, league_csv, plot, out, fmt):
+            method, active, small_values, n_sim, seed, node_split, level, league_csv, plot, out, fmt):
     """Network meta-analysis: all treatments compared at once (contrast-based, multi-arm trials, one tau2),
     league table, rankings, inconsistency and (--active) the Dodo-bird test.
 
@@ -111,7 +115,7 @@ def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2,
                                     yi=yi, vi=vi, treat1=treat1, treat2=treat2,
                                     measure=measure.upper() if measure else None, reference=reference,
                                     method=method.upper(), active=actives, add=add, to=to, level=level,
-                                    small_values=small_values, n_sim=n_sim, seed=seed)
+                                    small_values=small_values, n_sim=n_sim, seed=seed, node_split=node_split)
         if target is not None:
             _write_plot(res, plot, target)
     records = (lambda: list(res.league)) if league_csv else (lambda: _records(res))

@@ -31,7 +31,7 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
                           mean=None, sd=None, yi=None, vi=None, treat1=None, treat2=None, measure=None,
                           reference=None, method: NetworkMethod = "REML", active=None, add: float = 0.5,
                           to: str = "only0", level: float = 95, small_values: SmallValues = "good",
-                          n_sim: int = 10_000, seed: int = 1) -> NetworkResult:
+                          n_sim: int = 10_000, seed: int = 1, node_split: bool = False) -> NetworkResult:
     """Contrast-based network meta-analysis with multi-arm trials, P-scores, the design-by-treatment
     inconsistency test and, with ``active``, the Dodo-bird test.
 
@@ -51,6 +51,7 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     small_values : "good" when a smaller effect is better (e.g. a symptom score), "bad" when larger is better
         (e.g. an odds ratio of recovery); decides the direction of the rankings.
     n_sim, seed : draws and seed of the simulated ranks (SUCRA) and the seed of Wampold's random signs.
+    node_split : also split each comparison with direct and indirect evidence (one more fit per comparison).
 
     Returns
     -------
@@ -86,6 +87,14 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     (the same method). ``q_total`` = ``q_within`` + ``q_between``: Cochran's Q of the common-effect
     consistency model split into heterogeneity within designs and inconsistency between designs (netmeta's
     ``decomp.design``).
+
+    Node splitting (``node_split=True``; Dias, S., Welton, N. J., Caldwell, D. M., & Ades, A. E. (2010).
+    Checking consistency in mixed treatment comparison meta-analysis. Stat. Med., 29(7-8), 932-944): for each
+    pair (a, b) compared in some trial and connected through others as well, the model gets one more
+    coefficient delta, added to arm a in the trials that have both a and b (Dias et al.'s parameterisation
+    for multi-arm trials, arm a shifted), tau2 estimated again. ``indirect`` = beta_a - beta_b of that model,
+    ``direct`` = indirect + delta, ``difference`` = delta with its Wald z test. Pairs without indirect
+    evidence (the extra coefficient not identified) are left out.
 
     Dodo-bird test (with ``active``): the Wald test that the a active treatments' effects are equal,
     q = (L beta)' (L S L')^{-1} (L beta), L the a - 1 differences from the first, S their covariance
@@ -155,6 +164,9 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     pscore = _pscores(names, beta, vc, small_values)
     sucra = _sucra(names, beta, vc, small_values, n_sim, seed)
     inconsistency = _inconsistency(con, used, ref, pcol, P, blocks, res, method, notes)
+    splits = None
+    if node_split:
+        splits = tuple(_node_split(con, names, used, pcol, blocks, P, method, beta, vc, level, notes))
     dodo = None
     if active is not None:
         dodo = _dodo(active, labels, used, col, beta, vc, con, level, seed)
@@ -177,7 +189,7 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
         league=tuple(league), vcov=tuple(tuple(float(x) for x in row) for row in vc), pscore=tuple(pscore),
         sucra=tuple(sucra), small_values=small_values, inconsistency=inconsistency, dodo=dodo,
         loglik=res.loglik, qe=res.qe, converged=res.converged, designs=tuple(designs), graph=graph,
-        n_sim=n_sim, seed=seed, warnings=notes())
+        n_sim=n_sim, seed=seed, node_split=splits, warnings=notes())
 
 
 def _treatment_code(value, labels, what):
@@ -361,6 +373,52 @@ def _inconsistency(con, used, ref, pcol, P, blocks, res, method, notes):
     if res.n - Q > 0:
         out["pval_within"] = float(dist.chi2_sf(fe_within, res.n - Q))
     out["pval_between"] = float(dist.chi2_sf(max(res.qe - fe_within, 0.0), df))
+    return out
+
+
+def _node_split(con, names, used, pcol, blocks, P, method, beta, vc, level, notes):
+    """Dias et al. (2010) node splitting, one model per pair with direct and indirect evidence."""
+    col = {t: j for j, t in enumerate(used)}
+    trial_t = {i: set(ts) for i, ts in _trial_treatments(con).items()}
+    X_all = np.concatenate([X.reshape(-1, P) for _, _, X in blocks])
+    pairs = sorted({tuple(sorted((col[a], col[b]))) for ts in _trial_treatments(con).values()
+                    for i, a in enumerate(ts) for b in ts[i + 1:]})
+    z = inference.critical(level)
+    out = []
+    for ia, ib in pairs:
+        ta, tb = used[ia], used[ib]
+        extra = []
+        for _, g in con.groups.items():
+            has = np.array([{ta, tb} <= trial_t[int(s)] for s in g["study"]])
+            e = (g["treat"] == ta).astype(float) - (g["base"] == ta).astype(float)[:, None]
+            extra.append(e * has[:, None])
+        x_new = np.concatenate([e.ravel() for e in extra])
+        if np.linalg.matrix_rank(np.column_stack((X_all, x_new))) <= P:
+            continue  # no indirect evidence: delta is not identified
+        aug = [(y, V, np.concatenate((X, e[:, :, None]), axis=2)) for (y, V, X), e in zip(blocks, extra)]
+        fit = notes.run(f"the split of {names[ia]} vs {names[ib]}", _network_fit.fit, aug, P + 1, method)
+        ind = np.zeros(P + 1)
+        if ta in pcol:
+            ind[pcol[ta]] += 1.0
+        if tb in pcol:
+            ind[pcol[tb]] -= 1.0
+        dirv = ind.copy()
+        dirv[P] = 1.0
+        est_i, est_d, diff = float(ind @ fit.beta), float(dirv @ fit.beta), float(fit.beta[P])
+        se_i = math.sqrt(float(ind @ fit.vcov @ ind))
+        se_d = math.sqrt(float(dirv @ fit.vcov @ dirv))
+        se_diff = math.sqrt(float(fit.vcov[P, P]))
+        net = float(beta[ia] - beta[ib])
+        se_net = math.sqrt(max(float(vc[ia, ia] + vc[ib, ib] - 2.0 * vc[ia, ib]), 0.0))
+        out.append({"treat1": names[ia], "treat2": names[ib],
+                    "k_direct": sum(1 for ts in trial_t.values() if {ta, tb} <= ts),
+                    "network": net, "network_se": se_net,
+                    "direct": est_d, "direct_se": se_d, "direct_ci_low": est_d - z * se_d,
+                    "direct_ci_high": est_d + z * se_d,
+                    "indirect": est_i, "indirect_se": se_i, "indirect_ci_low": est_i - z * se_i,
+                    "indirect_ci_high": est_i + z * se_i,
+                    "difference": diff, "difference_se": se_diff, "stat": diff / se_diff,
+                    "pval": float(inference.two_sided_p(diff / se_diff)), "tau2": fit.tau2})
     return out
 
 

@@ -54,6 +54,7 @@ class NetworkResult(Printable):
     graph: dict
     n_sim: int
     seed: int
+    node_split: tuple | None = None
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
@@ -63,7 +64,9 @@ class NetworkResult(Printable):
                "vcov": [list(r) for r in self.vcov], "pscore": list(self.pscore), "sucra": list(self.sucra),
                "small_values": self.small_values, "inconsistency": self.inconsistency, "dodo": self.dodo,
                "loglik": self.loglik, "qe": self.qe, "converged": self.converged, "designs": list(self.designs),
-               "graph": self.graph, "n_sim": self.n_sim, "seed": self.seed, "warnings": list(self.warnings)}
+               "graph": self.graph, "n_sim": self.n_sim, "seed": self.seed,
+               "node_split": None if self.node_split is None else list(self.node_split),
+               "warnings": list(self.warnings)}
         return jsonable(out)
 
     def to_frame(self):
@@ -103,6 +106,14 @@ class NetworkResult(Printable):
                          f"between designs Q = {fmt(inc['q_between'])})")
         else:
             lines.append("Design-by-treatment inconsistency: not testable (no loop of different designs)")
+        if self.node_split:
+            rows = [[f"{r['treat1']} vs {r['treat2']}", str(r["k_direct"]), fmt(r["direct"]), fmt(r["indirect"]),
+                     fmt(r["network"]), fmt(r["difference"]), fmt(r["difference_se"]), fmt_p(r["pval"])]
+                    for r in self.node_split]
+            lines += ["", "Node splitting (direct vs indirect evidence):",
+                      table(["", "k", "direct", "indirect", "network", "diff", "se", "pval"], rows)]
+        elif self.node_split is not None:
+            lines += ["", "Node splitting: no comparison has both direct and indirect evidence"]
         ps = {r["treatment"]: r["pscore"] for r in self.pscore}
         su = {r["treatment"]: r["sucra"] for r in self.sucra}
         body = [[e["treatment"], fmt(e["estimate"]), fmt(e["se"]), fmt(e["stat"]), fmt_p(e["pval"]),
