@@ -1406,8 +1406,8 @@ def network_forest(result, *, ax=None, title: str | None = None):
     ax.set_ylim(0.4, m + 0.6)
     ax.set_xlabel(f"{word} vs {result.reference}", parse_math=False)
     better = "smaller" if result.small_values == "good" else "larger"
-    ax.set_title(f"{result.method}, tau\u00b2 = {result.tau2:.3g}; thick: {result.level:g}% confidence interval, "
-                 f"thin: prediction interval;\nP-scores in brackets ({better} is better)",
+    ax.set_title(f"{result.method}, tau\u00b2 = {result.tau2:.3g}; {result.level:g}% confidence (thick) and "
+                 f"prediction (thin) intervals;\nP-scores in brackets ({better} is better)",
                  loc="left", fontsize=8.5, color="#333333", parse_math=False)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
