@@ -107,7 +107,12 @@ def test_synthetic_mean_differences_with_three_arm_trials(method):
 
 
 def test_synthetic_smd_gleser_olkin_covariance():
-    check_against(fit_md("REML", measure="SMD"), REF["synthetic_smd"], dodo=False)
+    res = fit_md("REML", measure="SMD", active=MD_ACTIVE)
+    check_against(res, REF["synthetic_smd"])
+    d = res.dodo  # the technique's share of the outcome variance (SD units): tau2 / (1 + tau2)
+    close(d["share"], d["tau2_technique"] / (1 + d["tau2_technique"]), "share")
+    close(d["share_ci"], [t / (1 + t) for t in d["tau2_technique_ci"]], "share interval")
+    assert fit_md("REML", active=MD_ACTIVE).dodo["share"] is None  # raw mean differences: no share
 
 
 def test_arm_order_does_not_matter():

@@ -194,7 +194,7 @@ write.csv(md, "tests/data/network_md.csv", row.names = FALSE)
 md_active <- c("B", "C", "D")
 synthetic_md <- sapply(c("REML", "ML", "FE"), function(method)
   fit_network(contrasts(md, "A", "MD"), treat, "A", method, "good", md_active), simplify = FALSE)
-synthetic_smd <- fit_network(contrasts(md, "A", "SMD"), treat, "A", "REML", "good")
+synthetic_smd <- fit_network(contrasts(md, "A", "SMD"), treat, "A", "REML", "good", md_active)
 
 hasselblad_split <- node_split(hb_cn, hb_tr, "no_contact", "REML")
 synthetic_md_split <- node_split(contrasts(md, "A", "MD"), treat, "A", "REML")

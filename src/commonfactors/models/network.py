@@ -104,6 +104,11 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     statistic), and its Q-profile interval, the roots of Q(tau2) = chi2 quantiles at (1 -+ level) / 2
     (Paule, R. C., & Mandel, J. (1982). J. Res. Natl. Bur. Stand., 87(5), 377-385; Viechtbauer, W. (2007).
     Confidence intervals for the amount of heterogeneity in meta-analysis. Stat. Med., 26(1), 37-52).
+    With standardized mean differences (effects in units of the outcome's within-group SD, whose variance is
+    1) ``share`` = tau2_technique / (1 + tau2_technique), with its interval mapped the same way: the share
+    of the outcome variance owed to which active technique a client receives (the technique slice of the
+    variance pie, as Wampold & Imel (2015), The Great Psychotherapy Debate, 2nd ed., ch. 5, convert
+    between-treatment effects to variance explained); None for other measures.
     Wampold's test (Wampold, B. E., Mondin, G. W., Moody, M., Stich, F., Benson, K., & Ahn, H. (1997). A
     meta-analysis of outcome studies comparing bona fide psychotherapies: Empirically, "all must have
     prizes." Psychol. Bull., 122(3), 203-215): every within-trial comparison of two active treatments,
@@ -169,7 +174,7 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
         splits = tuple(_node_split(con, names, used, pcol, blocks, P, method, beta, vc, level, notes))
     dodo = None
     if active is not None:
-        dodo = _dodo(active, labels, used, col, beta, vc, con, level, seed)
+        dodo = _dodo(active, labels, used, col, beta, vc, con, level, seed, measure)
     designs = _designs(con, labels)
     n_arm = {}
     for i, t, nn in con.arms:
@@ -422,7 +427,7 @@ def _node_split(con, names, used, pcol, blocks, P, method, beta, vc, level, note
     return out
 
 
-def _dodo(active, labels, used, col, beta, vc, con, level, seed):
+def _dodo(active, labels, used, col, beta, vc, con, level, seed, measure):
     if isinstance(active, str):
         active = [a.strip() for a in active.split(",") if a.strip()]
     codes = []
@@ -454,8 +459,13 @@ def _dodo(active, labels, used, col, beta, vc, con, level, seed):
     tau2_hat = _root(qfun, df, q0)
     ci_low = _root(qfun, float(dist.chi2_ppf(1.0 - alpha / 2.0, df)), q0)
     ci_high = _root(qfun, float(dist.chi2_ppf(alpha / 2.0, df)), q0)
+    share = share_ci = None
+    if measure == "SMD":  # effects in units of the within-group SD: technique's share of the outcome variance
+        share = tau2_hat / (1.0 + tau2_hat)
+        share_ci = [ci_low / (1.0 + ci_low), 1.0 if math.isinf(ci_high) else ci_high / (1.0 + ci_high)]
     return {"active": [labels[c] for c in codes], "q": q0, "df": df, "pval": pval, "tau2_technique": tau2_hat,
-            "tau2_technique_ci": [ci_low, ci_high], "wampold": _wampold(codes, con, labels, seed)}
+            "tau2_technique_ci": [ci_low, ci_high], "share": share, "share_ci": share_ci,
+            "wampold": _wampold(codes, con, labels, seed)}
 
 
 def _root(qfun, target, q0):

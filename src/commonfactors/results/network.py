@@ -130,6 +130,9 @@ class NetworkResult(Printable):
             lines += ["", f"Dodo-bird test ({', '.join(d['active'])} equal): Q(df = {d['df']}) = {fmt(d['q'])}, "
                           f"p-val {pval_eq(d['pval'])}",
                       f"Between-technique variance: {fmt(d['tau2_technique'])}, {lv} CI [{fmt(lo)}, {fmt(hi)}]"]
+            if d.get("share") is not None:
+                lines.append(f"Share of the outcome variance owed to technique: {fmt(d['share'])}, {lv} CI "
+                             f"[{fmt(d['share_ci'][0])}, {fmt(d['share_ci'][1])}]")
             w = d["wampold"]
             if w["q"] is not None:
                 lines.append(f"Wampold et al. (1997), {w['k']} head-to-head comparisons with random signs "
