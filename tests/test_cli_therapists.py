@@ -257,3 +257,11 @@ def test_in_a_process_exit_code_and_one_line(tmp_path):
     assert res.stderr.startswith("Error: ") and len(res.stderr.splitlines()) == 1
     ok = in_a_process("therapists", *BASE, "--format", "json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["icc"] == pytest.approx(REF["icc"]["icc"], rel=1e-6)
+
+
+def test_plot_where_a_file_stands_for_a_folder_one_line_nothing_printed(tmp_path):
+    (tmp_path / "report").write_text("a file, not a folder")
+    res = in_process("therapists", *BASE, "--plot", tmp_path / "report" / "cat.png")
+    assert res.returncode == 2 and res.stdout == ""
+    assert len(res.stderr.splitlines()) == 1 and "is a file, not a folder" in res.stderr, res.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
