@@ -330,6 +330,19 @@ def test_a_missing_moderator_drops_the_client_with_a_warning():
     assert res.n_clients == REF["covariates"]["REML"]["n"] - 1 and res.dropped == 1
 
 
+def test_labels_by_hashing_equal_the_sorted_labels_of_checks():
+    """The fast path for text columns gives group_codes' codes and levels: stripped text, missing spellings,
+    values of mixed types read as their text."""
+    from commonfactors._checks import group_codes
+    from commonfactors.models.therapists import _codes
+
+    d = pd.DataFrame({"t": ["T2", " T1", "T1 ", None, "NA", np.nan, "", 3, "T10", "<NA>", "x y"]},
+                     dtype=object)
+    want, got = group_codes(d, "t", name="t", n=len(d)), _codes(d, "t", name="t", n=len(d))
+    assert got[0].tolist() == want[0].tolist() == [3, 1, 1, -1, -1, -1, -1, 0, 2, -1, 4]
+    assert [str(v) for v in got[1]] == [str(v) for v in want[1]] == ["3", "T1", "T10", "T2", "x y"]
+
+
 # ---- input errors name the row and the column --------------------------------------------------------------
 
 def _frame():
@@ -408,6 +421,12 @@ def test_error_outcomes_without_residual_variance_or_beyond_double_precision(cha
     squares would overflow."""
     with pytest.raises(InputError, match=match):
         cf.therapist_effects(change(_frame()), "post", "therapist", baseline="pre")
+
+
+def test_error_collinear_fixed_effects():
+    d = _frame().assign(pre2=lambda x: 2 * x.pre + 1)
+    with pytest.raises(InputError, match=r"the fixed effects are collinear \(\(Intercept\), pre, pre2\)"):
+        cf.therapist_effects(d, "post", "therapist", baseline="pre", mods="~ pre2")
 
 
 def test_error_one_therapist_and_one_client_each():

@@ -95,11 +95,11 @@ def sums(X: np.ndarray, y: np.ndarray, groups: np.ndarray, site_of_group: np.nda
     p = X.shape[1]
     if y.ndim == 1:
         W = np.column_stack((X, y))
-        S = W.T @ W
+        S = np.einsum("ij,ik->jk", W, W)  # not BLAS: its threads stall on a busy machine
         s = _group_sums(groups, W, m)
     else:  # L data sets with the same X: lanes first
         L = y.shape[1]
-        XX = X.T @ X
+        XX = np.einsum("ij,ik->jk", X, X)
         Xy = X.T @ y  # (p, L)
         S = np.empty((L, p + 1, p + 1))
         S[:, :p, :p] = XX
@@ -241,6 +241,27 @@ def _root(lo, hi, sign_fun, steps: int = ROOT_STEPS, rtol: float = 1e-15):
     return x
 
 
+def _newton(lo, hi, fun_deriv, rtol: float = 1e-15, steps: int = ROOT_STEPS):
+    """The root of each lane's function in its bracket [lo, hi] (negative at ``lo``, positive at ``hi``) by
+    Newton's method kept inside the bracket: a step that leaves it, or a zero derivative, bisects instead
+    (the safeguard of Press et al., 2007, Numerical Recipes, 3rd ed., section 9.4). ``fun_deriv(x)``
+    returns the function and its derivative. Stops when no lane's estimate moves by more than ``rtol``."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    x = 0.5 * (lo + hi)
+    for _ in range(steps):
+        f, df = fun_deriv(x)
+        up = f > 0
+        lo, hi = np.where(up, lo, x), np.where(up, x, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = x - f / df
+        new = np.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
+        done = (np.abs(new - x) <= rtol * np.abs(new) + 1e-300) | (f == 0)
+        x = np.where(f == 0, x, new)
+        if done.all():
+            break
+    return x
+
+
 def _argmin_1d(crit_grad, L: int):
     """The minimiser over theta >= 0 of each lane's function: ``crit_grad(theta)`` returns (criterion,
     derivative with respect to theta^2) at an array of L thetas. Grid, then regula falsi on the derivative's
@@ -339,6 +360,10 @@ def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, 
     def excess(th):
         return evaluate(th * th, 0.0, st, reml=reml).crit - crit_hat - q
 
+    def excess_deriv(th):  # with respect to theta: 2 theta d/d(theta^2)
+        ev = evaluate(th * th, 0.0, st, reml=reml)
+        return sign * (ev.crit - crit_hat - q), sign * 2.0 * th * ev.grad_t
+
     lo_ends = np.array([0.0, theta_hat])
     f0 = excess(np.array([0.0]))[0]
     grid = THETA_GRID[THETA_GRID > theta_hat]
@@ -352,7 +377,7 @@ def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, 
     brackets_hi = np.array([lo_ends[1], hi_bracket[1] if hi_bracket else 1.0])
     # the lower root: excess falls through 0 from 0 to theta_hat; the upper one rises through 0
     sign = np.array([-1.0, 1.0])
-    roots = _root(brackets_lo, brackets_hi, lambda th: sign * excess(th))
+    roots = _newton(brackets_lo, brackets_hi, excess_deriv)
     low = 0.0 if f0 <= 0 else float(roots[0])
     high = float(roots[1]) if hi_bracket else math.inf
     return low, high

@@ -21,7 +21,16 @@ import numpy as np
 
 from .. import _checks
 from .. import _distributions as dist
-from .._checks import design_matrix, format_rows, group_codes, numeric, require_column, row_labels, source_of
+from .._checks import (
+    MISSING,
+    design_matrix,
+    format_rows,
+    group_codes,
+    numeric,
+    require_column,
+    row_labels,
+    source_of,
+)
 from ..errors import BoundaryWarning, ConvergenceWarning, DroppedRowsWarning, InputError
 from ..results.therapists import COEF_COLUMNS, RANEF_COLUMNS, TherapistResult
 from . import _inference as inference
@@ -239,15 +248,15 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
     rows = row_labels(frame, n0)
     y, _ = numeric(frame, outcome, name="outcome")
     _checks.check_range(y, column=outcome, rows=rows, source=source, expected="a finite outcome score")
-    t_codes, t_levels, _ = group_codes(frame, therapist, name="therapist", n=n0)
+    t_codes, t_levels, _ = _codes(frame, therapist, name="therapist", n=n0)
     missing = np.isnan(y) | (t_codes < 0)
     c_codes = c_levels = None
     if client is not None:
-        c_codes, c_levels, _ = group_codes(frame, client, name="client", n=n0)
+        c_codes, c_levels, _ = _codes(frame, client, name="client", n=n0)
         missing |= c_codes < 0
     s_codes = s_levels = None
     if site is not None:
-        s_codes, s_levels, _ = group_codes(frame, site, name="site", n=n0)
+        s_codes, s_levels, _ = _codes(frame, site, name="site", n=n0)
         missing |= s_codes < 0
     b = None
     if baseline is not None:
@@ -356,22 +365,26 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         raise InputError(f"each of the {m} therapists has a single client", file=source, column=therapist,
                          expected="more clients than therapists (the therapist and residual variances cannot "
                                   "be told apart otherwise)")
-    _check_scale(X, y_c, g, crow, names, outcome, therapist, source)
-    if n <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
-        raise InputError(f"the fixed effects are collinear or too many ({', '.join(names)}) for {n} clients",
-                         file=source, expected="fixed effects that are not linear combinations of each other "
-                                               "(a baseline or covariate that varies)")
+    if n <= X.shape[1]:
+        raise InputError(f"{X.shape[1]} fixed effects ({', '.join(names)}) for {n} clients", file=source,
+                         expected="more clients than fixed effects")
+    _check_design(X, y_c, g, crow, names, outcome, therapist, source)
     return {"X": X, "y": y_c, "g": g, "site_of": site_of, "names": names,
             "labels": [_label(v) for v in t_levels[used_t]], "dropped": dropped}
 
 
 #: the largest outcome or fixed-effect value accepted: squares and sums of 10^9 of them stay far from overflow
 VALUE_MAX = 1e100
+#: R^2 above 1 - DEGENERATE: collinear fixed effects, or an outcome they fit exactly (no residual variance)
+DEGENERATE = 1e-10
 
 
-def _check_scale(X, y, g, rows, names, outcome, therapist, source):
-    """Values whose squares cannot overflow, and an outcome that varies beyond what the fixed effects
-    explain (else the residual variance is 0 and the criterion has no minimum)."""
+def _check_design(X, y, g, rows, names, outcome, therapist, source):
+    """Values whose squares cannot overflow; fixed effects that are not collinear (each covariate's R^2 on
+    the others below 1 - 1e-10); an outcome that varies beyond what the fixed effects explain, overall and
+    within therapists (else the residual variance is 0 and the criterion has no minimum).
+
+    Cross-products of centred columns, by ``einsum``: no threaded BLAS call over the n rows."""
     for values, label in ((y, None), *((X[:, j], names[j]) for j in range(1, X.shape[1]))):
         big = np.flatnonzero(np.abs(values) > VALUE_MAX)
         if big.size:
@@ -380,13 +393,22 @@ def _check_scale(X, y, g, rows, names, outcome, therapist, source):
                              column=outcome if label is None else None,
                              expected=f"values within -+{VALUE_MAX:g} (beyond it their squares overflow)")
     centred = y - y.mean()
-    ss = float(centred @ centred)
+    ss = float(np.einsum("i,i->", centred, centred))
     if ss == 0.0:
         raise InputError(f"every client's {outcome!r} is {y[0]:g}", file=source, column=outcome,
                          expected="an outcome that varies between clients")
-    beta = np.linalg.lstsq(X, y, rcond=None)[0]
-    resid = y - X @ beta
-    if float(resid @ resid) <= 1e-20 * ss:
+    if X.shape[1] == 1:
+        rss = ss
+    else:
+        Xc = X[:, 1:] - X[:, 1:].mean(axis=0)
+        C = np.einsum("ij,ik->jk", Xc, Xc)
+        d = np.sqrt(np.diag(C))
+        if (d == 0).any() or np.linalg.eigvalsh(C / np.outer(d, d))[0] < DEGENERATE:
+            raise InputError(f"the fixed effects are collinear ({', '.join(names)})", file=source,
+                             expected="fixed effects that vary and are not linear combinations of each other")
+        rhs = np.einsum("ij,i->j", Xc, centred)
+        rss = ss - float(rhs @ np.linalg.solve(C, rhs))
+    if rss <= DEGENERATE * ss:
         raise InputError(f"the fixed effects ({', '.join(names)}) fit {outcome!r} exactly", file=source,
                          column=outcome, expected="an outcome with residual variation (is the outcome a copy "
                                                   "or a linear function of a covariate?)")
@@ -396,13 +418,31 @@ def _check_scale(X, y, g, rows, names, outcome, therapist, source):
         return a - (np.bincount(g, weights=a) / counts)[g]
 
     yw = within(y)
-    Xw = np.column_stack([within(X[:, j]) for j in range(1, X.shape[1])]) if X.shape[1] > 1 else None
-    rw = yw if Xw is None else yw - Xw @ np.linalg.lstsq(Xw, yw, rcond=None)[0]
-    if float(rw @ rw) <= 1e-20 * ss:
+    rw = float(np.einsum("i,i->", yw, yw))
+    if X.shape[1] > 1:
+        Xw = np.column_stack([within(X[:, j]) for j in range(1, X.shape[1])])
+        rhs = np.einsum("ij,i->j", Xw, yw)
+        rw -= float(rhs @ np.linalg.lstsq(np.einsum("ij,ik->jk", Xw, Xw), rhs, rcond=None)[0])
+    if rw <= DEGENERATE * ss:
         raise InputError(f"{outcome!r} does not vary within therapists beyond what the fixed effects "
                          "explain", file=source, column=therapist,
                          expected="clients of the same therapist with different outcomes (a residual "
                                   "variance above 0)")
+
+
+def _codes(frame, column: str, *, name: str, n: int):
+    """:func:`commonfactors._checks.group_codes` (codes 0..k-1 of the labels in sorted order, -1 for a
+    missing label; the levels; the column), by hashing (pandas' factorize) for a text column of a DataFrame:
+    the same labels (each value's text, stripped; the missing spellings), without sorting n strings."""
+    series = frame[column] if hasattr(frame, "iloc") else None
+    if series is None or series.dtype.kind in "biuf":
+        return group_codes(frame, column, name=name, n=n)
+    import pandas as pd
+
+    text = series.astype(str).str.strip()
+    missing = text.isin([*MISSING, "None", "<NA>"]).to_numpy()
+    codes, levels = pd.factorize(text.where(~missing, None), sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(levels, dtype=object), column
 
 
 def _one_therapist(idx, c_codes, c_levels, t_codes, t_levels, rows, source, client, therapist):
@@ -458,7 +498,7 @@ def _bootstrap(X, g, site_of, beta, tau_t, tau_s, sigma2, *, reml, n_boot, seed,
     by the closed form, in blocks of replicates (all of a block at once)."""
     rng = np.random.default_rng(seed)
     n, m = g.shape[0], int(g.max()) + 1
-    mu = X @ beta
+    mu = np.einsum("ij,j->i", X, beta)
     sd_t, sd_s, sd = math.sqrt(sigma2 * tau_t), math.sqrt(sigma2 * tau_s), math.sqrt(sigma2)
     block = max(1, min(n_boot, _BOOT_BLOCK // n))
     iccs = []
