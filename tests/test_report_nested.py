@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from commonfactors.report import content
 from reference import load
@@ -39,9 +40,14 @@ def test_the_headline_is_the_three_level_model_with_cr2(dataset):
     assert settings["Pooled estimate"].startswith(
         f"{ref['estimate']:.4f} [{ref['ci_low']:.4f}, {ref['ci_high']:.4f}], t({ref['df']:.2f})")
     assert "three-level" in settings["Model"] and "CR2" in settings["Model"]
-    assert "Prediction interval" not in settings
+    # metafor's predict() of the robust three-level model: pred +- t(df) sqrt(se^2 + sum(sigma2))
+    half = stats.t.ppf(0.975, ref["df"]) * np.sqrt(ref["se"] ** 2 + sum(ref["sigma2"]))
+    assert settings["Prediction interval"] == f"[{ref['estimate'] - half:.4f}, {ref['estimate'] + half:.4f}]"
     assert "Multivariate Meta-Analysis Model" in block["summary_html"]
     assert "Random-Effects Model" in block["independent_html"]  # the model of the figures, labelled
+    assert block["headline"].startswith(
+        f"Pooled standardized mean difference (Hedges' g), three-level model of {k}: {ref['estimate']:.2f} "
+        f"(95% CI {ref['ci_low']:.2f} to ")
     assert "not independent" in block["note"] and "three-level model" in block["note"]
     assert "the other bias tests assume independent effect sizes" in block["note"]
 

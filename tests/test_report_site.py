@@ -187,16 +187,41 @@ def test_nested_datasets_are_never_pooled_as_independent(built):
     nested = [d for d in _pageable() if datasets.describe(d).rows > (datasets.describe(d).k or 0)]
     assert {"assink2016", "metapsy_depression_psyctr", "metapsy_ptsd_psyctr", "metapsy_total_response",
             "hasselblad1998", "lopez2019"} <= set(nested)
+    arms = {"hasselblad1998", "lopez2019"}  # rows are treatment arms: their average is not an effect
     for d in nested:
         info = datasets.describe(d)
         text = re.sub(r"\s+", " ", " ".join(_parse(built / f"dataset-{d}.html").text))
-        assert f"{info.rows} effect sizes from {info.k} studies" in text
-        assert "Three-level model (" in text and "CR2 cluster-robust inference" in text
+        unit = "arms" if d in arms else "effect sizes"
+        assert f"{info.rows} {unit} from {info.k} studies" in text
+        title = ("Average over treatment arms, not a treatment effect (" if d in arms
+                 else "Three-level model (")
+        assert title in text and "CR2 cluster-robust inference" in text
         assert "Egger (three-level, CR2)" in text
         assert "Pooled as independent" in text  # the model of the figures, labelled as such
+        if d not in arms:  # the forest plot: one row per study
+            assert f"One row per study: the {info.rows} effect sizes of {info.k} studies" in text
     for page in ("analysis-assink2016.html", "analysis-metapsy_depression.html"):
         text = " ".join(_parse(built / page).text)
         assert "Three-level model (" in text and text.count("Pooled estimate") == 1
+
+
+def test_pages_give_the_headline_on_the_natural_scale(built):
+    natural = load("report_natural")  # metafor's predict(res, transf=), tests/reference/report_natural.R
+    for d, key, scale in (("bcg", "bcg_rr", "risk ratio (exp)"),
+                          ("molloy2014", "molloy2014_zcor", "r (ztor)"),
+                          ("metapsy_total_response", "metapsy_total_response", "risk ratio (exp)"),
+                          ("hasselblad1998", "hasselblad1998", "proportion (ilogit)")):
+        ref = natural[key]["natural"]
+        text = re.sub(r"\s+", " ", " ".join(_parse(built / f"dataset-{d}.html").text))
+        name, transf = scale.split(" (")
+        line = (f"On the {name} scale ({transf} {ref['estimate']:.4f} [{ref['ci_low']:.4f}, "
+                f"{ref['ci_high']:.4f}]; prediction interval [{ref['pi_low']:.4f}, {ref['pi_high']:.4f}]")
+        assert line in text, d
+    lopez = re.sub(r"\s+", " ", " ".join(_parse(built / "dataset-lopez2019.html").text))
+    assert "On the " not in lopez and "not a treatment effect" in lopez  # a standardised mean change
+    ptsd = _parse(built / "dataset-metapsy_ptsd_psyctr.html")
+    srcs = [a["src"] for t, a in ptsd.tags if t == "img"]
+    assert srcs[:2] == [f"figures/metapsy-ptsd-psyctr-smd-reml-z-forest{page}.png" for page in ("", "-2")]
 
 
 def test_analysis_page_shows_its_rows_and_one_headline_model(built, reproduction):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .._format import fmt, fmt_p
 from ..errors import InputError
-from .render import Drawing, Table, Writer, cumulative_rule, draw, forest_rule, markup, preload
+from .render import Drawing, Table, Writer, cumulative_rule, draw, forest_rule, markup, page_caption, preload
 
 # ------------------------------------------------------------------------------------------------------
 # page vocabulary and number formatting
@@ -56,6 +56,20 @@ YEAR_COLUMN = "year"
 #: Rows above which a table of studies on a page is cut to :data:`TABLE_ROWS` rows; the whole table is then
 #: written to a CSV file in ``tables/`` and linked from the page, so a page of 10,000 studies stays small.
 TABLE_ROWS = 60
+
+#: escalc's measures of a single group (a proportion, a mean, the change within one group): pooled, they give
+#: the average of the groups, never a comparison of treatments (metafor's escalc documentation: "outcome
+#: measures for individual groups" and "outcome measures for change or matched pairs").
+ONE_GROUP = frozenset({"PR", "PLO", "PLN", "PAS", "PFT", "MN", "SMCC", "SMCR"})
+
+#: Rows up to which a page's forest plot is drawn as labelled figures of ``figures.MAX_LABELLED`` rows each
+#: (three figures at most); beyond, one unlabelled figure of all rows sorted by effect size, whose caption
+#: names the command that draws any page of it. Each labelled figure takes about a second to draw: the
+#: Metapsy datasets' 917 studies in pages would double the site's build time.
+PAGED_ROWS = 180
+
+#: Columns tried, in order, for the treatment of each arm when the rows are treatment arms.
+ARM_COLUMNS = ("trt", "treatment", "arm")
 
 
 def _num(x, digits: int = 4) -> str:
@@ -123,6 +137,18 @@ class Data:
     info: dict = field(default_factory=dict)
     #: the column naming each row's study when the rows are effect sizes nested in studies, else None
     cluster: str | None = None
+    #: the column naming each row's treatment when the rows are the arms of studies, else None
+    arm: str | None = None
+
+    @property
+    def one_group(self) -> bool:
+        """Whether each row is one group's value (a proportion, a mean, a change), not a comparison."""
+        return str(self.measure).upper() in ONE_GROUP
+
+    @property
+    def arms(self) -> bool:
+        """Whether the rows are treatment arms nested in studies: one-group values, several per study."""
+        return self.one_group and self.cluster is not None
 
 
 def _effects(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None) -> tuple[object, dict]:
@@ -179,13 +205,19 @@ def model(
     note: str = "",
 ) -> tuple[dict, object]:
     """Fit and test for funnel asymmetry: what ``model_block`` shows (its forest and funnel plots as
-    :class:`Drawing`), and the fitted model."""
+    :class:`Drawing`), and the fitted model.
+
+    The headline (:func:`headline`) is the three-level model when the rows are nested in studies, else the
+    model itself, on the model's scale and, when the measure has one, on its natural scale (r for Fisher's
+    z, ratios for log ratios, proportions for transformed proportions), as metafor's
+    ``predict(res, transf=)``; the forest and cumulative plots then have their axes on that scale."""
     import dataclasses
 
     import numpy as np
 
     import commonfactors as cf
 
+    labels = np.asarray(_labels(data))
     with warnings.catch_warnings(record=True):  # kept in each result's ``warnings`` and shown on the page
         warnings.simplefilter("always")
         res = cf.meta_analysis(
@@ -193,20 +225,22 @@ def model(
             yi=data.yi,
             vi=data.vi,
             sei=data.sei,
-            slab=np.asarray(data.labels),
+            slab=labels,
             method=method,
             test=test,
             level=level,
         )
         nested = _three_level(data, method=method, test=test, level=level) if data.cluster else None
         bias = cf.bias_tests(
-            data.frame, yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels),
+            data.frame, yi=data.yi, vi=data.vi, sei=data.sei, slab=labels,
             method=_bias_method(res), test=test, level=level, cluster=data.cluster,
         )
     funnel = cf.funnel_data(yi=res.yi, vi=res.vi, slab=res.slab, method=_bias_method(res))
     if res.common_effect:  # the pseudo confidence region around the model's own estimate
         funnel = dataclasses.replace(funnel, estimate=res.estimate)
     xlabel = _xlabel(data.measure)
+    head = headline(data, res, nested)
+    axis = _axis(head)
     share = 100 * res.weights / res.weights.sum()
     shown = slice(0, TABLE_ROWS if res.k > TABLE_ROWS else res.k)  # the first rows, in file order
     studies = [
@@ -222,7 +256,7 @@ def model(
                                            "yi": res.yi, "vi": res.vi, "weight": share}), f"{key}-studies")
     settings = [("Effect sizes", data.effect_text), ("Measure", xlabel)]
     if nested is not None:
-        settings += _three_level_settings(nested, data.cluster)
+        settings += _three_level_settings(nested, data.cluster, head, arms=data.arms)
     else:
         settings += [
             ("Model", "common-effect" if res.common_effect else f"random effects, tau\u00b2 by {res.method}"),
@@ -235,24 +269,175 @@ def model(
         ]
         if not res.common_effect:
             settings.append(("Prediction interval", _interval(res.pi_low, res.pi_high, 4)))
+    if head["natural"] is not None:
+        settings.append(natural_setting(head))
+    if data.one_group and not data.arms:
+        note = " ".join(filter(None, (note, one_group_note(data))))
+    forests, rule = forest_drawings(data, res, key=key, xlabel=xlabel, axis=axis)
     return {
         "key": key,
         "title": title,
         "note": note,
+        "headline": head["text"],
         "settings": settings,
         "level": f"{res.level:g}",
         "summary_html": markup((res if nested is None else nested).summary().as_html()),
         "independent_html": None if nested is None else markup(res.summary().as_html()),
         "bias_html": markup(bias.summary().as_html()),
-        "forest": Drawing("forest", f"{key}-forest", (res,), {"xlabel": xlabel}),
+        "forest": forests[0]["figure"],
+        "forest_pages": forests[1:],
         "funnel": Drawing("funnel", f"{key}-funnel", (funnel,),
                           {"trim_fill": bias.trim_and_fill, "xlabel": xlabel}),
         "studies": studies,
         "k": res.k,
         "studies_file": studies_file,
-        "forest_rule": forest_rule(res.k),
+        "forest_rule": rule,
+        "axis": axis,
         "sensitivity": None,
     }, res
+
+
+def headline(data: Data, res, nested) -> dict:
+    """The page's one headline estimate: the three-level model's (CR2 inference) when ``nested`` is given,
+    else the model ``res``'s; its confidence and prediction intervals on the model's scale, the same
+    back-transformed to the measure's natural scale (``natural``, from
+    :func:`commonfactors._transforms.natural`; None when the measure has none), and the sentence a page
+    shows (``text``).
+
+    The three-level model's prediction interval is metafor's ``predict()`` of ``rma.mv`` under
+    ``robust(clubSandwich = TRUE)``: pred +- t(df) sqrt(SE^2 + sigma2_between + sigma2_within), with the
+    CR2 standard error and Satterthwaite degrees of freedom (Pustejovsky & Tipton, 2018) and the sum of the
+    variance components (the interval for the true effect of a new effect size in a new study)."""
+    from .._distributions import t_ppf
+    from .._transforms import natural
+
+    if nested is None:
+        values = (res.estimate, res.ci_low, res.ci_high, res.pi_low, res.pi_high)
+        level = res.level
+    else:
+        first = nested.robust.coefficients[0]
+        level = nested.level
+        half = float(t_ppf(1 - (1 - level / 100) / 2, first.df)) * math.sqrt(first.se**2 + sum(nested.sigma2))
+        values = (first.estimate, first.ci_low, first.ci_high, first.estimate - half, first.estimate + half)
+    out = dict(zip(("estimate", "ci_low", "ci_high", "pi_low", "pi_high"), map(float, values), strict=True))
+    ni = None
+    if "ni" in [str(c) for c in data.frame.columns]:  # the sample sizes Miller's inverse double arcsine takes
+        ni = [float(x) for x in data.frame["ni"]]
+    out["natural"] = natural("auto", data.measure, *values, ni=ni)
+    out["level"] = level
+    out["text"] = _headline_text(data, out, nested)
+    return out
+
+
+#: decimals of a headline number on each natural scale (two for ratios and standardised differences)
+_HEADLINE_DIGITS = {"r": 3, "proportion": 3}
+
+
+def _headline_text(data: Data, head: dict, nested) -> str:
+    """``Pooled risk ratio 0.49 (95% CI 0.34 to 0.70; 95% prediction interval 0.15 to 1.55), ...``: the
+    headline on the natural scale when there is one, else on the model's scale."""
+    shown = head["natural"] or head
+    name = _what(data)
+    digits = _HEADLINE_DIGITS.get(name, 2)
+    level = f"{head['level']:g}%"
+
+    def num(x):
+        return fmt(x, digits)
+
+    parts = f"{level} CI {num(shown['ci_low'])} to {num(shown['ci_high'])}"
+    if math.isfinite(shown["pi_low"]) and math.isfinite(shown["pi_high"]):
+        parts += f"; {level} prediction interval {num(shown['pi_low'])} to {num(shown['pi_high'])}"
+    value = f"{num(shown['estimate'])} ({parts})"
+    if data.arms:
+        return (f"Average {name} across the {nested.k} arms of {nested.n_clusters} studies: {value}. A "
+                "description of the arms, treatment and control arms alike: not a treatment effect.")
+    if data.one_group:
+        return f"Average {name} across the groups: {value}. Not a comparison of treatments."
+    if nested is not None:
+        return (f"Pooled {name}, three-level model of {nested.k} effect sizes from {nested.n_clusters} "
+                f"studies: {value}.")
+    return f"Pooled {name}: {value}."
+
+
+def natural_setting(head: dict) -> tuple[str, str]:
+    """The settings row of the headline on its natural scale: estimate [CI]; prediction interval."""
+    nat = head["natural"]
+    text = f"{fmt(nat['estimate'], 4)} {_interval(nat['ci_low'], nat['ci_high'], 4)}"
+    if math.isfinite(nat["pi_low"]) and math.isfinite(nat["pi_high"]):
+        text += f"; prediction interval {_interval(nat['pi_low'], nat['pi_high'], 4)}"
+    return (f"On the {nat['scale']} scale ({nat['transf']})", text)
+
+
+def _axis(head: dict) -> tuple[str, str] | None:
+    """(transformation, scale) of the figures' effect-size axes: the headline's natural scale when a forest
+    plot's axis can take it, else None (the model's scale)."""
+    from .figures import FOREST_TRANSFORMS
+
+    nat = head["natural"]
+    return (nat["transf"], nat["scale"]) if nat is not None and nat["transf"] in FOREST_TRANSFORMS else None
+
+
+def arm_column(frame) -> str | None:
+    """The column naming each arm's treatment (the first of :data:`ARM_COLUMNS` present), or None."""
+    columns = {str(c).lower(): str(c) for c in frame.columns}
+    return next((columns[c] for c in ARM_COLUMNS if c in columns), None)
+
+
+def arm_labels(data: Data) -> list[str]:
+    """The labels of treatment arms: the study's label and the arm's treatment ("Hall, 1984: self_help")."""
+    column = data.arm or arm_column(data.frame)
+    if column is None:
+        return list(data.labels)
+    return [f"{lab}: {t}" for lab, t in zip(data.labels, data.frame[column], strict=True)]
+
+
+def forest_drawings(data: Data, res, *, key: str, xlabel: str, axis) -> tuple[list[dict], str]:
+    """The forest plot of a page, ``{"figure": Drawing, "caption": page's own caption}`` per figure, and
+    the sentence the first figure's caption adds.
+
+    Effect sizes nested in studies are drawn one row per study (``figures.forest``'s ``cluster``: the
+    inverse-variance average of the study's effect sizes, metafor's ``aggregate(rho = 0)``), labelled with
+    the study's first label; treatment arms one row per arm. Up to ``figures.MAX_LABELLED`` rows: one
+    figure; up to :data:`PAGED_ROWS`: pages of ``figures.MAX_LABELLED`` labelled rows each, in file order
+    (each with the whole model's weights and pooled estimate); more: one figure of all rows sorted by effect
+    size, unlabelled (the table and its CSV file list them; ``commonfactors plot forest --page`` draws any
+    page of it)."""
+    from .figures import MAX_LABELLED
+
+    options = {"xlabel": xlabel}
+    if axis is not None:
+        options.update(transf=axis[0], xlabel=f"{xlabel} (axis: {axis[1]})")
+    n, unit = res.k, "arm" if data.arms else "study"
+    if data.cluster is not None and not data.arms:
+        studies = [str(c) for c in data.frame.loc[res.rows, data.cluster]]
+        first: dict[str, str] = {}
+        for study, label in zip(studies, res.slab, strict=True):
+            first.setdefault(study, str(label))
+        options["cluster"] = [first[s] for s in studies]  # each effect size carries its study's label
+        n = len(first)
+    clustered = "cluster" in options
+    if n <= MAX_LABELLED or n > PAGED_ROWS:
+        drawing = {"figure": Drawing("forest", f"{key}-forest", (res,), options), "caption": ""}
+        command = None
+        if n > MAX_LABELLED and _is_shipped(data.info.get("id")):
+            command = (f"commonfactors plot forest {data.info['id']}"
+                       + (f" --cluster {data.cluster}" if clustered else "") + " --page 2 --out forest-2.png")
+        return [drawing], forest_rule(n, res.k, clustered=clustered, unit=unit, command=command)
+    pages = -(-n // MAX_LABELLED)
+    drawings = [
+        {"figure": Drawing("forest", f"{key}-forest" + ("" if i == 0 else f"-{i + 1}"), (res,),
+                           {**options, "rows": slice(i * MAX_LABELLED, (i + 1) * MAX_LABELLED)}),
+         "caption": page_caption(i, pages, n, unit)}
+        for i in range(pages)
+    ]
+    return drawings, forest_rule(n, res.k, clustered=clustered, pages=pages, unit=unit)
+
+
+def _is_shipped(id) -> bool:
+    """Whether ``id`` names a shipped dataset (which the command line reads by its name)."""
+    from ..datasets import catalogue
+
+    return id is not None and any(c["id"] == id for c in catalogue())
 
 
 def _three_level(data: Data, *, method: str, test: str, level: float):
@@ -269,19 +454,23 @@ def _three_level(data: Data, *, method: str, test: str, level: float):
     )
 
 
-def _three_level_settings(nested, cluster: str) -> list[tuple[str, str]]:
-    """The settings rows of a three-level model: its structure, its size and its CR2 pooled estimate."""
+def _three_level_settings(nested, cluster: str, head: dict, arms: bool = False) -> list[tuple[str, str]]:
+    """The settings rows of a three-level model: its structure, its size, its CR2 pooled estimate and the
+    prediction interval of :func:`headline`; for treatment arms, named as arms and their average."""
     first = nested.robust.coefficients[0]
     between, within = nested.sigma2
+    rows, unit = ("treatment arms", "arms") if arms else ("effect sizes", "effect sizes")
     return [
-        ("Model", f"three-level: effect sizes nested in studies (column {cluster}), variances by "
+        ("Model", f"three-level: {rows} nested in studies (column {cluster}), variances by "
                   f"{nested.method}; CR2 cluster-robust inference"),
         ("Test and level", f"t test with Satterthwaite df, {nested.level:g}% intervals"),
-        ("Effect sizes (k) and studies", f"{nested.k} effect sizes from {nested.n_clusters} studies"),
-        ("Pooled estimate",
+        (f"{unit.capitalize()} (k) and studies", f"{nested.k} {unit} from {nested.n_clusters} studies"),
+        ("Average over arms" if arms else "Pooled estimate",
          f"{fmt(first.estimate, 4)} {_interval(first.ci_low, first.ci_high, 4)}, "
          f"t({fmt(first.df, 2)}) = {fmt(first.stat, 4)}, p {_p_text(first.pval)}"),
-        ("Variance between studies, within studies", f"{fmt(between, 4)}, {fmt(within, 4)}"),
+        ("Prediction interval", _interval(head["pi_low"], head["pi_high"], 4)),
+        (f"Variance between studies, {'between arms ' if arms else ''}within studies",
+         f"{fmt(between, 4)}, {fmt(within, 4)}"),
     ]
 
 
@@ -297,7 +486,7 @@ def model_section(w: Writer, data: Data, *, key: str, title: str, method: str = 
     if sensitivity:
         xlabel = _xlabel(data.measure)
         out["sensitivity"] = draw(w, _sensitivity(data, res, key=key))
-        out["sensitivity"].update(draw(w, _cumulative(data, res, key=key, xlabel=xlabel)))
+        out["sensitivity"].update(draw(w, _cumulative(data, res, key=key, xlabel=xlabel, axis=block["axis"])))
     return out
 
 
@@ -305,7 +494,12 @@ def _common(data: Data, res) -> dict:
     """The arguments of the sensitivity analyses: the data and the model options of ``res``."""
     import numpy as np
 
-    return dict(yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(data.labels), method=res.method)
+    return dict(yi=data.yi, vi=data.vi, sei=data.sei, slab=np.asarray(_labels(data)), method=res.method)
+
+
+def _labels(data: Data) -> list[str]:
+    """The rows' labels on the page: study labels, with each arm's treatment when the rows are arms."""
+    return arm_labels(data) if data.arms else list(data.labels)
 
 
 def _sensitivity(data: Data, res, *, key: str) -> dict:
@@ -343,9 +537,10 @@ def _sensitivity(data: Data, res, *, key: str) -> dict:
     }
 
 
-def _cumulative(data: Data, res, *, key: str, xlabel: str) -> dict:
+def _cumulative(data: Data, res, *, key: str, xlabel: str, axis=None) -> dict:
     """The cumulative meta-analysis by :data:`YEAR_COLUMN` with the model options of ``res``: ``cumulative``
-    is None when the data have no such column, or when a study has no year (``cumulative_note`` says so)."""
+    is None when the data have no such column, or when a study has no year (``cumulative_note`` says so).
+    ``axis`` (transformation, scale name): the figure's axis on that scale."""
     import commonfactors as cf
 
     out = {"cumulative": None, "cumulative_note": ""}
@@ -359,8 +554,10 @@ def _cumulative(data: Data, res, *, key: str, xlabel: str) -> dict:
     except InputError as e:  # a study without a year
         out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
         return out
-    figure = Drawing("cumulative_forest", f"{key}-cumulative", (cum,),
-                     {"xlabel": xlabel, "order_label": YEAR_COLUMN, "level": res.level})
+    options = {"xlabel": xlabel, "order_label": YEAR_COLUMN, "level": res.level}
+    if axis is not None:
+        options.update(transf=axis[0], xlabel=f"{xlabel} (axis: {axis[1]})")
+    figure = Drawing("cumulative_forest", f"{key}-cumulative", (cum,), options)
     out["cumulative"] = {"figure": figure, "column": YEAR_COLUMN, "rule": cumulative_rule(cum.k)}
     return out
 
@@ -463,20 +660,72 @@ def study_column(frame, info: dict) -> str | None:
 
 
 def nesting_note(data: Data) -> str:
-    """How the page handles several effect sizes per study: the headline is the three-level model; what
-    still treats each row on its own says so."""
+    """How the page handles several rows per study: the headline is the three-level model; what still
+    treats each row on its own says so. Rows that are treatment arms (:attr:`Data.arms`) are said to be
+    arms, their average not a treatment effect."""
     if data.cluster is None:
         return ""
+    if data.arms:
+        return arms_note(data)
     k, rows = data.info.get("k"), data.info.get("rows")
     return (
         f"The file has {rows} effect sizes from {k} studies (several per study), which are not independent. "
         f"The pooled estimate is a three-level model (effect sizes nested in studies, column "
         f"{data.cluster}) with CR2 cluster-robust inference. Egger's test is also run as a three-level "
         "meta-regression with CR2 inference; the other bias tests assume independent effect sizes. The "
-        "forest and funnel plots, the table of studies and the influence diagnostics show each effect "
-        "size on its own, with the random-effects model that treats them as independent (its results "
-        "under \"Pooled as independent\"): a description of the rows, not the estimate."
+        "forest plot shows one row per study: the inverse-variance average of its effect sizes (metafor's "
+        "aggregate() with rho = 0), weighted by the sum of their weights in the random-effects model that "
+        "treats the effect sizes as independent, whose pooled estimate is the diamond (its results under "
+        "\"Pooled as independent\"). The funnel plot, the table of effect sizes and the influence "
+        "diagnostics show each effect size on its own, with that model: a description of the rows, not the "
+        "estimate."
     )
+
+
+#: short names of one-group measures without a natural scale of their own, as a sentence uses them
+_ONE_GROUP_NAMES = {"SMCC": "standardised mean change", "SMCR": "standardised mean change", "MN": "mean",
+                    "PR": "proportion"}
+
+
+def _what(data: Data) -> str:
+    """What one row's value is, in words: the measure's natural scale, else a one-group measure's short
+    name, else the measure's description."""
+    from .._transforms import natural_scale
+
+    scale = natural_scale(data.measure)
+    if scale is not None:
+        return scale[1]
+    return _ONE_GROUP_NAMES.get(str(data.measure).upper()) or _xlabel(data.measure)
+
+
+def arms_note(data: Data) -> str:
+    """What a page of treatment arms nested in studies says its rows and its pooled number are."""
+    k, rows = data.info.get("k"), data.info.get("rows")
+    column = data.arm or arm_column(data.frame)
+    what = _what(data)
+    labelled = f", labelled with its treatment (column {column})" if column else ""
+    return (
+        f"The file has {rows} rows from {k} studies, one row per treatment arm: each row is one group's "
+        f"{what} ({_xlabel(data.measure)}), in treatment and control arms alike, not a comparison of "
+        f"treatments. The pooled number is the average {what} across the arms, from a three-level model "
+        f"(arms nested in studies, column {data.cluster}) with CR2 cluster-robust inference: a description "
+        "of the arms, not a treatment effect. Comparing treatments needs a contrast-based analysis of the "
+        "arms within each study (a network meta-analysis, e.g. of each treatment against a common "
+        f"comparator), which this page does not fit. The forest plot shows one row per arm{labelled}. The "
+        "funnel plot and the bias tests describe the arms' values and say nothing about publication bias of "
+        "a treatment effect; they, the table of arms and the influence diagnostics treat each arm on its "
+        "own, with the random-effects model that treats the arms as independent (under \"Pooled as "
+        "independent\")."
+    )
+
+
+def one_group_note(data: Data) -> str:
+    """What a page of one-group values (a proportion, a mean, a change in one group), one per study, says
+    its pooled number is."""
+    what = _what(data)
+    return (f"Each row is one group's {what} ({_xlabel(data.measure)}): the pooled number is the average "
+            f"{what} across the groups, not a comparison of treatments, which needs a contrast between "
+            "groups (e.g. a log odds ratio or a standardised mean difference).")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -685,7 +934,10 @@ def _model_job(root: str, d: str, spec: tuple[str, str, str], sensitivity: bool 
     if method.upper() not in cf.METHODS:  # e.g. a three-level model's "REML (three-level)"
         return NOT_REDRAWN
     title = f"Random-effects model ({measure}, {method}, {test} test)"
-    if data.cluster is not None:
+    if data.arms:
+        title = (f"Average over treatment arms, not a treatment effect ({measure}, three-level: arms nested "
+                 f"in studies, {'ML' if method.upper() == 'ML' else 'REML'}, CR2 t tests)")
+    elif data.cluster is not None:
         title = f"Three-level model ({measure}, {'ML' if method.upper() == 'ML' else 'REML'}, CR2 t tests)"
     elif method in ("FE", "EE", "CE"):
         title = f"Common-effect model ({measure}, {test} test)"

@@ -94,14 +94,41 @@ def preload() -> None:
     figures.palette()
 
 
-def forest_rule(k: int) -> str:
-    """How a forest plot of ``k`` studies is drawn, for its caption ("" when every study is labelled)."""
+def forest_rule(rows: int, effects: int, *, clustered: bool = False, pages: int = 1,
+                unit: str = "study", command: str | None = None) -> str:
+    """What a forest plot's caption says of its rows ("" when it is one figure with every row labelled):
+    ``rows`` rows (studies, or arms: ``unit``) of ``effects`` effect sizes, one row per study of nested
+    effect sizes when ``clustered``, drawn on ``pages`` figures of labelled rows or, beyond the figures'
+    label limit, as one unlabelled figure sorted by effect size; ``command`` draws a page of it."""
+    from .figures import MAX_LABELLED, PAGE_ROWS
+
+    plural = "studies" if unit == "study" else f"{unit}s"
+    text = []
+    if clustered:
+        text.append(f"One row per study: the {effects} effect sizes of {rows} studies, each study's row the "
+                    "inverse-variance average of its effect sizes (metafor's aggregate() with rho = 0), with "
+                    "their weights summed; the diamond and the prediction interval are those of the model "
+                    "that treats the effect sizes as independent.")
+    if pages > 1:
+        text.append(f"The {rows} {plural} are drawn {MAX_LABELLED} to a figure, in file order, on {pages} "
+                    "figures (the others below); each shows the whole model's weights and pooled estimate.")
+    elif rows > MAX_LABELLED:
+        text.append(f"The rows are not labelled: all {rows} {plural} are drawn, one thin row each, sorted by "
+                    "effect size (a caterpillar plot), and listed in the table below.")
+        if command:
+            text.append(f"Labelled figures of {PAGE_ROWS} rows each, in file order: {command} (page 2; "
+                        f"{-(-rows // PAGE_ROWS)} pages).")
+    return " ".join(text)
+
+
+def page_caption(index: int, pages: int, rows: int, unit: str = "study") -> str:
+    """The caption of the ``index``-th (from 0) of ``pages`` figures of a forest plot of ``rows`` rows,
+    ``figures.MAX_LABELLED`` to a figure."""
     from .figures import MAX_LABELLED
 
-    if k <= MAX_LABELLED:
-        return ""
-    return (f"With more than {MAX_LABELLED} studies the rows are not labelled: all {k} studies are drawn, "
-            "one thin row each, sorted by effect size (a caterpillar plot), and listed in the table below.")
+    plural = "studies" if unit == "study" else f"{unit}s"
+    first, last = index * MAX_LABELLED + 1, min((index + 1) * MAX_LABELLED, rows)
+    return f"Forest plot, figure {index + 1} of {pages}: {plural} {first} to {last} of {rows}, in file order."
 
 
 def cumulative_rule(k: int) -> str:
