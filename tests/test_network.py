@@ -273,3 +273,24 @@ def test_node_split_left_out_without_indirect_evidence():
                                 reference="A", method="FE", node_split=True)
     assert res.node_split == ()
     assert res.inconsistency["q"] is None and res.inconsistency["df"] == 0
+
+
+def test_no_information_on_tau2_fits_a_common_effect_model():
+    one = pd.DataFrame({"study": [1, 1], "trt": ["A", "B"], "m": [1.0, 2.5], "s": [1.0, 2.0], "n": [20, 25]})
+    with pytest.warns(BoundaryWarning, match="1 contrast for 1 treatment effect leave no information on tau2"):
+        res = network_meta_analysis(one, study="study", treatment="trt", mean="m", sd="s", n="n", measure="MD")
+    assert res.method == "FE" and res.tau2 == 0.0
+    close(res.effects[0]["estimate"], -1.5, "B vs A")
+    close(res.effects[0]["se"], math.sqrt(1 / 20 + 4 / 25), "se")
+
+
+@pytest.mark.parametrize("frame, kw, message", [
+    ({"e": [0, 0, 3, 5], "n": [20, 20, 30, 30]}, {"events": "e", "measure": "OR", "add": 0, "to": "none"},
+     "study '1': the OR of its arms is undefined"),
+    ({"m": [1.0, 2.0, 1.0, 1.2], "s": [1.0, 1.0, 1.0, 1.0], "n": [1, 1, 30, 30]},
+     {"mean": "m", "sd": "s", "measure": "SMD"}, "column 'n': got 1; expected at least 2 participants"),
+])
+def test_undefined_arms(frame, kw, message):
+    data = pd.DataFrame({"study": [1, 1, 2, 2], "trt": ["A", "B", "A", "B"], **frame})
+    with pytest.raises(InputError, match=message):
+        network_meta_analysis(data, study="study", treatment="trt", n="n", **kw)

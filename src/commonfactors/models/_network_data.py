@@ -156,7 +156,7 @@ def _arm_level(frame, source, m, study, treatment, cols, add, to, notes):
     use = np.flatnonzero(~miss)
     trials = _trials(use, s_codes, t_codes, s_levels, t_levels, rows, source, study, treatment)
     # the base arm of each trial is chosen later, once the reference is known
-    return _ArmTable(m, trials, values, t_codes, t_levels, s_levels, add, to, rows)
+    return _ArmTable(m, trials, values, t_codes, t_levels, s_levels, add, to, rows, source)
 
 
 def _check_arm_values(values, cols, rows, source):
@@ -181,6 +181,7 @@ def _check_arm_values(values, cols, rows, source):
                                  column=cols["events"], expected="events <= n")
         if "sd" in values:
             first_bad(values["sd"] <= 0, "sd", "a standard deviation > 0")
+            first_bad(n < 2, "n", "at least 2 participants in an arm with a mean and SD")
 
 
 def _trials(use, s_codes, t_codes, s_levels, t_levels, rows, source, study, treatment):
@@ -215,8 +216,9 @@ def _trials(use, s_codes, t_codes, s_levels, t_levels, rows, source, study, trea
 class _ArmTable:
     """Arm-level trials waiting for the reference treatment, which decides each trial's base arm."""
 
-    def __init__(self, measure, trials, values, t_codes, t_levels, s_levels, add, to, rows):
+    def __init__(self, measure, trials, values, t_codes, t_levels, s_levels, add, to, rows, source):
         self.measure, self.trials, self.values, self.t_codes = measure, trials, values, t_codes
+        self.source = source
         self.t_levels, self.s_levels, self.add, self.to, self.rows = t_levels, s_levels, add, to, rows
 
     def contrasts(self, ref: int) -> Contrasts:
@@ -247,7 +249,8 @@ class _ArmTable:
                 a = e + (self.add if adds[i] else 0.0)
                 c = n - e + (self.add if adds[i] else 0.0)
                 fn = MEASURES[m].function
-                y, var = fn(a[io], c[io], np.full(io.shape, a[ib]), np.full(io.shape, c[ib]))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    y, var = fn(a[io], c[io], np.full(io.shape, a[ib]), np.full(io.shape, c[ib]))
                 ab, cb = a[ib], c[ib]
                 if m == "OR":
                     cov = 1.0 / ab + 1.0 / cb
@@ -268,10 +271,12 @@ class _ArmTable:
                     V = 1.0 / nn[ib] + np.outer(y, y) / (2.0 * nn[idx].sum())
             V = np.array(V, dtype=float)
             V[np.diag_indices_from(V)] = var
-            if not (np.all(np.isfinite(y)) and np.all(np.isfinite(V))):
-                raise InputError(f"study {self.s_levels[s]!r}: the {m} of its arms is undefined (zero cells "
-                                 "without add)", row=self.rows[idx[0]],
-                                 expected="add > 0 (to='only0') for trials with a zero cell")
+            if not (np.all(np.isfinite(y)) and np.all(np.isfinite(V)) and np.all(np.diag(V) > 0)):
+                raise InputError(f"study {self.s_levels[s]!r}: the {m} of its arms is undefined"
+                                 + (" (zero cells without add)" if binary else ""), file=self.source,
+                                 row=self.rows[idx[0]],
+                                 expected="add > 0 (to='only0') for trials with a zero cell" if binary
+                                 else "arms whose effect and sampling variance are defined")
             per_d.setdefault(y.shape[0], []).append((i, y, V, tc[others], tc[b]))
             arms += [(i, int(tc[j]), float(v["n"][idx[j]])) for j in range(idx.shape[0])]
         return Contrasts(tuple(self.t_levels), tuple(self.s_levels[s] for s, _ in self.trials),
@@ -299,7 +304,7 @@ class _ContrastTable:
         arms = []
         for i, (s, idx) in enumerate(self.trials):
             t1, t2, y, v = self.t1[idx], self.t2[idx], self.y[idx], self.v[idx]
-            tr = list(dict.fromkeys(np.concatenate([np.column_stack((t1, t2)).ravel()]).tolist()))
+            tr = list(dict.fromkeys(np.column_stack((t1, t2)).ravel().tolist()))  # arms in order of appearance
             p = len(tr)
             name = self.s_levels[s]
             if idx.shape[0] != p * (p - 1) // 2:

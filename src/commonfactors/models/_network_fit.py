@@ -159,6 +159,8 @@ def fit(blocks, p: int, method: str, *, ng: int = 1, free: np.ndarray | None = N
     converged = False
     it = 0
     for it in range(1, _MAX_ITER + 1):
+        if not ev["info"] > 0:
+            break  # no information on tau2 (not converged)
         step = ev["score"] / ev["info"]
         new = max(0.0, tau2 + step)
         if tau2 == 0.0 and new == 0.0:

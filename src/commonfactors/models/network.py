@@ -144,6 +144,12 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     pcol = {t: j for j, t in enumerate(others)}
     P = T - 1
     blocks = _blocks(con.groups, lambda tr: pcol.get(tr, -1), P)
+    n_contrasts = sum(b[0].size for b in blocks)
+    if method != "FE" and n_contrasts <= P:
+        what = f"{n_contrasts} contrast{'s' if n_contrasts > 1 else ''} for {P} treatment effect{'s' if P > 1 else ''}"
+        notes.add(f"{what} leave no information on tau2: fitted as a common-effect model (method FE)",
+                  BoundaryWarning)
+        method = "FE"
     res = _network_fit.fit(blocks, P, method)
     if not res.converged:
         notes.add("the REML/ML iterations did not converge", ConvergenceWarning)
