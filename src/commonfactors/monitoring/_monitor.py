@@ -17,7 +17,8 @@ from .instruments import instrument as make_instrument
 #: what the text, the JSON and the docs say about the expected curves
 CURVES_NOTE = ("Expected curves are fitted from these data (score ~ intake * log(session) + "
                "(1 + log(session) | client), REML); they are not the proprietary OQ-Analyst or Better "
-               "Outcomes Now algorithms.")
+               "Outcomes Now algorithms. Each bound is conditional on intake and the client's earlier "
+               "scores and includes the fixed effects' sampling variance.")
 
 
 def _as_table(data):
