@@ -280,7 +280,7 @@ def test_no_information_on_tau2_fits_a_common_effect_model():
     with pytest.warns(BoundaryWarning, match="1 contrast for 1 treatment effect leave no information on tau2"):
         res = network_meta_analysis(one, study="study", treatment="trt", mean="m", sd="s", n="n", measure="MD")
     assert res.method == "FE" and res.tau2 == 0.0
-    close(res.effects[0]["estimate"], -1.5, "B vs A")
+    close(res.effects[0]["estimate"], 1.5, "B vs A")
     close(res.effects[0]["se"], math.sqrt(1 / 20 + 4 / 25), "se")
 
 
