@@ -246,19 +246,19 @@ class _ArmTable:
             others = [j for j in range(idx.shape[0]) if j != b]
             ib, io = idx[b], idx[others]
             if binary:
-                a = e + (self.add if adds[i] else 0.0)
-                c = n - e + (self.add if adds[i] else 0.0)
+                extra = self.add if adds[i] else 0.0
+                a, c = e[idx] + extra, n[idx] - e[idx] + extra  # this trial's arms
                 fn = MEASURES[m].function
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    y, var = fn(a[io], c[io], np.full(io.shape, a[ib]), np.full(io.shape, c[ib]))
-                ab, cb = a[ib], c[ib]
-                if m == "OR":
-                    cov = 1.0 / ab + 1.0 / cb
-                elif m == "RR":
-                    cov = 1.0 / ab - 1.0 / (ab + cb)
-                else:
-                    pb = ab / (ab + cb)
-                    cov = pb * (1.0 - pb) / (ab + cb)
+                    y, var = fn(a[others], c[others], np.full(len(others), a[b]), np.full(len(others), c[b]))
+                    ab, cb = a[b], c[b]
+                    if m == "OR":
+                        cov = 1.0 / ab + 1.0 / cb
+                    elif m == "RR":
+                        cov = 1.0 / ab - 1.0 / (ab + cb)
+                    else:
+                        pb = ab / (ab + cb)
+                        cov = pb * (1.0 - pb) / (ab + cb)
                 V = np.full((io.shape[0], io.shape[0]), cov)
             else:
                 mu, sd, nn = v["mean"], v["sd"], v["n"]
