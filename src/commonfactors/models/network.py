@@ -113,6 +113,21 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     meta-analysis of outcome studies comparing bona fide psychotherapies: Empirically, "all must have
     prizes." Psychol. Bull., 122(3), 203-215): every within-trial comparison of two active treatments,
     its sign chosen at random (``seed``), Cochran's Q of homogeneity around the weighted mean (df = k - 1).
+
+    Examples
+    --------
+    metafor's documented contrast-based analysis of dat.hasselblad1998 (log odds ratios of smoking
+    cessation, 1/2 added to every cell):
+
+    >>> import commonfactors as cf
+    >>> res = cf.network_meta_analysis(cf.load_dataset("hasselblad1998"), study="study", treatment="trt",
+    ...                                events="xi", n="ni", measure="OR", add=0.5, to="all",
+    ...                                reference="no_contact", small_values="bad",
+    ...                                active=["ind_counseling", "grp_counseling", "self_help"])
+    >>> round(res.tau2, 4), [(e["treatment"], round(e["estimate"], 4)) for e in res.effects]
+    (0.4324, [('grp_counseling', 0.8438), ('ind_counseling', 0.6864), ('self_help', 0.3888)])
+    >>> round(res.inconsistency["q"], 3), res.inconsistency["df"], round(res.dodo["pval"], 3)
+    (5.161, 7, 0.496)
     """
     notes = Notes()
     method = method.upper() if isinstance(method, str) else method
