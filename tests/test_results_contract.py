@@ -112,6 +112,9 @@ RESULTS = {
     "TherapistResult": lambda: cf.therapist_effects(THERAPY, "post", "therapist", baseline="pre"),
     "TherapistResult_sites": lambda: cf.therapist_effects(THERAPY_SITES, "post", "therapist", site="site"),
     "IccPoolResult": _icc_pool,
+    "DevelopmentResult": lambda: cf.therapist_development(
+        pd.read_csv(Path(__file__).parent / "data" / "development_slopes.csv"), "y", "therapist", "time",
+        client="client", baseline="baseline"),
     "NetworkResult": lambda: cf.network_meta_analysis(
         pd.read_csv(Path(__file__).parent / "data" / "network_hasselblad1998.csv"), study="study", treatment="trt",
         events="xi", n="ni", measure="OR", reference="no_contact", small_values="bad",
@@ -258,6 +261,11 @@ def _keys_of(name: str, d: dict) -> None:
                    for e in d["effects"])
         assert {"q", "df", "pval"} <= set(d["inconsistency"])
         assert {"q", "df", "pval", "tau2_technique"} <= set(d["dodo"])
+    elif base == "DevelopmentResult":  # the therapists command's JSON with --time (development model)
+        assert {"model", "outcome", "therapist", "time", "method", "level", "n", "n_therapists", "dropped",
+                "singular", "converged", "slope", "slope_se", "slope_df", "slope_pval", "slope_ci_low",
+                "slope_ci_high", "sd_intercept", "sd_slope", "corr", "sigma", "reml_crit", "loglik",
+                "coefficients", "slopes", "warnings"} <= set(d)
     elif base == "MonitorResult":  # the monitor command's JSON (routine outcome monitoring)
         assert {"instrument", "reliable_change", "cutoff", "counts", "early", "flags", "clients", "sessions",
                 "therapists", "curves", "curves_note", "warnings"} <= set(d)
