@@ -252,7 +252,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
     missing = np.isnan(y) | (t_codes < 0)
     c_codes = c_levels = None
     if client is not None:
-        c_codes, c_levels, _ = _codes(frame, client, name="client", n=n0)
+        c_codes, c_levels, _ = _codes(frame, client, name="client", n=n0, sort=session is not None)
         missing |= c_codes < 0
     s_codes = s_levels = None
     if site is not None:
@@ -302,7 +302,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         _warn_missing(rows[missing], "row", "with a missing value omitted", notes)
         dropped = int(missing.sum())
         keep_idx = np.flatnonzero(~missing)
-        if client is not None:
+        if client is not None and keep_idx.size and np.bincount(c_codes[keep_idx]).max() > 1:  # twice
             _one_therapist(keep_idx, c_codes, c_levels, t_codes, t_levels, rows, source, client, therapist)
             cc = c_codes[keep_idx]
             order = keep_idx[np.argsort(cc, kind="stable")]
@@ -430,10 +430,11 @@ def _check_design(X, y, g, rows, names, outcome, therapist, source):
                                   "variance above 0)")
 
 
-def _codes(frame, column: str, *, name: str, n: int):
+def _codes(frame, column: str, *, name: str, n: int, sort: bool = True):
     """:func:`commonfactors._checks.group_codes` (codes 0..k-1 of the labels in sorted order, -1 for a
     missing label; the levels; the column), by hashing (pandas' factorize) for a text column of a DataFrame:
-    the same labels (each value's text, stripped; the missing spellings), without sorting n strings."""
+    the same labels (each value's text, stripped; the missing spellings), without sorting n strings.
+    ``sort=False`` numbers the labels in order of appearance (enough to compare them)."""
     series = frame[column] if hasattr(frame, "iloc") else None
     if series is None or series.dtype.kind in "biuf":
         return group_codes(frame, column, name=name, n=n)
@@ -441,7 +442,7 @@ def _codes(frame, column: str, *, name: str, n: int):
 
     text = series.astype(str).str.strip()
     missing = text.isin([*MISSING, "None", "<NA>"]).to_numpy()
-    codes, levels = pd.factorize(text.where(~missing, None), sort=True, use_na_sentinel=True)
+    codes, levels = pd.factorize(text.where(~missing, None), sort=sort, use_na_sentinel=True)
     return codes.astype(np.int64), np.asarray(levels, dtype=object), column
 
 
