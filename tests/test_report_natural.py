@@ -243,3 +243,47 @@ def test_a_large_nested_forest_is_one_row_per_study_sorted_and_names_the_command
     assert "all 480 studies are drawn, one thin row each, sorted by effect size" in block["forest_rule"]
     assert ("commonfactors plot forest metapsy_depression_psyctr --cluster study --page 2 --out forest-2.png"
             in block["forest_rule"])
+
+
+# the network of hasselblad1998's arms: metafor's rma.mv of the contrasts against no_contact (log odds
+# ratios with 1/2 added to every cell, random = ~ comp | study, rho = 1/2, REML), tests/reference/network.R
+NETWORK = load("network")["hasselblad"]["REML"]
+
+
+def test_arms_with_counts_are_compared_by_a_network_meta_analysis():
+    data = content._shipped("hasselblad1998")
+    block, _ = content.model(data, key="h", title="t", note=content.nesting_note(data))
+    net = block["network"]
+    assert net["skipped"] is None and net["reference"] == "no_contact"  # the control in the most trials
+    assert "given below from the arms' event counts" in block["note"]
+    got = {e["treatment"]: e for e in net["result"].effects}
+    rows = {r["treatment"]: r for r in net["rows"]}
+    assert rows["no_contact"]["ratio"] == "1 (reference)"
+    for i, t in enumerate(NETWORK["treatments"][1:]):
+        want = [NETWORK[k][i] for k in KEYS]
+        np.testing.assert_allclose([got[t][k] for k in KEYS], want, rtol=1e-5)
+        odds = np.exp(want)
+        assert rows[t]["ratio"] == f"{odds[0]:.2f}"
+        assert rows[t]["ci"] == f"[{odds[1]:.2f}, {odds[2]:.2f}]"
+        assert rows[t]["pi"] == f"[{odds[3]:.2f}, {odds[4]:.2f}]"
+    assert f"tau\u00b2 = {NETWORK['tau2']:.4f}" in net["text"]
+    assert "column xi (number of individuals abstinent)" in net["text"]
+
+
+def test_arms_without_counts_say_what_a_comparison_needs():
+    data = content._shipped("lopez2019")
+    block, _ = content.model(data, key="l", title="t", note=content.nesting_note(data))
+    assert block["network"] is None
+    assert "which this page does not fit: it needs the arms' counts" in block["note"]
+
+
+def test_the_network_reference_is_the_control_in_the_most_trials():
+    import pandas as pd
+
+    frame = pd.DataFrame({"study": [1, 1, 2, 2, 3, 3, 4, 4], "trt": ["CBT", "Wait list", "CBT", "Placebo",
+                                                                     "CBT", "Wait list", "IPT", "Placebo"]})
+    assert content.network_reference(frame, "study", "trt") == "Placebo"  # ties: sorted order
+    frame.loc[7, "trt"] = "Wait list"
+    assert content.network_reference(frame, "study", "trt") == "Wait list"
+    no_control = frame.replace({"Wait list": "IPT", "Placebo": "PST"})
+    assert content.network_reference(no_control, "study", "trt") == "CBT"  # no control: the most trials

@@ -71,6 +71,15 @@ PAGED_ROWS = 180
 #: Columns tried, in order, for the treatment of each arm when the rows are treatment arms.
 ARM_COLUMNS = ("trt", "treatment", "arm")
 
+#: Names of control conditions (lower case, "_" and "-" as spaces): the reference of a network of arms is
+#: the one of these in the most trials, else the treatment in the most trials.
+CONTROL_NAMES = frozenset({"no contact", "no treatment", "wait list", "waitlist", "waiting list", "placebo",
+                           "pill placebo", "tau", "usual care", "care as usual", "cau", "control"})
+
+#: One-group measures of proportions: arms with event counts (``xi``) and sizes (``ni``), from which a
+#: network meta-analysis of odds ratios compares the treatments.
+PROPORTIONS = frozenset({"PR", "PLO", "PLN", "PAS", "PFT"})
+
 
 def _num(x, digits: int = 4) -> str:
     if x is None:
@@ -139,6 +148,8 @@ class Data:
     cluster: str | None = None
     #: the column naming each row's treatment when the rows are the arms of studies, else None
     arm: str | None = None
+    #: the escalc arguments the effect sizes were computed with (``{"xi": "xi", "ni": "ni"}``), if any
+    columns: dict = field(default_factory=dict)
 
     @property
     def one_group(self) -> bool:
@@ -183,6 +194,7 @@ def prepare(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None, sl
         measure=measure,
         effect_text=spec["text"],
         labels=labels,
+        columns=dict(columns or {}),
     )
 
 
@@ -274,6 +286,7 @@ def model(
     if data.one_group and not data.arms:
         note = " ".join(filter(None, (note, one_group_note(data))))
     forests, rule = forest_drawings(data, res, key=key, xlabel=xlabel, axis=axis)
+    network = network_block(data, level=level) if data.arms else None
     return {
         "key": key,
         "title": title,
@@ -293,6 +306,7 @@ def model(
         "studies_file": studies_file,
         "forest_rule": rule,
         "axis": axis,
+        "network": network,
         "sensitivity": None,
     }, res
 
@@ -431,6 +445,79 @@ def forest_drawings(data: Data, res, *, key: str, xlabel: str, axis) -> tuple[li
         for i in range(pages)
     ]
     return drawings, forest_rule(n, res.k, clustered=clustered, pages=pages, unit=unit)
+
+
+def network_reference(frame, study: str, treatment: str) -> str:
+    """The reference treatment of a network of arms: the control condition (:data:`CONTROL_NAMES`) in the
+    most trials, else the treatment in the most trials (ties: the first in sorted order)."""
+    trials = frame.groupby(treatment)[study].nunique()
+    names = sorted(trials.index, key=lambda t: (-int(trials[t]), str(t)))
+    controls = [t for t in names if str(t).lower().replace("_", " ").replace("-", " ") in CONTROL_NAMES]
+    return str((controls or names)[0])
+
+
+def _column_text(data: Data, column: str) -> str:
+    """``column x`` with the description a shipped dataset's descriptor gives it: ``column xi (number of
+    individuals abstinent)``."""
+    fields = data.frame.attrs.get("schema") or []
+    description = next((f.get("description") for f in fields if f.get("name") == column), None)
+    return f"column {column}" + (f" ({description})" if description else "")
+
+
+def _network_possible(data: Data) -> bool:
+    """Whether the rows are arms of trials with event counts and sizes and a treatment column."""
+    return (str(data.measure).upper() in PROPORTIONS and data.cluster is not None and "xi" in data.columns
+            and "ni" in data.columns and (data.arm or arm_column(data.frame)) is not None)
+
+
+def network_block(data: Data, level: float = 95) -> dict | None:
+    """What treatment arms with event counts can say about the treatments: the contrast-based
+    random-effects network meta-analysis of the arms within each trial (``network_meta_analysis``: log odds
+    ratios of each treatment against :func:`network_reference`, REML, one tau2 for every comparison, the
+    contrasts of a multi-arm trial correlated; Salanti, 2012, Res. Synth. Methods 3(2), 80-97), 1/2 added
+    to every cell of every arm (metafor's example for ``dat.hasselblad1998``), each odds ratio and its
+    confidence and prediction intervals as metafor's ``predict(transf = exp)``. None when the rows are not
+    arms with counts (``xi`` and ``ni``) and a treatment column; ``{"skipped": why}`` when the network cannot
+    be fitted (a trial with one arm or a treatment twice, a disconnected network)."""
+    import commonfactors as cf
+
+    from .._transforms import back_transform
+
+    if not _network_possible(data):
+        return None
+    column = data.arm or arm_column(data.frame)
+    events, n = data.columns["xi"], data.columns["ni"]
+    reference = network_reference(data.frame, data.cluster, column)
+    try:
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            net = cf.network_meta_analysis(data.frame, study=data.cluster, treatment=column, events=events,
+                                           n=n, measure="OR", reference=reference, add=0.5, to="all",
+                                           level=level, n_sim=100)
+    except InputError as e:
+        return {"skipped": f"No network meta-analysis of these arms: {e}"}
+    rows = [{"treatment": reference, "ratio": "1 (reference)", "ci": "", "pi": "", "log": "", "p": ""}]
+    for e in net.effects:
+        odds = back_transform("exp", [e[k] for k in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")])
+        rows.append({"treatment": str(e["treatment"]), "ratio": fmt(odds[0], 2),
+                     "ci": _interval(odds[1], odds[2], 2), "pi": _interval(odds[3], odds[4], 2),
+                     "log": f"{fmt(e['estimate'], 4)} ({fmt(e['se'], 4)})", "p": fmt_p(e["pval"])})
+    inc = net.inconsistency
+    return {
+        "skipped": None,
+        "text": (f"Contrast-based random-effects network meta-analysis of the {net.k} trials "
+                 f"({net.n_contrasts} contrasts, {len(net.treatments)} treatments; REML, tau\u00b2 = "
+                 f"{fmt(net.tau2, 4)} shared by all comparisons, the contrasts of a multi-arm trial "
+                 f"correlated with rho = 1/2): the odds ratio of the events of {_column_text(data, events)} "
+                 f"for each treatment against {reference} (the control condition in the most trials, else "
+                 "the treatment in the most trials), with 1/2 added to every cell of every arm. These are "
+                 "the treatment effects the arms can give. Design-by-treatment inconsistency: "
+                 f"Q({inc['df']}) = {fmt(inc['q'], 2)}, p {_p_text(inc['pval'])}."),
+        "level": f"{net.level:g}",
+        "rows": rows,
+        "reference": reference,
+        "result": net,
+    }
 
 
 def _is_shipped(id) -> bool:
@@ -704,6 +791,9 @@ def arms_note(data: Data) -> str:
     column = data.arm or arm_column(data.frame)
     what = _what(data)
     labelled = f", labelled with its treatment (column {column})" if column else ""
+    network = ("given below from the arms' event counts" if _network_possible(data) else
+               "which this page does not fit: it needs the arms' counts, or their means and standard "
+               "deviations, or the contrasts themselves")
     return (
         f"The file has {rows} rows from {k} studies, one row per treatment arm: each row is one group's "
         f"{what} ({_xlabel(data.measure)}), in treatment and control arms alike, not a comparison of "
@@ -711,7 +801,7 @@ def arms_note(data: Data) -> str:
         f"(arms nested in studies, column {data.cluster}) with CR2 cluster-robust inference: a description "
         "of the arms, not a treatment effect. Comparing treatments needs a contrast-based analysis of the "
         "arms within each study (a network meta-analysis, e.g. of each treatment against a common "
-        f"comparator), which this page does not fit. The forest plot shows one row per arm{labelled}. The "
+        f"comparator), {network}. The forest plot shows one row per arm{labelled}. The "
         "funnel plot and the bias tests describe the arms' values and say nothing about publication bias of "
         "a treatment effect; they, the table of arms and the influence diagnostics treat each arm on its "
         "own, with the random-effects model that treats the arms as independent (under \"Pooled as "
