@@ -2,7 +2,7 @@
 tests/data/therapist_effects/ and lme4's fits to tests/reference/therapists.json).
 
 Tolerances:
-- LME4_RTOL (1e-6, THERAPISTS.md section 5): variance components, ICC, fixed effects, their standard errors,
+- LME4_RTOL (1e-6): variance components, ICC, fixed effects, their standard errors,
   REMLcrit/deviance and logLik of two converged fits. lme4 (bobyqa, rhoend 1e-12) stops with theta about
   1e-8 relative from the minimum, where the criterion is flat to 1e-16: the criteria agree to 1e-14, the
   variance components to ~1e-8.
@@ -29,7 +29,7 @@ from reference import HERE, load
 REF = load("therapists")
 DATA = HERE.parent / "data" / "therapist_effects"
 LME4_RTOL = 1e-6
-#: REMLcrit / deviance (THERAPISTS.md section 5: 1e-8 relative; measured 1e-14)
+#: REMLcrit / deviance (1e-8 relative; measured 1e-14)
 CRIT_RTOL = 1e-8
 RANEF_RTOL_AT_OPTIMUM = 1e-6
 RANEF_RTOL = 1e-8

@@ -23,7 +23,7 @@ w_k = 1' B_k^{-1} 1 = sum_j n_j / d_j and e_k = tau_s / (1 + tau_s w_k). So for 
 where s_j = sum_i w_ij are the therapist's sums: one pass over the data, then each evaluation costs
 O(m p^2) for m therapists. beta and s2 are profiled out: with M = X'H^{-1}X, beta = M^{-1} X'H^{-1}y and
 r2 = y'H^{-1}y - beta' X'H^{-1}y (lme4's penalized residual sum of squares), the criteria are lme4's
-(Bates et al. 2015, eqs. 34 and 41)
+profiled deviance and profiled REML criterion (Bates et al. 2015, section 3)
 
     deviance (ML):   log|H| + n (1 + log(2 pi r2 / n)),
     REMLcrit (REML): log|H| + log|M| + (n - p) (1 + log(2 pi r2 / (n - p))),

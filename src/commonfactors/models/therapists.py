@@ -1,15 +1,15 @@
 """Therapist effects: how much of the variance in clients' outcomes lies between therapists.
 
-The model (THERAPISTS.md section 2; Wampold & Brown, 2005, J. Consult. Clin. Psychol. 73(5), 914-923;
-Baldwin & Imel, 2013, in Bergin and Garfield's Handbook, 6th ed., ch. 8) for client i of therapist j is the
-random-intercept linear mixed model
+The model (Wampold & Brown, 2005, J. Consult. Clin. Psychol. 73(5), 914-923; Baldwin & Imel, 2013, in
+Bergin and Garfield's Handbook of Psychotherapy and Behavior Change, 6th ed.) for client i of therapist j
+is the random-intercept linear mixed model
 
     y_ij = x_ij' beta + u_j + e_ij,   u_j ~ N(0, var_therapist),   e_ij ~ N(0, var_residual),
 
 x_ij holding an intercept, the client's baseline score and other covariates, fitted by REML (or ML) as
 lme4's ``lmer(outcome ~ baseline + ... + (1 | therapist))`` fits it (:mod:`._lmm`). With sites (clinics),
 therapists are nested in sites, ``+ (1 | site)`` (Firth, Saxon, Stiles & Barkham, 2019, J. Consult. Clin.
-Psychol. 87(4), 345-356), or sites enter as fixed effects.
+Psychol. 87, 345), or sites enter as fixed effects.
 """
 
 from __future__ import annotations
