@@ -62,7 +62,8 @@ MEASURES = ("OR", "RR", "RD", "MD", "SMD")
               help="Split each comparison with direct and indirect evidence (Dias et al. 2010): one more fit "
                    "per comparison.")
 @level_option
-@click.option("--league", "league_csv", is_flag=True, help="With --format csv: every pair (the league table).")
+@click.option("--league", "league_csv", is_flag=True,
+              help="With --format csv: every pair (the league table).")
 @click.option("--plot", type=click.Choice(PLOTS), default=None,
               help="Draw the network graph, the forest plot against the reference, or the league table.")
 @click.option("--out", "out", default=None, type=click.Path(dir_okay=False), metavar="FILE",
@@ -95,8 +96,8 @@ def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2,
             raise click.UsageError(f"{', '.join(arm)} are options of arm-level data, not of --yi/--vi")
     else:
         if treatment is None:
-            raise click.UsageError("missing option --treatment (arm-level data) or --yi/--vi/--treat1/--treat2 "
-                                   "(contrast-level data)")
+            raise click.UsageError("missing option --treatment (arm-level data) or "
+                                   "--yi/--vi/--treat1/--treat2 (contrast-level data)")
         if measure is None:
             raise click.UsageError("missing option --measure (OR, RR, RD, MD or SMD) for arm-level data")
     if (plot is None) != (out is None):
@@ -111,8 +112,8 @@ def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2,
     from ..models.network import network_meta_analysis
 
     with caught_warnings() as notes:
-        res = network_meta_analysis(data, study=study, treatment=treatment, events=events, n=n, mean=mean, sd=sd,
-                                    yi=yi, vi=vi, treat1=treat1, treat2=treat2,
+        res = network_meta_analysis(data, study=study, treatment=treatment, events=events, n=n, mean=mean,
+                                    sd=sd, yi=yi, vi=vi, treat1=treat1, treat2=treat2,
                                     measure=measure.upper() if measure else None, reference=reference,
                                     method=method.upper(), active=actives, add=add, to=to, level=level,
                                     small_values=small_values, n_sim=n_sim, seed=seed, node_split=node_split)

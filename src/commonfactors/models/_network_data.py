@@ -67,7 +67,8 @@ def _label(v) -> str:
 
 def _frame(data):
     if data is None:
-        raise InputError("no data was given", expected="data= a DataFrame with one row per trial arm or contrast")
+        raise InputError("no data was given",
+                         expected="data= a DataFrame with one row per trial arm or contrast")
     if hasattr(data, "iloc"):
         return data
     if hasattr(data, "to_frame"):  # the command line's pandas-free table
@@ -78,7 +79,8 @@ def _frame(data):
         return pd.DataFrame(dict(data))
     except (TypeError, ValueError) as e:
         raise InputError(f"data cannot be read as a table ({e})",
-                         expected="a DataFrame or a mapping of column names to columns of equal length") from None
+                         expected="a DataFrame or a mapping of column names to columns of equal length"
+                         ) from None
 
 
 def prepare(data, *, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2, measure, add, to, notes):
@@ -192,7 +194,7 @@ def _trials(use, s_codes, t_codes, s_levels, t_levels, rows, source, study, trea
     starts = np.flatnonzero(np.concatenate(([True], sc[1:] != sc[:-1])))
     ends = np.concatenate((starts[1:], [order.shape[0]]))
     trials = []
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         idx = order[a:b]
         tc = t_codes[idx]
         if np.unique(tc).shape[0] < tc.shape[0]:
@@ -263,8 +265,9 @@ class _ArmTable:
             else:
                 mu, sd, nn = v["mean"], v["sd"], v["n"]
                 fn = MEASURES[m].function
-                full = lambda x: np.full(io.shape, x)  # noqa: E731
-                y, var = fn(mu[io], sd[io], nn[io], full(mu[ib]), full(sd[ib]), full(nn[ib]))
+                k_o = io.shape[0]
+                y, var = fn(mu[io], sd[io], nn[io], np.full(k_o, mu[ib]), np.full(k_o, sd[ib]),
+                            np.full(k_o, nn[ib]))
                 if m == "MD":
                     V = np.full((io.shape[0], io.shape[0]), sd[ib] ** 2 / nn[ib])
                 else:  # Gleser & Olkin (2009), eq. 19.19
@@ -304,7 +307,7 @@ class _ContrastTable:
         arms = []
         for i, (s, idx) in enumerate(self.trials):
             t1, t2, y, v = self.t1[idx], self.t2[idx], self.y[idx], self.v[idx]
-            tr = list(dict.fromkeys(np.column_stack((t1, t2)).ravel().tolist()))  # arms in order of appearance
+            tr = list(dict.fromkeys(np.column_stack((t1, t2)).ravel().tolist()))  # arms, in order of rows
             p = len(tr)
             name = self.s_levels[s]
             if idx.shape[0] != p * (p - 1) // 2:
@@ -325,21 +328,21 @@ class _ContrastTable:
             eff = np.full(p, np.nan)
             var = np.full(p, np.nan)
             eff[b] = 0.0
-            for a1, a2, yy, vv in zip(t1, t2, y, v):
+            for a1, a2, yy, vv in zip(t1, t2, y, v, strict=True):
                 j1, j2 = pos[a1], pos[a2]
                 if j2 == b:
                     eff[j1], var[j1] = yy, vv
                 elif j1 == b:
                     eff[j2], var[j2] = -yy, vv
-            for a1, a2, yy in zip(t1, t2, y):
+            for a1, a2, yy in zip(t1, t2, y, strict=True):
                 j1, j2 = pos[a1], pos[a2]
                 if b not in (j1, j2) and abs((eff[j1] - eff[j2]) - yy) > 1e-6 * (1.0 + abs(yy)):
                     raise InputError(f"study {name!r}: the effect of {self.t_levels[a1]!r} vs "
                                      f"{self.t_levels[a2]!r} is {yy:g}, but its contrasts against "
                                      f"{self.t_levels[tr[b]]!r} give {eff[j1] - eff[j2]:g}",
                                      file=self.source, row=self.rows[idx[0]],
-                                     expected="effects of a multi-arm trial that are consistent (y_AC = y_AB + "
-                                              "y_BC)")
+                                     expected="effects of a multi-arm trial that are consistent "
+                                              "(y_AC = y_AB + y_BC)")
             others = [j for j in range(p) if j != b]
             d = len(others)
             V = np.full((d, d), 0.0 if s_arm is None else s_arm[b])
@@ -391,9 +394,9 @@ def _contrast_level(frame, source, study, yi, vi, treat1, treat2, notes):
     starts = np.flatnonzero(np.concatenate(([True], sc[1:] != sc[:-1])))
     ends = np.concatenate((starts[1:], [order.shape[0]]))
     trials = []
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         idx = order[a:b]
-        pairs = {tuple(sorted((int(p), int(q)))) for p, q in zip(t1[idx], t2[idx])}
+        pairs = {tuple(sorted((int(p), int(q)))) for p, q in zip(t1[idx], t2[idx], strict=True)}
         if len(pairs) < idx.shape[0]:
             raise InputError(f"study {s_levels[sc[a]]!r} compares the same two treatments twice "
                              f"({format_rows(rows[idx])})", file=source, row=rows[idx[-1]], column=study,

@@ -140,7 +140,7 @@ def fit(blocks, p: int, method: str, *, ng: int = 1, free: np.ndarray | None = N
         blocks = [(y, V, X, np.zeros(y.shape[0], dtype=np.int64)) for y, V, X in blocks]
     n = sum(b[0].size for b in blocks)
     xx = np.zeros((ng, free.shape[1], free.shape[1]))
-    for y, V, X, g in blocks:
+    for _, _, X, g in blocks:
         xx += _group_sum(np.einsum("mdp,mdq->mpq", X, X), g, ng)
     gi, pi = np.nonzero(~free)
     xx[gi, pi, pi] += 1.0
@@ -158,7 +158,8 @@ def fit(blocks, p: int, method: str, *, ng: int = 1, free: np.ndarray | None = N
     ll = _loglik(ev, n, p, reml, logdet_xx)
     converged = False
     it = 0
-    for it in range(1, _MAX_ITER + 1):
+    while it < _MAX_ITER:
+        it += 1
         if not ev["info"] > 0:
             break  # no information on tau2 (not converged)
         step = ev["score"] / ev["info"]

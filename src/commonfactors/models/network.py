@@ -150,7 +150,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
         con = table.contrasts(ref)
     elif ref not in used:
         raise InputError(f"reference={reference!r} is in no trial with complete data",
-                         expected="a treatment of the network: " + ", ".join(map(repr, (labels[t] for t in used))))
+                         expected="a treatment of the network: "
+                         + ", ".join(map(repr, (labels[t] for t in used))))
     _connected(con, used, labels)
     names = [labels[t] for t in used]
     T = len(used)
@@ -161,7 +162,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     blocks = _blocks(con.groups, lambda tr: pcol.get(tr, -1), P)
     n_contrasts = sum(b[0].size for b in blocks)
     if method != "FE" and n_contrasts <= P:
-        what = f"{n_contrasts} contrast{'s' if n_contrasts > 1 else ''} for {P} treatment effect{'s' if P > 1 else ''}"
+        what = (f"{n_contrasts} contrast{'s' if n_contrasts > 1 else ''} for {P} treatment "
+                f"effect{'s' if P > 1 else ''}")
         notes.add(f"{what} leave no information on tau2: fitted as a common-effect model (method FE)",
                   BoundaryWarning)
         method = "FE"
@@ -183,7 +185,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     stat, pval, _, lo, hi = inference.wald(res.beta, se, level=level)
     pi = z * np.sqrt(se**2 + tau2)
     effects = [{"treatment": labels[t], "estimate": float(res.beta[j]), "se": float(se[j]),
-                "stat": float(stat[j]), "pval": float(pval[j]), "ci_low": float(lo[j]), "ci_high": float(hi[j]),
+                "stat": float(stat[j]), "pval": float(pval[j]), "ci_low": float(lo[j]),
+                "ci_high": float(hi[j]),
                 "pi_low": float(res.beta[j] - pi[j]), "pi_high": float(res.beta[j] + pi[j])}
                for j, t in enumerate(others)]
     league = _league(names, beta, vc, tau2, level)
@@ -198,7 +201,7 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
         dodo = _dodo(active, labels, used, col, beta, vc, con, level, seed, measure)
     designs = _designs(con, labels)
     n_arm = {}
-    for i, t, nn in con.arms:
+    for _, t, nn in con.arms:
         n_arm[t] = n_arm.get(t, 0.0) + nn
     edges = {}
     for t_list in _trial_treatments(con).values():
@@ -208,7 +211,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
                 edges[key] = edges.get(key, 0) + 1
     graph = {"nodes": [{"treatment": labels[t], "n": n_arm[t] if not math.isnan(n_arm[t]) else None,
                         "k": sum(1 for _, tt, _ in con.arms if tt == t)} for t in used],
-             "edges": [{"treat1": names[a], "treat2": names[b], "k": kk} for (a, b), kk in sorted(edges.items())]}
+             "edges": [{"treat1": names[a], "treat2": names[b], "k": kk}
+                       for (a, b), kk in sorted(edges.items())]}
     return NetworkResult(
         reference=labels[ref], method=method, measure=measure, level=level, tau2=tau2,
         k=len(con.studies), n_contrasts=res.n, treatments=tuple(names), effects=tuple(effects),
@@ -251,7 +255,8 @@ def _connected(con, used, labels):
     for t in used:
         parts.setdefault(find(t), []).append(labels[t])
     if len(parts) > 1:
-        shown = "; ".join("{" + ", ".join(p) + "}" for p in sorted(parts.values(), key=lambda p: (-len(p), p)))
+        ordered = sorted(parts.values(), key=lambda p: (-len(p), p))
+        shown = "; ".join("{" + ", ".join(p) + "}" for p in ordered)
         raise InputError(f"the network is disconnected: {len(parts)} parts share no trial ({shown})",
                          expected="a connected network: each treatment linked to the others through trials")
 
@@ -421,7 +426,8 @@ def _node_split(con, names, used, pcol, blocks, P, method, beta, vc, level, note
         x_new = np.concatenate([e.ravel() for e in extra])
         if np.linalg.matrix_rank(np.column_stack((X_all, x_new))) <= P:
             continue  # no indirect evidence: delta is not identified
-        aug = [(y, V, np.concatenate((X, e[:, :, None]), axis=2)) for (y, V, X), e in zip(blocks, extra)]
+        aug = [(y, V, np.concatenate((X, e[:, :, None]), axis=2))
+               for (y, V, X), e in zip(blocks, extra, strict=True)]
         fit = notes.run(f"the split of {names[ia]} vs {names[ib]}", _network_fit.fit, aug, P + 1, method)
         ind = np.zeros(P + 1)
         if ta in pcol:
@@ -461,7 +467,8 @@ def _dodo(active, labels, used, col, beta, vc, con, level, seed, measure):
             codes.append(c)
     a = len(codes)
     if a < 2:
-        raise InputError(f"active={list(active)!r} names {a} treatment", expected="two active treatments or more")
+        raise InputError(f"active={list(active)!r} names {a} treatment",
+                         expected="two active treatments or more")
     j = np.array([col[c] for c in codes])
     theta = beta[j]
     S = vc[np.ix_(j, j)]

@@ -19,9 +19,9 @@ class NetworkResult(Printable):
     """Result of network_meta_analysis(). Field names are the command line's JSON keys; nothing is rounded.
 
     ``effects``: one dict per treatment other than the ``reference`` (treatment, estimate, se, stat, pval,
-    ci_low, ci_high, pi_low, pi_high), on the scale of ``measure`` (log scale for OR and RR). ``league``: every
-    pair, ``estimate`` = treat1 vs treat2. ``vcov``: the covariance of the effects of ``treatments`` against
-    the reference (its row and column zero). ``pscore``: P-scores; ``sucra``: SUCRA, mean rank and the
+    ci_low, ci_high, pi_low, pi_high), on the scale of ``measure`` (log scale for OR and RR). ``league``:
+    every pair, ``estimate`` = treat1 vs treat2. ``vcov``: the covariance of the effects of ``treatments``
+    against the reference (its row and column zero). ``pscore``: P-scores; ``sucra``: SUCRA, mean rank and the
     probability of being best from ``n_sim`` draws (``seed``); ``small_values`` says which direction is
     better. ``tau2``: the heterogeneity variance shared by all comparisons (0 for "FE"). ``k``: trials;
     ``n_contrasts``: contrasts (arms - 1 per trial). ``inconsistency``: the design-by-treatment test (``q``,
@@ -60,10 +60,12 @@ class NetworkResult(Printable):
     def to_dict(self) -> dict:
         out = {"reference": self.reference, "method": self.method, "measure": self.measure,
                "level": self.level, "tau2": self.tau2, "k": self.k, "n_contrasts": self.n_contrasts,
-               "treatments": list(self.treatments), "effects": list(self.effects), "league": list(self.league),
+               "treatments": list(self.treatments), "effects": list(self.effects),
+               "league": list(self.league),
                "vcov": [list(r) for r in self.vcov], "pscore": list(self.pscore), "sucra": list(self.sucra),
                "small_values": self.small_values, "inconsistency": self.inconsistency, "dodo": self.dodo,
-               "loglik": self.loglik, "qe": self.qe, "converged": self.converged, "designs": list(self.designs),
+               "loglik": self.loglik, "qe": self.qe, "converged": self.converged,
+               "designs": list(self.designs),
                "graph": self.graph, "n_sim": self.n_sim, "seed": self.seed,
                "node_split": None if self.node_split is None else list(self.node_split),
                "warnings": list(self.warnings)}
@@ -81,11 +83,11 @@ class NetworkResult(Printable):
         return frame(list(self.league), LEAGUE_COLUMNS)
 
     def plot_graph(self, ax=None, **options):
-        """The network graph: nodes sized by participants, edges by the number of trials; the matplotlib Axes."""
+        """The network graph (nodes sized by participants, edges by trials); returns the matplotlib Axes."""
         return draw("network_graph", self, ax=ax, **options)
 
     def plot_forest(self, ax=None, **options):
-        """Each treatment vs the reference with its confidence and prediction intervals; the matplotlib Axes."""
+        """Each treatment vs the reference with its confidence and prediction intervals; returns the Axes."""
         return draw("network_forest", self, ax=ax, **options)
 
     def summary(self) -> Summary:
@@ -107,8 +109,9 @@ class NetworkResult(Printable):
         else:
             lines.append("Design-by-treatment inconsistency: not testable (no loop of different designs)")
         if self.node_split:
-            rows = [[f"{r['treat1']} vs {r['treat2']}", str(r["k_direct"]), fmt(r["direct"]), fmt(r["indirect"]),
-                     fmt(r["network"]), fmt(r["difference"]), fmt(r["difference_se"]), fmt_p(r["pval"])]
+            rows = [[f"{r['treat1']} vs {r['treat2']}", str(r["k_direct"]), fmt(r["direct"]),
+                     fmt(r["indirect"]), fmt(r["network"]), fmt(r["difference"]), fmt(r["difference_se"]),
+                     fmt_p(r["pval"])]
                     for r in self.node_split]
             lines += ["", "Node splitting (direct vs indirect evidence):",
                       table(["", "k", "direct", "indirect", "network", "diff", "se", "pval"], rows)]
@@ -117,7 +120,8 @@ class NetworkResult(Printable):
         ps = {r["treatment"]: r["pscore"] for r in self.pscore}
         su = {r["treatment"]: r["sucra"] for r in self.sucra}
         body = [[e["treatment"], fmt(e["estimate"]), fmt(e["se"]), fmt(e["stat"]), fmt_p(e["pval"]),
-                 fmt(e["ci_low"]), fmt(e["ci_high"]), fmt(e["pi_low"]), fmt(e["pi_high"])] for e in self.effects]
+                 fmt(e["ci_low"]), fmt(e["ci_high"]), fmt(e["pi_low"]), fmt(e["pi_high"])]
+                for e in self.effects]
         lines += ["", f"Treatments vs {self.reference} ({lv} confidence and prediction intervals):",
                   table(["", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub", "pi.lb", "pi.ub"], body)]
         better = "smaller" if self.small_values == "good" else "larger"
@@ -127,14 +131,16 @@ class NetworkResult(Printable):
         if self.dodo is not None:
             d = self.dodo
             lo, hi = d["tau2_technique_ci"]
-            lines += ["", f"Dodo-bird test ({', '.join(d['active'])} equal): Q(df = {d['df']}) = {fmt(d['q'])}, "
-                          f"p-val {pval_eq(d['pval'])}",
-                      f"Between-technique variance: {fmt(d['tau2_technique'])}, {lv} CI [{fmt(lo)}, {fmt(hi)}]"]
+            lines += ["", f"Dodo-bird test ({', '.join(d['active'])} equal): Q(df = {d['df']}) = "
+                          f"{fmt(d['q'])}, p-val {pval_eq(d['pval'])}",
+                      f"Between-technique variance: {fmt(d['tau2_technique'])}, {lv} CI "
+                      f"[{fmt(lo)}, {fmt(hi)}]"]
             if d.get("share") is not None:
                 lines.append(f"Share of the outcome variance owed to technique: {fmt(d['share'])}, {lv} CI "
                              f"[{fmt(d['share_ci'][0])}, {fmt(d['share_ci'][1])}]")
             w = d["wampold"]
             if w["q"] is not None:
                 lines.append(f"Wampold et al. (1997), {w['k']} head-to-head comparisons with random signs "
-                             f"(seed {w['seed']}): Q(df = {w['df']}) = {fmt(w['q'])}, p-val {pval_eq(w['pval'])}")
+                             f"(seed {w['seed']}): Q(df = {w['df']}) = {fmt(w['q'])}, "
+                             f"p-val {pval_eq(w['pval'])}")
         return Summary("\n".join(lines), notes=self.warnings)
