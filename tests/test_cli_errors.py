@@ -107,9 +107,9 @@ CASES = [
     ("network-missing-file", ["network", "{dir}/nofile.csv", "--treatment", "t", "--events", "e", "--n", "n",
                               "--measure", "OR", "--plot", "graph", "--out", "{dir}/net.png"],
      "no such file or dataset", "{dir}/net.png"),
-    ("network-misspelled-column", ["network", "{dir}/bcg.csv", "--study", "yi", "--treatment", "vii", "--events",
-                                   "yi", "--n", "vi", "--measure", "OR", "--plot", "graph", "--out",
-                                   "{dir}/net.png"], "no column 'vii'", "{dir}/net.png"),
+    ("network-misspelled-column", ["network", "{dir}/bcg.csv", "--study", "yi", "--treatment", "vii",
+                                   "--events", "yi", "--n", "vi", "--measure", "OR", "--plot", "graph",
+                                   "--out", "{dir}/net.png"], "no column 'vii'", "{dir}/net.png"),
     # monitor
     ("monitor-missing-file", ["monitor", "{dir}/nofile.csv", "--client", "c", "--session", "s", "--score",
                               "y", "--instrument", "ORS"], "no such file or dataset", None),

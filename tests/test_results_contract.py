@@ -116,8 +116,8 @@ RESULTS = {
         pd.read_csv(Path(__file__).parent / "data" / "development_slopes.csv"), "y", "therapist", "time",
         client="client", baseline="baseline"),
     "NetworkResult": lambda: cf.network_meta_analysis(
-        pd.read_csv(Path(__file__).parent / "data" / "network_hasselblad1998.csv"), study="study", treatment="trt",
-        events="xi", n="ni", measure="OR", reference="no_contact", small_values="bad",
+        pd.read_csv(Path(__file__).parent / "data" / "network_hasselblad1998.csv"), study="study",
+        treatment="trt", events="xi", n="ni", measure="OR", reference="no_contact", small_values="bad",
         active=["ind_counseling", "grp_counseling", "self_help"]),
     "MonitorResult": lambda: cf.monitor(pd.read_csv(Path(__file__).parent / "data" / "monitoring_ors.csv"),
                                         client="client", session="session", score="ors", therapist="therapist",
@@ -255,8 +255,8 @@ def _keys_of(name: str, d: dict) -> None:
                           "q_pval", "method", "level", "source", "origin", "studies", "warnings"}
         assert all(set(s) == {"study", "icc", "n_therapists", "n_clients", "vi", "weight"} for s in d["studies"])
     elif base == "NetworkResult":  # the network command's JSON (network meta-analysis)
-        assert {"reference", "method", "tau2", "k", "treatments", "effects", "league", "pscore", "inconsistency",
-                "dodo", "warnings"} <= set(d)
+        assert {"reference", "method", "tau2", "k", "treatments", "effects", "league", "pscore",
+                "inconsistency", "dodo", "warnings"} <= set(d)
         assert all({"treatment", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high"} <= set(e)
                    for e in d["effects"])
         assert {"q", "df", "pval"} <= set(d["inconsistency"])

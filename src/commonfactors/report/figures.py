@@ -1298,7 +1298,7 @@ def save(fig, path, *, formats=("png", "svg"), public: bool = True) -> list[Path
 
 
 def _network_scale(result):
-    """(transform, reference value, axis word) of a network's effects: odds and risk ratios drawn as ratios."""
+    """(transform, reference value, axis word) of a network's effects; odds and risk ratios as ratios."""
     if getattr(result, "measure", None) in ("OR", "RR"):
         return np.exp, 1.0, {"OR": "odds ratio", "RR": "risk ratio"}[result.measure]
     word = {"RD": "risk difference", "MD": "mean difference", "SMD": "standardized mean difference"}
@@ -1332,7 +1332,7 @@ def network_graph(result, *, ax=None, title: str | None = None):
     names = [nd["treatment"] for nd in nodes]
     T = len(names)
     angle = np.pi / 2 - 2 * np.pi * np.arange(T) / T
-    xy = {nm: (math.cos(a), math.sin(a)) for nm, a in zip(names, angle)}
+    xy = {nm: (math.cos(a), math.sin(a)) for nm, a in zip(names, angle, strict=True)}
     pal = palette()
     kmax = max(e["k"] for e in edges)
     for e in edges:
@@ -1342,17 +1342,19 @@ def network_graph(result, *, ax=None, title: str | None = None):
         if T <= 12:
             ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(e["k"]), fontsize=7, ha="center", va="center",
                     color="#333333", zorder=4, parse_math=False,
-                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+                    bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
+                          "alpha": 0.8})
     sizes = np.array([nd["n"] if nd["n"] is not None else nd["k"] for nd in nodes], float)
     area = 60.0 + 900.0 * sizes / sizes.max()
     ax.scatter([xy[nm][0] for nm in names], [xy[nm][1] for nm in names], s=area, color=pal[1],
                edgecolors="white", linewidths=1.0, zorder=3)
-    for nm, a, nd in zip(names, angle, nodes):
+    for nm, a, nd in zip(names, angle, nodes, strict=True):
         c, s = math.cos(a), math.sin(a)
         who = f"n = {int(nd['n'])}" if nd["n"] is not None else f"{nd['k']} arms"
         ha = "left" if c > 0.3 else "right" if c < -0.3 else "center"
         r = 1.16 if ha != "center" else 1.27  # above and below a node, clear of its largest size
-        ax.text(r * c, r * s, f"{_short(nm, 24)}\n({who})", ha=ha, va="center", fontsize=7.5, parse_math=False)
+        ax.text(r * c, r * s, f"{_short(nm, 24)}\n({who})", ha=ha, va="center", fontsize=7.5,
+                parse_math=False)
     ax.set_xlim(-1.9, 1.9)
     ax.set_ylim(-1.45, 1.45)
     ax.set_aspect("equal")
