@@ -13,7 +13,9 @@
 #
 # Each model by REML and by ML (lmer run to convergence: bobyqa, rhoend 1e-12): theta, variance components,
 # ICC, fixed effects and their standard errors (vcov), REMLcrit (REML) or deviance (ML), logLik, and the
-# therapists' ranef(condVar = TRUE) with their conditional variances. The ICC's profile interval is computed
+# therapists' ranef(condVar = TRUE) with their conditional variances. One REML fit of post ~ pre +
+# (1 | therapist) ends with bobyqa's warning "convergence code 3" (a trust-region step failed to reduce
+# its model) at this rhoend: its REMLcrit still equals the closed form's minimum to 1e-14, theta to 1e-8. The ICC's profile interval is computed
 # from the criterion as a function of theta (devFunOnly = TRUE): {theta: d(theta) - d(theta_hat) <=
 # qchisq(level, 1)} mapped through theta^2 / (1 + theta^2), roots by uniroot (tol 1e-13), lower bound 0 when
 # d(0) - d(theta_hat) <= qchisq(level, 1). With sites the therapist share psi = s2_t / (s2_t + s2_s + s2) is
