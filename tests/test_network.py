@@ -295,3 +295,11 @@ def test_undefined_arms(frame, kw, message):
     data = pd.DataFrame({"study": [1, 1, 2, 2], "trt": ["A", "B", "A", "B"], **frame})
     with pytest.raises(InputError, match=message):
         network_meta_analysis(data, study="study", treatment="trt", n="n", **kw)
+
+
+def test_contrast_level_multi_arm_trial_needs_every_pair():
+    rows = contrast_rows(HB)
+    pair = (rows["t1"] == "grp_counseling") & (rows["t2"] == "ind_counseling")
+    drop = rows.index[(rows["study"] == 2) & pair]
+    with pytest.raises(InputError, match="study '2' compares 3 treatments in 2 rows.*every pair of its 3"):
+        network_meta_analysis(rows.drop(drop), study="study", yi="yi", vi="vi", treat1="t1", treat2="t2")

@@ -314,7 +314,8 @@ class _ContrastTable:
                 raise InputError(f"study {name!r} compares {p} treatments in {idx.shape[0]} rows",
                                  file=self.source, row=self.rows[idx[0]],
                                  expected=f"every pair of its {p} arms once ({p * (p - 1) // 2} rows) for a "
-                                          "multi-arm trial")
+                                          "multi-arm trial (their covariances come from all pairs), or "
+                                          "arm-level data")
             pos = {t: j for j, t in enumerate(tr)}
             b = pos[ref] if ref in pos else 0
             if p == 2:
