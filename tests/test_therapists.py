@@ -237,6 +237,7 @@ def test_to_dict_has_the_contract_keys_and_is_plain_json():
     text = str(res.summary())
     assert "ICC (therapist) = 0.0259" in text and "ICC (site) = 0.0782" in text
     assert "REML criterion at convergence: 1770.2856" in text
+    assert "Formula: post ~ pre + (1 | site) + (1 | therapist)" in text and d["formula"] in text
 
 
 def test_wald_fixed_effects():

@@ -191,7 +191,22 @@ def therapist_effects(data, outcome: str, therapist: str, client: str | None = N
         site_effect=site_effect if site is not None else None, coefficients=coefficients, ranef=ranef,
         n_flagged=n_flagged, expected_flagged=(100.0 - level) / 100.0 * m, reml_crit=crit, loglik=-crit / 2.0,
         theta=(theta_t, theta_s) if sited else (theta_t,), outcome=outcome, therapist=therapist,
+        formula=_formula(outcome, therapist, baseline if session is None else "baseline", mods, site,
+                         site_effect), site=site,
         n_boot=n_boot if ci == "bootstrap" else None, warnings=notes())
+
+
+def _formula(outcome, therapist, baseline, mods, site, site_effect) -> str:
+    """The model as lme4's formula, for the printed summary."""
+    fixed = [baseline] if baseline is not None else []
+    if isinstance(mods, str):
+        fixed.append(mods.strip().lstrip("~").strip())
+    elif mods is not None:
+        fixed.append("mods")
+    if site is not None and site_effect == "fixed":
+        fixed.append(site)
+    random = [f"(1 | {site})"] if site is not None and site_effect == "random" else []
+    return f"{outcome} ~ {' + '.join([*(fixed or ['1']), *random, f'(1 | {therapist})'])}"
 
 
 def _options(method, ci, site_effect, level, n_boot, seed):

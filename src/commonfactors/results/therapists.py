@@ -58,6 +58,8 @@ class TherapistResult(Printable):
     theta: tuple[float, ...]
     outcome: str = "outcome"
     therapist: str = "therapist"
+    formula: str = ""
+    site: str | None = None
     n_boot: int | None = None
     warnings: tuple[str, ...] = ()
 
@@ -74,7 +76,7 @@ class TherapistResult(Printable):
             "n_sites": self.n_sites, "dropped": self.dropped, "singular": self.singular,
             "converged": self.converged, "method": self.method, "ci_method": self.ci_method,
             "level": self.level, "site_effect": self.site_effect, "n_boot": self.n_boot,
-            "reml_crit": self.reml_crit, "loglik": self.loglik,
+            "reml_crit": self.reml_crit, "loglik": self.loglik, "formula": self.formula,
             "coefficients": self.coefficients.to_dict(orient="records"),
             "ranef": self.ranef.to_dict(orient="records"),
             "n_flagged": self.n_flagged, "expected_flagged": self.expected_flagged,
@@ -97,16 +99,16 @@ class TherapistResult(Printable):
         fit_by = "REML" if self.method == "REML" else "maximum likelihood"
         rows = [[self.therapist, "(Intercept)", fmt(self.var_therapist), fmt(math.sqrt(self.var_therapist))]]
         if self.var_site is not None:
-            rows.append(["site", "(Intercept)", fmt(self.var_site), fmt(math.sqrt(self.var_site))])
+            rows.append([self.site or "site", "(Intercept)", fmt(self.var_site),
+                         fmt(math.sqrt(self.var_site))])
         rows.append(["Residual", "", fmt(self.var_residual), fmt(math.sqrt(self.var_residual))])
         groups = f"{self.therapist}, {self.n_therapists}"
         if self.n_sites is not None:
-            groups += f"; site, {self.n_sites}"
+            groups += f"; {self.site or 'site'}, {self.n_sites}"
         how = "profile likelihood" if self.ci_method == "profile" else \
             f"parametric bootstrap, {self.n_boot} replicates, percentile"
         lv = f"{self.level:g}%"
-        random = f"(1 | {self.therapist})" + (" + (1 | site)" if self.var_site is not None else "")
-        lines = [f"Linear mixed model fit by {fit_by}: {self.outcome} ~ fixed effects + {random}",
+        lines = [f"Linear mixed model fit by {fit_by}", f"Formula: {self.formula}",
                  f"{crit_name}: {fmt(self.reml_crit)}   logLik: {fmt(self.loglik)}", "",
                  "Random effects:", table(["Groups", "Name", "Variance", "Std.Dev."], rows),
                  f"Number of obs: {self.n_clients}, groups: {groups}"
@@ -114,7 +116,7 @@ class TherapistResult(Printable):
                  f"ICC ({self.therapist}) = {fmt(self.icc)}, {lv} CI [{fmt(self.ci_low)}, "
                  f"{fmt(self.ci_high)}] ({how})"]
         if self.icc_site is not None:
-            lines.append(f"ICC (site) = {fmt(self.icc_site)}")
+            lines.append(f"ICC ({self.site or 'site'}) = {fmt(self.icc_site)}")
         if self.site_effect == "fixed":
             lines.append("Sites entered as fixed effects.")
         body = [[r.term, fmt(r.estimate), fmt(r.se), fmt(r.stat, 3), fmt_p(r.pval), fmt(r.ci_low),
