@@ -20,7 +20,6 @@ from typing import Literal, get_args
 import numpy as np
 
 from .. import _checks
-from .. import _distributions as dist
 from .._checks import (
     MISSING,
     design_matrix,
@@ -168,7 +167,7 @@ def therapist_effects(data, outcome: str, therapist: str, client: str | None = N
         notes.add("the variance ratio reached the end of the searched range (1e4)", ConvergenceWarning)
     crit = float(ev.crit[0])
     if ci == "profile":
-        q = float(dist.chi2_ppf(level / 100.0, 1))
+        q = inference.critical(level) ** 2  # chi2_1's level quantile: the square of the normal's
         if sited:
             ci_low, ci_high = _lmm.profile_share(st, reml=reml, psi_hat=icc, crit_hat=crit, q=q)
         else:
