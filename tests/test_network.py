@@ -289,7 +289,7 @@ def test_no_information_on_tau2_fits_a_common_effect_model():
     ({"e": [0, 0, 3, 5], "n": [20, 20, 30, 30]}, {"events": "e", "measure": "OR", "add": 0, "to": "none"},
      "study '1': the OR of its arms is undefined"),
     ({"m": [1.0, 2.0, 1.0, 1.2], "s": [1.0, 1.0, 1.0, 1.0], "n": [1, 1, 30, 30]},
-     {"mean": "m", "sd": "s", "measure": "SMD"}, "column 'n': got 1; expected at least 2 participants"),
+     {"mean": "m", "sd": "s", "measure": "SMD"}, "column 'n': got 1; expected more than 1 participant"),
 ])
 def test_undefined_arms(frame, kw, message):
     data = pd.DataFrame({"study": [1, 1, 2, 2], "trt": ["A", "B", "A", "B"], **frame})

@@ -162,20 +162,21 @@ def _arm_level(frame, source, m, study, treatment, cols, add, to, notes):
 
 
 def _check_arm_values(values, cols, rows, source):
+    """Counts and sizes as escalc accepts them (not necessarily whole: imputed counts are fractional)."""
+
     def first_bad(mask, col, expected):
         bad = np.flatnonzero(mask)
         if bad.size:
             i = bad[0]
-            raise InputError(f"got {values_of[col][i]:g}", file=source, row=rows[i], column=cols[col],
+            raise InputError(f"got {values[col][i]:g}", file=source, row=rows[i], column=cols[col],
                              expected=expected)
 
-    values_of = values
     with np.errstate(invalid="ignore"):
         n = values["n"]
-        first_bad((n <= 0) | (np.abs(n - np.round(n)) > 1e-8), "n", "a whole number of participants >= 1")
+        first_bad(n <= 0, "n", "a number of participants > 0")
         if "events" in values:
             e = values["events"]
-            first_bad((e < 0) | (np.abs(e - np.round(e)) > 1e-8), "events", "a whole number of events >= 0")
+            first_bad(e < 0, "events", "a number of events >= 0")
             bad = np.flatnonzero(e > n)
             if bad.size:
                 i = bad[0]
@@ -183,7 +184,7 @@ def _check_arm_values(values, cols, rows, source):
                                  column=cols["events"], expected="events <= n")
         if "sd" in values:
             first_bad(values["sd"] <= 0, "sd", "a standard deviation > 0")
-            first_bad(n < 2, "n", "at least 2 participants in an arm with a mean and SD")
+            first_bad(n <= 1, "n", "more than 1 participant in an arm with a mean and SD")
 
 
 def _trials(use, s_codes, t_codes, s_levels, t_levels, rows, source, study, treatment):
