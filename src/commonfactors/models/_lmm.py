@@ -241,11 +241,12 @@ def _root(lo, hi, sign_fun, steps: int = ROOT_STEPS, rtol: float = 1e-15):
     return x
 
 
-def _newton(lo, hi, fun_deriv, rtol: float = 1e-15, steps: int = ROOT_STEPS):
+def _newton(lo, hi, fun_deriv, rtol: float = 1e-15, ftol: float = 0.0, steps: int = ROOT_STEPS):
     """The root of each lane's function in its bracket [lo, hi] (negative at ``lo``, positive at ``hi``) by
     Newton's method kept inside the bracket: a step that leaves it, or a zero derivative, bisects instead
     (the safeguard of Press et al., 2007, Numerical Recipes, 3rd ed., section 9.4). ``fun_deriv(x)``
-    returns the function and its derivative. Stops when no lane's estimate moves by more than ``rtol``."""
+    returns the function and its derivative. Stops when in every lane the estimate moves by no more than
+    ``rtol`` relative or the function is within ``ftol`` of 0 (its rounding noise)."""
     lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
     x = 0.5 * (lo + hi)
     for _ in range(steps):
@@ -255,7 +256,7 @@ def _newton(lo, hi, fun_deriv, rtol: float = 1e-15, steps: int = ROOT_STEPS):
         with np.errstate(divide="ignore", invalid="ignore"):
             new = x - f / df
         new = np.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
-        done = (np.abs(new - x) <= rtol * np.abs(new) + 1e-300) | (f == 0)
+        done = (np.abs(new - x) <= rtol * np.abs(new) + 1e-300) | (np.abs(f) <= ftol)
         x = np.where(f == 0, x, new)
         if done.all():
             break
@@ -377,7 +378,8 @@ def profile_theta_t(st: Sums, *, reml: bool, theta_hat: float, crit_hat: float, 
     brackets_hi = np.array([lo_ends[1], hi_bracket[1] if hi_bracket else 1.0])
     # the lower root: excess falls through 0 from 0 to theta_hat; the upper one rises through 0
     sign = np.array([-1.0, 1.0])
-    roots = _newton(brackets_lo, brackets_hi, excess_deriv)
+    # the criterion is known to ~1e-16 of its size: closer to the root its sign is rounding noise
+    roots = _newton(brackets_lo, brackets_hi, excess_deriv, ftol=1e-13 * (abs(crit_hat) + q))
     low = 0.0 if f0 <= 0 else float(roots[0])
     high = float(roots[1]) if hi_bracket else math.inf
     return low, high
