@@ -6,7 +6,9 @@
 # vcov (Ruecker & Schwarzer 2015, eq. 3); the design-by-treatment interaction model (Higgins et al. 2012)
 # fitted by rma.mv with design-specific effects and its Wald test of the consistency restrictions; the
 # Dodo-bird Wald test by anova(, X = L) and the between-technique variance (Paule-Mandel root of the
-# generalised Q, Q-profile interval by uniroot).
+# generalised Q, Q-profile interval by uniroot); node splitting (Dias et al. 2010). Also the Metapsy depression
+# database as a network of therapy and control types (tests/data/network_metapsy_arms.csv, made from the
+# shipped dataset by tests/test_network_metapsy.py's rule).
 #
 #   Rscript tests/reference/network.R      (from the repository's root)
 
@@ -196,10 +198,18 @@ synthetic_md <- sapply(c("REML", "ML", "FE"), function(method)
   fit_network(contrasts(md, "A", "MD"), treat, "A", method, "good", md_active), simplify = FALSE)
 synthetic_smd <- fit_network(contrasts(md, "A", "SMD"), treat, "A", "REML", "good", md_active)
 
+# -- the Metapsy depression database as a network of therapy and control types (arms made from the shipped
+#    dataset by tests/test_network_metapsy.py's rule), SMD, care as usual the reference -------------------------
+mp <- read.csv("tests/data/network_metapsy_arms.csv")
+mp_tr <- c("cau", setdiff(sort(unique(mp$trt)), "cau"))
+metapsy <- fit_network(contrasts(mp, "cau", "SMD"), mp_tr, "cau", "REML", "good",
+                       c("cbt", "bat", "pst", "ipt", "dyn", "3rd", "lrt", "sup"))
+
 hasselblad_split <- node_split(hb_cn, hb_tr, "no_contact", "REML")
 synthetic_md_split <- node_split(contrasts(md, "A", "MD"), treat, "A", "REML")
 
 write_reference(list(hasselblad = hasselblad, hasselblad_self_help = hasselblad_self_help,
                      synthetic_md = synthetic_md, synthetic_smd = synthetic_smd,
-                     hasselblad_node_split = hasselblad_split, synthetic_md_node_split = synthetic_md_split),
+                     hasselblad_node_split = hasselblad_split, synthetic_md_node_split = synthetic_md_split,
+                     metapsy = metapsy),
                 "network")
