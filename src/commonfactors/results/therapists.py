@@ -29,7 +29,9 @@ class TherapistResult(Printable):
     how many would be flagged by chance if no therapist differed. ``reml_crit`` is lme4's REMLcrit (REML) or
     deviance (ML), ``loglik`` = -reml_crit / 2. ``dropped`` counts clients left out (one session only, or
     missing values). ``singular``: a variance component is estimated at (or within lme4's 1e-4 tolerance of)
-    zero.
+    zero. ``theta`` holds lme4's relative standard deviations (therapist[, site]) / residual, ``formula``
+    the model in lme4's spelling, ``n_boot`` the bootstrap replicates (None for a profile interval). With
+    random sites each therapist's ``eb`` is its deviation from its site's effect.
     """
 
     icc: float
