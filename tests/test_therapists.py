@@ -430,6 +430,12 @@ def test_error_collinear_fixed_effects():
         cf.therapist_effects(d, "post", "therapist", baseline="pre", mods="~ pre2")
 
 
+def test_error_every_row_missing():
+    d = pd.read_csv(DATA / "sessions.csv").assign(score=np.nan)
+    with pytest.raises(InputError, match="every row has a missing value in one of 'score', 'therapist'"):
+        cf.therapist_effects(d, "score", "therapist", client="client", session="session")
+
+
 def test_error_one_therapist_and_one_client_each():
     d = _frame()
     with pytest.raises(InputError, match="clients of two therapists or more"):

@@ -282,6 +282,11 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         _checks.check_range(b, column=baseline, rows=rows, source=source, expected="a finite baseline score")
         missing |= np.isnan(b)
     dropped = 0
+    if missing.all():
+        named = ", ".join(repr(c) for c in (outcome, therapist, client, baseline, site, session)
+                          if c is not None)
+        raise InputError(f"every row has a missing value in one of {named}", file=source,
+                         expected="rows with the outcome, the therapist and the other columns named")
     if session is not None:
         if client is None:
             raise InputError(f"session={session!r} without client=", expected="client= the column naming "
