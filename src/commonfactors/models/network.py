@@ -392,6 +392,8 @@ def _inconsistency(con, used, ref, pcol, P, blocks, res, method, notes):
         dblocks.append((y, V, X, gr))
     fit_design = functools.partial(_network_fit.fit, dblocks, Q, ng=len(designs), free=free)
     dres = notes.run("the design-by-treatment model", fit_design, method)
+    if not dres.converged:
+        notes.add("the REML/ML iterations of the design-by-treatment model did not converge", ConvergenceWarning)
     info = dres.info
     b = dres.beta
     Ib = info @ b
@@ -429,6 +431,9 @@ def _node_split(con, names, used, pcol, blocks, P, method, beta, vc, level, note
         aug = [(y, V, np.concatenate((X, e[:, :, None]), axis=2))
                for (y, V, X), e in zip(blocks, extra, strict=True)]
         fit = notes.run(f"the split of {names[ia]} vs {names[ib]}", _network_fit.fit, aug, P + 1, method)
+        if not fit.converged:
+            notes.add(f"the REML/ML iterations of the split of {names[ia]} vs {names[ib]} did not converge",
+                      ConvergenceWarning)
         ind = np.zeros(P + 1)
         if ta in pcol:
             ind[pcol[ta]] += 1.0
