@@ -393,7 +393,8 @@ def _inconsistency(con, used, ref, pcol, P, blocks, res, method, notes):
     fit_design = functools.partial(_network_fit.fit, dblocks, Q, ng=len(designs), free=free)
     dres = notes.run("the design-by-treatment model", fit_design, method)
     if not dres.converged:
-        notes.add("the REML/ML iterations of the design-by-treatment model did not converge", ConvergenceWarning)
+        notes.add("the REML/ML iterations of the design-by-treatment model did not converge",
+                  ConvergenceWarning)
     info = dres.info
     b = dres.beta
     Ib = info @ b
