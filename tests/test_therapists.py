@@ -436,6 +436,13 @@ def test_error_every_row_missing():
         cf.therapist_effects(d, "score", "therapist", client="client", session="session")
 
 
+def test_error_every_client_with_a_single_session():
+    d = pd.read_csv(DATA / "sessions.csv").drop_duplicates("client")
+    left = r"no client is left to fit \(\d+ dropped\).*two sessions or more"
+    with pytest.warns(DroppedRowsWarning), pytest.raises(InputError, match=left):
+        cf.therapist_effects(d, "score", "therapist", client="client", session="session")
+
+
 def test_error_one_therapist_and_one_client_each():
     d = _frame()
     with pytest.raises(InputError, match="clients of two therapists or more"):

@@ -377,6 +377,10 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         if site_of.max() < 1:
             raise InputError("all therapists are in one site", file=source, column=site,
                              expected="two sites or more for a site variance")
+    if n == 0:
+        raise InputError(f"no client is left to fit ({dropped} dropped)", file=source,
+                         expected="clients with an outcome"
+                                  + (" and two sessions or more" if session is not None else ""))
     if m < 2:
         raise InputError(f"{n} clients of {m} therapist", file=source, column=therapist,
                          expected="clients of two therapists or more")
