@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from commonfactors.errors import BoundaryWarning
+from commonfactors.models import _lmm_slopes
 from commonfactors.models._lmm_slopes import criterion, fit_lmm, satterthwaite_df, sufficient_stats
 from reference import load
 
@@ -109,7 +110,7 @@ def test_random_effects_and_conditional_variances(case):
 
 def test_the_optimum_where_lme4s_bobyqa_stops_short():
     """On development_astray.csv lme4's bobyqa from theta = (1, 0, 1), even at rhoend 1e-12, stops 23 above
-    the optimum; Nelder-Mead first (as fit_lmm does) reaches it, a singular fit."""
+    the optimum; fit_lmm reaches it, a singular fit."""
     fit, _ = fitted("astray_reml")
     ref = REF["astray_reml"]
     assert ref["bobyqa_crit"] - fit.reml_crit > 20
@@ -181,3 +182,60 @@ def test_three_random_effects_criterion_equals_the_dense_marginal_likelihood():
     ml = ldH + n * (1 + np.log(2 * np.pi * r2 / n))
     assert criterion(s, theta, "REML") == pytest.approx(reml, rel=1e-11)
     assert criterion(s, theta, "ML") == pytest.approx(ml, rel=1e-11)
+
+
+def _central(f, x, h):
+    """f'(x) by central differences at h and h/2 with one Richardson step (error O(h^4))."""
+    d = [(f(x + hh) - f(x - hh)) / (2 * hh) for hh in (h, h / 2)]
+    return (4 * d[1] - d[0]) / 3
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+@pytest.mark.parametrize("q,theta", [(1, [0.35]), (2, [0.8, -0.05, 0.2]), (2, [0.4, 0.02, 0.0]),
+                                     (3, [0.5, 0.01, -0.02, 0.05, 0.003, 0.02])])
+def test_gradient_equals_central_differences(method, q, theta):
+    """The analytic gradient of the profiled criterion against central differences, on the unbalanced set
+    (groups of 1-25 rows), at points off the optimum, one with a diagonal element of Lambda at 0."""
+    y, X, _, g, _, _ = arrays("unbalanced_reml")
+    s = sufficient_stats(y, X, X[:, :q], g)
+    theta = np.array(theta)
+    crit, grad = _lmm_slopes._crit_grad(s, theta, method)
+    assert crit == criterion(s, theta, method)
+    for k in range(theta.size):
+        def f(t, k=k):
+            th = theta.copy()
+            th[k] = t
+            return criterion(s, th, method)
+        assert grad[k] == pytest.approx(_central(f, theta[k], 1e-4), rel=1e-6, abs=1e-6), k
+    assert np.any(np.abs(grad) > 1.0)  # off the optimum: the comparison is not of zeros
+
+
+def test_newton_leaves_the_boundary_where_a_bounded_search_stops():
+    """At a diagonal element of Lambda equal to 0 the criterion's derivative in it is 0 (negating a column of
+    Lambda leaves Lambda Lambda' unchanged): a bounded quasi-Newton search that lands there stays. From such
+    a point on the slopes set, about 2.9 above the optimum, the unbounded Newton search reaches lme4's
+    optimum."""
+    y, X, Z, g, _, method = arrays("slope_reml")
+    s = sufficient_stats(y, X, Z, g)
+    fg = functools.partial(_lmm_slopes._crit_grad, s, method=method)
+    start = np.array([0.2963530, 0.0667264, 0.0])
+    crit0, grad0 = fg(start)
+    assert grad0[2] == 0.0 and crit0 - REF["slope_reml"]["crit"] > 2.5
+    theta, crit, converged, _ = _lmm_slopes._newton(fg, start)
+    assert converged and crit == pytest.approx(REF["slope_reml"]["crit"], rel=CRIT_RTOL)
+    np.testing.assert_allclose(_lmm_slopes._canonical(theta, 2), REF["slope_reml"]["theta"], rtol=RTOL)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_start_reaches_the_optimum_in_few_evaluations(case):
+    """Both starts (lme4's Lambda = I and the method-of-moments estimate) reach lme4's optimum (the astray
+    set's, 23 below where bobyqa stops) within 100 evaluations of the criterion and its gradient each."""
+    y, X, Z, g, _, method = arrays(case)
+    s = sufficient_stats(y, X, Z, g)
+    fg = functools.partial(_lmm_slopes._crit_grad, s, method=method)
+    starts = [_lmm_slopes._start(s), _lmm_slopes._moment_start(s)]
+    assert starts[1] is not None
+    for x0 in starts:
+        _, crit, converged, evals = _lmm_slopes._newton(fg, np.array(x0, dtype=float))
+        assert converged and evals <= 100
+        assert crit == pytest.approx(REF[case]["crit"], rel=CRIT_RTOL)
