@@ -4,7 +4,8 @@ Every treatment compared with every other at once through :func:`commonfactors.n
 arm-level data (``--events``/``--n`` or ``--mean``/``--sd``/``--n``) or contrast-level data (``--yi``,
 ``--vi``, ``--treat1``, ``--treat2``); with ``--active`` the Dodo-bird test. Text prints the summary, JSON
 the result's ``to_dict()``, CSV one row per treatment against the reference (``--league`` for every pair).
-``--node-split`` adds the direct and indirect estimates of each comparison in a loop.
+``--node-split`` adds the direct and indirect estimates of each comparison in a loop; ``--contributions`` the
+percent contribution of each design to each network estimate (in CSV, one row per comparison and design).
 ``--plot graph|forest|league --out FILE`` draws the network graph, the forest plot of each treatment against
 the reference, or the league table.
 """
@@ -61,6 +62,9 @@ MEASURES = ("OR", "RR", "RD", "MD", "SMD")
 @click.option("--node-split", is_flag=True,
               help="Split each comparison with direct and indirect evidence (Dias et al. 2010): one more fit "
                    "per comparison.")
+@click.option("--contributions", is_flag=True,
+              help="The percent contribution of each design to each network estimate (Papakonstantinou "
+                   "et al. 2018); with --format csv, one row per comparison and design.")
 @level_option
 @click.option("--league", "league_csv", is_flag=True,
               help="With --format csv: every pair (the league table).")
@@ -71,7 +75,8 @@ MEASURES = ("OR", "RR", "RD", "MD", "SMD")
 @sheet_option
 @format_option()
 def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2, measure, add, to, reference,
-            method, active, small_values, n_sim, seed, node_split, level, league_csv, plot, out, fmt):
+            method, active, small_values, n_sim, seed, node_split, contributions, level, league_csv, plot,
+            out, fmt):
     """Network meta-analysis: all treatments compared at once (contrast-based, multi-arm trials, one tau2),
     league table, rankings, inconsistency and (--active) the Dodo-bird test.
 
@@ -104,6 +109,8 @@ def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2,
         raise click.UsageError("--plot and --out go together (--plot graph|forest|league --out FILE)")
     if league_csv and fmt != "csv":
         raise click.UsageError("--league is an option of --format csv")
+    if league_csv and contributions:
+        raise click.UsageError("--league and --contributions are two CSV tables: give one")
     target = _plot_target(out, file) if out is not None else None
     data = read_input(file)
     actives = None
@@ -116,10 +123,16 @@ def network(file, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2,
                                     sd=sd, yi=yi, vi=vi, treat1=treat1, treat2=treat2,
                                     measure=measure.upper() if measure else None, reference=reference,
                                     method=method.upper(), active=actives, add=add, to=to, level=level,
-                                    small_values=small_values, n_sim=n_sim, seed=seed, node_split=node_split)
+                                    small_values=small_values, n_sim=n_sim, seed=seed, node_split=node_split,
+                                    contributions=contributions)
         if target is not None:
             _write_plot(res, plot, target)
-    records = (lambda: list(res.league)) if league_csv else (lambda: _records(res))
+    if league_csv:
+        records = lambda: list(res.league)  # noqa: E731
+    elif contributions:
+        records = lambda: list(res.design_contributions)  # noqa: E731
+    else:
+        records = lambda: _records(res)  # noqa: E731
     emit(res, fmt, notes=notes, as_records=records)
 
 

@@ -19,7 +19,7 @@ from .. import _distributions as dist
 from ..errors import BoundaryWarning, ConvergenceWarning, InputError
 from ..results.network import NetworkResult
 from . import _inference as inference
-from . import _network_data, _network_fit
+from . import _network_contrib, _network_data, _network_fit
 from ._notes import Notes
 from ._options import check_choice, normalize_level
 
@@ -31,7 +31,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
                           mean=None, sd=None, yi=None, vi=None, treat1=None, treat2=None, measure=None,
                           reference=None, method: NetworkMethod = "REML", active=None, add: float = 0.5,
                           to: str = "only0", level: float = 95, small_values: SmallValues = "good",
-                          n_sim: int = 10_000, seed: int = 1, node_split: bool = False) -> NetworkResult:
+                          n_sim: int = 10_000, seed: int = 1, node_split: bool = False,
+                          contributions: bool = False) -> NetworkResult:
     """Contrast-based network meta-analysis with multi-arm trials, P-scores, the design-by-treatment
     inconsistency test and, with ``active``, the Dodo-bird test.
 
@@ -52,6 +53,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
         (e.g. an odds ratio of recovery); decides the direction of the rankings.
     n_sim, seed : draws and seed of the simulated ranks (SUCRA) and the seed of Wampold's random signs.
     node_split : also split each comparison with direct and indirect evidence (one more fit per comparison).
+    contributions : also compute the percent contribution of each design to each network estimate
+        (``NetworkResult.contributions()``; :mod:`._network_contrib`).
 
     Returns
     -------
@@ -95,6 +98,12 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     for multi-arm trials, arm a shifted), tau2 estimated again. ``indirect`` = beta_a - beta_b of that model,
     ``direct`` = indirect + delta, ``difference`` = delta with its Wald z test. Pairs without indirect
     evidence (the extra coefficient not identified) are left out.
+
+    Contributions (``contributions=True``; Papakonstantinou, T., et al. (2018). Estimating the contribution of
+    studies in network meta-analysis: paths, flows and streams. F1000Research, 7, 610): each row of the hat
+    matrix, from the designs' direct estimates to the network estimate of a pair, is a flow through the
+    network, decomposed into streams along its shortest paths; each design's percent share of each estimate
+    (:mod:`._network_contrib`).
 
     Dodo-bird test (with ``active``): the Wald test that the a active treatments' effects are equal,
     q = (L beta)' (L S L')^{-1} (L beta), L the a - 1 differences from the first, S their covariance
@@ -200,6 +209,11 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     if active is not None:
         dodo = _dodo(active, labels, used, col, beta, vc, con, level, seed, measure)
     designs = _designs(con, labels)
+    contrib = None
+    if contributions:
+        design_of = {i: ":".join(labels[t] for t in sorted(ts)) for i, ts in _trial_treatments(con).items()}
+        K = _network_contrib.design_weights(con.groups, col, design_of, tau2, T)
+        contrib = tuple(_network_contrib.contributions(K, names, col[ref]))
     n_arm = {}
     for _, t, nn in con.arms:
         n_arm[t] = n_arm.get(t, 0.0) + nn
@@ -219,7 +233,7 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
         league=tuple(league), vcov=tuple(tuple(float(x) for x in row) for row in vc), pscore=tuple(pscore),
         sucra=tuple(sucra), small_values=small_values, inconsistency=inconsistency, dodo=dodo,
         loglik=res.loglik, qe=res.qe, converged=res.converged, designs=tuple(designs), graph=graph,
-        n_sim=n_sim, seed=seed, node_split=splits, warnings=notes())
+        n_sim=n_sim, seed=seed, node_split=splits, design_contributions=contrib, warnings=notes())
 
 
 def _treatment_code(value, labels, what):

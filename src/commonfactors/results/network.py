@@ -11,6 +11,7 @@ from ._table import Printable, frame, pval_eq
 
 #: the columns of ``effects`` (and of ``to_frame()``) and of ``league``
 EFFECT_COLUMNS = ("treatment", "estimate", "se", "stat", "pval", "ci_low", "ci_high", "pi_low", "pi_high")
+CONTRIBUTION_COLUMNS = ("treat1", "treat2", "comparison", "design", "percent")
 LEAGUE_COLUMNS = ("treat1", "treat2", "estimate", "se", "pval", "ci_low", "ci_high", "pi_low", "pi_high")
 
 
@@ -28,7 +29,8 @@ class NetworkResult(Printable):
     ``df``, ``pval``, ``tau2`` of the design model) and Q total / within / between designs. ``dodo``: with
     active treatments, the Wald test of their equality (``q``, ``df``, ``pval``), ``tau2_technique`` with
     ``tau2_technique_ci`` and Wampold's randomly signed homogeneity test. ``graph``: nodes (participants
-    ``n``, arms ``k``) and edges (trials ``k``) of the network.
+    ``n``, arms ``k``) and edges (trials ``k``) of the network. ``design_contributions`` (JSON
+    ``contributions``): with ``contributions=True``, each design's percent share of each network estimate.
     """
 
     reference: str
@@ -55,6 +57,7 @@ class NetworkResult(Printable):
     n_sim: int
     seed: int
     node_split: tuple | None = None
+    design_contributions: tuple | None = None
     warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
@@ -68,6 +71,8 @@ class NetworkResult(Printable):
                "designs": list(self.designs),
                "graph": self.graph, "n_sim": self.n_sim, "seed": self.seed,
                "node_split": None if self.node_split is None else list(self.node_split),
+               "contributions": (None if self.design_contributions is None
+                                 else list(self.design_contributions)),
                "warnings": list(self.warnings)}
         return jsonable(out)
 
@@ -77,6 +82,15 @@ class NetworkResult(Printable):
         su = {r["treatment"]: r["sucra"] for r in self.sucra}
         rows = [{**e, "pscore": ps[e["treatment"]], "sucra": su[e["treatment"]]} for e in self.effects]
         return frame(rows, (*EFFECT_COLUMNS, "pscore", "sucra"))
+
+    def contributions(self):
+        """The percent contribution of each design to each network estimate (CONTRIBUTION_COLUMNS: treat1 vs
+        treat2, the design, percent; each comparison's percents add up to 100), as fitted with
+        ``contributions=True`` (Papakonstantinou et al. 2018, the streams of the hat matrix's flow)."""
+        if self.design_contributions is None:
+            raise ValueError("the contributions were not computed: fit with network_meta_analysis(..., "
+                             "contributions=True)")
+        return frame(list(self.design_contributions), CONTRIBUTION_COLUMNS)
 
     def league_frame(self):
         """The league table, one row per pair (LEAGUE_COLUMNS)."""
@@ -117,6 +131,14 @@ class NetworkResult(Printable):
                       table(["", "k", "direct", "indirect", "network", "diff", "se", "pval"], rows)]
         elif self.node_split is not None:
             lines += ["", "Node splitting: no comparison has both direct and indirect evidence"]
+        if self.design_contributions:
+            designs = sorted({r["design"] for r in self.design_contributions})
+            comps = list(dict.fromkeys(r["comparison"] for r in self.design_contributions))
+            pct = {(r["comparison"], r["design"]): r["percent"] for r in self.design_contributions}
+            rows = [[d] + [f"{pct[(c, d)]:.1f}" if (c, d) in pct else "." for c in comps] for d in designs]
+            lines += ["", "Contribution of each design to each network estimate (percent; columns:"]
+            lines += [f"  {j + 1} = {c}" for j, c in enumerate(comps)]
+            lines += ["):", table(["design"] + [str(j + 1) for j in range(len(comps))], rows)]
         ps = {r["treatment"]: r["pscore"] for r in self.pscore}
         su = {r["treatment"]: r["sucra"] for r in self.sucra}
         body = [[e["treatment"], fmt(e["estimate"]), fmt(e["se"]), fmt(e["stat"]), fmt_p(e["pval"]),
