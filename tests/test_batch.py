@@ -190,10 +190,10 @@ def test_half_missing_studies_are_dropped_with_a_warning():
     ([[[0.1]]], [[[0.1]]], r"^column 'yi': yi has shape \(1, 1, 1\); expected an array of shape \(m, k\)"),
     ([["a", "b"]], [[0.1, 0.2]], r"^column 'yi': yi is not numeric; expected an array of numbers"),
     # the bounds a single fit applies (meta_analysis refuses the same values)
-    ([[0.1, 0.2]], [[0.1, 1e-31]], r"^row 0, column 'vi': got 1e-31 for study 1; expected a sampling variance "
-                                   r"between 1e-30 and 1e\+60"),
-    ([[0.1, 2e30]], [[0.1, 0.2]], r"^row 0, column 'yi': got 2e\+30 for study 1; expected a finite effect size "
-                                  r"with \|yi\| <= 1e\+30"),
+    ([[0.1, 0.2]], [[0.1, 1e-31]],
+     r"^row 0, column 'vi': got 1e-31 for study 1; expected a sampling variance between 1e-30 and 1e\+60"),
+    ([[0.1, 2e30]], [[0.1, 0.2]],
+     r"^row 0, column 'yi': got 2e\+30 for study 1; expected a finite effect size with \|yi\| <= 1e\+30"),
     ([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]], [[0.1, 0.2, 0.3], [1e-9, np.nan, 0.2]],
      r"^row 1, column 'vi': the sampling variances span 2\.0e\+08 times, from 1e-09 \(study 0\) to 0\.2 "
      r"\(study 2\); expected variances within a factor of 1e\+08"),

@@ -119,9 +119,9 @@ RESULTS = {
         pd.read_csv(Path(__file__).parent / "data" / "network_hasselblad1998.csv"), study="study",
         treatment="trt", events="xi", n="ni", measure="OR", reference="no_contact", small_values="bad",
         active=["ind_counseling", "grp_counseling", "self_help"]),
-    "MonitorResult": lambda: cf.monitor(pd.read_csv(Path(__file__).parent / "data" / "monitoring_ors.csv"),
-                                        client="client", session="session", score="ors", therapist="therapist",
-                                        instrument="ORS"),
+    "MonitorResult": lambda: cf.monitor(
+        pd.read_csv(Path(__file__).parent / "data" / "monitoring_ors.csv"), client="client",
+        session="session", score="ors", therapist="therapist", instrument="ORS"),
 }
 
 #: DESIGN.md's `pool` contract
@@ -251,9 +251,10 @@ def _keys_of(name: str, d: dict) -> None:
     elif base == "DatasetInfo":
         assert {"id", "title", "k", "rows", "measure", "licence", "citation", "fields"} <= set(d)
     elif base == "IccPoolResult":  # pooled therapist ICCs (factors.therapist_icc)
-        assert set(d) == {"k", "icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q", "q_df",
-                          "q_pval", "method", "level", "source", "origin", "studies", "warnings"}
-        assert all(set(s) == {"study", "icc", "n_therapists", "n_clients", "vi", "weight"} for s in d["studies"])
+        assert set(d) == {"k", "icc", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "q",
+                          "q_df", "q_pval", "method", "level", "source", "origin", "studies", "warnings"}
+        assert all(set(s) == {"study", "icc", "n_therapists", "n_clients", "vi", "weight"}
+                   for s in d["studies"])
     elif base == "NetworkResult":  # the network command's JSON (network meta-analysis)
         assert {"reference", "method", "tau2", "k", "treatments", "effects", "league", "pscore",
                 "inconsistency", "dodo", "warnings"} <= set(d)

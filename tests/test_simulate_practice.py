@@ -2,8 +2,8 @@
 
 The recovery checks estimate the therapist variance with the one-way ANOVA (method-of-moments) estimator
 on the final score adjusted for the intake score by the pooled within-therapist regression (Searle,
-Casella & McCulloch 1992, the one-way classification, with the n0 of unbalanced groups), and compare it with the truth
-within its large-sample standard error: Donner (1986)'s variance of a one-way ICC,
+Casella & McCulloch 1992, the one-way classification, with the n0 of unbalanced groups), and compare it with
+the truth within its large-sample standard error: Donner (1986)'s variance of a one-way ICC,
 :func:`commonfactors.factors.convert.var_icc`.
 """
 
