@@ -70,6 +70,7 @@ _EXPORTS: dict[str, str] = {
     "clinical_cutoffs": "monitoring",
     "INSTRUMENTS": "monitoring",
     "simulate_practice": "simulate",
+    "simulation_study": "simulate",
 }
 
 __all__ = [
