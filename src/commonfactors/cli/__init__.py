@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "plot": "plot:plot",
     "monitor": "monitor:monitor",
     "simulate-practice": "simulate:simulate_practice",
+    "simulate": "simulate:simulate",
     "therapists": "therapists:therapists",
     "network": "network:network",
 }
