@@ -40,7 +40,8 @@ ALLOWED: dict[str, set[str]] = {
     "results": {"errors", "_format", "_transforms", "_plotting"},
     "models": {"errors", "_checks", "_distributions", "_format", "_transforms", "effects", "results"},
     "reproduce": {*_LEAVES, "results"},
-    "simulate": {"errors"},  # synthetic practices with known truth (numpy, pandas)
+    # synthetic practices with known truth; simulation studies (dask imported when run) and bootstraps
+    "simulate": {"errors", "_distributions", "_io_write", "_checks", "models", "results"},
     "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results"},
     "monitoring": {"errors", "_checks", "_numbers", "_distributions", "_format", "models", "results"},
     "report": {*_LEAVES, "commonfactors", "datasets", "effects", "models", "results", "reproduce", "factors",
@@ -73,7 +74,7 @@ RAISES_INPUT_ERROR = {
     "models.influence": "the order of a cumulative meta-analysis",
     "models.bias": "the options of the small-study tests",
     "factors": "pies: components, correlation matrices, Monte Carlo settings",
-    "simulate": "the arguments of simulate_practice()",
+    "simulate": "the arguments of simulate_practice(), simulation_study(), bootstrap(), permutation_test()",
     "report": "the output folder and the columns a report names",
     "monitoring": "monitor(), reliable change, instruments: their arguments and the session scores",
 }
