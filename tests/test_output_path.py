@@ -40,6 +40,10 @@ COMMANDS = {
     "convert": (["convert", "d", "nnt", "0", "0.5"], False, True),
     "monitor": (["monitor", str(Path(__file__).parent / "data" / "monitoring_ors.csv"), "--client", "client",
                  "--session", "session", "--score", "ors", "--instrument", "ORS"], True, True),
+    "therapists": (["therapists", "synthetic_practice", "--client", "client", "--therapist", "therapist",
+                    "--outcome", "score", "--session", "session"], True, False),
+    "network": (["network", "hasselblad1998", "--study", "study", "--treatment", "trt", "--events", "xi", "--n",
+                 "ni", "--measure", "OR", "--reference", "no_contact"], False, False),
 }
 FORMATS = ("text", "json", "csv")
 
