@@ -162,6 +162,8 @@ def _values(name, values, convert, ok, expected):
 def _int(v):
     if isinstance(v, bool):
         raise TypeError
+    if isinstance(v, (int, np.integer)):
+        return int(v)
     f = float(v)
     if not f.is_integer():
         raise ValueError
@@ -210,7 +212,7 @@ def _settings(*, k, tau2, effect, sizes, metric, selection, weight, reps, method
     reps = _count("reps", reps, 2)
     block = _count("block", block, 1)
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
+        seed = int(np.random.SeedSequence().entropy) % 2**63  # printable, and an int64 for other tools
     else:
         seed = _count("seed", seed, 0)
     conditions = [Condition(k=a, tau2=b, effect=c, sizes=d, metric=e, selection=f,
