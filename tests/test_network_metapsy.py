@@ -1,9 +1,10 @@
 """A network of the shipped Metapsy depression database (therapy and control types as nodes) against metafor.
 
 The arm-level table tests/data/network_metapsy_arms.csv is made from the shipped dataset
-``metapsy_depression_psyctr`` by :func:`metapsy_arms` below (``python tests/test_network_metapsy.py``
-rewrites it; the test checks it is what the rule gives) and fitted by tests/reference/network.R with metafor's
-rma.mv: 420 trials, 12 treatments, multi-arm trials with Gleser & Olkin covariances. The rule:
+``metapsy_depression_psyctr`` by the rule of the shipped analysis ``analyses/metapsy_depression_network.py``
+(its ``arms()``; ``python tests/test_network_metapsy.py`` rewrites the table; the test checks it is what the
+rule gives) and fitted by tests/reference/network.R with metafor's rma.mv: 420 trials, 12 treatments,
+multi-arm trials with Gleser & Olkin covariances. The rule:
 
 1. rows with post-test means, SDs and ns (``outcome_type == "msd"``);
 2. lower is better on every scale: a row whose raw difference mean_arm1 - mean_arm2 has the sign of the stored
@@ -20,7 +21,6 @@ rma.mv: 420 trials, 12 treatments, multi-arm trials with Gleser & Olkin covarian
 Tolerances as tests/test_network.py (RTOL 1e-6 relative, ATOL 1e-7).
 """
 
-import math
 import sys
 import warnings
 from pathlib import Path
@@ -39,33 +39,22 @@ ACTIVE = ["cbt", "bat", "pst", "ipt", "dyn", "3rd", "lrt", "sup"]
 RTOL, ATOL = 1e-6, 1e-7
 
 
-def metapsy_arms() -> pd.DataFrame:
-    """The arm-level network of the Metapsy depression database by the rule of this module's docstring."""
-    import commonfactors as cf
+def _analysis():
+    """The shipped analysis ``analyses/metapsy_depression_network.py``, which holds the rule."""
+    import importlib.util
 
-    d = cf.load_dataset("metapsy_depression_psyctr")
-    m = d[d["outcome_type"] == "msd"]
-    flip = np.where(np.sign(m["mean_arm1"] - m["mean_arm2"]) == np.sign(m[".g"]), -1.0, 1.0)
-    sides = []
-    for side in ("1", "2"):
-        sides.append(pd.DataFrame({
-            "study": m["study"].to_numpy(), "instrument": m["instrument"].to_numpy(),
-            "trt": m[f"condition_arm{side}"].to_numpy(),
-            "arm": m[f"multi_arm{side}"].fillna(m[f"condition_arm{side}"]).to_numpy(),
-            "mean": flip * m[f"mean_arm{side}"].to_numpy(), "sd": m[f"sd_arm{side}"].to_numpy(),
-            "n": m[f"n_arm{side}"].to_numpy(), "order": np.arange(len(m)) * 2 + int(side)}))
-    arms = pd.concat(sides).sort_values("order", kind="stable")
-    arms = arms.drop_duplicates(["study", "instrument", "arm"])
-    size = arms.groupby(["study", "instrument"], sort=False)["arm"].nunique().reset_index(name="arms")
-    best = size.sort_values("arms", ascending=False, kind="stable").drop_duplicates("study")
-    arms = arms.merge(best[["study", "instrument"]], on=["study", "instrument"], sort=False)
-    rows = []
-    for (study, trt), g in arms.groupby(["study", "trt"], sort=False):
-        n = float(g["n"].sum())
-        mean = float((g["n"] * g["mean"]).sum() / n)
-        ss = float(((g["n"] - 1) * g["sd"] ** 2 + g["n"] * (g["mean"] - mean) ** 2).sum())
-        rows.append({"study": study, "trt": trt, "mean": mean, "sd": math.sqrt(ss / (n - 1)), "n": n})
-    return pd.DataFrame(rows)
+    from commonfactors.reproduce import ANALYSES_DIR
+
+    spec = importlib.util.spec_from_file_location("metapsy_depression_network",
+                                                  ANALYSES_DIR / "metapsy_depression_network.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def metapsy_arms() -> pd.DataFrame:
+    """The arm-level network of the Metapsy depression database by the rule (the shipped analysis's)."""
+    return _analysis().arms()
 
 
 def test_arm_table_is_the_rule_applied_to_the_shipped_database():
@@ -99,6 +88,18 @@ def test_metapsy_network_matches_metafor(fit):
     for field in ("q", "pval", "tau2_technique", "tau2_technique_ci"):
         np.testing.assert_allclose(fit.dodo[field], ref["dodo"][field], rtol=RTOL, atol=ATOL, err_msg=field)
     assert fit.k == 420 and len(fit.treatments) == 12
+
+
+def test_shipped_analysis_fits_the_same_network(fit):
+    """``analyses/metapsy_depression_network.py`` fits this network: same effects, same Dodo-bird test."""
+    shipped = _analysis().fit(contributions=False)
+    assert shipped.treatments == fit.treatments and shipped.k == fit.k
+    np.testing.assert_allclose([e["estimate"] for e in shipped.effects], [e["estimate"] for e in fit.effects],
+                               rtol=1e-12)
+    assert shipped.dodo["tau2_technique"] == pytest.approx(fit.dodo["tau2_technique"], rel=1e-12, abs=1e-15)
+    rows = {r["id"].split(":")[1]: r for r in _analysis().reproduce()}
+    assert rows["technique_share"]["reproduced"] == pytest.approx(fit.dodo["share"], rel=1e-12, abs=1e-15)
+    assert all(r["verdict"] == "not checked" and r["published"] is None for r in rows.values())
 
 
 if __name__ == "__main__":  # python tests/test_network_metapsy.py: rewrite the arm table
