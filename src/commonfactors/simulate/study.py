@@ -365,7 +365,7 @@ def _run_dask(conditions, tasks, args, finished, bar, *, workers, scheduler):
             client = Client(cluster)
         else:
             try:
-                client = Client(scheduler, timeout="20s")
+                client = Client(scheduler, timeout="10s")
             except (OSError, TimeoutError, ValueError) as e:
                 raise InputError(f"no Dask scheduler answered at {scheduler!r} ({e})",
                                  expected="the address of a running scheduler, tcp://HOST:PORT") from None
