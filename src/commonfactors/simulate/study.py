@@ -243,7 +243,7 @@ def write_table(result: SimulationResult, out) -> None:
         with atomic_path(out) as tmp:
             table.to_parquet(tmp, index=False)
     else:
-        write_atomic(out, table.to_csv(index=False, na_rep="NA", float_format="%.17g", lineterminator="\n"))
+        write_atomic(out, table.to_csv(index=False, na_rep="NA", lineterminator="\n"))
 
 
 # --------------------------------------------------------------------------------------------------
