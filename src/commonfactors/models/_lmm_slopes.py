@@ -354,14 +354,24 @@ def _moment_start(s: _Stats) -> np.ndarray | None:
     except np.linalg.LinAlgError:
         return None
     rss = s.yty - float(b_ols @ s.Xty)
-    A = np.moveaxis(s.A, -1, 0)  # (m, q, q)
-    ev = np.linalg.eigvalsh(A)
-    ok = (s.nobs > q) & (ev[:, 0] > 1e-8 * ev[:, -1])
+    if q == 1:
+        ev_lo = ev_hi = s.A[0, 0]
+    elif q == 2:  # the eigenvalues of [[a, b], [b, c]]: (a + c)/2 -+ sqrt((a - c)^2/4 + b^2)
+        half = 0.5 * (s.A[0, 0] + s.A[1, 1])
+        disc = np.sqrt(0.25 * (s.A[0, 0] - s.A[1, 1]) ** 2 + s.A[1, 0] ** 2)
+        ev_lo, ev_hi = half - disc, half + disc
+    else:
+        ev = np.linalg.eigvalsh(np.moveaxis(s.A, -1, 0))
+        ev_lo, ev_hi = ev[:, 0], ev[:, -1]
+    ok = (s.nobs > q) & (ev_lo > 1e-8 * ev_hi) & (ev_hi > 0.0)
     k = int(ok.sum())
     if k <= 2 * q or s.n - s.p - q * k <= 0:
         return None
     e = (s.d - np.einsum("i,aij->aj", b_ols, s.B)).T[ok]  # (k, q): Z_j'e_j
-    Ainv = np.linalg.inv(A[ok])
+    try:
+        Ainv = np.moveaxis(_inv_logdet(np.ascontiguousarray(s.A[..., ok]))[0], -1, 0)  # (k, q, q)
+    except np.linalg.LinAlgError:
+        return None
     c = np.einsum("jab,jb->ja", Ainv, e)
     sigma2 = (rss - float(np.einsum("ja,ja->", e, c))) / (s.n - s.p - q * k)
     if not sigma2 > 0.0:
@@ -406,8 +416,8 @@ def _newton(fg, theta, max_iter: int = 100):
     gradient, its eigenvalues replaced by their absolute values (at least 1e-8 of the largest) so that every
     step goes down, steps no longer than 1 + max|theta|, halved until the criterion falls by at least 1e-4 of
     the predicted fall (Armijo). Stops when the Newton decrement g'H^{-1}g (twice the predicted further fall
-    of the criterion) is below 1e-10, after one more full step, or when no step lowers it. Returns (theta,
-    criterion, converged, evaluations)."""
+    of the criterion) is below its rounding (1e-13 relative, at least 1e-10), after one more full step, or
+    when no step lowers it. Returns (theta, criterion, converged, evaluations)."""
     fval, grad = fg(theta)
     evals = 1
     k = theta.size
@@ -435,11 +445,12 @@ def _newton(fg, theta, max_iter: int = 100):
         decrement = max(-float(grad @ step), 0.0)
         if np.any(neg):
             decrement = max(decrement, float(np.sum(-w[neg] * coef[neg] ** 2)) / 2.0)
-        if decrement < 1e-10 and np.all(w > 0.0):
+        rounding = 1e-13 * max(1.0, abs(fval))  # of the criterion: sums over all rows and groups
+        if decrement < max(1e-10, rounding) and np.all(w > 0.0):
             # at the optimum to the criterion's rounding: one last full step, kept unless it rises beyond that
             f1, g1 = fg(theta + step)
             evals += 1
-            if f1 <= fval + 1e-14 * max(1.0, abs(fval)):
+            if f1 <= fval + rounding:
                 theta, fval = theta + step, f1
             converged = True
             break
