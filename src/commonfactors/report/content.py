@@ -146,8 +146,6 @@ class Data:
     info: dict = field(default_factory=dict)
     #: the column naming each row's study when the rows are effect sizes nested in studies, else None
     cluster: str | None = None
-    #: the column naming each row's treatment when the rows are the arms of studies, else None
-    arm: str | None = None
     #: the escalc arguments the effect sizes were computed with (``{"xi": "xi", "ni": "ni"}``), if any
     columns: dict = field(default_factory=dict)
 
@@ -399,7 +397,7 @@ def arm_column(frame) -> str | None:
 
 def arm_labels(data: Data) -> list[str]:
     """The labels of treatment arms: the study's label and the arm's treatment ("Hall, 1984: self_help")."""
-    column = data.arm or arm_column(data.frame)
+    column = arm_column(data.frame)
     if column is None:
         return list(data.labels)
     return [f"{lab}: {t}" for lab, t in zip(data.labels, data.frame[column], strict=True)]
@@ -467,7 +465,7 @@ def _column_text(data: Data, column: str) -> str:
 def _network_possible(data: Data) -> bool:
     """Whether the rows are arms of trials with event counts and sizes and a treatment column."""
     return (str(data.measure).upper() in PROPORTIONS and data.cluster is not None and "xi" in data.columns
-            and "ni" in data.columns and (data.arm or arm_column(data.frame)) is not None)
+            and "ni" in data.columns and arm_column(data.frame) is not None)
 
 
 def network_block(data: Data, level: float = 95) -> dict | None:
@@ -485,7 +483,7 @@ def network_block(data: Data, level: float = 95) -> dict | None:
 
     if not _network_possible(data):
         return None
-    column = data.arm or arm_column(data.frame)
+    column = arm_column(data.frame)
     events, n = data.columns["xi"], data.columns["ni"]
     reference = network_reference(data.frame, data.cluster, column)
     try:
@@ -788,7 +786,7 @@ def _what(data: Data) -> str:
 def arms_note(data: Data) -> str:
     """What a page of treatment arms nested in studies says its rows and its pooled number are."""
     k, rows = data.info.get("k"), data.info.get("rows")
-    column = data.arm or arm_column(data.frame)
+    column = arm_column(data.frame)
     what = _what(data)
     labelled = f", labelled with its treatment (column {column})" if column else ""
     network = ("given below from the arms' event counts" if _network_possible(data) else
