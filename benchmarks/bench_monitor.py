@@ -8,9 +8,9 @@ client's earlier scores) against lme4's ``lmer`` fit alone of the same model, ti
 above lme4's by more than 1e-8 relative.
 
 Target: a speedup >= 1 (ours, bounds included, at least as fast as lme4's fit alone). Measured on 2 busy cores
-(2026-12-05, two runs): ours 0.70 and 1.35 s, lme4 1.96 and 3.86 s (2.8-2.9x); before fit_lmm had an analytic
+(2026-12-05, three runs): ours 0.70-1.35 s, lme4 1.96-3.86 s (2.8-2.9x); before fit_lmm had an analytic
 gradient and Newton's method, ours took 8.1 s against lme4's 2.9 s (0.36x; some 980 evaluations of the
-profiled criterion for 18,211 clients). The REML fit (``models._lmm_slopes.fit_lmm``: 50 evaluations of the
+profiled criterion for 18,211 clients). The REML fit (``models._lmm_slopes.fit_lmm``: 46 evaluations of the
 criterion and its gradient) now takes about 0.4 s; categories, flags and every score's bound the rest. Our
 criterion ends 5e-6 below lme4's.
 """
