@@ -133,6 +133,23 @@ def therapist_slice(path: str):
     return therapist_component(read_therapist_icc(path), source=path)
 
 
+def technique_slice(path: str):
+    """The technique Component of the additive pie from ``--technique-network FILE``: the JSON of
+    ``commonfactors network ... --measure SMD --active A,B,C --format json``."""
+    from ..factors.technique_network import technique_component
+
+    expected = "the JSON of 'commonfactors network ... --measure SMD --active A,B,C --format json'"
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            fit = json.load(fh)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"not a JSON file ({str(e).splitlines()[0]})", file=path,
+                         expected=expected) from None
+    if not isinstance(fit, dict):
+        raise InputError(f"a JSON {type(fit).__name__}", file=path, expected=expected)
+    return technique_component(fit, source=path)
+
+
 def parse_assumed(text: str) -> list[float]:
     """'0,0.1,0.2' -> [0.0, 0.1, 0.2] (each checked in (-1, 1) by dominance_sensitivity)."""
     out = []
@@ -201,17 +218,28 @@ def parse_assumed(text: str) -> list[float]:
     "icc, n_therapists, n_clients, optionally study; pooled with Donner's sampling variances) or the JSON "
     "of 'commonfactors therapists ... --format json' (one practice's fitted ICC). Additive pie only.",
 )
+@click.option(
+    "--technique-network",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="The technique slice from data instead of the published estimate: the JSON of 'commonfactors "
+    "network ... --measure SMD --active A,B,C --format json' (the between-technique variance of the "
+    "Dodo-bird test as a share of the outcome variance, drawn from its Q-profile confidence distribution). "
+    "Additive pie only.",
+)
 @format_option()
-def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, therapist_icc, fmt):
+def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, therapist_icc,
+        technique_network, fmt):
     """Each factor's share of outcome variance with Monte Carlo intervals."""
     from ..factors import pie as _pie
 
     method = method or ("dominance" if correlations or sensitivity is not None else "additive")
     long = correlations is not None and is_long_format(correlations)
     with caught_warnings() as notes:
-        if therapist_icc is not None and method != "additive":
-            raise InputError("--therapist-icc applies to the additive pie",
-                             expected="--method additive (the default without --correlations)")
+        for opt, value in (("--therapist-icc", therapist_icc), ("--technique-network", technique_network)):
+            if value is not None and method != "additive":
+                raise InputError(f"{opt} applies to the additive pie",
+                                 expected="--method additive (the default without --correlations)")
         if method == "additive":
             if correlations or n is not None or pool_method or sensitivity is not None:
                 raise InputError(
@@ -219,7 +247,9 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, t
                     expected="--method dominance --correlations FILE --n N",
                 )
             therapist = None if therapist_icc is None else therapist_slice(therapist_icc)
-            res = _pie.additive_pie(draws=draws, seed=seed, level=level, therapist=therapist)
+            technique = None if technique_network is None else technique_slice(technique_network)
+            res = _pie.additive_pie(draws=draws, seed=seed, level=level, therapist=therapist,
+                                    technique=technique)
         elif sensitivity is not None:
             rho = parse_assumed(sensitivity)
             if pool_method and not long:

@@ -5,7 +5,8 @@ Modules: :mod:`.taxonomy` (factors, elements, their estimates), :mod:`.convert` 
 shares of variance, ICCs), :mod:`.pie` (additive and dominance pies, sensitivity, correlations pooled pair by
 pair, published pies), :mod:`.dominance` (general dominance weights from a correlation matrix),
 :mod:`.corpool` (GLS pooling of correlation matrices, stage 1 of MASEM), :mod:`.therapist_icc` (therapist ICCs
-pooled across studies; the therapist slice of the pie from data).
+pooled across studies; the therapist slice of the pie from data), :mod:`.technique_network` (the technique
+slice of the pie from a network meta-analysis's Dodo-bird estimate).
 """
 
 from .corpool import olkin_siotani, pool_correlation_matrices
@@ -18,6 +19,7 @@ from .pie import (
     published_pies,
 )
 from .taxonomy import FACTORS, element_estimates, list_elements
+from .technique_network import technique_component
 from .therapist_icc import pool_therapist_iccs, published_therapist_iccs, therapist_component
 
 __all__ = [
@@ -34,5 +36,6 @@ __all__ = [
     "pool_therapist_iccs",
     "published_pies",
     "published_therapist_iccs",
+    "technique_component",
     "therapist_component",
 ]

@@ -74,6 +74,9 @@ class Component:
     sources: tuple[str, ...] = ()
     element: str = ""
     se_basis: str = ""
+    #: ``draw(rng, n)``: n draws of the share from another distribution than the normal one on the
+    #: sampling scale (the technique slice from a network: the Q-profile confidence distribution)
+    draw: object = None
 
 
 def component(
@@ -238,6 +241,8 @@ def default_components() -> tuple[Component, ...]:
 
 
 def _share_draws(c: Component, rng, draws: int) -> np.ndarray:
+    if c.draw is not None:
+        return np.asarray(c.draw(rng, draws), dtype=float)
     if math.isnan(c.se):
         return np.full(draws, np.nan)
     x = rng.normal(float(_to_scale(c.metric, c.estimate)), c.se, draws)
@@ -344,6 +349,7 @@ def additive_pie(
     seed: int | None = 1,
     level: float = 95,
     therapist=None,
+    technique=None,
 ) -> PieResult:
     """Each factor's own share of outcome variance, summed as the published pies do, with intervals.
 
@@ -364,6 +370,13 @@ def additive_pie(
         (``therapist_effects``, or its JSON as a dict); see
         :func:`~commonfactors.factors.therapist_icc.therapist_component`. It replaces the component named
         "therapist" (or is added). Its source says "from data: ...".
+    technique : NetworkResult, mapping or Component, optional
+        The technique slice from data instead of the published estimate: a network meta-analysis of
+        standardized mean differences with active treatments (``network_meta_analysis(..., measure="SMD",
+        active=[...])``, or its JSON as a dict), whose share tau2_technique / (1 + tau2_technique) is drawn
+        from its Q-profile confidence distribution; see
+        :func:`~commonfactors.factors.technique_network.technique_component`. It replaces the component
+        named "technique" (or is added).
 
     Returns
     -------
@@ -403,6 +416,12 @@ def additive_pie(
             t = therapist if isinstance(therapist, Component) else therapist_component(therapist)
             replaced = tuple(t if c.factor == t.factor else c for c in comps)
             comps = replaced if t in replaced else comps + (t,)
+        if technique is not None:
+            from .technique_network import technique_component
+
+            t = technique if isinstance(technique, Component) else technique_component(technique)
+            replaced = tuple(t if c.factor == t.factor else c for c in comps)
+            comps = replaced if t in replaced else comps + (t,)
     msgs = [str(w.message) for w in caught]
     if not comps:
         raise InputError("no components", expected="at least one factor")
@@ -417,7 +436,8 @@ def additive_pie(
     slices = []
     for c, s in zip(comps, sims, strict=False):
         lo, hi = _interval(s, level)
-        if math.isnan(c.se) and not any(m.startswith(f"{c.factor}: no interval") for m in msgs):
+        no_se = math.isnan(c.se) and c.draw is None
+        if no_se and not any(m.startswith(f"{c.factor}: no interval") for m in msgs):
             msgs.append(f"{c.factor}: no interval (no standard error)")
         slices.append(
             PieSlice(
