@@ -39,11 +39,12 @@ def test_table_does_not_depend_on_the_order_blocks_finish(monkeypatch):
 
     kw = dict(SMALL, reps=500, block=120, seed=5)
     forward = simulation_study(**kw).to_frame()
-    original = study._run_here
+    original = study.run_tasks
 
-    def backwards(conditions, tasks, *args):
-        return original(conditions, tasks[::-1], *args)
-    monkeypatch.setattr(study, "_run_here", backwards)
+    def backwards(fn, tasks, on_result, **kw):
+        n = len(tasks)
+        return original(fn, tasks[::-1], lambda i, out: on_result(n - 1 - i, out), **kw)
+    monkeypatch.setattr(study, "run_tasks", backwards)
     assert simulation_study(**kw).to_frame().equals(forward)
 
 

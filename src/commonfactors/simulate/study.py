@@ -26,7 +26,8 @@ from ..errors import InputError
 from ..models._options import TESTS, normalize_level, normalize_options
 from ..models.batch import METHODS
 from ..results.simulation import SimulationResult
-from ._engine import METRICS, SELECTIONS, SUMS, Condition, add, measures, run_block, size_range
+from ._dask import run_tasks
+from ._engine import METRICS, SELECTIONS, Condition, add, measures, run_block, size_range
 
 #: replications per task unless given
 BLOCK = 2000
@@ -120,10 +121,7 @@ def simulation_study(*, k=(5, 20), tau2=(0.0, 0.1), effect=(0.0,), sizes=("20-20
     tasks = [(i, b, size) for i in pending for b, size in enumerate(_blocks(settings["reps"], settings["block"]))]
     args = (settings["methods"], settings["tests"], settings["level"], settings["seed"])
     if tasks:
-        if scheduler is None and workers <= 1:
-            _run_here(conditions, tasks, args, finished, bar)
-        else:
-            _run_dask(conditions, tasks, args, finished, bar, workers=workers, scheduler=scheduler)
+        _run(conditions, tasks, args, finished, bar, workers=workers, scheduler=scheduler)
     bar.close()
     rows = []
     for i, c in enumerate(conditions):
@@ -329,61 +327,23 @@ def _as_list(out: dict, methods, tests) -> list:
     return [out[(m, t)] for m, t in itertools.product(methods, tests)]
 
 
-def _run_here(conditions, tasks, args, finished, bar):
+def _run(conditions, tasks, args, finished, bar, *, workers, scheduler):
+    """Run the blocks ``tasks`` ((condition, block, size) each) through :func:`._dask.run_tasks`; call
+    ``finished(condition, sums)`` as soon as a condition's blocks are all in (sums added in block order)."""
     methods, tests = args[0], args[1]
     per = len(methods) * len(tests)
+    n_blocks: dict[int, int] = {}
+    for i, _, _ in tasks:
+        n_blocks[i] = n_blocks.get(i, 0) + 1
     blocks: dict[int, dict] = {}
-    n_blocks = _n_blocks(tasks)
-    for i, b, size in tasks:
-        blocks.setdefault(i, {})[b] = _as_list(run_block(conditions[i], *args, i, b, size), methods, tests)
+
+    def on_result(t, out):
+        i, b, size = tasks[t]
+        blocks.setdefault(i, {})[b] = _as_list(out, methods, tests)
         bar.update(fits=size * per)
         if len(blocks[i]) == n_blocks[i]:
             finished(i, _ordered(blocks.pop(i), n_blocks[i]))
             bar.update(conditions=1)
 
-
-def _n_blocks(tasks) -> dict:
-    n: dict[int, int] = {}
-    for i, _, _ in tasks:
-        n[i] = n.get(i, 0) + 1
-    return n
-
-
-def _run_dask(conditions, tasks, args, finished, bar, *, workers, scheduler):
-    import logging
-
-    from distributed import Client, LocalCluster, as_completed
-
-    methods, tests = args[0], args[1]
-    per = len(methods) * len(tests)
-    n_blocks = _n_blocks(tasks)
-    cluster = None
-    try:
-        if scheduler is None:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None, silence_logs=logging.ERROR)
-            client = Client(cluster)
-        else:
-            try:
-                client = Client(scheduler, timeout="10s")
-            except (OSError, TimeoutError, ValueError) as e:
-                raise InputError(f"no Dask scheduler answered at {scheduler!r} ({e})",
-                                 expected="the address of a running scheduler, tcp://HOST:PORT") from None
-        with client:
-            futures = {}
-            for n, (i, b, size) in enumerate(tasks):
-                f = client.submit(run_block, conditions[i], *args, i, b, size, pure=False, priority=-n)
-                futures[f] = (i, b, size)
-            blocks: dict[int, dict] = {}
-            for f in as_completed(futures):
-                i, b, size = futures.pop(f)
-                blocks.setdefault(i, {})[b] = _as_list(f.result(), methods, tests)
-                f.release()
-                bar.update(fits=size * per)
-                if len(blocks[i]) == n_blocks[i]:
-                    finished(i, _ordered(blocks.pop(i), n_blocks[i]))
-                    bar.update(conditions=1)
-    finally:
-        if cluster is not None:
-            cluster.close()
-
+    run_tasks(run_block, [(conditions[i], *args, i, b, size) for i, b, size in tasks], on_result,
+              workers=workers, scheduler=scheduler)
