@@ -59,8 +59,8 @@ when the criterion is no worse there (1e-12 relative). On tests/data/development
 stops 23 units of the criterion above the optimum this reaches from either start.
 
 Cost (measured 2026-12-05 on 2 shared cores, the curves of benchmarks/bench_monitor.py: 100,176 scores of
-18,211 clients, q = 2, p = 4): 46 evaluations of criterion and gradient (25 and 21 from the two starts), 0.3 s
-where the former Nelder-Mead, L-BFGS-B with difference gradients and Nelder-Mead restart made about 980
+18,211 clients, q = 2, p = 4): 46 evaluations of criterion and gradient (25 and 21 from the two starts),
+0.3 s; the former Nelder-Mead, L-BFGS-B with difference gradients and Nelder-Mead restart made about 980
 evaluations of the criterion (about 7 s). scipy's L-BFGS-B is not used: with numpy's threaded OpenBLAS
 warm, a 3-parameter quadratic took it 110 ms (9 iterations) on these cores, 0.4 ms with one BLAS thread.
 Per-group arrays keep the group index last and are combined by einsum, not by BLAS calls.
