@@ -83,7 +83,7 @@ def test_the_page_prints_the_natural_scale_in_its_settings_and_headline():
         f"Pooled r: {molloy['estimate']:.3f} (95% CI {molloy['ci_low']:.3f} to {molloy['ci_high']:.3f}; ")
 
 
-def test_forest_and_cumulative_axes_on_the_natural_scale():
+def test_forest_funnel_and_cumulative_axes_on_the_natural_scale():
     _, block, res = _block("bcg")
     forest = block["forest"]
     assert forest.options["transf"] == "exp" and forest.options["xlabel"].endswith("(axis: risk ratio)")
@@ -95,6 +95,8 @@ def test_forest_and_cumulative_axes_on_the_natural_scale():
     data = content._shipped("bcg")
     cumulative = content._cumulative(data, res, key="bcg", xlabel="log risk ratio", axis=block["axis"])
     assert cumulative["cumulative"]["figure"].options["transf"] == "exp"
+    assert block["funnel"].options["transf"] == "exp"
+    assert block["funnel"].options["xlabel"] == "log risk ratio (axis: risk ratio)"
 
 
 def test_smd_pages_stay_on_the_model_scale():

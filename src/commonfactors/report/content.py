@@ -220,7 +220,7 @@ def model(
     The headline (:func:`headline`) is the three-level model when the rows are nested in studies, else the
     model itself, on the model's scale and, when the measure has one, on its natural scale (r for Fisher's
     z, ratios for log ratios, proportions for transformed proportions), as metafor's
-    ``predict(res, transf=)``; the forest and cumulative plots then have their axes on that scale."""
+    ``predict(res, transf=)``; the forest, funnel and cumulative plots then have their axes on that scale."""
     import dataclasses
 
     import numpy as np
@@ -298,7 +298,7 @@ def model(
         "forest": forests[0]["figure"],
         "forest_pages": forests[1:],
         "funnel": Drawing("funnel", f"{key}-funnel", (funnel,),
-                          {"trim_fill": bias.trim_and_fill, "xlabel": xlabel}),
+                          {"trim_fill": bias.trim_and_fill, **_axis_options(xlabel, axis)}),
         "studies": studies,
         "k": res.k,
         "studies_file": studies_file,
@@ -389,6 +389,14 @@ def _axis(head: dict) -> tuple[str, str] | None:
     return (nat["transf"], nat["scale"]) if nat is not None and nat["transf"] in FOREST_TRANSFORMS else None
 
 
+def _axis_options(xlabel: str, axis) -> dict:
+    """A figure's effect-size axis: its label, and on the natural scale ``axis`` (transformation, scale
+    name) when there is one (the axis label then names the scale)."""
+    if axis is None:
+        return {"xlabel": xlabel}
+    return {"xlabel": f"{xlabel} (axis: {axis[1]})", "transf": axis[0]}
+
+
 def arm_column(frame) -> str | None:
     """The column naming each arm's treatment (the first of :data:`ARM_COLUMNS` present), or None."""
     columns = {str(c).lower(): str(c) for c in frame.columns}
@@ -416,9 +424,7 @@ def forest_drawings(data: Data, res, *, key: str, xlabel: str, axis) -> tuple[li
     page of it)."""
     from .figures import MAX_LABELLED
 
-    options = {"xlabel": xlabel}
-    if axis is not None:
-        options.update(transf=axis[0], xlabel=f"{xlabel} (axis: {axis[1]})")
+    options = _axis_options(xlabel, axis)
     n, unit = res.k, "arm" if data.arms else "study"
     if data.cluster is not None and not data.arms:
         studies = [str(c) for c in data.frame.loc[res.rows, data.cluster]]
@@ -639,9 +645,7 @@ def _cumulative(data: Data, res, *, key: str, xlabel: str, axis=None) -> dict:
     except InputError as e:  # a study without a year
         out["cumulative_note"] = f"No cumulative meta-analysis by {YEAR_COLUMN}: {e}"
         return out
-    options = {"xlabel": xlabel, "order_label": YEAR_COLUMN, "level": res.level}
-    if axis is not None:
-        options.update(transf=axis[0], xlabel=f"{xlabel} (axis: {axis[1]})")
+    options = {**_axis_options(xlabel, axis), "order_label": YEAR_COLUMN, "level": res.level}
     figure = Drawing("cumulative_forest", f"{key}-cumulative", (cum,), options)
     out["cumulative"] = {"figure": figure, "column": YEAR_COLUMN, "rule": cumulative_rule(cum.k)}
     return out
