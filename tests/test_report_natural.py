@@ -16,7 +16,7 @@ import pytest
 
 from commonfactors import datasets
 from commonfactors._transforms import back_transform
-from commonfactors.report import content, figures
+from commonfactors.report import content, figures, render
 from reference import load
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
@@ -167,24 +167,19 @@ def test_arm_level_page_says_what_the_rows_and_the_pooled_number_are():
     assert list(res.slab[:2]) == [f"study 1: {frame['trt'].iloc[0]}", f"study 1: {frame['trt'].iloc[1]}"]
 
 
-def test_arm_level_job_is_titled_as_an_average_of_arms(tmp_path):
-    pytest.importorskip("matplotlib")
-    from commonfactors.report import render
-
+def test_arms_of_a_measure_without_a_natural_scale():
     data = content._shipped("lopez2019")
     block, _ = content.model(data, key="lopez", title="t", note=content.nesting_note(data))
     assert "172 rows from 76 studies, one row per treatment arm" in block["note"]
     assert "standardised mean change" in block["note"] and "not a treatment effect" in block["note"]
     assert dict(block["settings"])["Arms (k) and studies"] == "172 arms from 76 studies"
     assert block["axis"] is None  # a standardised mean change has no other scale
-    # 172 arms: three labelled figures of 60, 60 and 52 arms
-    pages = [block["forest"], *(p["figure"] for p in block["forest_pages"])]
-    assert [p.options["rows"] for p in pages] == [slice(0, 60), slice(60, 120), slice(120, 180)]
-    assert [p["caption"] for p in block["forest_pages"]] == [
-        "Forest plot, figure 2 of 3: arms 61 to 120 of 172, in file order.",
-        "Forest plot, figure 3 of 3: arms 121 to 172 of 172, in file order."]
-    assert "The 172 arms are drawn 60 to a figure" in block["forest_rule"]
-    assert render.forest_rule(172, 172, pages=3, unit="arm") == block["forest_rule"]
+    # 172 arms, one row each (not averaged per study): one figure sorted by effect size, and the command that
+    # draws labelled pages of it
+    assert "cluster" not in block["forest"].options and block["forest_pages"] == []
+    assert block["forest_rule"] == render.forest_rule(
+        172, 172, unit="arm", command="commonfactors plot forest lopez2019 --page 2 --out forest-2.png")
+    assert "all 172 arms are drawn, one thin row each" in block["forest_rule"]
 
 
 def test_a_one_group_measure_without_nesting_is_an_average_of_groups():
@@ -223,6 +218,10 @@ def test_nested_forest_pages_cover_every_study_once():
     data, block, res = _block("metapsy_ptsd_psyctr")
     pages = [block["forest"], *(p["figure"] for p in block["forest_pages"])]
     assert len(pages) == 2  # 102 studies, 60 to a figure
+    assert [p.options["rows"] for p in pages] == [slice(0, 60), slice(60, 120)]
+    assert block["forest_pages"][0]["caption"] == (
+        "Forest plot, figure 2 of 2: studies 61 to 102 of 102, in file order.")
+    assert "The 102 studies are drawn 60 to a figure, in file order, on 2 figures" in block["forest_rule"]
     rows = []
     for page in pages:
         fig = figures.forest(*page.data, **page.options)
