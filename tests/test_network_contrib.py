@@ -158,3 +158,48 @@ def test_command_line_csv_json_and_text():
     assert "Contribution of each design" in text.output and "84.2" in text.output
     bad = runner.invoke(main, [*args, "--format", "csv", "--league"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize("method", ["REML", "FE"])
+def test_flows_are_the_hat_matrix_of_the_fitted_model(method):
+    """The edges' coefficients h (each design's direct estimate of each of its pairs) give back the network
+    estimates: sum over designs and edges of h * (b_D[k] - b_D[j]) = beta_a - beta_b, b_D the design's own
+    GLS estimates from its trials at the fitted tau2 (hasselblad1998, two three-arm trials; the network
+    estimates are metafor's, tests/test_network.py)."""
+    from commonfactors.models import _network_contrib, _network_data
+    from commonfactors.models._notes import Notes
+
+    res = fit_hb(method=method)
+    table, _ = _network_data.prepare(HB, study="study", treatment="trt", events="xi", n="ni", mean=None,
+                                     sd=None, yi=None, vi=None, treat1=None, treat2=None, measure="OR",
+                                     add=0.5, to="all", notes=Notes())
+    labels = list(table.t_levels)
+    con = table.contrasts(labels.index("no_contact"))
+    names = list(res.treatments)
+    col = {labels.index(t): j for j, t in enumerate(names)}
+    T = len(names)
+    trial_t = {}
+    for i, t, _ in con.arms:
+        trial_t.setdefault(i, []).append(t)
+    design_of = {i: ":".join(labels[t] for t in sorted(ts)) for i, ts in trial_t.items()}
+    K = _network_contrib.design_weights(con.groups, col, design_of, res.tau2, T)
+    # each design's direct estimates (potentials, up to a constant) from its own trials
+    rhs = {}
+    for d, g in con.groups.items():
+        C = (np.eye(d) + np.ones((d, d))) / 2
+        for r in range(g["y"].shape[0]):
+            B = np.zeros((d, T))
+            for j in range(d):
+                B[j, col[int(g["treat"][r, j])]] += 1
+                B[j, col[int(g["base"][r])]] -= 1
+            W = np.linalg.inv(g["V"][r] + res.tau2 * C)
+            lab = design_of[int(g["study"][r])]
+            rhs[lab] = rhs.get(lab, 0) + B.T @ W @ g["y"][r]
+    direct = {lab: np.linalg.pinv(K[lab]) @ rhs[lab] for lab in K}
+    beta = dict.fromkeys(names, 0.0) | {e["treatment"]: e["estimate"] for e in res.effects}
+    for a in range(T):
+        for b in range(a + 1, T):
+            labs, ej, ek, h = _network_contrib.hat_row(K, names.index("no_contact"), a, b)
+            got = sum(float(h[i] @ (direct[lab][ek] - direct[lab][ej])) for i, lab in enumerate(labs))
+            assert got == pytest.approx(beta[names[a]] - beta[names[b]], rel=1e-9, abs=1e-12)
+            assert np.abs(h).sum() >= 1 - 1e-12  # a unit flow: at least 1 in total

@@ -55,89 +55,108 @@ def design_weights(groups, col, design_of, tau2: float, T: int) -> dict:
     return out
 
 
-def contributions(K_by_design: dict, names: list[str], ref: int) -> list[dict]:
-    """The percent contribution of each design to each network estimate ``treat1`` vs ``treat2`` (every
-    pair of ``names`` in order), rows with a contribution above 0 only."""
-    T = len(names)
+def graph(K_by_design: dict, ref: int):
+    """(design labels, G, Wd, ej, ek): G = K^+ with the reference's potential held at 0, Wd (designs, E) the
+    designs' weights on the E edges j < k (ej, ek) that some design has."""
     labels = sorted(K_by_design)
     K = sum(K_by_design[lab] for lab in labels)
+    T = K.shape[0]
     keep = [j for j in range(T) if j != ref]
-    Kinv = np.linalg.inv(K[np.ix_(keep, keep)])
-    # edges and each design's weight on them
+    G = np.zeros((T, T))
+    G[np.ix_(keep, keep)] = np.linalg.inv(K[np.ix_(keep, keep)])
     iu, ju = np.triu_indices(T, 1)
     Wd = np.array([-K_by_design[lab][iu, ju] for lab in labels])  # (designs, pairs)
     present = np.flatnonzero(np.any(np.abs(Wd) > 0, axis=0))
-    ej, ek = iu[present], ju[present]
-    Wd = Wd[:, present]
+    return labels, G, Wd[:, present], iu[present], ju[present]
+
+
+def hat_row(K_by_design: dict, ref: int, a: int, b: int):
+    """The hat matrix's row of the network estimate a vs b: (labels, ej, ek, h), h (designs, E) the
+    coefficient of each design's direct estimate of k vs j."""
+    labels, G, Wd, ej, ek = graph(K_by_design, ref)
+    pot = G[:, a] - G[:, b]
+    return labels, ej, ek, Wd * (pot[ek] - pot[ej])[None, :]
+
+
+def contributions(K_by_design: dict, names: list[str], ref: int, chunk: int = 256) -> list[dict]:
+    """The percent contribution of each design to each network estimate ``treat1`` vs ``treat2`` (every
+    pair of ``names`` in order), rows with a contribution above 0 only; ``chunk`` comparisons at a time."""
+    T = len(names)
+    labels, G, Wd, ej, ek = graph(K_by_design, ref)
+    # the designs' parts of an edge's flow: |w_D| / sum |w_D| (the potential difference is common to them)
+    absw = np.abs(Wd)
+    part = absw / absw.sum(axis=0)
+    w = Wd.sum(axis=0)
+    pa, pb = np.triu_indices(T, 1)  # the comparisons a vs b
     out = []
-    for a in range(T):
-        for b in range(a + 1, T):
-            lvec = np.zeros(T)
-            lvec[a], lvec[b] = 1.0, -1.0
-            p = np.zeros(T)
-            p[keep] = Kinv @ lvec[keep]
-            h = Wd * (p[ek] - p[ej])[None, :]  # (designs, edges): coefficient of each edge's k-vs-j estimate
-            flow = h.sum(axis=0)
-            share = _streams(flow, ej, ek, source=b, sink=a, T=T)
-            absh = np.abs(h)
-            tot = absh.sum(axis=0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                part = np.where(tot > 0, absh / np.where(tot > 0, tot, 1.0), 0.0)
-            per_design = part @ share
-            total = per_design.sum()
-            for i, lab in enumerate(labels):
-                if per_design[i] > _EPS:
-                    out.append({"treat1": names[a], "treat2": names[b],
-                                "comparison": f"{names[a]} vs {names[b]}", "design": lab,
-                                "percent": float(100.0 * per_design[i] / total)})
+    for lo in range(0, pa.size, chunk):
+        a, b = pa[lo:lo + chunk], pb[lo:lo + chunk]
+        pot = G[:, a] - G[:, b]  # (T, C): potentials p = K^+ (e_a - e_b)
+        flow = w[None, :] * (pot[ek] - pot[ej]).T  # (C, E): the hat matrix's coefficient of each edge
+        share = _streams(flow, ej, ek, sources=b, sinks=a, T=T)
+        per_design = share @ part.T  # (C, designs)
+        per_design /= per_design.sum(axis=1, keepdims=True)
+        for c, i in zip(*np.nonzero(per_design > _EPS), strict=True):
+            out.append({"treat1": names[a[c]], "treat2": names[b[c]],
+                        "comparison": f"{names[a[c]]} vs {names[b[c]]}", "design": labels[i],
+                        "percent": float(100.0 * per_design[c, i])})
     return out
 
 
-def _streams(flow, ej, ek, *, source: int, sink: int, T: int) -> np.ndarray:
-    """Each edge's share of the unit flow from ``source`` to ``sink`` (Papakonstantinou et al. 2018)."""
-    E = flow.shape[0]
-    # directed edges along the flow: u -> v with remaining amount
-    left = np.abs(flow).astype(float)
-    u_of = np.where(flow > 0, ej, ek)
-    v_of = np.where(flow > 0, ek, ej)
-    out_edges = [[] for _ in range(T)]
-    for e in range(E):
-        out_edges[u_of[e]].append(e)
-    share = np.zeros(E)
-    scale = max(float(left.max(initial=0.0)), 1.0)
+def _streams(flow, ej, ek, *, sources, sinks, T: int) -> np.ndarray:
+    """Each edge's share of the unit flow of each row of ``flow`` (C, E) from its source to its sink
+    (Papakonstantinou et al. 2018), the C flows decomposed together, one stream each per round."""
+    C, E = flow.shape
+    rows = np.arange(C)
+    F = np.zeros((C, T, T))  # remaining flow u -> v
+    F[:, ej, ek] = np.where(flow > 0, flow, 0.0)
+    F[:, ek, ej] = np.where(flow < 0, -flow, 0.0)
+    tol = _EPS * np.maximum(F.reshape(C, -1).max(axis=1), 1.0)
+    F[F <= tol[:, None, None]] = 0.0
+    S = np.zeros((C, T, T))
+    active = np.ones(C, dtype=bool)
     for _ in range(E * E + 1):
-        # breadth-first layers from the source through edges with flow left
-        dist = np.full(T, -1)
-        dist[source] = 0
-        best = np.zeros(T)
-        best[source] = np.inf
-        via = np.full(T, -1)
-        frontier = [source]
-        while frontier and dist[sink] < 0:
-            nxt = []
-            for u in sorted(frontier):
-                for e in out_edges[u]:
-                    if left[e] <= _EPS * scale:
-                        continue
-                    v = v_of[e]
-                    if dist[v] == -1:
-                        dist[v] = dist[u] + 1
-                        nxt.append(v)
-                    if dist[v] == dist[u] + 1:
-                        cand = min(best[u], left[e])
-                        if cand > best[v] * (1 + 1e-12):
-                            best[v], via[v] = cand, e
-            frontier = nxt
-        if dist[sink] < 0:
+        # breadth-first layers from each source; best[c, v]: the largest stream of a shortest path to v
+        best = np.zeros((C, T))
+        best[rows, sources] = np.inf
+        via = np.full((C, T), -1)
+        seen = np.zeros((C, T), dtype=bool)
+        seen[rows, sources] = True
+        layer = seen.copy()
+        found = np.zeros(C, dtype=bool)
+        for _ in range(T):
+            go = active & ~found & layer.any(axis=1)
+            if not go.any():
+                break
+            cand = np.minimum(np.where(layer & go[:, None], best, 0.0)[:, :, None], F)  # (C, u, v)
+            cand[np.broadcast_to(seen[:, None, :], cand.shape)] = 0.0
+            arg = cand.argmax(axis=1)  # the first of equals: treatment order
+            top = np.take_along_axis(cand, arg[:, None, :], axis=1)[:, 0, :]
+            new = top > 0.0
+            best = np.where(new, top, best)
+            via = np.where(new, arg, via)
+            seen |= new
+            layer = new
+            found |= seen[rows, sinks]
+        active &= found
+        if not active.any():
             break
-        path = []
-        v = sink
-        while v != source:
-            e = via[v]
-            path.append(e)
-            v = u_of[e]
-        phi = min(left[e] for e in path)
-        for e in path:
-            left[e] -= phi
-            share[e] += phi / len(path)
-    return share
+        idx = np.flatnonzero(active)
+        phi = best[idx, sinks[idx]]
+        v = sinks[idx].copy()
+        steps = []
+        length = np.zeros(idx.size)
+        for _ in range(T):
+            m = v != sources[idx]
+            if not m.any():
+                break
+            u = np.where(m, via[idx, v], v)
+            steps.append((m, u, v))
+            length += m
+            v = u
+        for m, u, v in steps:
+            c, uu, vv = idx[m], u[m], v[m]
+            F[c, uu, vv] -= phi[m]
+            F[c, uu, vv] = np.where(F[c, uu, vv] <= tol[c], 0.0, F[c, uu, vv])
+            S[c, uu, vv] += phi[m] / length[m]
+    return S[:, ej, ek] + S[:, ek, ej]

@@ -54,7 +54,8 @@ def network_meta_analysis(data, study: str = "study", treatment: str | None = No
     n_sim, seed : draws and seed of the simulated ranks (SUCRA) and the seed of Wampold's random signs.
     node_split : also split each comparison with direct and indirect evidence (one more fit per comparison).
     contributions : also compute the percent contribution of each design to each network estimate
-        (``NetworkResult.contributions()``; :mod:`._network_contrib`).
+        (``NetworkResult.contributions()``; :mod:`._network_contrib`): one flow decomposition per pair of
+        treatments, about 0.5 s for 12 treatments and 420 trials, 15 s for 30 treatments and 2,000 trials.
 
     Returns
     -------
