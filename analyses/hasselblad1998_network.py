@@ -26,7 +26,7 @@ from commonfactors.reproduce import main, row
 
 ID = "hasselblad1998_network"
 DATASET = "hasselblad1998"
-ACTIVE = ["self_help", "ind_counseling", "grp_counseling"]
+ACTIVE = ["ind_counseling", "grp_counseling", "self_help"]
 NAMES = {"self_help": "self-help", "ind_counseling": "individual counselling",
          "grp_counseling": "group counselling"}
 CITATION = (

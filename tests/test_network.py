@@ -303,3 +303,22 @@ def test_contrast_level_multi_arm_trial_needs_every_pair():
     drop = rows.index[(rows["study"] == 2) & pair]
     with pytest.raises(InputError, match="study '2' compares 3 treatments in 2 rows.*every pair of its 3"):
         network_meta_analysis(rows.drop(drop), study="study", yi="yi", vi="vi", treat1="t1", treat2="t2")
+
+
+def test_shipped_hasselblad_analysis_is_this_fit():
+    """``analyses/hasselblad1998_network.py`` fits the shipped dataset with the model checked above."""
+    import importlib.util
+
+    from commonfactors.reproduce import ANALYSES_DIR
+
+    spec = importlib.util.spec_from_file_location("hb_network", ANALYSES_DIR / "hasselblad1998_network.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shipped = module.fit()
+    check_against(shipped, REF["hasselblad"]["REML"])
+    rows = {r["id"].split(":")[1]: r for r in module.reproduce()}
+    by = {e["treatment"]: e for e in shipped.effects}
+    grp = math.exp(by["grp_counseling"]["estimate"])
+    assert rows["or_grp_counseling"]["reproduced"] == pytest.approx(grp, rel=1e-12)
+    assert rows["dodo_q"]["reproduced"] == pytest.approx(REF["hasselblad"]["REML"]["dodo"]["q"], rel=RTOL)
+    assert all(r["verdict"] == "not checked" for r in rows.values())
