@@ -71,6 +71,8 @@ _EXPORTS: dict[str, str] = {
     "INSTRUMENTS": "monitoring",
     "simulate_practice": "simulate",
     "simulation_study": "simulate",
+    "bootstrap": "simulate",
+    "permutation_test": "simulate",
 }
 
 __all__ = [
