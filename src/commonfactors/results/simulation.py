@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .._format import Summary, fmt, jsonable, table
+from .._format import Summary, fmt, fmt_p, jsonable, table
 from ._table import Printable, frame
 
 #: the columns describing a condition, then the estimator
@@ -82,3 +82,126 @@ class SimulationResult(Printable):
         from .._plotting import draw
 
         return draw("simulation", self, ax=ax, measure=measure, **options)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class BootstrapResult(Printable):
+    """Result of :func:`commonfactors.bootstrap`: the bootstrap distribution of the pooled effect and tau2.
+
+    Attributes
+    ----------
+    kind : "parametric" or "nonparametric"
+    n_boot, seed, level, method, test : the settings (method and test those of the model).
+    estimate, tau2 : the observed values.
+    estimate_se, tau2_se : SD of the replicates.
+    estimate_ci, tau2_ci : percentile intervals (low, high) at ``level``.
+    failures : replicates whose fit did not converge (left out).
+    boot_estimate, boot_tau2 : the replicates (arrays of length n_boot, in order; read-only).
+    """
+
+    kind: str
+    n_boot: int
+    seed: int
+    level: float
+    method: str
+    test: str
+    estimate: float
+    estimate_se: float
+    estimate_ci: tuple[float, float]
+    tau2: float
+    tau2_se: float
+    tau2_ci: tuple[float, float]
+    failures: int
+    boot_estimate: object = field(repr=False)
+    boot_tau2: object = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in ("boot_estimate", "boot_tau2"):
+            getattr(self, name).setflags(write=False)
+
+    def _rows(self) -> list[dict]:
+        return [{"parameter": p, "observed": getattr(self, p), "boot_mean": float(getattr(self, f"boot_{p}").mean()),
+                 "boot_se": getattr(self, f"{p}_se"), "ci_low": getattr(self, f"{p}_ci")[0],
+                 "ci_high": getattr(self, f"{p}_ci")[1]} for p in ("estimate", "tau2")]
+
+    def to_frame(self):
+        """One row per parameter (estimate, tau2): observed, bootstrap mean and SD, percentile interval."""
+        return frame(self._rows(), ("parameter", "observed", "boot_mean", "boot_se", "ci_low", "ci_high"))
+
+    def records(self) -> list[dict]:
+        return self._rows()
+
+    def to_dict(self) -> dict:
+        """The settings and the table (replicates left out)."""
+        keys = ("kind", "n_boot", "seed", "level", "method", "test", "estimate", "estimate_se", "estimate_ci",
+                "tau2", "tau2_se", "tau2_ci", "failures", "warnings")
+        return jsonable({k: getattr(self, k) for k in keys})
+
+    def summary(self) -> Summary:
+        lv = fmt(self.level, 0)
+        head = (f"{self.kind.capitalize()} bootstrap ({self.n_boot} replicates, seed {self.seed}; "
+                f"method: {self.method}, test: {self.test})")
+        body = [[r["parameter"], fmt(r["observed"]), fmt(r["boot_se"]), fmt(r["ci_low"]), fmt(r["ci_high"])]
+                for r in self._rows()]
+        lines = [head, "", table(["", "observed", "boot se", f"{lv}% low", f"{lv}% high"], body), "",
+                 "Percentile intervals (Efron & Tibshirani, 1993, ch. 13)."]
+        if self.failures:
+            lines.append(f"{self.failures} replicates did not converge and are left out.")
+        return Summary("\n".join(lines), notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class PermutationResult(Printable):
+    """Result of :func:`commonfactors.permutation_test` (metafor's ``permutest``).
+
+    Attributes
+    ----------
+    names, estimate, stat : the model's coefficients, their estimates and observed test statistics.
+    pval : permutation p-values of the coefficients (two-sided).
+    qm, qm_pval : the omnibus test statistic (of the moderators; z^2 or t^2 without moderators) and its
+        permutation p-value.
+    n_perm : permutations used (every distinct one when ``exact``).
+    exact : bool
+    seed : the seed of random permutations (None when exact).
+    method, test : the model's.
+    """
+
+    names: tuple[str, ...]
+    estimate: tuple[float, ...]
+    stat: tuple[float, ...]
+    pval: tuple[float, ...]
+    qm: float
+    qm_pval: float
+    n_perm: int
+    exact: bool
+    seed: int | None
+    method: str
+    test: str
+    warnings: tuple[str, ...] = ()
+
+    def _rows(self) -> list[dict]:
+        return [{"name": n, "estimate": e, "stat": s, "pval": p}
+                for n, e, s, p in zip(self.names, self.estimate, self.stat, self.pval, strict=True)]
+
+    def to_frame(self):
+        """One row per coefficient: name, estimate, stat, permutation p-value."""
+        return frame(self._rows(), ("name", "estimate", "stat", "pval"))
+
+    def records(self) -> list[dict]:
+        return self._rows()
+
+    def to_dict(self) -> dict:
+        return jsonable({"coefficients": self._rows(), "qm": self.qm, "qm_pval": self.qm_pval,
+                         "n_perm": self.n_perm, "exact": self.exact, "seed": self.seed, "method": self.method,
+                         "test": self.test, "warnings": self.warnings})
+
+    def summary(self) -> Summary:
+        how = "exact" if self.exact else f"random, seed {self.seed}"
+        stat = "tval" if self.test in ("t", "knha") else "zval"
+        lines = [f"Permutation test ({self.n_perm} permutations, {how}; method: {self.method}, test: {self.test})",
+                 "", f"Test of moderators: QM = {fmt(self.qm)}, p-val* = {fmt_p(self.qm_pval)}", "",
+                 table(["", "estimate", stat, "pval*"],
+                       [[r["name"], fmt(r["estimate"]), fmt(r["stat"]), fmt_p(r["pval"])] for r in self._rows()]),
+                 "", "* p-values from the permutation distribution (metafor's permutest)."]
+        return Summary("\n".join(lines), notes=self.warnings)

@@ -8,7 +8,8 @@
   fitted meta-analysis.
 """
 
+from .bootstrap import bootstrap, permutation_test
 from .practice import CLIENT_DEFAULTS, simulate_practice
 from .study import simulation_study
 
-__all__ = ["CLIENT_DEFAULTS", "simulate_practice", "simulation_study"]
+__all__ = ["CLIENT_DEFAULTS", "bootstrap", "permutation_test", "simulate_practice", "simulation_study"]
