@@ -122,6 +122,9 @@ RESULTS = {
     "MonitorResult": lambda: cf.monitor(
         pd.read_csv(Path(__file__).parent / "data" / "monitoring_ors.csv"), client="client",
         session="session", score="ors", therapist="therapist", instrument="ORS"),
+    "SimulationResult": lambda: cf.simulation_study(k=(5,), tau2=(0.1,), reps=50, method=("DL",), seed=1),
+    "BootstrapResult": lambda: cf.bootstrap(cf.meta_analysis(yi=YI, vi=VI), n_boot=200, seed=1),
+    "PermutationResult": lambda: cf.permutation_test(cf.meta_analysis(FRAME, mods="~ x"), n_perm=50, seed=1),
 }
 
 #: DESIGN.md's `pool` contract
@@ -272,6 +275,15 @@ def _keys_of(name: str, d: dict) -> None:
                 "therapists", "curves", "curves_note", "warnings"} <= set(d)
         assert all({"client", "category", "rc", "flagged", "early_responder"} <= set(c) for c in d["clients"])
         assert all({"session", "expected", "bound", "flag"} <= set(s) for s in d["sessions"])
+    elif base == "SimulationResult":  # the simulate command's JSON: settings and one row per condition x estimator
+        assert set(d) == {"seed", "reps", "block", "level", "rows", "warnings"}
+        assert all({"condition", "k", "tau2", "method", "test", "bias", "bias_mcse", "coverage",
+                    "coverage_mcse", "failures"} <= set(r) for r in d["rows"])
+    elif base == "BootstrapResult":
+        assert {"kind", "n_boot", "seed", "estimate", "estimate_ci", "tau2", "tau2_ci", "failures"} <= set(d)
+    elif base == "PermutationResult":
+        assert {"coefficients", "qm", "qm_pval", "n_perm", "exact"} <= set(d)
+        assert all(set(c) == {"name", "estimate", "stat", "pval"} for c in d["coefficients"])
     else:
         raise AssertionError(f"no contract keys for {name}")
 
