@@ -43,6 +43,9 @@ _EXPORTS: dict[str, str] = {
     "CumulativeResult": "influence",
     "BaujatResult": "influence",
     "MonitorResult": "monitoring",
+    "SimulationResult": "simulation",
+    "BootstrapResult": "simulation",
+    "PermutationResult": "simulation",
 }
 
 
