@@ -1476,3 +1476,57 @@ def _rectangle(x, y, colour, alpha):
     from matplotlib.patches import Rectangle
 
     return Rectangle((x + 0.03, y + 0.03), 0.94, 0.94, facecolor=colour, alpha=alpha, edgecolor="none")
+
+
+#: the reference line of a simulation measure: nominal coverage, no bias
+_SIMULATION_REFERENCE = {"coverage": "level", "pi_coverage": "level", "bias": 0.0, "tau2_bias": 0.0}
+
+
+@register("simulation")
+@_styled
+def simulation(result, *, ax=None, measure: str = "coverage", title: str | None = None):
+    """A simulation study's ``measure`` (a column of its table: coverage by default, bias, rmse, rejection,
+    ci_width, ...) for each condition, one series per method x test, each point with +-2 Monte Carlo SE
+    (Morris, White & Crowther, 2019, recommend showing them); a dashed line at the nominal level for coverage
+    and at 0 for bias.
+
+    Parameters
+    ----------
+    result : commonfactors.results.SimulationResult
+    ax : matplotlib.axes.Axes, optional
+    measure : str
+    title : str, optional
+    """
+    rows = list(result.rows)
+    if not rows or measure not in rows[0] or f"{measure}_mcse" not in rows[0]:
+        raise InputError(f"measure={measure!r} is not a measure of the simulation table",
+                         expected="coverage, pi_coverage, bias, empse, rmse, rejection, ci_width or tau2_bias")
+    conditions = sorted({r["condition"] for r in rows})
+    series = list(dict.fromkeys((r["method"], r["test"]) for r in rows))
+    fig, ax = _own_axes(ax, max(5.0, 0.55 * len(conditions) + 2.5), 3.6)
+    pal = palette()
+    width = 0.7 / len(series)
+    for s, (method, test) in enumerate(series):
+        own = {r["condition"]: r for r in rows if (r["method"], r["test"]) == (method, test)}
+        x = np.array([i + (s - (len(series) - 1) / 2) * width for i in range(len(conditions))])
+        y = np.array([own[c][measure] if own[c][measure] is not None else np.nan for c in conditions], float)
+        e = np.array([own[c][f"{measure}_mcse"] if own[c][f"{measure}_mcse"] is not None else np.nan
+                      for c in conditions], float)
+        ax.errorbar(x, y, yerr=2 * e, fmt="o", ms=4, capsize=2, color=pal[s % len(pal)],
+                    label=f"{method}, {test}")
+    ref = _SIMULATION_REFERENCE.get(measure)
+    if ref is not None:
+        ax.axhline(result.level / 100 if ref == "level" else ref, color="#777777", lw=0.8, ls="--")
+    labels = []
+    for c in conditions:
+        r = next(r for r in rows if r["condition"] == c)
+        sel = "" if r["selection"] == "none" else f"\nstep {r['weight']:g}"
+        labels.append(f"k={r['k']}\nτ²={r['tau2']:g}\nμ={r['effect']:g}{sel}")
+    ax.set_xticks(range(len(conditions)), labels, fontsize=7)
+    ax.set_ylabel(measure.replace("_", " "))
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    ax.set_title(f"{measure.replace('_', ' ')} by condition (+-2 Monte Carlo SE; {result.reps} replications)",
+                 loc="left", fontsize=8, color="#333333", parse_math=False)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
