@@ -1525,7 +1525,7 @@ def simulation(result, *, ax=None, measure: str = "coverage", title: str | None 
     ax.set_xticks(range(len(conditions)), labels, fontsize=7)
     ax.set_ylabel(measure.replace("_", " "))
     ax.legend(fontsize=7, frameon=False, loc="best")
-    ax.set_title(f"{measure.replace('_', ' ')} by condition (+-2 Monte Carlo SE; {result.reps} replications)",
+    ax.set_title(f"{measure.replace('_', ' ')} by condition (±2 Monte Carlo SE; {result.reps} replications)",
                  loc="left", fontsize=8, color="#333333", parse_math=False)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
