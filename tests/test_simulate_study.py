@@ -172,3 +172,18 @@ def test_bad_settings_are_one_line_input_errors(kw, word):
     with pytest.raises(InputError, match=word) as e:
         simulation_study(**{**SMALL, "reps": 10, **kw})
     assert "\n" not in str(e.value)
+
+
+def test_simulation_figure_shows_the_table_with_two_mc_se():
+    res = simulation_study(**SMALL, seed=2)
+    ax = res.plot_simulation(measure="coverage")
+    containers = ax.containers
+    assert len(containers) == 4  # one series per method x test
+    first = containers[0]  # DL, z over the 4 conditions
+    want = [r for r in res.rows if (r["method"], r["test"]) == ("DL", "z")]
+    np.testing.assert_allclose(first.lines[0].get_ydata(), [r["coverage"] for r in want])
+    segments = first.lines[2][0].get_segments()
+    np.testing.assert_allclose([s[1][1] - s[0][1] for s in segments], [4 * r["coverage_mcse"] for r in want])
+    assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["k=5", "k=5", "k=10", "k=10"]
+    with pytest.raises(InputError, match="measure"):
+        res.plot_simulation(measure="nonsense")
