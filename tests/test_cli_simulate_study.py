@@ -12,8 +12,8 @@ import time
 
 import pandas as pd
 import pytest
-from cli_run import in_a_process, in_process
 
+from cli_run import in_a_process, in_process
 from commonfactors.simulate import simulation_study
 
 ARGS = ["--k", "5,20", "--tau2", "0,0.1", "--effect", "0.3", "--reps", "200", "--method", "DL,REML",
@@ -39,8 +39,8 @@ def test_table_written_and_printed(tmp_path):
 
 
 def test_parquet_equals_csv(tmp_path):
-    assert in_process("simulate", *ARGS, "--bias", "none,step", "--out", tmp_path / "t.parquet").returncode == 0
-    assert in_process("simulate", *ARGS, "--bias", "none,step", "--out", tmp_path / "t.csv").returncode == 0
+    for name in ("t.parquet", "t.csv"):
+        assert in_process("simulate", *ARGS, "--bias", "none,step", "--out", tmp_path / name).returncode == 0
     pq = pd.read_parquet(tmp_path / "t.parquet")
     pd.testing.assert_frame_equal(pq, pd.read_csv(tmp_path / "t.csv"), check_exact=True)
     assert set(pq["selection"]) == {"none", "step"} and len(pq) == 32

@@ -4,6 +4,7 @@ to the table of an uninterrupted run."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -81,3 +82,29 @@ def test_checkpoints_of_other_settings_are_refused(tmp_path):
     (parts / "run.json").write_text('{"seed": 1}')
     with pytest.raises(InputError, match="checkpoints of another run"):
         simulation_study(**dict(GRID, reps=10), seed=2, out=out)
+
+
+def test_a_rerun_without_a_seed_resumes_with_the_first_seed(tmp_path, monkeypatch):
+    """Without a seed, the first run draws one and checkpoints it; the same command resumes with it."""
+    from commonfactors.simulate import study
+
+    out = tmp_path / "t.csv"
+    kw = dict(GRID, reps=200, block=100)
+    calls = []
+    original = study.run_tasks
+
+    def stop_after_first_condition(fn, tasks, on_result, **kw2):
+        def hand_over(i, result):
+            on_result(i, result)
+            calls.append(i)
+            if len(calls) == 2:  # the first condition's two blocks are in: checkpointed
+                raise KeyboardInterrupt
+        return original(fn, tasks, hand_over, **kw2)
+    monkeypatch.setattr(study, "run_tasks", stop_after_first_condition)
+    with pytest.raises(KeyboardInterrupt):
+        simulation_study(**kw, out=out)
+    monkeypatch.setattr(study, "run_tasks", original)
+    first_seed = json.loads((tmp_path / "t.csv.parts" / "run.json").read_text())["seed"]
+    resumed = simulation_study(**kw, out=out)
+    assert resumed.seed == first_seed
+    assert resumed.to_frame().equals(simulation_study(**kw, seed=first_seed).to_frame())

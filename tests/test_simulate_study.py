@@ -49,7 +49,7 @@ def test_table_does_not_depend_on_the_order_blocks_finish(monkeypatch):
 
 
 def _direct(c: Condition, *, seed, condition, reps, method, test):
-    """The measures of one condition computed from the per-replication arrays (Morris et al., 2019, Table 6)."""
+    """The measures of one condition from the per-replication arrays (Morris et al., 2019, Table 6)."""
     rng = np.random.default_rng(block_seed(seed, condition, 0))
     yi, vi = publish(c, reps, rng)
     r = cf.fit_many(yi, vi, method=method, test=test)
@@ -62,8 +62,10 @@ def _direct(c: Condition, *, seed, condition, reps, method, test):
     pi = norm.cdf((r.pi_high - c.effect) / tau) - norm.cdf((r.pi_low - c.effect) / tau)
     width = r.ci_high - r.ci_low
     return {
-        "bias": e.mean(), "bias_mcse": math.sqrt(np.sum((r.estimate - r.estimate.mean()) ** 2) / (n * (n - 1))),
-        "empse": np.std(r.estimate, ddof=1), "empse_mcse": np.std(r.estimate, ddof=1) / math.sqrt(2 * (n - 1)),
+        "bias": e.mean(),
+        "bias_mcse": math.sqrt(np.sum((r.estimate - r.estimate.mean()) ** 2) / (n * (n - 1))),
+        "empse": np.std(r.estimate, ddof=1),
+        "empse_mcse": np.std(r.estimate, ddof=1) / math.sqrt(2 * (n - 1)),
         "rmse": math.sqrt(mse),
         "rmse_mcse": math.sqrt(np.sum((e ** 2 - mse) ** 2) / (n * (n - 1))) / (2 * math.sqrt(mse)),
         "coverage": cover, "coverage_mcse": math.sqrt(cover * (1 - cover) / n),
@@ -76,8 +78,8 @@ def _direct(c: Condition, *, seed, condition, reps, method, test):
 
 @pytest.mark.parametrize("method,test", [("REML", "knha"), ("DL", "z")])
 def test_measures_equal_a_direct_computation(method, test):
-    res = simulation_study(k=(8,), tau2=(0.08,), effect=(0.3,), sizes=("30-150",), reps=1500, method=(method,),
-                           test=(test,), seed=99, block=1500)
+    res = simulation_study(k=(8,), tau2=(0.08,), effect=(0.3,), sizes=("30-150",), reps=1500,
+                           method=(method,), test=(test,), seed=99, block=1500)
     row = res.rows[0]
     c = Condition(k=8, tau2=0.08, effect=0.3, sizes="30-150", metric="SMD", selection="none", weight=1.0)
     want = _direct(c, seed=99, condition=0, reps=1500, method=method, test=test)
@@ -136,8 +138,8 @@ def test_smd_generator_is_unbiased_with_the_right_variance():
 
 
 def test_step_selection_publishes_in_the_stated_proportions():
-    """Under mu = tau2 = 0, 2.5% of studies have one-sided p < .025; with the others published with probability
-    w the published share of significant ones is .025 / (.025 + .975 w) (0.0488 at w = 0.5)."""
+    """Under mu = tau2 = 0, 2.5% of studies have one-sided p < .025; with the others published with
+    probability w the published share of significant ones is .025 / (.025 + .975 w) (0.0488 at w = 0.5)."""
     c = Condition(k=5, tau2=0.0, effect=0.0, sizes="50", metric="ZCOR", selection="step", weight=0.5)
     yi, vi = publish(c, 40_000, np.random.default_rng(2))
     share = np.mean(yi / np.sqrt(vi) > 1.959963984540054)
@@ -155,7 +157,8 @@ def test_result_contract():
     res = simulation_study(**SMALL, seed=1)
     d = res.to_dict()
     assert d["seed"] == 1 and len(d["rows"]) == 16 and d["rows"][0]["method"] == "DL"
-    assert "Monte Carlo" in str(res.summary()) and list(res.to_frame().columns)[:3] == ["condition", "k", "tau2"]
+    assert "Monte Carlo" in str(res.summary())
+    assert list(res.to_frame().columns)[:3] == ["condition", "k", "tau2"]
     seedless = simulation_study(**dict(SMALL, reps=10))
     assert seedless.seed > 0  # reported, so the run can be repeated
     assert simulation_study(**dict(SMALL, reps=10), seed=seedless.seed).to_frame().equals(seedless.to_frame())
@@ -163,7 +166,8 @@ def test_result_contract():
 
 @pytest.mark.parametrize("kw,word", [
     (dict(k=(1,)), "k=1"), (dict(tau2=(-0.1,)), "tau2"), (dict(sizes=("3",)), "sizes"),
-    (dict(sizes=("50-20",)), "sizes"), (dict(metric=("OR",)), "metric"), (dict(selection=("funnel",)), "selection"),
+    (dict(sizes=("50-20",)), "sizes"), (dict(metric=("OR",)), "metric"),
+    (dict(selection=("funnel",)), "selection"),
     (dict(weight=0), "weight"), (dict(method=("XX",)), "method"), (dict(test=("f",)), "test"),
     (dict(reps=1), "reps"), (dict(k=(5, 5)), "twice"), (dict(workers=-1), "workers"), (dict(seed=-3), "seed"),
     (dict(out="table.txt"), ".csv or .parquet"),

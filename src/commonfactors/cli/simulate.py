@@ -115,7 +115,8 @@ def _list_option(name, default, help):
 @click.option("--weight", type=float, default=0.5, show_default=True,
               help="Publication probability of a study with p >= .025 under --bias step.")
 @click.option("--reps", type=int, default=1000, show_default=True, help="Replications per condition.")
-@_list_option("--method", "DL,REML", "tau2 estimators (as fit_many: REML, ML, DL, HE, HS, SJ, EB, PM, PMM, FE).")
+@_list_option("--method", "DL,REML",
+              "tau2 estimators (as fit_many: REML, ML, DL, HE, HS, SJ, EB, PM, PMM, FE).")
 @_list_option("--test", "z,knha", "Tests and intervals: z, t, knha (Knapp-Hartung).")
 @click.option("--level", type=float, default=95, show_default=True, help="Confidence level (percent).")
 @click.option("--seed", type=int, default=None,
@@ -128,8 +129,8 @@ def _list_option(name, default, help):
               help="The table (.csv or .parquet), written atomically; finished conditions are kept in "
                    "OUT.parts/ until it is, so the same command resumes a killed run.")
 @format_option(help="What is printed: text (the table), json or csv.")
-def simulate(k, tau2, effect, sizes, metric, bias, weight, reps, method, test, level, seed, workers, scheduler,
-             block, out_path, fmt):
+def simulate(k, tau2, effect, sizes, metric, bias, weight, reps, method, test, level, seed, workers,
+             scheduler, block, out_path, fmt):
     """Run a simulation study of meta-analytic estimators (bias, RMSE, coverage, power, CI width with Monte
     Carlo SEs) over a grid of conditions, and write its table to --out."""
     from ..simulate.study import BLOCK, simulation_study
@@ -138,7 +139,7 @@ def simulate(k, tau2, effect, sizes, metric, bias, weight, reps, method, test, l
     with caught_warnings() as notes:
         result = simulation_study(k=k, tau2=tau2, effect=effect, sizes=sizes, metric=metric, selection=bias,
                                   weight=weight, reps=reps, method=method, test=test, level=level, seed=seed,
-                                  workers=workers, scheduler=scheduler, block=BLOCK if block is None else block,
-                                  out=out_path)
+                                  workers=workers, scheduler=scheduler,
+                                  block=BLOCK if block is None else block, out=out_path)
     emit(result, fmt, notes=notes,
          as_text=lambda: f"{result.summary()}\n\nWrote {out_path} ({len(result.rows)} rows).")

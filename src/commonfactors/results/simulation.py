@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .._format import Summary, fmt, fmt_p, jsonable, table
 from ._table import Printable, frame
 
@@ -25,8 +27,9 @@ class SimulationResult(Printable):
     ----------
     rows : tuple of dict
         One per condition x method x test, with the keys of ``COLUMNS``: the condition (its 0-based index
-        in the grid, ``k``, ``tau2``, true ``effect``, study ``sizes``, ``metric``, publication bias (``selection``:
-        "none" or "step") and the selection ``weight``), the ``method`` and ``test``, ``reps`` generated, ``converged`` and
+        in the grid, ``k``, ``tau2``, true ``effect``, study ``sizes``, ``metric``, publication bias
+        (``selection``: "none" or "step") and the selection ``weight``), the ``method`` and ``test``, ``reps``
+        generated, ``converged`` and
         ``failures`` (fits that did not converge, left out of the measures), and each measure with its Monte
         Carlo standard error: ``bias``, ``empse`` (empirical SE), ``rmse``, ``coverage`` (of the CI),
         ``pi_coverage`` (mean probability that the prediction interval covers a new study's true effect),
@@ -59,7 +62,8 @@ class SimulationResult(Printable):
     def summary(self) -> Summary:
         """The grid and the main measures (Monte Carlo SE in parentheses)."""
         n_cond = len({r["condition"] for r in self.rows})
-        head = (f"Simulation study: {n_cond} condition{'s' if n_cond != 1 else ''} x {self.reps} replications "
+        head = (f"Simulation study: {n_cond} condition{'s' if n_cond != 1 else ''} x {self.reps} "
+                f"replications "
                 f"(seed {self.seed}, level {fmt(self.level, 0)}%)")
 
         def pm(r, name, digits=4):
@@ -69,7 +73,8 @@ class SimulationResult(Printable):
         cols = ["k", "tau2", "effect", "sizes", "selection", "method", "test", "bias", "rmse", "coverage",
                 "pi_coverage", "rejection", "ci_width", "failures"]
         body = [[str(r["k"]), fmt(r["tau2"]), fmt(r["effect"]), r["sizes"],
-                 r["selection"] if r["selection"] == "none" else f"step({fmt(r['weight'], 2)})", r["method"], r["test"],
+                 r["selection"] if r["selection"] == "none" else f"step({fmt(r['weight'], 2)})",
+                 r["method"], r["test"],
                  pm(r, "bias"), pm(r, "rmse"), pm(r, "coverage"), pm(r, "pi_coverage"), pm(r, "rejection"),
                  pm(r, "ci_width"), str(r["failures"])] for r in self.rows]
         text = "\n".join([head, "", table(cols, body), "",
@@ -121,7 +126,8 @@ class BootstrapResult(Printable):
             getattr(self, name).setflags(write=False)
 
     def _rows(self) -> list[dict]:
-        return [{"parameter": p, "observed": getattr(self, p), "boot_mean": float(getattr(self, f"boot_{p}").mean()),
+        return [{"parameter": p, "observed": getattr(self, p),
+                 "boot_mean": float(np.mean(getattr(self, f"boot_{p}"))),
                  "boot_se": getattr(self, f"{p}_se"), "ci_low": getattr(self, f"{p}_ci")[0],
                  "ci_high": getattr(self, f"{p}_ci")[1]} for p in ("estimate", "tau2")]
 
@@ -199,9 +205,11 @@ class PermutationResult(Printable):
     def summary(self) -> Summary:
         how = "exact" if self.exact else f"random, seed {self.seed}"
         stat = "tval" if self.test in ("t", "knha") else "zval"
-        lines = [f"Permutation test ({self.n_perm} permutations, {how}; method: {self.method}, test: {self.test})",
+        lines = [f"Permutation test ({self.n_perm} permutations, {how}; method: {self.method}, "
+                 f"test: {self.test})",
                  "", f"Test of moderators: QM = {fmt(self.qm)}, p-val* = {fmt_p(self.qm_pval)}", "",
                  table(["", "estimate", stat, "pval*"],
-                       [[r["name"], fmt(r["estimate"]), fmt(r["stat"]), fmt_p(r["pval"])] for r in self._rows()]),
+                       [[r["name"], fmt(r["estimate"]), fmt(r["stat"]), fmt_p(r["pval"])]
+                        for r in self._rows()]),
                  "", "* p-values from the permutation distribution (metafor's permutest)."]
         return Summary("\n".join(lines), notes=self.warnings)

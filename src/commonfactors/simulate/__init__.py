@@ -1,7 +1,7 @@
 """Simulated data with known truth.
 
-- :func:`simulate_practice` (:mod:`.practice`): clients of therapists (in sites) scored session by session on an
-  outcome measure, with a stated therapist ICC.
+- :func:`simulate_practice` (:mod:`.practice`): clients of therapists (in sites) scored session by session
+  on an outcome measure, with a stated therapist ICC.
 - :func:`simulation_study` (:mod:`.study`): simulation studies of meta-analytic estimators over a grid of
   conditions, in this process or on Dask.
 - :func:`bootstrap` and :func:`permutation_test` (:mod:`.bootstrap`): bootstraps and permutation tests of a

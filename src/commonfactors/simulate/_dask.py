@@ -1,6 +1,6 @@
-"""Where the blocks of a simulation or a bootstrap run: in this process, on a ``dask.distributed.LocalCluster``
-started for the run, or on a running cluster given by its scheduler's address. Dask is imported only here,
-when a cluster is asked for (``import commonfactors`` stays light)."""
+"""Where the blocks of a simulation or a bootstrap run: in this process, on a
+``dask.distributed.LocalCluster`` started for the run, or on a running cluster given by its scheduler's
+address. Dask is imported only here, when a cluster is asked for (``import commonfactors`` stays light)."""
 
 from __future__ import annotations
 

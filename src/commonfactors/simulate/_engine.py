@@ -1,6 +1,6 @@
 """The work of one task of a simulation study: a block of replications of one condition, generated with numpy
-and fitted with :func:`commonfactors.fit_many`, reduced to sums that blocks add up (:func:`run_block`); and the
-performance measures with their Monte Carlo standard errors computed from those sums (:func:`measures`).
+and fitted with :func:`commonfactors.fit_many`, reduced to sums that blocks add up (:func:`run_block`); and
+the performance measures with their Monte Carlo standard errors computed from those sums (:func:`measures`).
 
 Everything here is a pure function of its arguments (the random stream included), so a block gives the same
 sums in any process, and a condition's sums, added in block order, the same table whatever ran them.
@@ -141,10 +141,10 @@ def run_block(c: Condition, methods, tests, level: float, seed: int, condition: 
 
     Per replication, with e = estimate - effect: the estimate's error and its powers 2 and 4, whether the
     CI covers the effect, the probability that the prediction interval covers a new study's true effect
-    :math:`\\theta_{new} \\sim N(\\mu, \\tau^2)` (:math:`\\Phi((hi - \\mu)/\\tau) - \\Phi((lo - \\mu)/\\tau)`, its
-    indicator when tau2 = 0), whether H0: mu = 0 is rejected at 1 - level, the CI's width, and tau2's error
-    and its square; summed over the replications that converged (a row of ``fit_many`` with
-    ``converged`` True and a finite estimate).
+    :math:`\\theta_{new} \\sim N(\\mu, \\tau^2)`
+    (:math:`\\Phi((hi - \\mu)/\\tau) - \\Phi((lo - \\mu)/\\tau)`, its indicator when tau2 = 0), whether
+    H0: mu = 0 is rejected at 1 - level, the CI's width, and tau2's error and its square; summed over the
+    replications that converged (a row of ``fit_many`` with ``converged`` True and a finite estimate).
     """
     rng = np.random.default_rng(block_seed(seed, condition, block))
     yi, vi = publish(c, reps, rng)

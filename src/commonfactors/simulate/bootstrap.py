@@ -82,9 +82,8 @@ def bootstrap(res, n_boot: int = 1000, seed: int | None = None, kind: str = "par
         Seed (default: fresh entropy, reported in the result).
     kind : {"parametric", "nonparametric"}
         "parametric": :math:`y_i^* \sim N(\hat\mu, v_i + \hat\tau^2)` with the studies' own v_i (the fitted
-        random-effects model; Efron & Tibshirani, 1993, An Introduction to the Bootstrap, ch. 6.5; Viechtbauer,
-        2010, JSS 36(3), section 5.5's bootstrap with ``rma``). "nonparametric": k studies (yi, vi pairs) drawn
-        with replacement (Efron & Tibshirani, 1993, ch. 6.2).
+        random-effects model; Efron & Tibshirani, 1993, An Introduction to the Bootstrap, ch. 6.5).
+        "nonparametric": k studies (yi, vi pairs) drawn with replacement (Efron & Tibshirani, 1993, ch. 6.2).
     workers, scheduler
         Where the blocks of replicates run, as :func:`commonfactors.simulation_study`.
 

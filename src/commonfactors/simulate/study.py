@@ -5,8 +5,8 @@ given by its scheduler's address.
 One task is a block of replications of one condition, generated with numpy and fitted with
 :func:`commonfactors.fit_many` (:mod:`._engine`). Each block's random stream is a child of
 ``SeedSequence(seed)`` indexed by (condition, block), and a condition's sums are added in block order, so the
-table is the same whatever ran the blocks, in which order and in how many processes. Each finished condition is
-written to a checkpoint folder; a rerun of the same study resumes from it.
+table is the same whatever ran the blocks, in which order and in how many processes. Each finished condition
+is written to a checkpoint folder; a rerun of the same study resumes from it.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def simulation_study(*, k=(5, 20), tau2=(0.0, 0.1), effect=(0.0,), sizes=("20-20
     sizes : sequence of str
         Total sample size of each study: ``"N"`` or ``"LO-HI"`` (uniform integers), at least 4.
     metric : sequence of {"SMD", "ZCOR"}
-        Effect size generated (:func:`._engine.draw_studies`): Hedges' g from two normal groups, or Fisher's z.
+        Effect size generated (:func:`._engine.draw_studies`): Hedges' g from two normal groups, or
+        Fisher's z.
     selection : sequence of {"none", "step"}
         Publication bias: none, or a step selection function (:func:`._engine.publish`): studies with
         one-sided p < .025 always published, others with probability ``weight`` (Hedges, 1992; Vevea &
@@ -106,6 +107,10 @@ def simulation_study(*, k=(5, 20), tau2=(0.0, 0.1), effect=(0.0,), sizes=("20-20
                                      level=level, seed=seed, block=block)
     workers = _count("workers", workers, 0)
     parts = _Parts(Path(str(out) + ".parts"), settings) if out is not None else None
+    if parts is not None and seed is None:  # a rerun without a seed resumes with the seed drawn at first
+        saved = parts.saved()
+        if saved is not None and {**saved, "seed": settings["seed"]} == settings:
+            settings["seed"] = saved["seed"]
     if out is not None:
         _check_out(out)
     done = parts.load() if parts is not None else {}
@@ -118,7 +123,8 @@ def simulation_study(*, k=(5, 20), tau2=(0.0, 0.1), effect=(0.0,), sizes=("20-20
             parts.save(i, sums)
 
     pending = [i for i in range(len(conditions)) if i not in done]
-    tasks = [(i, b, size) for i in pending for b, size in enumerate(_blocks(settings["reps"], settings["block"]))]
+    sizes_ = _blocks(settings["reps"], settings["block"])
+    tasks = [(i, b, size) for i in pending for b, size in enumerate(sizes_)]
     args = (settings["methods"], settings["tests"], settings["level"], settings["seed"])
     if tasks:
         _run(conditions, tasks, args, finished, bar, workers=workers, scheduler=scheduler)
@@ -215,7 +221,8 @@ def _settings(*, k, tau2, effect, sizes, metric, selection, weight, reps, method
         seed = _count("seed", seed, 0)
     conditions = [Condition(k=a, tau2=b, effect=c, sizes=d, metric=e, selection=f,
                             weight=w if f == "step" else 1.0)
-                  for a, b, c, d, e, f in itertools.product(ks, tau2s, effects, size_specs, metrics, selections)]
+                  for a, b, c, d, e, f in itertools.product(ks, tau2s, effects, size_specs, metrics,
+                                                            selections)]
     settings = {"conditions": [c.to_dict() for c in conditions], "methods": methods, "tests": tests,
                 "level": level, "seed": seed, "reps": reps, "block": block}
     return conditions, settings
@@ -255,17 +262,20 @@ class _Parts:
     def __init__(self, folder: Path, settings: dict):
         self.folder, self.settings = folder, settings
 
+    def saved(self) -> dict | None:
+        """The settings of the run checkpointed in the folder, or None."""
+        try:
+            return json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
     def load(self) -> dict:
-        run = self.folder / "run.json"
         if not self.folder.exists():
             return {}
         if not self.folder.is_dir():
-            raise InputError(f"{self.folder} is a file", expected="the checkpoint folder of this run, or nothing")
-        try:
-            saved = json.loads(run.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            saved = None
-        if saved != self.settings:
+            raise InputError(f"{self.folder} is a file",
+                             expected="the checkpoint folder of this run, or nothing")
+        if self.saved() != self.settings:
             raise InputError(f"{self.folder} holds the checkpoints of another run (other settings)",
                              expected="the same settings to resume, or the folder removed to start anew")
         done = {}
