@@ -1500,7 +1500,7 @@ def simulation(result, *, ax=None, measure: str = "coverage", title: str | None 
     rows = list(result.rows)
     if not rows or measure not in rows[0] or f"{measure}_mcse" not in rows[0]:
         raise InputError(f"measure={measure!r} is not a measure of the simulation table",
-                         expected="coverage, pi_coverage, bias, empse, rmse, rejection, ci_width or tau2_bias")
+                         expected="coverage, pi_coverage, bias, empse, rmse, rejection, ci_width, tau2_bias")
     conditions = sorted({r["condition"] for r in rows})
     series = list(dict.fromkeys((r["method"], r["test"]) for r in rows))
     fig, ax = _own_axes(ax, max(5.0, 0.55 * len(conditions) + 2.5), 3.6)
