@@ -122,6 +122,11 @@ CASES = [
      "icc = 1.2; expected a number in [0, 1)", "{dir}/sim.csv"),
     ("simulate-practice-sites", ["simulate-practice", "--site-icc", "0.1", "--out", "{dir}/sim.csv"],
      "site_icc = 0.1 without sites", "{dir}/sim.csv"),
+    # simulate
+    ("simulate-bad-k", ["simulate", "--k", "1,5", "--reps", "10", "--seed", "1", "--out", "{dir}/sim.csv"],
+     "k='1'; expected whole numbers of studies >= 2", "{dir}/sim.csv"),
+    ("simulate-bad-out", ["simulate", "--reps", "10", "--seed", "1", "--out", "{dir}/sim.txt"],
+     "expected a .csv or .parquet file", "{dir}/sim.txt"),
 ]
 
 #: one case per command, run again as a real subprocess
@@ -130,7 +135,7 @@ SUBPROCESS = {
     "datasets-export-unknown", "factors-show-unknown", "pie-missing-file", "reproduce-unknown",
     "report-misspelled-column", "report-all-bad-option", "convert-bad-correlation",
     "plot-misspelled-column", "simulate-practice-bad-icc", "therapists-misspelled-column",
-    "network-misspelled-column", "monitor-misspelled-column",
+    "network-misspelled-column", "monitor-misspelled-column", "simulate-bad-k",
 }
 
 
