@@ -275,7 +275,7 @@ def _keys_of(name: str, d: dict) -> None:
                 "therapists", "curves", "curves_note", "warnings"} <= set(d)
         assert all({"client", "category", "rc", "flagged", "early_responder"} <= set(c) for c in d["clients"])
         assert all({"session", "expected", "bound", "flag"} <= set(s) for s in d["sessions"])
-    elif base == "SimulationResult":  # the simulate command's JSON: settings, one row per condition x estimator
+    elif base == "SimulationResult":  # the simulate command's JSON: one row per condition x estimator
         assert set(d) == {"seed", "reps", "block", "level", "rows", "warnings"}
         assert all({"condition", "k", "tau2", "method", "test", "bias", "bias_mcse", "coverage",
                     "coverage_mcse", "failures"} <= set(r) for r in d["rows"])
