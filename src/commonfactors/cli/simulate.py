@@ -124,7 +124,9 @@ def _list_option(name, default, help):
 @click.option("--workers", type=int, default=0, show_default=True,
               help="0 or 1: run here; N >= 2: a local Dask cluster of N worker processes.")
 @click.option("--scheduler", default=None, help="Address of a running Dask scheduler (tcp://HOST:PORT).")
-@click.option("--block", type=int, default=None, help="Replications per task (default 2000).")
+@click.option("--block", type=int, default=None,
+              help="Replications per block, the unit of work a worker fits at once (default 2000; blocks are "
+                   "part of the random streams, so keep it to repeat a table).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
               help="The table (.csv or .parquet), written atomically; finished conditions are kept in "
                    "OUT.parts/ until it is, so the same command resumes a killed run.")

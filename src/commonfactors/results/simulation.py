@@ -35,7 +35,7 @@ class SimulationResult(Printable):
         ``pi_coverage`` (mean probability that the prediction interval covers a new study's true effect),
         ``rejection`` (of H0: mu = 0 at 1 - level: power, or the type I error rate when ``effect`` is 0),
         ``ci_width`` (mean) and ``tau2_bias``.
-    seed, reps, block, level : the run's settings (``block``: replications per task).
+    seed, reps, block, level : the run's settings (``block``: replications per block of work).
     warnings : tuple of str
     """
 

@@ -25,7 +25,7 @@ from ..results.simulation import BootstrapResult, PermutationResult
 from ._dask import run_tasks
 from ._engine import block_seed
 
-#: replicates per task
+#: replicates per block (the unit of work of a worker)
 BOOT_BLOCK = 5000
 #: metafor's ``comptol``: a permuted statistic within this of the observed one counts as "as extreme"
 COMPTOL = math.sqrt(np.finfo(float).eps)

@@ -29,7 +29,7 @@ from ..results.simulation import SimulationResult
 from ._dask import run_tasks
 from ._engine import METRICS, SELECTIONS, Condition, add, measures, run_block, size_range
 
-#: replications per task unless given
+#: replications per block (the unit of work of a worker) unless given
 BLOCK = 2000
 
 
@@ -75,7 +75,8 @@ def simulation_study(*, k=(5, 20), tau2=(0.0, 0.1), effect=(0.0,), sizes=("20-20
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://HOST:PORT``) to run on instead.
     block : int
-        Replications per task (part of the random streams: the same block gives the same table).
+        Replications per block, the unit of work sent to a worker (part of the random streams: the same
+        block size gives the same table).
     out : path, optional
         Write the table here (``.csv`` or ``.parquet``, atomically). Each finished condition is checkpointed
         in the folder ``<out>.parts/``; a rerun with the same settings resumes from it, and the folder is
