@@ -191,3 +191,11 @@ def test_simulation_figure_shows_the_table_with_two_mc_se():
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == ["k=5", "k=5", "k=10", "k=10"]
     with pytest.raises(InputError, match="measure"):
         res.plot_simulation(measure="nonsense")
+
+
+def test_progress_line_on_request_and_quiet_otherwise(capsys):
+    simulation_study(**dict(SMALL, reps=50), seed=1, progress=True)
+    err = capsys.readouterr().err
+    assert "simulate: 4/4 conditions" in err and "fits/s" in err and err.endswith("\n")
+    simulation_study(**dict(SMALL, reps=50), seed=1)  # stderr is not a terminal here
+    assert capsys.readouterr().err == ""
