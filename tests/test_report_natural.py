@@ -163,6 +163,7 @@ def test_arm_level_page_says_what_the_rows_and_the_pooled_number_are():
     assert "treatment arms nested in studies" in settings["Model"]
     # one forest row per arm, labelled with its treatment (the arms of a study are not averaged)
     assert "cluster" not in block["forest"].options and res.k == 50
+    assert "one row per arm, labelled with its treatment (column trt)" in block["note"]
     frame = data.frame
     assert list(res.slab[:2]) == [f"study 1: {frame['trt'].iloc[0]}", f"study 1: {frame['trt'].iloc[1]}"]
 
@@ -177,6 +178,7 @@ def test_arms_of_a_measure_without_a_natural_scale():
     # 172 arms, one row each (not averaged per study): one figure sorted by effect size, and the command that
     # draws labelled pages of it
     assert "cluster" not in block["forest"].options and block["forest_pages"] == []
+    assert "one row per arm (the table of arms names each arm's treatment, column treatment)" in block["note"]
     assert block["forest_rule"] == render.forest_rule(
         172, 172, unit="arm", command="commonfactors plot forest lopez2019 --page 2 --out forest-2.png")
     assert "all 172 arms are drawn, one thin row each" in block["forest_rule"]

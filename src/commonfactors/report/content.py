@@ -793,7 +793,10 @@ def arms_note(data: Data) -> str:
     k, rows = data.info.get("k"), data.info.get("rows")
     column = arm_column(data.frame)
     what = _what(data)
-    labelled = f", labelled with its treatment (column {column})" if column else ""
+    labelled = ""
+    if column:
+        labelled = (f", labelled with its treatment (column {column})" if len(data.frame) <= PAGED_ROWS else
+                    f" (the table of arms names each arm's treatment, column {column})")
     network = ("given below from the arms' event counts" if _network_possible(data) else
                "which this page does not fit: it needs the arms' counts, or their means and standard "
                "deviations, or the contrasts themselves")
