@@ -127,9 +127,11 @@ def simulation_study(*, k=(5, 20), tau2=(0.0, 0.1), effect=(0.0,), sizes=("20-20
     sizes_ = _blocks(settings["reps"], settings["block"])
     tasks = [(i, b, size) for i in pending for b, size in enumerate(sizes_)]
     args = (settings["methods"], settings["tests"], settings["level"], settings["seed"])
-    if tasks:
-        _run(conditions, tasks, args, finished, bar, workers=workers, scheduler=scheduler)
-    bar.close()
+    try:
+        if tasks:
+            _run(conditions, tasks, args, finished, bar, workers=workers, scheduler=scheduler)
+    finally:
+        bar.close()  # the line ends before any message, Ctrl-C's included
     rows = []
     for i, c in enumerate(conditions):
         for j, (meth, tst) in enumerate(itertools.product(settings["methods"], settings["tests"])):
