@@ -290,3 +290,20 @@ def test_the_network_reference_is_the_control_in_the_most_trials():
     assert content.network_reference(frame, "study", "trt") == "Wait list"
     no_control = frame.replace({"Wait list": "IPT", "Placebo": "PST"})
     assert content.network_reference(no_control, "study", "trt") == "CBT"  # no control: the most trials
+
+
+def test_a_user_report_reads_the_measure_its_effect_sizes_carry(tmp_path):
+    import commonfactors as cf
+    from commonfactors.report import site
+
+    ref = REFERENCE["bcg_rr"]["natural"]
+    es = cf.effect_sizes(cf.load_dataset("bcg"), "RR", ai="tpos", bi="tneg", ci="cpos", di="cneg")
+    path = tmp_path / "bcg_es.csv"
+    es.assign(measure="RR").to_csv(path, index=False)  # as `commonfactors effects` writes it
+    site.build_report(cf.read_table(path), tmp_path / "out", source=path, progress=False)
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert (f"Pooled risk ratio: {ref['estimate']:.2f} (95% CI {ref['ci_low']:.2f} to {ref['ci_high']:.2f}; "
+            f"95% prediction interval {ref['pi_low']:.2f} to {ref['pi_high']:.2f}).") in page
+    assert content.file_measure(es) == "RR"  # effect_sizes' metadata
+    assert content.file_measure(es.assign(measure="BDI")) is None  # not a measure
+    assert content.file_measure(es.assign(measure=["RR"] * 12 + ["OR"])) is None  # more than one

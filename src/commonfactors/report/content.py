@@ -177,7 +177,25 @@ def _effects(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None) -
     return frame, {"yi": yi, "vi": vi, "sei": sei, "text": text}
 
 
+def file_measure(frame) -> str | None:
+    """The measure that effect sizes read from a file carry: its ``measure`` column when it holds one value
+    (as ``commonfactors effects`` writes it), else the frame's metadata (``effect_sizes``' ``attrs``); None
+    when that is not one of escalc's measures."""
+    from ..effects import MEASURES
+
+    measure = frame.attrs.get("measure")
+    if "measure" in [str(c) for c in frame.columns]:
+        values = {str(m) for m in frame["measure"] if m is not None and str(m) not in ("", "nan", "NA")}
+        measure = values.pop() if len(values) == 1 else None
+    return str(measure).upper() if measure is not None and str(measure).upper() in MEASURES else None
+
+
 def prepare(frame, *, yi="yi", vi=None, sei=None, measure=None, columns=None, slab=None) -> Data:
+    """``frame``'s effect sizes (:func:`_effects`) and study labels, ready to pool; without ``measure`` and
+    escalc ``columns``, the measure the file carries (:func:`file_measure`), which gives the natural
+    scale."""
+    if measure is None and not columns:
+        measure = file_measure(frame)
     out, spec = _effects(frame, yi=yi, vi=vi, sei=sei, measure=measure, columns=columns)
     if slab is not None:
         if slab not in frame.columns:
