@@ -1530,3 +1530,148 @@ def simulation(result, *, ax=None, measure: str = "coverage", title: str | None 
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
     return fig
+
+
+# ------------------------------------------------------------------------------------------------------
+# therapist development and routine outcome monitoring
+
+
+@register("benchmark")
+@_styled
+def benchmark(frame, *, ax=None, therapist: str = "the therapist", time: str = "time",
+              outcome: str = "outcome", level: float = 95, title: str | None = None):
+    """One therapist's outcomes over time against the practice's benchmark.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table of :func:`commonfactors.therapist_benchmark` (time, n, observed, fitted, fitted_ci_low,
+        fitted_ci_high, benchmark, benchmark_ci_low, benchmark_ci_high), at any times (for smooth lines ask
+        it for a grid of times joined to the therapist's own).
+    ax : matplotlib.axes.Axes, optional
+    therapist, time, outcome : str
+        Names for the legend and the axes.
+    level : float
+        The level of the intervals in the table (for the legend).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The practice's line beta_0 + beta_1 t with its confidence band (grey), the therapist's line
+        beta_0 + beta_1 t + u_0j + u_1j t with its prediction band (colour), both at the average case mix, and
+        the therapist's mean observed outcome at each time adjusted to that case mix (points, area by the
+        number of clients).
+
+    References
+    ----------
+    Saxon, D., & Barkham, M. (2012). Patterns of therapist variability: therapist effects and the contribution
+    of patient severity and risk. Journal of Consulting and Clinical Psychology, 80(4), 535-546 (therapists
+    compared at average intake severity).
+    Goldberg, S. B., et al. (2016). Do psychotherapists improve with time and experience? A longitudinal
+    analysis of outcomes in a clinical setting. Journal of Counseling Psychology, 63(1), 1-11.
+    """
+    fig, ax = _own_axes(ax, WIDTH * 0.8, 3.6)
+    t = np.asarray(frame["time"], dtype=float)
+    order = np.argsort(t, kind="stable")
+    t = t[order]
+
+    def col(name):
+        return np.asarray(frame[name], dtype=float)[order]
+
+    pal = palette()
+    ax.fill_between(t, col("benchmark_ci_low"), col("benchmark_ci_high"), color=_PALE, linewidth=0,
+                    label=f"practice: {level:g}% confidence band")
+    ax.plot(t, col("benchmark"), color="black", linewidth=1.2, label="practice benchmark")
+    ax.fill_between(t, col("fitted_ci_low"), col("fitted_ci_high"), color=pal[0], alpha=0.18, linewidth=0,
+                    label=f"{_short(therapist, 24)}: {level:g}% prediction band")
+    ax.plot(t, col("fitted"), color=pal[0], linewidth=1.6, label=f"{_short(therapist, 24)}: fitted line")
+    obs, n = col("observed"), col("n")
+    seen = np.isfinite(obs) & (n > 0)
+    if seen.any():
+        ax.scatter(t[seen], obs[seen], s=10 + 12 * n[seen], color=pal[1], edgecolors="white", linewidths=0.5,
+                   zorder=3, label=f"{_short(therapist, 24)}: clients' outcomes (adjusted)")
+    ax.set_xlabel(f"{time}", parse_math=False)
+    ax.set_ylabel(f"{outcome} at the average case mix", parse_math=False)
+    ax.grid(color="#eeeeee", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False, fontsize=7.5)
+    ax.set_title(f"{_short(therapist, 24)} against the practice, by {time}", loc="left", fontsize=8.5,
+                 color="#333333", parse_math=False)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
+
+
+@register("monitor_curves")
+@_styled
+def monitor_curves(result, *, ax=None, intakes=None, client=None, title: str | None = None):
+    """Expected scores by session for several intake scores, and one client's scores against their bound.
+
+    Parameters
+    ----------
+    result : commonfactors.results.MonitorResult
+        A fit of :func:`commonfactors.monitor` (its ``curves``, ``client_table``, ``session_table``).
+    ax : matplotlib.axes.Axes, optional
+    intakes : sequence of float, optional
+        Intake scores whose expected curves are drawn (default: the 10th, 30th, 50th, 70th and 90th
+        percentiles of the clients' intake scores, rounded to the nearest whole point).
+    client : str, optional
+        A client whose scores are drawn with the bound of each (the one-sided prediction bound) and the
+        scores flagged as not on track (default: the first client flagged, in the table's order; none when
+        no client is flagged).
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Lines: the fitted population curves b0 + b1 x + (b2 + b3 x) log(session) of the model
+        ``score ~ intake * log(session) + (1 + log(session) | client)`` for intake x; the clinical cutoff
+        (dashed), and the client's scores, bounds and flags.
+    """
+    fig, ax = _own_axes(ax, WIDTH * 0.8, 3.8)
+    beta = np.array([c["estimate"] for c in result.curves["coefficients"]], dtype=float)
+    ct, st = result.client_table, result.session_table
+    intake = np.asarray([x for x in ct["intake"] if x is not None], dtype=float)
+    if intakes is None:
+        intakes = np.unique(np.round(np.percentile(intake, [10, 30, 50, 70, 90])))
+    sessions = np.asarray(st["session"], dtype=float)
+    s = np.linspace(1.0, float(np.nanmax(sessions)), 60)
+    pal = palette()
+    shades = [pal[0]] * len(intakes)
+    for i, x in enumerate(intakes):
+        y = beta[0] + beta[1] * x + (beta[2] + beta[3] * x) * np.log(s)
+        alpha = 0.35 + 0.65 * (i + 1) / len(intakes)
+        ax.plot(s, y, color=shades[i], alpha=alpha, linewidth=1.3, label=f"expected, intake {x:g}")
+    cut = (result.cutoff or {}).get("value")
+    if cut is not None:
+        ax.axhline(cut, color=_GREY, linestyle="--", linewidth=0.9, label=f"clinical cutoff {cut:g}")
+    if client is None:
+        flagged = [c for c, f in zip(ct["client"], ct["flagged"], strict=True) if f]
+        client = flagged[0] if flagged else None
+    if client is not None:
+        rows = [i for i, c in enumerate(st["client"]) if c == client]
+        ss = np.array([st["session"][i] for i in rows], dtype=float)
+        sc = np.array([st["score"][i] for i in rows], dtype=float)
+        bound = np.array([np.nan if st["bound"][i] is None else st["bound"][i] for i in rows], dtype=float)
+        flag = np.array([bool(st["flag"][i]) for i in rows])
+        ax.plot(ss, sc, color=pal[1], marker="o", markersize=3.5, linewidth=1.2,
+                label=f"client {_short(client, 16)}: scores")
+        ax.plot(ss, bound, color=pal[1], linestyle=":", linewidth=1.0,
+                label=f"client {_short(client, 16)}: bound ({100 * (1 - result.alpha):g}%, one-sided)")
+        if flag.any():
+            ax.scatter(ss[flag], sc[flag], marker="X", s=46, color=pal[3], zorder=4,
+                       label=f"client {_short(client, 16)}: not on track")
+    word = "higher" if result.higher_is_better else "lower"
+    ax.set_xlabel("session (1 = intake)")
+    name = result.instrument.get("name", "score") if isinstance(result.instrument, dict) else "score"
+    ax.set_ylabel(f"{name} score ({word} is better)", parse_math=False)
+    ax.grid(color="#eeeeee", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7.5)
+    n = result.curves.get("n_clients")
+    ax.set_title(f"Expected change by intake score, fitted from these data ({n} clients)", loc="left",
+                 fontsize=8.5, color="#333333", parse_math=False)
+    if title:
+        fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
+    return fig
