@@ -42,10 +42,11 @@ ALLOWED: dict[str, set[str]] = {
     "reproduce": {*_LEAVES, "results"},
     # synthetic practices with known truth; simulation studies (dask imported when run) and bootstraps
     "simulate": {"errors", "_distributions", "_io_write", "_checks", "models", "results"},
-    "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results"},
+    # the pie's Monte Carlo draws run in blocks through simulate._dask (in this process or on Dask)
+    "factors": {*_LEAVES, "_checks", "_numbers", "datasets", "effects", "models", "results", "simulate"},
     "monitoring": {"errors", "_checks", "_numbers", "_distributions", "_format", "models", "results"},
     "report": {*_LEAVES, "commonfactors", "datasets", "effects", "models", "results", "reproduce", "factors",
-               "io"},
+               "io", "simulate"},  # simulate: the simulation page runs a small study at build time
     "cli": {*_LEAVES, "_checks", "io", "datasets", "effects", "models", "results", "reproduce", "factors",
             "report", "simulate", "monitoring"},
     "commonfactors": {"errors"},  # the package's __init__: the rest is re-exported lazily, by name
