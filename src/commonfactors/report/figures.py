@@ -134,7 +134,11 @@ def _value_text(value) -> str:
 
 
 def _fmt(x: float, digits: int = 2) -> str:
-    return "NA" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+    """``x`` with ``digits`` decimals; "NA" when missing; never "-0.00" (a negative that rounds to 0)."""
+    if x is None or not math.isfinite(x):
+        return "NA"
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -670,15 +674,79 @@ def _category_colour(category: str, colours: dict, fallback):
     return fallback
 
 
-def _pie_axes(ax, shares, colours, *, start=90):
+def _pie_axes(ax, shares, colours, *, start=90, counterclock=False):
     ax.pie(
         shares,
         colors=colours,
         startangle=start,
-        counterclock=False,
+        counterclock=counterclock,
         wedgeprops={"linewidth": 0.8, "edgecolor": "white"},
     )
     ax.set_aspect("equal")
+
+
+def short_citation(source: str, year=None) -> str:
+    """A reference's short label as cited in the text (APA): "Lambert (1992)", "Asay & Lambert (1999)",
+    "Laska et al. (2014)"; the authors are the "Surname, I. I." pairs before the year."""
+    import re
+
+    head = re.split(r"\(\d{4}", str(source), maxsplit=1)[0]
+    names = re.findall(r"([A-Z][\w'\u2019-]*(?: [a-z]+ [A-Z][\w'-]*)?), (?:[A-Z]\.[ -]?)+", head)
+    if not names:
+        names = [head.split(",")[0].strip() or str(source)]
+    label = names[0] if len(names) == 1 else (
+        f"{names[0]} & {names[1]}" if len(names) == 2 else f"{names[0]} et al.")
+    return label if year is None else f"{label} ({year})"
+
+
+def _shade(colour, i: int, n: int):
+    """The ``i``-th of ``n`` shades of ``colour`` (the colour itself first, then lighter ones), so that
+    slices naming the same factor stay apart."""
+    if n <= 1 or i == 0:
+        return tuple(colour)
+    t = 0.7 * i / (n - 1)
+    return tuple(float(c + (1.0 - c) * t) for c in colour)
+
+
+def _pct(share: float) -> str:
+    """A share (0-1) as a percent label: two significant digits below 1% (0.09%), one decimal above."""
+    p = 100.0 * share
+    if not math.isfinite(p):
+        return "NA"
+    if abs(p) < 1:
+        return f"{p:.2g}%"
+    return f"{p:.1f}%"
+
+
+def _slice_labels(ax, wedges, labels, *, radius=1.0, gap=0.2, inside=0.15):
+    """Label every wedge of a pie: a slice of at least ``inside`` of the pie inside it, every other one
+    beside it with a leader line from the wedge's edge. Labels beside the pie are spread vertically at
+    least ``gap`` apart (data units; a line of 7.5-point text), so that a thin slice's label (0.09%) stays
+    readable next to its neighbours'."""
+    total = sum(w.theta2 - w.theta1 for w in wedges) or 1.0
+    sides = {1: [], -1: []}
+    for wedge, text in zip(wedges, labels, strict=True):
+        angle = math.radians((wedge.theta1 + wedge.theta2) / 2.0)
+        x, y = radius * math.cos(angle), radius * math.sin(angle)
+        if (wedge.theta2 - wedge.theta1) / total >= inside:
+            ax.text(0.55 * x, 0.55 * y, text, ha="center", va="center", fontsize=7.5, parse_math=False,
+                    gid="slice-label")
+            continue
+        sides[1 if x >= 0 else -1].append([y, x, text])
+    for side, items in sides.items():
+        items.sort(key=lambda item: -item[0])
+        placed = []
+        for y, _x, _t in items:
+            target = min(1.15 * y, 1.25)
+            if placed and placed[-1] - target < gap:
+                target = placed[-1] - gap
+            placed.append(target)
+        for (y, x, text), ly in zip(items, placed, strict=True):
+            lx = side * 1.3
+            ax.plot([x, side * 1.12, lx - side * 0.04], [y, ly, ly], color=_GREY, linewidth=0.6,
+                    clip_on=False, solid_capstyle="butt")
+            ax.text(lx, ly, text, ha="left" if side > 0 else "right", va="center", fontsize=7.5,
+                    parse_math=False, clip_on=False, gid="slice-label")
 
 
 @_styled
@@ -692,16 +760,18 @@ def pie(pie_result, published=None, *, title: str | None = None):
         ``dominance_pie``).
     published : pandas.DataFrame, optional
         The published pies, one row per slice (``commonfactors.published_pies()``: ``source``, ``year``,
-        ``category``, ``share``, ``share_text``, ``scale``, ``verified``). One small pie per source, with
-        its slices in the colour of the factor they name; what a source leaves unassigned is drawn as a
-        grey "not assigned" slice, and a slice published only as text ("<1") is listed but not drawn.
+        ``category``, ``share``, ``share_text``, ``scale``, ``verified``). One small pie per source, titled
+        with its short citation (:func:`short_citation`; the full reference is on the page), its slices in
+        the colour of the factor they name, slices naming the same factor in shades of that colour
+        (:func:`_shade`); what a source leaves unassigned is drawn as a hatched "not assigned" slice, and a
+        slice published only as text ("<1") is listed with its swatch but not drawn.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Top: our pie (factors and the unexplained rest) and each share with its interval as a dot and
-        whisker (percent of outcome variance). Below: the published pies, titled with source, year, what
-        the shares are shares of, and whether the numbers were checked against the source.
+        Top: our pie (factors and the unexplained rest), every slice labelled beside it with its share and a
+        leader line (:func:`_slice_labels`), and each share with its interval as a dot and whisker (percent
+        of outcome variance). Below: the published pies, each legend entry with its swatch.
     """
     comps = list(pie_result.components)
     factors = [c.factor for c in comps]
@@ -720,7 +790,11 @@ def pie(pie_result, published=None, *, title: str | None = None):
 
     ax = fig.add_subplot(grid[0, 0:2])
     shares = [max(c.share, 0.0) for c in comps] + [max(pie_result.unexplained.share, 0.0)]
-    _pie_axes(ax, shares, [colours[f] for f in factors] + [colours["unexplained"]])
+    _pie_axes(ax, shares, [colours[f] for f in factors] + [colours["unexplained"]], counterclock=True)
+    _slice_labels(ax, ax.patches[: len(shares)],
+                  [f"{f} {_pct(s)}" for f, s in zip([*factors, "unexplained"], shares, strict=True)])
+    ax.set_xlim(-2.45, 1.1)  # the factors' slices (counter-clockwise from the top) are labelled on the left
+    ax.set_ylim(-1.15, 1.4)
     level = f"{pie_result.level:g}%"
     method = {"additive": "additive: each factor's r\u00b2", "dominance": "dominance weights of R\u00b2"}
     ax.set_title(
@@ -743,9 +817,9 @@ def pie(pie_result, published=None, *, title: str | None = None):
             bx.hlines(y, 100 * lo, 100 * hi, color="black", linewidth=1.0)
         bx.plot(100 * v, y, marker="o", color=c, markeredgecolor="black", markersize=6, linestyle="none")
         bx.text(
-            1.0,
+            1.04,
             y,
-            f"{100 * v:.1f} ({_fmt(100 * lo, 1)}\u2013{_fmt(100 * hi, 1)})",
+            f"{_pct(v)[:-1]} ({_pct(lo)[:-1]}\u2013{_pct(hi)[:-1]})",
             transform=bx.get_yaxis_transform(),
             ha="left",
             va="center",
@@ -778,9 +852,13 @@ def pie(pie_result, published=None, *, title: str | None = None):
         step = _LINE / heights[row - 1]  # one line of text, in axes fraction
         y = 1.0
         for i, text in enumerate(grp["lines"]):
-            if i >= 2 and i - 2 < len(vals) and vals[i - 2] > 0:
-                lax.add_patch(_swatch(lax, y, cols[i - 2], step))
-            lax.text(
+            entry = i - 2  # legend entries follow the title and the scale
+            if entry >= 0:
+                hatched = entry >= len(vals)
+                swatch = _swatch(lax, y, "white" if hatched else cols[entry], step, hatch="///" if hatched else None)
+                swatch.set_gid(f"swatch-{j}-{entry}")
+                lax.add_patch(swatch)
+            artist = lax.text(
                 0.1 if i >= 2 else 0.0,
                 y,
                 "\n".join(text),
@@ -793,6 +871,8 @@ def pie(pie_result, published=None, *, title: str | None = None):
                 linespacing=1.15,
                 parse_math=False,
             )
+            if entry >= 0:
+                artist.set_gid(f"entry-{j}-{entry}")
             y -= step * len(text)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
@@ -804,21 +884,26 @@ _LINE = 0.125
 
 
 def _published_legend(source: str, year: int, g, colours) -> dict:
-    """Slices, colours and legend lines (title, what the shares are of, one line per slice) of one
-    published pie."""
+    """Slices, colours and legend lines (short citation, what the shares are of, one line per slice, and
+    the unassigned rest) of one published pie. Slices naming the same factor get shades of its colour."""
     cats = list(g["category"])
     vals = [float(s) if s == s else 0.0 for s in g["share"]]
-    cols = [_category_colour(c, colours, palette()[7]) for c in cats]
+    base = [_category_colour(c, colours, palette()[7]) for c in cats]
+    counts = {b: base.count(b) for b in base}
+    seen: dict = {}
+    cols = []
+    for b in base:
+        cols.append(_shade(b, seen.get(b, 0), counts[b]))
+        seen[b] = seen.get(b, 0) + 1
     rest = 1.0 - sum(vals)
-    author = _short(source.split("(")[0].strip().rstrip(","), 34)
     checked = set(g["verified"])
     flag = (
         "checked" if checked == {"yes"} else "secondary source" if "yes" not in checked else "partly checked"
     )
-    lines = [f"{author} ({year})", f"share of {g['scale'].iloc[0]}; {flag}"]
+    lines = [short_citation(source, year), f"share of {g['scale'].iloc[0]}; {flag}"]
     lines += [
-        f"{t}%  " + textwrap.shorten(c, 44, placeholder="\u2026")
-        for c, t in zip(cats, g["share_text"], strict=True)
+        f"{t}%  {c}" + ("" if v > 0 else " (not drawn)")
+        for c, t, v in zip(cats, g["share_text"], vals, strict=True)
     ]
     if rest > 1e-9:
         lines.append(f"{100 * rest:.3g}%  not assigned (hatched)")
@@ -826,7 +911,7 @@ def _published_legend(source: str, year: int, g, colours) -> dict:
     return {"vals": vals, "cols": cols, "rest": rest, "lines": wrapped}
 
 
-def _swatch(ax, y, colour, height):
+def _swatch(ax, y, colour, height, hatch=None):
     from matplotlib.patches import Rectangle
 
     return Rectangle(
@@ -836,6 +921,7 @@ def _swatch(ax, y, colour, height):
         transform=ax.transAxes,
         facecolor=colour,
         edgecolor=_GREY,
+        hatch=hatch,
         linewidth=0.4,
         clip_on=False,  # no clip path: its SVG id would hash the axes box, which may differ in the last bit
     )
