@@ -141,7 +141,52 @@ def test_pie_colours_are_seaborn_colour_blind_and_intervals_printed():
     sources = published.groupby(["source", "year"], sort=False).ngroups
     assert len(fig.axes) == 2 + 2 * sources  # our pie, its intervals, and a pie + legend per source
     titles = [t.get_text() for ax in fig.axes[3::2] for t in ax.texts[:1]]
-    assert "Lambert, M. J. (1992)" in titles
+    assert {"Lambert (1992)", "Asay & Lambert (1999)", "Laska et al. (2014)"} <= set(titles)
+
+
+def test_pie_labels_every_slice_and_no_label_is_cut_or_overlaps():
+    pie = cf.additive_pie()
+    fig = figures.pie(pie, cf.published_pies())
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    labels = [t for t in fig.axes[0].texts if t.get_gid() == "slice-label"]
+    assert len(labels) == len(pie.components) + 1  # every factor and the unexplained rest
+    technique = next(c for c in pie.components if c.factor == "technique")
+    assert technique.share < 0.001  # the thin slice the label must keep readable
+    assert f"technique {100 * technique.share:.2g}%" in [t.get_text() for t in labels]
+    renderer = canvas.get_renderer()
+    page = fig.bbox
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for box in boxes:
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), "two slice labels overlap"
+    for ax in fig.axes:  # no text of the figure drawn beyond its edges (nothing cut)
+        for t in ax.texts:
+            box = t.get_window_extent(renderer)
+            assert box.x0 >= page.x0 - 0.5 and box.x1 <= page.x1 + 0.5, t.get_text()
+
+
+def test_every_published_legend_entry_has_a_swatch_and_elements_their_own_colour():
+    published = cf.published_pies()
+    fig = figures.pie(cf.additive_pie(), published)
+    groups = list(published.groupby(["source", "year"], sort=False))
+    for j, ((_source, _year), g) in enumerate(groups):
+        lax = fig.axes[3 + 2 * j]
+        entries = [t for t in lax.texts if (t.get_gid() or "").startswith("entry-")]
+        swatches = {p.get_gid(): p for p in lax.patches}
+        rest = 1.0 - g["share"].fillna(0).sum() > 1e-9
+        assert len(entries) == len(g) + rest  # each slice, and the unassigned rest
+        for t in entries:
+            assert "swatch-" + t.get_gid()[len("entry-"):] in swatches, t.get_text()
+        colours = [swatches[f"swatch-{j}-{i}"].get_facecolor() for i in range(len(g))]
+        assert len(set(colours)) == len(colours), f"two elements of {_source} share a colour"
+    laska = next(j for j, ((s, _), _) in enumerate(groups) if s.startswith("Laska"))
+    text = " ".join(t.get_text() for t in fig.axes[3 + 2 * laska].texts)
+    assert "<1%" in text and "not assigned (hatched)" in text
 
 
 def test_estimates_plot_and_none_without_numbers():
