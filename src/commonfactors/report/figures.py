@@ -1715,7 +1715,7 @@ def monitor_curves(result, *, ax=None, intakes=None, client=None, title: str | N
         ``score ~ intake * log(session) + (1 + log(session) | client)`` for intake x; the clinical cutoff
         (dashed), and the client's scores, bounds and flags.
     """
-    fig, ax = _own_axes(ax, WIDTH * 0.8, 3.8)
+    fig, ax = _own_axes(ax, WIDTH, 3.8)
     beta = np.array([c["estimate"] for c in result.curves["coefficients"]], dtype=float)
     ct, st = result.client_table, result.session_table
     intake = np.asarray([x for x in ct["intake"] if x is not None], dtype=float)
