@@ -227,9 +227,14 @@ def parse_assumed(text: str) -> list[float]:
     "Dodo-bird test as a share of the outcome variance, drawn from its Q-profile confidence distribution). "
     "Additive pie only.",
 )
+@click.option("--workers", type=int, default=0, show_default=True,
+              help="0 or 1: draw in this process; N >= 2: on a local Dask cluster of N worker processes "
+              "(the same numbers either way).")
+@click.option("--scheduler", default=None, metavar="ADDR",
+              help="Draw on a running Dask cluster: its scheduler's address, tcp://HOST:PORT.")
 @format_option()
 def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, therapist_icc,
-        technique_network, fmt):
+        technique_network, workers, scheduler, fmt):
     """Each factor's share of outcome variance with Monte Carlo intervals."""
     from ..factors import pie as _pie
 
@@ -249,7 +254,7 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, t
             therapist = None if therapist_icc is None else therapist_slice(therapist_icc)
             technique = None if technique_network is None else technique_slice(technique_network)
             res = _pie.additive_pie(draws=draws, seed=seed, level=level, therapist=therapist,
-                                    technique=technique)
+                                    technique=technique, workers=workers, scheduler=scheduler)
         elif sensitivity is not None:
             rho = parse_assumed(sensitivity)
             if pool_method and not long:
@@ -287,7 +292,8 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, t
                         expected="the sample sizes in its column n",
                     )
                 pooled = read_long_correlations(correlations, pool_method or "FE")
-                res = _pie.dominance_pie(pooled, draws=draws, seed=seed, level=level)
+                res = _pie.dominance_pie(pooled, draws=draws, seed=seed, level=level, workers=workers,
+                                         scheduler=scheduler)
             else:
                 if pool_method:
                     raise InputError(
@@ -299,7 +305,6 @@ def pie(method, correlations, n, pool_method, sensitivity, draws, seed, level, t
                     raise InputError(
                         "--correlations needs --n", expected="--n N, the (harmonic mean) sample size"
                     )
-                res = _pie.dominance_pie(
-                    read_correlation_csv(correlations), n=n, draws=draws, seed=seed, level=level
-                )
+                res = _pie.dominance_pie(read_correlation_csv(correlations), n=n, draws=draws, seed=seed,
+                                         level=level, workers=workers, scheduler=scheduler)
     emit(res, fmt, notes=notes)

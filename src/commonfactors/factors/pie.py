@@ -13,7 +13,10 @@ Two pies:
 
 Intervals are percentile intervals of ``draws`` Monte Carlo draws from each estimate's approximate
 sampling distribution (``seed`` fixes them): normal on Fisher's z for r, normal for d, normal on the
-logit scale for an ICC. :func:`published_pies` returns the pies of the literature, with sources.
+logit scale for an ICC. The draws are made in blocks of :data:`DRAW_BLOCK`, block b from the b-th child of
+``numpy.random.SeedSequence(seed)``, through the simulation machinery's ``run_tasks``: in this process, or
+on Dask (``workers``, ``scheduler``) with the same numbers whatever ran the blocks.
+:func:`published_pies` returns the pies of the literature, with sources.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ MEMORY_BUDGET = 2 * 2**30
 MAX_SUBSET_R2 = 2**31
 #: Correlation matrices drawn, checked and decomposed together by the dominance pie.
 DRAW_CHUNK = 4096
+#: Draws per block, the unit of work of a worker; with the seed it fixes the numbers (block b draws from the
+#: b-th child of ``SeedSequence(seed)``), so they do not depend on how many processes ran the blocks.
+DRAW_BLOCK = 4096
 
 
 class PieWarning(CommonFactorsWarning):
@@ -269,6 +275,38 @@ def _interval(x: np.ndarray, level: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
+def _block_sizes(draws: int) -> list[int]:
+    """The sizes of the blocks of ``draws``: :data:`DRAW_BLOCK` each, the last one the rest."""
+    n = -(-draws // DRAW_BLOCK)
+    return [min(DRAW_BLOCK, draws - b * DRAW_BLOCK) for b in range(n)]
+
+
+def _check_workers(workers, scheduler) -> tuple[int, str | None]:
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
+        raise InputError(f"workers = {workers!r}", expected="a whole number >= 0 (0 or 1: in this process)")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise InputError(f"scheduler = {scheduler!r}", expected="the address of a Dask scheduler, tcp://HOST:PORT")
+    return int(workers), scheduler
+
+
+def _run_blocks(fn, args: tuple, draws: int, seed: int | None, keep, workers: int, scheduler: str | None):
+    """``fn(*args, stream, size)`` for every block of ``draws`` (:func:`_block_sizes`), block b with the b-th
+    child of ``SeedSequence(seed)`` as its random stream, run by ``simulate._dask.run_tasks`` (in this
+    process, or on Dask); ``keep(start, result)`` as each block is in, ``start`` its first draw's index."""
+    from ..simulate._dask import run_tasks
+
+    sizes = _block_sizes(draws)
+    streams = np.random.SeedSequence(seed).spawn(len(sizes))
+    run_tasks(fn, [(*args, streams[b], size) for b, size in enumerate(sizes)],
+              lambda b, result: keep(b * DRAW_BLOCK, result), workers=workers, scheduler=scheduler)
+
+
+def _additive_block(comps, stream, size: int) -> np.ndarray:
+    """One block of the additive pie: ``size`` draws of each component's share, (len(comps), size)."""
+    rng = np.random.default_rng(stream)
+    return np.vstack([_share_draws(c, rng, size) for c in comps])
+
+
 def _check_mc(draws, seed, level) -> tuple[int, int | None, float]:
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 100:
         raise InputError(f"draws = {draws!r}", expected="an integer >= 100")
@@ -350,6 +388,8 @@ def additive_pie(
     level: float = 95,
     therapist=None,
     technique=None,
+    workers: int = 0,
+    scheduler: str | None = None,
 ) -> PieResult:
     """Each factor's own share of outcome variance, summed as the published pies do, with intervals.
 
@@ -377,6 +417,11 @@ def additive_pie(
         from its Q-profile confidence distribution; see
         :func:`~commonfactors.factors.technique_network.technique_component`. It replaces the component
         named "technique" (or is added).
+    workers : int
+        0 or 1: the draws are made in this process; N >= 2: by a ``dask.distributed.LocalCluster`` of N
+        worker processes started for the call. The same seed gives the same numbers either way.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://HOST:PORT``) to make the draws on instead.
 
     Returns
     -------
@@ -403,6 +448,7 @@ def additive_pie(
     normal on Fisher's z = atanh(r), on d, or on logit(ICC), with the standard error of the estimate.
     """
     draws, seed, level = _check_mc(draws, seed, level)
+    workers, scheduler = _check_workers(workers, scheduler)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         comps = (
@@ -428,11 +474,15 @@ def additive_pie(
     names = [c.factor for c in comps]
     if len(set(names)) != len(names):
         raise InputError(f"factor names repeat: {names}", expected="one component per factor")
-    # kept: each factor's draws; with them at most 6 arrays of draws (a factor's normal draws and their
-    # transforms, the total, 1 - total, the copy a percentile sorts)
-    _check_memory(draws, 8 * (len(comps) + 6), 0, f"{len(comps)} factors")
-    rng = np.random.default_rng(seed)
-    sims = np.vstack([_share_draws(c, rng, draws) for c in comps])
+    # kept: each factor's draws; with them at most 6 arrays of draws (the total, 1 - total, the copy a
+    # percentile sorts) and a block's draws and their transforms
+    _check_memory(draws, 8 * (len(comps) + 6), 8 * (len(comps) + 3) * DRAW_BLOCK, f"{len(comps)} factors")
+    sims = np.empty((len(comps), draws))
+
+    def keep(start, block):
+        sims[:, start : start + block.shape[1]] = block
+
+    _run_blocks(_additive_block, (comps,), draws, seed, keep, workers, scheduler)
     slices = []
     for c, s in zip(comps, sims, strict=False):
         lo, hi = _interval(s, level)
@@ -519,6 +569,8 @@ def dominance_pie(
     outcome: str = "outcome",
     sources: Mapping[str, Sequence[str]] | None = None,
     max_tries: int = 20,
+    workers: int = 0,
+    scheduler: str | None = None,
 ) -> PieResult:
     """Overlap-aware pie: general dominance weights of the outcome's R2, with Monte Carlo intervals.
 
@@ -540,7 +592,9 @@ def dominance_pie(
     sources : mapping, optional
         Citations per factor name.
     max_tries : int
-        At most ``max_tries * draws`` matrices are drawn to obtain ``draws`` positive definite ones.
+        At most ``max_tries`` times a block's draws are drawn to obtain its positive definite ones.
+    workers, scheduler
+        As in :func:`additive_pie`: where the blocks of draws are made (the same numbers anywhere).
 
     Returns
     -------
@@ -567,7 +621,8 @@ def dominance_pie(
     covariances. A drawn matrix that is not positive definite is **rejected** and redrawn (no repair
     by projection), so the intervals come from the draws' distribution truncated to valid correlation
     matrices; ``rejected_draws`` counts them and a warning is given when any were rejected. Matrices are
-    drawn and decomposed :data:`DRAW_CHUNK` at a time; only each kept draw's weights stay in memory.
+    drawn and decomposed in blocks of :data:`DRAW_BLOCK` (each from its own random stream, so a block
+    redraws its own rejected matrices); only each kept draw's weights stay in memory.
     """
     from ..results.factors import CorrelationPoolResult
 
@@ -590,37 +645,24 @@ def dominance_pie(
     p1 = R.shape[0]
     _check_dominance_size(draws, p1 - 1, cm.source)
     iu = np.triu_indices(p1, 1)
-    rng = np.random.default_rng(seed)
+    workers, scheduler = _check_workers(workers, scheduler)
     if pooled is not None:
         # pooled.pairs run over the upper triangle of pooled.names (outcome last), cm's order
-        mean, chol = R[iu], np.linalg.cholesky(pooled.vcov)
+        law = ("normal", R[iu], np.linalg.cholesky(pooled.vcov))
         se_out = np.array([p.se for p in pooled.pairs])[iu[1] == p1 - 1]
-
-        def sample(size):
-            return mean + rng.standard_normal((size, len(mean))) @ chol.T
-
     else:
-        z0, se = np.arctanh(R[iu]), S[iu]
+        law = ("fisher", np.arctanh(R[iu]), S[iu])
         se_out = S[:-1, -1]
+    gd = np.empty((draws, p1 - 1))  # general dominance weights of the kept draws, filled block by block
+    counts = np.zeros(3, dtype=np.int64)  # kept, rejected, tried
 
-        def sample(size):
-            return np.tanh(z0 + se * rng.standard_normal((size, len(z0))))
+    def keep(start, result):
+        weights, rejected_, tried_ = result
+        gd[start : start + len(weights)] = weights
+        counts[:] += (len(weights), rejected_, tried_)
 
-    gd = np.empty((draws, p1 - 1))  # general dominance weights of the kept draws, filled chunk by chunk
-    kept, rejected, tried = 0, 0, 0
-    while kept < draws and tried < max_tries * draws:
-        size = min(DRAW_CHUNK, max(draws - kept, 256), max_tries * draws - tried)
-        Rd = np.empty((size, p1, p1))
-        vals = sample(size)
-        Rd[:, iu[0], iu[1]] = vals
-        Rd[:, iu[1], iu[0]] = vals
-        Rd[:, np.arange(p1), np.arange(p1)] = 1.0
-        valid = is_positive_definite(Rd)
-        tried += size
-        rejected += size - int(valid.sum())
-        ok = np.flatnonzero(valid)[: draws - kept]
-        gd[kept : kept + len(ok)] = general_dominance(Rd[ok])
-        kept += len(ok)
+    _run_blocks(_dominance_block, (law, p1, max_tries), draws, seed, keep, workers, scheduler)
+    kept, rejected, tried = (int(x) for x in counts)
     if kept < draws:
         raise InputError(
             f"only {kept} of {tried} drawn correlation matrices were positive definite",
@@ -672,6 +714,35 @@ def dominance_pie(
         rejected_draws=rejected,
         pooled=pooled,
     )
+
+
+def _dominance_block(law, p1: int, max_tries: int, stream, size: int):
+    """One block of the dominance pie: ``size`` positive definite correlation matrices drawn (at most
+    ``max_tries * size`` tried, :data:`DRAW_CHUNK` at a time) and their general dominance weights.
+
+    ``law``: ("fisher", z, se): each correlation tanh(z + se N(0, 1)), independently; or ("normal", mean,
+    chol): the correlations jointly normal, mean + chol N(0, I). Returns (weights (kept, p), rejected, tried).
+    """
+    kind, loc, scale = law
+    rng = np.random.default_rng(stream)
+    iu = np.triu_indices(p1, 1)
+    gd = np.empty((size, p1 - 1))
+    kept, rejected, tried = 0, 0, 0
+    while kept < size and tried < max_tries * size:
+        n = min(DRAW_CHUNK, max(size - kept, 256), max_tries * size - tried)
+        z = rng.standard_normal((n, len(loc)))
+        vals = loc + z @ scale.T if kind == "normal" else np.tanh(loc + scale * z)
+        Rd = np.empty((n, p1, p1))
+        Rd[:, iu[0], iu[1]] = vals
+        Rd[:, iu[1], iu[0]] = vals
+        Rd[:, np.arange(p1), np.arange(p1)] = 1.0
+        valid = is_positive_definite(Rd)
+        tried += n
+        rejected += n - int(valid.sum())
+        ok = np.flatnonzero(valid)[: size - kept]
+        gd[kept : kept + len(ok)] = general_dominance(Rd[ok])
+        kept += len(ok)
+    return gd[:kept], rejected, tried
 
 
 def dominance_sensitivity(

@@ -6,10 +6,31 @@
   conditions, in this process or on Dask.
 - :func:`bootstrap` and :func:`permutation_test` (:mod:`.bootstrap`): bootstraps and permutation tests of a
   fitted meta-analysis.
+
+The names are imported when first used, so that :mod:`._dask` (which the pie's intervals run through) does
+not bring in the fitting engines.
 """
 
-from .bootstrap import bootstrap, permutation_test
-from .practice import CLIENT_DEFAULTS, simulate_practice
-from .study import simulation_study
+from importlib import import_module
 
-__all__ = ["CLIENT_DEFAULTS", "bootstrap", "permutation_test", "simulate_practice", "simulation_study"]
+_WHERE = {
+    "CLIENT_DEFAULTS": "practice",
+    "simulate_practice": "practice",
+    "simulation_study": "study",
+    "bootstrap": "bootstrap",
+    "permutation_test": "bootstrap",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
