@@ -6,6 +6,8 @@
   conditions, in this process or on Dask.
 - :func:`bootstrap` and :func:`permutation_test` (:mod:`.bootstrap`): bootstraps and permutation tests of a
   fitted meta-analysis.
+- :func:`icc_coverage_study` (:mod:`.therapists`): coverage of the therapist ICC's profile and Wald
+  intervals in simulated practices.
 
 The names are imported when first used, so that :mod:`._dask` (which the pie's intervals run through) does
 not bring in the fitting engines.
@@ -19,6 +21,7 @@ _WHERE = {
     "simulation_study": "study",
     "bootstrap": "bootstrap",
     "permutation_test": "bootstrap",
+    "icc_coverage_study": "therapists",
 }
 
 __all__ = sorted(_WHERE)
