@@ -691,7 +691,8 @@ def short_citation(source: str, year=None) -> str:
     import re
 
     head = re.split(r"\(\d{4}", str(source), maxsplit=1)[0]
-    names = re.findall(r"([A-Z][\w'\u2019-]*(?: [a-z]+ [A-Z][\w'-]*)?), (?:[A-Z]\.[ -]?)+", head)
+    names = re.findall(r"((?:(?:van|von|de|der|den|del|da|di|le|la) )*[A-Z][\w'\u2019-]*), (?:[A-Z]\.[ -]?)+",
+                       head)
     if not names:
         names = [head.split(",")[0].strip() or str(source)]
     label = names[0] if len(names) == 1 else (
@@ -714,7 +715,7 @@ def _pct(share: float) -> str:
     if not math.isfinite(p):
         return "NA"
     if abs(p) < 1:
-        return f"{p:.2g}%"
+        return _fmt(p, 2) + "%"
     return f"{p:.1f}%"
 
 
