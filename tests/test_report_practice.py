@@ -1,0 +1,178 @@
+"""The practice page of the report site (``commonfactors.report.practice``): therapist effects, development and
+routine outcome monitoring in the shipped synthetic practice.
+
+The page is built once into a temporary folder; its text is read back and every number compared with the
+library's results fitted here on the same data (the fits themselves are checked against lme4/lmerTest in
+tests/test_therapists*.py and tests/test_monitoring*.py). The truth the page states is checked against the
+simulator: its arguments regenerate the shipped file.
+"""
+
+import html.parser
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import commonfactors as cf
+from commonfactors.report import practice, render
+
+pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
+
+
+class _Text(html.parser.HTMLParser):
+    """A page's visible text (whitespace collapsed) and its images."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.parts, self.images, self._skip = [], [], False
+        self.feed(page)
+        self.text = " ".join(" ".join(self.parts).split())
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.images.append(dict(attrs))
+        self._skip = tag in ("style", "script")
+
+    def handle_endtag(self, tag):
+        self._skip = False
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _build(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    page = practice.job(str(root))
+    practice.write(render.Writer(root), page, [("index.html", "Overview")])
+    return root / practice.PAGE
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = _build(tmp_path_factory.mktemp("practice"))
+    return path, _Text(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    d = cf.load_dataset("synthetic_practice")
+    common = {"outcome": "score", "therapist": "therapist", "client": "client", "session": "session"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        two = cf.therapist_effects(d, **common)
+        three = cf.therapist_effects(d, site="site", **common)
+        mon = cf.monitor(d, client="client", session="session", score="score", therapist="therapist",
+                         instrument="ORS")
+        # one row per client with two or more sessions: the first and the last score
+        g = d.sort_values(["client", "session"], kind="stable").groupby("client", sort=False)
+        keep = (g.size() > 1).to_numpy()
+        clients = {"client": g.first().index.to_numpy()[keep], "therapist": g.first()["therapist"].to_numpy()[keep],
+                   "years": g.first()["years"].to_numpy()[keep], "baseline": g.first()["score"].to_numpy()[keep],
+                   "score": g.last()["score"].to_numpy()[keep]}
+        dev = cf.therapist_development(clients, outcome="score", therapist="therapist", time="years",
+                                       client="client", baseline="baseline")
+    return {"two": two, "three": three, "monitor": mon, "development": dev, "n_clients": int(keep.sum())}
+
+
+def test_the_page_says_the_data_are_synthetic_and_how_they_were_made(built):
+    _, page = built
+    assert "These are synthetic data, not real clients." in page.text
+    assert practice.COMMAND in page.text
+    assert "7655 scores of 1000 clients of 50 therapists in 5 sites" in page.text
+
+
+def test_the_stated_truth_is_the_simulator_that_made_the_shipped_file():
+    shipped = cf.load_dataset("synthetic_practice")
+    again = cf.simulate_practice(**practice.GENERATOR)
+    assert len(again) == len(shipped)
+    np.testing.assert_array_equal(np.asarray(again["score"], float), shipped["score"].to_numpy(float))
+    np.testing.assert_array_equal(np.asarray(again["years"], float), shipped["years"].to_numpy(float))
+
+
+def test_icc_two_and_three_levels_are_the_fits(built, fitted):
+    _, page = built
+    two, three = fitted["two"], fitted["three"]
+    assert (f"ICC (therapist) = {two.icc:.4f}, 95% CI [{two.ci_low:.4f}, {two.ci_high:.4f}] (profile likelihood); "
+            "true value 0.07") in page.text
+    assert f"{two.n_clients} clients of {two.n_therapists} therapists ({two.dropped} clients" in page.text
+    for value in (three.icc, three.icc_site, three.var_therapist, three.var_site, three.var_residual,
+                  two.var_therapist, two.var_residual):
+        assert f"{value:.4f}" in page.text
+    assert f"[{three.ci_low:.4f}, {three.ci_high:.4f}]" in page.text
+    assert f"therapists' share is {100 * three.icc:.2f}% and the sites' {100 * three.icc_site:.2f}%" in page.text
+    # the estimates near the truth they are shown beside (a check of the page's claim, not of the model)
+    assert two.ci_low < 0.07 < two.ci_high and three.ci_low < 0.05 < three.ci_high
+
+
+def test_fixed_effects_and_the_caterpillar_count(built, fitted):
+    _, page = built
+    two = fitted["two"]
+    for r in two.coefficients.to_dict("records"):
+        assert f"{r['term']} {r['estimate']:.4f} {r['se']:.4f} {r['stat']:.3f}" in page.text
+        assert f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]" in page.text
+    assert f"{two.n_flagged} intervals exclude 0; about {two.expected_flagged:.1f} expected by chance" in page.text
+
+
+def test_development_slope_with_satterthwaite_df(built, fitted):
+    _, page = built
+    dev = fitted["development"]
+    assert dev.n == fitted["n_clients"]
+    assert (f"Change per year of experience = {dev.slope:.4f}, 95% CI [{dev.slope_ci_low:.4f}, "
+            f"{dev.slope_ci_high:.4f}] (Satterthwaite df = {dev.slope_df:.2f}, p = {dev.slope_pval:.4f}); "
+            "true value -0.10") in page.text
+    assert f"slopes vary with SD {dev.sd_slope:.4f} (true value 0)" in page.text
+    years = dev.coefficients.set_index("term").loc["years"]
+    assert f"years {years['estimate']:.4f} {years['se']:.4f} {years['df']:.2f}" in page.text
+
+
+def test_monitoring_categories_flags_and_instrument(built, fitted):
+    _, page = built
+    mon = fitted["monitor"]
+    n = sum(mon.counts.values())
+    for name, k in mon.counts.items():
+        row = (f"{name} {k} {100 * k / n:.1f} {mon.flags['flagged_outcomes'][name]} "
+               f"{mon.flags['not_flagged_outcomes'][name]}")
+        assert row in page.text
+    f = mon.flags
+    assert (f"{f['n_flagged']} of {f['n_clients']} clients ({100 * f['rate']:.1f}%) were flagged as not on track"
+            in page.text)
+    assert f"{f['n_scores_flagged']} of {f['n_scores']} scores after intake" in page.text
+    e = mon.early
+    assert f"{e['n_responders']} of {e['n_assessed']} ({100 * e['rate']:.1f}%) responded early" in page.text
+    assert "clinical cutoff 25 secondary no" in page.text and "reliable change (points) 5 secondary no" in page.text
+    assert "not the proprietary OQ-Analyst or Better Outcomes Now algorithms" in page.text
+    for c in mon.curves["coefficients"]:
+        assert f"{c['name']} {c['estimate']:.4f} {c['se']:.4f}" in page.text
+
+
+def test_published_therapist_numbers_with_their_checked_flags(built):
+    _, page = built
+    assert "Firth, Saxon, Stiles & Barkham" in page.text
+    assert re.search(r"clinic effects: null three-level model \(clinics, therapists, patients\) 8\.2%", page.text)
+    assert "UNVERIFIED" in page.text and "secondary" in page.text
+
+
+def test_images_load_and_no_negative_zero(built):
+    path, page = built
+    assert len(page.images) == 3
+    from PIL import Image
+
+    for img in page.images:
+        f = path.parent / img["src"]
+        with Image.open(f) as im:
+            im.verify()
+        assert (path.parent / img["src"].replace(".png", ".svg")).is_file()
+        assert int(img["width"]) > 0 and int(img["height"]) > 0
+    assert not re.search(r"-0\.0+(?![0-9])", page.text)
+    assert practice.num(-0.00001) == "0.0000" and practice.num(-0.5, 1) == "-0.5"
+
+
+def test_page_builds_deterministically(built, tmp_path):
+    path, _ = built
+    again = _build(tmp_path / "again")
+    for name in [practice.PAGE, *(p.relative_to(path.parent).as_posix()
+                                  for p in (path.parent / "figures").iterdir())]:
+        assert (again.parent / name).read_bytes() == (path.parent / name).read_bytes(), name
