@@ -26,13 +26,14 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class Record:
     """One comparison. ``ours``/``peer`` are seconds (per fit when ``unit`` says so).
 
-    ``speedup`` is peer / ours (how many times faster we are); ``target`` is the minimum speedup.
-    A record whose peer could not run has ``skipped`` set to the reason and no verdict.
+    ``speedup`` is peer / ours (how many times faster we are); ``target`` is the minimum speedup, or None
+    for a ratio that is measured and reported without a verdict. A record whose peer could not run has
+    ``skipped`` set to the reason and no verdict.
     """
 
     name: str
     peer_name: str
-    target: float
+    target: float | None
     ours: float | None = None
     peer: float | None = None
     unit: str = "s"
@@ -48,7 +49,7 @@ class Record:
 
     @property
     def passed(self) -> bool | None:
-        if self.skipped is not None or self.speedup is None:
+        if self.skipped is not None or self.speedup is None or self.target is None:
             return None
         return self.speedup >= self.target and self.checks_ok
 
@@ -127,8 +128,10 @@ def table(records: list[Record]) -> str:
     rows = []
     for r in records:
         verdict = "skip" if r.skipped else {True: "pass", False: "FAIL", None: "-"}[r.passed]
+        verdict = "measured" if r.target is None and not r.skipped else verdict
         rows.append([r.name, _fmt_time(r.ours, r.unit), r.peer_name, _fmt_time(r.peer, r.unit),
-                     "-" if r.speedup is None else f"{r.speedup:,.1f}x", f">= {r.target:g}x", verdict])
+                     "-" if r.speedup is None else f"{r.speedup:,.1f}x",
+                     "-" if r.target is None else f">= {r.target:g}x", verdict])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *rows]]
