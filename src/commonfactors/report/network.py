@@ -159,7 +159,9 @@ def _published_technique() -> dict:
     from ..datasets import DATA_DIR
     from ..factors.pie import default_components
 
-    comp = next(c for c in default_components() if c.factor == "technique")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the other factors' notes, shown with the pie on the index
+        comp = next(c for c in default_components() if c.factor == "technique")
     row = None
     with open(DATA_DIR / "published" / "estimates.csv", encoding="utf-8", newline="") as f:
         for r in csv.DictReader(f):
