@@ -155,7 +155,7 @@ def test_pie_labels_every_slice_and_no_label_is_cut_or_overlaps():
     assert len(labels) == len(pie.components) + 1  # every factor and the unexplained rest
     technique = next(c for c in pie.components if c.factor == "technique")
     assert technique.share < 0.001  # the thin slice the label must keep readable
-    assert f"technique {100 * technique.share:.2g}%" in [t.get_text() for t in labels]
+    assert f"technique {100 * technique.share:.2f}%" in [t.get_text() for t in labels]
     renderer = canvas.get_renderer()
     page = fig.bbox
     boxes = [t.get_window_extent(renderer) for t in labels]

@@ -8,6 +8,7 @@ Pinned numbers are metafor 3.8-1's (tests/reference/report.R; R calls beside the
 
 import csv
 import html
+import math
 import html.parser
 import re
 from pathlib import Path
@@ -78,7 +79,7 @@ def _pageable() -> list[str]:
 
 
 def test_every_page_is_built(built):
-    expected = {"index.html", *(f"factor-{f}.html" for f in content.FACTOR_PAGES),
+    expected = {"index.html", "reproduction.html", *(f"factor-{f}.html" for f in content.FACTOR_PAGES),
                 *(f"analysis-{i}.html" for i in reproduce.analysis_ids()),
                 *(f"dataset-{d}.html" for d in _pageable())}
     assert {p.name for p in built.glob("*.html")} == expected
@@ -87,7 +88,7 @@ def test_every_page_is_built(built):
 
 
 def test_reproduction_table_lists_every_published_number(built, reproduction):
-    page = _parse(built / "index.html")
+    page = _parse(built / "reproduction.html")
     rows = {r["id"]: r for r in reproduction.rows}
     anchors = {content.slug(i): r for i, r in rows.items()}
     assert set(page.rows) == set(anchors)
@@ -98,7 +99,7 @@ def test_reproduction_table_lists_every_published_number(built, reproduction):
         n_published = sum(1 for _ in csv.DictReader(fh))
     assert sum(a.startswith("published-estimates-line") for a in page.rows) == n_published
     molloy = page.rows["molloy2014-r"]
-    assert molloy[4:8] == ["0.15", f"{MOLLOY_R:.3f}", f"{MOLLOY_R - 0.15:.3f}", "0.0050"]
+    assert molloy[5:9] == ["0.15", f"{MOLLOY_R:.3f}", f"{MOLLOY_R - 0.15:.3f}", "0.0050"]
     assert "reproduced" in molloy
     text = " ".join(page.text)
     for verdict, n in reproduction.counts.items():
@@ -109,8 +110,10 @@ def test_pages_open_offline_and_every_link_resolves(built):
     for path in built.glob("*.html"):
         page = _parse(path)
         raw = path.read_text(encoding="utf-8")
-        loaders = ("script", "link", "iframe", "object", "embed")
+        loaders = ("link", "iframe", "object", "embed")
         assert not any(tag in loaders for tag, _ in page.tags), path.name
+        scripts = [attrs for tag, attrs in page.tags if tag == "script"]
+        assert scripts == [{}], path.name  # the site's own table script, inlined: nothing loaded
         assert "@import" not in raw and "url(" not in raw
         for tag, attrs in page.tags:
             if tag == "img":
@@ -252,6 +255,86 @@ def test_index_shows_the_pie_with_intervals(built):
     assert (built / "data" / "published" / "pies.csv").is_file()
 
 
+def test_index_gives_the_answer_first_and_a_short_reproduction_summary(built, reproduction):
+    raw = (built / "index.html").read_text(encoding="utf-8")
+    page = _Page(raw)
+    text = re.sub(r"\s+", " ", " ".join(page.text))
+    assert text.index("The variance pie") < text.index("Reproduction of published estimates") < text.index(
+        "Reproduced publications")
+    pie = cf.additive_pie()
+    assert f"All factors together: {100 * pie.r2.share:.2f}% of outcome variance" in text
+    for verdict, n in reproduction.counts.items():
+        assert f"{n} {verdict}" in text
+    # the largest differences, relative to the published number, computed here from the rows
+    differs = [r for r in reproduction.rows if r["verdict"] == "differs"
+               and isinstance(r["difference"], (int, float)) and isinstance(r["published"], (int, float))]
+    differs.sort(key=lambda r: -abs(r["difference"] / r["published"]))
+    largest = differs[:content.LARGEST]
+    assert largest[0]["id"].startswith("dorn2007:")  # the placebo response's interval: 3.45 points off
+    table = raw.split("The largest differences")[1].split("</table>")[0]
+    links = re.findall(r'<a href="reproduction.html#([^"]+)">', table)
+    assert links == [content.slug(r["id"]) for r in largest]
+    for r in largest:
+        assert f"{100 * abs(r['difference'] / r['published']):.2f}%" in table
+    assert ("a", {"class": "more", "href": "reproduction.html"}) in page.tags
+    assert raw.count("<tr") < 30  # the full table is on its own page, not inline
+    for anchor in links:
+        assert anchor in _parse(built / "reproduction.html").ids
+
+
+def test_reproduction_page_is_sortable_filterable_and_cites_by_short_label(built, reproduction):
+    raw = (built / "reproduction.html").read_text(encoding="utf-8")
+    page = _Page(raw)
+    assert ("form", {"class": "filter", "data-filter-for": "reproduction-table"}) in page.tags
+    assert sum(1 for t, a in page.tags if t == "button" and a.get("class") == "sort") == 8
+    citations = list(dict.fromkeys(r["citation"] for r in reproduction.rows))
+    refs = [a["id"] for t, a in page.tags if t == "li" and a.get("id", "").startswith("reproduction-table-ref-")]
+    assert len(refs) == len(citations)
+    # every row's [n] points at its full reference, which is also its hover text
+    for r in reproduction.rows[:40]:
+        n = citations.index(r["citation"]) + 1
+        link = f'href="#reproduction-table-ref-{n}" title="{html.escape(r["citation"], quote=True)}"'
+        assert link.replace("&#x27;", "&#39;") in raw.replace("&#x27;", "&#39;"), r["id"]
+    # the sort keys are the unrounded numbers
+    molloy = next(r for r in reproduction.rows if r["id"] == "molloy2014:r")
+    assert f'data-sort="{float(molloy["reproduced"])!r}"' in raw
+
+
+def test_no_page_shows_markup_syntax_or_a_negative_zero(built):
+    for path in built.glob("*.html"):
+        raw = path.read_text(encoding="utf-8")
+        assert not re.search(r"-0\.0+(?![0-9])", " ".join(_Page(raw).text)), path.name
+        # prose outside the results' printed summaries (<pre>, where '**' are R's significance codes)
+        text = " ".join(_Page(re.sub(r"<pre.*?</pre>", "", raw, flags=re.S)).text)
+        assert "``" not in text and "**" not in text, path.name
+    assert content.number(-0.0004, 2) == "0.00" and content.number(-0.004, 3) == "-0.004"
+    from commonfactors.report import figures
+
+    assert figures._fmt(-0.0004, 2) == "0.00" and figures._fmt(-0.2, 1) == "-0.2"
+    berkey = (built / "analysis-berkey1995_bcg.html").read_text(encoding="utf-8")
+    assert "<code>bcg</code>" in berkey and "<p>" in berkey.split("What the script reproduces")[1]
+
+
+def test_factor_page_numbers_are_the_estimates_and_missing_intervals_say_why(built):
+    from commonfactors.factors.taxonomy import ELEMENTS, element_estimates
+
+    raw = (built / "factor-relationship.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", " ".join(_Page(raw).text))
+    missing = 0
+    for e in [e for e in ELEMENTS if e.factor == "relationship"]:
+        section = raw.split(f'<h3 id="{e.name}">')[1].split("<h3")[0]
+        cells = re.findall(r'<td class="num">([^<]*)</td>', section)
+        for est in element_estimates(e.name).estimates:
+            assert f"{est.estimate:.3f}" in cells or not math.isfinite(est.estimate), (e.name, est.label)
+            if math.isfinite(est.ci_low) and math.isfinite(est.ci_high):
+                assert f"[{est.ci_low:.3f}, {est.ci_high:.3f}]" in cells
+            else:
+                missing += 1
+    assert missing > 0
+    assert text.count("none published") + text.count("no number") >= missing
+    assert "publishes none, and none is made up here" in text
+
+
 def test_factor_pages_list_the_elements_and_their_estimates(built):
     from commonfactors.factors.taxonomy import ELEMENTS
 
@@ -288,7 +371,7 @@ def test_labels_are_shown_as_text_not_markup(tmp_path, hostile):
     result = CliRunner().invoke(main, ["report", str(hostile), "--out", str(tmp_path / "out"), "--quiet"])
     assert result.exit_code == 0, result.output
     raw = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
-    assert "<script" not in raw and "<img src=x" not in raw
+    assert raw.count("<script") == 1 and "<script>alert" not in raw and "<img src=x" not in raw
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
     assert "Smith &amp; Jones &#34;2001&#34;" in raw
     assert (tmp_path / "out" / "data" / "mine.csv").read_bytes() == hostile.read_bytes()

@@ -82,12 +82,19 @@ CONTROL_NAMES = frozenset({"no contact", "no treatment", "wait list", "waitlist"
 PROPORTIONS = frozenset({"PR", "PLO", "PLN", "PAS", "PFT"})
 
 
+def number(x, digits: int = 4) -> str:
+    """``x`` with ``digits`` decimals as a page shows it: "NA" when missing, and never "-0.00" (a negative
+    number that rounds to zero is shown as 0.00, as R prints it)."""
+    text = fmt(x, digits)
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
 def _num(x, digits: int = 4) -> str:
     if x is None:
         return "–"
     if isinstance(x, str):
         return x
-    return fmt(x, digits)
+    return number(x, digits)
 
 
 def _digits(tolerance) -> int:
@@ -102,7 +109,7 @@ def _digits(tolerance) -> int:
 def _interval(lo, hi, digits: int = 2, scale: float = 1.0) -> str:
     if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
         return "NA"
-    return f"[{fmt(scale * lo, digits)}, {fmt(scale * hi, digits)}]"
+    return f"[{number(scale * lo, digits)}, {number(scale * hi, digits)}]"
 
 
 def slug(text: str) -> str:
@@ -865,8 +872,19 @@ def _model_text(model: dict) -> str:
     return "; ".join(f"{k} {v}" for k, v in model.items() if v not in (None, ""))
 
 
+def _sort_value(x) -> str:
+    """A table cell's sort key (``data-sort``): the unrounded number, "" when there is none."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x):
+        return repr(float(x))
+    return ""
+
+
 def row(r: dict, dataset_pages: dict) -> dict:
-    """A reproduction row as the table shows it, to the digits its tolerance implies."""
+    """A reproduction row as the table shows it, to the digits its tolerance implies, with the unrounded
+    numbers to sort by (``sort``) and the citation's short label (``cite``; the full reference is the
+    page's footnote)."""
+    from .figures import short_citation
+
     d = _digits(r["tolerance"])
     analysis = r["id"].split(":")[0]
     return {
@@ -877,15 +895,52 @@ def row(r: dict, dataset_pages: dict) -> dict:
         "dataset": r["dataset"],
         "dataset_page": dataset_pages.get(r["dataset"]),
         "published": _num(r["published"], max(d - 1, 0)),  # as printed
+        "published_text": isinstance(r["published"], str),  # a finding in words, not a number
         "reproduced": _num(r["reproduced"], d),
         "difference": _num(r["difference"], d),
         "tolerance": _num(r["tolerance"], d + 1),
+        "sort": {k: _sort_value(r[k]) for k in ("published", "reproduced", "difference", "tolerance")},
         "verdict": r["verdict"],
         "verdict_class": slug(r["verdict"]),
         "verified": r["verified"],
         "citation": r["citation"],
+        "cite": short_citation(r["citation"], _year(r["citation"])),
         "why": r["why"],
         "model": _model_text(r["model"]),
+    }
+
+
+def _year(citation: str) -> str | None:
+    import re
+
+    found = re.search(r"\((\d{4})[a-z]?\)", str(citation))
+    return found.group(1) if found else None
+
+
+#: reproduction rows the index lists as the largest differences
+LARGEST = 5
+
+
+def reproduction_context(repro, dataset_pages: dict, estimates_file: str) -> dict:
+    """The reproduction table (every row, :func:`row`) with its counts per verdict, and the index's
+    summary of it: the :data:`LARGEST` rows that differ most from the published number, relative to it
+    (``|difference| / |published|``, in percent)."""
+    rows = [row(r, dataset_pages) for r in repro.rows]
+    scored = []
+    for r, shown in zip(repro.rows, rows, strict=True):
+        diff, pub = r["difference"], r["published"]
+        if r["verdict"] == "differs" and isinstance(diff, (int, float)) and isinstance(pub, (int, float)):
+            rel = abs(diff) / abs(pub) if pub else math.inf
+            scored.append((-rel, len(scored), {**shown, "relative": f"{number(100 * rel, 2)}%"}))
+    largest = [item for _, _, item in sorted(scored, key=lambda t: (t[0], t[1]))[:LARGEST]]
+    return {
+        "rows": rows,
+        "total": len(rows),
+        "counts": verdict_counts(repro.rows),
+        "largest": largest,
+        "differs": sum(r["verdict"] == "differs" for r in repro.rows),
+        "warnings": list(repro.warnings),
+        "estimates_file": estimates_file,
     }
 
 
@@ -921,10 +976,21 @@ def pie_context(w: Writer, estimates_file: str) -> dict:
         "unexplained": share(pie.unexplained),
         "warnings": list(pie.warnings),
         "result": pie,
+        "published": _pie_references(published),
         "published_file": pies_file,
         "published_file_name": "data/published/pies.csv",
         "estimates_file": estimates_file,
     }
+
+
+def _pie_references(published) -> list[dict]:
+    """The published pies' short labels (as the figure titles them) and full references."""
+    from .figures import short_citation
+
+    out = []
+    for (source, year), _g in published.groupby(["source", "year"], sort=False):
+        out.append({"label": short_citation(source, int(year)), "reference": str(source)})
+    return out
 
 
 def data_dir() -> Path:
@@ -957,6 +1023,8 @@ def factor_context(factor: str, pie: dict, dataset_pages: dict) -> dict:
                     "k": est.k_text or ("NA" if est.k is None else str(est.k)),
                     "n": est.n_text or ("NA" if est.n is None else str(est.n)),
                     "ci": _interval(est.ci_low, est.ci_high, 3),
+                    "ci_missing": _no_interval(est),
+                    "ci_short": _no_interval(est).split(":")[0].replace("no interval", "none published"),
                     "pi": _interval(est.pi_low, est.pi_high, 3),
                     "i2": fmt(est.i2, 1),
                     "share": fmt(100 * est.share, 2),
@@ -979,6 +1047,17 @@ def factor_context(factor: str, pie: dict, dataset_pages: dict) -> dict:
         "estimates_file": pie["estimates_file"],
         "pooled": [{"id": p, "page": dataset_pages.get(p, "index.html")} for p in pooled],
     }
+
+
+def _no_interval(est) -> str:
+    """Why an element's estimate has no confidence interval ("" when it has one)."""
+    if math.isfinite(est.ci_low) and math.isfinite(est.ci_high):
+        return ""
+    if not math.isfinite(est.estimate):
+        return "no number: the source gives the estimate only in words"
+    if est.origin == "pooled":
+        return "no interval: the model did not give one"
+    return f"no interval: none is published in the source as seen ({est.where_seen})"
 
 
 #: what a model job returns when the data cannot be refitted as the analysis names it

@@ -21,16 +21,86 @@ _DIR = Path(__file__).resolve().parent
 
 
 def env():
-    """The templates' environment: autoescaped, undefined names an error."""
+    """The templates' environment: autoescaped, undefined names an error, and the one markup path of the
+    pages' prose: the filters ``prose`` (paragraphs, :func:`prose`) and ``inline`` (one line,
+    :func:`inline`)."""
     import jinja2
 
-    return jinja2.Environment(
+    e = jinja2.Environment(
         loader=jinja2.FileSystemLoader(_DIR / "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    e.filters["prose"] = prose
+    e.filters["inline"] = inline
+    return e
+
+
+_INLINE = None
+
+
+def inline(text) -> object:
+    """One line of text from a docstring, a data file or a note, as HTML: escaped, then the inline markup
+    of reST and Markdown rendered, never shown as syntax: ````literal```` and ```literal``` as code,
+    ``**strong**``, ``*emphasis*``, and web addresses as links. Markup already rendered (a
+    ``markupsafe.Markup``) is returned as is."""
+    import re
+
+    import markupsafe
+
+    global _INLINE
+    if isinstance(text, markupsafe.Markup):
+        return text
+    if _INLINE is None:
+        _INLINE = [
+            (re.compile(r"``(.+?)``"), r"<code>\1</code>"),
+            (re.compile(r"(?<![\w`])`([^`\s][^`]*?)`(?:_)?(?![\w`])"), r"<code>\1</code>"),
+            (re.compile(r"\*\*(\S(?:.*?\S)?)\*\*"), r"<strong>\1</strong>"),
+            (re.compile(r"(?<![\w*])\*(\S(?:[^*]*?\S)?)\*(?![\w*])"), r"<em>\1</em>"),
+            (re.compile(r"(?<![\w\"=/])(https?://[^\s<>\"]+[^\s<>\".,;:)\]'])"), r'<a href="\1">\1</a>'),
+        ]
+    html = str(markupsafe.escape(str(text)))
+    for pattern, repl in _INLINE[:2]:  # literals first: nothing inside a literal is read as markup
+        html = pattern.sub(repl, html)
+    out = []
+    for part in re.split(r"(<code>.*?</code>)", html):
+        if not part.startswith("<code>"):
+            for pattern, repl in _INLINE[2:]:
+                part = pattern.sub(repl, part)
+        out.append(part)
+    return markupsafe.Markup("".join(out))
+
+
+def prose(text) -> object:
+    """Text of several paragraphs (a docstring) as HTML: paragraphs at blank lines, lines starting with
+    "- " or "* " as a list, the rest of each paragraph's lines joined, and each line's markup by
+    :func:`inline`."""
+    import markupsafe
+
+    if isinstance(text, markupsafe.Markup):
+        return text
+    blocks = []
+    for para in str(text).strip().split("\n\n"):
+        lines = [ln.strip() for ln in para.strip().splitlines() if ln.strip()]
+        if not lines:
+            continue
+        if all(ln.startswith(("- ", "* ")) or not ln.startswith(("- ", "* ")) and i for i, ln in
+               enumerate(lines)) and lines[0].startswith(("- ", "* ")):
+            items, current = [], []
+            for ln in lines:
+                if ln.startswith(("- ", "* ")):
+                    if current:
+                        items.append(" ".join(current))
+                    current = [ln[2:]]
+                else:
+                    current.append(ln)
+            items.append(" ".join(current))
+            blocks.append("<ul>" + "".join(f"<li>{inline(i)}</li>" for i in items) + "</ul>")
+        else:
+            blocks.append(f"<p>{inline(' '.join(lines))}</p>")
+    return markupsafe.Markup("\n".join(blocks))
 
 
 def markup(html: str):
@@ -156,6 +226,7 @@ class Writer:
         self.root = root
         self.env = env() if with_env else None  # model jobs in worker processes write figures only
         self.css = markup((_DIR / "static" / "site.css").read_text(encoding="utf-8"))
+        self.script = markup((_DIR / "static" / "tables.js").read_text(encoding="utf-8"))
         (root / "figures").mkdir(parents=True, exist_ok=True)
         (root / "data").mkdir(parents=True, exist_ok=True)
 
@@ -172,7 +243,7 @@ class Writer:
 
         context.setdefault("nav", [])
         html = self.env.get_template(template).render(
-            css=self.css, version=__version__, built_with=built_with(), **context
+            css=self.css, script=self.script, version=__version__, built_with=built_with(), **context
         )
         path = self.root / name
         write_atomic(path, html)

@@ -117,7 +117,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         dataset_pages = {d: f"dataset-{d}.html" for d in pageable}
         nav = [
             ("index.html#pie", "Variance pie"),
-            ("index.html#reproduction", "Reproduction table"),
+            ("reproduction.html", "Reproduction table"),
             *((f"factor-{f}.html", t) for f, (t, _) in content.FACTOR_PAGES.items()),
         ]
         factors = []
@@ -170,13 +170,9 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
             analyses.append({"page": f"analysis-{i}.html", "title": title, "counts": counts})
             bar.step(f"analysis {i}")
 
-        reproduction = {
-            "rows": [content.row(r, dataset_pages) for r in repro.rows],
-            "total": len(repro.rows),
-            "counts": content.verdict_counts(repro.rows),
-            "warnings": list(repro.warnings),
-            "estimates_file": estimates_file,
-        }
+        reproduction = content.reproduction_context(repro, dataset_pages, estimates_file)
+        w.page("reproduction.html", "reproduction.html", title="Reproduction of published estimates", nav=nav,
+               reproduction=reproduction)
         w.page(
             "index.html",
             "index.html",
