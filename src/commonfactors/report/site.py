@@ -25,9 +25,39 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import content
+from . import content, network, practice
 from ._staging import staging
 from .render import Writer, draw
+
+# ------------------------------------------------------------------------------------------------------
+# pages beside the factors, analyses and datasets
+
+#: Pages of their own modules: (label in the navigation, page file, ``job``, ``write``, arguments of ``job``
+#: after the site folder). ``job(root, *args)`` fits the models and draws the figures into the site folder (in
+#: a worker process when the build has a pool; it returns plain data), ``write(w, page, nav)`` writes the page
+#: and returns its entry for the index (``page``, ``title``, ``blurb``).
+EXTRA_PAGES = (
+    ("Therapist practice", practice.PAGE, practice.job, practice.write, ()),
+    ("Network: smoking", network.NETWORKS["hasselblad1998"][1], network.job, network.write, ("hasselblad1998",)),
+    ("Network: depression", network.NETWORKS["metapsy"][1], network.job, network.write, ("metapsy",)),
+)
+
+
+def _submit_pages(root, pool) -> list:
+    """Start the jobs of :data:`EXTRA_PAGES` (in ``pool`` when given, else later, when their page is written)."""
+    return [pool.submit(job, str(root), *args) if pool is not None else None
+            for _, _, job, _, args in EXTRA_PAGES]
+
+
+def _write_pages(w, root, futures, nav, bar) -> list[dict]:
+    """Write the pages of :data:`EXTRA_PAGES` from their jobs; their entries for the index."""
+    entries = []
+    for (_, page, job, write, args), future in zip(EXTRA_PAGES, futures, strict=True):
+        content_ = future.result() if future is not None else job(str(root), *args)
+        entries.append(write(w, content_, nav))
+        bar.step(f"page {page}")
+    return entries
+
 
 # ------------------------------------------------------------------------------------------------------
 # progress
@@ -88,13 +118,15 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
     measures = {d: datasets.describe(d).effect["measure"] for d in pageable}
     ids = reproduce.analysis_ids()
     workers = min(os.cpu_count() or 1, 4) if workers is None else workers
-    bar = _Progress(total=2 + len(pageable) + len(ids) + len(content.FACTOR_PAGES) + 1, enabled=progress)
+    bar = _Progress(total=2 + len(pageable) + len(ids) + len(content.FACTOR_PAGES) + 1 + len(EXTRA_PAGES),
+                    enabled=progress)
     with staging(out_dir) as root, contextlib.ExitStack() as stack:
         w = Writer(root)
         pool = content.pool(workers)
         if pool is not None:
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         jobs = content.Jobs(root, pool)
+        extra = _submit_pages(root, pool)  # first: the network with node splitting is the longest job
         default = {d: (measures[d], "REML", "z") for d in pageable}
         for d in sorted(pageable, key=lambda d: -datasets.describe(d).rows):  # largest first
             jobs.submit(d, default[d], sensitivity=True)  # the dataset page's model
@@ -119,6 +151,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
             ("index.html#pie", "Variance pie"),
             ("reproduction.html", "Reproduction table"),
             *((f"factor-{f}.html", t) for f, (t, _) in content.FACTOR_PAGES.items()),
+            *((page, label) for label, page, *_ in EXTRA_PAGES),
         ]
         factors = []
         for f, (title, blurb) in content.FACTOR_PAGES.items():
@@ -173,6 +206,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
         reproduction = content.reproduction_context(repro, dataset_pages, estimates_file)
         w.page("reproduction.html", "reproduction.html", title="Reproduction of published estimates", nav=nav,
                reproduction=reproduction)
+        extra_pages = _write_pages(w, root, extra, nav, bar)
         w.page(
             "index.html",
             "index.html",
@@ -183,6 +217,7 @@ def build_site(out_dir="reports", progress: bool = True, workers: int | None = N
             datasets=[{"id": d, "title": infos[d]["title"], "page": dataset_pages[d]} for d in pageable],
             pie=pie,
             reproduction=reproduction,
+            extra_pages=extra_pages,
         )
         bar.step("index")
     return Path(out_dir)
