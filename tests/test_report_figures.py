@@ -347,3 +347,64 @@ def test_baujat_and_cumulative_files_are_byte_identical(bcg, bcg_data, tmp_path)
         figures.save(figures.cumulative_forest(cum, order_label="year"), tmp_path / run / "cumulative")
     for name in ("baujat.png", "baujat.svg", "cumulative.png", "cumulative.svg"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def test_report_figures_cut_no_text_and_every_legend_entry_has_a_handle(bcg):
+    """The figures the site draws for a dataset and a factor: every text inside the figure (measured
+    extents: nothing cut at an edge), and every legend entry drawn with its patch or line."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from commonfactors.factors.taxonomy import ELEMENTS, element_estimates
+
+    tf = cf.trim_and_fill(yi=bcg.yi, vi=bcg.vi)
+    relationship = [element_estimates(e.name) for e in ELEMENTS if e.factor == "relationship"]
+    drawn = {"forest": figures.forest(bcg, xlabel="log risk ratio"),
+             "funnel": figures.funnel(cf.funnel_data(yi=bcg.yi, vi=bcg.vi), trim_fill=tf),
+             "estimates": figures.estimates(relationship),
+             "pie": figures.pie(cf.additive_pie(), cf.published_pies())}
+    for name, fig in drawn.items():
+        renderer = _drawn(fig)
+        page = fig.bbox
+        # each Axes with what it draws (tick labels in view, labels, titles, texts) and the figure's texts
+        boxes = [(ax.get_tightbbox(renderer), f"axes {i}") for i, ax in enumerate(fig.axes)]
+        boxes += [(t.get_window_extent(renderer), t.get_text()) for t in fig.texts if t.get_text()]
+        for box, what in boxes:
+            assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1, f"{name}: {what} cut"
+            assert page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, f"{name}: {what} cut"
+        for ax in fig.axes:
+            legend = ax.get_legend()
+            if legend is None:
+                continue
+            handles = legend.legend_handles
+            assert len(handles) == len(legend.get_texts()), name
+            for h in handles:
+                assert isinstance(h, (Patch, Line2D)) or hasattr(h, "get_facecolor"), (name, h)
+    assert any(ax.get_legend() for ax in drawn["funnel"].axes)  # the check above saw a legend
+
+
+def test_estimates_without_interval_are_points_alone_with_the_reason_on_the_page():
+    from commonfactors.factors.taxonomy import ELEMENTS, element_estimates
+    from commonfactors.report import content
+
+    results = [element_estimates(e.name) for e in ELEMENTS if e.factor == "relationship"]
+    fig = figures.estimates(results)
+    estimates = [e for r in results for e in r.estimates if e.metric in figures.METRIC_LABELS
+                 and math.isfinite(e.estimate)]
+    with_interval = [e for e in estimates if math.isfinite(e.ci_low) and math.isfinite(e.ci_high)]
+    lines = sum(len(c.get_segments()) for ax in fig.axes for c in ax.collections if hasattr(c, "get_segments"))
+    assert 0 < lines == len(with_interval) < len(estimates)
+    for e in estimates:
+        reason = content._no_interval(e)
+        assert (reason == "") == (e in with_interval)
+        if reason:
+            assert reason.startswith("no interval: none is published in the source as seen") or \
+                reason.startswith("no interval: the model")
