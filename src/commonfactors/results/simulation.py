@@ -158,6 +158,84 @@ class BootstrapResult(Printable):
 
 
 @dataclass(frozen=True, eq=False, repr=False)
+class ClusterBootstrapResult(Printable):
+    """Result of :func:`commonfactors.simulate.cluster_bootstrap`: the cluster bootstrap of a three-level
+    model's pooled effect and its two variance components.
+
+    Attributes
+    ----------
+    n_boot, seed, level, method, test : the settings (method and test those of the model).
+    n_clusters, k : clusters and effect sizes of the data.
+    estimate, sigma2 : the observed pooled effect and (between-cluster, within-cluster) variances.
+    estimate_se, sigma2_se : SD of the replicates.
+    estimate_ci, sigma2_ci : percentile intervals (low, high) at ``level`` (``sigma2_ci`` one per variance).
+    failures : replicates left out: fits that did not converge, and resamples of clusters of one effect
+        each (the two variances are then not identifiable).
+    boot_estimate, boot_sigma2 : the replicates (n_boot and (n_boot, 2), in order; read-only).
+    """
+
+    n_boot: int
+    seed: int
+    level: float
+    method: str
+    test: str
+    n_clusters: int
+    k: int
+    estimate: float
+    estimate_se: float
+    estimate_ci: tuple[float, float]
+    sigma2: tuple[float, float]
+    sigma2_se: tuple[float, float]
+    sigma2_ci: tuple[tuple[float, float], tuple[float, float]]
+    failures: int
+    boot_estimate: object = field(repr=False)
+    boot_sigma2: object = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        for name in ("boot_estimate", "boot_sigma2"):
+            getattr(self, name).setflags(write=False)
+
+    def _rows(self) -> list[dict]:
+        rows = [{"parameter": "estimate", "observed": self.estimate,
+                 "boot_mean": float(np.nanmean(self.boot_estimate)), "boot_se": self.estimate_se,
+                 "ci_low": self.estimate_ci[0], "ci_high": self.estimate_ci[1]}]
+        for j, name in enumerate(("sigma2_1", "sigma2_2")):
+            rows.append({"parameter": name, "observed": self.sigma2[j],
+                         "boot_mean": float(np.nanmean(self.boot_sigma2[:, j])), "boot_se": self.sigma2_se[j],
+                         "ci_low": self.sigma2_ci[j][0], "ci_high": self.sigma2_ci[j][1]})
+        return rows
+
+    def to_frame(self):
+        """One row per parameter (estimate, sigma2_1 between clusters, sigma2_2 within): observed, bootstrap
+        mean and SD, percentile interval."""
+        return frame(self._rows(), ("parameter", "observed", "boot_mean", "boot_se", "ci_low", "ci_high"))
+
+    def records(self) -> list[dict]:
+        return self._rows()
+
+    def to_dict(self) -> dict:
+        """The settings and the table (replicates left out)."""
+        keys = ("n_boot", "seed", "level", "method", "test", "n_clusters", "k", "estimate", "estimate_se",
+                "estimate_ci", "sigma2", "sigma2_se", "sigma2_ci", "failures", "warnings")
+        return jsonable({"kind": "cluster", **{k: getattr(self, k) for k in keys}})
+
+    def summary(self) -> Summary:
+        lv = fmt(self.level, 0)
+        head = (f"Cluster bootstrap of a three-level model ({self.n_boot} replicates of {self.n_clusters} "
+                f"clusters drawn with replacement, seed {self.seed}; method: {self.method})")
+        body = [[r["parameter"], fmt(r["observed"]), fmt(r["boot_se"]), fmt(r["ci_low"]), fmt(r["ci_high"])]
+                for r in self._rows()]
+        lines = [head, "", table(["", "observed", "boot se", f"{lv}% low", f"{lv}% high"], body), "",
+                 "sigma2_1: between clusters; sigma2_2: within clusters. Percentile intervals (Efron & "
+                 "Tibshirani, 1993, ch. 13)."]
+        if self.failures:
+            lines.append(f"{self.failures} replicates left out (no convergence, or every cluster drawn held "
+                         "one effect).")
+        return Summary("\n".join(lines), notes=self.warnings)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class PermutationResult(Printable):
     """Result of :func:`commonfactors.permutation_test` (metafor's ``permutest``).
 

@@ -5,7 +5,7 @@
 - :func:`simulation_study` (:mod:`.study`): simulation studies of meta-analytic estimators over a grid of
   conditions, in this process or on Dask.
 - :func:`bootstrap` and :func:`permutation_test` (:mod:`.bootstrap`): bootstraps and permutation tests of a
-  fitted meta-analysis.
+  fitted meta-analysis; :func:`cluster_bootstrap` of a three-level model, clusters resampled.
 - :func:`icc_coverage_study` (:mod:`.therapists`): coverage of the therapist ICC's profile and Wald
   intervals in simulated practices.
 
@@ -21,6 +21,7 @@ _WHERE = {
     "simulation_study": "study",
     "bootstrap": "bootstrap",
     "permutation_test": "bootstrap",
+    "cluster_bootstrap": "bootstrap",
     "icc_coverage_study": "therapists",
 }
 

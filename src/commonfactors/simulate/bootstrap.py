@@ -4,6 +4,8 @@
   percentile intervals of the pooled effect and tau2; the replicates are fitted in blocks by
   :func:`commonfactors.fit_many`, in this process or on Dask, each block with its own stream of
   ``SeedSequence(seed)``, so the result does not depend on where the blocks ran.
+- :func:`cluster_bootstrap`: a three-level model's pooled effect and variance components by resampling
+  whole clusters, in blocks as :func:`bootstrap`.
 - :func:`permutation_test`: metafor's ``permutest``: signs permuted for a model without moderators, rows of
   the model matrix for a meta-regression; exact (every distinct permutation) when there are few.
 """
@@ -21,7 +23,7 @@ from ..errors import InputError
 from ..models.batch import fit_many
 from ..models.univariate import fit
 from ..results.meta import MetaResult
-from ..results.simulation import BootstrapResult, PermutationResult
+from ..results.simulation import BootstrapResult, ClusterBootstrapResult, PermutationResult
 from ._dask import run_tasks
 from ._engine import block_seed
 
@@ -129,6 +131,109 @@ def bootstrap(res, n_boot: int = 1000, seed: int | None = None, kind: str = "par
         tau2=float(res.tau2), tau2_se=float(np.std(t, ddof=1)),
         tau2_ci=tuple(float(q) for q in np.quantile(t, probs)),
         failures=int((~ok).sum()), boot_estimate=est, boot_tau2=t2)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cluster bootstrap of a three-level model
+
+
+def resample_rows(starts: np.ndarray, sizes: np.ndarray, pick: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the clusters ``pick`` (indices into ``starts``/``sizes``, repeats allowed), in that order,
+    and their new cluster codes 0, 1, ...: a cluster drawn twice is two clusters."""
+    sz = sizes[pick]
+    first = np.cumsum(sz) - sz
+    rows = np.repeat(starts[pick] - first, sz) + np.arange(int(sz.sum()))
+    return rows, np.repeat(np.arange(pick.size), sz)
+
+
+def _cluster_block(y, v, starts, sizes, reml, seed, block, size):
+    """One block of ``size`` cluster-bootstrap replicates: (estimates, sigma2 (size, 2), usable)."""
+    from ..models.multilevel import Blocks, fit_sigma2
+
+    rng = np.random.default_rng(block_seed(seed, 0, block))
+    n = starts.shape[0]
+    est, s2 = np.full(size, np.nan), np.full((size, 2), np.nan)
+    ok = np.zeros(size, dtype=bool)
+    for r in range(size):
+        pick = rng.integers(0, n, size=n)
+        if np.all(sizes[pick] == 1):  # no cluster of two effects: the variances are not identifiable
+            continue
+        rows, codes = resample_rows(starts, sizes, pick)
+        blocks = Blocks.from_sorted_codes(codes)
+        fit = fit_sigma2(y[rows], v[rows], np.ones((rows.size, 1)), blocks, reml=reml)
+        est[r], s2[r], ok[r] = fit.ev.beta[0], fit.ev.sigma2, fit.converged
+    return est, s2, ok
+
+
+def cluster_bootstrap(data=None, *, yi="yi", vi="vi", sei=None, cluster, within=None, method: str = "REML",
+                      test: str = "z", level: float = 95, n_boot: int = 1000, seed: int | None = None,
+                      workers: int = 0, scheduler: str | None = None) -> ClusterBootstrapResult:
+    r"""Cluster bootstrap of a three-level meta-analysis without moderators: the pooled effect and the
+    between- and within-cluster variances of :func:`commonfactors.multilevel_meta_analysis`, refitted on
+    samples of whole clusters drawn with replacement.
+
+    Parameters
+    ----------
+    data, yi, vi, sei, cluster, within, method, test, level
+        As :func:`commonfactors.multilevel_meta_analysis` (the model is fitted once, on the data, for the
+        observed values; its result does not keep the data, hence the data here).
+    n_boot : int
+        Replicates (>= 2).
+    seed : int, optional
+        Seed (default: fresh entropy, reported in the result).
+    workers, scheduler
+        Where the blocks of replicates run, as :func:`commonfactors.simulation_study`; the same seed gives
+        the same replicates anywhere.
+
+    Returns
+    -------
+    ClusterBootstrapResult
+        Observed values, the bootstrap SD of each and their percentile intervals at ``level``, over the
+        usable replicates; ``failures`` counts the others.
+
+    Notes
+    -----
+    Each replicate draws n clusters (n the number in the data) with replacement, keeping every effect of a
+    drawn cluster; a cluster drawn twice enters as two clusters. This resamples the top level only, which
+    keeps the dependence within clusters and is the resampling scheme that stays consistent for the
+    variance of the mean in nested data (Davison & Hinkley, 1997, Bootstrap Methods and their Application,
+    section 3.8; Field & Welsh, 2007, J. R. Stat. Soc. B 69(3), 369-390). A resample whose clusters all hold
+    a single effect cannot separate the two variances and is counted as a failure, as is a fit that did not
+    converge. Intervals are percentile intervals (Efron & Tibshirani, 1993, ch. 13.3; numpy's linear
+    interpolation, R's type 7).
+    """
+    from .._checks import effect_data
+    from ..models.multilevel import _prepare, multilevel_meta_analysis
+
+    n_boot = _check_count("n_boot", n_boot, 2)
+    seed = _seed(seed)
+    res = multilevel_meta_analysis(data, yi=yi, vi=vi, sei=sei, cluster=cluster, within=within,
+                                   method=method, test=test, level=level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rows dropped: already said by the fit above
+        prep = _prepare(data, effect_data(data, yi=yi, vi=vi, sei=sei), cluster=cluster, within=within)
+    y, v, b = prep.y, prep.v, prep.blocks
+    sizes = [min(BOOT_BLOCK, n_boot - i * BOOT_BLOCK) for i in range(math.ceil(n_boot / BOOT_BLOCK))]
+    parts: dict[int, tuple] = {}
+    run_tasks(_cluster_block, [(y, v, b.starts, b.sizes, res.method == "REML", seed, i, s)
+                               for i, s in enumerate(sizes)],
+              lambda i, out: parts.__setitem__(i, out), workers=workers, scheduler=scheduler)
+    est = np.concatenate([parts[i][0] for i in range(len(sizes))])
+    s2 = np.concatenate([parts[i][1] for i in range(len(sizes))])
+    ok = np.concatenate([parts[i][2] for i in range(len(sizes))]) & np.isfinite(est)
+    if ok.sum() < 2:
+        raise InputError(f"only {int(ok.sum())} of {n_boot} resamples could be fitted",
+                         expected="clusters of two or more effects, or more replicates")
+    alpha = 1 - res.level / 100
+    probs = (alpha / 2, 1 - alpha / 2)
+    e, t = est[ok], s2[ok]
+    return ClusterBootstrapResult(
+        n_boot=n_boot, seed=seed, level=res.level, method=res.method, test=res.test,
+        n_clusters=res.n_clusters, k=res.k, estimate=float(res.estimate),
+        estimate_se=float(np.std(e, ddof=1)), estimate_ci=tuple(float(q) for q in np.quantile(e, probs)),
+        sigma2=tuple(res.sigma2), sigma2_se=tuple(float(x) for x in np.std(t, axis=0, ddof=1)),
+        sigma2_ci=tuple(tuple(float(q) for q in np.quantile(t[:, j], probs)) for j in range(2)),
+        failures=int((~ok).sum()), boot_estimate=est, boot_sigma2=s2, warnings=tuple(res.warnings))
 
 
 # --------------------------------------------------------------------------------------------------
