@@ -124,6 +124,7 @@ RESULTS = {
         session="session", score="ors", therapist="therapist", instrument="ORS"),
     "SimulationResult": lambda: cf.simulation_study(k=(5,), tau2=(0.1,), reps=50, method=("DL",), seed=1),
     "BootstrapResult": lambda: cf.bootstrap(cf.meta_analysis(yi=YI, vi=VI), n_boot=200, seed=1),
+    "ClusterBootstrapResult": lambda: cf.cluster_bootstrap(yi=YI, vi=VI, cluster=GROUP, n_boot=50, seed=1),
     "PermutationResult": lambda: cf.permutation_test(cf.meta_analysis(FRAME, mods="~ x"), n_perm=50, seed=1),
 }
 
@@ -281,6 +282,9 @@ def _keys_of(name: str, d: dict) -> None:
                     "coverage_mcse", "failures"} <= set(r) for r in d["rows"])
     elif base == "BootstrapResult":
         assert {"kind", "n_boot", "seed", "estimate", "estimate_ci", "tau2", "tau2_ci", "failures"} <= set(d)
+    elif base == "ClusterBootstrapResult":
+        assert {"kind", "n_boot", "seed", "estimate", "estimate_ci", "sigma2", "sigma2_ci", "n_clusters",
+                "failures"} <= set(d)
     elif base == "PermutationResult":
         assert {"coefficients", "qm", "qm_pval", "n_perm", "exact"} <= set(d)
         assert all(set(c) == {"name", "estimate", "stat", "pval"} for c in d["coefficients"])
