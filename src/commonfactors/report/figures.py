@@ -624,9 +624,27 @@ def estimates(element_results, *, title: str | None = None):
         ax.set_xlabel(METRIC_LABELS[metric])
         ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
         ax.set_axisbelow(True)
+    _estimates_legend(fig, pal)
     if title:
         fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", parse_math=False)
     return fig
+
+
+def _estimates_legend(fig, pal) -> None:
+    """The legend of :func:`estimates` below its panels: what the markers and lines mean, and that a point
+    without a line has no published interval."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker="o", color=pal[0], linestyle="none", markersize=5.5),
+        Line2D([], [], marker="o", color="white", markeredgecolor=pal[0], markeredgewidth=1.2, linestyle="none",
+               markersize=5.5),
+        Line2D([], [], marker="D", color=pal[2], linestyle="none", markersize=5.5),
+        Line2D([], [], color="black", linewidth=0.9),
+    ]
+    labels = ["published, checked", "published, not checked", "pooled here",
+              "95% CI (a point alone: none published)"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=7.5, frameon=False)
 
 
 # ------------------------------------------------------------------------------------------------------
