@@ -73,6 +73,7 @@ _EXPORTS: dict[str, str] = {
     "simulation_study": "simulate",
     "bootstrap": "simulate",
     "permutation_test": "simulate",
+    "cluster_bootstrap": "simulate",
 }
 
 __all__ = [
