@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "MonitorResult": "monitoring",
     "SimulationResult": "simulation",
     "BootstrapResult": "simulation",
+    "ClusterBootstrapResult": "simulation",
     "PermutationResult": "simulation",
 }
 
