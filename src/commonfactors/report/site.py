@@ -25,7 +25,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from . import content, network, practice
+from . import content, network, practice, simulation
 from ._staging import staging
 from .render import Writer, draw
 
@@ -40,6 +40,7 @@ EXTRA_PAGES = (
     ("Therapist practice", practice.PAGE, practice.job, practice.write, ()),
     ("Network: smoking", network.NETWORKS["hasselblad1998"][1], network.job, network.write, ("hasselblad1998",)),
     ("Network: depression", network.NETWORKS["metapsy"][1], network.job, network.write, ("metapsy",)),
+    ("Simulation", simulation.PAGE, simulation.job, simulation.write, ()),
 )
 
 
