@@ -176,3 +176,20 @@ def test_page_builds_deterministically(built, tmp_path):
     for name in [practice.PAGE, *(p.relative_to(path.parent).as_posix()
                                   for p in (path.parent / "figures").iterdir())]:
         assert (again.parent / name).read_bytes() == (path.parent / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_the_site_links_the_practice_and_network_pages(built_site):
+    from commonfactors.report import site
+
+    index = (built_site / "index.html").read_text(encoding="utf-8")
+    for _, page, *_ in site.EXTRA_PAGES:
+        assert f'href="{page}"' in index
+        text = (built_site / page).read_text(encoding="utf-8")
+        for _, other, *_ in site.EXTRA_PAGES:  # the navigation of every page
+            assert f'href="{other}"' in text
+        parsed = _Text(text)
+        assert parsed.images and all((built_site / img["src"]).is_file() for img in parsed.images)
+    published = _Text((built_site / practice.PAGE).read_text(encoding="utf-8"))
+    assert (built_site / "data" / "published" / "estimates.csv").is_file()
+    assert (built_site / "data" / "synthetic_practice.csv").is_file() and published.text
