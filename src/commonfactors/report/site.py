@@ -38,14 +38,16 @@ from .render import Writer, draw
 #: and returns its entry for the index (``page``, ``title``, ``blurb``).
 EXTRA_PAGES = (
     ("Therapist practice", practice.PAGE, practice.job, practice.write, ()),
-    ("Network: smoking", network.NETWORKS["hasselblad1998"][1], network.job, network.write, ("hasselblad1998",)),
+    ("Network: smoking", network.NETWORKS["hasselblad1998"][1], network.job, network.write,
+     ("hasselblad1998",)),
     ("Network: depression", network.NETWORKS["metapsy"][1], network.job, network.write, ("metapsy",)),
     ("Simulation", simulation.PAGE, simulation.job, simulation.write, ()),
 )
 
 
 def _submit_pages(root, pool) -> list:
-    """Start the jobs of :data:`EXTRA_PAGES` (in ``pool`` when given, else later, when their page is written)."""
+    """Start the jobs of :data:`EXTRA_PAGES` (in ``pool`` when given, else later, when their page is
+    written)."""
     return [pool.submit(job, str(root), *args) if pool is not None else None
             for _, _, job, _, args in EXTRA_PAGES]
 
