@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 import commonfactors as cf
-from commonfactors.reproduce import ANALYSES_DIR
 from commonfactors.report import network, render
+from commonfactors.reproduce import ANALYSES_DIR
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
 
@@ -65,10 +65,10 @@ def _analysis(name):
 @pytest.fixture(scope="module")
 def hasselblad(tmp_path_factory):
     path = _build(tmp_path_factory.mktemp("hasselblad"), "hasselblad1998")
-    res = cf.network_meta_analysis(cf.load_dataset("hasselblad1998"), study="study", treatment="trt", events="xi",
-                                   n="ni", measure="OR", add=0.5, to="all", reference="no_contact",
-                                   small_values="bad", active=["ind_counseling", "grp_counseling", "self_help"],
-                                   node_split=True)
+    res = cf.network_meta_analysis(cf.load_dataset("hasselblad1998"), study="study", treatment="trt",
+                                   events="xi", n="ni", measure="OR", add=0.5, to="all",
+                                   reference="no_contact", small_values="bad", node_split=True,
+                                   active=["ind_counseling", "grp_counseling", "self_help"])
     return path, _Text(path.read_text(encoding="utf-8")), res
 
 
@@ -89,7 +89,8 @@ def _ci(lo, hi, digits=2, tf=lambda x: x):
 def test_hasselblad_effects_on_the_odds_ratio_scale(hasselblad):
     _, page, res = hasselblad
     for e in res.effects:
-        row = (f"{e['treatment']} {math.exp(e['estimate']):.2f} {_ci(e['ci_low'], e['ci_high'], tf=math.exp)} "
+        row = (f"{e['treatment']} {math.exp(e['estimate']):.2f} "
+               f"{_ci(e['ci_low'], e['ci_high'], tf=math.exp)} "
                f"{_ci(e['pi_low'], e['pi_high'], tf=math.exp)} {e['estimate']:.4f} ({e['se']:.4f})")
         assert row in page.text
     assert f"tau² = {res.tau2:.4f} (tau = {math.sqrt(res.tau2):.4f})" in page.text
@@ -126,8 +127,8 @@ def test_metapsy_dodo_block_with_the_published_estimate_and_the_rule(metapsy):
     d = res.dodo
     lo, hi = d["share_ci"]
     assert (f"Dodo-bird test among the 8 active treatments (cbt, bat, pst, ipt, dyn, 3rd, lrt, sup): "
-            f"Q({d['df']}) = {d['q']:.2f}, p = {d['pval']:.4f}; share of the outcome variance owed to technique "
-            f"{d['share']:.4f}, 95% CI [{lo:.4f}, {hi:.4f}]") in page.text
+            f"Q({d['df']}) = {d['q']:.2f}, p = {d['pval']:.4f}; share of the outcome variance owed to "
+            f"technique {d['share']:.4f}, 95% CI [{lo:.4f}, {hi:.4f}]") in page.text
     t_lo, t_hi = d["tau2_technique_ci"]
     assert f"tau² technique = {d['tau2_technique']:.4f}, 95% CI [{t_lo:.4f}, {t_hi:.4f}]" in page.text
     # the published estimate beside it, and which one the pie uses (the pie's default technique slice)

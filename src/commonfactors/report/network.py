@@ -1,5 +1,6 @@
 """The network pages of the report site: the shipped network meta-analyses of ``hasselblad1998`` and of the
-Metapsy depression database (``analyses/hasselblad1998_network.py``, ``analyses/metapsy_depression_network.py``).
+Metapsy depression database (``analyses/hasselblad1998_network.py``,
+``analyses/metapsy_depression_network.py``).
 
 :func:`context` fits a network through the public API (:func:`commonfactors.network_meta_analysis`, with the
 data, options and active treatments of the shipped analysis, node splitting and the contributions of the
@@ -63,9 +64,9 @@ def fit(key: str):
                                             events="xi", n="ni", measure="OR", add=0.5, to="all",
                                             reference="no_contact", small_values="bad", active=mod.ACTIVE,
                                             contributions=True, node_split=True)
-        return cf.network_meta_analysis(mod.arms(), study="study", treatment="trt", mean="mean", sd="sd", n="n",
-                                        measure="SMD", reference="cau", active=mod.ACTIVE, contributions=True,
-                                        node_split=True)
+        return cf.network_meta_analysis(mod.arms(), study="study", treatment="trt", mean="mean", sd="sd",
+                                        n="n", measure="SMD", reference="cau", active=mod.ACTIVE,
+                                        contributions=True, node_split=True)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -214,7 +215,8 @@ def context(key: str, res=None) -> dict:
             continue
         splits.append({"comparison": f"{s['treat1']} vs {s['treat2']}", "k": s["k_direct"],
                        "direct": f"{num(s['direct'])} {interval(s['direct_ci_low'], s['direct_ci_high'])}",
-                       "indirect": f"{num(s['indirect'])} {interval(s['indirect_ci_low'], s['indirect_ci_high'])}",
+                       "indirect": f"{num(s['indirect'])} "
+                                   f"{interval(s['indirect_ci_low'], s['indirect_ci_high'])}",
                        "difference": f"{num(s['difference'])} ({num(s['difference_se'])})",
                        "p": fmt_p(s["pval"]), "small": s["pval"] < 0.05})
     contributions = None
@@ -224,9 +226,11 @@ def context(key: str, res=None) -> dict:
         rows = []
         for comp, g in vs_ref.groupby("comparison", sort=True):
             g = g.sort_values("percent", ascending=False, kind="stable")
-            top = "; ".join(f"{d} {num(p, 1)}%" for d, p in zip(g["design"][:3], g["percent"][:3], strict=True))
+            top = "; ".join(f"{d} {num(p, 1)}%"
+                            for d, p in zip(g["design"][:3], g["percent"][:3], strict=True))
+            alone = float(g.loc[g["design"] == comp.replace(" vs ", ":"), "percent"].sum())
             rows.append({"comparison": comp, "top": top, "n": int((g["percent"] >= 1).sum()),
-                         "direct": num(float(g.loc[g["design"] == comp.replace(" vs ", ":"), "percent"].sum()), 1)})
+                         "direct": num(alone, 1)})
         contributions = {"rows": rows, "file": Table(frame, f"network-{key}-contributions"),
                          "n_designs": len(res.designs)}
     dodo = None
@@ -247,7 +251,8 @@ def context(key: str, res=None) -> dict:
     out = {
         "key": key, "page": page, "title": title, "analysis": name, "analysis_page": f"analysis-{name}.html",
         "doc": blocks(mod.__doc__ or ""),
-        "dataset": {"id": mod.DATASET, "title": cf.datasets.describe(mod.DATASET).title, "citation": citation},
+        "dataset": {"id": mod.DATASET, "title": cf.datasets.describe(mod.DATASET).title,
+                    "citation": citation},
         "measure": res.measure, "scale": scale, "method": res.method, "level": level,
         "reference": res.reference, "k": res.k, "n_contrasts": res.n_contrasts,
         "n_treatments": len(res.treatments), "tau2": num(res.tau2), "tau": num(math.sqrt(res.tau2)),

@@ -217,7 +217,8 @@ def context(results: dict | None = None) -> dict:
         "early": {"session": mon.early["session"], "n": mon.early["n_responders"],
                   "of": mon.early["n_assessed"], "pct": num(100 * mon.early["rate"], 1)},
         "flags": {"n": fl["n_flagged"], "of": fl["n_clients"], "pct": num(100 * fl["rate"], 1),
-                  "scores": fl["n_scores_flagged"], "of_scores": fl["n_scores"], "off_track": fl["n_off_track"],
+                  "scores": fl["n_scores_flagged"], "of_scores": fl["n_scores"],
+                  "off_track": fl["n_off_track"],
                   "deteriorated": fl["n_deteriorated"], "alpha": f"{100 * (1 - mon.alpha):g}"},
         "ended": ended,
         "curves": [{"term": r["name"], "estimate": num(r["estimate"]), "se": num(r["se"])}
@@ -228,7 +229,8 @@ def context(results: dict | None = None) -> dict:
         "figure": Drawing("monitor_curves", "practice-monitoring", (mon,)),
     }
     return {
-        "dataset": {"id": DATASET, "title": desc.title, "citation": d.attrs.get("citation", ""), "rows": len(d),
+        "dataset": {"id": DATASET, "title": desc.title, "citation": d.attrs.get("citation", ""),
+                    "rows": len(d),
                     "clients": int(d["client"].nunique()), "therapists": int(d["therapist"].nunique()),
                     "sites": int(d["site"].nunique()), "command": COMMAND},
         "truth": {"icc": num(GENERATOR["icc"], 2), "site_icc": num(GENERATOR["site_icc"], 2),
