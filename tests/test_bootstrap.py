@@ -16,7 +16,7 @@ import pytest
 
 import commonfactors as cf
 from commonfactors.errors import InputError
-from commonfactors.simulate.bootstrap import (
+from commonfactors.simulate.resampling import (
     _count_distinct,
     _distinct_permutations,
     bootstrap,

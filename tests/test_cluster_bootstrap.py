@@ -18,7 +18,7 @@ import commonfactors as cf
 from commonfactors.errors import InputError
 from commonfactors.simulate import cluster_bootstrap
 from commonfactors.simulate._engine import block_seed
-from commonfactors.simulate.bootstrap import resample_rows
+from commonfactors.simulate.resampling import resample_rows
 from reference import load
 from tolerances import METAFOR_RTOL
 
@@ -117,6 +117,19 @@ def test_result_table_summary_and_json(assink):
         b.n_boot = 3
     with pytest.raises(ValueError):
         b.boot_estimate[0] = 1.0
+
+
+def test_the_functions_are_not_hidden_by_their_modules():
+    """The package's names are functions even after every submodule was imported."""
+    import commonfactors.simulate.practice
+    import commonfactors.simulate.resampling
+    import commonfactors.simulate.study
+    import commonfactors.simulate.therapists  # noqa: F401
+    from commonfactors import simulate
+
+    for name in simulate.__all__:
+        assert not isinstance(getattr(simulate, name), type(simulate)), name
+        assert getattr(cf, name, getattr(simulate, name)) is getattr(simulate, name), name
 
 
 def test_bad_input_is_an_input_error(assink):

@@ -4,13 +4,14 @@
   on an outcome measure, with a stated therapist ICC.
 - :func:`simulation_study` (:mod:`.study`): simulation studies of meta-analytic estimators over a grid of
   conditions, in this process or on Dask.
-- :func:`bootstrap` and :func:`permutation_test` (:mod:`.bootstrap`): bootstraps and permutation tests of a
+- :func:`bootstrap` and :func:`permutation_test` (:mod:`.resampling`): bootstraps and permutation tests of a
   fitted meta-analysis; :func:`cluster_bootstrap` of a three-level model, clusters resampled.
 - :func:`icc_coverage_study` (:mod:`.therapists`): coverage of the therapist ICC's profile and Wald
   intervals in simulated practices.
 
 The names are imported when first used, so that :mod:`._dask` (which the pie's intervals run through) does
-not bring in the fitting engines.
+not bring in the fitting engines. No submodule shares a name with a function here: importing a submodule
+binds its name in this package, which would hide a function of that name.
 """
 
 from importlib import import_module
@@ -19,9 +20,9 @@ _WHERE = {
     "CLIENT_DEFAULTS": "practice",
     "simulate_practice": "practice",
     "simulation_study": "study",
-    "bootstrap": "bootstrap",
-    "permutation_test": "bootstrap",
-    "cluster_bootstrap": "bootstrap",
+    "bootstrap": "resampling",
+    "permutation_test": "resampling",
+    "cluster_bootstrap": "resampling",
     "icc_coverage_study": "therapists",
 }
 
