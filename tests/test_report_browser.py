@@ -43,6 +43,14 @@ LAYOUT = r"""() => {
     }
     return null;
   };
+  // lines of text in an element: a rectangle of its text starting below the ones before it is a new line
+  const lineCount = el => {
+    const range = document.createRange(); range.selectNodeContents(el);
+    const rects = Array.from(range.getClientRects()).filter(r => r.width > 0).sort((a, b) => a.top - b.top);
+    let lines = 0, bottom = -Infinity;
+    for (const r of rects) { if (r.top >= bottom - 1) { lines += 1; } bottom = Math.max(bottom, r.bottom); }
+    return lines;
+  };
   const main = document.querySelector("main");
   const right = main.getBoundingClientRect().right + 1;
   // no element wider than the page's column, unless a scrolling wrapper holds it
@@ -50,6 +58,13 @@ LAYOUT = r"""() => {
     const box = el.getBoundingClientRect();
     if (box.width === 0 || scroller(el) || el.closest("details:not([open])")) { continue; }
     if (box.right > right) { problems.push(`${name(el)} sticks out of the page by ${Math.round(box.right - right)} px`); }
+  }
+  // no text running out of its block (a long word or address in a heading, a paragraph, a list)
+  for (const el of main.querySelectorAll("h1, h2, h3, h4, p, li, dt, dd, figcaption, summary, div:not(.table-wrap)")) {
+    if (scroller(el) || el.closest("details:not([open])") || el.clientWidth === 0) { continue; }
+    if (el.scrollWidth > el.clientWidth + 1) {
+      problems.push(`${name(el)} "${el.textContent.trim().slice(0, 40)}" runs ${el.scrollWidth - el.clientWidth} px out of its box`);
+    }
   }
   // a wrapper wider inside than outside scrolls (it is the wrapper that scrolls, not the page)
   for (const wrap of main.querySelectorAll(".table-wrap, pre")) {
@@ -63,16 +78,12 @@ LAYOUT = r"""() => {
   for (const th of main.querySelectorAll("th")) {
     if (th.closest("details:not([open])")) { continue; }
     if (th.scrollWidth > th.clientWidth + 1) { problems.push(`header "${th.textContent.trim()}" is cut`); }
-    const line = parseFloat(getComputedStyle(th).lineHeight) || 20;
-    const text = th.querySelector("button") || th;
-    const range = document.createRange(); range.selectNodeContents(text);
-    const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size;
+    const lines = lineCount(th.querySelector("button") || th);
     if (lines > 1) { problems.push(`header "${th.textContent.trim()}" wraps onto ${lines} lines`); }
   }
   for (const td of main.querySelectorAll("td.num")) {
     if (td.closest("details:not([open])") || !td.textContent.trim()) { continue; }
-    const range = document.createRange(); range.selectNodeContents(td);
-    const lines = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size;
+    const lines = lineCount(td);
     if (lines > 1) { problems.push(`number "${td.textContent.trim()}" wraps`); }
     if (td.scrollWidth > td.clientWidth + 1) { problems.push(`number "${td.textContent.trim()}" is cut`); }
   }

@@ -81,7 +81,8 @@ def _pageable() -> list[str]:
 def test_every_page_is_built(built):
     expected = {"index.html", "reproduction.html", *(f"factor-{f}.html" for f in content.FACTOR_PAGES),
                 *(f"analysis-{i}.html" for i in reproduce.analysis_ids()),
-                *(f"dataset-{d}.html" for d in _pageable())}
+                *(f"dataset-{d}.html" for d in _pageable()),
+                *(page for _, page, *_ in site.EXTRA_PAGES)}  # pages of their own modules (practice, ...)
     assert {p.name for p in built.glob("*.html")} == expected
     assert set(content.FACTOR_PAGES) == {"relationship", "client", "technique", "therapist", "expectancy"}
     assert not list(built.parent.glob(".reports.*"))  # the staging folder was moved, not left behind

@@ -1090,8 +1090,8 @@ def other_models_note(specs: list[tuple[str, str, str]]) -> str:
         return ""
     named = "; ".join(f"{m}, {e}, {t} test" for m, e, t in specs)
     return (f"The analysis also fits {len(specs)} other model{'s' if len(specs) > 1 else ''} on these data "
-            f"({named}); their numbers are in the table above. The model shown is the one its first row "
-            "names.")
+            f"({named}); their numbers are in the table above, not drawn here, so that the page has one "
+            "headline number.")
 
 
 def _spec_key(d: str, spec: tuple[str, str, str]) -> str:
