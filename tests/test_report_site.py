@@ -301,6 +301,38 @@ def test_reproduction_page_is_sortable_filterable_and_cites_by_short_label(built
     assert f'data-sort="{float(molloy["reproduced"])!r}"' in raw
 
 
+def _cells(raw: str, anchor: str) -> list[tuple[str, str]]:
+    """(data-sort, shown text) of the number cells of the table row ``anchor``."""
+    row = raw.split(f'<tr id="{anchor}"')[1].split("</tr>")[0]
+    return re.findall(r'<td class="(?:num|words)" data-sort="([^"]*)">([^<]*)</td>', row)
+
+
+def test_every_number_of_the_reproduction_tables_is_the_rows_number(built, reproduction):
+    """On the reproduction page and on each analysis page, each row's published, reproduced, difference
+    and tolerance cells show the row's number, rounded (within half a unit of the last digit shown), and
+    sort by it unrounded."""
+    pages = {"reproduction.html": reproduction.rows}
+    for r in reproduction.rows:
+        pages.setdefault(f"analysis-{r['id'].split(':')[0]}.html", []).append(r)
+    checked = 0
+    for name, rows in pages.items():
+        raw = (built / name).read_text(encoding="utf-8")
+        for r in rows:
+            cells = _cells(raw, content.slug(r["id"]))
+            assert len(cells) == 4, (name, r["id"])
+            for (key, shown), column in zip(cells, ("published", "reproduced", "difference", "tolerance"),
+                                            strict=True):
+                value = r[column]
+                if not isinstance(value, (int, float)):
+                    assert key == "" and shown in ("\u2013", html.escape(str(value), quote=True)), (name, r["id"])
+                    continue
+                assert float(key) == float(value), (name, r["id"], column)
+                decimals = len(shown.split(".")[1]) if "." in shown else 0
+                assert abs(float(shown) - value) <= 0.5 * 10.0**-decimals + 1e-12, (name, r["id"], column)
+                checked += 1
+    assert checked > 700
+
+
 def test_no_page_shows_markup_syntax_or_a_negative_zero(built):
     for path in built.glob("*.html"):
         raw = path.read_text(encoding="utf-8")
