@@ -72,9 +72,9 @@ def test_percentile_intervals_and_sds_agree_with_r(assink):
     assert b.estimate == pytest.approx(REF["estimate"], rel=RTOL)
     assert b.sigma2 == pytest.approx(REF["sigma2"], rel=RTOL)
     assert b.n_clusters == REF["n_clusters"] and b.boot_sigma2.shape == (3000, 2)
-    # R's loop: no failure in 1,500; here one of 3,000 resamples stops at the iteration limit with the
-    # between-cluster variance near 0 (7e-7) and is left out
-    assert b.failures <= 3
+    # R's loop: no failure in 1,500; none here either (a resample whose between-cluster variance ends near 0,
+    # 7e-7, converges by the Newton decrement, where a relative move test alone ran to the iteration limit)
+    assert b.failures == 0
     ours = {"estimate": (b.estimate_ci, b.estimate_se, b.boot_estimate),
             "sigma2_1": (b.sigma2_ci[0], b.sigma2_se[0], b.boot_sigma2[:, 0]),
             "sigma2_2": (b.sigma2_ci[1], b.sigma2_se[1], b.boot_sigma2[:, 1])}

@@ -180,7 +180,9 @@ def fit_sigma2(y, v, X, blocks: Blocks, *, reml: bool, rtol: float = 1e-12, maxi
     (Harville, 1977; Jennrich & Sampson, 1976, Technometrics 18(1), 11-17), each step projected
     onto the non-negative quadrant and halved until the log-likelihood does not decrease; a variance held
     at zero whose gradient points outward leaves the active set (Karush-Kuhn-Tucker conditions).
-    Converged when no free component moves by more than ``rtol`` relative.
+    Converged when no free component moves by more than ``rtol`` relative, or when the step's predicted
+    gain in log-likelihood (the Newton decrement g'step) is below rounding, 1e-14 (1 + |loglik|): near a
+    variance of 0 a relative move test alone can go on splitting steps of 1e-18 for ever.
     """
     logdet_xx = _logdet_spd(X.T @ X) if reml else 0.0
     start = _start(y, v, X)
@@ -197,6 +199,8 @@ def fit_sigma2(y, v, X, blocks: Blocks, *, reml: bool, rtol: float = 1e-12, maxi
             step = np.linalg.solve(-H, gr)
         else:
             step = np.linalg.lstsq(ev.info[np.ix_(free, free)], gr, rcond=None)[0]
+        if abs(float(gr @ step)) <= 1e-14 * (1.0 + abs(ev.loglik)):
+            return Fit(ev, True, it)
         t = 1.0
         while True:
             cand = s.copy()
