@@ -42,8 +42,8 @@ COMMANDS = {
                  "--session", "session", "--score", "ors", "--instrument", "ORS"], True, True),
     "therapists": (["therapists", "synthetic_practice", "--client", "client", "--therapist", "therapist",
                     "--outcome", "score", "--session", "session"], True, False),
-    "network": (["network", "hasselblad1998", "--study", "study", "--treatment", "trt", "--events", "xi", "--n",
-                 "ni", "--measure", "OR", "--reference", "no_contact"], False, False),
+    "network": (["network", "hasselblad1998", "--study", "study", "--treatment", "trt", "--events", "xi",
+                 "--n", "ni", "--measure", "OR", "--reference", "no_contact"], False, False),
 }
 FORMATS = ("text", "json", "csv")
 
