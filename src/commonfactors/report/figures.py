@@ -126,6 +126,17 @@ def _short(label, width: int = 38) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
 
 
+def _short_middle(label, width: int = 38) -> str:
+    """A row label of at most ``width`` characters: longer ones keep their start and their last
+    characters (where a year or a number often tells two rows apart) around an ellipsis; the page that
+    shows the figure gives the full labels in its table."""
+    text = str(label)
+    if len(text) <= width:
+        return text
+    tail = max(4, width // 3)
+    return text[: width - 1 - tail].rstrip() + "\u2026" + text[-tail:].lstrip()
+
+
 def _value_text(value) -> str:
     """An order value as printed: whole numbers without decimals (1948.0 -> "1948")."""
     if isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
@@ -281,7 +292,7 @@ def forest(result, *, xlabel: str = "effect size", title: str | None = None, dig
         names.append(f"{result.level:g}% prediction interval")
     if labelled:
         ticks = [*ypos, *ticks]
-        names = [_short(slab[i]) for i in order] + names
+        names = [_short_middle(slab[i]) for i in order] + names
     ax.set_yticks(ticks, names, parse_math=False)  # study labels are text: '$', '\\' drawn as typed
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
@@ -616,7 +627,7 @@ def estimates(element_results, *, title: str | None = None):
             )
             who = "pooled here" if e.origin == "pooled" else _short(e.source.split(",")[0], 22)
             year = f", {e.year}" if e.year else ""
-            labels.append(_short(f"{element}: {e.label}", 46) + f" ({who}{year})")
+            labels.append(_short_middle(f"{element}: {e.label}", 46) + f" ({who}{year})")
         ax.set_yticks(ys, labels, fontsize=7.5, parse_math=False)
         ax.tick_params(axis="y", length=0)
         ax.set_ylim(-0.7, len(items) - 0.3)
