@@ -408,3 +408,21 @@ def test_estimates_without_interval_are_points_alone_with_the_reason_on_the_page
         if reason:
             assert reason.startswith("no interval: none is published in the source as seen") or \
                 reason.startswith("no interval: the model")
+
+
+def test_long_study_labels_are_shortened_by_a_rule_that_keeps_rows_apart_and_inside_the_figure(bcg):
+    long = [f"{s} and a long description of the trial's population and setting, row {i}"
+            for i, s in enumerate(bcg.slab)]
+    res = cf.meta_analysis(yi=bcg.yi, vi=bcg.vi, slab=long)
+    fig = figures.forest(res, xlabel="log risk ratio")
+    renderer = _drawn(fig)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    shown = [lab for lab in labels if "\u2026" in lab]
+    assert len(shown) == res.k and len(set(shown)) == res.k  # every row shortened, no two alike
+    assert all(len(lab) <= 38 for lab in shown)
+    for lab, full in zip(sorted(shown), sorted(long), strict=True):
+        head, tail = lab.split("\u2026")
+        assert full.startswith(head) and full.endswith(tail)
+    for ax in fig.axes:
+        box = ax.get_tightbbox(renderer)
+        assert fig.bbox.x0 - 1 <= box.x0 and box.x1 <= fig.bbox.x1 + 1
