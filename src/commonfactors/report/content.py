@@ -280,7 +280,7 @@ def model(
     share = 100 * res.weights / res.weights.sum()
     shown = slice(0, TABLE_ROWS if res.k > TABLE_ROWS else res.k)  # the first rows, in file order
     studies = [
-        (str(int(r)), str(s), fmt(y, 4), fmt(v, 4), fmt(w, 2))
+        (str(int(r)), str(s), number(y, 4), number(v, 4), number(w, 2))
         for r, s, y, v, w in zip(res.rows[shown], res.slab[shown], res.yi[shown], res.vi[shown],
                                  share[shown], strict=True)
     ]
@@ -300,7 +300,8 @@ def model(
             ("Studies used (k)", str(res.k)),
             (
                 "Pooled estimate",
-                f"{fmt(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)}",
+                f"{number(res.estimate, 4)} {_interval(res.ci_low, res.ci_high, 4)}, p {_p_text(res.pval)} "
+                f"({xlabel})",
             ),
         ]
         if not res.common_effect:
@@ -380,7 +381,7 @@ def _headline_text(data: Data, head: dict, nested) -> str:
     level = f"{head['level']:g}%"
 
     def num(x):
-        return fmt(x, digits)
+        return number(x, digits)
 
     parts = f"{level} CI {num(shown['ci_low'])} to {num(shown['ci_high'])}"
     if math.isfinite(shown["pi_low"]) and math.isfinite(shown["pi_high"]):
@@ -400,7 +401,7 @@ def _headline_text(data: Data, head: dict, nested) -> str:
 def natural_setting(head: dict) -> tuple[str, str]:
     """The settings row of the headline on its natural scale: estimate [CI]; prediction interval."""
     nat = head["natural"]
-    text = f"{fmt(nat['estimate'], 4)} {_interval(nat['ci_low'], nat['ci_high'], 4)}"
+    text = f"{number(nat['estimate'], 4)} {_interval(nat['ci_low'], nat['ci_high'], 4)}"
     if math.isfinite(nat["pi_low"]) and math.isfinite(nat["pi_high"]):
         text += f"; prediction interval {_interval(nat['pi_low'], nat['pi_high'], 4)}"
     return (f"On the {nat['scale']} scale ({nat['transf']})", text)
@@ -529,20 +530,20 @@ def network_block(data: Data, level: float = 95) -> dict | None:
     rows = [{"treatment": reference, "ratio": "1 (reference)", "ci": "", "pi": "", "log": "", "p": ""}]
     for e in net.effects:
         odds = back_transform("exp", [e[k] for k in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")])
-        rows.append({"treatment": str(e["treatment"]), "ratio": fmt(odds[0], 2),
+        rows.append({"treatment": str(e["treatment"]), "ratio": number(odds[0], 2),
                      "ci": _interval(odds[1], odds[2], 2), "pi": _interval(odds[3], odds[4], 2),
-                     "log": f"{fmt(e['estimate'], 4)} ({fmt(e['se'], 4)})", "p": fmt_p(e["pval"])})
+                     "log": f"{number(e['estimate'], 4)} ({number(e['se'], 4)})", "p": fmt_p(e["pval"])})
     inc = net.inconsistency
     return {
         "skipped": None,
         "text": (f"Contrast-based random-effects network meta-analysis of the {net.k} trials "
                  f"({net.n_contrasts} contrasts, {len(net.treatments)} treatments; REML, tau\u00b2 = "
-                 f"{fmt(net.tau2, 4)} shared by all comparisons, the contrasts of a multi-arm trial "
+                 f"{number(net.tau2, 4)} shared by all comparisons, the contrasts of a multi-arm trial "
                  f"correlated with rho = 1/2): the odds ratio of the events of {_column_text(data, events)} "
                  f"for each treatment against {reference} (the control condition in the most trials, else "
                  "the treatment in the most trials), with 1/2 added to every cell of every arm. These are "
                  "the treatment effects the arms can give. Design-by-treatment inconsistency: "
-                 f"Q({inc['df']}) = {fmt(inc['q'], 2)}, p {_p_text(inc['pval'])}."),
+                 f"Q({inc['df']}) = {number(inc['q'], 2)}, p {_p_text(inc['pval'])}."),
         "level": f"{net.level:g}",
         "rows": rows,
         "reference": reference,
@@ -583,11 +584,11 @@ def _three_level_settings(nested, cluster: str, head: dict, arms: bool = False) 
         ("Test and level", f"t test with Satterthwaite df, {nested.level:g}% intervals"),
         (f"{unit.capitalize()} (k) and studies", f"{nested.k} {unit} from {nested.n_clusters} studies"),
         ("Average over arms" if arms else "Pooled estimate",
-         f"{fmt(first.estimate, 4)} {_interval(first.ci_low, first.ci_high, 4)}, "
-         f"t({fmt(first.df, 2)}) = {fmt(first.stat, 4)}, p {_p_text(first.pval)}"),
+         f"{number(first.estimate, 4)} {_interval(first.ci_low, first.ci_high, 4)}, "
+         f"t({number(first.df, 2)}) = {number(first.stat, 4)}, p {_p_text(first.pval)}"),
         ("Prediction interval", _interval(head["pi_low"], head["pi_high"], 4)),
         (f"Variance between studies, {'between arms ' if arms else ''}within studies",
-         f"{fmt(between, 4)}, {fmt(within, 4)}"),
+         f"{number(between, 4)}, {number(within, 4)}"),
     ]
 
 
@@ -633,7 +634,7 @@ def _sensitivity(data: Data, res, *, key: str) -> dict:
         {
             "line": str(int(res.rows[i])),
             "study": str(infl.slab[i]),
-            "cells": [fmt(c[i], 4) for c in (infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio,
+            "cells": [number(c[i], 4) for c in (infl.rstudent, infl.dffits, infl.cooks_d, infl.cov_ratio,
                                              infl.hat, infl.weight, infl.leave1out_estimate)],
             "flag": bool(infl.influential[i]),
         }
@@ -955,7 +956,7 @@ def pie_context(w: Writer, estimates_file: str) -> dict:
     pies_file = w.copy(Path(data_dir(), "published", "pies.csv"), "published/pies.csv")
 
     def share(s):
-        return {"share": fmt(100 * s.share, 2), "interval": _interval(s.ci_low, s.ci_high, 2, 100)}
+        return {"share": number(100 * s.share, 2), "interval": _interval(s.ci_low, s.ci_high, 2, 100)}
 
     slices = [
         {
@@ -1019,15 +1020,15 @@ def factor_context(factor: str, pie: dict, dataset_pages: dict) -> dict:
                 {
                     "label": est.label,
                     "metric": est.metric,
-                    "estimate": fmt(est.estimate, 3),
+                    "estimate": number(est.estimate, 3),
                     "k": est.k_text or ("NA" if est.k is None else str(est.k)),
                     "n": est.n_text or ("NA" if est.n is None else str(est.n)),
                     "ci": _interval(est.ci_low, est.ci_high, 3),
                     "ci_missing": _no_interval(est),
                     "ci_short": _no_interval(est).split(":")[0].replace("no interval", "none published"),
                     "pi": _interval(est.pi_low, est.pi_high, 3),
-                    "i2": fmt(est.i2, 1),
-                    "share": fmt(100 * est.share, 2),
+                    "i2": number(est.i2, 1),
+                    "share": number(100 * est.share, 2),
                     "checked": "pooled here" if est.origin == "pooled" else est.verified,
                     "source": est.source,
                     "year": est.year or "",
