@@ -648,8 +648,8 @@ def _estimates_legend(fig, pal) -> None:
 
     handles = [
         Line2D([], [], marker="o", color=pal[0], linestyle="none", markersize=5.5),
-        Line2D([], [], marker="o", color="white", markeredgecolor=pal[0], markeredgewidth=1.2, linestyle="none",
-               markersize=5.5),
+        Line2D([], [], marker="o", color="white", markeredgecolor=pal[0], markeredgewidth=1.2,
+               linestyle="none", markersize=5.5),
         Line2D([], [], marker="D", color=pal[2], linestyle="none", markersize=5.5),
         Line2D([], [], color="black", linewidth=0.9),
     ]
@@ -885,7 +885,8 @@ def pie(pie_result, published=None, *, title: str | None = None):
             entry = i - 2  # legend entries follow the title and the scale
             if entry >= 0:
                 hatched = entry >= len(vals)
-                swatch = _swatch(lax, y, "white" if hatched else cols[entry], step, hatch="///" if hatched else None)
+                swatch = _swatch(lax, y, "white" if hatched else cols[entry], step,
+                                 hatch="///" if hatched else None)
                 swatch.set_gid(f"swatch-{j}-{entry}")
                 lax.add_patch(swatch)
             artist = lax.text(
