@@ -57,13 +57,17 @@ LAYOUT = r"""() => {
   for (const el of main.querySelectorAll("*")) {
     const box = el.getBoundingClientRect();
     if (box.width === 0 || scroller(el) || el.closest("details:not([open])")) { continue; }
-    if (box.right > right) { problems.push(`${name(el)} sticks out of the page by ${Math.round(box.right - right)} px`); }
+    if (box.right > right) {
+      problems.push(`${name(el)} sticks out of the page by ${Math.round(box.right - right)} px`);
+    }
   }
   // no text running out of its block (a long word or address in a heading, a paragraph, a list)
-  for (const el of main.querySelectorAll("h1, h2, h3, h4, p, li, dt, dd, figcaption, summary, div:not(.table-wrap)")) {
+  const blocks = "h1, h2, h3, h4, p, li, dt, dd, figcaption, summary, div:not(.table-wrap)";
+  for (const el of main.querySelectorAll(blocks)) {
     if (scroller(el) || el.closest("details:not([open])") || el.clientWidth === 0) { continue; }
     if (el.scrollWidth > el.clientWidth + 1) {
-      problems.push(`${name(el)} "${el.textContent.trim().slice(0, 40)}" runs ${el.scrollWidth - el.clientWidth} px out of its box`);
+      const text = el.textContent.trim().slice(0, 40);
+      problems.push(`${name(el)} "${text}" runs ${el.scrollWidth - el.clientWidth} px out of its box`);
     }
   }
   // a wrapper wider inside than outside scrolls (it is the wrapper that scrolls, not the page)
@@ -88,7 +92,9 @@ LAYOUT = r"""() => {
     if (td.scrollWidth > td.clientWidth + 1) { problems.push(`number "${td.textContent.trim()}" is cut`); }
   }
   for (const img of document.images) {
-    if (!(img.complete && img.naturalWidth > 0)) { problems.push(`image ${img.getAttribute("src")} did not load`); }
+    if (!(img.complete && img.naturalWidth > 0)) {
+      problems.push(`image ${img.getAttribute("src")} did not load`);
+    }
   }
   const page = document.documentElement.scrollWidth - window.innerWidth;
   if (page > 0) { problems.push(`the page is ${page} px wider than the window`); }
@@ -114,14 +120,23 @@ def _visit(built, browser, shots: Path, pages: list[Path]) -> list[str]:
     """Open ``pages`` at each of :data:`WIDTHS`; the problems found (:data:`LAYOUT`, console errors,
     failed or remote requests), a screenshot of each page kept in ``shots``."""
     problems = []
+    note = problems.append
+
+    def console(m):
+        if m.type == "error":
+            note(f"console {m.type}: {m.text}")
+
+    def request(r):
+        if not r.url.startswith(("file:", "data:")):
+            note(f"remote: {r.url}")
+
     for width in WIDTHS:
         context = browser.new_context(viewport={"width": width, "height": 900})
         page = context.new_page()
-        page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: problems.append(f"failed: {r.url}"))
-        page.on("request", lambda r: problems.append(f"remote: {r.url}")
-                if not r.url.startswith(("file:", "data:")) else None)
+        page.on("console", console)
+        page.on("pageerror", lambda e: note(f"page error: {e}"))
+        page.on("requestfailed", lambda r: note(f"failed: {r.url}"))
+        page.on("request", request)
         for path in pages:
             response = page.goto(path.as_uri(), wait_until="load")
             assert response is None or response.ok, path.name
@@ -179,7 +194,8 @@ def test_reproduction_table_sorts_and_filters(built, browser):
     page.fill("form.filter input[type=search]", "dorn2007")
     text = page.evaluate(f"Array.from({rows}).filter(r => !r.hidden).map(r => r.textContent)")
     assert len(text) == 2 and all("dorn2007" in t for t in text)
-    assert page.evaluate("document.querySelector('form.filter output').textContent") == f"2 of {total} rows shown"
+    output = page.evaluate("document.querySelector('form.filter output').textContent")
+    assert output == f"2 of {total} rows shown"
     page.select_option("form.filter select", "")
     page.fill("form.filter input[type=search]", "")
     assert page.evaluate(f"Array.from({rows}).filter(r => !r.hidden).length") == total

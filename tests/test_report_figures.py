@@ -400,7 +400,8 @@ def test_estimates_without_interval_are_points_alone_with_the_reason_on_the_page
     estimates = [e for r in results for e in r.estimates if e.metric in figures.METRIC_LABELS
                  and math.isfinite(e.estimate)]
     with_interval = [e for e in estimates if math.isfinite(e.ci_low) and math.isfinite(e.ci_high)]
-    lines = sum(len(c.get_segments()) for ax in fig.axes for c in ax.collections if hasattr(c, "get_segments"))
+    lines = sum(len(c.get_segments()) for ax in fig.axes for c in ax.collections
+                if hasattr(c, "get_segments"))
     assert 0 < lines == len(with_interval) < len(estimates)
     for e in estimates:
         reason = content._no_interval(e)

@@ -8,8 +8,8 @@ Pinned numbers are metafor 3.8-1's (tests/reference/report.R; R calls beside the
 
 import csv
 import html
-import math
 import html.parser
+import math
 import re
 from pathlib import Path
 
@@ -289,7 +289,8 @@ def test_reproduction_page_is_sortable_filterable_and_cites_by_short_label(built
     assert ("form", {"class": "filter", "data-filter-for": "reproduction-table"}) in page.tags
     assert sum(1 for t, a in page.tags if t == "button" and a.get("class") == "sort") == 8
     citations = list(dict.fromkeys(r["citation"] for r in reproduction.rows))
-    refs = [a["id"] for t, a in page.tags if t == "li" and a.get("id", "").startswith("reproduction-table-ref-")]
+    refs = [a["id"] for t, a in page.tags
+            if t == "li" and a.get("id", "").startswith("reproduction-table-ref-")]
     assert len(refs) == len(citations)
     # every row's [n] points at its full reference, which is also its hover text
     for r in reproduction.rows[:40]:
@@ -324,7 +325,8 @@ def test_every_number_of_the_reproduction_tables_is_the_rows_number(built, repro
                                             strict=True):
                 value = r[column]
                 if not isinstance(value, (int, float)):
-                    assert key == "" and shown in ("\u2013", html.escape(str(value), quote=True)), (name, r["id"])
+                    assert key == "", (name, r["id"])
+                    assert shown in ("\u2013", html.escape(str(value), quote=True)), (name, r["id"])
                     continue
                 assert float(key) == float(value), (name, r["id"], column)
                 decimals = len(shown.split(".")[1]) if "." in shown else 0
