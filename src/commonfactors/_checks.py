@@ -21,6 +21,33 @@ from ._numbers import MISSING, to_float
 from .errors import DroppedRowsWarning, InputError
 
 
+def as_table(data, *, rows: str):
+    """``data`` as a pandas DataFrame: a DataFrame as it is, the command line's pandas-free table parsed
+    column by column, a mapping of column names to columns of equal length; ``rows`` says what one row holds
+    (for the error when there is no data)."""
+    if data is None:
+        raise InputError("no data was given", expected=f"data= a DataFrame with one row per {rows}")
+    if hasattr(data, "iloc"):
+        return data
+    if hasattr(data, "to_frame"):  # the command line's pandas-free table
+        return data.to_frame()
+    import pandas as pd
+
+    try:
+        return pd.DataFrame(dict(data))
+    except (TypeError, ValueError) as e:
+        raise InputError(f"data cannot be read as a table ({e})",
+                         expected="a DataFrame or a mapping of column names to columns of equal length"
+                         ) from None
+
+
+def label(v):
+    """A label as the user wrote it: numbers as numbers (3, not 3.0), text as text."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return int(v)
+    return v.item() if hasattr(v, "item") else v
+
+
 def source_of(data) -> str | None:
     """The file a table was read from, if any."""
     attrs = getattr(data, "attrs", None)

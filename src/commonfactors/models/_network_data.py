@@ -34,7 +34,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import format_rows, group_codes, numeric, require_column, row_labels, source_of
+from .._checks import (
+    as_table,
+    format_rows,
+    group_codes,
+    label,
+    numeric,
+    require_column,
+    row_labels,
+    source_of,
+)
 from ..errors import DroppedRowsWarning, InputError
 
 #: arm-level measures and the arm columns they need
@@ -59,33 +68,13 @@ class Contrasts:
     n_rows: int
 
 
-def _label(v) -> str:
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v.item() if hasattr(v, "item") else v)
 
 
-def _frame(data):
-    if data is None:
-        raise InputError("no data was given",
-                         expected="data= a DataFrame with one row per trial arm or contrast")
-    if hasattr(data, "iloc"):
-        return data
-    if hasattr(data, "to_frame"):  # the command line's pandas-free table
-        return data.to_frame()
-    import pandas as pd
-
-    try:
-        return pd.DataFrame(dict(data))
-    except (TypeError, ValueError) as e:
-        raise InputError(f"data cannot be read as a table ({e})",
-                         expected="a DataFrame or a mapping of column names to columns of equal length"
-                         ) from None
 
 
 def prepare(data, *, study, treatment, events, n, mean, sd, yi, vi, treat1, treat2, measure, add, to, notes):
     """Check the table once and return its :class:`Contrasts` and the measure."""
-    frame = _frame(data)
+    frame = as_table(data, rows="trial arm or contrast")
     source = source_of(frame)
     k0 = len(frame)
     if k0 == 0:
@@ -133,7 +122,7 @@ def _column_name(frame, name, col):
 
 def _codes(frame, col, name, k):
     codes, levels, _ = group_codes(frame, col, name=name, n=k)
-    return codes, [_label(v) for v in levels]
+    return codes, [str(label(v)) for v in levels]
 
 
 def _arm_level(frame, source, m, study, treatment, cols, add, to, notes):

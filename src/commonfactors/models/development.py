@@ -22,7 +22,17 @@ from typing import Literal, get_args
 import numpy as np
 
 from .. import _checks
-from .._checks import design_matrix, format_rows, group_codes, numeric, require_column, row_labels, source_of
+from .._checks import (
+    as_table,
+    design_matrix,
+    format_rows,
+    group_codes,
+    label,
+    numeric,
+    require_column,
+    row_labels,
+    source_of,
+)
 from ..errors import DroppedRowsWarning, InputError
 from ..results.development import BENCHMARK_COLUMNS, COEF_COLUMNS, SLOPE_COLUMNS, DevelopmentResult
 from . import _inference as inference
@@ -86,7 +96,7 @@ def therapist_development(data, outcome: str, therapist: str, time: str, client:
     m_opt = method.upper() if isinstance(method, str) else method
     check_choice("method", m_opt, get_args(Method))
     level = normalize_level(level)
-    frame = _frame(data)
+    frame = as_table(data, rows="client")
     prep = _prepare(frame, outcome=outcome, therapist=therapist, time=time, client=client, baseline=baseline,
                     mods=mods, notes=notes)
     X, y, g, names = prep["X"], prep["y"], prep["g"], prep["names"]
@@ -197,28 +207,8 @@ def _slopes(fit, labels, level):
                         columns=list(SLOPE_COLUMNS))
 
 
-def _frame(data):
-    if data is None:
-        raise InputError("no data was given", expected="data= a DataFrame with one row per client")
-    if hasattr(data, "iloc"):
-        return data
-    if hasattr(data, "to_frame"):  # the command line's pandas-free table
-        return data.to_frame()
-    import pandas as pd
-
-    try:
-        return pd.DataFrame(dict(data))
-    except (TypeError, ValueError) as e:
-        raise InputError(f"data cannot be read as a table ({e})",
-                         expected="a DataFrame or a mapping of column names to columns of equal length"
-                         ) from None
 
 
-def _label(v):
-    """A label as the user wrote it: numbers as numbers (3, not 3.0), text as text."""
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return int(v)
-    return v.item() if hasattr(v, "item") else v
 
 
 def _prepare(frame, *, outcome, therapist, time, client, baseline, mods, notes):
@@ -261,7 +251,7 @@ def _prepare(frame, *, outcome, therapist, time, client, baseline, mods, notes):
         if twice.size:
             i, j = order[twice[0]], order[twice[0] + 1]
             other = "under another therapist" if t_codes[i] != t_codes[j] else "twice"
-            raise InputError(f"client {_label(c_levels[c_codes[j]])!r} appears {other} (also "
+            raise InputError(f"client {label(c_levels[c_codes[j]])!r} appears {other} (also "
                              f"{format_rows([rows[i]])})", file=source, row=rows[j], column=client,
                              expected="one row per client, each client under one therapist")
     k = keep.shape[0]
@@ -298,5 +288,5 @@ def _prepare(frame, *, outcome, therapist, time, client, baseline, mods, notes):
     if n <= X.shape[1] or np.linalg.matrix_rank(X) < X.shape[1]:
         raise InputError(f"the fixed effects are collinear or too many ({', '.join(names)}) for {n} rows",
                          file=source, expected="fixed effects that are not linear combinations of each other")
-    return {"X": X, "y": y[keep], "g": g, "names": names, "labels": [_label(v) for v in t_levels[used]],
+    return {"X": X, "y": y[keep], "g": g, "names": names, "labels": [label(v) for v in t_levels[used]],
             "dropped": n0 - n}

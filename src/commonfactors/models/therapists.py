@@ -22,9 +22,11 @@ import numpy as np
 from .. import _checks
 from .._checks import (
     MISSING,
+    as_table,
     design_matrix,
     format_rows,
     group_codes,
+    label,
     numeric,
     require_column,
     row_labels,
@@ -143,7 +145,7 @@ def therapist_effects(data, outcome: str, therapist: str, client: str | None = N
     """
     notes = Notes()
     reml, ci, site_effect, level, n_boot = _options(method, ci, site_effect, level, n_boot, seed)
-    frame = _frame(data)
+    frame = as_table(data, rows="client or session")
     prep = _prepare(frame, outcome=outcome, therapist=therapist, client=client, baseline=baseline,
                     mods=mods, site=site, site_effect=site_effect, session=session, notes=notes)
     X, y, g, site_of, names = prep["X"], prep["y"], prep["g"], prep["site_of"], prep["names"]
@@ -221,28 +223,8 @@ def _options(method, ci, site_effect, level, n_boot, seed):
     return m == "REML", ci, site_effect, lv, int(n_boot)
 
 
-def _frame(data):
-    if data is None:
-        raise InputError("no data was given", expected="data= a DataFrame with one row per client or session")
-    if hasattr(data, "iloc"):
-        return data
-    if hasattr(data, "to_frame"):  # the command line's pandas-free table
-        return data.to_frame()
-    import pandas as pd
-
-    try:
-        return pd.DataFrame(dict(data))
-    except (TypeError, ValueError) as e:
-        raise InputError(f"data cannot be read as a table ({e})",
-                         expected="a DataFrame or a mapping of column names to columns of equal length"
-                         ) from None
 
 
-def _label(v):
-    """A label as the user wrote it: numbers as numbers (3, not 3.0), text as text."""
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return int(v)
-    return v.item() if hasattr(v, "item") else v
 
 
 def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_effect, session, notes):
@@ -303,7 +285,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         dup = np.flatnonzero(same & (sess[order][1:] == sess[order][:-1]))
         if dup.size:
             i, j = order[dup[0]], order[dup[0] + 1]
-            raise InputError(f"client {_label(c_levels[c_codes[j]])!r} has session {_label(sess[j])!r} twice "
+            raise InputError(f"client {label(c_levels[c_codes[j]])!r} has session {label(sess[j])!r} twice "
                              f"(also {format_rows([rows[i]])})", file=source, row=rows[j], column=session,
                              expected="one row per client and session")
         starts = np.flatnonzero(np.concatenate(([True], ~same)))
@@ -311,7 +293,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         single = starts == ends
         if single.any():
             dropped = int(single.sum())
-            shown = [str(_label(c_levels[c_codes[order[s]]])) for s in starts[single]]
+            shown = [str(label(c_levels[c_codes[order[s]]])) for s in starts[single]]
             notes.add(f"{dropped} client{'s' if dropped > 1 else ''} with a single session omitted "
                       f"({', '.join(shown[:10])}{' and more' if dropped > 10 else ''})", DroppedRowsWarning)
         first, last = order[starts[~single]], order[ends[~single]]
@@ -328,7 +310,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
             twice = np.flatnonzero(c_codes[order][1:] == c_codes[order][:-1])
             if twice.size:
                 i, j = order[twice[0]], order[twice[0] + 1]
-                raise InputError(f"client {_label(c_levels[c_codes[j]])!r} appears twice (also "
+                raise InputError(f"client {label(c_levels[c_codes[j]])!r} appears twice (also "
                                  f"{format_rows([rows[i]])})", file=source, row=rows[j], column=client,
                                  expected="one row per client (or session= for one row per client and "
                                           "session)")
@@ -361,7 +343,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
             used, s_new = np.unique(s_raw, return_inverse=True)
             for lv in range(1, used.shape[0]):
                 X = np.column_stack((X, (s_new == lv).astype(float)))
-                names.append(f"{site}{_label(s_levels[used[lv]])}")
+                names.append(f"{site}{label(s_levels[used[lv]])}")
     used_t, g = np.unique(g_raw, return_inverse=True)
     m, n = used_t.shape[0], y_c.shape[0]
     if site is not None and site_effect == "random":
@@ -371,7 +353,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
         clash = np.flatnonzero(site_of[g] != s_new)
         if clash.size:
             i = clash[0]
-            raise InputError(f"therapist {_label(t_levels[g_raw[i]])!r} works in two sites", file=source,
+            raise InputError(f"therapist {label(t_levels[g_raw[i]])!r} works in two sites", file=source,
                              row=crow[i], column=site, expected="therapists nested in sites (site_effect="
                              "'fixed' allows a therapist in several sites)")
         if site_of.max() < 1:
@@ -393,7 +375,7 @@ def _prepare(frame, *, outcome, therapist, client, baseline, mods, site, site_ef
                          expected="more clients than fixed effects")
     _check_design(X, y_c, g, crow, names, outcome, therapist, source)
     return {"X": X, "y": y_c, "g": g, "site_of": site_of, "names": names,
-            "labels": [_label(v) for v in t_levels[used_t]], "dropped": dropped}
+            "labels": [label(v) for v in t_levels[used_t]], "dropped": dropped}
 
 
 #: the largest outcome or fixed-effect value accepted: squares and sums of 10^9 of them stay far from overflow
@@ -408,12 +390,12 @@ def _check_design(X, y, g, rows, names, outcome, therapist, source):
     within therapists (else the residual variance is 0 and the criterion has no minimum).
 
     Cross-products of centred columns, by ``einsum``: no threaded BLAS call over the n rows."""
-    for values, label in ((y, None), *((X[:, j], names[j]) for j in range(1, X.shape[1]))):
+    for values, term in ((y, None), *((X[:, j], names[j]) for j in range(1, X.shape[1]))):
         big = np.flatnonzero(np.abs(values) > VALUE_MAX)
         if big.size:
-            what = "" if label is None else f" (fixed effect {label!r})"
+            what = "" if term is None else f" (fixed effect {term!r})"
             raise InputError(f"got {values[big[0]]:g}{what}", file=source, row=rows[big[0]],
-                             column=outcome if label is None else None,
+                             column=outcome if term is None else None,
                              expected=f"values within -+{VALUE_MAX:g} (beyond it their squares overflow)")
     centred = y - y.mean()
     ss = float(np.einsum("i,i->", centred, centred))
@@ -476,8 +458,8 @@ def _one_therapist(idx, c_codes, c_levels, t_codes, t_levels, rows, source, clie
     clash = np.flatnonzero((c[1:] == c[:-1]) & (t[1:] != t[:-1]))
     if clash.size:
         i, j = order[clash[0]], order[clash[0] + 1]
-        raise InputError(f"client {_label(c_levels[c_codes[j]])!r} is under therapist "
-                         f"{_label(t_levels[t_codes[j]])!r} here and {_label(t_levels[t_codes[i]])!r} in "
+        raise InputError(f"client {label(c_levels[c_codes[j]])!r} is under therapist "
+                         f"{label(t_levels[t_codes[j]])!r} here and {label(t_levels[t_codes[i]])!r} in "
                          f"{format_rows([rows[i]])}", file=source, row=rows[j], column=therapist,
                          expected="each client under one therapist")
 
