@@ -57,7 +57,7 @@ def test_text_and_csv_output():
         "d = 0.5 -> NNT = 6.0126",
         "NNT by Furukawa & Leucht (2011); a negative NNT is a number needed to harm."]
     csv = in_process("convert", "d", "nnt", "0", "--format", "csv").stdout.splitlines()
-    assert csv == ["from,input,to,estimate,vi", "d,0.0,nnt,Inf,NA"]
+    assert csv == ["from,input,to,estimate,vi", "d,0,nnt,Inf,NA"]  # R writes 0, not 0.0
 
 
 @pytest.mark.parametrize("args, message", [

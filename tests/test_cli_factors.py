@@ -162,3 +162,13 @@ def test_factors_show_suggests_elements_and_factors(typed, suggested):
     res = run("factors", "show", typed)
     assert res.exit_code == 2 and f"(did you mean {suggested}?)" in res.output
     assert "or a factor: relationship, client, technique, therapist, expectancy" in res.output
+
+
+def test_counts_in_csv_are_whole_numbers():
+    # Flückiger et al. (2018): k = 295 studies, written as R's write.csv writes a whole number
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(run("factors", "show", "alliance", "--format", "csv").stdout)))
+    first = rows[0]
+    assert (first["k"], first["n"], first["year"]) == ("295", "30000", "2018")

@@ -98,7 +98,8 @@ def _records(result):
 
 def csv_text(rows) -> str:
     """CSV of ``rows`` (dicts with the same keys, or a DataFrame): a header, then one line per row;
-    ``NA`` for None, NaN and pandas' NA, ``Inf``/``-Inf`` for infinities (R's ``write.csv``)."""
+    ``NA`` for None, NaN and pandas' NA, ``Inf``/``-Inf`` for infinities, whole numbers without a decimal
+    point (R's ``write.csv``)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     if isinstance(rows, list):
@@ -119,7 +120,7 @@ def _cell(v):
             return "NA"
         if math.isinf(v):
             return "Inf" if v > 0 else "-Inf"
-        return v
+        return int(v) if v.is_integer() and abs(v) < 1e15 else v  # 295, not 295.0 (as R writes it)
     if type(v).__name__ == "NAType":  # pandas.NA, without importing pandas
         return "NA"
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):  # a numpy scalar
