@@ -176,30 +176,35 @@ def _check_arm_values(values, cols, rows, source):
             first_bad(n <= 1, "n", "more than 1 participant in an arm with a mean and SD")
 
 
+def _by_trial(use, s_codes) -> list[np.ndarray]:
+    """The rows ``use`` grouped by trial: an index array per trial, by trial code, rows in file order."""
+    if use.size == 0:
+        return []
+    order = use[np.argsort(s_codes[use], kind="stable")]
+    sc = s_codes[order]
+    return np.split(order, np.flatnonzero(sc[1:] != sc[:-1]) + 1)
+
+
 def _trials(use, s_codes, t_codes, s_levels, t_levels, rows, source, study, treatment):
     """Rows of each trial in file order: a list of (trial code, row indices); a treatment twice in a trial,
     or a trial with a single arm, is an InputError."""
-    order = use[np.argsort(s_codes[use], kind="stable")]
-    sc = s_codes[order]
-    starts = np.flatnonzero(np.concatenate(([True], sc[1:] != sc[:-1])))
-    ends = np.concatenate((starts[1:], [order.shape[0]]))
     trials = []
-    for a, b in zip(starts, ends, strict=True):
-        idx = order[a:b]
+    for idx in _by_trial(use, s_codes):
+        study_label = s_levels[s_codes[idx[0]]]
         tc = t_codes[idx]
         if np.unique(tc).shape[0] < tc.shape[0]:
             u, first, counts = np.unique(tc, return_index=True, return_counts=True)
             t = u[counts > 1][0]
             both = idx[tc == t]
-            raise InputError(f"study {s_levels[sc[a]]!r} has two arms of treatment {t_levels[t]!r} "
+            raise InputError(f"study {study_label!r} has two arms of treatment {t_levels[t]!r} "
                              f"({format_rows(rows[both])})", file=source, row=rows[both[1]], column=treatment,
                              expected="one row per arm and distinct treatments within a trial (combine arms "
                                       "of the same treatment first)")
         if idx.shape[0] < 2:
-            raise InputError(f"study {s_levels[sc[a]]!r} has a single arm ({t_levels[tc[0]]!r})", file=source,
+            raise InputError(f"study {study_label!r} has a single arm ({t_levels[tc[0]]!r})", file=source,
                              row=rows[idx[0]], column=study,
                              expected="trials comparing two treatments or more")
-        trials.append((int(sc[a]), idx))
+        trials.append((int(s_codes[idx[0]]), idx))
     if not trials:
         raise InputError("no trial has complete data", file=source, expected="one row per trial arm")
     return trials
@@ -380,19 +385,14 @@ def _contrast_level(frame, source, study, yi, vi, treat1, treat2, notes):
         notes.add(f"{int(miss.sum())} row{'s' if miss.sum() > 1 else ''} with a missing value omitted "
                   f"({format_rows(rows[miss])})", DroppedRowsWarning)
     use = np.flatnonzero(~miss)
-    order = use[np.argsort(s_codes[use], kind="stable")]
-    sc = s_codes[order]
-    starts = np.flatnonzero(np.concatenate(([True], sc[1:] != sc[:-1])))
-    ends = np.concatenate((starts[1:], [order.shape[0]]))
     trials = []
-    for a, b in zip(starts, ends, strict=True):
-        idx = order[a:b]
+    for idx in _by_trial(use, s_codes):
         pairs = {tuple(sorted((int(p), int(q)))) for p, q in zip(t1[idx], t2[idx], strict=True)}
         if len(pairs) < idx.shape[0]:
-            raise InputError(f"study {s_levels[sc[a]]!r} compares the same two treatments twice "
+            raise InputError(f"study {s_levels[s_codes[idx[0]]]!r} compares the same two treatments twice "
                              f"({format_rows(rows[idx])})", file=source, row=rows[idx[-1]], column=study,
                              expected="each pair of a trial's arms once")
-        trials.append((int(sc[a]), idx))
+        trials.append((int(s_codes[idx[0]]), idx))
     if not trials:
         raise InputError("no contrast has complete data", file=source, expected="one row per comparison")
     return _ContrastTable(trials, y, v, t1, t2, t_levels, s_levels, rows, source)
