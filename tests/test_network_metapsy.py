@@ -4,19 +4,8 @@ The arm-level table tests/data/network_metapsy_arms.csv is made from the shipped
 ``metapsy_depression_psyctr`` by the rule of the shipped analysis ``analyses/metapsy_depression_network.py``
 (its ``arms()``; ``python tests/test_network_metapsy.py`` rewrites the table; the test checks it is what the
 rule gives) and fitted by tests/reference/network.R with metafor's rma.mv: 420 trials, 12 treatments,
-multi-arm trials with Gleser & Olkin covariances. The rule:
-
-1. rows with post-test means, SDs and ns (``outcome_type == "msd"``);
-2. lower is better on every scale: a row whose raw difference mean_arm1 - mean_arm2 has the sign of the stored
-   ``.g`` (which is positive when psychotherapy is better) is on a scale where higher is better, and its
-   means are negated;
-3. each row gives two arms, named by ``multi_arm1``/``multi_arm2`` (else by their condition); an arm found in
-   several rows of a trial and instrument is taken once (its first row);
-4. one instrument per trial: the one with the most arms, the first in the file among equals;
-5. arms of the same type (condition) within a trial are combined into one (Higgins, Li & Deeks, Cochrane
-   Handbook, version 6.4, section 6.5.2.10: n-weighted mean, the SD of the combined group);
-6. nodes are the database's conditions: the psychotherapy types (cbt, bat, pst, ipt, dyn, 3rd, lrt, sup,
-   other psy) and the control types (cau, wl, other ctr); care as usual is the reference.
+multi-arm trials with Gleser & Olkin covariances. The rule is stated, numbered, in the analysis's
+docstring (and on its report page).
 
 Tolerances as tests/test_network.py (RTOL 1e-6 relative, ATOL 1e-7).
 """

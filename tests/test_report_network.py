@@ -6,7 +6,6 @@ library's fit of the same network (:func:`commonfactors.network_meta_analysis` o
 checked against metafor 3.8-1's rma.mv in tests/test_network.py and tests/test_network_metapsy.py).
 """
 
-import html.parser
 import math
 import re
 import sys
@@ -18,33 +17,9 @@ import pytest
 import commonfactors as cf
 from commonfactors.report import network, render
 from commonfactors.reproduce import ANALYSES_DIR
+from page_text import PageText
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
-
-
-class _Text(html.parser.HTMLParser):
-    """A page's visible text (whitespace collapsed), its images and its links."""
-
-    def __init__(self, page: str):
-        super().__init__()
-        self.parts, self.images, self.links, self._skip = [], [], [], False
-        self.feed(page)
-        self.text = " ".join(" ".join(self.parts).split())
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "img":
-            self.images.append(attrs)
-        if tag == "a" and "href" in attrs:
-            self.links.append(attrs["href"])
-        self._skip = tag in ("style", "script")
-
-    def handle_endtag(self, tag):
-        self._skip = False
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
 
 
 def _build(root: Path, key: str) -> Path:
@@ -69,7 +44,7 @@ def hasselblad(tmp_path_factory):
                                    events="xi", n="ni", measure="OR", add=0.5, to="all",
                                    reference="no_contact", small_values="bad", node_split=True,
                                    active=["ind_counseling", "grp_counseling", "self_help"])
-    return path, _Text(path.read_text(encoding="utf-8")), res
+    return path, PageText(path.read_text(encoding="utf-8")), res
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +54,7 @@ def metapsy(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = mod.fit(contributions=False)
-    return path, _Text(path.read_text(encoding="utf-8")), res
+    return path, PageText(path.read_text(encoding="utf-8")), res
 
 
 def _ci(lo, hi, digits=2, tf=lambda x: x):

@@ -7,7 +7,6 @@ tests/test_therapists*.py and tests/test_monitoring*.py). The truth the page sta
 simulator: its arguments regenerate the shipped file.
 """
 
-import html.parser
 import re
 import warnings
 from pathlib import Path
@@ -17,30 +16,9 @@ import pytest
 
 import commonfactors as cf
 from commonfactors.report import practice, render
+from page_text import PageText
 
 pytestmark = pytest.mark.filterwarnings("ignore::commonfactors.CommonFactorsWarning")
-
-
-class _Text(html.parser.HTMLParser):
-    """A page's visible text (whitespace collapsed) and its images."""
-
-    def __init__(self, page: str):
-        super().__init__()
-        self.parts, self.images, self._skip = [], [], False
-        self.feed(page)
-        self.text = " ".join(" ".join(self.parts).split())
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "img":
-            self.images.append(dict(attrs))
-        self._skip = tag in ("style", "script")
-
-    def handle_endtag(self, tag):
-        self._skip = False
-
-    def handle_data(self, data):
-        if not self._skip:
-            self.parts.append(data)
 
 
 def _build(root: Path) -> Path:
@@ -53,7 +31,7 @@ def _build(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     path = _build(tmp_path_factory.mktemp("practice"))
-    return path, _Text(path.read_text(encoding="utf-8"))
+    return path, PageText(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -192,9 +170,9 @@ def test_the_site_links_the_practice_and_network_pages(built_site):
         text = (built_site / page).read_text(encoding="utf-8")
         for _, other, *_ in site.EXTRA_PAGES:  # the navigation of every page
             assert f'href="{other}"' in text
-        parsed = _Text(text)
+        parsed = PageText(text)
         assert parsed.images and all((built_site / img["src"]).is_file() for img in parsed.images)
-    published = _Text((built_site / practice.PAGE).read_text(encoding="utf-8"))
+    published = PageText((built_site / practice.PAGE).read_text(encoding="utf-8"))
     assert (built_site / "data" / "published" / "estimates.csv").is_file()
     assert (built_site / "data" / "synthetic_practice.csv").is_file() and published.text
 
